@@ -1,0 +1,102 @@
+# opbound - top-level build.
+#
+#   make          build/opbound and build/libopbound.a
+#   make demo     install missing Debian packages, build, analyze a bundled model on H100
+#   make check    install missing packages, build and run every test, then again under
+#                 AddressSanitizer + UndefinedBehaviorSanitizer; check docs/schema.md
+#   make bench    engine speed (BENCHMARKS.md)
+#   make deps     only install the Debian packages the build needs
+#   SAN=address,undefined make ...   sanitized build into build-san/
+
+CC      ?= cc
+VERSION := 0.1.0
+SAN     ?=
+ifeq ($(SAN),)
+  BUILD := build
+  SANFLAGS :=
+else
+  BUILD := build-san
+  SANFLAGS := -fsanitize=$(SAN) -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
+
+WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS := -std=c11 $(CFLAGS) $(WARN) $(SANFLAGS) -MMD -MP \
+              -DOB_VERSION='"$(VERSION)"' -DOB_DATADIR='"$(CURDIR)"'
+LDLIBS  := -lyaml -lm
+TEST_LDLIBS := -lcmocka $(LDLIBS)
+
+LIB_SRC := $(filter-out sim/main.c,$(wildcard sim/*.c)) $(wildcard models/*.c) \
+           $(wildcard hw/*.c) $(wildcard reports/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+
+DEB_PKGS := gcc make libc6-dev libyaml-dev libcmocka-dev
+
+.PHONY: all deps demo check test test-san schema-check bench clean
+all: $(BUILD)/opbound $(BUILD)/libopbound.a
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libopbound.a: $(LIB_OBJ)
+	ar rcs $@ $^
+
+$(BUILD)/opbound: $(BUILD)/obj/sim/main.o $(BUILD)/libopbound.a
+	$(CC) $(ALL_CFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: tests/%.c tests/testutil.h $(BUILD)/libopbound.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DOB_BIN='"$(CURDIR)/$(BUILD)/opbound"' $< $(BUILD)/libopbound.a \
+	    $(TEST_LDLIBS) -o $@
+
+# Installs whatever of DEB_PKGS is missing (root, or sudo when available).
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+demo: deps
+	$(MAKE) --no-print-directory all
+	./$(BUILD)/opbound analyze llama-3-8b --hw h100 --phase prefill --batch 1 --seq 8192
+	@echo
+	./$(BUILD)/opbound analyze llama-3-8b --hw h100 --phase decode --batch 32 --context 8192 --per-op
+
+test: all $(TEST_BIN)
+	@set -e; fails=0; for t in $(TEST_BIN); do \
+	  echo "== $$t"; ./$$t || fails=$$((fails+1)); \
+	done; \
+	if [ $$fails -ne 0 ]; then echo "$$fails test program(s) failed"; exit 1; fi
+
+test-san:
+	$(MAKE) --no-print-directory SAN=address,undefined test
+
+schema-check: all
+	@./$(BUILD)/opbound schema | diff -u docs/schema.md - \
+	  || { echo "docs/schema.md is out of date: run './build/opbound schema > docs/schema.md'"; exit 1; }
+	@echo "docs/schema.md matches the loader's key tables"
+
+check: deps
+	$(MAKE) --no-print-directory test
+	$(MAKE) --no-print-directory test-san
+	$(MAKE) --no-print-directory schema-check
+
+bench: deps
+	$(MAKE) --no-print-directory all $(BUILD)/bench
+	./$(BUILD)/bench
+
+$(BUILD)/bench: tests/bench.c $(BUILD)/libopbound.a
+	$(CC) $(ALL_CFLAGS) $< $(BUILD)/libopbound.a $(LDLIBS) -o $@
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,131 @@
+/* attn_gqa.c - the multi-head attention family: MHA, MQA and GQA.
+ *
+ * H query heads share Hkv key/value heads (H divisible by Hkv): MHA is
+ * Hkv = H (Vaswani et al., 2017), MQA is Hkv = 1 (Shazeer, 2019), GQA anything
+ * between (Ainslie et al., 2023). Optional per-head RMSNorm on q and k
+ * (qk_norm, as in Qwen3), optional biases on the qkv and output projections.
+ *
+ * Per layer: params = h*(H + 2*Hkv)*D + H*D*h (+ biases, + 2*D for qk_norm);
+ * cached elements per token = 2*Hkv*D. Formulas: docs/conventions.md. */
+#include <stddef.h>
+
+#include "model.h"
+
+struct gqa_cfg {
+    int64_t heads, kv_heads, head_dim;
+    bool qk_norm, qkv_bias, o_bias, rope;
+};
+
+#define OFF(f) offsetof(struct gqa_cfg, f)
+#define KIND_KEY(what) {"kind", KEY_TAG, 0, 0, 0, 1, NULL, "", what}
+#define COMMON_KEYS                                                                            \
+    {"heads", KEY_INT, OFF(heads), 1, 65536, 1, NULL, "count", "query heads H"},               \
+    {"head_dim", KEY_INT, OFF(head_dim), 1, 65536, 1, NULL, "features", "head dimension D"},  \
+    {"qk_norm", KEY_BOOL, OFF(qk_norm), 0, 0, 0, NULL, "",                                     \
+     "per-head RMSNorm on q and k (default false)"},                                           \
+    {"qkv_bias", KEY_BOOL, OFF(qkv_bias), 0, 0, 0, NULL, "",                                   \
+     "bias on the q, k, v projections (default false)"},                                       \
+    {"o_bias", KEY_BOOL, OFF(o_bias), 0, 0, 0, NULL, "",                                       \
+     "bias on the output projection (default false)"},                                         \
+    {"rope", KEY_BOOL, OFF(rope), 0, 0, 0, NULL, "",                                           \
+     "rotary position embedding on q and k (default true)"}
+
+static const struct key_spec GQA_KEYS[] = {
+    KIND_KEY("gqa: grouped-query attention"),
+    COMMON_KEYS,
+    {"kv_heads", KEY_INT, OFF(kv_heads), 1, 65536, 1, NULL, "count",
+     "key/value heads Hkv; H must be a multiple"},
+};
+static const struct key_spec MHA_KEYS[] = {KIND_KEY("mha: Hkv = H"), COMMON_KEYS};
+static const struct key_spec MQA_KEYS[] = {KIND_KEY("mqa: Hkv = 1"), COMMON_KEYS};
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static void gqa_defaults(void *p)
+{
+    struct gqa_cfg *c = p;
+    c->rope = true;
+}
+
+static int gqa_check(void *p, uint64_t present, const struct model *m, const struct yml_doc *d,
+                     yml_node map, struct err *e)
+{
+    (void)present;
+    (void)m;
+    struct gqa_cfg *c = p;
+    if (c->kv_heads > c->heads)
+        return yml_fail(d, yml_map_get(d, map, "kv_heads"), e,
+                        "kv_heads (%lld) must not exceed heads (%lld)", (long long)c->kv_heads,
+                        (long long)c->heads);
+    if (c->heads % c->kv_heads != 0)
+        return yml_fail(d, yml_map_get(d, map, "kv_heads"), e,
+                        "heads (%lld) must be divisible by kv_heads (%lld)",
+                        (long long)c->heads, (long long)c->kv_heads);
+    return 0;
+}
+
+static int mha_check(void *p, uint64_t present, const struct model *m, const struct yml_doc *d,
+                     yml_node map, struct err *e)
+{
+    struct gqa_cfg *c = p;
+    c->kv_heads = c->heads;
+    return gqa_check(p, present, m, d, map, e);
+}
+
+static int mqa_check(void *p, uint64_t present, const struct model *m, const struct yml_doc *d,
+                     yml_node map, struct err *e)
+{
+    struct gqa_cfg *c = p;
+    c->kv_heads = 1;
+    return gqa_check(p, present, m, d, map, e);
+}
+
+static void gqa_count(const void *p, const struct model *m, struct block_counts *out)
+{
+    const struct gqa_cfg *c = p;
+    const double h = (double)m->hidden, hq = (double)c->heads, hkv = (double)c->kv_heads,
+                 d = (double)c->head_dim;
+    const double qkv_n = (hq + 2.0 * hkv) * d;
+    out->params = h * qkv_n + hq * d * h;
+    if (c->qkv_bias) out->params += qkv_n;
+    if (c->o_bias) out->params += h;
+    if (c->qk_norm) out->params += 2.0 * d;
+    out->active_params = out->params;
+    out->kv_elems = 2.0 * hkv * d;
+}
+
+static void gqa_lower(const void *p, const struct lower_ctx *x, struct graph *g)
+{
+    const struct gqa_cfg *c = p;
+    const struct step *st = x->st;
+    const double h = (double)x->m->hidden, hq = (double)c->heads, hkv = (double)c->kv_heads,
+                 d = (double)c->head_dim, t = x->tokens;
+    op_gemm(g, "qkv_proj", t, (hq + 2.0 * hkv) * d, h, c->qkv_bias);
+    if (c->qk_norm) op_norm(g, "qk_norm", t * (hq + hkv), d, 2.0 * d, FLOPS_RMSNORM);
+    if (c->rope) op_elementwise(g, "rope", t, (hq + hkv) * d, 1, FLOPS_ROPE, false);
+    op_elementwise(g, "kv_write", t, 2.0 * hkv * d, 1, 0, true);
+    /* Causal: query i of the step (0-based) sees ctx_prior + i + 1 keys. */
+    const double s = st->q_len, pairs = s * st->ctx_prior + s * (s + 1.0) / 2.0;
+    op_attention(g, "attention", st->batch, hq, hkv, d, d, s, st->ctx_prior + s, pairs,
+                 st->ctx_prior > 0);
+    op_gemm(g, "o_proj", t, h, hq * d, c->o_bias);
+}
+
+#define GQA_KIND(id_, name_, keys_, check_, what_)                                                 \
+    const struct block_kind id_ = {.name = name_,                                               \
+                                  .slot = SLOT_ATTN,                                           \
+                                  .summary = what_,                                             \
+                                  .keys = keys_,                                               \
+                                  .n_keys = N(keys_),                                           \
+                                  .cfg_size = sizeof(struct gqa_cfg),                          \
+                                  .defaults = gqa_defaults,                                    \
+                                  .check = check_,                                              \
+                                  .count = gqa_count,                                          \
+                                  .lower = gqa_lower,                                          \
+                                  .max_ops = 6}
+
+GQA_KIND(BLOCK_GQA, "gqa", GQA_KEYS, gqa_check,
+         "grouped-query attention: H query heads share Hkv KV heads (Ainslie et al. 2023)");
+GQA_KIND(BLOCK_MHA, "mha", MHA_KEYS, mha_check,
+         "multi-head attention: one KV head per query head (Vaswani et al. 2017)");
+GQA_KIND(BLOCK_MQA, "mqa", MQA_KEYS, mqa_check,
+         "multi-query attention: one KV head shared by all query heads (Shazeer 2019)");

@@ -1,0 +1,77 @@
+/* ffn_dense.c - dense feed-forward blocks: SwiGLU and the GELU MLP.
+ *
+ * SwiGLU (Shazeer 2020, "GLU Variants Improve Transformer"; used by LLaMA):
+ * down(silu(x W_gate) * (x W_up)), three h x I matrices; gate and up run as
+ * one fused GEMM of width 2I. GELU MLP (Vaswani et al. 2017; Hendrycks and
+ * Gimpel 2016): down(gelu(x W_up)), two h x I matrices. Optional biases. */
+#include <stddef.h>
+
+#include "model.h"
+
+struct dense_cfg {
+    int64_t intermediate;
+    bool bias;
+};
+
+#define OFF(f) offsetof(struct dense_cfg, f)
+static const struct key_spec SWIGLU_KEYS[] = {
+    {"kind", KEY_TAG, 0, 0, 0, 1, NULL, "", "swiglu: gated SiLU FFN"},
+    {"intermediate", KEY_INT, OFF(intermediate), 1, 1 << 24, 1, NULL, "features",
+     "intermediate size I"},
+    {"bias", KEY_BOOL, OFF(bias), 0, 0, 0, NULL, "", "biases on the projections (default false)"},
+};
+static const struct key_spec GELU_KEYS[] = {
+    {"kind", KEY_TAG, 0, 0, 0, 1, NULL, "", "gelu: two-matrix GELU MLP"},
+    {"intermediate", KEY_INT, OFF(intermediate), 1, 1 << 24, 1, NULL, "features",
+     "intermediate size I"},
+    {"bias", KEY_BOOL, OFF(bias), 0, 0, 0, NULL, "", "biases on the projections (default false)"},
+};
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static void swiglu_count(const void *p, const struct model *m, struct block_counts *out)
+{
+    const struct dense_cfg *c = p;
+    const double h = (double)m->hidden, i = (double)c->intermediate;
+    out->params = 3.0 * h * i + (c->bias ? 2.0 * i + h : 0.0);
+    out->active_params = out->params;
+    out->kv_elems = 0;
+}
+
+static void swiglu_lower(const void *p, const struct lower_ctx *x, struct graph *g)
+{
+    const struct dense_cfg *c = p;
+    const double h = (double)x->m->hidden, i = (double)c->intermediate, t = x->tokens;
+    op_gemm(g, "gate_up_proj", t, 2.0 * i, h, c->bias);
+    op_elementwise(g, "silu_mul", t, i, 2, FLOPS_SILU_MUL, false);
+    op_gemm(g, "down_proj", t, h, i, c->bias);
+}
+
+static void gelu_count(const void *p, const struct model *m, struct block_counts *out)
+{
+    const struct dense_cfg *c = p;
+    const double h = (double)m->hidden, i = (double)c->intermediate;
+    out->params = 2.0 * h * i + (c->bias ? i + h : 0.0);
+    out->active_params = out->params;
+    out->kv_elems = 0;
+}
+
+static void gelu_lower(const void *p, const struct lower_ctx *x, struct graph *g)
+{
+    const struct dense_cfg *c = p;
+    const double h = (double)x->m->hidden, i = (double)c->intermediate, t = x->tokens;
+    op_gemm(g, "up_proj", t, i, h, c->bias);
+    op_elementwise(g, "gelu", t, i, 1, FLOPS_GELU, false);
+    op_gemm(g, "down_proj", t, h, i, c->bias);
+}
+
+const struct block_kind BLOCK_SWIGLU = {
+    .name = "swiglu", .slot = SLOT_FFN,
+    .summary = "dense SwiGLU FFN, 3 h x I matrices (Shazeer 2020)",
+    .keys = SWIGLU_KEYS, .n_keys = N(SWIGLU_KEYS), .cfg_size = sizeof(struct dense_cfg),
+    .count = swiglu_count, .lower = swiglu_lower, .max_ops = 3};
+
+const struct block_kind BLOCK_GELU = {
+    .name = "gelu", .slot = SLOT_FFN,
+    .summary = "dense GELU MLP, 2 h x I matrices (Vaswani et al. 2017)",
+    .keys = GELU_KEYS, .n_keys = N(GELU_KEYS), .cfg_size = sizeof(struct dense_cfg),
+    .count = gelu_count, .lower = gelu_lower, .max_ops = 3};

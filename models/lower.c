@@ -1,0 +1,52 @@
+/* lower.c - lowering a whole model for one step into an op graph.
+ *
+ * Order: embedding gather; per layer group (one node set standing for all its
+ * identical layers): attn_norm, attention block, attn_residual, ffn_norm, FFN
+ * block, ffn_residual; then final_norm over all T tokens and lm_head over the
+ * last token of each sequence (B rows), as serving engines do. */
+#include "model.h"
+
+int model_max_ops(const struct model *m)
+{
+    int n = 3;
+    for (int i = 0; i < m->n_groups; i++)
+        n += 4 + m->groups[i].kind[SLOT_ATTN]->max_ops + m->groups[i].kind[SLOT_FFN]->max_ops;
+    return n;
+}
+
+void model_lower(const struct model *m, const struct step *st, struct graph *g)
+{
+    const double h = (double)m->hidden;
+    const double t = st->batch * st->q_len;
+    const struct lower_ctx c = {.m = m, .st = st, .tokens = t};
+    const double norm_p = model_norm_params(m, h), norm_f = model_norm_flops(m);
+    graph_reset(g);
+    g->dt_w = st->dt_w;
+    g->dt_act = st->dt_act;
+    g->dt_kv = st->dt_kv;
+    g->block = BLK_MODEL;
+    g->group = -1;
+    g->layer_first = -1;
+    g->layer_count = 1;
+    op_gather(g, "embed", t, h);
+    for (int i = 0; i < m->n_groups; i++) {
+        const struct layer_group *lg = &m->groups[i];
+        g->group = i;
+        g->layer_first = lg->first_layer;
+        g->layer_count = (int)lg->repeat;
+        g->block = BLK_ATTN;
+        op_norm(g, "attn_norm", t, h, norm_p, norm_f);
+        lg->kind[SLOT_ATTN]->lower(lg->cfg[SLOT_ATTN], &c, g);
+        op_elementwise(g, "attn_residual", t, h, 2, FLOPS_RESIDUAL, false);
+        g->block = BLK_FFN;
+        op_norm(g, "ffn_norm", t, h, norm_p, norm_f);
+        lg->kind[SLOT_FFN]->lower(lg->cfg[SLOT_FFN], &c, g);
+        op_elementwise(g, "ffn_residual", t, h, 2, FLOPS_RESIDUAL, false);
+    }
+    g->block = BLK_MODEL;
+    g->group = -1;
+    g->layer_first = -1;
+    g->layer_count = 1;
+    op_norm(g, "final_norm", t, h, norm_p, norm_f);
+    op_gemm(g, "lm_head", st->batch, (double)m->vocab, h, false);
+}

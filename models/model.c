@@ -1,0 +1,213 @@
+/* model.c - loading model descriptions and whole-model counts; see model.h. */
+#include "model.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define OFF(f) offsetof(struct model, f)
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *const NORM_NAMES[] = {"rmsnorm", "layernorm", NULL};
+
+static const struct key_spec TOP_KEYS[] = {
+    {"name", KEY_STR, OFF(name), 0, 64, 1, NULL, "", "model name shown in reports"},
+    {"family", KEY_STR, OFF(family), 0, 64, 0, NULL, "", "architecture family (informational)"},
+    {"source", KEY_STR, OFF(source), 0, 512, 0, NULL, "",
+     "where the numbers come from (published config); bundled models must give it"},
+    {"hidden", KEY_INT, OFF(hidden), 1, 1048576, 1, NULL, "features", "model width h"},
+    {"layers", KEY_INT, OFF(layers), 1, 100000, 1, NULL, "count",
+     "number of layers; must equal the sum of the groups' repeats"},
+    {"vocab", KEY_INT, OFF(vocab), 1, 1 << 30, 1, NULL, "tokens", "vocabulary size V"},
+    {"tied_embeddings", KEY_BOOL, OFF(tied_embeddings), 0, 0, 1, NULL, "",
+     "lm_head shares the embedding matrix"},
+    {"norm", KEY_ENUM, OFF(norm), 0, 0, 1, NORM_NAMES, "",
+     "normalisation used before each block and at the end"},
+    {"published_params", KEY_NUM, OFF(published_params), 1, 1e16, 0, NULL, "count",
+     "parameter count the publisher reports (informational; tests compare)"},
+    {"dtypes", KEY_MAP, 0, 0, 0, 1, NULL, "", "storage formats (see dtypes table)"},
+    {"groups", KEY_SEQ, 0, 0, 0, 1, NULL, "",
+     "layer groups in order (see layer group table)"},
+};
+
+static const struct key_spec DTYPE_KEYS[] = {
+    {"weight", KEY_DTYPE, OFF(dt_w), 0, 0, 1, NULL, "", "weights (--weight-dtype overrides)"},
+    {"activation", KEY_DTYPE, OFF(dt_act), 0, 0, 1, NULL, "",
+     "activations; also the compute dtype of matmuls"},
+    {"kv", KEY_DTYPE, OFF(dt_kv), 0, 0, 1, NULL, "", "KV cache (--kv-dtype overrides)"},
+};
+
+struct group_in {
+    int64_t repeat;
+};
+static const struct key_spec GROUP_KEYS[] = {
+    {"repeat", KEY_INT, offsetof(struct group_in, repeat), 1, 100000, 1, NULL, "count",
+     "identical consecutive layers in this group"},
+    {"attention", KEY_MAP, 0, 0, 0, 1, NULL, "",
+     "token-mixing block; `kind` selects its table below"},
+    {"ffn", KEY_MAP, 0, 0, 0, 1, NULL, "", "feed-forward block; `kind` selects its table below"},
+};
+
+int model_schema_section(int i, const char **title, const struct key_spec **keys, size_t *n)
+{
+    switch (i) {
+    case 0: *title = "Model: top level"; *keys = TOP_KEYS; *n = N(TOP_KEYS); return 0;
+    case 1: *title = "Model: `dtypes`"; *keys = DTYPE_KEYS; *n = N(DTYPE_KEYS); return 0;
+    case 2: *title = "Model: each item of `groups`"; *keys = GROUP_KEYS; *n = N(GROUP_KEYS);
+        return 0;
+    default: return -1;
+    }
+}
+
+static const char *const SLOT_WORD[SLOT_COUNT] = {"attention", "ffn"};
+
+static int read_block(const struct yml_doc *d, yml_node map, enum block_slot slot,
+                      const struct model *m, struct layer_group *g, struct err *e)
+{
+    char what[64];
+    snprintf(what, sizeof what, "%s block", SLOT_WORD[slot]);
+    if (yml_kind_of(d, map) != YML_MAP)
+        return yml_fail(d, map, e, "'%s' must be a mapping", SLOT_WORD[slot]);
+    yml_node kn = yml_map_get(d, map, "kind");
+    char choices[256] = "";
+    for (int i = 0; block_kind_at(i); i++)
+        if (block_kind_at(i)->slot == slot) {
+            if (choices[0]) strncat(choices, ", ", sizeof choices - strlen(choices) - 1);
+            strncat(choices, block_kind_at(i)->name, sizeof choices - strlen(choices) - 1);
+        }
+    if (!kn)
+        return yml_fail(d, map, e, "missing required key 'kind' in %s (one of: %s)", what,
+                        choices);
+    const char *kname = yml_scalar(d, kn);
+    if (!kname) return yml_fail(d, kn, e, "'kind' must be a name (one of: %s)", choices);
+    const struct block_kind *k = block_kind_find(slot, kname);
+    if (!k) {
+        const char *best = NULL;
+        int bestd = 1 << 30;
+        for (int i = 0; block_kind_at(i); i++) {
+            const struct block_kind *c = block_kind_at(i);
+            int dist = yml_edit_distance(kname, c->name);
+            if (c->slot == slot && dist < bestd) bestd = dist, best = c->name;
+        }
+        if (best && bestd <= 2)
+            return yml_fail(d, kn, e, "unknown %s kind '%s' (did you mean '%s'? one of: %s)",
+                            SLOT_WORD[slot], kname, best, choices);
+        return yml_fail(d, kn, e, "unknown %s kind '%s' (one of: %s)", SLOT_WORD[slot], kname,
+                        choices);
+    }
+    void *cfg = calloc(1, k->cfg_size);
+    OB_ASSERT(cfg);
+    g->kind[slot] = k;
+    g->cfg[slot] = cfg;
+    if (k->defaults) k->defaults(cfg);
+    snprintf(what, sizeof what, "%s block '%s'", SLOT_WORD[slot], k->name);
+    uint64_t present;
+    if (yml_map_read(d, map, what, k->keys, k->n_keys, cfg, &present, e)) return -1;
+    if (k->check && k->check(cfg, present, m, d, map, e)) return -1;
+    return 0;
+}
+
+int model_load(const char *path, struct model **out, struct err *e)
+{
+    struct yml_doc *d = NULL;
+    if (yml_load(path, &d, e)) return -1;
+    struct model *m = calloc(1, sizeof *m);
+    OB_ASSERT(m);
+    snprintf(m->file, sizeof m->file, "%s", path);
+    yml_node root = yml_root(d);
+    uint64_t present;
+    if (yml_map_read(d, root, "model description", TOP_KEYS, N(TOP_KEYS), m, &present, e))
+        goto fail;
+    if (yml_map_read(d, yml_map_get(d, root, "dtypes"), "dtypes", DTYPE_KEYS, N(DTYPE_KEYS), m,
+                     &present, e))
+        goto fail;
+    yml_node groups = yml_map_get(d, root, "groups");
+    int ng = yml_seq_len(d, groups);
+    if (ng == 0) {
+        yml_fail(d, groups, e, "'groups' must list at least one layer group");
+        goto fail;
+    }
+    m->groups = calloc((size_t)ng, sizeof *m->groups);
+    OB_ASSERT(m->groups);
+    int64_t layer = 0;
+    for (int i = 0; i < ng; i++) {
+        yml_node gn = yml_seq_at(d, groups, i);
+        struct group_in gi = {0};
+        if (yml_map_read(d, gn, "layer group", GROUP_KEYS, N(GROUP_KEYS), &gi, &present, e))
+            goto fail;
+        struct layer_group *g = &m->groups[i];
+        m->n_groups = i + 1;
+        g->repeat = gi.repeat;
+        g->first_layer = (int)layer;
+        layer += gi.repeat;
+        if (read_block(d, yml_map_get(d, gn, "attention"), SLOT_ATTN, m, g, e)) goto fail;
+        if (read_block(d, yml_map_get(d, gn, "ffn"), SLOT_FFN, m, g, e)) goto fail;
+    }
+    if (layer != m->layers) {
+        yml_fail(d, groups, e, "the groups' repeats add up to %lld layers, but 'layers' is %lld",
+                 (long long)layer, (long long)m->layers);
+        goto fail;
+    }
+    struct model_counts c;
+    model_count(m, &c);
+    if (c.params > 9007199254740992.0) { /* 2^53: beyond exact double integers */
+        yml_fail(d, root, e,
+                 "the model has %.3g parameters, beyond 2^53 (9.0e15) where counts stop being "
+                 "exact; check the sizes",
+                 c.params);
+        goto fail;
+    }
+    yml_free(d);
+    *out = m;
+    return 0;
+fail:
+    yml_free(d);
+    model_free(m);
+    return -1;
+}
+
+void model_free(struct model *m)
+{
+    if (!m) return;
+    for (int i = 0; i < m->n_groups; i++)
+        for (int s = 0; s < SLOT_COUNT; s++) free(m->groups[i].cfg[s]);
+    free(m->groups);
+    free(m);
+}
+
+double model_norm_params(const struct model *m, double width)
+{
+    return m->norm == NORM_LAYER ? 2.0 * width : width;
+}
+
+double model_norm_flops(const struct model *m)
+{
+    return m->norm == NORM_LAYER ? FLOPS_LAYERNORM : FLOPS_RMSNORM;
+}
+
+/* Params: embedding V*h, lm_head V*h unless tied, final norm, and per layer
+ * two norms plus the two blocks. Active params (what one token touches): one
+ * embedding row, the full lm_head (the full shared matrix when tied), every
+ * norm, and each block's active part. */
+void model_count(const struct model *m, struct model_counts *out)
+{
+    const double h = (double)m->hidden, v = (double)m->vocab;
+    const double emb = v * h;
+    const double norm = model_norm_params(m, h);
+    out->params = emb + (m->tied_embeddings ? 0.0 : emb) + norm;
+    out->active_params = h + emb + norm;
+    out->kv_elems_per_token = 0;
+    for (int i = 0; i < m->n_groups; i++) {
+        const struct layer_group *g = &m->groups[i];
+        double p = 2.0 * norm, a = 2.0 * norm, kv = 0;
+        for (int s = 0; s < SLOT_COUNT; s++) {
+            struct block_counts bc = {0};
+            g->kind[s]->count(g->cfg[s], m, &bc);
+            p += bc.params;
+            a += bc.active_params;
+            kv += bc.kv_elems;
+        }
+        out->params += (double)g->repeat * p;
+        out->active_params += (double)g->repeat * a;
+        out->kv_elems_per_token += (double)g->repeat * kv;
+    }
+}

@@ -1,0 +1,124 @@
+/* model.h - architecture descriptions: a model is global dims, dtypes and a
+ * list of layer groups, each group `repeat` identical layers made of one
+ * attention (token-mixing) block and one FFN block.
+ *
+ * Blocks are pluggable: each kind (gqa, swiglu, moe, ...) is a struct
+ * block_kind defined in its own file and listed in models/registry.c. The
+ * loader reads the block's `kind`, finds it in the registry and lets the kind's
+ * key table read the rest.
+ *
+ * Entry points: model_load, model_free, model_count, model_lower (lower.c).
+ * To add an attention or FFN kind: write models/<kind>.c defining a
+ * struct block_kind, and add it to the table in models/registry.c. */
+#ifndef OB_MODEL_H
+#define OB_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../sim/dtype.h"
+#include "../sim/err.h"
+#include "../sim/graph.h"
+#include "../sim/yml.h"
+
+enum norm_kind { NORM_RMS, NORM_LAYER, NORM_COUNT };
+enum block_slot { SLOT_ATTN, SLOT_FFN, SLOT_COUNT };
+enum phase { PHASE_PREFILL, PHASE_DECODE };
+
+struct model;
+
+/* One step to lower: B sequences, each adding q_len new tokens on top of
+ * ctx_prior tokens already in its KV cache. Prefill of S: q_len = S,
+ * ctx_prior = 0. Decode at context L: q_len = 1, ctx_prior = L. */
+struct step {
+    enum phase phase;
+    double batch;     /* B */
+    double q_len;     /* new tokens per sequence */
+    double ctx_prior; /* cached tokens per sequence before the step */
+    enum dtype dt_w, dt_act, dt_kv;
+};
+
+/* Per-layer counts of one block. */
+struct block_counts {
+    double params;        /* weights held */
+    double active_params; /* weights one token touches */
+    double kv_elems;      /* cached elements per token (K and V) */
+};
+
+struct lower_ctx {
+    const struct model *m;
+    const struct step *st;
+    double tokens; /* T = B * q_len */
+};
+
+struct block_kind {
+    const char *name;    /* `kind:` value in YAML */
+    enum block_slot slot;
+    const char *summary; /* one line for docs and `opbound list kinds` */
+    const struct key_spec *keys;
+    size_t n_keys;
+    size_t cfg_size;
+    /* Sets defaults in a zeroed cfg before the keys are read (may be NULL). */
+    void (*defaults)(void *cfg);
+    /* Cross-key checks and derived fields after reading; on error fills e at
+     * the block's mapping (or the offending key) and returns -1. */
+    int (*check)(void *cfg, uint64_t present, const struct model *m, const struct yml_doc *d,
+                 yml_node map, struct err *e);
+    void (*count)(const void *cfg, const struct model *m, struct block_counts *out);
+    /* Appends the block's ops (norms and residuals are the model's). */
+    void (*lower)(const void *cfg, const struct lower_ctx *c, struct graph *g);
+    int max_ops; /* upper bound on ops appended by lower() */
+};
+
+struct layer_group {
+    int64_t repeat;
+    int first_layer;
+    const struct block_kind *kind[SLOT_COUNT];
+    void *cfg[SLOT_COUNT]; /* owned */
+};
+
+struct model {
+    char name[64];
+    char family[64];
+    char source[512];
+    char file[512];
+    int64_t hidden, layers, vocab;
+    bool tied_embeddings;
+    int norm; /* enum norm_kind */
+    enum dtype dt_w, dt_act, dt_kv;
+    double published_params; /* 0 if not given */
+    int n_groups;
+    struct layer_group *groups;
+};
+
+/* Whole-model counts at the model's own dtypes. */
+struct model_counts {
+    double params;
+    double active_params;
+    double kv_elems_per_token;  /* summed over layers */
+};
+
+/* Loads a model description. Returns 0 with *out owned by the caller
+ * (model_free), or -1 with e set. */
+int model_load(const char *path, struct model **out, struct err *e);
+void model_free(struct model *m); /* accepts NULL */
+
+void model_count(const struct model *m, struct model_counts *out);
+/* Parameters of one norm over `width` features (RMSNorm: weight; LayerNorm:
+ * weight and bias). */
+double model_norm_params(const struct model *m, double width);
+double model_norm_flops(const struct model *m);
+
+/* Upper bound on the ops model_lower appends. */
+int model_max_ops(const struct model *m);
+/* Lowers one step of the whole model into g (reset first). */
+void model_lower(const struct model *m, const struct step *st, struct graph *g);
+
+/* Registry (registry.c). */
+const struct block_kind *block_kind_find(enum block_slot slot, const char *name);
+const struct block_kind *block_kind_at(int i); /* NULL past the end */
+
+/* Schema sections for docs/schema.md (model top level and layer group). */
+int model_schema_section(int i, const char **title, const struct key_spec **keys, size_t *n);
+
+#endif

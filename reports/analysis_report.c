@@ -1,0 +1,345 @@
+/* analysis_report.c - table, csv and json output of one analysis.
+ *
+ * Per-op figures are per layer; a row stands for layer_count identical layers
+ * (layers layer..layer+layer_count-1; layer = -1 for embed, final_norm and
+ * lm_head). Totals = sum over rows of figure x layer_count. */
+#include "analysis_report.h"
+
+#include <string.h>
+
+#include "fmt.h"
+
+#define B64 64
+
+static void layer_label(char *buf, size_t n, const struct op *op)
+{
+    if (op->layer_first < 0)
+        snprintf(buf, n, "-");
+    else if (op->layer_count == 1)
+        snprintf(buf, n, "%d", op->layer_first);
+    else
+        snprintf(buf, n, "%d-%d", op->layer_first, op->layer_first + op->layer_count - 1);
+}
+
+static void header(FILE *out, const struct analysis_view *v)
+{
+    const struct analysis *a = v->a;
+    const struct step *st = &a->step;
+    char b1[B64];
+    fprintf(out, "model     %s (%s)\n", v->m->name, v->m->file);
+    fprintf(out, "device    %s (%s)\n", v->d->name, v->d->file);
+    if (v->sc->phase == PHASE_PREFILL)
+        fprintf(out, "scenario  prefill, batch %.0f, prompt %.0f tokens", st->batch, st->q_len);
+    else
+        fprintf(out, "scenario  decode, batch %.0f, context %.0f (+1 new token)", st->batch,
+                st->ctx_prior);
+    fprintf(out, "; weights %s, activations %s, KV cache %s\n", dtype_name(st->dt_w),
+            dtype_name(st->dt_act), dtype_name(st->dt_kv));
+    fprintf(out, "roofline  %s/s memory, %s/s tensor (%s), ridge %.0f FLOP/B, %s per kernel\n\n",
+            fmt_si(b1, sizeof b1, v->d->mem_rate, "B"),
+            fmt_si((char[B64]){0}, B64, v->d->tensor_rate[st->dt_act], "FLOP"),
+            dtype_name(st->dt_act), device_ridge(v->d, st->dt_act),
+            fmt_time((char[B64]){0}, B64, v->d->kernel_overhead_s));
+}
+
+static void per_op_table(FILE *out, const struct analysis_view *v)
+{
+    static const char *const hdr[] = {"layers", "op",     "kind",  "FLOPs",   "weights", "act",
+                                      "KV",     "written", "Op/B", "bound",   "time",    "share"};
+    struct table t;
+    table_init(&t, 12, hdr, "lllrrrrrrlrr");
+    const struct graph *g = &v->a->graph;
+    const double total = v->a->tot.time_s;
+    int last_group = -2;
+    char b[8][B64];
+    for (int i = 0; i < g->n; i++) {
+        const struct op *op = &g->ops[i];
+        const struct op_eval *ev = &v->a->per_op[i];
+        if (op->group != last_group && i > 0) table_rule(&t);
+        last_group = op->group;
+        table_row(&t);
+        layer_label(b[0], B64, op);
+        table_cell(&t, 0, "%s", b[0]);
+        table_cell(&t, 1, "%s", op->name);
+        table_cell(&t, 2, "%s", op_kind_name(op->kind));
+        table_cell(&t, 3, "%s", fmt_si(b[1], B64, ev->flops, ""));
+        table_cell(&t, 4, "%s", fmt_si(b[2], B64, op->cost.bytes_w, "B"));
+        table_cell(&t, 5, "%s", fmt_si(b[3], B64, op->cost.bytes_act, "B"));
+        table_cell(&t, 6, "%s", fmt_si(b[4], B64, op->cost.bytes_kv, "B"));
+        table_cell(&t, 7, "%s", fmt_si(b[5], B64, op->cost.bytes_out, "B"));
+        table_cell(&t, 8, "%.3g", ev->intensity);
+        table_cell(&t, 9, "%s", bound_name(ev->bound));
+        table_cell(&t, 10, "%s", fmt_time(b[6], B64, ev->time_s));
+        table_cell(&t, 11, "%.1f%%", 100.0 * ev->time_s * op->layer_count / total);
+    }
+    fprintf(out, "Per op (figures per layer; a row stands for every layer in its range):\n");
+    table_print(&t, out);
+    table_free(&t);
+    fputc('\n', out);
+}
+
+static void per_group_table(FILE *out, const struct analysis_view *v)
+{
+    static const char *const hdr[] = {"layers", "attention", "ffn", "per layer", "all layers",
+                                      "share"};
+    struct table t;
+    table_init(&t, 6, hdr, "lrrrrr");
+    const struct graph *g = &v->a->graph;
+    const double total = v->a->tot.time_s;
+    char b[5][B64];
+    double other = 0;
+    for (int gi = -1; gi < v->m->n_groups; gi++) {
+        double tb[BLK_COUNT] = {0};
+        const struct op *first = NULL;
+        for (int i = 0; i < g->n; i++)
+            if (g->ops[i].group == gi) {
+                if (!first) first = &g->ops[i];
+                tb[g->ops[i].block] += v->a->per_op[i].time_s;
+            }
+        if (gi < 0) {
+            other = tb[BLK_MODEL];
+            continue;
+        }
+        const double layer = tb[BLK_ATTN] + tb[BLK_FFN] + tb[BLK_MODEL];
+        table_row(&t);
+        layer_label(b[0], B64, first);
+        table_cell(&t, 0, "%s", b[0]);
+        table_cell(&t, 1, "%s", fmt_time(b[1], B64, tb[BLK_ATTN]));
+        table_cell(&t, 2, "%s", fmt_time(b[2], B64, tb[BLK_FFN]));
+        table_cell(&t, 3, "%s", fmt_time(b[3], B64, layer));
+        table_cell(&t, 4, "%s", fmt_time(b[4], B64, layer * first->layer_count));
+        table_cell(&t, 5, "%.1f%%", 100.0 * layer * first->layer_count / total);
+    }
+    table_row(&t);
+    table_cell(&t, 0, "embed+head");
+    table_cell(&t, 4, "%s", fmt_time(b[0], B64, other));
+    table_cell(&t, 5, "%.1f%%", 100.0 * other / total);
+    fprintf(out, "Per layer group:\n");
+    table_print(&t, out);
+    table_free(&t);
+    fputc('\n', out);
+}
+
+void report_analysis_table(FILE *out, const struct analysis_view *v, bool per_op)
+{
+    const struct analysis *a = v->a;
+    const struct eval_totals *t = &a->tot;
+    char b[4][B64];
+    header(out, v);
+    if (per_op)
+        per_op_table(out, v);
+    else
+        per_group_table(out, v);
+    fprintf(out, "Model\n");
+    fprintf(out, "  parameters          %s total, %s active per token\n",
+            fmt_si(b[0], B64, a->counts.params, ""), fmt_si(b[1], B64, a->counts.active_params, ""));
+    fprintf(out, "  weights             %s\n", fmt_si(b[0], B64, a->weight_bytes, "B"));
+    fprintf(out, "  KV cache per token  %s (all layers)\n",
+            fmt_si(b[0], B64, a->kv_bytes_per_token, "B"));
+    fprintf(out, "Step (%s)\n", phase_name(v->sc->phase));
+    fprintf(out, "  FLOPs               %s (%s matmul, %s vector)\n",
+            fmt_si(b[0], B64, t->flops, ""), fmt_si(b[1], B64, t->cost.flops_mm, ""),
+            fmt_si(b[2], B64, t->cost.flops_vec, ""));
+    fprintf(out, "  bytes               %s (weights %s, activations %s, KV cache %s, written %s)\n",
+            fmt_si(b[0], B64, t->bytes, "B"), fmt_si(b[1], B64, t->cost.bytes_w, "B"),
+            fmt_si(b[2], B64, t->cost.bytes_act, "B"), fmt_si(b[3], B64, t->cost.bytes_kv, "B"),
+            fmt_si((char[B64]){0}, B64, t->cost.bytes_out, "B"));
+    fprintf(out, "  intensity           %.3g FLOP/B\n", t->bytes > 0 ? t->flops / t->bytes : 0);
+    fprintf(out, "  time                %s (%.0f%% in memory-bound ops, %.0f kernels)\n",
+            fmt_time(b[0], B64, t->time_s), 100.0 * t->time_bound_s[BOUND_MEMORY] / t->time_s,
+            t->kernels);
+    fprintf(out, "Memory on %s\n", v->d->name);
+    fprintf(out, "  KV cache            %s (%.0f sequences x %.0f tokens)\n",
+            fmt_si(b[0], B64, a->kv_cache_bytes, "B"), a->step.batch, a->ctx_tokens);
+    fprintf(out, "  activations         %s (largest op)\n", fmt_si(b[0], B64, a->act_bytes, "B"));
+    fprintf(out, "  footprint           %s of %s: %s\n", fmt_si(b[0], B64, a->memory_bytes, "B"),
+            fmt_si(b[1], B64, v->d->mem_capacity_bytes, "B"), a->fits ? "fits" : "DOES NOT FIT");
+    fprintf(out, "  largest batch       %.0f at this length\n", a->max_batch);
+    fprintf(out, "Serving\n");
+    fprintf(out, "  time to first token %s (prefill of %.0f x %.0f tokens)\n",
+            fmt_time(b[0], B64, a->ttft_s), a->step.batch,
+            v->sc->phase == PHASE_PREFILL ? v->sc->seq : v->sc->context);
+    fprintf(out, "  time per out token  %s (decode at context %.0f)\n",
+            fmt_time(b[0], B64, a->tpot_s),
+            v->sc->phase == PHASE_PREFILL ? v->sc->seq : v->sc->context);
+    fprintf(out, "  tokens per second   %s (%s)\n", fmt_si(b[0], B64, a->tokens_per_s, ""),
+            v->sc->phase == PHASE_PREFILL ? "prompt tokens processed" : "tokens generated");
+    if (!a->counts_exact)
+        fprintf(out, "note: totals above 2^53 are rounded to double precision (relative error "
+                     "below 1e-15); see docs/conventions.md\n");
+}
+
+/* ---- csv / json: exact numbers ---- */
+
+#define X(v) fmt_exact(nb, sizeof nb, (v))
+
+static const char *const TOTAL_COLS =
+    "model,hw,phase,batch,seq,context,weight_dtype,activation_dtype,kv_dtype,params,"
+    "active_params,weight_bytes,kv_cache_bytes_per_token,flops,matmul_flops,vector_flops,bytes,"
+    "bytes_weights,bytes_activations,bytes_kv_cache,bytes_written,intensity,time_s,"
+    "kv_cache_bytes,activation_bytes,memory_bytes,fits,max_batch,ttft_s,tpot_s,tokens_per_s";
+
+static void csv_str(FILE *out, const char *s)
+{
+    if (strpbrk(s, ",\"\n")) {
+        fputc('"', out);
+        for (; *s; s++) {
+            if (*s == '"') fputc('"', out);
+            fputc(*s, out);
+        }
+        fputc('"', out);
+    } else {
+        fputs(s, out);
+    }
+}
+
+void report_analysis_csv(FILE *out, const struct analysis_view *v, bool per_op)
+{
+    const struct analysis *a = v->a;
+    const struct eval_totals *t = &a->tot;
+    char nb[64];
+    if (per_op) {
+        fprintf(out, "layer,layer_count,group,block,name,kind,flops,matmul_flops,vector_flops,"
+                     "bytes,bytes_weights,bytes_activations,bytes_kv_cache,bytes_written,"
+                     "intensity,bound,t_compute_s,t_memory_s,time_s\n");
+        for (int i = 0; i < a->graph.n; i++) {
+            const struct op *op = &a->graph.ops[i];
+            const struct op_eval *ev = &a->per_op[i];
+            fprintf(out, "%d,%d,%d,%s,%s,%s,", op->layer_first, op->layer_count, op->group,
+                    op_block_name(op->block), op->name, op_kind_name(op->kind));
+            fprintf(out, "%s,", X(ev->flops));
+            fprintf(out, "%s,", X(op->cost.flops_mm));
+            fprintf(out, "%s,", X(op->cost.flops_vec));
+            fprintf(out, "%s,", X(ev->bytes));
+            fprintf(out, "%s,", X(op->cost.bytes_w));
+            fprintf(out, "%s,", X(op->cost.bytes_act));
+            fprintf(out, "%s,", X(op->cost.bytes_kv));
+            fprintf(out, "%s,", X(op->cost.bytes_out));
+            fprintf(out, "%s,%s,", X(ev->intensity), bound_name(ev->bound));
+            fprintf(out, "%s,", X(ev->t_compute_s));
+            fprintf(out, "%s,", X(ev->t_memory_s));
+            fprintf(out, "%s\n", X(ev->time_s));
+        }
+        return;
+    }
+    fprintf(out, "%s\n", TOTAL_COLS);
+    csv_str(out, v->m->name);
+    fputc(',', out);
+    csv_str(out, v->d->name);
+    fprintf(out, ",%s,%s,", phase_name(v->sc->phase), X(v->sc->batch));
+    if (v->sc->phase == PHASE_PREFILL) fprintf(out, "%s,,", X(v->sc->seq));
+    else fprintf(out, ",%s,", X(v->sc->context));
+    fprintf(out, "%s,%s,%s", dtype_name(a->step.dt_w), dtype_name(a->step.dt_act),
+            dtype_name(a->step.dt_kv));
+    const double vals[] = {a->counts.params, a->counts.active_params, a->weight_bytes,
+                           a->kv_bytes_per_token, t->flops, t->cost.flops_mm, t->cost.flops_vec,
+                           t->bytes, t->cost.bytes_w, t->cost.bytes_act, t->cost.bytes_kv,
+                           t->cost.bytes_out, t->bytes > 0 ? t->flops / t->bytes : 0, t->time_s,
+                           a->kv_cache_bytes, a->act_bytes, a->memory_bytes};
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) fprintf(out, ",%s", X(vals[i]));
+    fprintf(out, ",%s,%s,", a->fits ? "true" : "false", X(a->max_batch));
+    fprintf(out, "%s,", X(a->ttft_s));
+    fprintf(out, "%s,", X(a->tpot_s));
+    fprintf(out, "%s\n", X(a->tokens_per_s));
+}
+
+static void jnum(FILE *out, const char *key, double v, bool comma)
+{
+    char nb[64];
+    fprintf(out, "\"%s\": %s%s", key, X(v), comma ? ", " : "");
+}
+
+static void jstr(FILE *out, const char *key, const char *s, bool comma)
+{
+    fprintf(out, "\"%s\": ", key);
+    fmt_json_str(out, s);
+    if (comma) fputs(", ", out);
+}
+
+void report_analysis_json(FILE *out, const struct analysis_view *v)
+{
+    const struct analysis *a = v->a;
+    const struct eval_totals *t = &a->tot;
+    const struct model *m = v->m;
+    const struct device *d = v->d;
+    fprintf(out, "{\n  \"model\": {");
+    jstr(out, "name", m->name, true);
+    jstr(out, "file", m->file, true);
+    jstr(out, "family", m->family, true);
+    jstr(out, "source", m->source, true);
+    jnum(out, "hidden", (double)m->hidden, true);
+    jnum(out, "layers", (double)m->layers, true);
+    jnum(out, "vocab", (double)m->vocab, true);
+    fprintf(out, "\"tied_embeddings\": %s},\n", m->tied_embeddings ? "true" : "false");
+    fprintf(out, "  \"hw\": {");
+    jstr(out, "name", d->name, true);
+    jstr(out, "file", d->file, true);
+    jnum(out, "memory_capacity_bytes", d->mem_capacity_bytes, true);
+    jnum(out, "memory_bytes_per_s", d->mem_rate, true);
+    jnum(out, "tensor_flops_per_s", d->tensor_rate[a->step.dt_act], true);
+    jnum(out, "vector_flops_per_s", d->vector_rate[a->step.dt_act], true);
+    jnum(out, "ridge_flops_per_byte", device_ridge(d, a->step.dt_act), true);
+    jnum(out, "kernel_overhead_s", d->kernel_overhead_s, false);
+    fprintf(out, "},\n  \"scenario\": {");
+    jstr(out, "phase", phase_name(v->sc->phase), true);
+    jnum(out, "batch", v->sc->batch, true);
+    if (v->sc->phase == PHASE_PREFILL) jnum(out, "seq", v->sc->seq, true);
+    else jnum(out, "context", v->sc->context, true);
+    jnum(out, "tokens", a->step.batch * a->step.q_len, true);
+    jstr(out, "weight_dtype", dtype_name(a->step.dt_w), true);
+    jstr(out, "activation_dtype", dtype_name(a->step.dt_act), true);
+    jstr(out, "kv_dtype", dtype_name(a->step.dt_kv), false);
+    fprintf(out, "},\n  \"totals\": {");
+    jnum(out, "params", a->counts.params, true);
+    jnum(out, "active_params", a->counts.active_params, true);
+    jnum(out, "kv_cache_bytes_per_token", a->kv_bytes_per_token, true);
+    jnum(out, "weight_bytes", a->weight_bytes, true);
+    jnum(out, "flops", t->flops, true);
+    jnum(out, "matmul_flops", t->cost.flops_mm, true);
+    jnum(out, "vector_flops", t->cost.flops_vec, true);
+    jnum(out, "bytes", t->bytes, true);
+    jnum(out, "bytes_weights", t->cost.bytes_w, true);
+    jnum(out, "bytes_activations", t->cost.bytes_act, true);
+    jnum(out, "bytes_kv_cache", t->cost.bytes_kv, true);
+    jnum(out, "bytes_written", t->cost.bytes_out, true);
+    jnum(out, "intensity", t->bytes > 0 ? t->flops / t->bytes : 0, true);
+    jnum(out, "time_s", t->time_s, true);
+    jnum(out, "time_attention_s", t->time_block_s[BLK_ATTN], true);
+    jnum(out, "time_ffn_s", t->time_block_s[BLK_FFN], true);
+    jnum(out, "time_other_s", t->time_block_s[BLK_MODEL], true);
+    jnum(out, "kernels", t->kernels, true);
+    jnum(out, "kv_cache_bytes", a->kv_cache_bytes, true);
+    jnum(out, "activation_bytes", a->act_bytes, true);
+    jnum(out, "memory_bytes", a->memory_bytes, true);
+    fprintf(out, "\"fits\": %s, ", a->fits ? "true" : "false");
+    jnum(out, "max_batch", a->max_batch, true);
+    jnum(out, "ttft_s", a->ttft_s, true);
+    jnum(out, "tpot_s", a->tpot_s, true);
+    jnum(out, "tokens_per_s", a->tokens_per_s, true);
+    fprintf(out, "\"counts_exact\": %s},\n  \"ops\": [", a->counts_exact ? "true" : "false");
+    for (int i = 0; i < a->graph.n; i++) {
+        const struct op *op = &a->graph.ops[i];
+        const struct op_eval *ev = &a->per_op[i];
+        fprintf(out, "%s\n    {", i ? "," : "");
+        jnum(out, "layer", op->layer_first, true);
+        jnum(out, "layer_count", op->layer_count, true);
+        jstr(out, "block", op_block_name(op->block), true);
+        jstr(out, "name", op->name, true);
+        jstr(out, "kind", op_kind_name(op->kind), true);
+        jnum(out, "flops", ev->flops, true);
+        jnum(out, "matmul_flops", op->cost.flops_mm, true);
+        jnum(out, "vector_flops", op->cost.flops_vec, true);
+        jnum(out, "bytes", ev->bytes, true);
+        jnum(out, "bytes_weights", op->cost.bytes_w, true);
+        jnum(out, "bytes_activations", op->cost.bytes_act, true);
+        jnum(out, "bytes_kv_cache", op->cost.bytes_kv, true);
+        jnum(out, "bytes_written", op->cost.bytes_out, true);
+        jnum(out, "intensity", ev->intensity, true);
+        jstr(out, "bound", bound_name(ev->bound), true);
+        jnum(out, "t_compute_s", ev->t_compute_s, true);
+        jnum(out, "t_memory_s", ev->t_memory_s, true);
+        jnum(out, "time_s", ev->time_s, false);
+        fputc('}', out);
+    }
+    fprintf(out, "\n  ]\n}\n");
+}

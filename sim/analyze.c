@@ -1,0 +1,84 @@
+/* analyze.c - scenario analysis; see analyze.h. Conventions: docs/conventions.md. */
+#include "analyze.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *phase_name(enum phase p) { return p == PHASE_PREFILL ? "prefill" : "decode"; }
+
+int analysis_init(struct analysis *a, const struct model *m)
+{
+    memset(a, 0, sizeof *a);
+    int cap = model_max_ops(m);
+    if (graph_init(&a->graph, cap) || graph_init(&a->other, cap)) goto fail;
+    a->per_op = calloc((size_t)cap, sizeof *a->per_op);
+    if (!a->per_op) goto fail;
+    return 0;
+fail:
+    analysis_free(a);
+    return -1;
+}
+
+void analysis_free(struct analysis *a)
+{
+    graph_free(&a->graph);
+    graph_free(&a->other);
+    free(a->per_op);
+    a->per_op = NULL;
+}
+
+static void set_step(struct step *st, enum phase ph, double batch, double len,
+                     const struct model *m, const struct scenario *sc)
+{
+    st->phase = ph;
+    st->batch = batch;
+    st->q_len = ph == PHASE_PREFILL ? len : 1.0;
+    st->ctx_prior = ph == PHASE_PREFILL ? 0.0 : len;
+    st->dt_w = sc->has_dt_w ? sc->dt_w : m->dt_w;
+    st->dt_act = m->dt_act;
+    st->dt_kv = sc->has_dt_kv ? sc->dt_kv : m->dt_kv;
+}
+
+void analysis_run(struct analysis *a, const struct model *m, const struct device *d,
+                  const struct scenario *sc)
+{
+    const double b = sc->batch;
+    /* Prompt length and context length are the same number seen from the two
+     * phases: a prefill of S is followed by decode at context S; a decode at
+     * context L was preceded by a prefill of L. */
+    const double len = sc->phase == PHASE_PREFILL ? sc->seq : sc->context;
+    const enum phase other = sc->phase == PHASE_PREFILL ? PHASE_DECODE : PHASE_PREFILL;
+    set_step(&a->step, sc->phase, b, len, m, sc);
+    set_step(&a->other_step, other, b, len, m, sc);
+    model_lower(m, &a->step, &a->graph);
+    eval_graph(&a->graph, d, a->per_op, &a->tot);
+    if (sc->phase == PHASE_PREFILL && len < 1) {
+        memset(&a->other_tot, 0, sizeof a->other_tot);
+    } else {
+        model_lower(m, &a->other_step, &a->other);
+        eval_graph(&a->other, d, NULL, &a->other_tot);
+    }
+    const struct eval_totals *pre = sc->phase == PHASE_PREFILL ? &a->tot : &a->other_tot;
+    const struct eval_totals *dec = sc->phase == PHASE_PREFILL ? &a->other_tot : &a->tot;
+
+    model_count(m, &a->counts);
+    a->weight_bytes = a->counts.params * dtype_bytes(a->step.dt_w);
+    a->kv_bytes_per_token = a->counts.kv_elems_per_token * dtype_bytes(a->step.dt_kv);
+    a->ctx_tokens = a->step.ctx_prior + a->step.q_len;
+    a->kv_cache_bytes = b * a->ctx_tokens * a->kv_bytes_per_token;
+    a->act_bytes = a->tot.act_peak_bytes;
+    a->memory_bytes = a->weight_bytes + a->kv_cache_bytes + a->act_bytes;
+    a->fits = a->memory_bytes <= d->mem_capacity_bytes;
+    /* Every term but the weights grows linearly with B (activations too: each
+     * op's activation bytes are proportional to the tokens in the step). */
+    const double per_seq = a->ctx_tokens * a->kv_bytes_per_token + a->act_bytes / b;
+    const double room = d->mem_capacity_bytes - a->weight_bytes;
+    a->max_batch = room <= 0 ? 0 : floor(room / per_seq);
+    a->ttft_s = pre->time_s;
+    a->tpot_s = dec->time_s;
+    a->tokens_per_s =
+        sc->phase == PHASE_PREFILL ? b * len / a->tot.time_s : b / a->tot.time_s;
+    const double exact = 9007199254740992.0;
+    a->counts_exact = a->tot.flops < exact && a->tot.bytes < exact && a->counts.params < exact;
+}

@@ -1,0 +1,54 @@
+/* analyze.h - one scenario of one model on one device: the op graph of the
+ * step, its roofline evaluation, and the model-level figures (parameters, KV
+ * cache, memory footprint and fit, largest batch, TTFT, TPOT, tokens/s).
+ *
+ * analysis_init allocates everything once per model; analysis_run does no
+ * allocation and no formatting, so sweeps and `make bench` call it in a loop. */
+#ifndef OB_ANALYZE_H
+#define OB_ANALYZE_H
+
+#include <stdbool.h>
+
+#include "../hw/device.h"
+#include "../models/model.h"
+#include "eval.h"
+
+struct scenario {
+    enum phase phase;
+    double batch;   /* B sequences */
+    double seq;     /* prefill: prompt length S */
+    double context; /* decode: cached tokens L before the step */
+    bool has_dt_w, has_dt_kv;
+    enum dtype dt_w, dt_kv; /* overrides of the model's dtypes */
+};
+
+struct analysis {
+    struct step step, other_step; /* the scenario's phase and the other one */
+    struct graph graph, other;
+    struct op_eval *per_op; /* graph.cap entries, for graph */
+    struct eval_totals tot, other_tot;
+    struct model_counts counts;
+    double weight_bytes;             /* params x weight dtype */
+    double kv_bytes_per_token;       /* summed over layers */
+    double ctx_tokens;               /* tokens each sequence holds in cache after the step */
+    double kv_cache_bytes;           /* B x ctx_tokens x kv_bytes_per_token */
+    double act_bytes;                /* activation workspace: the largest op's */
+    double memory_bytes;             /* weights + KV cache + activations */
+    bool fits;
+    double max_batch;                /* largest B that fits at this sequence length */
+    double ttft_s;                   /* prefill of B prompts (S, or L for decode) */
+    double tpot_s;                   /* one decode step (context L, or S after a prefill) */
+    double tokens_per_s;             /* this phase's tokens per second */
+    bool counts_exact;               /* every total below 2^53 */
+};
+
+/* Allocates graphs for model m. Returns 0, or -1 if out of memory. */
+int analysis_init(struct analysis *a, const struct model *m);
+void analysis_free(struct analysis *a); /* accepts a zeroed or freed analysis */
+/* Evaluates the scenario (valid: batch >= 1, seq >= 1 for prefill). */
+void analysis_run(struct analysis *a, const struct model *m, const struct device *d,
+                  const struct scenario *sc);
+
+const char *phase_name(enum phase p);
+
+#endif

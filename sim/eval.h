@@ -1,0 +1,42 @@
+/* eval.h - roofline evaluation of an op graph on a device.
+ *
+ * Per op (Williams, Waterman and Patterson 2009, "Roofline"):
+ *   t_compute = matmul FLOPs / tensor rate(dtype) + vector FLOPs / vector rate(dtype)
+ *   t_memory  = bytes (read + written) / memory rate
+ *   time      = max(t_compute, t_memory) + kernel overhead
+ * rates with the device's efficiency factors applied; bound = the larger term.
+ * Totals multiply each node by the layers it stands for. No allocation here:
+ * callers pass the per-op result array (graph capacity). */
+#ifndef OB_EVAL_H
+#define OB_EVAL_H
+
+#include "../hw/device.h"
+#include "graph.h"
+
+enum bound { BOUND_MEMORY, BOUND_COMPUTE };
+
+struct op_eval {
+    double t_compute_s, t_memory_s, time_s; /* per layer */
+    double flops, bytes, intensity;         /* per layer; intensity = flops / bytes */
+    enum bound bound;
+};
+
+struct eval_totals {
+    struct op_cost cost; /* summed over every layer */
+    double flops, bytes; /* flops_mm + flops_vec; all bytes read and written */
+    double time_s;
+    double time_block_s[BLK_COUNT];
+    double time_bound_s[2]; /* time of memory-bound and compute-bound ops */
+    double kernels;         /* kernel launches in the step */
+    double act_peak_bytes;  /* largest activation bytes (read + written) of one op */
+};
+
+/* Evaluates one op; returns its time. */
+double eval_op(const struct op *op, const struct device *d, struct op_eval *out);
+/* Evaluates every op of g; per_op may be NULL (totals only). */
+void eval_graph(const struct graph *g, const struct device *d, struct op_eval *per_op,
+                struct eval_totals *tot);
+
+const char *bound_name(enum bound b);
+
+#endif

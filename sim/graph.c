@@ -1,0 +1,278 @@
+/* graph.c - op kind table, builders and FLOP/byte counting; see graph.h.
+ * Every formula here is stated, with its source, in docs/conventions.md. */
+#include "graph.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+
+/* GEMM, per instance: A (m x k) activations read once, B (k x n) weights read
+ * once, C (m x n) written once (ideal tiling); 2*m*n*k FLOPs; a bias adds n
+ * weights and m*n vector adds. A batched GEMM is `count` such instances. */
+static void count_gemm(const struct op *op, struct op_cost *c)
+{
+    const double cnt = op->shape.gemm.count, m = op->shape.gemm.m, n = op->shape.gemm.n,
+                 k = op->shape.gemm.k;
+    const double wb = dtype_bytes(op->dt_w), ab = dtype_bytes(op->dt_act);
+    const double bias = op->shape.gemm.bias ? 1.0 : 0.0;
+    c->flops_mm = cnt * 2.0 * m * n * k;
+    c->flops_vec = cnt * bias * m * n;
+    c->bytes_w = cnt * (k * n + bias * n) * wb;
+    c->bytes_act = cnt * m * k * ab;
+    c->bytes_kv = 0;
+    c->bytes_out = cnt * m * n * ab;
+}
+
+/* Fused attention core (FlashAttention-style): per head and (query, key) pair,
+ * 2*Dqk FLOPs for QK^T and 2*Dv for PV, and FLOPS_SOFTMAX vector FLOPs. Q is
+ * read once, K and V once per KV head (query heads of a group share the load),
+ * O written once. K/V come from the KV cache (kv dtype) when kv_cached, else
+ * from the activations just computed (activation dtype). */
+static void count_attention(const struct op *op, struct op_cost *c)
+{
+    const double b = op->shape.attn.b, hq = op->shape.attn.hq, hkv = op->shape.attn.hkv,
+                 dqk = op->shape.attn.dqk, dv = op->shape.attn.dv, sq = op->shape.attn.sq,
+                 skv = op->shape.attn.skv, pairs = op->shape.attn.pairs;
+    const double ab = dtype_bytes(op->dt_act);
+    const double kv_elems = b * skv * hkv * (dqk + dv);
+    c->flops_mm = b * hq * pairs * 2.0 * (dqk + dv);
+    c->flops_vec = b * hq * pairs * FLOPS_SOFTMAX;
+    c->bytes_w = 0;
+    c->bytes_act = b * sq * hq * dqk * ab;
+    c->bytes_kv = 0;
+    if (op->shape.attn.kv_cached)
+        c->bytes_kv = kv_elems * dtype_bytes(op->dt_kv);
+    else
+        c->bytes_act += kv_elems * ab;
+    c->bytes_out = b * sq * hq * dv * ab;
+}
+
+/* Pointwise: `inputs` tensors of rows x cols read, one written (in the KV
+ * dtype when out_kv: the KV-cache store). */
+static void count_elementwise(const struct op *op, struct op_cost *c)
+{
+    const double e = op->shape.ew.rows * op->shape.ew.cols;
+    c->flops_mm = 0;
+    c->flops_vec = e * op->shape.ew.flops_per_elem;
+    c->bytes_w = 0;
+    c->bytes_act = e * op->shape.ew.inputs * dtype_bytes(op->dt_act);
+    c->bytes_kv = 0;
+    c->bytes_out = e * dtype_bytes(op->shape.ew.out_kv ? op->dt_kv : op->dt_act);
+}
+
+/* Norm: rows x cols read and written, `params` weights read. */
+static void count_norm(const struct op *op, struct op_cost *c)
+{
+    const double e = op->shape.norm.rows * op->shape.norm.cols;
+    const double ab = dtype_bytes(op->dt_act);
+    c->flops_mm = 0;
+    c->flops_vec = e * op->shape.norm.flops_per_elem;
+    c->bytes_w = op->shape.norm.params * dtype_bytes(op->dt_w);
+    c->bytes_act = e * ab;
+    c->bytes_kv = 0;
+    c->bytes_out = e * ab;
+}
+
+static void count_softmax(const struct op *op, struct op_cost *c)
+{
+    const double e = op->shape.softmax.rows * op->shape.softmax.cols;
+    const double ab = dtype_bytes(op->dt_act);
+    c->flops_mm = 0;
+    c->flops_vec = e * FLOPS_SOFTMAX;
+    c->bytes_w = 0;
+    c->bytes_act = e * ab;
+    c->bytes_kv = 0;
+    c->bytes_out = e * ab;
+}
+
+/* Router: per token, a softmax over E logits (FLOPS_SOFTMAX each) and a top-k
+ * selection counted as k comparison passes over the E logits; writes k weights
+ * (activation dtype) and k int32 expert indices per token. */
+static void count_router(const struct op *op, struct op_cost *c)
+{
+    const double t = op->shape.router.rows, e = op->shape.router.experts,
+                 k = op->shape.router.k;
+    const double ab = dtype_bytes(op->dt_act);
+    c->flops_mm = 0;
+    c->flops_vec = t * e * (FLOPS_SOFTMAX + k);
+    c->bytes_w = 0;
+    c->bytes_act = t * e * ab;
+    c->bytes_kv = 0;
+    c->bytes_out = t * k * (ab + 4.0);
+}
+
+/* Gather: one table row of cols weights per token, written as activations. */
+static void count_gather(const struct op *op, struct op_cost *c)
+{
+    const double e = op->shape.gather.rows * op->shape.gather.cols;
+    c->flops_mm = 0;
+    c->flops_vec = 0;
+    c->bytes_w = e * dtype_bytes(op->dt_w);
+    c->bytes_act = 0;
+    c->bytes_kv = 0;
+    c->bytes_out = e * dtype_bytes(op->dt_act);
+}
+
+static const struct {
+    const char *name;
+    void (*count)(const struct op *, struct op_cost *);
+} OP_KINDS[OP_COUNT] = {
+    [OP_GEMM] = {"gemm", count_gemm},
+    [OP_BATCHED_GEMM] = {"batched_gemm", count_gemm},
+    [OP_ATTENTION] = {"attention", count_attention},
+    [OP_ELEMENTWISE] = {"elementwise", count_elementwise},
+    [OP_NORM] = {"norm", count_norm},
+    [OP_SOFTMAX] = {"softmax", count_softmax},
+    [OP_ROUTER] = {"router", count_router},
+    [OP_GATHER] = {"gather", count_gather},
+};
+_Static_assert(sizeof OP_KINDS / sizeof OP_KINDS[0] == OP_COUNT, "OP_KINDS out of date");
+
+static const char *const BLOCK_NAMES[BLK_COUNT] = {
+    [BLK_MODEL] = "model", [BLK_ATTN] = "attention", [BLK_FFN] = "ffn"};
+
+const char *op_kind_name(enum op_kind k) { return OP_KINDS[k].name; }
+const char *op_block_name(enum op_block b) { return BLOCK_NAMES[b]; }
+void op_count(struct op *op) { OP_KINDS[op->kind].count(op, &op->cost); }
+
+int graph_init(struct graph *g, int cap)
+{
+    memset(g, 0, sizeof *g);
+    g->ops = calloc((size_t)cap, sizeof *g->ops);
+    if (!g->ops) return -1;
+    g->cap = cap;
+    g->group = -1;
+    g->layer_first = -1;
+    g->layer_count = 1;
+    return 0;
+}
+
+void graph_free(struct graph *g)
+{
+    if (!g) return;
+    free(g->ops);
+    g->ops = NULL;
+    g->n = g->cap = 0;
+}
+
+void graph_reset(struct graph *g) { g->n = 0; }
+
+static struct op *add(struct graph *g, enum op_kind kind, const char *name)
+{
+    OB_ASSERT(g->n < g->cap);
+    struct op *op = &g->ops[g->n++];
+    op->kind = kind;
+    op->block = g->block;
+    op->name = name;
+    op->group = g->group;
+    op->layer_first = g->layer_first;
+    op->layer_count = g->layer_count;
+    op->dt_w = g->dt_w;
+    op->dt_act = g->dt_act;
+    op->dt_kv = g->dt_kv;
+    return op;
+}
+
+static struct op *gemm(struct graph *g, enum op_kind kind, const char *name, double count,
+                       double m, double n, double k, bool bias)
+{
+    OB_ASSERT(count >= 0 && m >= 0 && n > 0 && k > 0);
+    struct op *op = add(g, kind, name);
+    op->shape.gemm.count = count;
+    op->shape.gemm.m = m;
+    op->shape.gemm.n = n;
+    op->shape.gemm.k = k;
+    op->shape.gemm.bias = bias;
+    op_count(op);
+    return op;
+}
+
+struct op *op_gemm(struct graph *g, const char *name, double m, double n, double k, bool bias)
+{
+    return gemm(g, OP_GEMM, name, 1.0, m, n, k, bias);
+}
+
+struct op *op_batched_gemm(struct graph *g, const char *name, double count, double m, double n,
+                           double k, bool bias)
+{
+    return gemm(g, OP_BATCHED_GEMM, name, count, m, n, k, bias);
+}
+
+struct op *op_attention(struct graph *g, const char *name, double b, double hq, double hkv,
+                        double dqk, double dv, double sq, double skv, double pairs,
+                        bool kv_cached)
+{
+    OB_ASSERT(b > 0 && hq > 0 && hkv > 0 && dqk > 0 && dv > 0 && sq > 0 && skv >= sq);
+    OB_ASSERT(pairs > 0 && pairs <= sq * skv);
+    struct op *op = add(g, OP_ATTENTION, name);
+    op->shape.attn.b = b;
+    op->shape.attn.hq = hq;
+    op->shape.attn.hkv = hkv;
+    op->shape.attn.dqk = dqk;
+    op->shape.attn.dv = dv;
+    op->shape.attn.sq = sq;
+    op->shape.attn.skv = skv;
+    op->shape.attn.pairs = pairs;
+    op->shape.attn.kv_cached = kv_cached;
+    op_count(op);
+    return op;
+}
+
+struct op *op_elementwise(struct graph *g, const char *name, double rows, double cols,
+                          double inputs, double flops_per_elem, bool out_kv)
+{
+    OB_ASSERT(rows >= 0 && cols > 0 && inputs >= 1 && flops_per_elem >= 0);
+    struct op *op = add(g, OP_ELEMENTWISE, name);
+    op->shape.ew.rows = rows;
+    op->shape.ew.cols = cols;
+    op->shape.ew.inputs = inputs;
+    op->shape.ew.flops_per_elem = flops_per_elem;
+    op->shape.ew.out_kv = out_kv;
+    op_count(op);
+    return op;
+}
+
+struct op *op_norm(struct graph *g, const char *name, double rows, double cols, double params,
+                   double flops_per_elem)
+{
+    OB_ASSERT(rows >= 0 && cols > 0 && params >= 0);
+    struct op *op = add(g, OP_NORM, name);
+    op->shape.norm.rows = rows;
+    op->shape.norm.cols = cols;
+    op->shape.norm.params = params;
+    op->shape.norm.flops_per_elem = flops_per_elem;
+    op_count(op);
+    return op;
+}
+
+struct op *op_softmax(struct graph *g, const char *name, double rows, double cols)
+{
+    OB_ASSERT(rows >= 0 && cols > 0);
+    struct op *op = add(g, OP_SOFTMAX, name);
+    op->shape.softmax.rows = rows;
+    op->shape.softmax.cols = cols;
+    op_count(op);
+    return op;
+}
+
+struct op *op_router(struct graph *g, const char *name, double rows, double experts, double k)
+{
+    OB_ASSERT(rows >= 0 && experts > 0 && k > 0 && k <= experts);
+    struct op *op = add(g, OP_ROUTER, name);
+    op->shape.router.rows = rows;
+    op->shape.router.experts = experts;
+    op->shape.router.k = k;
+    op_count(op);
+    return op;
+}
+
+struct op *op_gather(struct graph *g, const char *name, double rows, double cols)
+{
+    OB_ASSERT(rows >= 0 && cols > 0);
+    struct op *op = add(g, OP_GATHER, name);
+    op->shape.gather.rows = rows;
+    op->shape.gather.cols = cols;
+    op_count(op);
+    return op;
+}

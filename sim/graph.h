@@ -1,0 +1,115 @@
+/* graph.h - the op graph: op kinds, op nodes, builders and their FLOP/byte counts.
+ *
+ * A lowering (models/lower.c) turns a model and a step (phase, batch, tokens)
+ * into a flat list of op nodes. Each node has a kind, dtypes, a shape and the
+ * layers it stands for (identical consecutive layers share one node:
+ * layer_count > 1, every figure on the node is per layer). Builders (op_gemm,
+ * op_attention, ...) check shapes, fill the node and count its FLOPs and bytes
+ * with the kind's function from OP_KINDS[]; evaluation against a device is
+ * separate (eval.h).
+ *
+ * Shape letters used everywhere: T tokens in the step, B sequences, H query
+ * heads, Hkv key/value heads, D head dim, E experts, k top-k, h hidden size.
+ * All counts are doubles: exact up to 2^53, correctly rounded above (see
+ * docs/conventions.md, "Precision").
+ *
+ * To add an op kind: add OP_X before OP_COUNT, a row in OP_KINDS (graph.c) with
+ * its count function, a shape struct in union op_shape and a builder here. */
+#ifndef OB_GRAPH_H
+#define OB_GRAPH_H
+
+#include <stdbool.h>
+
+#include "dtype.h"
+
+enum op_kind {
+    OP_GEMM,         /* (m x k) activations @ (k x n) weights */
+    OP_BATCHED_GEMM, /* `count` GEMMs of the same shape in one launch (experts) */
+    OP_ATTENTION,    /* fused attention core: QK^T, softmax, PV */
+    OP_ELEMENTWISE,  /* pointwise over rows x cols (rope, residual, activations, copies) */
+    OP_NORM,         /* RMSNorm / LayerNorm over rows of cols */
+    OP_SOFTMAX,      /* standalone softmax over rows of cols */
+    OP_ROUTER,       /* MoE router: softmax over E logits and top-k selection */
+    OP_GATHER,       /* row gather from a weight table (embedding) */
+    OP_COUNT
+};
+
+/* Which part of a layer an op belongs to (for per-layer summaries). */
+enum op_block { BLK_MODEL, BLK_ATTN, BLK_FFN, BLK_COUNT };
+
+struct op_cost {
+    double flops_mm;  /* matmul FLOPs (tensor units): 2*M*N*K */
+    double flops_vec; /* everything else (vector units) */
+    double bytes_w;   /* weights read */
+    double bytes_act; /* activations read */
+    double bytes_kv;  /* KV cache read */
+    double bytes_out; /* bytes written (activations or KV cache) */
+};
+
+union op_shape {
+    struct { double count, m, n, k; bool bias; } gemm;               /* per instance */
+    struct { double b, hq, hkv, dqk, dv, sq, skv, pairs; bool kv_cached; } attn;
+    struct { double rows, cols, inputs, flops_per_elem; bool out_kv; } ew;
+    struct { double rows, cols, params, flops_per_elem; } norm;
+    struct { double rows, cols; } softmax;
+    struct { double rows, experts, k; } router;
+    struct { double rows, cols; } gather;
+};
+
+struct op {
+    enum op_kind kind;
+    enum op_block block;
+    const char *name; /* static string, e.g. "qkv_proj" */
+    int group;        /* layer group index; -1 outside the layer stack */
+    int layer_first;  /* first layer this node stands for; -1 outside the stack */
+    int layer_count;  /* identical layers this node stands for (figures are per layer) */
+    enum dtype dt_w, dt_act, dt_kv;
+    union op_shape shape;
+    struct op_cost cost; /* per layer; filled by the builder */
+};
+
+struct graph {
+    struct op *ops;
+    int n, cap;
+    /* Where the next op goes; set by the lowering before each block. */
+    enum op_block block;
+    int group, layer_first, layer_count;
+    enum dtype dt_w, dt_act, dt_kv;
+};
+
+/* Allocates room for cap ops. Returns 0, or -1 if out of memory. */
+int graph_init(struct graph *g, int cap);
+void graph_free(struct graph *g); /* accepts NULL */
+void graph_reset(struct graph *g);
+
+const char *op_kind_name(enum op_kind k);
+const char *op_block_name(enum op_block b);
+/* Recomputes op->cost from its shape with the kind's count function. */
+void op_count(struct op *op);
+
+/* Builders: append one op with the graph's current placement and dtypes, fill
+ * its shape and count it. They assert on programming errors (negative sizes). */
+struct op *op_gemm(struct graph *g, const char *name, double m, double n, double k, bool bias);
+struct op *op_batched_gemm(struct graph *g, const char *name, double count, double m, double n,
+                           double k, bool bias);
+struct op *op_attention(struct graph *g, const char *name, double b, double hq, double hkv,
+                        double dqk, double dv, double sq, double skv, double pairs,
+                        bool kv_cached);
+struct op *op_elementwise(struct graph *g, const char *name, double rows, double cols,
+                          double inputs, double flops_per_elem, bool out_kv);
+struct op *op_norm(struct graph *g, const char *name, double rows, double cols, double params,
+                   double flops_per_elem);
+struct op *op_softmax(struct graph *g, const char *name, double rows, double cols);
+struct op *op_router(struct graph *g, const char *name, double rows, double experts, double k);
+struct op *op_gather(struct graph *g, const char *name, double rows, double cols);
+
+/* FLOP-per-element conventions (docs/conventions.md). */
+#define FLOPS_RMSNORM 4.0   /* square, accumulate, scale by 1/rms, scale by weight */
+#define FLOPS_LAYERNORM 8.0 /* mean, centre, square, accumulate, scale, weight, bias */
+#define FLOPS_ROPE 3.0      /* x*cos + rot(x)*sin */
+#define FLOPS_RESIDUAL 1.0
+#define FLOPS_SILU_MUL 5.0  /* x / (1 + exp(-x)) then * up: neg, exp, add, div, mul */
+#define FLOPS_GELU 8.0      /* tanh approximation */
+#define FLOPS_SOFTMAX 5.0   /* per score: scale, max, subtract, exp, sum */
+
+#endif
