@@ -53,7 +53,8 @@ void analysis_run(struct analysis *a, const struct model *m, const struct device
     set_step(&a->other_step, other, b, len, m, sc);
     model_lower(m, &a->step, &a->graph);
     eval_graph(&a->graph, d, a->per_op, &a->tot);
-    if (sc->phase == PHASE_PREFILL && len < 1) {
+    if (other == PHASE_PREFILL && len < 1) {
+        /* decode at context 0: there was no prompt, so no prefill (TTFT 0) */
         memset(&a->other_tot, 0, sizeof a->other_tot);
     } else {
         model_lower(m, &a->other_step, &a->other);

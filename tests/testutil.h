@@ -1,0 +1,79 @@
+/* testutil.h - small helpers shared by the cmocka tests: a relative-tolerance
+ * double check (Debian's cmocka 1.1.5 has no assert_double_equal), temp files
+ * and loading bundled descriptions. */
+#ifndef OB_TESTUTIL_H
+#define OB_TESTUTIL_H
+
+#define _DEFAULT_SOURCE /* mkstemps, fdopen */
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../hw/device.h"
+#include "../models/model.h"
+#include "../sim/analyze.h"
+
+/* |a - b| <= rel * max(|a|, |b|) (and exact when rel == 0). */
+#define assert_close(a, b, rel) assert_close_((double)(a), (double)(b), (rel), #a, __FILE__, __LINE__)
+static inline void assert_close_(double a, double b, double rel, const char *what,
+                                 const char *file, int line)
+{
+    double scale = fabs(a) > fabs(b) ? fabs(a) : fabs(b);
+    if (!(fabs(a - b) <= rel * scale) && a != b) {
+        print_error("%s: got %.17g, expected %.17g (rel tol %g)\n", what, a, b, rel);
+        _fail(file, line);
+    }
+}
+#define assert_exact(a, b) assert_close(a, b, 0.0)
+
+/* Writes text to a fresh temp file; returns its path (static buffer per call slot). */
+static inline const char *tu_write_temp(const char *text)
+{
+    static char paths[8][64];
+    static int slot;
+    char *p = paths[slot++ % 8];
+    snprintf(p, 64, "/tmp/opbound-test-XXXXXX.yaml");
+    int fd = mkstemps(p, 5);
+    if (fd < 0) return NULL;
+    FILE *f = fdopen(fd, "w");
+    fputs(text, f);
+    fclose(f);
+    return p;
+}
+
+static inline struct model *tu_model(const char *name)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/models/%s.yaml", OB_DATADIR, name);
+    struct model *m = NULL;
+    struct err e;
+    if (model_load(path, &m, &e)) {
+        err_print(&e, stderr);
+        return NULL;
+    }
+    return m;
+}
+
+static inline struct device *tu_device(const char *name)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/hw/%s.yaml", OB_DATADIR, name);
+    struct device *d = NULL;
+    struct err e;
+    if (device_load(path, &d, &e)) {
+        err_print(&e, stderr);
+        return NULL;
+    }
+    return d;
+}
+
+#endif
