@@ -14,6 +14,7 @@ int analysis_init(struct analysis *a, const struct model *m)
     if (graph_init(&a->graph, cap) || graph_init(&a->other, cap)) goto fail;
     a->per_op = calloc((size_t)cap, sizeof *a->per_op);
     if (!a->per_op) goto fail;
+    model_count(m, &a->counts); /* does not depend on the scenario */
     return 0;
 fail:
     analysis_free(a);
@@ -63,7 +64,6 @@ void analysis_run(struct analysis *a, const struct model *m, const struct device
     const struct eval_totals *pre = sc->phase == PHASE_PREFILL ? &a->tot : &a->other_tot;
     const struct eval_totals *dec = sc->phase == PHASE_PREFILL ? &a->other_tot : &a->tot;
 
-    model_count(m, &a->counts);
     a->weight_bytes = a->counts.params * dtype_bytes(a->step.dt_w);
     a->kv_bytes_per_token = a->counts.kv_elems_per_token * dtype_bytes(a->step.dt_kv);
     a->ctx_tokens = a->step.ctx_prior + a->step.q_len;

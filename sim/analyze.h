@@ -42,7 +42,8 @@ struct analysis {
     bool counts_exact;               /* every total below 2^53 */
 };
 
-/* Allocates graphs for model m. Returns 0, or -1 if out of memory. */
+/* Allocates graphs for model m and counts its parameters; the analysis is
+ * then valid for m only. Returns 0, or -1 if out of memory. */
 int analysis_init(struct analysis *a, const struct model *m);
 void analysis_free(struct analysis *a); /* accepts a zeroed or freed analysis */
 /* Evaluates the scenario (valid: batch >= 1, seq >= 1 for prefill). */

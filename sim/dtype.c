@@ -3,22 +3,18 @@
 
 #include <string.h>
 
-static const struct {
-    const char *name;
-    double bytes;
-} DTYPES[DT_COUNT] = {
-    [DT_FP32] = {"fp32", 4.0}, [DT_BF16] = {"bf16", 2.0}, [DT_FP16] = {"fp16", 2.0},
-    [DT_FP8] = {"fp8", 1.0},   [DT_INT8] = {"int8", 1.0}, [DT_INT4] = {"int4", 0.5},
+static const char *const DTYPE_NAMES[DT_COUNT] = {
+    [DT_FP32] = "fp32", [DT_BF16] = "bf16", [DT_FP16] = "fp16",
+    [DT_FP8] = "fp8",   [DT_INT8] = "int8", [DT_INT4] = "int4",
 };
-_Static_assert(sizeof DTYPES / sizeof DTYPES[0] == DT_COUNT, "dtype table out of date");
+_Static_assert(sizeof DTYPE_NAMES / sizeof DTYPE_NAMES[0] == DT_COUNT, "dtype table out of date");
 
-double dtype_bytes(enum dtype d) { return DTYPES[d].bytes; }
-const char *dtype_name(enum dtype d) { return DTYPES[d].name; }
+const char *dtype_name(enum dtype d) { return DTYPE_NAMES[d]; }
 
 int dtype_parse(const char *s, enum dtype *out)
 {
     for (int i = 0; i < DT_COUNT; i++)
-        if (strcmp(s, DTYPES[i].name) == 0) {
+        if (strcmp(s, DTYPE_NAMES[i]) == 0) {
             *out = (enum dtype)i;
             return 0;
         }

@@ -16,8 +16,16 @@ enum dtype {
     DT_COUNT
 };
 
-/* Bytes per element (0.5 for int4; scales and zero points are not counted). */
-double dtype_bytes(enum dtype d);
+/* Bytes per element (0.5 for int4; scales and zero points are not counted).
+ * Inline: it sits in the inner loop of every FLOP/byte count. */
+static inline double dtype_bytes(enum dtype d)
+{
+    static const double BYTES[DT_COUNT] = {
+        [DT_FP32] = 4.0, [DT_BF16] = 2.0, [DT_FP16] = 2.0,
+        [DT_FP8] = 1.0,  [DT_INT8] = 1.0, [DT_INT4] = 0.5,
+    };
+    return BYTES[d];
+}
 /* Lower-case name as written in YAML and on the command line ("bf16"). */
 const char *dtype_name(enum dtype d);
 /* Parses a name; returns 0 and sets *out, or -1 if unknown. */

@@ -1,11 +1,10 @@
 /* eval.c - roofline evaluation; see eval.h. */
 #include "eval.h"
 
-#include <string.h>
 
 const char *bound_name(enum bound b) { return b == BOUND_COMPUTE ? "compute" : "memory"; }
 
-double eval_op(const struct op *op, const struct device *d, struct op_eval *out)
+static inline double eval_one(const struct op *op, const struct device *d, struct op_eval *out)
 {
     const struct op_cost *c = &op->cost;
     const double bytes = c->bytes_w + c->bytes_act + c->bytes_kv + c->bytes_out;
@@ -22,29 +21,46 @@ double eval_op(const struct op *op, const struct device *d, struct op_eval *out)
     return out->time_s;
 }
 
+double eval_op(const struct op *op, const struct device *d, struct op_eval *out)
+{
+    return eval_one(op, d, out);
+}
+
 void eval_graph(const struct graph *g, const struct device *d, struct op_eval *per_op,
                 struct eval_totals *tot)
 {
-    memset(tot, 0, sizeof *tot);
+    /* Accumulate in locals: writing through tot inside the loop would force a
+     * store and reload per op (tot may alias the graph as far as C knows). */
+    double mm = 0, vec = 0, bw = 0, bact = 0, bkv = 0, bout = 0, time = 0, kernels = 0;
+    double blk[BLK_COUNT] = {0}, bnd[2] = {0}, act_peak = 0;
+    const struct op *ops = g->ops;
     for (int i = 0; i < g->n; i++) {
-        const struct op *op = &g->ops[i];
+        const struct op *op = &ops[i];
         struct op_eval ev;
-        eval_op(op, d, &ev);
+        eval_one(op, d, &ev);
         if (per_op) per_op[i] = ev;
         const double n = (double)op->layer_count;
-        tot->cost.flops_mm += n * op->cost.flops_mm;
-        tot->cost.flops_vec += n * op->cost.flops_vec;
-        tot->cost.bytes_w += n * op->cost.bytes_w;
-        tot->cost.bytes_act += n * op->cost.bytes_act;
-        tot->cost.bytes_kv += n * op->cost.bytes_kv;
-        tot->cost.bytes_out += n * op->cost.bytes_out;
-        tot->time_s += n * ev.time_s;
-        tot->time_block_s[op->block] += n * ev.time_s;
-        tot->time_bound_s[ev.bound] += n * ev.time_s;
-        tot->kernels += n;
+        mm += n * op->cost.flops_mm;
+        vec += n * op->cost.flops_vec;
+        bw += n * op->cost.bytes_w;
+        bact += n * op->cost.bytes_act;
+        bkv += n * op->cost.bytes_kv;
+        bout += n * op->cost.bytes_out;
+        time += n * ev.time_s;
+        blk[op->block] += n * ev.time_s;
+        bnd[ev.bound] += n * ev.time_s;
+        kernels += n;
         const double act = op->cost.bytes_act + op->cost.bytes_out;
-        if (act > tot->act_peak_bytes) tot->act_peak_bytes = act;
+        if (act > act_peak) act_peak = act;
     }
-    tot->flops = tot->cost.flops_mm + tot->cost.flops_vec;
-    tot->bytes = tot->cost.bytes_w + tot->cost.bytes_act + tot->cost.bytes_kv + tot->cost.bytes_out;
+    tot->cost = (struct op_cost){.flops_mm = mm, .flops_vec = vec, .bytes_w = bw,
+                                 .bytes_act = bact, .bytes_kv = bkv, .bytes_out = bout};
+    tot->flops = mm + vec;
+    tot->bytes = bw + bact + bkv + bout;
+    tot->time_s = time;
+    for (int b = 0; b < BLK_COUNT; b++) tot->time_block_s[b] = blk[b];
+    tot->time_bound_s[0] = bnd[0];
+    tot->time_bound_s[1] = bnd[1];
+    tot->kernels = kernels;
+    tot->act_peak_bytes = act_peak;
 }

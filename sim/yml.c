@@ -250,11 +250,11 @@ static int read_num(const struct yml_doc *d, yml_node v, const struct key_spec *
     double x = strtod(s, &end);
     if (end == s || *end || !*s)
         return yml_fail(d, v, e, "'%s' must be a number, got '%s'", k->name, s);
-    if (errno == ERANGE || !isfinite(x))
-        return yml_fail(d, v, e, "'%s' is out of range: %s", k->name, s);
     for (const char *p = s; *p; p++) /* strtod also takes "inf", "nan", hex */
         if (!strchr("0123456789+-.eE", *p))
             return yml_fail(d, v, e, "'%s' must be a decimal number, got '%s'", k->name, s);
+    if (errno == ERANGE || !isfinite(x))
+        return yml_fail(d, v, e, "'%s' is out of range: %s", k->name, s);
     if (check_range(d, v, k, x, e)) return -1;
     *out = x;
     return 0;
