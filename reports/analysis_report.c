@@ -67,7 +67,7 @@ static void per_op_table(FILE *out, const struct analysis_view *v)
         table_cell(&t, 5, "%s", fmt_si(b[3], B64, op->cost.bytes_act, "B"));
         table_cell(&t, 6, "%s", fmt_si(b[4], B64, op->cost.bytes_kv, "B"));
         table_cell(&t, 7, "%s", fmt_si(b[5], B64, op->cost.bytes_out, "B"));
-        table_cell(&t, 8, "%.3g", ev->intensity);
+        table_cell(&t, 8, ev->intensity >= 100 ? "%.0f" : "%.3g", ev->intensity);
         table_cell(&t, 9, "%s", bound_name(ev->bound));
         table_cell(&t, 10, "%s", fmt_time(b[6], B64, ev->time_s));
         table_cell(&t, 11, "%.1f%%", 100.0 * ev->time_s * op->layer_count / total);
@@ -144,12 +144,13 @@ void report_analysis_table(FILE *out, const struct analysis_view *v, bool per_op
             fmt_si(b[0], B64, t->bytes, "B"), fmt_si(b[1], B64, t->cost.bytes_w, "B"),
             fmt_si(b[2], B64, t->cost.bytes_act, "B"), fmt_si(b[3], B64, t->cost.bytes_kv, "B"),
             fmt_si((char[B64]){0}, B64, t->cost.bytes_out, "B"));
-    fprintf(out, "  intensity           %.3g FLOP/B\n", t->bytes > 0 ? t->flops / t->bytes : 0);
+    const double inten = t->bytes > 0 ? t->flops / t->bytes : 0;
+    fprintf(out, inten >= 100 ? "  intensity           %.0f FLOP/B\n" : "  intensity           %.3g FLOP/B\n", inten);
     fprintf(out, "  time                %s (%.0f%% in memory-bound ops, %.0f kernels)\n",
             fmt_time(b[0], B64, t->time_s), 100.0 * t->time_bound_s[BOUND_MEMORY] / t->time_s,
             t->kernels);
     fprintf(out, "Memory on %s\n", v->d->name);
-    fprintf(out, "  KV cache            %s (%.0f sequences x %.0f tokens)\n",
+    fprintf(out, "  KV cache            %s (%.0f x %.0f tokens)\n",
             fmt_si(b[0], B64, a->kv_cache_bytes, "B"), a->step.batch, a->ctx_tokens);
     fprintf(out, "  activations         %s (largest op)\n", fmt_si(b[0], B64, a->act_bytes, "B"));
     fprintf(out, "  footprint           %s of %s: %s\n", fmt_si(b[0], B64, a->memory_bytes, "B"),
