@@ -70,11 +70,20 @@ demo: deps
 	@echo
 	./$(BUILD)/opbound analyze llama-3-8b --hw h100 --phase decode --batch 32 --context 8192 --per-op
 
+# Runs every test program; prints their output and one summary line
+# "tests (BUILD): N passed, M failed" counted from cmocka's own report lines.
 test: all $(TEST_BIN)
-	@set -e; fails=0; for t in $(TEST_BIN); do \
-	  echo "== $$t"; ./$$t || fails=$$((fails+1)); \
+	@passed=0; failed=0; progs_failed=0; \
+	for t in $(TEST_BIN); do \
+	  echo "== $$t"; ./$$t > $$t.log 2>&1; rc=$$?; cat $$t.log; \
+	  p=$$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' $$t.log); \
+	  f=$$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' $$t.log); \
+	  passed=$$((passed + $${p:-0})); failed=$$((failed + $${f:-0})); \
+	  if [ $$rc -ne 0 ]; then progs_failed=$$((progs_failed + 1)); \
+	    [ -n "$$f" ] || failed=$$((failed + 1)); fi; \
 	done; \
-	if [ $$fails -ne 0 ]; then echo "$$fails test program(s) failed"; exit 1; fi
+	echo "tests ($(BUILD)): $$passed passed, $$failed failed"; \
+	[ $$progs_failed -eq 0 ]
 
 test-san:
 	$(MAKE) --no-print-directory SAN=address,undefined test
@@ -85,9 +94,9 @@ schema-check: all
 	@echo "docs/schema.md matches the loader's key tables"
 
 check: deps
+	$(MAKE) --no-print-directory schema-check
 	$(MAKE) --no-print-directory test
 	$(MAKE) --no-print-directory test-san
-	$(MAKE) --no-print-directory schema-check
 
 bench: deps
 	$(MAKE) --no-print-directory all $(BUILD)/bench
