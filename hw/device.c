@@ -92,6 +92,7 @@ void device_derive(struct device *d)
     }
     d->mem_rate = d->mem_bw_bytes_per_s * d->eff_memory;
     d->inv_mem_rate = 1.0 / d->mem_rate;
+    d->inv_net_rate = 1.0 / d->interconnect_bytes_per_s;
 }
 
 double device_ridge(const struct device *d, enum dtype dt)

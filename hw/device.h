@@ -38,6 +38,7 @@ struct device {
     double vector_rate[DT_COUNT];
     double mem_rate;              /* bytes/s, efficiency applied */
     double inv_tensor_rate[DT_COUNT], inv_vector_rate[DT_COUNT], inv_mem_rate;
+    double inv_net_rate; /* 1 / interconnect bytes/s */
 };
 
 /* Loads a device file. *out is owned by the caller (device_free). Returns 0,

@@ -6,7 +6,9 @@
  * (qk_norm, as in Qwen3), optional biases on the qkv and output projections.
  *
  * Per layer: params = h*(H + 2*Hkv)*D + H*D*h (+ biases, + 2*D for qk_norm);
- * cached elements per token = 2*Hkv*D. Formulas: docs/conventions.md. */
+ * cached elements per token = 2*Hkv*D. Formulas: docs/conventions.md.
+ * Tensor parallelism: H/tp query heads per device; KV heads split, or
+ * replicated one per device when tp > Hkv. */
 #include <stddef.h>
 
 #include "model.h"
@@ -79,35 +81,65 @@ static int mqa_check(void *p, uint64_t present, const struct model *m, const str
     return gqa_check(p, present, m, d, map, e);
 }
 
-static void gqa_count(const void *p, const struct model *m, struct block_counts *out)
+/* KV heads one of tp devices holds: Hkv/tp, or 1 (replicated) when tp > Hkv. */
+static double local_kv_heads(double hkv, double tp) { return hkv >= tp ? hkv / tp : 1.0; }
+
+/* Params of the block with hq query and hkv KV heads (one device's share when
+ * those are local counts; the output bias and q/k norms are replicated). */
+static double gqa_params(const struct gqa_cfg *c, double h, double hq, double hkv)
+{
+    const double d = (double)c->head_dim, qkv_n = (hq + 2.0 * hkv) * d;
+    double p = h * qkv_n + hq * d * h;
+    if (c->qkv_bias) p += qkv_n;
+    if (c->o_bias) p += h;
+    if (c->qk_norm) p += 2.0 * d;
+    return p;
+}
+
+static void gqa_count(const void *p, const struct model *m, double tp, struct block_counts *out)
 {
     const struct gqa_cfg *c = p;
     const double h = (double)m->hidden, hq = (double)c->heads, hkv = (double)c->kv_heads,
-                 d = (double)c->head_dim;
-    const double qkv_n = (hq + 2.0 * hkv) * d;
-    out->params = h * qkv_n + hq * d * h;
-    if (c->qkv_bias) out->params += qkv_n;
-    if (c->o_bias) out->params += h;
-    if (c->qk_norm) out->params += 2.0 * d;
+                 d = (double)c->head_dim, kvl = local_kv_heads(hkv, tp);
+    out->params = gqa_params(c, h, hq, hkv);
     out->active_params = out->params;
     out->kv_elems = 2.0 * hkv * d;
+    out->params_dev = gqa_params(c, h, hq / tp, kvl);
+    out->kv_elems_dev = 2.0 * kvl * d;
+}
+
+/* Heads split evenly; KV heads split when tp divides them, else replicated
+ * (tp must then be a multiple of Hkv, as in vLLM and Megatron-LM). */
+static int gqa_tp_check(const void *p, double tp, char *msg, size_t n)
+{
+    const struct gqa_cfg *c = p;
+    const long long t = (long long)tp, h = c->heads, kv = c->kv_heads;
+    if (h % t) return snprintf(msg, n, "heads (%lld) not divisible by %lld", h, t), -1;
+    if (kv % t && t % kv)
+        return snprintf(msg, n, "kv_heads (%lld) and %lld devices: neither divides the other",
+                        kv, t),
+               -1;
+    return 0;
 }
 
 static void gqa_lower(const void *p, const struct lower_ctx *x, struct graph *g)
 {
     const struct gqa_cfg *c = p;
     const struct step *st = x->st;
-    const double h = (double)x->m->hidden, hq = (double)c->heads, hkv = (double)c->kv_heads,
-                 d = (double)c->head_dim, t = x->tokens;
+    const double h = (double)x->m->hidden, hq = (double)c->heads / st->tp,
+                 hkv = local_kv_heads((double)c->kv_heads, st->tp), d = (double)c->head_dim,
+                 t = x->tokens;
     op_gemm(g, "qkv_proj", t, (hq + 2.0 * hkv) * d, h, c->qkv_bias);
     if (c->qk_norm) op_norm(g, "qk_norm", t * (hq + hkv), d, 2.0 * d, FLOPS_RMSNORM);
     if (c->rope) op_elementwise(g, "rope", t, (hq + hkv) * d, 1, FLOPS_ROPE, false);
     op_elementwise(g, "kv_write", t, 2.0 * hkv * d, 1, 0, true);
     /* Causal: query i of the step (0-based) sees ctx_prior + i + 1 keys. */
     const double s = st->q_len, pairs = s * st->ctx_prior + s * (s + 1.0) / 2.0;
-    op_attention(g, "attention", st->batch, hq, hkv, d, d, s, st->ctx_prior + s, pairs,
-                 st->ctx_prior > 0);
-    op_gemm(g, "o_proj", t, h, hq * d, c->o_bias);
+    const struct attn_shape as = {.b = st->batch, .hq = hq, .dqk = d, .dv = d, .sq = s,
+                                  .skv = st->ctx_prior + s, .pairs = pairs,
+                                  .kv_width = 2.0 * hkv * d, .kv_cached = st->ctx_prior > 0};
+    op_attention(g, "attention", &as);
+    op_gemm(g, "o_proj", t, h, hq * d, c->o_bias); /* row-parallel: bias after the sum */
 }
 
 #define GQA_KIND(id_, name_, keys_, check_, what_)                                                 \
@@ -120,6 +152,7 @@ static void gqa_lower(const void *p, const struct lower_ctx *x, struct graph *g)
                                   .defaults = gqa_defaults,                                    \
                                   .check = check_,                                              \
                                   .count = gqa_count,                                          \
+                                  .tp_check = gqa_tp_check,                                    \
                                   .lower = gqa_lower,                                          \
                                   .max_ops = 6}
 

@@ -28,37 +28,65 @@ static const struct key_spec GELU_KEYS[] = {
 };
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-static void swiglu_count(const void *p, const struct model *m, struct block_counts *out)
+/* Tensor parallelism (Megatron-LM): gate/up column-parallel, down
+ * row-parallel; I/tp per device; the down bias is replicated. */
+static int dense_tp_check(const void *p, double tp, char *msg, size_t n)
+{
+    const struct dense_cfg *c = p;
+    if (c->intermediate % (long long)tp)
+        return snprintf(msg, n, "intermediate (%lld) not divisible by %.0f",
+                        (long long)c->intermediate, tp),
+               -1;
+    return 0;
+}
+
+static double swiglu_params(const struct dense_cfg *c, double h, double i)
+{
+    return 3.0 * h * i + (c->bias ? 2.0 * i + h : 0.0);
+}
+
+static void swiglu_count(const void *p, const struct model *m, double tp, struct block_counts *out)
 {
     const struct dense_cfg *c = p;
     const double h = (double)m->hidden, i = (double)c->intermediate;
-    out->params = 3.0 * h * i + (c->bias ? 2.0 * i + h : 0.0);
+    out->params = swiglu_params(c, h, i);
     out->active_params = out->params;
     out->kv_elems = 0;
+    out->params_dev = swiglu_params(c, h, i / tp);
+    out->kv_elems_dev = 0;
 }
 
 static void swiglu_lower(const void *p, const struct lower_ctx *x, struct graph *g)
 {
     const struct dense_cfg *c = p;
-    const double h = (double)x->m->hidden, i = (double)c->intermediate, t = x->tokens;
+    const double h = (double)x->m->hidden, i = (double)c->intermediate / x->st->tp,
+                 t = x->tokens;
     op_gemm(g, "gate_up_proj", t, 2.0 * i, h, c->bias);
     op_elementwise(g, "silu_mul", t, i, 2, FLOPS_SILU_MUL, false);
     op_gemm(g, "down_proj", t, h, i, c->bias);
 }
 
-static void gelu_count(const void *p, const struct model *m, struct block_counts *out)
+static double gelu_params(const struct dense_cfg *c, double h, double i)
+{
+    return 2.0 * h * i + (c->bias ? i + h : 0.0);
+}
+
+static void gelu_count(const void *p, const struct model *m, double tp, struct block_counts *out)
 {
     const struct dense_cfg *c = p;
     const double h = (double)m->hidden, i = (double)c->intermediate;
-    out->params = 2.0 * h * i + (c->bias ? i + h : 0.0);
+    out->params = gelu_params(c, h, i);
     out->active_params = out->params;
     out->kv_elems = 0;
+    out->params_dev = gelu_params(c, h, i / tp);
+    out->kv_elems_dev = 0;
 }
 
 static void gelu_lower(const void *p, const struct lower_ctx *x, struct graph *g)
 {
     const struct dense_cfg *c = p;
-    const double h = (double)x->m->hidden, i = (double)c->intermediate, t = x->tokens;
+    const double h = (double)x->m->hidden, i = (double)c->intermediate / x->st->tp,
+                 t = x->tokens;
     op_gemm(g, "up_proj", t, i, h, c->bias);
     op_elementwise(g, "gelu", t, i, 1, FLOPS_GELU, false);
     op_gemm(g, "down_proj", t, h, i, c->bias);
@@ -68,10 +96,10 @@ const struct block_kind BLOCK_SWIGLU = {
     .name = "swiglu", .slot = SLOT_FFN,
     .summary = "dense SwiGLU FFN, 3 h x I matrices (Shazeer 2020)",
     .keys = SWIGLU_KEYS, .n_keys = N(SWIGLU_KEYS), .cfg_size = sizeof(struct dense_cfg),
-    .count = swiglu_count, .lower = swiglu_lower, .max_ops = 3};
+    .count = swiglu_count, .tp_check = dense_tp_check, .lower = swiglu_lower, .max_ops = 3};
 
 const struct block_kind BLOCK_GELU = {
     .name = "gelu", .slot = SLOT_FFN,
     .summary = "dense GELU MLP, 2 h x I matrices (Vaswani et al. 2017)",
     .keys = GELU_KEYS, .n_keys = N(GELU_KEYS), .cfg_size = sizeof(struct dense_cfg),
-    .count = gelu_count, .lower = gelu_lower, .max_ops = 3};
+    .count = gelu_count, .tp_check = dense_tp_check, .lower = gelu_lower, .max_ops = 3};

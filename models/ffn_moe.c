@@ -72,16 +72,42 @@ static double expert_mats(const struct moe_cfg *c)
     return c->expert_activation == EXPERT_SWIGLU ? 3.0 : 2.0;
 }
 
-static void moe_count(const void *p, const struct model *m, struct block_counts *out)
+/* Tensor parallelism (vLLM's default for MoE): every expert's intermediate
+ * size, and the shared experts', is split over the tp devices; the router is
+ * replicated. */
+static double moe_params(const struct moe_cfg *c, double h, double experts_held, double tp)
+{
+    const double router = h * (double)c->experts + (c->router_bias ? (double)c->experts : 0.0);
+    const double expert = expert_mats(c) * h * (double)c->expert_intermediate / tp;
+    const double shared =
+        3.0 * h * (double)c->shared_experts * (double)c->shared_intermediate / tp;
+    return router + experts_held * expert + shared;
+}
+
+static void moe_count(const void *p, const struct model *m, double tp, struct block_counts *out)
 {
     const struct moe_cfg *c = p;
-    const double h = (double)m->hidden, e = (double)c->experts;
-    const double router = h * e + (c->router_bias ? e : 0.0);
-    const double expert = expert_mats(c) * h * (double)c->expert_intermediate;
-    const double shared = 3.0 * h * (double)c->shared_experts * (double)c->shared_intermediate;
-    out->params = router + e * expert + shared;
-    out->active_params = router + (double)c->top_k * expert + shared;
+    const double h = (double)m->hidden;
+    out->params = moe_params(c, h, (double)c->experts, 1);
+    out->active_params = moe_params(c, h, (double)c->top_k, 1);
     out->kv_elems = 0;
+    out->params_dev = moe_params(c, h, (double)c->experts, tp);
+    out->kv_elems_dev = 0;
+}
+
+static int moe_tp_check(const void *p, double tp, char *msg, size_t n)
+{
+    const struct moe_cfg *c = p;
+    const long long t = (long long)tp;
+    if (c->expert_intermediate % t)
+        return snprintf(msg, n, "expert_intermediate (%lld) not divisible by %lld",
+                        (long long)c->expert_intermediate, t),
+               -1;
+    if ((c->shared_experts * c->shared_intermediate) % t)
+        return snprintf(msg, n, "shared experts' width (%lld) not divisible by %lld",
+                        (long long)(c->shared_experts * c->shared_intermediate), t),
+               -1;
+    return 0;
 }
 
 /* Expected distinct experts touched by T tokens under uniform routing:
@@ -97,12 +123,13 @@ double moe_experts_touched(double experts, double k, double tokens)
 static void moe_lower(const void *p, const struct lower_ctx *x, struct graph *g)
 {
     const struct moe_cfg *c = p;
+    const double tp = x->st->tp;
     const double h = (double)x->m->hidden, t = x->tokens, e = (double)c->experts,
-                 k = (double)c->top_k, ie = (double)c->expert_intermediate;
+                 k = (double)c->top_k, ie = (double)c->expert_intermediate / tp;
     op_gemm(g, "router", t, e, h, c->router_bias);
     op_router(g, "router_topk", t, e, k);
     if (c->shared_experts > 0) {
-        const double is = (double)c->shared_experts * (double)c->shared_intermediate;
+        const double is = (double)c->shared_experts * (double)c->shared_intermediate / tp;
         op_gemm(g, "shared_gate_up", t, 2.0 * is, h, false);
         op_elementwise(g, "shared_silu_mul", t, is, 2, FLOPS_SILU_MUL, false);
         op_gemm(g, "shared_down", t, h, is, false);
@@ -127,4 +154,4 @@ const struct block_kind BLOCK_MOE = {
     .name = "moe", .slot = SLOT_FFN,
     .summary = "mixture of experts: router, top-k routed experts, optional shared experts",
     .keys = MOE_KEYS, .n_keys = N(MOE_KEYS), .cfg_size = sizeof(struct moe_cfg),
-    .check = moe_check, .count = moe_count, .lower = moe_lower, .max_ops = 9};
+    .check = moe_check, .count = moe_count, .tp_check = moe_tp_check, .lower = moe_lower, .max_ops = 9};

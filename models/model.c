@@ -148,7 +148,7 @@ int model_load(const char *path, struct model **out, struct err *e)
         goto fail;
     }
     struct model_counts c;
-    model_count(m, &c);
+    model_count(m, 1, &c);
     if (c.params > 9007199254740992.0) { /* 2^53: beyond exact double integers */
         yml_fail(d, root, e,
                  "the model has %.3g parameters, beyond 2^53 (9.0e15) where counts stop being "
@@ -187,27 +187,52 @@ double model_norm_flops(const struct model *m)
 /* Params: embedding V*h, lm_head V*h unless tied, final norm, and per layer
  * two norms plus the two blocks. Active params (what one token touches): one
  * embedding row, the full lm_head (the full shared matrix when tied), every
- * norm, and each block's active part. */
-void model_count(const struct model *m, struct model_counts *out)
+ * norm, and each block's active part. Per device under tensor parallelism:
+ * embedding and lm_head are split by vocabulary (V*h/tp each), norms are
+ * replicated, blocks report their own share. */
+void model_count(const struct model *m, double tp, struct model_counts *out)
 {
     const double h = (double)m->hidden, v = (double)m->vocab;
     const double emb = v * h;
     const double norm = model_norm_params(m, h);
-    out->params = emb + (m->tied_embeddings ? 0.0 : emb) + norm;
+    const double tables = m->tied_embeddings ? 1.0 : 2.0;
+    out->params = tables * emb + norm;
     out->active_params = h + emb + norm;
+    out->params_dev = tables * emb / tp + norm;
     out->kv_elems_per_token = 0;
+    out->kv_elems_per_token_dev = 0;
     for (int i = 0; i < m->n_groups; i++) {
         const struct layer_group *g = &m->groups[i];
-        double p = 2.0 * norm, a = 2.0 * norm, kv = 0;
+        double p = 2.0 * norm, a = 2.0 * norm, kv = 0, pd = 2.0 * norm, kvd = 0;
         for (int s = 0; s < SLOT_COUNT; s++) {
             struct block_counts bc = {0};
-            g->kind[s]->count(g->cfg[s], m, &bc);
+            g->kind[s]->count(g->cfg[s], m, tp, &bc);
             p += bc.params;
             a += bc.active_params;
             kv += bc.kv_elems;
+            pd += bc.params_dev;
+            kvd += bc.kv_elems_dev;
         }
-        out->params += (double)g->repeat * p;
-        out->active_params += (double)g->repeat * a;
-        out->kv_elems_per_token += (double)g->repeat * kv;
+        const double r = (double)g->repeat;
+        out->params += r * p;
+        out->active_params += r * a;
+        out->kv_elems_per_token += r * kv;
+        out->params_dev += r * pd;
+        out->kv_elems_per_token_dev += r * kvd;
     }
+}
+
+int model_tp_check(const struct model *m, double tp, struct err *e)
+{
+    for (int i = 0; i < m->n_groups; i++)
+        for (int s = 0; s < SLOT_COUNT; s++) {
+            char why[256];
+            const struct layer_group *g = &m->groups[i];
+            if (g->kind[s]->tp_check(g->cfg[s], tp, why, sizeof why))
+                return err_set(e, m->file, 0, 0,
+                               "cannot split layer group %d (layers %d-%lld) over %.0f devices: %s",
+                               i, g->first_layer, (long long)(g->first_layer + g->repeat - 1), tp,
+                               why);
+        }
+    return 0;
 }

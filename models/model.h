@@ -35,14 +35,19 @@ struct step {
     double batch;     /* B */
     double q_len;     /* new tokens per sequence */
     double ctx_prior; /* cached tokens per sequence before the step */
+    double tp;        /* tensor-parallel devices (1 = none); ops are per device */
     enum dtype dt_w, dt_act, dt_kv;
 };
 
-/* Per-layer counts of one block. */
+/* Per-layer counts of one block. The first three are for the whole model;
+ * the _dev ones are what one device holds under tensor parallelism over tp
+ * devices (equal to the whole when tp = 1). */
 struct block_counts {
     double params;        /* weights held */
     double active_params; /* weights one token touches */
     double kv_elems;      /* cached elements per token (K and V) */
+    double params_dev;    /* weights one of tp devices holds */
+    double kv_elems_dev;  /* cached elements per token one device holds */
 };
 
 struct lower_ctx {
@@ -64,8 +69,12 @@ struct block_kind {
      * the block's mapping (or the offending key) and returns -1. */
     int (*check)(void *cfg, uint64_t present, const struct model *m, const struct yml_doc *d,
                  yml_node map, struct err *e);
-    void (*count)(const void *cfg, const struct model *m, struct block_counts *out);
-    /* Appends the block's ops (norms and residuals are the model's). */
+    void (*count)(const void *cfg, const struct model *m, double tp, struct block_counts *out);
+    /* Whether the block can be split over tp devices; if not, writes why into
+     * msg and returns -1. */
+    int (*tp_check)(const void *cfg, double tp, char *msg, size_t n);
+    /* Appends the block's ops for one device (norms, residuals and the
+     * tensor-parallel all-reduce after the block are the model's). */
     void (*lower)(const void *cfg, const struct lower_ctx *c, struct graph *g);
     int max_ops; /* upper bound on ops appended by lower() */
 };
@@ -96,6 +105,8 @@ struct model_counts {
     double params;
     double active_params;
     double kv_elems_per_token;  /* summed over layers */
+    double params_dev;          /* per device under tensor parallelism */
+    double kv_elems_per_token_dev;
 };
 
 /* Loads a model description. Returns 0 with *out owned by the caller
@@ -103,7 +114,10 @@ struct model_counts {
 int model_load(const char *path, struct model **out, struct err *e);
 void model_free(struct model *m); /* accepts NULL */
 
-void model_count(const struct model *m, struct model_counts *out);
+/* Counts for the whole model and for one of tp tensor-parallel devices. */
+void model_count(const struct model *m, double tp, struct model_counts *out);
+/* Whether every block can be split over tp devices; -1 with e set if not. */
+int model_tp_check(const struct model *m, double tp, struct err *e);
 /* Parameters of one norm over `width` features (RMSNorm: weight; LayerNorm:
  * weight and bias). */
 double model_norm_params(const struct model *m, double width);

@@ -35,6 +35,10 @@ static void header(FILE *out, const struct analysis_view *v)
                 st->ctx_prior);
     fprintf(out, "; weights %s, activations %s, KV cache %s\n", dtype_name(st->dt_w),
             dtype_name(st->dt_act), dtype_name(st->dt_kv));
+    if (st->tp > 1)
+        fprintf(out, "parallel  tensor-parallel over %.0f devices: ops, step totals and memory "
+                     "are per device\n",
+                st->tp);
     fprintf(out, "roofline  %s/s memory, %s/s tensor (%s), ridge %.0f FLOP/B, %s per kernel\n\n",
             fmt_si(b1, sizeof b1, v->d->mem_rate, "B"),
             fmt_si((char[B64]){0}, B64, v->d->tensor_rate[st->dt_act], "FLOP"),
@@ -136,6 +140,10 @@ void report_analysis_table(FILE *out, const struct analysis_view *v, bool per_op
     fprintf(out, "  weights             %s\n", fmt_si(b[0], B64, a->weight_bytes, "B"));
     fprintf(out, "  KV cache per token  %s (all layers)\n",
             fmt_si(b[0], B64, a->kv_bytes_per_token, "B"));
+    if (a->step.tp > 1)
+        fprintf(out, "  per device          weights %s, KV cache per token %s\n",
+                fmt_si(b[0], B64, a->weight_bytes_dev, "B"),
+                fmt_si(b[1], B64, a->kv_bytes_per_token_dev, "B"));
     fprintf(out, "Step (%s)\n", phase_name(v->sc->phase));
     fprintf(out, "  FLOPs               %s (%s matmul, %s vector)\n",
             fmt_si(b[0], B64, t->flops, ""), fmt_si(b[1], B64, t->cost.flops_mm, ""),
@@ -149,6 +157,10 @@ void report_analysis_table(FILE *out, const struct analysis_view *v, bool per_op
     fprintf(out, "  time                %s (%.0f%% in memory-bound ops, %.0f kernels)\n",
             fmt_time(b[0], B64, t->time_s), 100.0 * t->time_bound_s[BOUND_MEMORY] / t->time_s,
             t->kernels);
+    if (t->cost.bytes_net > 0)
+        fprintf(out, "  interconnect        %s sent, %s in network-bound ops\n",
+                fmt_si(b[0], B64, t->cost.bytes_net, "B"),
+                fmt_time(b[1], B64, t->time_bound_s[BOUND_NETWORK]));
     fprintf(out, "Memory on %s\n", v->d->name);
     fprintf(out, "  KV cache            %s (%.0f x %.0f tokens)\n",
             fmt_si(b[0], B64, a->kv_cache_bytes, "B"), a->step.batch, a->ctx_tokens);
@@ -178,7 +190,8 @@ static const char *const TOTAL_COLS =
     "model,hw,phase,batch,seq,context,weight_dtype,activation_dtype,kv_dtype,params,"
     "active_params,weight_bytes,kv_cache_bytes_per_token,flops,matmul_flops,vector_flops,bytes,"
     "bytes_weights,bytes_activations,bytes_kv_cache,bytes_written,intensity,time_s,"
-    "kv_cache_bytes,activation_bytes,memory_bytes,fits,max_batch,ttft_s,tpot_s,tokens_per_s";
+    "kv_cache_bytes,activation_bytes,memory_bytes,fits,max_batch,ttft_s,tpot_s,tokens_per_s,tp,"
+    "device_weight_bytes,device_kv_cache_bytes_per_token,bytes_interconnect";
 
 static void csv_str(FILE *out, const char *s)
 {
@@ -241,7 +254,11 @@ void report_analysis_csv(FILE *out, const struct analysis_view *v, bool per_op)
     fprintf(out, ",%s,%s,", a->fits ? "true" : "false", X(a->max_batch));
     fprintf(out, "%s,", X(a->ttft_s));
     fprintf(out, "%s,", X(a->tpot_s));
-    fprintf(out, "%s\n", X(a->tokens_per_s));
+    fprintf(out, "%s,", X(a->tokens_per_s));
+    fprintf(out, "%s,", X(a->step.tp));
+    fprintf(out, "%s,", X(a->weight_bytes_dev));
+    fprintf(out, "%s,", X(a->kv_bytes_per_token_dev));
+    fprintf(out, "%s\n", X(t->cost.bytes_net));
 }
 
 static void jnum(FILE *out, const char *key, double v, bool comma)
@@ -287,6 +304,7 @@ void report_analysis_json(FILE *out, const struct analysis_view *v)
     if (v->sc->phase == PHASE_PREFILL) jnum(out, "seq", v->sc->seq, true);
     else jnum(out, "context", v->sc->context, true);
     jnum(out, "tokens", a->step.batch * a->step.q_len, true);
+    jnum(out, "tp", a->step.tp, true);
     jstr(out, "weight_dtype", dtype_name(a->step.dt_w), true);
     jstr(out, "activation_dtype", dtype_name(a->step.dt_act), true);
     jstr(out, "kv_dtype", dtype_name(a->step.dt_kv), false);
@@ -295,6 +313,8 @@ void report_analysis_json(FILE *out, const struct analysis_view *v)
     jnum(out, "active_params", a->counts.active_params, true);
     jnum(out, "kv_cache_bytes_per_token", a->kv_bytes_per_token, true);
     jnum(out, "weight_bytes", a->weight_bytes, true);
+    jnum(out, "device_weight_bytes", a->weight_bytes_dev, true);
+    jnum(out, "device_kv_cache_bytes_per_token", a->kv_bytes_per_token_dev, true);
     jnum(out, "flops", t->flops, true);
     jnum(out, "matmul_flops", t->cost.flops_mm, true);
     jnum(out, "vector_flops", t->cost.flops_vec, true);
@@ -303,6 +323,7 @@ void report_analysis_json(FILE *out, const struct analysis_view *v)
     jnum(out, "bytes_activations", t->cost.bytes_act, true);
     jnum(out, "bytes_kv_cache", t->cost.bytes_kv, true);
     jnum(out, "bytes_written", t->cost.bytes_out, true);
+    jnum(out, "bytes_interconnect", t->cost.bytes_net, true);
     jnum(out, "intensity", t->bytes > 0 ? t->flops / t->bytes : 0, true);
     jnum(out, "time_s", t->time_s, true);
     jnum(out, "time_attention_s", t->time_block_s[BLK_ATTN], true);
@@ -335,10 +356,12 @@ void report_analysis_json(FILE *out, const struct analysis_view *v)
         jnum(out, "bytes_activations", op->cost.bytes_act, true);
         jnum(out, "bytes_kv_cache", op->cost.bytes_kv, true);
         jnum(out, "bytes_written", op->cost.bytes_out, true);
+        jnum(out, "bytes_interconnect", op->cost.bytes_net, true);
         jnum(out, "intensity", ev->intensity, true);
         jstr(out, "bound", bound_name(ev->bound), true);
         jnum(out, "t_compute_s", ev->t_compute_s, true);
         jnum(out, "t_memory_s", ev->t_memory_s, true);
+        jnum(out, "t_network_s", ev->t_network_s, true);
         jnum(out, "time_s", ev->time_s, false);
         fputc('}', out);
     }

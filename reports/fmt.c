@@ -15,14 +15,15 @@ const char *fmt_si(char *buf, size_t n, double v, const char *unit)
     int i = 0;
     while (a >= 999.5 && i < 8) a /= 1000.0, i++;
     const double s = v < 0 ? -a : a;
+    const char *sp = (*P[i] || *unit) ? " " : "";
     if (v == 0)
-        snprintf(buf, n, "0 %s", unit);
+        snprintf(buf, n, "0%s%s", *unit ? " " : "", unit);
     else if (a >= 99.95 || (i == 0 && a == floor(a)))
-        snprintf(buf, n, "%.0f %s%s", s, P[i], unit);
+        snprintf(buf, n, "%.0f%s%s%s", s, sp, P[i], unit);
     else if (a >= 9.995)
-        snprintf(buf, n, "%.1f %s%s", s, P[i], unit);
+        snprintf(buf, n, "%.1f%s%s%s", s, sp, P[i], unit);
     else
-        snprintf(buf, n, "%.2f %s%s", s, P[i], unit);
+        snprintf(buf, n, "%.2f%s%s%s", s, sp, P[i], unit);
     return buf;
 }
 

@@ -14,7 +14,8 @@ int analysis_init(struct analysis *a, const struct model *m)
     if (graph_init(&a->graph, cap) || graph_init(&a->other, cap)) goto fail;
     a->per_op = calloc((size_t)cap, sizeof *a->per_op);
     if (!a->per_op) goto fail;
-    model_count(m, &a->counts); /* does not depend on the scenario */
+    model_count(m, 1, &a->counts); /* depends on the scenario's tp only */
+    a->counts_tp = 1;
     return 0;
 fail:
     analysis_free(a);
@@ -36,6 +37,7 @@ static void set_step(struct step *st, enum phase ph, double batch, double len,
     st->batch = batch;
     st->q_len = ph == PHASE_PREFILL ? len : 1.0;
     st->ctx_prior = ph == PHASE_PREFILL ? 0.0 : len;
+    st->tp = sc->tp >= 1 ? sc->tp : 1;
     st->dt_w = sc->has_dt_w ? sc->dt_w : m->dt_w;
     st->dt_act = m->dt_act;
     st->dt_kv = sc->has_dt_kv ? sc->dt_kv : m->dt_kv;
@@ -64,17 +66,24 @@ void analysis_run(struct analysis *a, const struct model *m, const struct device
     const struct eval_totals *pre = sc->phase == PHASE_PREFILL ? &a->tot : &a->other_tot;
     const struct eval_totals *dec = sc->phase == PHASE_PREFILL ? &a->other_tot : &a->tot;
 
-    a->weight_bytes = a->counts.params * dtype_bytes(a->step.dt_w);
-    a->kv_bytes_per_token = a->counts.kv_elems_per_token * dtype_bytes(a->step.dt_kv);
+    if (a->counts_tp != a->step.tp) {
+        model_count(m, a->step.tp, &a->counts);
+        a->counts_tp = a->step.tp;
+    }
+    const double wb = dtype_bytes(a->step.dt_w), kvb = dtype_bytes(a->step.dt_kv);
+    a->weight_bytes = a->counts.params * wb;
+    a->kv_bytes_per_token = a->counts.kv_elems_per_token * kvb;
+    a->weight_bytes_dev = a->counts.params_dev * wb;
+    a->kv_bytes_per_token_dev = a->counts.kv_elems_per_token_dev * kvb;
     a->ctx_tokens = a->step.ctx_prior + a->step.q_len;
-    a->kv_cache_bytes = b * a->ctx_tokens * a->kv_bytes_per_token;
+    a->kv_cache_bytes = b * a->ctx_tokens * a->kv_bytes_per_token_dev;
     a->act_bytes = a->tot.act_peak_bytes;
-    a->memory_bytes = a->weight_bytes + a->kv_cache_bytes + a->act_bytes;
+    a->memory_bytes = a->weight_bytes_dev + a->kv_cache_bytes + a->act_bytes;
     a->fits = a->memory_bytes <= d->mem_capacity_bytes;
     /* Every term but the weights grows linearly with B (activations too: each
      * op's activation bytes are proportional to the tokens in the step). */
-    const double per_seq = a->ctx_tokens * a->kv_bytes_per_token + a->act_bytes / b;
-    const double room = d->mem_capacity_bytes - a->weight_bytes;
+    const double per_seq = a->ctx_tokens * a->kv_bytes_per_token_dev + a->act_bytes / b;
+    const double room = d->mem_capacity_bytes - a->weight_bytes_dev;
     a->max_batch = room <= 0 ? 0 : floor(room / per_seq);
     a->ttft_s = pre->time_s;
     a->tpot_s = dec->time_s;

@@ -18,6 +18,7 @@ struct scenario {
     double batch;   /* B sequences */
     double seq;     /* prefill: prompt length S */
     double context; /* decode: cached tokens L before the step */
+    double tp;      /* tensor-parallel devices (>= 1); figures are per device */
     bool has_dt_w, has_dt_kv;
     enum dtype dt_w, dt_kv; /* overrides of the model's dtypes */
 };
@@ -27,11 +28,15 @@ struct analysis {
     struct graph graph, other;
     struct op_eval *per_op; /* graph.cap entries, for graph */
     struct eval_totals tot, other_tot;
-    struct model_counts counts;
-    double weight_bytes;             /* params x weight dtype */
-    double kv_bytes_per_token;       /* summed over layers */
+    struct model_counts counts;      /* at counts_tp */
+    double counts_tp;
+    double weight_bytes;             /* params x weight dtype (whole model) */
+    double kv_bytes_per_token;       /* summed over layers (whole model) */
+    double weight_bytes_dev;         /* one device's share under tensor parallelism */
+    double kv_bytes_per_token_dev;
     double ctx_tokens;               /* tokens each sequence holds in cache after the step */
-    double kv_cache_bytes;           /* B x ctx_tokens x kv_bytes_per_token */
+    /* per device: */
+    double kv_cache_bytes;           /* B x ctx_tokens x kv_bytes_per_token_dev */
     double act_bytes;                /* activation workspace: the largest op's */
     double memory_bytes;             /* weights + KV cache + activations */
     bool fits;
@@ -46,7 +51,8 @@ struct analysis {
  * then valid for m only. Returns 0, or -1 if out of memory. */
 int analysis_init(struct analysis *a, const struct model *m);
 void analysis_free(struct analysis *a); /* accepts a zeroed or freed analysis */
-/* Evaluates the scenario (valid: batch >= 1, seq >= 1 for prefill). */
+/* Evaluates the scenario (valid: batch >= 1, seq >= 1 for prefill, tp >= 1
+ * and model_tp_check(m, tp) passed). */
 void analysis_run(struct analysis *a, const struct model *m, const struct device *d,
                   const struct scenario *sc);
 

@@ -2,7 +2,16 @@
 #include "eval.h"
 
 
-const char *bound_name(enum bound b) { return b == BOUND_COMPUTE ? "compute" : "memory"; }
+const char *bound_name(enum bound b)
+{
+    switch (b) {
+    case BOUND_MEMORY: return "memory";
+    case BOUND_COMPUTE: return "compute";
+    case BOUND_NETWORK: return "network";
+    case BOUND_COUNT: break;
+    }
+    return "?";
+}
 
 static inline double eval_one(const struct op *op, const struct device *d, struct op_eval *out)
 {
@@ -11,10 +20,15 @@ static inline double eval_one(const struct op *op, const struct device *d, struc
     const double tc = c->flops_mm * d->inv_tensor_rate[op->dt_act] +
                       c->flops_vec * d->inv_vector_rate[op->dt_act];
     const double tm = bytes * d->inv_mem_rate;
+    const double tn = c->bytes_net * d->inv_net_rate;
     out->t_compute_s = tc;
     out->t_memory_s = tm;
-    out->bound = tc > tm ? BOUND_COMPUTE : BOUND_MEMORY;
-    out->time_s = (tc > tm ? tc : tm) + d->kernel_overhead_s;
+    out->t_network_s = tn;
+    double t = tm;
+    out->bound = BOUND_MEMORY;
+    if (tc > t) t = tc, out->bound = BOUND_COMPUTE;
+    if (tn > t) t = tn, out->bound = BOUND_NETWORK;
+    out->time_s = t + d->kernel_overhead_s;
     out->flops = c->flops_mm + c->flops_vec;
     out->bytes = bytes;
     out->intensity = bytes > 0 ? out->flops / bytes : 0;
@@ -32,7 +46,7 @@ void eval_graph(const struct graph *g, const struct device *d, struct op_eval *p
     /* Accumulate in locals: writing through tot inside the loop would force a
      * store and reload per op (tot may alias the graph as far as C knows). */
     double mm = 0, vec = 0, bw = 0, bact = 0, bkv = 0, bout = 0, time = 0, kernels = 0;
-    double blk[BLK_COUNT] = {0}, bnd[2] = {0}, act_peak = 0;
+    double blk[BLK_COUNT] = {0}, bnd[BOUND_COUNT] = {0}, act_peak = 0, net = 0;
     const struct op *ops = g->ops;
     for (int i = 0; i < g->n; i++) {
         const struct op *op = &ops[i];
@@ -46,6 +60,7 @@ void eval_graph(const struct graph *g, const struct device *d, struct op_eval *p
         bact += n * op->cost.bytes_act;
         bkv += n * op->cost.bytes_kv;
         bout += n * op->cost.bytes_out;
+        net += n * op->cost.bytes_net;
         time += n * ev.time_s;
         blk[op->block] += n * ev.time_s;
         bnd[ev.bound] += n * ev.time_s;
@@ -54,13 +69,13 @@ void eval_graph(const struct graph *g, const struct device *d, struct op_eval *p
         if (act > act_peak) act_peak = act;
     }
     tot->cost = (struct op_cost){.flops_mm = mm, .flops_vec = vec, .bytes_w = bw,
-                                 .bytes_act = bact, .bytes_kv = bkv, .bytes_out = bout};
+                                 .bytes_act = bact, .bytes_kv = bkv, .bytes_out = bout,
+                                 .bytes_net = net};
     tot->flops = mm + vec;
     tot->bytes = bw + bact + bkv + bout;
     tot->time_s = time;
     for (int b = 0; b < BLK_COUNT; b++) tot->time_block_s[b] = blk[b];
-    tot->time_bound_s[0] = bnd[0];
-    tot->time_bound_s[1] = bnd[1];
+    for (int b = 0; b < BOUND_COUNT; b++) tot->time_bound_s[b] = bnd[b];
     tot->kernels = kernels;
     tot->act_peak_bytes = act_peak;
 }

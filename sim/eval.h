@@ -3,7 +3,8 @@
  * Per op (Williams, Waterman and Patterson 2009, "Roofline"):
  *   t_compute = matmul FLOPs / tensor rate(dtype) + vector FLOPs / vector rate(dtype)
  *   t_memory  = bytes (read + written) / memory rate
- *   time      = max(t_compute, t_memory) + kernel overhead
+ *   t_network = bytes sent by a collective / interconnect bandwidth
+ *   time      = max(t_compute, t_memory, t_network) + kernel overhead
  * rates with the device's efficiency factors applied; bound = the larger term.
  * Totals multiply each node by the layers it stands for. No allocation here:
  * callers pass the per-op result array (graph capacity). */
@@ -13,10 +14,10 @@
 #include "../hw/device.h"
 #include "graph.h"
 
-enum bound { BOUND_MEMORY, BOUND_COMPUTE };
+enum bound { BOUND_MEMORY, BOUND_COMPUTE, BOUND_NETWORK, BOUND_COUNT };
 
 struct op_eval {
-    double t_compute_s, t_memory_s, time_s; /* per layer */
+    double t_compute_s, t_memory_s, t_network_s, time_s; /* per layer */
     double flops, bytes, intensity;         /* per layer; intensity = flops / bytes */
     enum bound bound;
 };
@@ -26,7 +27,7 @@ struct eval_totals {
     double flops, bytes; /* flops_mm + flops_vec; all bytes read and written */
     double time_s;
     double time_block_s[BLK_COUNT];
-    double time_bound_s[2]; /* time of memory-bound and compute-bound ops */
+    double time_bound_s[BOUND_COUNT]; /* time of ops by what bounds them */
     double kernels;         /* kernel launches in the step */
     double act_peak_bytes;  /* largest activation bytes (read + written) of one op */
 };

@@ -12,6 +12,7 @@
  * weights and m*n vector adds. A batched GEMM is `count` such instances. */
 static void count_gemm(const struct op *op, struct op_cost *c)
 {
+    c->bytes_net = 0;
     const double cnt = op->shape.gemm.count, m = op->shape.gemm.m, n = op->shape.gemm.n,
                  k = op->shape.gemm.k;
     const double wb = dtype_bytes(op->dt_w), ab = dtype_bytes(op->dt_act);
@@ -31,17 +32,17 @@ static void count_gemm(const struct op *op, struct op_cost *c)
  * from the activations just computed (activation dtype). */
 static void count_attention(const struct op *op, struct op_cost *c)
 {
-    const double b = op->shape.attn.b, hq = op->shape.attn.hq, hkv = op->shape.attn.hkv,
-                 dqk = op->shape.attn.dqk, dv = op->shape.attn.dv, sq = op->shape.attn.sq,
-                 skv = op->shape.attn.skv, pairs = op->shape.attn.pairs;
+    const struct attn_shape *s = &op->shape.attn;
+    const double b = s->b, hq = s->hq, dqk = s->dqk, dv = s->dv, sq = s->sq, pairs = s->pairs;
     const double ab = dtype_bytes(op->dt_act);
-    const double kv_elems = b * skv * hkv * (dqk + dv);
+    const double kv_elems = b * s->skv * s->kv_width;
     c->flops_mm = b * hq * pairs * 2.0 * (dqk + dv);
     c->flops_vec = b * hq * pairs * FLOPS_SOFTMAX;
     c->bytes_w = 0;
     c->bytes_act = b * sq * hq * dqk * ab;
     c->bytes_kv = 0;
-    if (op->shape.attn.kv_cached)
+    c->bytes_net = 0;
+    if (s->kv_cached)
         c->bytes_kv = kv_elems * dtype_bytes(op->dt_kv);
     else
         c->bytes_act += kv_elems * ab;
@@ -52,6 +53,7 @@ static void count_attention(const struct op *op, struct op_cost *c)
  * dtype when out_kv: the KV-cache store). */
 static void count_elementwise(const struct op *op, struct op_cost *c)
 {
+    c->bytes_net = 0;
     const double e = op->shape.ew.rows * op->shape.ew.cols;
     c->flops_mm = 0;
     c->flops_vec = e * op->shape.ew.flops_per_elem;
@@ -64,6 +66,7 @@ static void count_elementwise(const struct op *op, struct op_cost *c)
 /* Norm: rows x cols read and written, `params` weights read. */
 static void count_norm(const struct op *op, struct op_cost *c)
 {
+    c->bytes_net = 0;
     const double e = op->shape.norm.rows * op->shape.norm.cols;
     const double ab = dtype_bytes(op->dt_act);
     c->flops_mm = 0;
@@ -76,6 +79,7 @@ static void count_norm(const struct op *op, struct op_cost *c)
 
 static void count_softmax(const struct op *op, struct op_cost *c)
 {
+    c->bytes_net = 0;
     const double e = op->shape.softmax.rows * op->shape.softmax.cols;
     const double ab = dtype_bytes(op->dt_act);
     c->flops_mm = 0;
@@ -91,6 +95,7 @@ static void count_softmax(const struct op *op, struct op_cost *c)
  * (activation dtype) and k int32 expert indices per token. */
 static void count_router(const struct op *op, struct op_cost *c)
 {
+    c->bytes_net = 0;
     const double t = op->shape.router.rows, e = op->shape.router.experts,
                  k = op->shape.router.k;
     const double ab = dtype_bytes(op->dt_act);
@@ -105,6 +110,7 @@ static void count_router(const struct op *op, struct op_cost *c)
 /* Gather: one table row of cols weights per token, written as activations. */
 static void count_gather(const struct op *op, struct op_cost *c)
 {
+    c->bytes_net = 0;
     const double e = op->shape.gather.rows * op->shape.gather.cols;
     c->flops_mm = 0;
     c->flops_vec = 0;
@@ -112,6 +118,22 @@ static void count_gather(const struct op *op, struct op_cost *c)
     c->bytes_act = 0;
     c->bytes_kv = 0;
     c->bytes_out = e * dtype_bytes(op->dt_act);
+}
+
+/* Ring all-reduce (Patarasuk and Yuan 2009; NCCL's "bus bandwidth"): each
+ * device sends and receives 2*(N-1)/N of the buffer; it reads its buffer and
+ * writes the result locally, N-1 additions per element. */
+static void count_allreduce(const struct op *op, struct op_cost *c)
+{
+    const double e = op->shape.allreduce.rows * op->shape.allreduce.cols;
+    const double n = op->shape.allreduce.devices, ab = dtype_bytes(op->dt_act);
+    c->flops_mm = 0;
+    c->flops_vec = e * (n - 1.0) / n;
+    c->bytes_w = 0;
+    c->bytes_act = e * ab;
+    c->bytes_kv = 0;
+    c->bytes_out = e * ab;
+    c->bytes_net = 2.0 * (n - 1.0) / n * e * ab;
 }
 
 static const struct {
@@ -126,6 +148,7 @@ static const struct {
     [OP_SOFTMAX] = {"softmax", count_softmax},
     [OP_ROUTER] = {"router", count_router},
     [OP_GATHER] = {"gather", count_gather},
+    [OP_ALLREDUCE] = {"allreduce", count_allreduce},
 };
 _Static_assert(sizeof OP_KINDS / sizeof OP_KINDS[0] == OP_COUNT, "OP_KINDS out of date");
 
@@ -199,22 +222,12 @@ struct op *op_batched_gemm(struct graph *g, const char *name, double count, doub
     return gemm(g, OP_BATCHED_GEMM, name, count, m, n, k, bias);
 }
 
-struct op *op_attention(struct graph *g, const char *name, double b, double hq, double hkv,
-                        double dqk, double dv, double sq, double skv, double pairs,
-                        bool kv_cached)
+struct op *op_attention(struct graph *g, const char *name, const struct attn_shape *s)
 {
-    OB_ASSERT(b > 0 && hq > 0 && hkv > 0 && dqk > 0 && dv > 0 && sq > 0 && skv >= sq);
-    OB_ASSERT(pairs > 0 && pairs <= sq * skv);
+    OB_ASSERT(s->b > 0 && s->hq > 0 && s->dqk > 0 && s->dv > 0 && s->sq > 0 && s->skv >= s->sq);
+    OB_ASSERT(s->kv_width > 0 && s->pairs > 0 && s->pairs <= s->sq * s->skv);
     struct op *op = add(g, OP_ATTENTION, name);
-    op->shape.attn.b = b;
-    op->shape.attn.hq = hq;
-    op->shape.attn.hkv = hkv;
-    op->shape.attn.dqk = dqk;
-    op->shape.attn.dv = dv;
-    op->shape.attn.sq = sq;
-    op->shape.attn.skv = skv;
-    op->shape.attn.pairs = pairs;
-    op->shape.attn.kv_cached = kv_cached;
+    op->shape.attn = *s;
     op_count(op);
     return op;
 }
@@ -273,6 +286,18 @@ struct op *op_gather(struct graph *g, const char *name, double rows, double cols
     struct op *op = add(g, OP_GATHER, name);
     op->shape.gather.rows = rows;
     op->shape.gather.cols = cols;
+    op_count(op);
+    return op;
+}
+
+struct op *op_allreduce(struct graph *g, const char *name, double rows, double cols,
+                        double devices)
+{
+    OB_ASSERT(rows >= 0 && cols > 0 && devices >= 2);
+    struct op *op = add(g, OP_ALLREDUCE, name);
+    op->shape.allreduce.rows = rows;
+    op->shape.allreduce.cols = cols;
+    op->shape.allreduce.devices = devices;
     op_count(op);
     return op;
 }

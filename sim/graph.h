@@ -31,6 +31,7 @@ enum op_kind {
     OP_SOFTMAX,      /* standalone softmax over rows of cols */
     OP_ROUTER,       /* MoE router: softmax over E logits and top-k selection */
     OP_GATHER,       /* row gather from a weight table (embedding) */
+    OP_ALLREDUCE,    /* sum across tensor-parallel devices over the interconnect */
     OP_COUNT
 };
 
@@ -44,16 +45,32 @@ struct op_cost {
     double bytes_act; /* activations read */
     double bytes_kv;  /* KV cache read */
     double bytes_out; /* bytes written (activations or KV cache) */
+    double bytes_net; /* bytes sent over the device interconnect (collectives) */
+};
+
+/* Attention core shape (per device). pairs counts the (query, key) pairs per
+ * head and sequence that are computed; kv_width is the elements read per key
+ * token for all KV heads, K and V together: 2*Hkv*D for the GQA family,
+ * kv_lora_rank + rope dim for MLA's absorbed form (K and V share the latent). */
+struct attn_shape {
+    double b;        /* sequences B */
+    double hq;       /* query heads */
+    double dqk, dv;  /* per-head dims of QK^T and of PV */
+    double sq, skv;  /* queries and keys per sequence */
+    double pairs;    /* computed (query, key) pairs per head and sequence */
+    double kv_width; /* elements read per key token */
+    bool kv_cached;  /* K/V read from the KV cache (KV dtype), else activations */
 };
 
 union op_shape {
     struct { double count, m, n, k; bool bias; } gemm;               /* per instance */
-    struct { double b, hq, hkv, dqk, dv, sq, skv, pairs; bool kv_cached; } attn;
+    struct attn_shape attn;
     struct { double rows, cols, inputs, flops_per_elem; bool out_kv; } ew;
     struct { double rows, cols, params, flops_per_elem; } norm;
     struct { double rows, cols; } softmax;
     struct { double rows, experts, k; } router;
     struct { double rows, cols; } gather;
+    struct { double rows, cols, devices; } allreduce;
 };
 
 struct op {
@@ -92,9 +109,7 @@ void op_count(struct op *op);
 struct op *op_gemm(struct graph *g, const char *name, double m, double n, double k, bool bias);
 struct op *op_batched_gemm(struct graph *g, const char *name, double count, double m, double n,
                            double k, bool bias);
-struct op *op_attention(struct graph *g, const char *name, double b, double hq, double hkv,
-                        double dqk, double dv, double sq, double skv, double pairs,
-                        bool kv_cached);
+struct op *op_attention(struct graph *g, const char *name, const struct attn_shape *s);
 struct op *op_elementwise(struct graph *g, const char *name, double rows, double cols,
                           double inputs, double flops_per_elem, bool out_kv);
 struct op *op_norm(struct graph *g, const char *name, double rows, double cols, double params,
@@ -102,6 +117,9 @@ struct op *op_norm(struct graph *g, const char *name, double rows, double cols, 
 struct op *op_softmax(struct graph *g, const char *name, double rows, double cols);
 struct op *op_router(struct graph *g, const char *name, double rows, double experts, double k);
 struct op *op_gather(struct graph *g, const char *name, double rows, double cols);
+/* Ring all-reduce of rows x cols activations over `devices` devices. */
+struct op *op_allreduce(struct graph *g, const char *name, double rows, double cols,
+                        double devices);
 
 /* FLOP-per-element conventions (docs/conventions.md). */
 #define FLOPS_RMSNORM 4.0   /* square, accumulate, scale by 1/rms, scale by weight */

@@ -82,6 +82,11 @@ static void test_cli_usage_errors(void **state)
     expect_usage_error("analyze llama-3-8b --hw h --phase decode --context 1",
                        "ambiguous device 'h'");
     expect_usage_error("list gadgets", "unknown list 'gadgets'");
+    expect_usage_error("analyze llama-3-8b --hw h100 --phase decode --context 1 --tp 0",
+                       "--tp must be a whole number from 1 to 65536, got '0'");
+    expect_usage_error("analyze llama-3-8b --hw h100 --phase decode --context 1 --tp 3",
+                       "llama-3-8b.yaml: cannot split layer group 0 (layers 0-31) over 3 "
+                       "devices: heads (32) not divisible by 3");
 }
 
 static void test_cli_bad_file_position(void **state)

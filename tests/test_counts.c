@@ -18,7 +18,7 @@ static void check(const char *name, double params, double active, double kv_per_
     struct model *m = tu_model(name);
     assert_non_null(m);
     struct model_counts c;
-    model_count(m, &c);
+    model_count(m, 1, &c);
     assert_exact(c.params, params);
     assert_exact(c.params, published);
     assert_exact(m->published_params, published);
@@ -114,7 +114,7 @@ static void test_counts_annotated_example(void **state)
     const double moe_base = attn + h * 64 + 3 * h * 2 * 1408 + 2 * h;
     const double expert = 3 * h * 1408;
     struct model_counts c;
-    model_count(m, &c);
+    model_count(m, 1, &c);
     assert_exact(c.params, V * h + 2 * dense + 6 * (moe_base + 64 * expert) + h);
     assert_exact(c.active_params, h + V * h + 2 * dense + 6 * (moe_base + 6 * expert) + h);
     assert_exact(c.kv_elems_per_token * dtype_bytes(m->dt_kv), 8.0 * 2 * 4 * 128 * 1);

@@ -27,7 +27,7 @@ static struct sums layer_sums(const struct graph *g, int group)
 static void lower(const struct model *m, struct graph *g, enum phase ph, double b, double len)
 {
     struct step st = {.phase = ph, .batch = b, .q_len = ph == PHASE_PREFILL ? len : 1,
-                      .ctx_prior = ph == PHASE_PREFILL ? 0 : len, .dt_w = m->dt_w,
+                      .ctx_prior = ph == PHASE_PREFILL ? 0 : len, .tp = 1, .dt_w = m->dt_w,
                       .dt_act = m->dt_act, .dt_kv = m->dt_kv};
     assert_int_equal(graph_init(g, model_max_ops(m)), 0);
     model_lower(m, &st, g);

@@ -1,0 +1,66 @@
+/* cli.h - shared pieces of the opbound commands: option parsing, scenario
+ * options, loading by bundled name, error exits.
+ *
+ * Each command lives in sim/cmd_<name>.c as `int cmd_<name>(int argc, char
+ * **argv)` and is listed in COMMANDS in main.c. Exit codes: 0 success, 2 bad
+ * input or usage (CLI_USAGE), 1 internal failure. */
+#ifndef OB_CLI_H
+#define OB_CLI_H
+
+#include <stdbool.h>
+
+#include "../hw/device.h"
+#include "../models/model.h"
+#include "../reports/analysis_report.h"
+#include "analyze.h"
+
+#define CLI_USAGE 2
+#define CLI_MAX_ARGS 64
+
+/* What the shared parser collected. Values are argv strings (NULL = absent). */
+struct cli_args {
+    const char *hw, *phase, *seq, *ctx, *batch, *wdt, *kvdt, *format, *tp, *out;
+    bool per_op;
+    const char *pos[CLI_MAX_ARGS]; /* positional arguments in order */
+    int npos;
+    /* Command-specific options that take a value (listed in `extra`), in order. */
+    const char *xname[CLI_MAX_ARGS], *xval[CLI_MAX_ARGS];
+    int nx;
+    bool help;
+};
+
+/* Parses argv. `extra` is a NULL-terminated list of command-specific options
+ * taking a value (may be NULL). Returns 0, or CLI_USAGE after printing why. */
+int cli_parse(const char *cmd, int argc, char **argv, const char *const *extra,
+              struct cli_args *a);
+/* Builds a scenario from --phase/--seq/--context/--batch/--tp/--*-dtype.
+ * Returns 0, or CLI_USAGE after printing why. */
+int cli_scenario(const char *cmd, const struct cli_args *a, struct scenario *sc);
+/* --format (table, csv, json; default table). */
+int cli_format(const char *cmd, const struct cli_args *a, enum out_format *fmt);
+
+/* Parses a count with an optional k (x1024) or m (x1048576) suffix. */
+int cli_count(const char *s, double min, double max, double *out);
+/* Prints "opbound CMD: <msg>" and a help hint; returns CLI_USAGE. */
+int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints an error record; returns CLI_USAGE. */
+int cli_fail_err(const struct err *e);
+
+/* Resolve a bundled name or path and load it. 0, or -1 with e set. */
+int cli_load_model(const char *arg, struct model **m, struct err *e);
+int cli_load_device(const char *arg, struct device **d, struct err *e);
+/* Checks that model m can run the scenario (tensor parallelism); CLI_USAGE
+ * after printing why, or 0. */
+int cli_check_scenario(const struct model *m, const struct scenario *sc);
+
+bool cli_is_help(const char *s);
+
+/* The commands. */
+int cmd_analyze(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_schema(int argc, char **argv);
+
+/* Shared help text for the scenario options. */
+extern const char CLI_SCENARIO_HELP[];
+
+#endif

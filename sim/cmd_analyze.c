@@ -1,0 +1,67 @@
+/* cmd_analyze.c - `opbound analyze MODEL --hw HW --phase ...`: one model, one
+ * device, one scenario; per-op and per-model figures as table, csv or json. */
+#include <stdio.h>
+
+#include "cli.h"
+
+static const char USAGE[] =
+    "usage: opbound analyze MODEL --hw HW --phase prefill --seq S [options]\n"
+    "       opbound analyze MODEL --hw HW --phase decode --context L [options]\n"
+    "\n"
+    "Lowers MODEL to an op graph for one step and evaluates it on device HW with a\n"
+    "roofline: per op FLOPs, bytes (weights / activations / KV cache / written),\n"
+    "intensity, bound and time; per model parameters, KV cache, memory fit, largest\n"
+    "batch, time to first token, time per output token and tokens per second.\n"
+    "MODEL is a bundled name, a unique prefix of one, or a path to a YAML file.\n"
+    "\n"
+    "%s"
+    "  --per-op             table/csv: one row per op (json always lists ops)\n";
+
+int cmd_analyze(int argc, char **argv)
+{
+    const char *C = "analyze";
+    struct cli_args a;
+    int rc = cli_parse(C, argc, argv, NULL, &a);
+    if (rc) return rc;
+    if (a.help) {
+        printf(USAGE, CLI_SCENARIO_HELP);
+        return 0;
+    }
+    if (a.npos == 0) return cli_fail(C, "missing MODEL");
+    if (a.npos > 1) return cli_fail(C, "one MODEL expected, got '%s' and '%s'", a.pos[0], a.pos[1]);
+    if (!a.hw) return cli_fail(C, "missing --hw HW");
+    struct scenario sc;
+    enum out_format fmt;
+    if ((rc = cli_scenario(C, &a, &sc)) || (rc = cli_format(C, &a, &fmt))) return rc;
+    if (a.out) return cli_fail(C, "analyze writes to standard output; -o is not an option here");
+
+    struct err e;
+    struct model *m = NULL;
+    struct device *d = NULL;
+    if (cli_load_model(a.pos[0], &m, &e)) return cli_fail_err(&e);
+    if (cli_load_device(a.hw, &d, &e)) {
+        model_free(m);
+        return cli_fail_err(&e);
+    }
+    if ((rc = cli_check_scenario(m, &sc))) {
+        model_free(m);
+        device_free(d);
+        return rc;
+    }
+    struct analysis an;
+    if (analysis_init(&an, m)) {
+        fprintf(stderr, "opbound: out of memory\n");
+        return 1;
+    }
+    analysis_run(&an, m, d, &sc);
+    const struct analysis_view v = {.m = m, .d = d, .sc = &sc, .a = &an};
+    switch (fmt) {
+    case OUT_TABLE: report_analysis_table(stdout, &v, a.per_op); break;
+    case OUT_CSV: report_analysis_csv(stdout, &v, a.per_op); break;
+    case OUT_JSON: report_analysis_json(stdout, &v); break;
+    }
+    analysis_free(&an);
+    device_free(d);
+    model_free(m);
+    return 0;
+}

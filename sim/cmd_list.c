@@ -1,0 +1,99 @@
+/* cmd_list.c - `opbound list models|hw|kinds`: what is bundled. */
+#include <stdio.h>
+#include <string.h>
+
+#include "../reports/fmt.h"
+#include "catalog.h"
+#include "cli.h"
+
+static const char USAGE[] =
+    "usage: opbound list models|hw|kinds\n"
+    "\n"
+    "  models   bundled models: name, family, parameters, active parameters, KV cache per token\n"
+    "  hw       bundled devices: memory, bandwidth, bf16 tensor peak, ridge point\n"
+    "  kinds    attention and FFN block kinds a model can use\n";
+
+static const char *slot_kind_name(const struct model *m, enum block_slot s)
+{
+    const char *first = m->groups[0].kind[s]->name;
+    for (int i = 1; i < m->n_groups; i++)
+        if (strcmp(m->groups[i].kind[s]->name, first) != 0) return "mixed";
+    return first;
+}
+
+int cmd_list(int argc, char **argv)
+{
+    if (argc != 1 || cli_is_help(argv[0])) {
+        fputs(USAGE, argc == 1 ? stdout : stderr);
+        return argc == 1 ? 0 : CLI_USAGE;
+    }
+    static char names[256][64];
+    char b[4][64];
+    struct err e;
+    if (strcmp(argv[0], "models") == 0) {
+        static const char *const hdr[] = {"name",  "family", "params", "active",
+                                          "attention", "ffn", "KV/token", "dtypes"};
+        struct table t;
+        table_init(&t, 8, hdr, "llrrllrl");
+        int n = catalog_list("models", names, 256);
+        for (int i = 0; i < n; i++) {
+            struct model *m;
+            if (cli_load_model(names[i], &m, &e)) {
+                table_free(&t);
+                return cli_fail_err(&e);
+            }
+            struct model_counts c;
+            model_count(m, 1, &c);
+            table_row(&t);
+            table_cell(&t, 0, "%s", names[i]);
+            table_cell(&t, 1, "%s", m->family);
+            table_cell(&t, 2, "%s", fmt_si(b[0], 64, c.params, ""));
+            table_cell(&t, 3, "%s", fmt_si(b[1], 64, c.active_params, ""));
+            table_cell(&t, 4, "%s", slot_kind_name(m, SLOT_ATTN));
+            table_cell(&t, 5, "%s", slot_kind_name(m, SLOT_FFN));
+            table_cell(&t, 6, "%s", fmt_si(b[2], 64, c.kv_elems_per_token * dtype_bytes(m->dt_kv), "B"));
+            table_cell(&t, 7, "w %s, kv %s", dtype_name(m->dt_w), dtype_name(m->dt_kv));
+            model_free(m);
+        }
+        table_print(&t, stdout);
+        table_free(&t);
+        printf("\n(from %s/models; KV/token at the model's KV dtype, all layers)\n", catalog_dir());
+        return 0;
+    }
+    if (strcmp(argv[0], "hw") == 0) {
+        static const char *const hdr[] = {"name", "device", "memory", "bandwidth", "bf16 tensor",
+                                          "ridge (bf16)"};
+        struct table t;
+        table_init(&t, 6, hdr, "llrrrr");
+        int n = catalog_list("hw", names, 256);
+        for (int i = 0; i < n; i++) {
+            struct device *d;
+            if (cli_load_device(names[i], &d, &e)) {
+                table_free(&t);
+                return cli_fail_err(&e);
+            }
+            table_row(&t);
+            table_cell(&t, 0, "%s", names[i]);
+            table_cell(&t, 1, "%s", d->name);
+            table_cell(&t, 2, "%s", fmt_si(b[0], 64, d->mem_capacity_bytes, "B"));
+            table_cell(&t, 3, "%s/s", fmt_si(b[1], 64, d->mem_rate, "B"));
+            table_cell(&t, 4, "%s/s", fmt_si(b[2], 64, d->tensor_rate[DT_BF16], "FLOP"));
+            table_cell(&t, 5, "%.0f FLOP/B", device_ridge(d, DT_BF16));
+            device_free(d);
+        }
+        table_print(&t, stdout);
+        table_free(&t);
+        printf("\n(from %s/hw)\n", catalog_dir());
+        return 0;
+    }
+    if (strcmp(argv[0], "kinds") == 0) {
+        for (int i = 0; block_kind_at(i); i++) {
+            const struct block_kind *k = block_kind_at(i);
+            printf("%-10s %-9s %s\n", k->name, k->slot == SLOT_ATTN ? "attention" : "ffn",
+                   k->summary);
+        }
+        return 0;
+    }
+    return cli_fail("list", "unknown list '%s' (models, hw or kinds)", argv[0]);
+}
+
