@@ -20,8 +20,8 @@ static void count_gemm(const struct op *op, struct op_cost *c)
     c->flops_mm = cnt * 2.0 * m * n * k;
     c->flops_vec = cnt * bias * m * n;
     c->bytes_w = cnt * (k * n + bias * n) * wb;
-    c->bytes_act = cnt * m * k * ab;
-    c->bytes_kv = 0;
+    c->bytes_act = op->shape.gemm.a_kv ? 0 : cnt * m * k * ab;
+    c->bytes_kv = op->shape.gemm.a_kv ? cnt * m * k * dtype_bytes(op->dt_kv) : 0;
     c->bytes_out = cnt * m * n * ab;
 }
 
@@ -207,6 +207,7 @@ static struct op *gemm(struct graph *g, enum op_kind kind, const char *name, dou
     op->shape.gemm.n = n;
     op->shape.gemm.k = k;
     op->shape.gemm.bias = bias;
+    op->shape.gemm.a_kv = false;
     op_count(op);
     return op;
 }
@@ -298,6 +299,14 @@ struct op *op_allreduce(struct graph *g, const char *name, double rows, double c
     op->shape.allreduce.rows = rows;
     op->shape.allreduce.cols = cols;
     op->shape.allreduce.devices = devices;
+    op_count(op);
+    return op;
+}
+
+struct op *op_gemm_from_cache(struct graph *g, const char *name, double m, double n, double k)
+{
+    struct op *op = gemm(g, OP_GEMM, name, 1.0, m, n, k, false);
+    op->shape.gemm.a_kv = true;
     op_count(op);
     return op;
 }

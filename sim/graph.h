@@ -63,7 +63,8 @@ struct attn_shape {
 };
 
 union op_shape {
-    struct { double count, m, n, k; bool bias; } gemm;               /* per instance */
+    /* per instance; a_kv: the (m x k) input is read from the KV cache (KV dtype) */
+    struct { double count, m, n, k; bool bias, a_kv; } gemm;
     struct attn_shape attn;
     struct { double rows, cols, inputs, flops_per_elem; bool out_kv; } ew;
     struct { double rows, cols, params, flops_per_elem; } norm;
@@ -109,6 +110,9 @@ void op_count(struct op *op);
 struct op *op_gemm(struct graph *g, const char *name, double m, double n, double k, bool bias);
 struct op *op_batched_gemm(struct graph *g, const char *name, double count, double m, double n,
                            double k, bool bias);
+/* A GEMM whose (m x k) input is read from the KV cache (e.g. MLA's naive
+ * up-projection of the cached latent at decode). */
+struct op *op_gemm_from_cache(struct graph *g, const char *name, double m, double n, double k);
 struct op *op_attention(struct graph *g, const char *name, const struct attn_shape *s);
 struct op *op_elementwise(struct graph *g, const char *name, double rows, double cols,
                           double inputs, double flops_per_elem, bool out_kv);
