@@ -106,6 +106,26 @@ static int read_block(const struct yml_doc *d, yml_node map, enum block_slot slo
     return 0;
 }
 
+int model_set_block(struct model *m, enum block_slot slot, const struct yml_doc *d,
+                    yml_node block, struct err *e)
+{
+    struct layer_group *tmp = calloc((size_t)m->n_groups, sizeof *tmp);
+    OB_ASSERT(tmp);
+    int rc = 0;
+    for (int i = 0; i < m->n_groups && rc == 0; i++) rc = read_block(d, block, slot, m, &tmp[i], e);
+    for (int i = 0; i < m->n_groups; i++) {
+        if (rc == 0) {
+            free(m->groups[i].cfg[slot]);
+            m->groups[i].cfg[slot] = tmp[i].cfg[slot];
+            m->groups[i].kind[slot] = tmp[i].kind[slot];
+        } else {
+            free(tmp[i].cfg[slot]);
+        }
+    }
+    free(tmp);
+    return rc;
+}
+
 int model_load(const char *path, struct model **out, struct err *e)
 {
     struct yml_doc *d = NULL;

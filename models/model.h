@@ -123,6 +123,13 @@ int model_tp_check(const struct model *m, double tp, struct err *e);
 double model_norm_params(const struct model *m, double width);
 double model_norm_flops(const struct model *m);
 
+/* Replaces the `slot` block of every layer group with the block described by
+ * mapping `block` of document d (read with that kind's table, checked against
+ * m). Used by study files to place designs in a skeleton. 0, or -1 with e set
+ * (m is unchanged on error). */
+int model_set_block(struct model *m, enum block_slot slot, const struct yml_doc *d,
+                    yml_node block, struct err *e);
+
 /* Upper bound on the ops model_lower appends. */
 int model_max_ops(const struct model *m);
 /* Lowers one step of the whole model into g (reset first). */

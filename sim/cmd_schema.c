@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "study.h"
 
 static const char USAGE[] =
     "usage: opbound schema\n"
@@ -50,6 +51,9 @@ int cmd_schema(int argc, char **argv)
                  k->slot == SLOT_ATTN ? "Attention" : "FFN", k->name, k->summary);
         schema_section(t, k->keys, k->n_keys);
     }
+    printf("## Study files (`opbound compare STUDY.yaml`)\n\n");
+    for (int i = 0; study_schema_section(i, &title, &keys, &n) == 0; i++)
+        schema_section(title, keys, n);
     printf("## Device files\n\n");
     for (int i = 0; device_schema_section(i, &title, &keys, &n) == 0; i++)
         schema_section(title, keys, n);

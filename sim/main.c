@@ -19,6 +19,7 @@ static const char USAGE[] =
     "\n"
     "commands:\n"
     "  analyze MODEL --hw HW --phase prefill|decode ...   FLOPs, bytes, intensity, roofline time\n"
+    "  compare MODEL... | STUDY.yaml                     designs side by side, ratios to the first\n"
     "  list models|hw|kinds                              bundled models, devices, block kinds\n"
     "  schema                                            the YAML schema (docs/schema.md)\n"
     "\n"
@@ -30,6 +31,7 @@ static const struct {
     int (*run)(int argc, char **argv);
 } COMMANDS[] = {
     {"analyze", cmd_analyze},
+    {"compare", cmd_compare},
     {"list", cmd_list},
     {"schema", cmd_schema},
 };

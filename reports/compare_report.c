@@ -1,0 +1,193 @@
+/* compare_report.c - table, csv and json output of `opbound compare`. Ratios
+ * are each design's figure divided by the first design's, within a block. */
+#include "compare_report.h"
+
+#include <string.h>
+
+#include "fmt.h"
+
+#define B64 64
+
+void compare_row_fill(struct compare_row *r, const char *design, const struct analysis *a,
+                      const struct scenario *sc)
+{
+    const struct eval_totals *pre = sc->phase == PHASE_PREFILL ? &a->tot : &a->other_tot;
+    const struct eval_totals *dec = sc->phase == PHASE_PREFILL ? &a->other_tot : &a->tot;
+    r->design = design;
+    r->params = a->counts.params;
+    r->active_params = a->counts.active_params;
+    r->kv_bytes_per_token = a->kv_bytes_per_token;
+    r->kv_bytes_per_token_dev = a->kv_bytes_per_token_dev;
+    r->prefill_flops = pre->flops;
+    r->decode_flops = dec->flops;
+    r->prefill_intensity = pre->bytes > 0 ? pre->flops / pre->bytes : 0;
+    r->decode_intensity = dec->bytes > 0 ? dec->flops / dec->bytes : 0;
+    r->ttft_s = a->ttft_s;
+    r->tpot_s = a->tpot_s;
+    r->memory_bytes = a->memory_bytes;
+    r->max_batch = a->max_batch;
+    r->fits = a->fits;
+}
+
+static double ratio(double a, double b) { return b > 0 ? a / b : 0; }
+
+static void scenario_line(char *buf, size_t n, const struct device *d, const struct scenario *sc)
+{
+    const double len = sc->phase == PHASE_PREFILL ? sc->seq : sc->context;
+    int k = snprintf(buf, n, "%s, batch %.0f: prefill of %.0f tokens (TTFT), decode at context %.0f (TPOT)",
+                     d->name, sc->batch, len, len);
+    if (sc->tp > 1 && k > 0 && (size_t)k < n)
+        snprintf(buf + k, n - (size_t)k, ", tensor-parallel over %.0f (per device)", sc->tp);
+}
+
+static void table(FILE *out, const char *title, const struct compare_block *blocks, int nb)
+{
+    static const char *const hdr[] = {"design",       "params",    "KV/token", "prefill FLOPs",
+                                      "decode FLOPs", "dec Op/B",  "TTFT",     "TPOT",
+                                      "memory",       "max batch", "KV x",     "TTFT x",
+                                      "TPOT x"};
+    char b[8][B64], line[256];
+    if (title && *title) fprintf(out, "%s\n\n", title);
+    for (int bi = 0; bi < nb; bi++) {
+        const struct compare_block *bl = &blocks[bi];
+        scenario_line(line, sizeof line, bl->d, bl->sc);
+        fprintf(out, "%s\n", line);
+        struct table t;
+        table_init(&t, 13, hdr, "lrrrrrrrrrrrr");
+        const struct compare_row *f = &bl->rows[0];
+        for (int i = 0; i < bl->n; i++) {
+            const struct compare_row *r = &bl->rows[i];
+            table_row(&t);
+            table_cell(&t, 0, "%s", r->design);
+            table_cell(&t, 1, "%s", fmt_si(b[0], B64, r->params, ""));
+            table_cell(&t, 2, "%s", fmt_si(b[1], B64, r->kv_bytes_per_token, "B"));
+            table_cell(&t, 3, "%s", fmt_si(b[2], B64, r->prefill_flops, ""));
+            table_cell(&t, 4, "%s", fmt_si(b[3], B64, r->decode_flops, ""));
+            table_cell(&t, 5, r->decode_intensity >= 100 ? "%.0f" : "%.3g", r->decode_intensity);
+            table_cell(&t, 6, "%s", fmt_time(b[4], B64, r->ttft_s));
+            table_cell(&t, 7, "%s", fmt_time(b[5], B64, r->tpot_s));
+            table_cell(&t, 8, "%s%s", fmt_si(b[6], B64, r->memory_bytes, "B"), r->fits ? "" : " !");
+            table_cell(&t, 9, "%.0f", r->max_batch);
+            table_cell(&t, 10, "%.3g", ratio(r->kv_bytes_per_token, f->kv_bytes_per_token));
+            table_cell(&t, 11, "%.3g", ratio(r->ttft_s, f->ttft_s));
+            table_cell(&t, 12, "%.3g", ratio(r->tpot_s, f->tpot_s));
+        }
+        table_print(&t, out);
+        table_free(&t);
+        fputc('\n', out);
+    }
+    fprintf(out, "Ratios are against the first design. '!' marks a memory footprint that does "
+                 "not fit the device.\n");
+}
+
+/* Exact number into a caller buffer (csv/json). */
+#define X(v) fmt_exact(num, sizeof num, (v))
+
+static void csv_text(FILE *out, const char *s)
+{
+    if (!strpbrk(s, ",\"\n")) {
+        fputs(s, out);
+        return;
+    }
+    fputc('"', out);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', out);
+        fputc(*s, out);
+    }
+    fputc('"', out);
+}
+
+static void csv(FILE *out, const struct compare_block *blocks, int n_blocks)
+{
+    char num[64];
+    fprintf(out, "hw,phase,batch,seq,context,tp,design,params,active_params,"
+                 "kv_cache_bytes_per_token,device_kv_cache_bytes_per_token,prefill_flops,"
+                 "decode_flops,prefill_intensity,decode_intensity,ttft_s,tpot_s,memory_bytes,"
+                 "fits,max_batch,kv_ratio,ttft_ratio,tpot_ratio\n");
+    for (int bi = 0; bi < n_blocks; bi++) {
+        const struct compare_block *bl = &blocks[bi];
+        const struct compare_row *f = &bl->rows[0];
+        const struct scenario *sc = bl->sc;
+        for (int i = 0; i < bl->n; i++) {
+            const struct compare_row *r = &bl->rows[i];
+            csv_text(out, bl->d->name);
+            fprintf(out, ",%s,", phase_name(sc->phase));
+            fprintf(out, "%s,", X(sc->batch));
+            if (sc->phase == PHASE_PREFILL) fprintf(out, "%s,,", X(sc->seq));
+            else fprintf(out, ",%s,", X(sc->context));
+            fprintf(out, "%s,", X(sc->tp));
+            csv_text(out, r->design);
+            const double v[] = {r->params, r->active_params, r->kv_bytes_per_token,
+                                r->kv_bytes_per_token_dev, r->prefill_flops, r->decode_flops,
+                                r->prefill_intensity, r->decode_intensity, r->ttft_s, r->tpot_s,
+                                r->memory_bytes};
+            for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) fprintf(out, ",%s", X(v[k]));
+            fprintf(out, ",%s", r->fits ? "true" : "false");
+            fprintf(out, ",%s", X(r->max_batch));
+            fprintf(out, ",%s", X(ratio(r->kv_bytes_per_token, f->kv_bytes_per_token)));
+            fprintf(out, ",%s", X(ratio(r->ttft_s, f->ttft_s)));
+            fprintf(out, ",%s\n", X(ratio(r->tpot_s, f->tpot_s)));
+        }
+    }
+}
+
+static void jkey(FILE *out, const char *key, double v, bool comma)
+{
+    char num[64];
+    fprintf(out, "\"%s\": %s%s", key, X(v), comma ? ", " : "");
+}
+
+static void json(FILE *out, const char *title, const struct compare_block *blocks, int n_blocks)
+{
+    fprintf(out, "{\n  \"title\": ");
+    fmt_json_str(out, title ? title : "");
+    fprintf(out, ",\n  \"blocks\": [");
+    for (int bi = 0; bi < n_blocks; bi++) {
+        const struct compare_block *bl = &blocks[bi];
+        const struct compare_row *f = &bl->rows[0];
+        const struct scenario *sc = bl->sc;
+        fprintf(out, "%s\n    {\"hw\": ", bi ? "," : "");
+        fmt_json_str(out, bl->d->name);
+        fprintf(out, ", \"scenario\": {\"phase\": \"%s\", ", phase_name(sc->phase));
+        jkey(out, "batch", sc->batch, true);
+        jkey(out, sc->phase == PHASE_PREFILL ? "seq" : "context",
+             sc->phase == PHASE_PREFILL ? sc->seq : sc->context, true);
+        jkey(out, "tp", sc->tp, false);
+        fprintf(out, "},\n     \"rows\": [");
+        for (int i = 0; i < bl->n; i++) {
+            const struct compare_row *r = &bl->rows[i];
+            fprintf(out, "%s\n       {\"design\": ", i ? "," : "");
+            fmt_json_str(out, r->design);
+            fprintf(out, ", ");
+            jkey(out, "params", r->params, true);
+            jkey(out, "active_params", r->active_params, true);
+            jkey(out, "kv_cache_bytes_per_token", r->kv_bytes_per_token, true);
+            jkey(out, "device_kv_cache_bytes_per_token", r->kv_bytes_per_token_dev, true);
+            jkey(out, "prefill_flops", r->prefill_flops, true);
+            jkey(out, "decode_flops", r->decode_flops, true);
+            jkey(out, "prefill_intensity", r->prefill_intensity, true);
+            jkey(out, "decode_intensity", r->decode_intensity, true);
+            jkey(out, "ttft_s", r->ttft_s, true);
+            jkey(out, "tpot_s", r->tpot_s, true);
+            jkey(out, "memory_bytes", r->memory_bytes, true);
+            fprintf(out, "\"fits\": %s, ", r->fits ? "true" : "false");
+            jkey(out, "max_batch", r->max_batch, true);
+            jkey(out, "kv_ratio", ratio(r->kv_bytes_per_token, f->kv_bytes_per_token), true);
+            jkey(out, "ttft_ratio", ratio(r->ttft_s, f->ttft_s), true);
+            jkey(out, "tpot_ratio", ratio(r->tpot_s, f->tpot_s), false);
+            fputc('}', out);
+        }
+        fprintf(out, "\n     ]}");
+    }
+    fprintf(out, "\n  ]\n}\n");
+}
+
+void report_compare(FILE *out, enum out_format fmt, const char *title,
+                    const struct compare_block *blocks, int n_blocks)
+{
+    switch (fmt) {
+    case OUT_TABLE: table(out, title, blocks, n_blocks); break;
+    case OUT_CSV: csv(out, blocks, n_blocks); break;
+    case OUT_JSON: json(out, title, blocks, n_blocks); break;
+    }
+}
