@@ -82,6 +82,14 @@ static void cca_defaults(void *p)
     c->rope = true;
 }
 
+/* The node of key `name` in the block, or the block itself when it is absent
+ * (a default that fails a cross-key check). */
+static yml_node key_node(const struct yml_doc *d, yml_node map, const char *name)
+{
+    yml_node n = yml_map_get(d, map, name);
+    return n ? n : map;
+}
+
 static bool has_key(const struct key_spec *keys, size_t n, uint64_t present, const char *name)
 {
     int i = yml_key_index(keys, n, name);
@@ -121,7 +129,7 @@ static int cca_check_common(struct cca_cfg *c, uint64_t present, const struct ke
                         (long long)c->kv_compression, c2);
     c->kv_compression = c2;
     if (c->value_shift && (hkv * dh) % 2)
-        return yml_fail(d, yml_map_get(d, map, "value_shift"), e,
+        return yml_fail(d, key_node(d, map, "value_shift"), e,
                         "value_shift splits the value latent (kv_heads*head_dim = %lld) in two "
                         "halves: it must be even",
                         hkv * dh);
