@@ -1,14 +1,32 @@
 /* registry.c - every attention and FFN block kind opbound knows.
- * To add a kind: define its struct block_kind in its own file and list it here. */
+ * To add a kind: define its struct block_kind in its own file and add one
+ * extern line and one table line here (keep one kind per line). */
 #include <string.h>
 
 #include "model.h"
 
-extern const struct block_kind BLOCK_MHA, BLOCK_MQA, BLOCK_GQA, BLOCK_MLA;
-extern const struct block_kind BLOCK_SWIGLU, BLOCK_GELU, BLOCK_MOE;
+/* attention (token-mixing) kinds */
+extern const struct block_kind BLOCK_MHA;
+extern const struct block_kind BLOCK_MQA;
+extern const struct block_kind BLOCK_GQA;
+extern const struct block_kind BLOCK_MLA;
+extern const struct block_kind BLOCK_CCA;
+extern const struct block_kind BLOCK_CCGQA;
+/* FFN kinds */
+extern const struct block_kind BLOCK_SWIGLU;
+extern const struct block_kind BLOCK_GELU;
+extern const struct block_kind BLOCK_MOE;
 
 static const struct block_kind *const KINDS[] = {
-    &BLOCK_MHA, &BLOCK_MQA, &BLOCK_GQA, &BLOCK_MLA, &BLOCK_SWIGLU, &BLOCK_GELU, &BLOCK_MOE,
+    &BLOCK_MHA,
+    &BLOCK_MQA,
+    &BLOCK_GQA,
+    &BLOCK_MLA,
+    &BLOCK_CCA,
+    &BLOCK_CCGQA,
+    &BLOCK_SWIGLU,
+    &BLOCK_GELU,
+    &BLOCK_MOE,
 };
 
 const struct block_kind *block_kind_at(int i)
