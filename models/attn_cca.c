@@ -182,6 +182,8 @@ static void cca_count(const void *p, const struct model *m, double tp, struct bl
     out->kv_elems = 2.0 * hkv * d; /* latent K and V; the state is per sequence */
     out->params_dev = cca_params(c, e, hq / tp, hkv / tp);
     out->kv_elems_dev = 2.0 * (hkv / tp) * d;
+    out->state_elems = cca_state_elems(c, e, hq, hkv);
+    out->state_elems_dev = cca_state_elems(c, e, hq / tp, hkv / tp);
 }
 
 /* Whole KV groups per device: the channel conv and the qk-mean mix a group's

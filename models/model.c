@@ -221,9 +221,11 @@ void model_count(const struct model *m, double tp, struct model_counts *out)
     out->params_dev = tables * emb / tp + norm;
     out->kv_elems_per_token = 0;
     out->kv_elems_per_token_dev = 0;
+    out->state_elems_per_seq = 0;
+    out->state_elems_per_seq_dev = 0;
     for (int i = 0; i < m->n_groups; i++) {
         const struct layer_group *g = &m->groups[i];
-        double p = 2.0 * norm, a = 2.0 * norm, kv = 0, pd = 2.0 * norm, kvd = 0;
+        double p = 2.0 * norm, a = 2.0 * norm, kv = 0, pd = 2.0 * norm, kvd = 0, st = 0, std = 0;
         for (int s = 0; s < SLOT_COUNT; s++) {
             struct block_counts bc = {0};
             g->kind[s]->count(g->cfg[s], m, tp, &bc);
@@ -232,6 +234,8 @@ void model_count(const struct model *m, double tp, struct model_counts *out)
             kv += bc.kv_elems;
             pd += bc.params_dev;
             kvd += bc.kv_elems_dev;
+            st += bc.state_elems;
+            std += bc.state_elems_dev;
         }
         const double r = (double)g->repeat;
         out->params += r * p;
@@ -239,6 +243,8 @@ void model_count(const struct model *m, double tp, struct model_counts *out)
         out->kv_elems_per_token += r * kv;
         out->params_dev += r * pd;
         out->kv_elems_per_token_dev += r * kvd;
+        out->state_elems_per_seq += r * st;
+        out->state_elems_per_seq_dev += r * std;
     }
 }
 

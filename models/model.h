@@ -48,6 +48,9 @@ struct block_counts {
     double kv_elems;      /* cached elements per token (K and V) */
     double params_dev;    /* weights one of tp devices holds */
     double kv_elems_dev;  /* cached elements per token one device holds */
+    double state_elems;   /* per-sequence state that does not grow with context
+                           * (convolution history, recurrent state); 0 for most */
+    double state_elems_dev;
 };
 
 struct lower_ctx {
@@ -107,6 +110,8 @@ struct model_counts {
     double kv_elems_per_token;  /* summed over layers */
     double params_dev;          /* per device under tensor parallelism */
     double kv_elems_per_token_dev;
+    double state_elems_per_seq; /* summed over layers; stored in the KV dtype */
+    double state_elems_per_seq_dev;
 };
 
 /* Loads a model description. Returns 0 with *out owned by the caller

@@ -140,6 +140,9 @@ void report_analysis_table(FILE *out, const struct analysis_view *v, bool per_op
     fprintf(out, "  weights             %s\n", fmt_si(b[0], B64, a->weight_bytes, "B"));
     fprintf(out, "  KV cache per token  %s (all layers)\n",
             fmt_si(b[0], B64, a->kv_bytes_per_token, "B"));
+    if (a->state_bytes_per_seq > 0)
+        fprintf(out, "  state per sequence  %s (constant in context; conv/recurrent state)\n",
+                fmt_si(b[0], B64, a->state_bytes_per_seq, "B"));
     if (a->step.tp > 1)
         fprintf(out, "  per device          weights %s, KV cache per token %s\n",
                 fmt_si(b[0], B64, a->weight_bytes_dev, "B"),
@@ -315,6 +318,7 @@ void report_analysis_json(FILE *out, const struct analysis_view *v)
     jnum(out, "weight_bytes", a->weight_bytes, true);
     jnum(out, "device_weight_bytes", a->weight_bytes_dev, true);
     jnum(out, "device_kv_cache_bytes_per_token", a->kv_bytes_per_token_dev, true);
+    jnum(out, "state_bytes_per_sequence", a->state_bytes_per_seq, true);
     jnum(out, "flops", t->flops, true);
     jnum(out, "matmul_flops", t->cost.flops_mm, true);
     jnum(out, "vector_flops", t->cost.flops_vec, true);

@@ -75,14 +75,17 @@ void analysis_run(struct analysis *a, const struct model *m, const struct device
     a->kv_bytes_per_token = a->counts.kv_elems_per_token * kvb;
     a->weight_bytes_dev = a->counts.params_dev * wb;
     a->kv_bytes_per_token_dev = a->counts.kv_elems_per_token_dev * kvb;
+    a->state_bytes_per_seq = a->counts.state_elems_per_seq * kvb;
+    a->state_bytes_per_seq_dev = a->counts.state_elems_per_seq_dev * kvb;
     a->ctx_tokens = a->step.ctx_prior + a->step.q_len;
-    a->kv_cache_bytes = b * a->ctx_tokens * a->kv_bytes_per_token_dev;
+    const double seq_cache = a->ctx_tokens * a->kv_bytes_per_token_dev + a->state_bytes_per_seq_dev;
+    a->kv_cache_bytes = b * seq_cache;
     a->act_bytes = a->tot.act_peak_bytes;
     a->memory_bytes = a->weight_bytes_dev + a->kv_cache_bytes + a->act_bytes;
     a->fits = a->memory_bytes <= d->mem_capacity_bytes;
     /* Every term but the weights grows linearly with B (activations too: each
      * op's activation bytes are proportional to the tokens in the step). */
-    const double per_seq = a->ctx_tokens * a->kv_bytes_per_token_dev + a->act_bytes / b;
+    const double per_seq = seq_cache + a->act_bytes / b;
     const double room = d->mem_capacity_bytes - a->weight_bytes_dev;
     a->max_batch = room <= 0 ? 0 : floor(room / per_seq);
     a->ttft_s = pre->time_s;

@@ -34,9 +34,12 @@ struct analysis {
     double kv_bytes_per_token;       /* summed over layers (whole model) */
     double weight_bytes_dev;         /* one device's share under tensor parallelism */
     double kv_bytes_per_token_dev;
+    double state_bytes_per_seq;      /* per-sequence state (conv/recurrent), whole model */
+    double state_bytes_per_seq_dev;
     double ctx_tokens;               /* tokens each sequence holds in cache after the step */
     /* per device: */
-    double kv_cache_bytes;           /* B x ctx_tokens x kv_bytes_per_token_dev */
+    double kv_cache_bytes;           /* B x (ctx_tokens x kv_bytes_per_token_dev
+                                      *      + state_bytes_per_seq_dev) */
     double act_bytes;                /* activation workspace: the largest op's */
     double memory_bytes;             /* weights + KV cache + activations */
     bool fits;

@@ -357,6 +357,27 @@ static void test_attn_cca_errors(void **state)
     expect_error(variant("kind: ccgqa", "kind: cca"), "kv_heads", "unknown key 'kv_heads'");
 }
 
+/* The decode state enters the memory footprint: ccgqa-1b keeps, per layer and
+ * sequence, (8 + 2) x 128 x (2 + 2 - 2) = 2,560 pre-conv elements plus the
+ * previous token's input (2048): 4,608; x 16 layers x 2 B = 147,456 B. At
+ * batch 3 and context 999 (1000 tokens cached) the KV cache holds
+ * 3 x (1000 x 16,384 + 147,456) bytes. */
+static void test_cca_state_in_memory(void **state)
+{
+    (void)state;
+    struct model *m = tu_model("ccgqa-1b");
+    struct device *d = tu_device("h100-sxm5-80gb");
+    struct analysis a;
+    assert_int_equal(analysis_init(&a, m), 0);
+    struct scenario sc = {.phase = PHASE_DECODE, .batch = 3, .context = 999, .tp = 1};
+    analysis_run(&a, m, d, &sc);
+    assert_exact(a.state_bytes_per_seq, 16 * 4608.0 * 2);
+    assert_exact(a.kv_cache_bytes, 3 * (1000 * 16384.0 + 147456.0));
+    analysis_free(&a);
+    device_free(d);
+    model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -368,6 +389,7 @@ int main(void)
         cmocka_unit_test(test_attn_cca_switches),
         cmocka_unit_test(test_attn_cca_tp),
         cmocka_unit_test(test_attn_cca_errors),
+        cmocka_unit_test(test_cca_state_in_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
