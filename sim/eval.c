@@ -46,7 +46,7 @@ void eval_graph(const struct graph *g, const struct device *d, struct op_eval *p
     /* Accumulate in locals: writing through tot inside the loop would force a
      * store and reload per op (tot may alias the graph as far as C knows). */
     double mm = 0, vec = 0, bw = 0, bact = 0, bkv = 0, bout = 0, time = 0, kernels = 0;
-    double blk[BLK_COUNT] = {0}, bnd[BOUND_COUNT] = {0}, act_peak = 0, net = 0;
+    double blk[BLK_COUNT] = {0}, bnd[BOUND_COUNT] = {0}, act_peak = 0, net = 0, wasted = 0;
     const struct op *ops = g->ops;
     for (int i = 0; i < g->n; i++) {
         const struct op *op = &ops[i];
@@ -61,6 +61,7 @@ void eval_graph(const struct graph *g, const struct device *d, struct op_eval *p
         bkv += n * op->cost.bytes_kv;
         bout += n * op->cost.bytes_out;
         net += n * op->cost.bytes_net;
+        wasted += n * op->cost.flops_wasted;
         time += n * ev.time_s;
         blk[op->block] += n * ev.time_s;
         bnd[ev.bound] += n * ev.time_s;
@@ -70,7 +71,7 @@ void eval_graph(const struct graph *g, const struct device *d, struct op_eval *p
     }
     tot->cost = (struct op_cost){.flops_mm = mm, .flops_vec = vec, .bytes_w = bw,
                                  .bytes_act = bact, .bytes_kv = bkv, .bytes_out = bout,
-                                 .bytes_net = net};
+                                 .bytes_net = net, .flops_wasted = wasted};
     tot->flops = mm + vec;
     tot->bytes = bw + bact + bkv + bout;
     tot->time_s = time;

@@ -13,6 +13,7 @@
 static void count_gemm(const struct op *op, struct op_cost *c)
 {
     c->bytes_net = 0;
+    c->flops_wasted = 0;
     const double cnt = op->shape.gemm.count, m = op->shape.gemm.m, n = op->shape.gemm.n,
                  k = op->shape.gemm.k;
     const double wb = dtype_bytes(op->dt_w), ab = dtype_bytes(op->dt_act);
@@ -37,6 +38,7 @@ static void count_attention(const struct op *op, struct op_cost *c)
     const double ab = dtype_bytes(op->dt_act);
     const double kv_elems = b * s->skv * s->kv_width;
     c->flops_mm = b * hq * pairs * 2.0 * (dqk + dv);
+    c->flops_wasted = s->pairs_useful > 0 ? b * hq * (pairs - s->pairs_useful) * 2.0 * (dqk + dv) : 0;
     c->flops_vec = b * hq * pairs * FLOPS_SOFTMAX;
     c->bytes_w = 0;
     c->bytes_act = b * sq * hq * dqk * ab;
@@ -54,6 +56,7 @@ static void count_attention(const struct op *op, struct op_cost *c)
 static void count_elementwise(const struct op *op, struct op_cost *c)
 {
     c->bytes_net = 0;
+    c->flops_wasted = 0;
     const double e = op->shape.ew.rows * op->shape.ew.cols;
     c->flops_mm = 0;
     c->flops_vec = e * op->shape.ew.flops_per_elem;
@@ -67,6 +70,7 @@ static void count_elementwise(const struct op *op, struct op_cost *c)
 static void count_norm(const struct op *op, struct op_cost *c)
 {
     c->bytes_net = 0;
+    c->flops_wasted = 0;
     const double e = op->shape.norm.rows * op->shape.norm.cols;
     const double ab = dtype_bytes(op->dt_act);
     c->flops_mm = 0;
@@ -80,6 +84,7 @@ static void count_norm(const struct op *op, struct op_cost *c)
 static void count_softmax(const struct op *op, struct op_cost *c)
 {
     c->bytes_net = 0;
+    c->flops_wasted = 0;
     const double e = op->shape.softmax.rows * op->shape.softmax.cols;
     const double ab = dtype_bytes(op->dt_act);
     c->flops_mm = 0;
@@ -96,6 +101,7 @@ static void count_softmax(const struct op *op, struct op_cost *c)
 static void count_router(const struct op *op, struct op_cost *c)
 {
     c->bytes_net = 0;
+    c->flops_wasted = 0;
     const double t = op->shape.router.rows, e = op->shape.router.experts,
                  k = op->shape.router.k;
     const double ab = dtype_bytes(op->dt_act);
@@ -111,6 +117,7 @@ static void count_router(const struct op *op, struct op_cost *c)
 static void count_gather(const struct op *op, struct op_cost *c)
 {
     c->bytes_net = 0;
+    c->flops_wasted = 0;
     const double e = op->shape.gather.rows * op->shape.gather.cols;
     c->flops_mm = 0;
     c->flops_vec = 0;
@@ -227,6 +234,7 @@ struct op *op_attention(struct graph *g, const char *name, const struct attn_sha
 {
     OB_ASSERT(s->b > 0 && s->hq > 0 && s->dqk > 0 && s->dv > 0 && s->sq > 0 && s->skv >= s->sq);
     OB_ASSERT(s->kv_width > 0 && s->pairs > 0 && s->pairs <= s->sq * s->skv);
+    OB_ASSERT(s->pairs_useful >= 0 && s->pairs_useful <= s->pairs);
     struct op *op = add(g, OP_ATTENTION, name);
     op->shape.attn = *s;
     op_count(op);

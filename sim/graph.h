@@ -46,6 +46,8 @@ struct op_cost {
     double bytes_kv;  /* KV cache read */
     double bytes_out; /* bytes written (activations or KV cache) */
     double bytes_net; /* bytes sent over the device interconnect (collectives) */
+    double flops_wasted; /* matmul FLOPs computed on pairs the mask discards (tiles);
+                          * included in flops_mm */
 };
 
 /* Attention core shape (per device). pairs counts the (query, key) pairs per
@@ -58,6 +60,7 @@ struct attn_shape {
     double dqk, dv;  /* per-head dims of QK^T and of PV */
     double sq, skv;  /* queries and keys per sequence */
     double pairs;    /* computed (query, key) pairs per head and sequence */
+    double pairs_useful; /* pairs the mask keeps, <= pairs; 0 = all computed pairs */
     double kv_width; /* elements read per key token */
     bool kv_cached;  /* K/V read from the KV cache (KV dtype), else activations */
 };
