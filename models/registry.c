@@ -5,10 +5,12 @@
 #include "model.h"
 
 extern const struct block_kind BLOCK_MHA, BLOCK_MQA, BLOCK_GQA;
+extern const struct block_kind BLOCK_KDGQA, BLOCK_MOH, BLOCK_MASA;
 extern const struct block_kind BLOCK_SWIGLU, BLOCK_GELU, BLOCK_MOE;
 
 static const struct block_kind *const KINDS[] = {
-    &BLOCK_MHA, &BLOCK_MQA, &BLOCK_GQA, &BLOCK_SWIGLU, &BLOCK_GELU, &BLOCK_MOE,
+    &BLOCK_MHA, &BLOCK_MQA, &BLOCK_GQA, &BLOCK_KDGQA, &BLOCK_MOH,
+    &BLOCK_MASA, &BLOCK_SWIGLU, &BLOCK_GELU, &BLOCK_MOE,
 };
 
 const struct block_kind *block_kind_at(int i)
