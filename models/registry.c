@@ -12,6 +12,12 @@ extern const struct block_kind BLOCK_GQA;
 extern const struct block_kind BLOCK_MLA;
 extern const struct block_kind BLOCK_CCA;
 extern const struct block_kind BLOCK_CCGQA;
+extern const struct block_kind BLOCK_KDGQA;
+extern const struct block_kind BLOCK_MOH;
+extern const struct block_kind BLOCK_MASA;
+extern const struct block_kind BLOCK_SQA;
+extern const struct block_kind BLOCK_MFA;
+extern const struct block_kind BLOCK_DIFFQKV;
 /* FFN kinds */
 extern const struct block_kind BLOCK_SWIGLU;
 extern const struct block_kind BLOCK_GELU;
@@ -24,6 +30,12 @@ static const struct block_kind *const KINDS[] = {
     &BLOCK_MLA,
     &BLOCK_CCA,
     &BLOCK_CCGQA,
+    &BLOCK_KDGQA,
+    &BLOCK_MOH,
+    &BLOCK_MASA,
+    &BLOCK_SQA,
+    &BLOCK_MFA,
+    &BLOCK_DIFFQKV,
     &BLOCK_SWIGLU,
     &BLOCK_GELU,
     &BLOCK_MOE,
