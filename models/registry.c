@@ -5,10 +5,12 @@
 #include "model.h"
 
 extern const struct block_kind BLOCK_MHA, BLOCK_MQA, BLOCK_GQA;
+extern const struct block_kind BLOCK_SQA, BLOCK_MFA, BLOCK_DIFFQKV;
 extern const struct block_kind BLOCK_SWIGLU, BLOCK_GELU, BLOCK_MOE;
 
 static const struct block_kind *const KINDS[] = {
-    &BLOCK_MHA, &BLOCK_MQA, &BLOCK_GQA, &BLOCK_SWIGLU, &BLOCK_GELU, &BLOCK_MOE,
+    &BLOCK_MHA, &BLOCK_MQA, &BLOCK_GQA, &BLOCK_SQA, &BLOCK_MFA, &BLOCK_DIFFQKV,
+    &BLOCK_SWIGLU, &BLOCK_GELU, &BLOCK_MOE,
 };
 
 const struct block_kind *block_kind_at(int i)
