@@ -4,29 +4,12 @@
  * flow subset). */
 #include "testutil.h"
 
-#include <sys/wait.h>
 
 static char out_buf[1 << 20], err_buf[1 << 16];
 
-static void slurp(const char *path, char *buf, size_t n)
-{
-    FILE *f = fopen(path, "rb");
-    size_t k = f ? fread(buf, 1, n - 1, f) : 0;
-    buf[k] = 0;
-    if (f) fclose(f);
-    unlink(path);
-}
-
-/* Runs `opbound ARGS`; returns the exit status; fills out_buf and err_buf. */
 static int run(const char *args)
 {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s %s >/tmp/opbound-cli.out 2>/tmp/opbound-cli.err </dev/null",
-             OB_BIN, args);
-    int st = system(cmd);
-    slurp("/tmp/opbound-cli.out", out_buf, sizeof out_buf);
-    slurp("/tmp/opbound-cli.err", err_buf, sizeof err_buf);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return tu_run(args, out_buf, sizeof out_buf, err_buf, sizeof err_buf);
 }
 
 static void expect_usage_error(const char *args, const char *msg)

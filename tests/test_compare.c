@@ -3,7 +3,6 @@
  * bad study files with FILE:LINE:COL. */
 #include "testutil.h"
 
-#include <sys/wait.h>
 
 #include "../sim/study.h"
 
@@ -95,19 +94,7 @@ static void test_compare_study_errors(void **state)
 static char out_buf[1 << 20], err_buf[1 << 14];
 static int run(const char *args)
 {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s %s >/tmp/ob-cmp.out 2>/tmp/ob-cmp.err </dev/null", OB_BIN,
-             args);
-    int st = system(cmd);
-    FILE *f = fopen("/tmp/ob-cmp.out", "rb");
-    size_t n = fread(out_buf, 1, sizeof out_buf - 1, f);
-    out_buf[n] = 0;
-    fclose(f);
-    f = fopen("/tmp/ob-cmp.err", "rb");
-    n = fread(err_buf, 1, sizeof err_buf - 1, f);
-    err_buf[n] = 0;
-    fclose(f);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return tu_run(args, out_buf, sizeof out_buf, err_buf, sizeof err_buf);
 }
 
 static double jnum(struct yml_doc *d, yml_node map, const char *key)

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -48,6 +49,29 @@ static inline const char *tu_write_temp(const char *text)
     fputs(text, f);
     fclose(f);
     return p;
+}
+
+/* Runs `opbound ARGS` (the binary under test) with stdout and stderr captured
+ * into out and err (per-process temp files, so concurrent runs do not
+ * collide); returns the exit status, or -1 if it did not exit normally. */
+static inline int tu_run(const char *args, char *out, size_t out_n, char *err, size_t err_n)
+{
+    char o[64], e[64], cmd[4096];
+    snprintf(o, sizeof o, "/tmp/opbound-run-%d.out", (int)getpid());
+    snprintf(e, sizeof e, "/tmp/opbound-run-%d.err", (int)getpid());
+    snprintf(cmd, sizeof cmd, "%s %s >%s 2>%s </dev/null", OB_BIN, args, o, e);
+    int st = system(cmd);
+    const char *paths[2] = {o, e};
+    char *bufs[2] = {out, err};
+    size_t sizes[2] = {out_n, err_n};
+    for (int i = 0; i < 2; i++) {
+        FILE *f = fopen(paths[i], "rb");
+        size_t k = f ? fread(bufs[i], 1, sizes[i] - 1, f) : 0;
+        bufs[i][k] = 0;
+        if (f) fclose(f);
+        unlink(paths[i]);
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 static inline struct model *tu_model(const char *name)
