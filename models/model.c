@@ -2,6 +2,8 @@
 #include "model.h"
 
 #include <stdlib.h>
+
+#include "hf_import.h"
 #include <string.h>
 
 #define OFF(f) offsetof(struct model, f)
@@ -126,10 +128,30 @@ int model_set_block(struct model *m, enum block_slot slot, const struct yml_doc 
     return rc;
 }
 
+static int model_from_doc(struct yml_doc *d, const char *path, struct model **out,
+                          struct err *e);
+
 int model_load(const char *path, struct model **out, struct err *e)
 {
+    const size_t l = strlen(path);
+    if (l > 5 && strcmp(path + l - 5, ".json") == 0) return hf_load(path, out, NULL, e);
     struct yml_doc *d = NULL;
     if (yml_load(path, &d, e)) return -1;
+    return model_from_doc(d, path, out, e);
+}
+
+int model_load_text(const char *name, const char *text, size_t len, struct model **out,
+                    struct err *e)
+{
+    struct yml_doc *d = NULL;
+    if (yml_load_string(name, text, len, &d, e)) return -1;
+    return model_from_doc(d, name, out, e);
+}
+
+/* Reads a loaded document into a model; frees d. */
+static int model_from_doc(struct yml_doc *d, const char *path, struct model **out,
+                          struct err *e)
+{
     struct model *m = calloc(1, sizeof *m);
     OB_ASSERT(m);
     snprintf(m->file, sizeof m->file, "%s", path);

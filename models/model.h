@@ -114,9 +114,13 @@ struct model_counts {
     double state_elems_per_seq_dev;
 };
 
-/* Loads a model description. Returns 0 with *out owned by the caller
- * (model_free), or -1 with e set. */
+/* Loads a model description: an opbound YAML file, or a Hugging Face
+ * config.json (path ending in .json; see hf_import.h). Returns 0 with *out
+ * owned by the caller (model_free), or -1 with e set. */
 int model_load(const char *path, struct model **out, struct err *e);
+/* Same, from YAML text in memory; name is used in messages. */
+int model_load_text(const char *name, const char *text, size_t len, struct model **out,
+                    struct err *e);
 void model_free(struct model *m); /* accepts NULL */
 
 /* Counts for the whole model and for one of tp tensor-parallel devices. */

@@ -49,7 +49,8 @@ static int ends_with(const char *s, const char *suf)
 int catalog_resolve(const char *subdir, const char *arg, char *path, size_t n, struct err *e)
 {
     struct stat sb;
-    if (strchr(arg, '/') || ends_with(arg, ".yaml") || ends_with(arg, ".yml")) {
+    if (strchr(arg, '/') || ends_with(arg, ".yaml") || ends_with(arg, ".yml") ||
+        ends_with(arg, ".json")) {
         if (stat(arg, &sb) != 0) return err_set(e, arg, 0, 0, "no such file");
         snprintf(path, n, "%s", arg);
         return 0;

@@ -1,6 +1,6 @@
 /* catalog.h - finding bundled models and devices.
  *
- * A MODEL or HW argument is a path (contains '/' or ends in .yaml/.yml) or a
+ * A MODEL or HW argument is a path (contains '/' or ends in .yaml/.yml/.json) or a
  * bundled name: the stem of a file in <data>/models or <data>/hw, or a unique
  * prefix of one ("h100" -> hw/h100-sxm5-80gb.yaml). <data> is $OPBOUND_DATA if
  * set, else the source tree opbound was built from (OB_DATADIR). */

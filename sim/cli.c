@@ -7,7 +7,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../models/hf_import.h"
 #include "catalog.h"
+
+bool cli_verbose = false;
+
+/* Tells the user what an imported config.json left out: every field with
+ * --verbose, else one line when some field is unknown to opbound. */
+void cli_print_hf_notes(const char *path, const struct hf_notes *n)
+{
+    if (cli_verbose) {
+        fprintf(stderr, "%s: imported as model_type %s\n", path, n->family);
+        for (int i = 0; i < n->n_ignored; i++) fprintf(stderr, "  ignored %s\n", n->ignored[i]);
+        for (int i = 0; i < n->n_unknown; i++)
+            fprintf(stderr, "  ignored %s: unknown to opbound, assumed not to change cost\n",
+                    n->unknown[i]);
+    } else if (n->n_unknown > 0) {
+        fprintf(stderr, "note: %s: %d field(s) unknown to opbound were ignored (", path,
+                n->n_unknown);
+        for (int i = 0; i < n->n_unknown; i++)
+            fprintf(stderr, "%s%s", i ? ", " : "", n->unknown[i]);
+        fprintf(stderr, "); --verbose lists every ignored field\n");
+    }
+}
 
 const char CLI_SCENARIO_HELP[] =
     "  --hw HW              device (bundled name, unique prefix, or path)\n"
@@ -86,6 +108,11 @@ int cli_parse(const char *cmd, int argc, char **argv, const char *const *extra,
         }
         if (strcmp(s, "--per-op") == 0) {
             a->per_op = true;
+            continue;
+        }
+        if (strcmp(s, "--verbose") == 0 || strcmp(s, "-v") == 0) {
+            a->verbose = true;
+            cli_verbose = true;
             continue;
         }
         const char **slot = NULL;
@@ -169,6 +196,13 @@ int cli_load_model(const char *arg, struct model **m, struct err *e)
 {
     char path[1024];
     if (catalog_resolve("models", arg, path, sizeof path, e)) return -1;
+    const size_t l = strlen(path);
+    if (l > 5 && strcmp(path + l - 5, ".json") == 0) {
+        struct hf_notes notes;
+        if (hf_load(path, m, &notes, e)) return -1;
+        cli_print_hf_notes(path, &notes);
+        return 0;
+    }
     return model_load(path, m, e);
 }
 

@@ -21,6 +21,7 @@
 struct cli_args {
     const char *hw, *phase, *seq, *ctx, *batch, *wdt, *kvdt, *format, *tp, *out;
     bool per_op;
+    bool verbose;
     const char *pos[CLI_MAX_ARGS]; /* positional arguments in order */
     int npos;
     /* Command-specific options that take a value (listed in `extra`), in order. */
@@ -55,11 +56,17 @@ int cli_check_scenario(const struct model *m, const struct scenario *sc);
 
 bool cli_is_help(const char *s);
 
+/* Set by --verbose (any command). */
+extern bool cli_verbose;
+struct hf_notes;
+void cli_print_hf_notes(const char *path, const struct hf_notes *n);
+
 /* The commands. */
 int cmd_analyze(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_schema(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 
 /* Shared help text for the scenario options. */
 extern const char CLI_SCENARIO_HELP[];

@@ -20,11 +20,13 @@ static const char USAGE[] =
     "commands:\n"
     "  analyze MODEL --hw HW --phase prefill|decode ...   FLOPs, bytes, intensity, roofline time\n"
     "  compare MODEL... | STUDY.yaml                     designs side by side, ratios to the first\n"
+    "  import config.json [-o model.yaml]                Hugging Face config -> opbound YAML\n"
     "  list models|hw|kinds                              bundled models, devices, block kinds\n"
     "  schema                                            the YAML schema (docs/schema.md)\n"
     "\n"
     "options: --help (also after a command), --version\n"
-    "MODEL and HW are bundled names (see 'opbound list') or paths to YAML files.\n";
+    "MODEL and HW are bundled names (see 'opbound list') or paths to YAML files;\n"
+    "MODEL may also be a Hugging Face config.json.\n";
 
 static const struct {
     const char *name;
@@ -32,6 +34,7 @@ static const struct {
 } COMMANDS[] = {
     {"analyze", cmd_analyze},
     {"compare", cmd_compare},
+    {"import", cmd_import},
     {"list", cmd_list},
     {"schema", cmd_schema},
 };

@@ -23,12 +23,15 @@ static int load_parser(yaml_parser_t *p, const char *name, struct yml_doc **out,
     snprintf(d->file, sizeof d->file, "%s", name);
     if (!yaml_parser_load(p, &d->doc)) {
         yaml_mark_t m = p->problem_mark;
-        const char *what = p->problem ? p->problem : "malformed YAML";
+        const char *what = p->problem ? p->problem : "malformed document";
+        const size_t l = strlen(name);
+        const char *lang = l > 5 && strcmp(name + l - 5, ".json") == 0 ? "JSON" : "YAML";
         if (p->context)
-            err_set(e, name, (int)m.line + 1, (int)m.column + 1, "YAML syntax error: %s %s",
+            err_set(e, name, (int)m.line + 1, (int)m.column + 1, "%s syntax error: %s %s", lang,
                     p->context, what);
         else
-            err_set(e, name, (int)m.line + 1, (int)m.column + 1, "YAML syntax error: %s", what);
+            err_set(e, name, (int)m.line + 1, (int)m.column + 1, "%s syntax error: %s", lang,
+                    what);
         free(d);
         return -1;
     }
@@ -121,6 +124,20 @@ yml_node yml_seq_at(const struct yml_doc *d, yml_node n, int i)
     return x->data.sequence.items.start[i];
 }
 
+int yml_map_len(const struct yml_doc *d, yml_node n)
+{
+    yaml_node_t *x = node(d, n);
+    if (!x || x->type != YAML_MAPPING_NODE) return 0;
+    return (int)(x->data.mapping.pairs.top - x->data.mapping.pairs.start);
+}
+
+yml_node yml_map_key_at(const struct yml_doc *d, yml_node n, int i)
+{
+    yaml_node_t *x = node(d, n);
+    OB_ASSERT(x && x->type == YAML_MAPPING_NODE && i >= 0 && i < yml_map_len(d, n));
+    return x->data.mapping.pairs.start[i].key;
+}
+
 yml_node yml_map_get(const struct yml_doc *d, yml_node n, const char *key)
 {
     yaml_node_t *x = node(d, n);
@@ -167,6 +184,14 @@ int yml_key_index(const struct key_spec *keys, size_t n, const char *name)
     for (size_t i = 0; i < n; i++)
         if (strcmp(keys[i].name, name) == 0) return (int)i;
     return -1;
+}
+
+bool yml_is_quoted(const struct yml_doc *d, yml_node n)
+{
+    yaml_node_t *x = node(d, n);
+    return x && x->type == YAML_SCALAR_NODE &&
+           (x->data.scalar.style == YAML_SINGLE_QUOTED_SCALAR_STYLE ||
+            x->data.scalar.style == YAML_DOUBLE_QUOTED_SCALAR_STYLE);
 }
 
 static bool is_plain(const struct yml_doc *d, yml_node n)

@@ -13,6 +13,7 @@
 #ifndef OB_YML_H
 #define OB_YML_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -38,8 +39,14 @@ enum yml_kind yml_kind_of(const struct yml_doc *d, yml_node n);
 /* 1-based line and column of a node's start. */
 void yml_mark(const struct yml_doc *d, yml_node n, int *line, int *col);
 const char *yml_scalar(const struct yml_doc *d, yml_node n); /* NULL if not a scalar */
+/* True for a quoted scalar ("4096" in JSON is a string, not a number). */
+bool yml_is_quoted(const struct yml_doc *d, yml_node n);
 int yml_seq_len(const struct yml_doc *d, yml_node n);
 yml_node yml_seq_at(const struct yml_doc *d, yml_node n, int i);
+/* Number of key/value pairs of a mapping (0 if n is not one), and the i-th key
+ * node. */
+int yml_map_len(const struct yml_doc *d, yml_node n);
+yml_node yml_map_key_at(const struct yml_doc *d, yml_node n, int i);
 /* Value of key in a mapping, 0 if absent (or n is not a mapping). */
 yml_node yml_map_get(const struct yml_doc *d, yml_node n, const char *key);
 /* Sets e to "FILE:LINE:COL: <fmt>" at node n; returns -1. */

@@ -1,0 +1,590 @@
+/* hf_import.c - Hugging Face config.json families -> opbound YAML; see
+ * hf_import.h. Field meanings follow the transformers configuration classes
+ * (LlamaConfig, MistralConfig, MixtralConfig, Qwen2Config, Qwen3Config,
+ * Qwen3MoeConfig, DeepseekV2Config, DeepseekV3Config, Phi3Config). */
+#include "hf_import.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../sim/yml.h"
+#include "model.h"
+
+/* ---- growing string ---- */
+
+struct sb {
+    char *buf;
+    size_t n, cap;
+};
+
+static void sb_printf(struct sb *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(struct sb *s, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int k = vsnprintf(s->buf ? s->buf + s->n : NULL, s->buf ? s->cap - s->n : 0, fmt, ap);
+        va_end(ap);
+        OB_ASSERT(k >= 0);
+        if (s->buf && s->n + (size_t)k < s->cap) {
+            s->n += (size_t)k;
+            return;
+        }
+        s->cap = (s->cap + (size_t)k + 1) * 2;
+        s->buf = realloc(s->buf, s->cap);
+        OB_ASSERT(s->buf);
+    }
+}
+
+/* ---- reading fields ---- */
+
+#define MAX_USED 96
+
+struct conv {
+    const struct yml_doc *d;
+    yml_node root;
+    const char *path;
+    struct sb out;  /* the description: header, then body */
+    struct sb body; /* layer groups, written by the family's converter */
+    struct err *e;
+    struct hf_notes *notes;
+    const char *used[MAX_USED];
+    int n_used;
+    /* the description being built */
+    int64_t hidden, layers, vocab;
+    bool tied;
+    const char *wdt, *adt;
+};
+
+static void use(struct conv *c, const char *name)
+{
+    for (int i = 0; i < c->n_used; i++)
+        if (strcmp(c->used[i], name) == 0) return;
+    OB_ASSERT(c->n_used < MAX_USED);
+    c->used[c->n_used++] = name;
+}
+
+static void note(struct conv *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(struct conv *c, const char *fmt, ...)
+{
+    if (!c->notes || c->notes->n_ignored == HF_MAX_NOTES) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->notes->ignored[c->notes->n_ignored++], sizeof c->notes->ignored[0], fmt, ap);
+    va_end(ap);
+}
+
+/* The field's node, or 0 if absent or JSON null. Marks it used. */
+static yml_node field(struct conv *c, const char *name)
+{
+    use(c, name);
+    yml_node n = yml_map_get(c->d, c->root, name);
+    const char *s = n ? yml_scalar(c->d, n) : NULL;
+    if (s && strcmp(s, "null") == 0) return 0;
+    return n;
+}
+
+static int fail_at(struct conv *c, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail_at(struct conv *c, const char *name, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    yml_node n = yml_map_get(c->d, c->root, name);
+    return yml_fail(c->d, n ? n : c->root, c->e, "%s", msg);
+}
+
+/* Integer field in [min, max]; required unless *out holds a default and
+ * required == false. */
+static int get_int(struct conv *c, const char *name, bool required, int64_t min, int64_t max,
+                   int64_t *out)
+{
+    yml_node n = field(c, name);
+    if (!n) {
+        if (required) return fail_at(c, name, "missing required field '%s'", name);
+        return 0;
+    }
+    const char *s = yml_scalar(c->d, n);
+    if (s && yml_is_quoted(c->d, n))
+        return yml_fail(c->d, n, c->e, "'%s' must be an integer, got the string \"%s\"", name, s);
+    char *end = NULL;
+    long long v = s ? strtoll(s, &end, 10) : 0;
+    if (!s || end == s || *end)
+        return yml_fail(c->d, n, c->e, "'%s' must be an integer, got %s", name,
+                        s ? s : "a list or object");
+    if (v < min || v > max)
+        return yml_fail(c->d, n, c->e, "'%s' must be between %lld and %lld, got %lld", name,
+                        (long long)min, (long long)max, v);
+    *out = v;
+    return 0;
+}
+
+static int get_bool(struct conv *c, const char *name, bool *out)
+{
+    yml_node n = field(c, name);
+    if (!n) return 0;
+    const char *s = yml_scalar(c->d, n);
+    if (s && strcmp(s, "true") == 0) *out = true;
+    else if (s && strcmp(s, "false") == 0) *out = false;
+    else return yml_fail(c->d, n, c->e, "'%s' must be true or false", name);
+    return 0;
+}
+
+static const char *get_str(struct conv *c, const char *name)
+{
+    yml_node n = field(c, name);
+    return n ? yml_scalar(c->d, n) : NULL;
+}
+
+/* ---- shared pieces of the families ---- */
+
+static const char *torch_dtype(const char *s)
+{
+    if (!s) return NULL;
+    if (strcmp(s, "bfloat16") == 0) return "bf16";
+    if (strcmp(s, "float16") == 0) return "fp16";
+    if (strcmp(s, "float32") == 0) return "fp32";
+    return NULL;
+}
+
+/* hidden_size, num_hidden_layers, vocab_size, tie_word_embeddings, dtypes,
+ * quantization. tied_default is the family's configuration-class default. */
+static int read_common(struct conv *c, bool tied_default)
+{
+    if (get_int(c, "hidden_size", true, 1, 1048576, &c->hidden) ||
+        get_int(c, "num_hidden_layers", true, 1, 100000, &c->layers) ||
+        get_int(c, "vocab_size", true, 1, 1 << 30, &c->vocab))
+        return -1;
+    c->tied = tied_default;
+    if (!yml_map_get(c->d, c->root, "tie_word_embeddings"))
+        note(c, "tie_word_embeddings: absent, the family default (%s) applies",
+             tied_default ? "true" : "false");
+    if (get_bool(c, "tie_word_embeddings", &c->tied)) return -1;
+    const char *dt = get_str(c, "torch_dtype");
+    const char *dt2 = get_str(c, "dtype"); /* newer transformers name */
+    const char *name = dt ? "torch_dtype" : "dtype";
+    if (!dt) dt = dt2;
+    c->wdt = c->adt = "bf16";
+    if (dt) {
+        if (!torch_dtype(dt)) return fail_at(c, name, "unsupported %s '%s'", name, dt);
+        c->wdt = c->adt = torch_dtype(dt);
+    } else {
+        note(c, "torch_dtype: absent, weights and activations taken as bf16");
+    }
+    yml_node q = field(c, "quantization_config");
+    if (q) {
+        const char *m = yml_scalar(c->d, yml_map_get(c->d, q, "quant_method"));
+        const char *bits = yml_scalar(c->d, yml_map_get(c->d, q, "bits"));
+        if (m && strcmp(m, "fp8") == 0) {
+            c->wdt = "fp8";
+        } else if (m && (strcmp(m, "gptq") == 0 || strcmp(m, "awq") == 0) && bits &&
+                   (strcmp(bits, "4") == 0 || strcmp(bits, "8") == 0)) {
+            c->wdt = strcmp(bits, "4") == 0 ? "int4" : "int8";
+        } else {
+            return yml_fail(c->d, q, c->e,
+                            "quantization_config: method '%s' is not modelled (fp8, and 4- or "
+                            "8-bit gptq/awq are)",
+                            m ? m : "?");
+        }
+    }
+    return 0;
+}
+
+static int require_act(struct conv *c, const char *field_name, const char *want)
+{
+    const char *a = get_str(c, field_name);
+    if (a && strcmp(a, want) != 0)
+        return fail_at(c, field_name, "%s '%s' is not modelled for this family (expected '%s')",
+                       field_name, a, want);
+    return 0;
+}
+
+/* A model name from the path: the file's stem, or the folder's name for a
+ * file called config.json (".../Meta-Llama-3-8B/config.json"). */
+static void model_name(const char *path, char *out, size_t n)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    if (strcmp(base, "config.json") == 0 && base != path) {
+        const char *end = base - 1, *start = end;
+        while (start > path && start[-1] != '/') start--;
+        snprintf(out, n, "%.*s", (int)(end - start), start);
+    } else {
+        const char *dot = strrchr(base, '.');
+        snprintf(out, n, "%.*s", dot ? (int)(dot - base) : (int)strlen(base), base);
+    }
+    if (!out[0]) snprintf(out, n, "imported");
+}
+
+/* Writes the header of the description (after the converter ran). */
+static void emit_header(struct conv *c, const char *family)
+{
+    char name[64];
+    model_name(c->path, name, sizeof name);
+    sb_printf(&c->out,
+              "# Imported by opbound from a Hugging Face config.json (model_type %s).\n"
+              "name: \"%s\"\nfamily: %s\nsource: \"%s\"\nhidden: %lld\nlayers: %lld\n"
+              "vocab: %lld\ntied_embeddings: %s\nnorm: rmsnorm\n"
+              "dtypes: {weight: %s, activation: %s, kv: %s}\ngroups:\n",
+              family, name, family, c->path, (long long)c->hidden, (long long)c->layers,
+              (long long)c->vocab, c->tied ? "true" : "false", c->wdt,
+              strcmp(c->adt, "fp32") == 0 ? "fp32" : c->adt, c->adt);
+}
+
+/* Emits layer groups from per-layer block texts, merging consecutive equal
+ * layers. attn[i] and ffn[i] are flow mappings. */
+static void emit_groups(struct conv *c, char (*attn)[256], char (*ffn)[256])
+{
+    int64_t i = 0;
+    while (i < c->layers) {
+        int64_t j = i + 1;
+        while (j < c->layers && strcmp(attn[j], attn[i]) == 0 && strcmp(ffn[j], ffn[i]) == 0) j++;
+        sb_printf(&c->body, "  - repeat: %lld\n    attention: %s\n    ffn: %s\n",
+                  (long long)(j - i), attn[i], ffn[i]);
+        i = j;
+    }
+}
+
+/* Heads of the GQA family: num_attention_heads, num_key_value_heads (default:
+ * heads), head_dim (default hidden / heads, which must divide). */
+static int read_heads(struct conv *c, int64_t *h, int64_t *kv, int64_t *d)
+{
+    if (get_int(c, "num_attention_heads", true, 1, 65536, h)) return -1;
+    *kv = *h;
+    if (get_int(c, "num_key_value_heads", false, 1, 65536, kv)) return -1;
+    if (*h % *kv)
+        return fail_at(c, "num_key_value_heads",
+                       "num_attention_heads (%lld) is not a multiple of num_key_value_heads "
+                       "(%lld)",
+                       (long long)*h, (long long)*kv);
+    *d = 0;
+    if (get_int(c, "head_dim", false, 1, 65536, d)) return -1;
+    if (*d == 0) {
+        if (c->hidden % *h)
+            return fail_at(c, "num_attention_heads",
+                           "hidden_size (%lld) is not divisible by num_attention_heads (%lld) and "
+                           "head_dim is not given",
+                           (long long)c->hidden, (long long)*h);
+        *d = c->hidden / *h;
+    }
+    return 0;
+}
+
+/* A sliding window changes cost; this build models full attention only for
+ * windows that cover the whole context. */
+static int check_window(struct conv *c, const char *name, bool enabled)
+{
+    int64_t w = 0, maxpos = 0;
+    if (get_int(c, name, false, 0, INT64_MAX, &w)) return -1;
+    if (get_int(c, "max_position_embeddings", false, 0, INT64_MAX, &maxpos)) return -1;
+    if (!enabled || w == 0 || (maxpos > 0 && w >= maxpos)) {
+        if (w) note(c, "%s: %lld covers the context (or is disabled): full attention", name, (long long)w);
+        return 0;
+    }
+    return fail_at(c, name,
+                   "%s %lld below max_position_embeddings: windowed attention is not modelled by "
+                   "this importer yet",
+                   name, (long long)w);
+}
+
+/* llama, mistral, phi3: GQA + SwiGLU, optional biases. */
+static int conv_llama(struct conv *c, bool qkv_bias_default)
+{
+    int64_t h, kv, d, inter;
+    bool attn_bias = qkv_bias_default, mlp_bias = false;
+    if (read_common(c, false) || read_heads(c, &h, &kv, &d) ||
+        get_int(c, "intermediate_size", true, 1, 1 << 24, &inter) ||
+        get_bool(c, "attention_bias", &attn_bias) || get_bool(c, "mlp_bias", &mlp_bias) ||
+        require_act(c, "hidden_act", "silu"))
+        return -1;
+    bool sliding = true;
+    if (get_bool(c, "use_sliding_window", &sliding) || check_window(c, "sliding_window", sliding))
+        return -1;
+    char(*attn)[256] = calloc((size_t)c->layers, 256), (*ffn)[256] = calloc((size_t)c->layers, 256);
+    OB_ASSERT(attn && ffn);
+    for (int64_t i = 0; i < c->layers; i++) {
+        snprintf(attn[i], 256,
+                 "{kind: gqa, heads: %lld, kv_heads: %lld, head_dim: %lld%s%s}", (long long)h,
+                 (long long)kv, (long long)d, attn_bias ? ", qkv_bias: true" : "",
+                 attn_bias && !qkv_bias_default ? ", o_bias: true" : "");
+        snprintf(ffn[i], 256, "{kind: swiglu, intermediate: %lld%s}", (long long)inter,
+                 mlp_bias ? ", bias: true" : "");
+    }
+    emit_groups(c, attn, ffn);
+    free(attn);
+    free(ffn);
+    return 0;
+}
+
+static int conv_llama_family(struct conv *c) { return conv_llama(c, false); }
+
+/* Qwen2 puts biases on q, k, v (not o). */
+static int conv_qwen2(struct conv *c) { return conv_llama(c, true); }
+
+static int conv_mixtral(struct conv *c)
+{
+    int64_t h, kv, d, inter, e, k;
+    if (read_common(c, false) || read_heads(c, &h, &kv, &d) ||
+        get_int(c, "intermediate_size", true, 1, 1 << 24, &inter) ||
+        get_int(c, "num_local_experts", true, 1, 1048576, &e) ||
+        get_int(c, "num_experts_per_tok", true, 1, e, &k) ||
+        require_act(c, "hidden_act", "silu") || check_window(c, "sliding_window", true))
+        return -1;
+    char attn[1][256], ffn[1][256];
+    snprintf(attn[0], 256, "{kind: gqa, heads: %lld, kv_heads: %lld, head_dim: %lld}",
+             (long long)h, (long long)kv, (long long)d);
+    snprintf(ffn[0], 256, "{kind: moe, experts: %lld, top_k: %lld, expert_intermediate: %lld}",
+             (long long)e, (long long)k, (long long)inter);
+    sb_printf(&c->body, "  - repeat: %lld\n    attention: %s\n    ffn: %s\n",
+              (long long)c->layers, attn[0], ffn[0]);
+    return 0;
+}
+
+/* Qwen3 and Qwen3-MoE: GQA with per-head q/k RMSNorm; MoE on layer i when
+ * num_experts > 0, (i + 1) % decoder_sparse_step == 0 and i is not in
+ * mlp_only_layers (Qwen3MoeDecoderLayer). */
+static int conv_qwen3_any(struct conv *c, bool moe)
+{
+    int64_t h, kv, d, inter = 0, e = 0, k = 0, ie = 0, step = 1;
+    bool attn_bias = false;
+    if (read_common(c, false) || read_heads(c, &h, &kv, &d) ||
+        get_bool(c, "attention_bias", &attn_bias) || require_act(c, "hidden_act", "silu"))
+        return -1;
+    bool sliding = false;
+    if (get_bool(c, "use_sliding_window", &sliding) || check_window(c, "sliding_window", sliding))
+        return -1;
+    use(c, "max_window_layers");
+    if (get_int(c, "intermediate_size", !moe, 1, 1 << 24, &inter)) return -1;
+    yml_node only = 0;
+    if (moe) {
+        if (get_int(c, "num_experts", true, 0, 1048576, &e) ||
+            get_int(c, "num_experts_per_tok", e > 0, 1, e > 0 ? e : 1, &k) ||
+            get_int(c, "moe_intermediate_size", e > 0, 1, 1 << 24, &ie) ||
+            get_int(c, "decoder_sparse_step", false, 1, 100000, &step))
+            return -1;
+        only = field(c, "mlp_only_layers");
+        if (only && yml_kind_of(c->d, only) != YML_SEQ)
+            return fail_at(c, "mlp_only_layers", "'mlp_only_layers' must be a list of layer indices");
+    }
+    char(*attn)[256] = calloc((size_t)c->layers, 256), (*ffn)[256] = calloc((size_t)c->layers, 256);
+    OB_ASSERT(attn && ffn);
+    int rc = 0;
+    for (int64_t i = 0; i < c->layers; i++) {
+        snprintf(attn[i], 256,
+                 "{kind: gqa, heads: %lld, kv_heads: %lld, head_dim: %lld, qk_norm: true%s}",
+                 (long long)h, (long long)kv, (long long)d,
+                 attn_bias ? ", qkv_bias: true, o_bias: true" : "");
+        bool dense = !moe || e == 0 || (i + 1) % step != 0;
+        for (int j = 0; only && j < yml_seq_len(c->d, only); j++) {
+            const char *s = yml_scalar(c->d, yml_seq_at(c->d, only, j));
+            if (s && strtoll(s, NULL, 10) == i) dense = true;
+        }
+        if (dense && inter == 0) {
+            rc = fail_at(c, "intermediate_size", "layer %lld is dense but intermediate_size is missing",
+                         (long long)i);
+            break;
+        }
+        if (dense)
+            snprintf(ffn[i], 256, "{kind: swiglu, intermediate: %lld}", (long long)inter);
+        else
+            snprintf(ffn[i], 256, "{kind: moe, experts: %lld, top_k: %lld, expert_intermediate: %lld}",
+                     (long long)e, (long long)k, (long long)ie);
+    }
+    if (rc == 0) emit_groups(c, attn, ffn);
+    free(attn);
+    free(ffn);
+    return rc;
+}
+
+static int conv_qwen3(struct conv *c) { return conv_qwen3_any(c, false); }
+static int conv_qwen3_moe(struct conv *c) { return conv_qwen3_any(c, true); }
+
+/* DeepSeek-V2/V3 (and Kimi-K2, which uses the V3 architecture): MLA; the first
+ * first_k_dense_replace layers dense, then MoE on layers with
+ * i % moe_layer_freq == 0; the noaux_tc router adds a per-expert bias. The
+ * multi-token-prediction layers (num_nextn_predict_layers) are not counted. */
+static int conv_deepseek(struct conv *c)
+{
+    int64_t h, qr = 0, kvr, dn, dr, dv, inter, e, k, ie, shared = 0, first = 0, freq = 1, mtp = 0;
+    if (read_common(c, false) || get_int(c, "num_attention_heads", true, 1, 65536, &h) ||
+        get_int(c, "q_lora_rank", false, 1, 1048576, &qr) ||
+        get_int(c, "kv_lora_rank", true, 1, 1048576, &kvr) ||
+        get_int(c, "qk_nope_head_dim", true, 1, 65536, &dn) ||
+        get_int(c, "qk_rope_head_dim", true, 0, 65536, &dr) ||
+        get_int(c, "v_head_dim", true, 1, 65536, &dv) ||
+        get_int(c, "intermediate_size", true, 1, 1 << 24, &inter) ||
+        get_int(c, "n_routed_experts", true, 1, 1048576, &e) ||
+        get_int(c, "num_experts_per_tok", true, 1, e, &k) ||
+        get_int(c, "moe_intermediate_size", true, 1, 1 << 24, &ie) ||
+        get_int(c, "n_shared_experts", false, 0, 1024, &shared) ||
+        get_int(c, "first_k_dense_replace", false, 0, c->layers, &first) ||
+        get_int(c, "moe_layer_freq", false, 1, 100000, &freq) ||
+        get_int(c, "num_nextn_predict_layers", false, 0, 100, &mtp) ||
+        require_act(c, "hidden_act", "silu"))
+        return -1;
+    use(c, "num_key_value_heads"); /* equals the heads; MLA has no KV heads */
+    bool attn_bias = false;
+    if (get_bool(c, "attention_bias", &attn_bias)) return -1;
+    if (attn_bias) return fail_at(c, "attention_bias", "attention_bias true is not modelled for MLA");
+    if (mtp) note(c, "num_nextn_predict_layers: %lld multi-token-prediction layer(s) not counted", (long long)mtp);
+    const char *method = get_str(c, "topk_method");
+    const bool bias = method && strcmp(method, "noaux_tc") == 0;
+    char mla[256];
+    snprintf(mla, sizeof mla,
+             "{kind: mla, heads: %lld, %skv_lora_rank: %lld, qk_nope_head_dim: %lld, "
+             "qk_rope_head_dim: %lld, v_head_dim: %lld}",
+             (long long)h, "", (long long)kvr, (long long)dn, (long long)dr, (long long)dv);
+    if (qr)
+        snprintf(mla, sizeof mla,
+                 "{kind: mla, heads: %lld, q_lora_rank: %lld, kv_lora_rank: %lld, "
+                 "qk_nope_head_dim: %lld, qk_rope_head_dim: %lld, v_head_dim: %lld}",
+                 (long long)h, (long long)qr, (long long)kvr, (long long)dn, (long long)dr,
+                 (long long)dv);
+    char(*attn)[256] = calloc((size_t)c->layers, 256), (*ffn)[256] = calloc((size_t)c->layers, 256);
+    OB_ASSERT(attn && ffn);
+    for (int64_t i = 0; i < c->layers; i++) {
+        snprintf(attn[i], 256, "%s", mla);
+        if (i >= first && i % freq == 0) {
+            char sh[96] = "";
+            if (shared)
+                snprintf(sh, sizeof sh, ", shared_experts: %lld, shared_intermediate: %lld",
+                         (long long)shared, (long long)ie);
+            snprintf(ffn[i], 256,
+                     "{kind: moe, experts: %lld, top_k: %lld, expert_intermediate: %lld%s%s}",
+                     (long long)e, (long long)k, (long long)ie, sh,
+                     bias ? ", router_bias: true" : "");
+        } else {
+            snprintf(ffn[i], 256, "{kind: swiglu, intermediate: %lld}", (long long)inter);
+        }
+    }
+    emit_groups(c, attn, ffn);
+    free(attn);
+    free(ffn);
+    return 0;
+}
+
+/* Fields known not to change cost (tokenizer ids, initialisation, training
+ * losses, RoPE details, generation settings). */
+static const char *const HARMLESS[] = {
+    "architectures", "auto_map", "bos_token_id", "eos_token_id", "pad_token_id",
+    "initializer_range", "max_position_embeddings", "rms_norm_eps", "layer_norm_epsilon",
+    "rope_theta", "rope_scaling", "rope_parameters", "transformers_version", "use_cache",
+    "model_type", "attention_dropout", "hidden_dropout", "pretraining_tp", "router_aux_loss_coef",
+    "router_jitter_noise", "output_router_logits", "norm_topk_prob", "routed_scaling_factor",
+    "scoring_func", "aux_loss_alpha", "seq_aux", "n_group", "topk_group", "ep_size",
+    "use_mla", "bos_token", "eos_token", "partial_rotary_factor", "original_max_position_embeddings",
+    "embd_pdrop", "resid_pdrop", "tie_word_embeddings", "_name_or_path", "sliding_window_pattern",
+    "is_decoder", "max_window_layers", "qk_layernorm", "attention_chunk_size", "moe_router_dtype",
+    NULL};
+
+static const struct {
+    const char *type;
+    int (*convert)(struct conv *c);
+    const char *why_not; /* set for families recognised but not modelled yet */
+} FAMILIES[] = {
+    {"llama", conv_llama_family, NULL},
+    {"mistral", conv_llama_family, NULL},
+    {"phi3", conv_llama_family, NULL},
+    {"mixtral", conv_mixtral, NULL},
+    {"qwen2", conv_qwen2, NULL},
+    {"qwen3", conv_qwen3, NULL},
+    {"qwen3_moe", conv_qwen3_moe, NULL},
+    {"deepseek_v2", conv_deepseek, NULL},
+    {"deepseek_v3", conv_deepseek, NULL},
+    {"kimi_k2", conv_deepseek, NULL},
+    {"gemma2", NULL, "its local/global sliding-window pattern and sandwich norms"},
+    {"gemma3", NULL, "its local/global sliding-window pattern and sandwich norms"},
+    {"gemma3_text", NULL, "its local/global sliding-window pattern and sandwich norms"},
+    {"gpt_oss", NULL, "alternating sliding-window attention with sinks"},
+    {"lfm2", NULL, "its gated short-convolution layers"},
+    {"nemotron_h", NULL, "its Mamba-2 layers"},
+    {"granitemoehybrid", NULL, "its Mamba-2 layers"},
+};
+
+int hf_to_yaml(const char *path, char **yaml, struct hf_notes *notes, struct err *e)
+{
+    struct yml_doc *d = NULL;
+    if (yml_load(path, &d, e)) return -1;
+    struct conv c = {.d = d, .root = yml_root(d), .path = path, .e = e, .notes = notes};
+    if (notes) memset(notes, 0, sizeof *notes);
+    int rc = -1;
+    if (yml_kind_of(d, c.root) != YML_MAP) {
+        yml_fail(d, c.root, e, "a config.json must be a JSON object");
+        goto out;
+    }
+    const char *type = get_str(&c, "model_type");
+    if (!type) {
+        fail_at(&c, "model_type", "missing 'model_type': cannot tell the architecture family");
+        goto out;
+    }
+    if (notes) snprintf(notes->family, sizeof notes->family, "%s", type);
+    size_t f = 0;
+    for (; f < sizeof FAMILIES / sizeof FAMILIES[0]; f++)
+        if (strcmp(FAMILIES[f].type, type) == 0) break;
+    if (f == sizeof FAMILIES / sizeof FAMILIES[0]) {
+        char list[512] = "";
+        for (size_t i = 0; i < sizeof FAMILIES / sizeof FAMILIES[0]; i++)
+            if (FAMILIES[i].convert) {
+                if (list[0]) strncat(list, ", ", sizeof list - strlen(list) - 1);
+                strncat(list, FAMILIES[i].type, sizeof list - strlen(list) - 1);
+            }
+        fail_at(&c, "model_type", "unknown model_type '%s' (imported families: %s)", type, list);
+        goto out;
+    }
+    if (!FAMILIES[f].convert) {
+        fail_at(&c, "model_type", "model_type '%s' is recognised but not imported yet: opbound "
+                "cannot model %s from a config.json",
+                type, FAMILIES[f].why_not);
+        goto out;
+    }
+    if (FAMILIES[f].convert(&c)) goto out;
+    emit_header(&c, type);
+    sb_printf(&c.out, "%s", c.body.buf ? c.body.buf : "");
+    /* Whatever was not read: known not to change cost, or unknown to opbound
+     * (accepted, and listed so the user can judge). */
+    for (int i = 0; i < yml_map_len(d, c.root); i++) {
+        const char *key = yml_scalar(d, yml_map_key_at(d, c.root, i));
+        if (!key) continue;
+        bool done = false;
+        for (int j = 0; j < c.n_used && !done; j++) done = strcmp(c.used[j], key) == 0;
+        if (done) continue;
+        for (int j = 0; HARMLESS[j] && !done; j++) done = strcmp(HARMLESS[j], key) == 0;
+        if (done) {
+            note(&c, "%s: no effect on cost", key);
+        } else if (notes && notes->n_unknown < HF_MAX_NOTES) {
+            snprintf(notes->unknown[notes->n_unknown++], sizeof notes->unknown[0], "%s", key);
+        }
+    }
+    rc = 0;
+out:
+    if (rc == 0) {
+        *yaml = c.out.buf;
+    } else {
+        free(c.out.buf);
+    }
+    free(c.body.buf);
+    yml_free(d);
+    return rc;
+}
+
+int hf_load(const char *path, struct model **out, struct hf_notes *notes, struct err *e)
+{
+    char *yaml = NULL;
+    if (hf_to_yaml(path, &yaml, notes, e)) return -1;
+    int rc = model_load_text(path, yaml, strlen(yaml), out, e);
+    if (rc) {
+        char msg[sizeof e->msg];
+        snprintf(msg, sizeof msg, "%s", e->msg);
+        err_set(e, path, 0, 0,
+                "the configuration maps to an invalid model: %s (see 'opbound import %s')", msg,
+                path);
+    }
+    free(yaml);
+    return rc;
+}

@@ -1,0 +1,228 @@
+/* test_import.c - Hugging Face config.json import: every config in
+ * tests/data/hf (hand-written from the published files, see SOURCES.md) must
+ * give the same counts as the bundled model of the same name and the
+ * publishers' totals; import -> YAML -> analyze equals analyze on the JSON;
+ * bad configs fail with FILE:LINE:COL. */
+#include "testutil.h"
+
+#include "../models/hf_import.h"
+
+static struct model *load_json(const char *name)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/data/hf/%s.json", OB_DATADIR, name);
+    struct model *m = NULL;
+    struct err e;
+    if (model_load(path, &m, &e)) {
+        err_print(&e, stderr);
+        return NULL;
+    }
+    return m;
+}
+
+/* Counts of the imported config equal the bundled YAML's and the published
+ * total (hand-derived for each bundled model in test_counts.c and
+ * test_attn_mla.c). */
+static void same_as_bundled(const char *name, double published)
+{
+    struct model *j = load_json(name), *y = tu_model(name);
+    assert_non_null(j);
+    assert_non_null(y);
+    struct model_counts cj, cy;
+    model_count(j, 1, &cj);
+    model_count(y, 1, &cy);
+    assert_exact(cj.params, cy.params);
+    assert_exact(cj.active_params, cy.active_params);
+    assert_exact(cj.kv_elems_per_token, cy.kv_elems_per_token);
+    assert_exact(cj.params, published);
+    assert_int_equal(j->dt_w, y->dt_w);
+    assert_int_equal(j->n_groups, y->n_groups);
+    model_free(j);
+    model_free(y);
+}
+
+static void test_import_families(void **state)
+{
+    (void)state;
+    same_as_bundled("llama-3-8b", 8030261248.0);
+    same_as_bundled("mixtral-8x7b", 46702792704.0);
+    same_as_bundled("qwen3-30b-a3b", 30532122624.0);
+    same_as_bundled("qwen3-235b-a22b", 235093634560.0);
+    same_as_bundled("deepseek-v3", 671026419200.0); /* MTP layer not counted */
+}
+
+/* Qwen2-7B (no bundled YAML): h 3584, 28 layers, H 28, Hkv 4, D 128, I 18944,
+ * V 152064, untied, biases on q, k, v:
+ *   attention 3584*3584*2 + 3584*512*2 + (3584 + 512 + 512) = 29,364,736
+ *   MLP 3 x 3584 x 18944 = 203,685,888; norms 7168 -> 233,057,792 per layer
+ *   total 28 x 233,057,792 + 2 x 152,064 x 3584 + 3584 = 7,615,616,512,
+ * the safetensors total on the model page. */
+static void test_import_qwen2_bias(void **state)
+{
+    (void)state;
+    struct model *m = load_json("qwen2-7b");
+    assert_non_null(m);
+    struct model_counts c;
+    model_count(m, 1, &c);
+    const double layer = 3584.0 * 3584 * 2 + 3584.0 * 512 * 2 + (3584 + 512 + 512) +
+                         3 * 3584.0 * 18944 + 7168;
+    assert_exact(layer, 233057792.0);
+    assert_exact(c.params, 28 * layer + 2 * 152064.0 * 3584 + 3584);
+    assert_exact(c.params, 7615616512.0);
+    assert_string_equal(m->name, "qwen2-7b");
+    model_free(m);
+}
+
+/* import writes YAML that loads to the same analysis, to the last bit. */
+static void test_import_roundtrip(void **state)
+{
+    (void)state;
+    const char *names[] = {"llama-3-8b", "qwen3-30b-a3b", "deepseek-v3", "qwen2-7b"};
+    struct device *d = tu_device("h100-sxm5-80gb");
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/tests/data/hf/%s.json", OB_DATADIR, names[i]);
+        char *yaml = NULL;
+        struct err e;
+        assert_int_equal(hf_to_yaml(path, &yaml, NULL, &e), 0);
+        struct model *a = NULL, *b = NULL;
+        assert_int_equal(model_load_text("imported.yaml", yaml, strlen(yaml), &a, &e), 0);
+        assert_int_equal(model_load(path, &b, &e), 0);
+        struct analysis x, y;
+        assert_int_equal(analysis_init(&x, a), 0);
+        assert_int_equal(analysis_init(&y, b), 0);
+        struct scenario sc = {.phase = PHASE_DECODE, .batch = 16, .context = 3000, .tp = 1};
+        analysis_run(&x, a, d, &sc);
+        analysis_run(&y, b, d, &sc);
+        assert_exact(x.tot.time_s, y.tot.time_s);
+        assert_exact(x.tot.flops, y.tot.flops);
+        assert_exact(x.tot.bytes, y.tot.bytes);
+        assert_exact(x.ttft_s, y.ttft_s);
+        assert_exact(x.max_batch, y.max_batch);
+        analysis_free(&x);
+        analysis_free(&y);
+        model_free(a);
+        model_free(b);
+        free(yaml);
+    }
+    device_free(d);
+}
+
+static void expect_json_error(const char *text, int line, int col, const char *msg)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/tmp/opbound-import-%d.json", (int)getpid());
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    struct model *m = NULL;
+    struct err e;
+    memset(&e, 0, sizeof e);
+    int rc = model_load(path, &m, &e);
+    if (rc == 0 || e.line != line || (col && e.col != col) || !strstr(e.msg, msg)) {
+        print_error("want %d:%d '%s', got rc %d %d:%d '%s'\n", line, col, msg, rc, e.line, e.col,
+                    e.msg);
+        model_free(m);
+        fail();
+    }
+    assert_string_equal(e.file, path);
+    unlink(path);
+}
+
+static const char LLAMA_MIN[] =
+    "{\n"                                   /* 1 */
+    "  \"model_type\": \"llama\",\n"        /* 2 */
+    "  \"hidden_size\": 256,\n"             /* 3 */
+    "  \"num_hidden_layers\": 2,\n"         /* 4 */
+    "  \"num_attention_heads\": 4,\n"       /* 5 */
+    "  \"num_key_value_heads\": 2,\n"       /* 6 */
+    "  \"intermediate_size\": 512,\n"       /* 7 */
+    "  \"vocab_size\": 1000,\n"             /* 8 */
+    "  \"hidden_act\": \"silu\"\n"          /* 9 */
+    "}\n";
+
+static const char *variant(const char *from, const char *to)
+{
+    static char buf[2048];
+    const char *p = strstr(LLAMA_MIN, from);
+    assert_non_null(p);
+    snprintf(buf, sizeof buf, "%.*s%s%s", (int)(p - LLAMA_MIN), LLAMA_MIN, to, p + strlen(from));
+    return buf;
+}
+
+static void test_import_errors(void **state)
+{
+    (void)state;
+    expect_json_error(variant("\"llama\"", "\"falcon\""), 2, 17,
+                      "unknown model_type 'falcon' (imported families: llama");
+    expect_json_error(variant("\"llama\"", "\"gpt_oss\""), 2, 17,
+                      "model_type 'gpt_oss' is recognised but not imported yet");
+    expect_json_error(variant("256,", "\"256\","), 3, 18,
+                      "'hidden_size' must be an integer, got the string \"256\"");
+    expect_json_error(variant("\"num_hidden_layers\": 2,\n", ""), 1, 1,
+                      "missing required field 'num_hidden_layers'");
+    expect_json_error(variant("\"num_key_value_heads\": 2", "\"num_key_value_heads\": 3"), 6, 26,
+                      "num_attention_heads (4) is not a multiple of num_key_value_heads (3)");
+    expect_json_error(variant("\"silu\"", "\"relu2\""), 9, 17,
+                      "hidden_act 'relu2' is not modelled for this family");
+    expect_json_error(variant("512,", "512,,"), 7, 28, "JSON syntax error"); /* the 2nd comma */
+    expect_json_error(variant("\"model_type\": \"llama\",\n", ""), 1, 1,
+                      "missing 'model_type'");
+    expect_json_error(variant("\"silu\"", "\"silu\",\n  \"sliding_window\": 64,\n  "
+                                          "\"max_position_embeddings\": 4096"),
+                      10, 21, "sliding_window 64 below max_position_embeddings");
+    expect_json_error(variant("\"silu\"", "\"silu\", \"torch_dtype\": \"float64\""), 9, 40,
+                      "unsupported torch_dtype 'float64'");
+    expect_json_error("[1, 2]\n", 1, 1, "a config.json must be a JSON object");
+}
+
+/* The CLI: import to stdout or -o, a note for unknown fields, analyze on JSON. */
+static char out_buf[1 << 16], err_buf[1 << 14];
+static void test_import_cli(void **state)
+{
+    (void)state;
+    char args[1024], yaml_path[128];
+    snprintf(yaml_path, sizeof yaml_path, "/tmp/opbound-import-%d.yaml", (int)getpid());
+    snprintf(args, sizeof args, "import %s/tests/data/hf/mixtral-8x7b.json -o %s", OB_DATADIR,
+             yaml_path);
+    assert_int_equal(tu_run(args, out_buf, sizeof out_buf, err_buf, sizeof err_buf), 0);
+    struct model *m = NULL;
+    struct err e;
+    assert_int_equal(model_load(yaml_path, &m, &e), 0);
+    struct model_counts c;
+    model_count(m, 1, &c);
+    assert_exact(c.params, 46702792704.0);
+    model_free(m);
+    unlink(yaml_path);
+    /* an unknown field is accepted and named on stderr */
+    char json[128];
+    snprintf(json, sizeof json, "/tmp/opbound-import-%d.json", (int)getpid());
+    FILE *f = fopen(json, "w");
+    fputs(variant("\"silu\"", "\"silu\", \"flux_capacitor\": 3"), f);
+    fclose(f);
+    snprintf(args, sizeof args, "analyze %s --hw h100 --phase decode --context 10", json);
+    assert_int_equal(tu_run(args, out_buf, sizeof out_buf, err_buf, sizeof err_buf), 0);
+    assert_non_null(strstr(err_buf, "1 field(s) unknown to opbound were ignored (flux_capacitor)"));
+    snprintf(args, sizeof args, "import %s --verbose", json);
+    assert_int_equal(tu_run(args, out_buf, sizeof out_buf, err_buf, sizeof err_buf), 0);
+    assert_non_null(strstr(err_buf, "ignored flux_capacitor: unknown to opbound"));
+    assert_non_null(strstr(out_buf, "kind: gqa, heads: 4, kv_heads: 2, head_dim: 64"));
+    /* a failing import writes nothing */
+    snprintf(args, sizeof args, "import %s/tests/data/hf/mistral-7b-v0.1.json -o %s", OB_DATADIR,
+             yaml_path);
+    assert_int_equal(tu_run(args, out_buf, sizeof out_buf, err_buf, sizeof err_buf), 2);
+    assert_int_equal(access(yaml_path, F_OK), -1);
+    unlink(json);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_import_families),
+        cmocka_unit_test(test_import_qwen2_bias),
+        cmocka_unit_test(test_import_roundtrip),
+        cmocka_unit_test(test_import_errors),
+        cmocka_unit_test(test_import_cli),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
