@@ -19,6 +19,8 @@ static const char USAGE[] =
     "\n"
     "commands:\n"
     "  analyze MODEL --hw HW --phase prefill|decode ...   FLOPs, bytes, intensity, roofline time\n"
+    "  roofline MODEL... --hw HW --phase ... -o PATH      roofline chart: ceilings and every op\n"
+    "  sweep MODEL... --hw HW --phase ... --vary ... -o DIR   csv and charts over batch/length\n"
     "  list models|hw|kinds                              bundled models, devices, block kinds\n"
     "  schema                                            the YAML schema (docs/schema.md)\n"
     "\n"
@@ -32,6 +34,8 @@ static const struct {
     {"analyze", cmd_analyze},
     {"list", cmd_list},
     {"schema", cmd_schema},
+    {"roofline", cmd_roofline},
+    {"sweep", cmd_sweep},
 };
 
 int main(int argc, char **argv)
