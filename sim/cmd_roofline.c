@@ -380,8 +380,7 @@ static int write_all(struct rl *r, const char *dir, const char *base)
     bool warned = false;
     const char *vars[] = {"png_file", "svg_file"}, *files[] = {name[0], name[1]};
     int rc = cli_render(C, dir, path, vars, files, 2, &warned);
-    if (rc == 0 && !warned)
-        printf("wrote %s/%s.png, .svg, .gp, .dat\n", dir, base);
+    if (rc == 0) printf("wrote %s/%s.%s\n", dir, base, warned ? "{gp,dat}" : "{png,svg,gp,dat}");
     return rc;
 too_long:
     err_set(&e, dir, 0, 0, "path too long");
