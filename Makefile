@@ -32,7 +32,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-DEB_PKGS := gcc make libc6-dev libyaml-dev libcmocka-dev
+DEB_PKGS := gcc make libc6-dev libyaml-dev libcmocka-dev gnuplot-nox
 
 .PHONY: all deps demo check test test-san schema-check bench clean
 all: $(BUILD)/opbound $(BUILD)/libopbound.a

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../models/hf_import.h"
+#include "../reports/plot.h"
 #include "catalog.h"
 
 bool cli_verbose = false;
@@ -42,7 +43,6 @@ const char CLI_SCENARIO_HELP[] =
     "  --weight-dtype D     override the model's weight dtype\n"
     "  --kv-dtype D         override the model's KV-cache dtype\n"
     "                       D: fp32, bf16, fp16, fp8, int8, int4\n"
-    "  --format F           table (default), csv or json\n"
     "Numbers accept a k (x1024) or m (x1048576) suffix: --context 128k.\n";
 
 bool cli_is_help(const char *s) { return strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0; }
@@ -217,5 +217,57 @@ int cli_check_scenario(const struct model *m, const struct scenario *sc)
 {
     struct err e;
     if (model_tp_check(m, sc->tp, &e)) return cli_fail_err(&e);
+    return 0;
+}
+
+int cli_render(const char *cmd, const char *dir, const char *script, const char *const *vars,
+               const char *const *files, int n, bool *warned)
+{
+    struct err e;
+    switch (plot_render(dir, script, vars, files, n, &e)) {
+    case PLOT_RENDERED: return 0;
+    case PLOT_NO_GNUPLOT:
+        if (!*warned) {
+            const char *prog;
+            plot_gnuplot_find(&prog);
+            fprintf(stderr,
+                    "opbound %s: '%s' not found, so no images were drawn; the data and gnuplot "
+                    "scripts are in %s.\nInstall gnuplot (Debian/Ubuntu: apt-get install "
+                    "gnuplot-nox; or 'make deps') and run: cd %s && gnuplot %s\n",
+                    cmd, prog, dir, dir, script);
+            *warned = true;
+        }
+        return 0;
+    case PLOT_FAILED: err_print(&e, stderr); return 1;
+    }
+    return 1;
+}
+
+int cli_out_split(const char *cmd, const char *out, char *dir, size_t ndir, char *base,
+                  size_t nbase)
+{
+    const char *slash = strrchr(out, '/');
+    const char *name = slash ? slash + 1 : out;
+    if (slash == out) snprintf(dir, ndir, "/");
+    else if (slash) snprintf(dir, ndir, "%.*s", (int)(slash - out), out);
+    else snprintf(dir, ndir, ".");
+    size_t len = strlen(name);
+    const char *dot = strrchr(name, '.');
+    if (dot && dot != name) {
+        static const char *const EXT[] = {".png", ".svg", ".gp", ".dat", ".csv"};
+        bool known = false;
+        for (size_t i = 0; i < sizeof EXT / sizeof EXT[0]; i++)
+            if (strcmp(dot, EXT[i]) == 0) known = true;
+        if (!known)
+            return cli_fail(cmd, "-o %s: the name must end in .png or .svg (or have no "
+                                 "extension); a .png, .svg, .gp and .dat are written",
+                            out);
+        len = (size_t)(dot - name);
+    }
+    if (len == 0 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        return cli_fail(cmd, "-o %s: give a file name, e.g. -o out/roofline.png", out);
+    if (len + 8 >= nbase || strlen(dir) + 1 >= ndir || strlen(out) > 900)
+        return cli_fail(cmd, "-o %s: path too long", out);
+    snprintf(base, nbase, "%.*s", (int)len, name);
     return 0;
 }

@@ -8,6 +8,7 @@
 #define OB_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "../hw/device.h"
 #include "../models/model.h"
@@ -60,6 +61,15 @@ bool cli_is_help(const char *s);
 extern bool cli_verbose;
 struct hf_notes;
 void cli_print_hf_notes(const char *path, const struct hf_notes *n);
+/* Runs gnuplot on dir/script (plot_render) and says on stderr what went
+ * wrong. gnuplot missing: prints how to install it (once per *warned) and
+ * returns 0, since data and scripts are written. Returns 1 if gnuplot failed. */
+int cli_render(const char *cmd, const char *dir, const char *script, const char *const *vars,
+               const char *const *files, int n, bool *warned);
+/* Splits `-o out/name.png` into folder "out" and base "name" (a .png, .svg,
+ * .gp, .dat or .csv extension is dropped). CLI_USAGE after printing why, or 0. */
+int cli_out_split(const char *cmd, const char *out, char *dir, size_t ndir, char *base,
+                  size_t nbase);
 
 /* The commands. */
 int cmd_analyze(int argc, char **argv);
@@ -67,6 +77,8 @@ int cmd_list(int argc, char **argv);
 int cmd_schema(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_roofline(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
 
 /* Shared help text for the scenario options. */
 extern const char CLI_SCENARIO_HELP[];

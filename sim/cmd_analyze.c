@@ -15,6 +15,7 @@ static const char USAGE[] =
     "MODEL is a bundled name, a unique prefix of one, or a path to a YAML file.\n"
     "\n"
     "%s"
+    "  --format F           table (default), csv or json\n"
     "  --per-op             table/csv: one row per op (json always lists ops)\n";
 
 int cmd_analyze(int argc, char **argv)

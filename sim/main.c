@@ -21,6 +21,8 @@ static const char USAGE[] =
     "  analyze MODEL --hw HW --phase prefill|decode ...   FLOPs, bytes, intensity, roofline time\n"
     "  compare MODEL... | STUDY.yaml                     designs side by side, ratios to the first\n"
     "  import config.json [-o model.yaml]                Hugging Face config -> opbound YAML\n"
+    "  roofline MODEL... --hw HW --phase ... -o PATH      roofline chart: ceilings and every op\n"
+    "  sweep MODEL... --hw HW --phase ... --vary ... -o DIR   csv and charts over batch/length\n"
     "  list models|hw|kinds                              bundled models, devices, block kinds\n"
     "  schema                                            the YAML schema (docs/schema.md)\n"
     "\n"
@@ -37,6 +39,8 @@ static const struct {
     {"import", cmd_import},
     {"list", cmd_list},
     {"schema", cmd_schema},
+    {"roofline", cmd_roofline},
+    {"sweep", cmd_sweep},
 };
 
 int main(int argc, char **argv)

@@ -1,0 +1,481 @@
+/* cmd_sweep.c - `opbound sweep MODEL... --hw HW --phase P --vary NAME=RANGE... -o DIR`:
+ * every combination of batch and length (context for decode, seq for prefill)
+ * for every model, written as DIR/sweep.csv, and charts of the figures that
+ * change along the varied axes (each with its .dat and .gp beside it):
+ *
+ *   kv_cache_vs_context|seq   KV-cache bytes (per device) against the length
+ *   decode_time_vs_context    decode step time (TPOT) against the context
+ *   decode_time_vs_batch      ... against the batch
+ *   prefill_time_vs_seq       prefill step time (TTFT) against the prompt length
+ *   prefill_time_vs_batch     ... against the batch
+ *
+ * A chart is drawn when its x axis has two values or more; one curve per model
+ * and value of the other axis. Ranges: `a..b` doubles from a up to b (b is the
+ * last point), `a,b,c` lists; k and m suffixes as elsewhere. Each point is one
+ * analysis_run (no allocation per point). */
+#define _POSIX_C_SOURCE 200809L /* isatty */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../reports/fmt.h"
+#include "../reports/plot.h"
+#include "cli.h"
+
+#define SW_MAX_VALS 64
+#define SW_MAX_MODELS PLOT_NCOLORS
+
+static const char USAGE[] =
+    "usage: opbound sweep MODEL... --hw HW --phase decode|prefill --vary NAME=RANGE... -o DIR\n"
+    "\n"
+    "Evaluates every combination of the varied values for every MODEL on device HW and\n"
+    "writes DIR/sweep.csv (one row per point: time, TTFT, TPOT, KV cache, memory, fit,\n"
+    "FLOPs, bytes, ...) and charts, each as .png, .svg, .gp (gnuplot script) and .dat:\n"
+    "KV-cache bytes against the length; decode (or prefill) step time against the\n"
+    "length and against the batch, one curve per model and value of the other axis.\n"
+    "\n"
+    "  --vary NAME=RANGE    NAME: batch, context (decode) or seq (prefill)\n"
+    "                       RANGE: a..b doubles from a up to b (1k..128k), or a list\n"
+    "                       (1,8,64); k = x1024, m = x1048576; at most 64 values\n"
+    "  -o DIR               output folder (created if missing)\n"
+    "  MODEL...             up to 8 models\n"
+    "A name that is not varied takes its --batch, --context or --seq value.\n"
+    "%s"
+    "Without gnuplot the csv, data and scripts are still written (exit status 0).\n";
+
+enum sw_axis { AX_BATCH, AX_LEN, AX_COUNT };
+
+struct sw_point {
+    int model;
+    double batch, len;
+    double time_s, ttft_s, tpot_s, tokens_per_s, kv_cache_bytes, act_bytes, memory_bytes;
+    double max_batch, flops, bytes, bytes_w, bytes_kv, params, active_params, weight_bytes,
+        kv_per_token;
+    bool fits;
+};
+
+struct sw {
+    const char *cmd_line;
+    const struct device *d;
+    struct model *m[SW_MAX_MODELS];
+    int nm;
+    struct scenario sc;          /* fixed options; batch and len overwritten per point */
+    double vals[AX_COUNT][SW_MAX_VALS];
+    int nv[AX_COUNT];
+    struct sw_point *pts;        /* [model][batch][len] */
+    int npts;
+    enum dtype dt_w, dt_act, dt_kv;
+};
+
+static const char *len_name(const struct sw *s)
+{
+    return s->sc.phase == PHASE_DECODE ? "context" : "seq";
+}
+
+/* Parses RANGE into vals; CLI_USAGE after printing why. */
+static int parse_range(const char *C, const char *name, const char *spec, double min,
+                       double max, double *vals, int *n)
+{
+    char buf[256];
+    *n = 0;
+    if (!*spec) return cli_fail(C, "--vary %s= needs values: a..b or a,b,c", name);
+    if (strlen(spec) >= sizeof buf) return cli_fail(C, "--vary %s: range too long", name);
+    snprintf(buf, sizeof buf, "%s", spec);
+    char *dots = strstr(buf, "..");
+    if (dots) {
+        *dots = 0;
+        double a, b;
+        if (cli_count(buf, min, max, &a) || cli_count(dots + 2, min, max, &b))
+            return cli_fail(C, "--vary %s=%s: the ends of a..b must be whole numbers from %.0f "
+                               "to %.0f (k and m suffixes allowed)",
+                            name, spec, min, max);
+        if (a < 1) return cli_fail(C, "--vary %s=%s: a doubling range a..b starts at 1 or more "
+                                      "(use a list for 0: 0,1k,2k)", name, spec);
+        if (a > b) return cli_fail(C, "--vary %s=%s: the range runs backwards", name, spec);
+        for (double v = a; v < b; v *= 2) {
+            if (*n == SW_MAX_VALS - 1)
+                return cli_fail(C, "--vary %s=%s: more than %d values", name, spec, SW_MAX_VALS);
+            vals[(*n)++] = v;
+        }
+        vals[(*n)++] = b;
+        return 0;
+    }
+    for (char *tok = buf, *next; tok; tok = next) {
+        next = strchr(tok, ',');
+        if (next) *next++ = 0;
+        if (*n == SW_MAX_VALS)
+            return cli_fail(C, "--vary %s=%s: more than %d values", name, spec, SW_MAX_VALS);
+        if (cli_count(tok, min, max, &vals[*n]))
+            return cli_fail(C, "--vary %s=%s: '%s' is not a whole number from %.0f to %.0f (k "
+                               "and m suffixes allowed; a range is a..b)",
+                            name, spec, tok, min, max);
+        (*n)++;
+    }
+    return 0;
+}
+
+/* --vary options and the fixed scenario; CLI_USAGE after printing why. */
+static int parse_axes(const char *C, const struct cli_args *a, struct sw *s)
+{
+    struct cli_args fixed = *a;
+    if (!a->phase) return cli_fail(C, "missing --phase prefill|decode");
+    const bool decode = strcmp(a->phase, "decode") == 0;
+    if (!decode && strcmp(a->phase, "prefill") != 0)
+        return cli_fail(C, "--phase must be prefill or decode, got '%s'", a->phase);
+    const char *len = decode ? "context" : "seq";
+    bool seen[AX_COUNT] = {false};
+    for (int i = 0; i < a->nx; i++) {
+        const char *eq = strchr(a->xval[i], '=');
+        size_t kn = eq ? (size_t)(eq - a->xval[i]) : 0;
+        char key[32];
+        if (!eq || kn == 0 || kn >= sizeof key)
+            return cli_fail(C, "--vary takes NAME=RANGE (e.g. context=1k..128k), got '%s'",
+                            a->xval[i]);
+        snprintf(key, sizeof key, "%.*s", (int)kn, a->xval[i]);
+        int ax;
+        if (strcmp(key, "batch") == 0) ax = AX_BATCH;
+        else if (strcmp(key, len) == 0) ax = AX_LEN;
+        else if (strcmp(key, "context") == 0 || strcmp(key, "seq") == 0)
+            return cli_fail(C, "--vary %s is for --phase %s; --phase %s varies %s", key,
+                            decode ? "prefill" : "decode", a->phase, len);
+        else
+            return cli_fail(C, "--vary: unknown name '%s' (batch, %s)", key, len);
+        if (seen[ax]) return cli_fail(C, "--vary %s given twice", key);
+        seen[ax] = true;
+        const char *fixed_opt = ax == AX_BATCH ? a->batch : decode ? a->ctx : a->seq;
+        if (fixed_opt)
+            return cli_fail(C, "--vary %s and --%s both given; keep one", key,
+                            ax == AX_BATCH ? "batch" : len);
+        int rc = ax == AX_BATCH
+                     ? parse_range(C, key, eq + 1, 1, 1073741824.0, s->vals[ax], &s->nv[ax])
+                     : parse_range(C, key, eq + 1, decode ? 0 : 1, 1099511627776.0, s->vals[ax],
+                                   &s->nv[ax]);
+        if (rc) return rc;
+        if (ax == AX_BATCH) fixed.batch = "1";
+        else if (decode) fixed.ctx = "0";
+        else fixed.seq = "1";
+    }
+    if (!seen[AX_BATCH] && !seen[AX_LEN])
+        return cli_fail(C, "nothing to sweep: give --vary batch=... and/or --vary %s=...", len);
+    int rc = cli_scenario(C, &fixed, &s->sc);
+    if (rc) return rc;
+    if (!seen[AX_BATCH]) s->vals[AX_BATCH][0] = s->sc.batch, s->nv[AX_BATCH] = 1;
+    if (!seen[AX_LEN])
+        s->vals[AX_LEN][0] = decode ? s->sc.context : s->sc.seq, s->nv[AX_LEN] = 1;
+    return 0;
+}
+
+static int run_points(struct sw *s)
+{
+    const int nb = s->nv[AX_BATCH], nl = s->nv[AX_LEN];
+    s->npts = s->nm * nb * nl;
+    s->pts = calloc((size_t)s->npts, sizeof *s->pts);
+    if (!s->pts) return -1;
+    const bool progress = isatty(STDERR_FILENO);
+    int done = 0;
+    for (int mi = 0; mi < s->nm; mi++) {
+        struct analysis an;
+        if (analysis_init(&an, s->m[mi])) return -1;
+        for (int bi = 0; bi < nb; bi++)
+            for (int li = 0; li < nl; li++) {
+                struct scenario sc = s->sc;
+                sc.batch = s->vals[AX_BATCH][bi];
+                if (sc.phase == PHASE_DECODE) sc.context = s->vals[AX_LEN][li];
+                else sc.seq = s->vals[AX_LEN][li];
+                analysis_run(&an, s->m[mi], s->d, &sc);
+                struct sw_point *p = &s->pts[(mi * nb + bi) * nl + li];
+                const struct eval_totals *t = &an.tot;
+                *p = (struct sw_point){
+                    .model = mi, .batch = sc.batch, .len = s->vals[AX_LEN][li],
+                    .time_s = t->time_s, .ttft_s = an.ttft_s, .tpot_s = an.tpot_s,
+                    .tokens_per_s = an.tokens_per_s, .kv_cache_bytes = an.kv_cache_bytes,
+                    .act_bytes = an.act_bytes, .memory_bytes = an.memory_bytes,
+                    .max_batch = an.max_batch, .flops = t->flops, .bytes = t->bytes,
+                    .bytes_w = t->cost.bytes_w, .bytes_kv = t->cost.bytes_kv,
+                    .params = an.counts.params, .active_params = an.counts.active_params,
+                    .weight_bytes = an.weight_bytes, .kv_per_token = an.kv_bytes_per_token,
+                    .fits = an.fits};
+                if (mi == 0 && bi == 0 && li == 0)
+                    s->dt_w = an.step.dt_w, s->dt_act = an.step.dt_act, s->dt_kv = an.step.dt_kv;
+                if (progress && (++done % 64 == 0 || done == s->npts))
+                    fprintf(stderr, "\rsweep: %d/%d points", done, s->npts);
+            }
+        analysis_free(&an);
+    }
+    if (progress) fprintf(stderr, "\r\033[K");
+    return 0;
+}
+
+static void csv_name(FILE *f, const char *s)
+{
+    if (!strpbrk(s, ",\"\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void write_csv(FILE *f, const struct sw *s)
+{
+    char nb[64];
+    fprintf(f, "model,hw,phase,batch,seq,context,tp,weight_dtype,activation_dtype,kv_dtype,"
+               "time_s,ttft_s,tpot_s,tokens_per_s,kv_cache_bytes,activation_bytes,memory_bytes,"
+               "fits,max_batch,flops,bytes,intensity,bytes_weights,bytes_kv_cache,params,"
+               "active_params,weight_bytes,kv_cache_bytes_per_token\n");
+    for (int i = 0; i < s->npts; i++) {
+        const struct sw_point *p = &s->pts[i];
+        csv_name(f, s->m[p->model]->name);
+        fputc(',', f);
+        csv_name(f, s->d->name);
+        fprintf(f, ",%s,%s,", phase_name(s->sc.phase), fmt_exact(nb, sizeof nb, p->batch));
+        if (s->sc.phase == PHASE_PREFILL) fprintf(f, "%s,,", fmt_exact(nb, sizeof nb, p->len));
+        else fprintf(f, ",%s,", fmt_exact(nb, sizeof nb, p->len));
+        fprintf(f, "%s,%s,%s,%s", fmt_exact(nb, sizeof nb, s->sc.tp), dtype_name(s->dt_w),
+                dtype_name(s->dt_act), dtype_name(s->dt_kv));
+        const double v1[] = {p->time_s, p->ttft_s, p->tpot_s, p->tokens_per_s, p->kv_cache_bytes,
+                             p->act_bytes, p->memory_bytes};
+        for (size_t k = 0; k < sizeof v1 / sizeof v1[0]; k++)
+            fprintf(f, ",%s", fmt_exact(nb, sizeof nb, v1[k]));
+        fprintf(f, ",%s", p->fits ? "true" : "false");
+        const double v2[] = {p->max_batch, p->flops, p->bytes, p->bytes > 0 ? p->flops / p->bytes : 0,
+                             p->bytes_w, p->bytes_kv, p->params, p->active_params,
+                             p->weight_bytes, p->kv_per_token};
+        for (size_t k = 0; k < sizeof v2 / sizeof v2[0]; k++)
+            fprintf(f, ",%s", fmt_exact(nb, sizeof nb, v2[k]));
+        fputc('\n', f);
+    }
+}
+
+/* One chart: y against axis `x`, curves over models and the other axis. */
+struct chart {
+    const char *name;   /* file base */
+    const char *title;
+    const char *ylabel, *yunit; /* yunit for SI tick labels ("s", "B") */
+    int x;              /* AX_BATCH or AX_LEN */
+    double (*y)(const struct sw_point *p);
+    bool capacity;      /* draw the device's memory capacity */
+};
+
+static double y_kv(const struct sw_point *p) { return p->kv_cache_bytes; }
+static double y_time(const struct sw_point *p) { return p->time_s; }
+
+static void count_label(char *buf, size_t n, double v)
+{
+    if (v >= 1048576 && fmod(v, 1048576) == 0) snprintf(buf, n, "%.0fm", v / 1048576);
+    else if (v >= 1024 && fmod(v, 1024) == 0) snprintf(buf, n, "%.0fk", v / 1024);
+    else snprintf(buf, n, "%.0f", v);
+}
+
+static void write_chart_dat(FILE *f, const struct sw *s, const struct chart *c)
+{
+    const int other = 1 - c->x, nb = s->nv[AX_BATCH], nl = s->nv[AX_LEN];
+    const char *xn = c->x == AX_BATCH ? "batch" : len_name(s);
+    char nb64[2][64];
+    fprintf(f, "# %s.dat - made by: %s\n# one block per curve (gnuplot index); columns: %s %s "
+               "fits (1 = fits in device memory)\n",
+            c->name, s->cmd_line, xn, c->ylabel);
+    int block = 0;
+    for (int mi = 0; mi < s->nm; mi++)
+        for (int o = 0; o < s->nv[other]; o++, block++) {
+            fprintf(f, "%s# block %d: model %s, %s %.0f\n", block ? "\n\n" : "", block,
+                    s->m[mi]->name, other == AX_BATCH ? "batch" : len_name(s), s->vals[other][o]);
+            for (int xi = 0; xi < s->nv[c->x]; xi++) {
+                int bi = c->x == AX_BATCH ? xi : o, li = c->x == AX_BATCH ? o : xi;
+                const struct sw_point *p = &s->pts[(mi * nb + bi) * nl + li];
+                fprintf(f, "%s %s %d\n", fmt_exact(nb64[0], 64, s->vals[c->x][xi]),
+                        fmt_exact(nb64[1], 64, c->y(p)), p->fits ? 1 : 0);
+            }
+        }
+}
+
+static void write_chart_gp(FILE *f, const struct sw *s, const struct chart *c)
+{
+    const int other = 1 - c->x;
+    const char *xn = c->x == AX_BATCH ? "batch (sequences)" : s->sc.phase == PHASE_DECODE
+                                                                ? "context (cached tokens)"
+                                                                : "prompt length (tokens)";
+    char b[512], v[64];
+    fprintf(f, "# %s.gp - made by: %s\n# Restyle and redraw from this folder: gnuplot %s.gp\n",
+            c->name, s->cmd_line, c->name);
+    fprintf(f, "if (!exists(\"png_file\")) png_file = '%s.png'\n", c->name);
+    fprintf(f, "if (!exists(\"svg_file\")) svg_file = '%s.svg'\n", c->name);
+    fprintf(f, "DATA = '%s.dat'\n\n", c->name);
+    fprintf(f, "set terminal pngcairo size 1200,800 noenhanced font 'sans,12'\n");
+    fprintf(f, "set output png_file\n");
+    fprintf(f, "set logscale x 2\nset logscale y 10\nset grid xtics ytics lc rgb '#dddddd' lt 1\n");
+    fprintf(f, "set xlabel '%s'\nset ylabel '%s'\n", xn, c->ylabel);
+    fprintf(f, "set format y '%%.0s %%c%s'\n", c->yunit);
+    if (s->nv[c->x] <= 16) {
+        fprintf(f, "set xtics (");
+        for (int i = 0; i < s->nv[c->x]; i++) {
+            count_label(v, sizeof v, s->vals[c->x][i]);
+            fprintf(f, "%s'%s' %.17g", i ? ", " : "", v, s->vals[c->x][i]);
+        }
+        fprintf(f, ")\n");
+    }
+    fprintf(f, "set offsets graph 0.02, graph 0.02, 0, 0\n");
+    size_t k = (size_t)snprintf(b, sizeof b, "%s on %s", c->title, s->d->name);
+    fprintf(f, "set title ");
+    plot_gp_str(f, b);
+    k = (size_t)snprintf(b, sizeof b, "weights %s, KV cache %s", dtype_name(s->dt_w),
+                         dtype_name(s->dt_kv));
+    if (s->sc.tp > 1)
+        snprintf(b + k, sizeof b - k, ", %.0f-way tensor parallel: per device", s->sc.tp);
+    fprintf(f, " . \"\\n\" . ");
+    plot_gp_str(f, b);
+    fprintf(f, "\nset key outside right top Left reverse samplen 3 spacing 1.2\n");
+    if (c->capacity)
+        fprintf(f, "CAPACITY = %.17g  # device memory, bytes\n"
+                   "set arrow from graph 0, first CAPACITY to graph 1, first CAPACITY nohead "
+                   "dt 2 lw 1.5 lc rgb '#555555'\n"
+                   "set label 'device memory %s' at graph 0.01, first CAPACITY offset 0,0.7 "
+                   "left tc rgb '#555555'\n",
+                s->d->mem_capacity_bytes, fmt_si(v, sizeof v, s->d->mem_capacity_bytes, "B"));
+    fprintf(f, "# a curve per model (point type) and %s (colour); open points do not fit in "
+               "device memory\nplot \\\n",
+            other == AX_BATCH ? "batch" : len_name(s));
+    int block = 0;
+    for (int mi = 0; mi < s->nm; mi++)
+        for (int o = 0; o < s->nv[other]; o++, block++) {
+            const char *col = PLOT_COLORS[o % PLOT_NCOLORS];
+            static const int PT_FILLED[5] = {7, 5, 9, 13, 11}, PT_OPEN[5] = {6, 4, 8, 12, 10};
+            count_label(v, sizeof v, s->vals[other][o]);
+            snprintf(b, sizeof b, "%s%s%s %s", s->nm > 1 ? s->m[mi]->name : "",
+                     s->nm > 1 ? ", " : "", other == AX_BATCH ? "batch" : len_name(s), v);
+            fprintf(f, "  keyentry with linespoints lw 2 dt %d pt %d ps 1.2 lc rgb '%s' title ",
+                    1 + mi % 5, PT_FILLED[mi % 5], col);
+            plot_gp_str(f, b);
+            fprintf(f, ", \\\n  DATA index %d using 1:2 with lines lw 2 dt %d lc rgb '%s' notitle, "
+                       "\\\n", block, 1 + mi % 5, col);
+            fprintf(f, "  DATA index %d using 1:($3 > 0 ? $2 : NaN) with points pt %d ps 1.2 "
+                       "lc rgb '%s' notitle, \\\n",
+                    block, PT_FILLED[mi % 5], col);
+            fprintf(f, "  DATA index %d using 1:($3 > 0 ? NaN : $2) with points pt %d ps 1.2 "
+                       "lc rgb '%s' notitle, \\\n",
+                    block, PT_OPEN[mi % 5], col);
+        }
+    fprintf(f, "  keyentry title ' ', keyentry with points pt 6 lc rgb '#333333' "
+               "title 'open: does not fit'\n\n");
+    fprintf(f, "set terminal svg size 1200,800 dynamic noenhanced font 'sans,12' background "
+               "rgb 'white'\nset output svg_file\nreplot\nset output\n");
+}
+
+static int write_file(const char *dir, const char *name, void (*fn)(FILE *, const struct sw *,
+                                                                    const struct chart *),
+                      const struct sw *s, const struct chart *c, struct err *e)
+{
+    char path[PLOT_PATH_MAX];
+    struct plot_out o;
+    if (plot_path(path, sizeof path, dir, name)) return err_set(e, dir, 0, 0, "path too long");
+    if (plot_out_open(&o, path, e)) return -1;
+    fn(o.f, s, c);
+    return plot_out_commit(&o, e);
+}
+
+static void csv_fn(FILE *f, const struct sw *s, const struct chart *c)
+{
+    (void)c;
+    write_csv(f, s);
+}
+
+static int write_all(struct sw *s, const char *dir)
+{
+    const char *C = "sweep";
+    const bool dec = s->sc.phase == PHASE_DECODE;
+    const struct chart charts[] = {
+        {dec ? "kv_cache_vs_context" : "kv_cache_vs_seq", "KV cache", "KV cache (bytes)", "B",
+         AX_LEN, y_kv, true},
+        {dec ? "decode_time_vs_context" : "prefill_time_vs_seq",
+         dec ? "Decode time per output token" : "Prefill time (time to first token)",
+         dec ? "time per output token (s)" : "prefill step time (s)", "s", AX_LEN, y_time, false},
+        {dec ? "decode_time_vs_batch" : "prefill_time_vs_batch",
+         dec ? "Decode time per output token" : "Prefill time (time to first token)",
+         dec ? "time per output token (s)" : "prefill step time (s)", "s", AX_BATCH, y_time,
+         false},
+    };
+    struct err e;
+    if (plot_mkdirs(dir, &e) || write_file(dir, "sweep.csv", csv_fn, s, NULL, &e)) {
+        err_print(&e, stderr);
+        return 1;
+    }
+    printf("wrote %s/sweep.csv (%d points)\n", dir, s->npts);
+    bool warned = false;
+    int rc = 0;
+    for (size_t i = 0; i < sizeof charts / sizeof charts[0]; i++) {
+        const struct chart *c = &charts[i];
+        if (s->nv[c->x] < 2) continue;
+        char name[3][128];
+        snprintf(name[0], sizeof name[0], "%s.dat", c->name);
+        snprintf(name[1], sizeof name[1], "%s.gp", c->name);
+        if (write_file(dir, name[0], write_chart_dat, s, c, &e) ||
+            write_file(dir, name[1], write_chart_gp, s, c, &e)) {
+            err_print(&e, stderr);
+            return 1;
+        }
+        snprintf(name[0], sizeof name[0], "%s.png", c->name);
+        snprintf(name[2], sizeof name[2], "%s.svg", c->name);
+        const char *vars[] = {"png_file", "svg_file"}, *files[] = {name[0], name[2]};
+        int r = cli_render(C, dir, name[1], vars, files, 2, &warned);
+        if (r) rc = r;
+        else printf("wrote %s/%s.%s\n", dir, c->name, warned ? "{gp,dat}" : "{png,svg,gp,dat}");
+    }
+    return rc;
+}
+
+int cmd_sweep(int argc, char **argv)
+{
+    const char *C = "sweep";
+    static const char *const EXTRA[] = {"--vary", NULL};
+    struct cli_args a;
+    int rc = cli_parse(C, argc, argv, EXTRA, &a);
+    if (rc) return rc;
+    if (a.help) {
+        printf(USAGE, CLI_SCENARIO_HELP);
+        return 0;
+    }
+    static struct sw s;
+    memset(&s, 0, sizeof s);
+    if (a.npos == 0) return cli_fail(C, "missing MODEL");
+    if (a.npos > SW_MAX_MODELS)
+        return cli_fail(C, "at most %d models in one sweep, got %d", SW_MAX_MODELS, a.npos);
+    if (!a.hw) return cli_fail(C, "missing --hw HW");
+    if (!a.out) return cli_fail(C, "missing -o DIR (the output folder)");
+    if (a.format) return cli_fail(C, "--format is not an option here: sweep writes DIR/sweep.csv");
+    if (a.per_op) return cli_fail(C, "--per-op is not an option here");
+    if ((rc = parse_axes(C, &a, &s))) return rc;
+    if (strlen(a.out) > 900) return cli_fail(C, "-o %.40s...: path too long", a.out);
+    char cmd_line[2048];
+    size_t k = (size_t)snprintf(cmd_line, sizeof cmd_line, "opbound sweep");
+    for (int i = 0; i < argc && k < sizeof cmd_line; i++)
+        k += (size_t)snprintf(cmd_line + k, sizeof cmd_line - k, " %s", argv[i]);
+    s.cmd_line = cmd_line;
+
+    struct err e;
+    struct device *d = NULL;
+    if (cli_load_device(a.hw, &d, &e)) return cli_fail_err(&e);
+    s.d = d;
+    for (int i = 0; i < a.npos && !rc; i++) {
+        if (cli_load_model(a.pos[i], &s.m[i], &e)) {
+            rc = cli_fail_err(&e);
+            break;
+        }
+        s.nm = i + 1;
+        rc = cli_check_scenario(s.m[i], &s.sc);
+    }
+    if (!rc && run_points(&s)) {
+        fprintf(stderr, "opbound: out of memory\n");
+        rc = 1;
+    }
+    if (!rc) rc = write_all(&s, a.out);
+    free(s.pts);
+    for (int i = 0; i < s.nm; i++) model_free(s.m[i]);
+    device_free(d);
+    return rc;
+}
