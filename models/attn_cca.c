@@ -29,6 +29,7 @@
  * Entry points: BLOCK_CCA, BLOCK_CCGQA (listed in models/registry.c). */
 #include <stddef.h>
 
+#include "attn_common.h"
 #include "model.h"
 
 struct cca_cfg {
@@ -230,7 +231,7 @@ static void cca_lower(const void *p, const struct lower_ctx *x, struct graph *g)
     op_norm(g, "qk_norm", t * (hq + hkv), d, hkv, FLOPS_RMSNORM); /* weights: temperatures */
     if (c->rope) op_elementwise(g, "rope", t, ch, 1, FLOPS_ROPE, false);
     op_elementwise(g, "kv_write", t, 2.0 * hkv * d, 1, 0, true);
-    const double s = st->q_len, pairs = s * st->ctx_prior + s * (s + 1.0) / 2.0;
+    const double s = st->q_len, pairs = attn_causal_pairs(st);
     const struct attn_shape as = {.b = st->batch, .hq = hq, .dqk = d, .dv = d, .sq = s,
                                   .skv = st->ctx_prior + s, .pairs = pairs,
                                   .kv_width = 2.0 * hkv * d, .kv_cached = st->ctx_prior > 0};

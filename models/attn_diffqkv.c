@@ -22,6 +22,7 @@
  * Entry point: BLOCK_DIFFQKV (listed in registry.c). */
 #include <stddef.h>
 
+#include "attn_common.h"
 #include "model.h"
 
 struct diffqkv_cfg {
@@ -147,7 +148,7 @@ static void diffqkv_lower(const void *p, const struct lower_ctx *x, struct graph
     if (c->q_aug_dim > c->k_head_dim) op_batched_gemm(g, "q_aug_down", hq, t, dk, dq, false);
     if (c->rope) op_elementwise(g, "rope", t, (hq + hk) * dk, 1, FLOPS_ROPE, false);
     op_elementwise(g, "kv_write", t, kv_n, 1, 0, true);
-    const double s = st->q_len, pairs = s * st->ctx_prior + s * (s + 1.0) / 2.0;
+    const double s = st->q_len, pairs = attn_causal_pairs(st);
     const struct attn_shape as = {.b = st->batch, .hq = hq, .dqk = dk, .dv = dv, .sq = s,
                                   .skv = st->ctx_prior + s, .pairs = pairs,
                                   .kv_width = kv_n, .kv_cached = st->ctx_prior > 0};

@@ -11,6 +11,7 @@
  * replicated one per device when tp > Hkv. */
 #include <stddef.h>
 
+#include "attn_common.h"
 #include "model.h"
 
 struct gqa_cfg {
@@ -81,8 +82,6 @@ static int mqa_check(void *p, uint64_t present, const struct model *m, const str
     return gqa_check(p, present, m, d, map, e);
 }
 
-/* KV heads one of tp devices holds: Hkv/tp, or 1 (replicated) when tp > Hkv. */
-static double local_kv_heads(double hkv, double tp) { return hkv >= tp ? hkv / tp : 1.0; }
 
 /* Params of the block with hq query and hkv KV heads (one device's share when
  * those are local counts; the output bias and q/k norms are replicated). */
@@ -100,7 +99,7 @@ static void gqa_count(const void *p, const struct model *m, double tp, struct bl
 {
     const struct gqa_cfg *c = p;
     const double h = (double)m->hidden, hq = (double)c->heads, hkv = (double)c->kv_heads,
-                 d = (double)c->head_dim, kvl = local_kv_heads(hkv, tp);
+                 d = (double)c->head_dim, kvl = attn_local_kv_heads(hkv, tp);
     out->params = gqa_params(c, h, hq, hkv);
     out->active_params = out->params;
     out->kv_elems = 2.0 * hkv * d;
@@ -113,13 +112,7 @@ static void gqa_count(const void *p, const struct model *m, double tp, struct bl
 static int gqa_tp_check(const void *p, double tp, char *msg, size_t n)
 {
     const struct gqa_cfg *c = p;
-    const long long t = (long long)tp, h = c->heads, kv = c->kv_heads;
-    if (h % t) return snprintf(msg, n, "heads (%lld) not divisible by %lld", h, t), -1;
-    if (kv % t && t % kv)
-        return snprintf(msg, n, "kv_heads (%lld) and %lld devices: neither divides the other",
-                        kv, t),
-               -1;
-    return 0;
+    return attn_heads_tp_check(c->heads, c->kv_heads, tp, msg, n);
 }
 
 static void gqa_lower(const void *p, const struct lower_ctx *x, struct graph *g)
@@ -127,14 +120,14 @@ static void gqa_lower(const void *p, const struct lower_ctx *x, struct graph *g)
     const struct gqa_cfg *c = p;
     const struct step *st = x->st;
     const double h = (double)x->m->hidden, hq = (double)c->heads / st->tp,
-                 hkv = local_kv_heads((double)c->kv_heads, st->tp), d = (double)c->head_dim,
+                 hkv = attn_local_kv_heads((double)c->kv_heads, st->tp), d = (double)c->head_dim,
                  t = x->tokens;
     op_gemm(g, "qkv_proj", t, (hq + 2.0 * hkv) * d, h, c->qkv_bias);
     if (c->qk_norm) op_norm(g, "qk_norm", t * (hq + hkv), d, 2.0 * d, FLOPS_RMSNORM);
     if (c->rope) op_elementwise(g, "rope", t, (hq + hkv) * d, 1, FLOPS_ROPE, false);
     op_elementwise(g, "kv_write", t, 2.0 * hkv * d, 1, 0, true);
     /* Causal: query i of the step (0-based) sees ctx_prior + i + 1 keys. */
-    const double s = st->q_len, pairs = s * st->ctx_prior + s * (s + 1.0) / 2.0;
+    const double s = st->q_len, pairs = attn_causal_pairs(st);
     const struct attn_shape as = {.b = st->batch, .hq = hq, .dqk = d, .dv = d, .sq = s,
                                   .skv = st->ctx_prior + s, .pairs = pairs,
                                   .kv_width = 2.0 * hkv * d, .kv_cached = st->ctx_prior > 0};

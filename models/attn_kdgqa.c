@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attn_common.h"
 #include "model.h"
 
 #define KDGQA_MAX_GROUPS 4096 /* longest query_groups list */
@@ -179,7 +180,7 @@ static void kdgqa_lower(const void *p, const struct lower_ctx *x, struct graph *
     op_elementwise(g, "key_norm", t * hkv, 1, d, 2.0 * d, false);
     if (c->rope) op_elementwise(g, "rope", t, (hq + hkv) * d, 1, FLOPS_ROPE, false);
     op_elementwise(g, "kv_write", t, 2.0 * hkv * d, 1, 0, true);
-    const double s = st->q_len, pairs = s * st->ctx_prior + s * (s + 1.0) / 2.0;
+    const double s = st->q_len, pairs = attn_causal_pairs(st);
     const struct attn_shape as = {.b = st->batch, .hq = hkv * c->max_group, .dqk = d, .dv = d,
                                   .sq = s, .skv = st->ctx_prior + s, .pairs = pairs,
                                   .kv_width = 2.0 * hkv * d, .kv_cached = st->ctx_prior > 0};

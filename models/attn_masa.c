@@ -31,6 +31,7 @@
 #include <math.h>
 #include <stddef.h>
 
+#include "attn_common.h"
 #include "model.h"
 
 enum masa_exec { MASA_RECONSTRUCT, MASA_ATOMS };
@@ -120,8 +121,6 @@ static double masa_params(const struct masa_cfg *c, double h, double hq, double 
     return 4.0 * s + s * dense_weights(c, h, hq, hkv) / (double)c->share_layers;
 }
 
-/* KV heads one of tp devices holds: Hkv/tp, or 1 (replicated) when tp > Hkv. */
-static double local_kv_heads(double hkv, double tp) { return hkv >= tp ? hkv / tp : 1.0; }
 
 /* Active = params: every token goes through every atom of its layer's
  * dictionaries (and the attribution is the same). */
@@ -129,7 +128,7 @@ static void masa_count(const void *p, const struct model *m, double tp, struct b
 {
     const struct masa_cfg *c = p;
     const double h = (double)m->hidden, hq = (double)c->heads, hkv = (double)c->kv_heads,
-                 d = (double)c->head_dim, kvl = local_kv_heads(hkv, tp);
+                 d = (double)c->head_dim, kvl = attn_local_kv_heads(hkv, tp);
     out->params = masa_params(c, h, hq, hkv);
     out->active_params = out->params;
     out->kv_elems = 2.0 * hkv * d;
@@ -143,13 +142,7 @@ static void masa_count(const void *p, const struct model *m, double tp, struct b
 static int masa_tp_check(const void *p, double tp, char *msg, size_t n)
 {
     const struct masa_cfg *c = p;
-    const long long t = (long long)tp, h = c->heads, kv = c->kv_heads;
-    if (h % t) return snprintf(msg, n, "heads (%lld) not divisible by %lld", h, t), -1;
-    if (kv % t && t % kv)
-        return snprintf(msg, n, "kv_heads (%lld) and %lld devices: neither divides the other",
-                        kv, t),
-               -1;
-    return 0;
+    return attn_heads_tp_check(c->heads, c->kv_heads, tp, msg, n);
 }
 
 /* One device's ops for the chosen execution; see the file header. */
@@ -158,7 +151,7 @@ static void masa_lower(const void *p, const struct lower_ctx *x, struct graph *g
     const struct masa_cfg *c = p;
     const struct step *st = x->st;
     const double h = (double)x->m->hidden, hq = (double)c->heads / st->tp,
-                 hkv = local_kv_heads((double)c->kv_heads, st->tp), d = (double)c->head_dim,
+                 hkv = attn_local_kv_heads((double)c->kv_heads, st->tp), d = (double)c->head_dim,
                  t = x->tokens, s = (double)c->atoms, qkv_n = (hq + 2.0 * hkv) * d;
     if (c->execution == MASA_RECONSTRUCT) {
         /* (1 x S) coefficients @ (S x numel) atoms: 2*S*numel FLOPs */

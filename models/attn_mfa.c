@@ -18,6 +18,7 @@
  * Entry point: BLOCK_MFA (listed in registry.c). */
 #include <stddef.h>
 
+#include "attn_common.h"
 #include "model.h"
 
 struct mfa_cfg {
@@ -104,7 +105,7 @@ static void mfa_lower(const void *p, const struct lower_ctx *x, struct graph *g)
     op_gemm(g, "q_up", t, hq * d, r, false);
     if (c->rope) op_elementwise(g, "rope", t, (hq + 1.0) * d, 1, FLOPS_ROPE, false);
     op_elementwise(g, "kv_write", t, 2.0 * d, 1, 0, true);
-    const double s = st->q_len, pairs = s * st->ctx_prior + s * (s + 1.0) / 2.0;
+    const double s = st->q_len, pairs = attn_causal_pairs(st);
     const struct attn_shape as = {.b = st->batch, .hq = hq, .dqk = d, .dv = d, .sq = s,
                                   .skv = st->ctx_prior + s, .pairs = pairs,
                                   .kv_width = 2.0 * d, .kv_cached = st->ctx_prior > 0};

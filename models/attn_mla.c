@@ -30,6 +30,7 @@
  * projection. Prefill keeps the head split. */
 #include <stddef.h>
 
+#include "attn_common.h"
 #include "model.h"
 
 enum mla_exec { MLA_AUTO, MLA_NAIVE, MLA_ABSORBED };
@@ -174,7 +175,7 @@ static void mla_lower(const void *p, const struct lower_ctx *x, struct graph *g)
     const double dn = (double)c->qk_nope_head_dim, dr = (double)c->qk_rope_head_dim,
                  dv = (double)c->v_head_dim, lat_all = (double)c->kv_lora_rank;
     const double s = st->q_len, skv = st->ctx_prior + s;
-    const double pairs = s * st->ctx_prior + s * (s + 1.0) / 2.0;
+    const double pairs = attn_causal_pairs(st);
     const bool decode = st->q_len == 1 && st->ctx_prior > 0;
     const bool absorbed = c->execution == MLA_ABSORBED || (c->execution == MLA_AUTO && s == 1);
     const bool tpla = c->tp_mode == MLA_TP_TPLA && tp > 1 && absorbed && decode;

@@ -25,6 +25,7 @@
 #include <stddef.h>
 
 #include "ffn_moe.h"
+#include "attn_common.h"
 #include "model.h"
 
 enum moh_router { MOH_ROUTER_LINEAR, MOH_ROUTER_QUERY_NORM };
@@ -109,8 +110,6 @@ static double moh_params(const struct moh_cfg *c, double h, double hq, double o_
     return h * (hq + 2.0 * hkv) * d + o_heads * d * h + h * router_logits(c);
 }
 
-/* KV heads one of tp devices holds: Hkv/tp, or 1 (replicated) when tp > Hkv. */
-static double local_kv_heads(double hkv, double tp) { return hkv >= tp ? hkv / tp : 1.0; }
 
 /* Active params (one token): all of Q, K, V, the router, and W_O of the
  * H_s + k active heads. */
@@ -118,7 +117,7 @@ static void moh_count(const void *p, const struct model *m, double tp, struct bl
 {
     const struct moh_cfg *c = p;
     const double h = (double)m->hidden, hq = (double)c->heads, hkv = (double)c->kv_heads,
-                 d = (double)c->head_dim, kvl = local_kv_heads(hkv, tp);
+                 d = (double)c->head_dim, kvl = attn_local_kv_heads(hkv, tp);
     out->params = moh_params(c, h, hq, hq, hkv);
     out->active_params =
         moh_params(c, h, hq, (double)(c->shared_heads + c->top_k), hkv);
@@ -134,14 +133,9 @@ static void moh_count(const void *p, const struct model *m, double tp, struct bl
 static int moh_tp_check(const void *p, double tp, char *msg, size_t n)
 {
     const struct moh_cfg *c = p;
-    const long long t = (long long)tp, h = c->heads, kv = c->kv_heads, hs = c->shared_heads;
-    if (h % t) return snprintf(msg, n, "heads (%lld) not divisible by %lld", h, t), -1;
-    if (hs % t) return snprintf(msg, n, "shared_heads (%lld) not divisible by %lld", hs, t), -1;
-    if (kv % t && t % kv)
-        return snprintf(msg, n, "kv_heads (%lld) and %lld devices: neither divides the other",
-                        kv, t),
-               -1;
-    return 0;
+    if (c->shared_heads % (long long)tp)
+        return snprintf(msg, n, "shared_heads (%lld) not divisible by %.0f", (long long)c->shared_heads, tp), -1;
+    return attn_heads_tp_check(c->heads, c->kv_heads, tp, msg, n);
 }
 
 /* One device. Router first (linear: one GEMM for all logits, the top-k over
@@ -155,7 +149,7 @@ static void moh_lower(const void *p, const struct lower_ctx *x, struct graph *g)
     const struct moh_cfg *c = p;
     const struct step *st = x->st;
     const double tp = st->tp, h = (double)x->m->hidden, t = x->tokens, d = (double)c->head_dim;
-    const double hq = (double)c->heads / tp, hkv = local_kv_heads((double)c->kv_heads, tp);
+    const double hq = (double)c->heads / tp, hkv = attn_local_kv_heads((double)c->kv_heads, tp);
     const double hs = (double)c->shared_heads / tp, k = (double)c->top_k / tp;
     const double routed_all = (double)(c->heads - c->shared_heads), routed = routed_all / tp;
     if (c->router == MOH_ROUTER_LINEAR) {
@@ -171,7 +165,7 @@ static void moh_lower(const void *p, const struct lower_ctx *x, struct graph *g)
     }
     if (c->rope) op_elementwise(g, "rope", t, (hq + hkv) * d, 1, FLOPS_ROPE, false);
     op_elementwise(g, "kv_write", t, 2.0 * hkv * d, 1, 0, true);
-    const double s = st->q_len, pairs = s * st->ctx_prior + s * (s + 1.0) / 2.0;
+    const double s = st->q_len, pairs = attn_causal_pairs(st);
     const struct attn_shape as = {.b = st->batch, .hq = hs + k, .dqk = d, .dv = d, .sq = s,
                                   .skv = st->ctx_prior + s, .pairs = pairs,
                                   .kv_width = 2.0 * hkv * d, .kv_cached = st->ctx_prior > 0};

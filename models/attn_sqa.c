@@ -21,6 +21,7 @@
  * Entry point: BLOCK_SQA (listed in registry.c). */
 #include <stddef.h>
 
+#include "attn_common.h"
 #include "model.h"
 
 struct sqa_cfg {
@@ -76,8 +77,6 @@ static int sqa_check(void *p, uint64_t present, const struct model *m, const str
     return 0;
 }
 
-/* KV heads one of tp devices holds: Hkv/tp, or 1 (replicated) when tp > Hkv. */
-static double local_kv_heads(double hkv, double tp) { return hkv >= tp ? hkv / tp : 1.0; }
 
 /* Params with hq query and hkv KV heads (a device's share when those are
  * local counts; the output bias is replicated). */
@@ -95,7 +94,7 @@ static void sqa_count(const void *p, const struct model *m, double tp, struct bl
     const struct sqa_cfg *c = p;
     const double h = (double)m->hidden, hq = (double)c->query_heads,
                  hkv = (double)c->kv_heads, d = (double)c->head_dim,
-                 kvl = local_kv_heads(hkv, tp);
+                 kvl = attn_local_kv_heads(hkv, tp);
     out->params = sqa_params(c, h, hq, hkv);
     out->active_params = out->params;
     out->kv_elems = 2.0 * hkv * d;
@@ -107,13 +106,10 @@ static void sqa_count(const void *p, const struct model *m, double tp, struct bl
 static int sqa_tp_check(const void *p, double tp, char *msg, size_t n)
 {
     const struct sqa_cfg *c = p;
-    const long long t = (long long)tp, hq = c->query_heads, kv = c->kv_heads;
-    if (hq % t) return snprintf(msg, n, "query_heads (%lld) not divisible by %lld", hq, t), -1;
-    if (kv % t && t % kv)
-        return snprintf(msg, n, "kv_heads (%lld) and %lld devices: neither divides the other",
-                        kv, t),
-               -1;
-    return 0;
+    /* the message names query_heads, the key this kind uses */
+    if (c->query_heads % (long long)tp)
+        return snprintf(msg, n, "query_heads (%lld) not divisible by %.0f", (long long)c->query_heads, tp), -1;
+    return attn_heads_tp_check(c->query_heads, c->kv_heads, tp, msg, n);
 }
 
 /* qkv_proj, rope, kv_write, attention over Hq heads, o_proj from Hq*D. */
@@ -122,12 +118,12 @@ static void sqa_lower(const void *p, const struct lower_ctx *x, struct graph *g)
     const struct sqa_cfg *c = p;
     const struct step *st = x->st;
     const double h = (double)x->m->hidden, hq = (double)c->query_heads / st->tp,
-                 hkv = local_kv_heads((double)c->kv_heads, st->tp), d = (double)c->head_dim,
+                 hkv = attn_local_kv_heads((double)c->kv_heads, st->tp), d = (double)c->head_dim,
                  t = x->tokens;
     op_gemm(g, "qkv_proj", t, (hq + 2.0 * hkv) * d, h, c->qkv_bias);
     if (c->rope) op_elementwise(g, "rope", t, (hq + hkv) * d, 1, FLOPS_ROPE, false);
     op_elementwise(g, "kv_write", t, 2.0 * hkv * d, 1, 0, true);
-    const double s = st->q_len, pairs = s * st->ctx_prior + s * (s + 1.0) / 2.0;
+    const double s = st->q_len, pairs = attn_causal_pairs(st);
     const struct attn_shape as = {.b = st->batch, .hq = hq, .dqk = d, .dv = d, .sq = s,
                                   .skv = st->ctx_prior + s, .pairs = pairs,
                                   .kv_width = 2.0 * hkv * d, .kv_cached = st->ctx_prior > 0};
