@@ -18,6 +18,10 @@ extern const struct block_kind BLOCK_MASA;
 extern const struct block_kind BLOCK_SQA;
 extern const struct block_kind BLOCK_MFA;
 extern const struct block_kind BLOCK_DIFFQKV;
+/* linear-time token mixers (attention slot, per-sequence state) */
+extern const struct block_kind BLOCK_MAMBA2;
+extern const struct block_kind BLOCK_SHORTCONV;
+extern const struct block_kind BLOCK_LINATTN;
 /* FFN kinds */
 extern const struct block_kind BLOCK_SWIGLU;
 extern const struct block_kind BLOCK_GELU;
@@ -36,6 +40,9 @@ static const struct block_kind *const KINDS[] = {
     &BLOCK_SQA,
     &BLOCK_MFA,
     &BLOCK_DIFFQKV,
+    &BLOCK_MAMBA2,
+    &BLOCK_SHORTCONV,
+    &BLOCK_LINATTN,
     &BLOCK_SWIGLU,
     &BLOCK_GELU,
     &BLOCK_MOE,

@@ -2,6 +2,7 @@
  * Every formula here is stated, with its source, in docs/conventions.md. */
 #include "graph.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -143,6 +144,48 @@ static void count_allreduce(const struct op *op, struct op_cost *c)
     c->bytes_net = 2.0 * (n - 1.0) / n * e * ab;
 }
 
+/* Linear-recurrence core (Dao and Gu 2024, "Transformers are SSMs", Sec. 6;
+ * Qin et al. 2024, "Lightning Attention-2"), per sequence and head:
+ * - s = 1 (recurrent form): k^T v accumulated into h (2*dk*dv) and y = q h
+ *   (2*dk*dv) as matmul FLOPs; the decay a*h adds dk*dv vector FLOPs.
+ * - s > 1 (chunked form, chunks of Q, the last one r = s mod Q long): intra-
+ *   chunk scores q k^T over whole Q x Q tiles (2*dk per pair and group; the
+ *   pairs above the diagonal are computed and masked: flops_wasted), the
+ *   masked scores times v (2*dv per pair and head), chunk states k^T v
+ *   (2*dk*dv per token), outputs from the carried state q h (2*dk*dv per
+ *   token); vector: the decay mask FLOPS_DECAY_MASK per pair, and the
+ *   inter-chunk state passing h = a*h + state (2*dk*dv per chunk; dk*dv
+ *   without decay).
+ * Bytes: q, k (groups*dk each), v (heads*dv) and the per-token decay input
+ * (heads) read once, y written once (fused kernel, chunk states on chip); the
+ * carried state read from the cache when state_in and the final state written
+ * (KV dtype). */
+static void count_scan(const struct op *op, struct op_cost *c)
+{
+    const struct scan_shape *x = &op->shape.scan;
+    const double b = x->b, hh = x->heads, gg = x->groups, s = x->s, q = x->chunk;
+    const double st = x->dk * x->dv, ab = dtype_bytes(op->dt_act), kvb = dtype_bytes(op->dt_kv);
+    c->bytes_net = 0;
+    c->flops_wasted = 0;
+    if (s == 1) {
+        c->flops_mm = b * hh * 4.0 * st;
+        c->flops_vec = x->decay ? b * hh * st : 0;
+    } else {
+        const double nf = floor(s / q), r = s - nf * q, nc = nf + (r > 0 ? 1.0 : 0.0);
+        const double pairs = nf * q * q + r * r;
+        const double useful = nf * q * (q + 1.0) / 2.0 + r * (r + 1.0) / 2.0;
+        const double per_pair = gg * 2.0 * x->dk + hh * 2.0 * x->dv;
+        c->flops_mm = b * (per_pair * pairs + hh * s * 4.0 * st);
+        c->flops_wasted = b * per_pair * (pairs - useful);
+        c->flops_vec = b * hh * ((x->decay ? FLOPS_DECAY_MASK : 0) * pairs +
+                                 nc * (x->decay ? 2.0 : 1.0) * st);
+    }
+    c->bytes_w = 0;
+    c->bytes_act = b * s * (2.0 * gg * x->dk + hh * x->dv + (x->decay_input ? hh : 0)) * ab;
+    c->bytes_kv = x->state_in ? b * hh * st * kvb : 0;
+    c->bytes_out = b * s * hh * x->dv * ab + b * hh * st * kvb;
+}
+
 static const struct {
     const char *name;
     void (*count)(const struct op *, struct op_cost *);
@@ -156,6 +199,7 @@ static const struct {
     [OP_ROUTER] = {"router", count_router},
     [OP_GATHER] = {"gather", count_gather},
     [OP_ALLREDUCE] = {"allreduce", count_allreduce},
+    [OP_SCAN] = {"scan", count_scan},
 };
 _Static_assert(sizeof OP_KINDS / sizeof OP_KINDS[0] == OP_COUNT, "OP_KINDS out of date");
 
@@ -315,6 +359,16 @@ struct op *op_gemm_from_cache(struct graph *g, const char *name, double m, doubl
 {
     struct op *op = gemm(g, OP_GEMM, name, 1.0, m, n, k, false);
     op->shape.gemm.a_kv = true;
+    op_count(op);
+    return op;
+}
+
+struct op *op_scan(struct graph *g, const char *name, const struct scan_shape *s)
+{
+    OB_ASSERT(s->b > 0 && s->heads > 0 && s->groups > 0 && s->groups <= s->heads);
+    OB_ASSERT(s->s >= 1 && s->chunk >= 1 && s->dk > 0 && s->dv > 0);
+    struct op *op = add(g, OP_SCAN, name);
+    op->shape.scan = *s;
     op_count(op);
     return op;
 }

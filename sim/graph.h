@@ -32,6 +32,7 @@ enum op_kind {
     OP_ROUTER,       /* MoE router: softmax over E logits and top-k selection */
     OP_GATHER,       /* row gather from a weight table (embedding) */
     OP_ALLREDUCE,    /* sum across tensor-parallel devices over the interconnect */
+    OP_SCAN,         /* linear recurrence with a per-sequence state (SSD, linear attention) */
     OP_COUNT
 };
 
@@ -65,6 +66,24 @@ struct attn_shape {
     bool kv_cached;  /* K/V read from the KV cache (KV dtype), else activations */
 };
 
+/* Linear-recurrence core (per device): each of `heads` heads keeps a dk x dv
+ * state h, updated per token as h = a*h + k^T v and read out as y = q h
+ * (Mamba-2's SSD: q = C, k = B, v = x, dk = N, dv = P; linear attention:
+ * dk = dv = D). q and k may be shared by heads/groups heads (Mamba-2's B/C
+ * groups; groups = heads otherwise). A step of s = 1 token runs the recurrent
+ * form; s > 1 runs the chunked algorithm with chunks of `chunk` tokens. */
+struct scan_shape {
+    double b;         /* sequences B */
+    double heads;     /* heads, each with its own dk x dv state */
+    double groups;    /* q/k groups (divides heads) */
+    double s;         /* new tokens per sequence */
+    double chunk;     /* chunk length Q of the chunked (prefill) form */
+    double dk, dv;    /* state dims */
+    bool decay;       /* the state decays (a != 1): Mamba-2, lightning attention */
+    bool decay_input; /* the decay is a per-token, per-head input (Mamba-2's dt) */
+    bool state_in;    /* a carried state is read from the cache (prior context) */
+};
+
 union op_shape {
     /* per instance; a_kv: the (m x k) input is read from the KV cache (KV dtype) */
     struct { double count, m, n, k; bool bias, a_kv; } gemm;
@@ -75,6 +94,7 @@ union op_shape {
     struct { double rows, experts, k; } router;
     struct { double rows, cols; } gather;
     struct { double rows, cols, devices; } allreduce;
+    struct scan_shape scan;
 };
 
 struct op {
@@ -128,6 +148,10 @@ struct op *op_gather(struct graph *g, const char *name, double rows, double cols
 struct op *op_allreduce(struct graph *g, const char *name, double rows, double cols,
                         double devices);
 
+/* Linear-recurrence core; the state is read (when state_in) and written in
+ * the KV dtype. */
+struct op *op_scan(struct graph *g, const char *name, const struct scan_shape *s);
+
 /* FLOP-per-element conventions (docs/conventions.md). */
 #define FLOPS_RMSNORM 4.0   /* square, accumulate, scale by 1/rms, scale by weight */
 #define FLOPS_LAYERNORM 8.0 /* mean, centre, square, accumulate, scale, weight, bias */
@@ -136,5 +160,7 @@ struct op *op_allreduce(struct graph *g, const char *name, double rows, double c
 #define FLOPS_SILU_MUL 5.0  /* x / (1 + exp(-x)) then * up: neg, exp, add, div, mul */
 #define FLOPS_GELU 8.0      /* tanh approximation */
 #define FLOPS_SOFTMAX 5.0   /* per score: scale, max, subtract, exp, sum */
+#define FLOPS_SILU 4.0      /* x / (1 + exp(-x)): neg, exp, add, div */
+#define FLOPS_DECAY_MASK 3.0 /* per chunk score: segment-sum difference, exp, multiply */
 
 #endif
