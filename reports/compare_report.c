@@ -2,6 +2,7 @@
  * are each design's figure divided by the first design's, within a block. */
 #include "compare_report.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "fmt.h"
@@ -29,7 +30,10 @@ void compare_row_fill(struct compare_row *r, const char *design, const struct an
     r->fits = a->fits;
 }
 
-static double ratio(double a, double b) { return b > 0 ? a / b : 0; }
+/* a / b; undefined (NaN) when the first design's figure is 0 (e.g. a KV-cache
+ * ratio against a design that has no KV cache): tables print n/a, csv leaves
+ * the field empty, json writes null. */
+static double ratio(double a, double b) { return b > 0 ? a / b : NAN; }
 
 static void scenario_line(char *buf, size_t n, const struct device *d, const struct scenario *sc)
 {
@@ -68,9 +72,11 @@ static void table(FILE *out, const char *title, const struct compare_block *bloc
             table_cell(&t, 7, "%s", fmt_time(b[5], B64, r->tpot_s));
             table_cell(&t, 8, "%s%s", fmt_si(b[6], B64, r->memory_bytes, "B"), r->fits ? "" : " !");
             table_cell(&t, 9, "%.0f", r->max_batch);
-            table_cell(&t, 10, "%.3g", ratio(r->kv_bytes_per_token, f->kv_bytes_per_token));
-            table_cell(&t, 11, "%.3g", ratio(r->ttft_s, f->ttft_s));
-            table_cell(&t, 12, "%.3g", ratio(r->tpot_s, f->tpot_s));
+            const double q[3] = {ratio(r->kv_bytes_per_token, f->kv_bytes_per_token),
+                                 ratio(r->ttft_s, f->ttft_s), ratio(r->tpot_s, f->tpot_s)};
+            for (int k = 0; k < 3; k++)
+                if (isnan(q[k])) table_cell(&t, 10 + k, "n/a");
+                else table_cell(&t, 10 + k, "%.3g", q[k]);
         }
         table_print(&t, out);
         table_free(&t);
@@ -124,9 +130,10 @@ static void csv(FILE *out, const struct compare_block *blocks, int n_blocks)
             for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) fprintf(out, ",%s", X(v[k]));
             fprintf(out, ",%s", r->fits ? "true" : "false");
             fprintf(out, ",%s", X(r->max_batch));
-            fprintf(out, ",%s", X(ratio(r->kv_bytes_per_token, f->kv_bytes_per_token)));
-            fprintf(out, ",%s", X(ratio(r->ttft_s, f->ttft_s)));
-            fprintf(out, ",%s\n", X(ratio(r->tpot_s, f->tpot_s)));
+            const double q[3] = {ratio(r->kv_bytes_per_token, f->kv_bytes_per_token),
+                                 ratio(r->ttft_s, f->ttft_s), ratio(r->tpot_s, f->tpot_s)};
+            for (int k = 0; k < 3; k++) fprintf(out, ",%s", isnan(q[k]) ? "" : X(q[k]));
+            fputc('\n', out);
         }
     }
 }
@@ -134,7 +141,7 @@ static void csv(FILE *out, const struct compare_block *blocks, int n_blocks)
 static void jkey(FILE *out, const char *key, double v, bool comma)
 {
     char num[64];
-    fprintf(out, "\"%s\": %s%s", key, X(v), comma ? ", " : "");
+    fprintf(out, "\"%s\": %s%s", key, isnan(v) ? "null" : X(v), comma ? ", " : "");
 }
 
 static void json(FILE *out, const char *title, const struct compare_block *blocks, int n_blocks)

@@ -156,6 +156,28 @@ static void test_compare_cli_errors(void **state)
     assert_non_null(strstr(out_buf, "H100-SXM5-80GB,decode,32,,8192,1,MHA-32,"));
 }
 
+/* A ratio against a first design with no KV cache (a pure Mamba-2 stack) is
+ * undefined: json null, table n/a, never a made-up 0. */
+static void test_compare_undefined_ratio(void **state)
+{
+    (void)state;
+    char study[2048];
+    snprintf(study, sizeof study,
+             "name: t\nskeleton: llama-3-8b\nhw: [h100]\n"
+             "scenarios: [{phase: decode, batch: 1, context: 100}]\n"
+             "designs:\n  - name: M\n    model: %s/examples/mix-mamba2.yaml\n"
+             "  - name: G\n    attention: {kind: gqa, heads: 32, kv_heads: 8, head_dim: 128}\n",
+             OB_DATADIR);
+    char args[256];
+    snprintf(args, sizeof args, "compare %s --format json", tu_write_temp(study));
+    assert_int_equal(run(args), 0);
+    assert_non_null(strstr(out_buf, "\"kv_ratio\": null"));
+    assert_null(strstr(out_buf, "\"kv_ratio\": 0,"));
+    args[strlen(args) - strlen(" --format json")] = 0;
+    assert_int_equal(run(args), 0);
+    assert_non_null(strstr(out_buf, "n/a"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -163,6 +185,7 @@ int main(void)
         cmocka_unit_test(test_compare_study_errors),
         cmocka_unit_test(test_compare_matches_analyze),
         cmocka_unit_test(test_compare_cli_errors),
+        cmocka_unit_test(test_compare_undefined_ratio),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
