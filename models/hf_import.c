@@ -469,6 +469,86 @@ static int conv_deepseek(struct conv *c)
     return 0;
 }
 
+/* LFM2 (Liquid AI; transformers Lfm2Config/Lfm2MLP): gated short-convolution
+ * layers and GQA layers with q/k norms (full_attn_idxs, or layer_types), each
+ * followed by a SwiGLU whose width is block_ff_dim, auto-adjusted when
+ * block_auto_adjust_ff_dim: int(2*ff/3), times block_ffn_dim_multiplier,
+ * rounded up to a multiple of block_multiple_of. */
+static int conv_lfm2(struct conv *c)
+{
+    int64_t h, kv, d, kernel = 3, ff = 0, mult_of = 256;
+    bool adjust = false, conv_bias = false;
+    if (read_common(c, true)) return -1;
+    bool tied = c->tied;
+    if (get_bool(c, "tie_embedding", &tied)) return -1; /* LFM2's own name */
+    c->tied = tied;
+    if (read_heads(c, &h, &kv, &d) || get_int(c, "conv_L_cache", true, 1, 1024, &kernel) ||
+        get_bool(c, "conv_bias", &conv_bias) ||
+        get_int(c, "block_multiple_of", false, 1, 1 << 20, &mult_of) ||
+        get_bool(c, "block_auto_adjust_ff_dim", &adjust))
+        return -1;
+    if (yml_map_get(c->d, c->root, "block_ff_dim")) {
+        if (get_int(c, "block_ff_dim", true, 1, 1 << 24, &ff)) return -1;
+    } else if (get_int(c, "intermediate_size", true, 1, 1 << 24, &ff)) {
+        return -1;
+    }
+    use(c, "intermediate_size");
+    if (adjust) {
+        ff = 2 * ff / 3;
+        yml_node mn = field(c, "block_ffn_dim_multiplier");
+        const char *ms = mn ? yml_scalar(c->d, mn) : NULL;
+        if (ms) ff = (int64_t)(strtod(ms, NULL) * (double)ff);
+        ff = mult_of * ((ff + mult_of - 1) / mult_of);
+    }
+    use(c, "block_ffn_dim_multiplier");
+    /* Widths that must equal hidden_size, and the FFN form, as modelled. */
+    static const char *const SAME_AS_HIDDEN[] = {"block_dim", "conv_dim", "conv_dim_out"};
+    for (size_t i = 0; i < sizeof SAME_AS_HIDDEN / sizeof SAME_AS_HIDDEN[0]; i++) {
+        int64_t w = c->hidden;
+        if (get_int(c, SAME_AS_HIDDEN[i], false, 1, 1 << 24, &w)) return -1;
+        if (w != c->hidden)
+            return fail_at(c, SAME_AS_HIDDEN[i], "%s %lld differs from hidden_size %lld: not modelled",
+                           SAME_AS_HIDDEN[i], (long long)w, (long long)c->hidden);
+    }
+    bool swiglu = true;
+    if (get_bool(c, "block_use_swiglu", &swiglu)) return -1;
+    if (!swiglu) return fail_at(c, "block_use_swiglu", "block_use_swiglu false is not modelled");
+    bool *is_attn = calloc((size_t)c->layers, sizeof *is_attn);
+    OB_ASSERT(is_attn);
+    yml_node idx = field(c, "full_attn_idxs"), types = field(c, "layer_types");
+    int rc = 0;
+    for (int i = 0; idx && i < yml_seq_len(c->d, idx) && rc == 0; i++) {
+        const char *s = yml_scalar(c->d, yml_seq_at(c->d, idx, i));
+        long long v = s ? strtoll(s, NULL, 10) : -1;
+        if (v < 0 || v >= c->layers)
+            rc = yml_fail(c->d, yml_seq_at(c->d, idx, i), c->e, "full_attn_idxs: %s is not a layer index", s ? s : "?");
+        else
+            is_attn[v] = true;
+    }
+    for (int i = 0; !idx && types && i < yml_seq_len(c->d, types) && i < c->layers; i++) {
+        const char *s = yml_scalar(c->d, yml_seq_at(c->d, types, i));
+        is_attn[i] = s && strcmp(s, "full_attention") == 0;
+    }
+    if (rc == 0 && !idx && !types)
+        rc = fail_at(c, "full_attn_idxs", "missing 'full_attn_idxs' (or 'layer_types'): which layers attend?");
+    char(*attn)[256] = calloc((size_t)c->layers, 256), (*ffn)[256] = calloc((size_t)c->layers, 256);
+    OB_ASSERT(attn && ffn);
+    for (int64_t i = 0; i < c->layers && rc == 0; i++) {
+        if (is_attn[i])
+            snprintf(attn[i], 256, "{kind: gqa, heads: %lld, kv_heads: %lld, head_dim: %lld, qk_norm: true}",
+                     (long long)h, (long long)kv, (long long)d);
+        else
+            snprintf(attn[i], 256, "{kind: shortconv, kernel: %lld%s}", (long long)kernel,
+                     conv_bias ? ", bias: true" : "");
+        snprintf(ffn[i], 256, "{kind: swiglu, intermediate: %lld}", (long long)ff);
+    }
+    if (rc == 0) emit_groups(c, attn, ffn);
+    free(attn);
+    free(ffn);
+    free(is_attn);
+    return rc;
+}
+
 /* Fields known not to change cost (tokenizer ids, initialisation, training
  * losses, RoPE details, generation settings). */
 static const char *const HARMLESS[] = {
@@ -481,7 +561,8 @@ static const char *const HARMLESS[] = {
     "use_mla", "bos_token", "eos_token", "partial_rotary_factor", "original_max_position_embeddings",
     "embd_pdrop", "resid_pdrop", "tie_word_embeddings", "_name_or_path", "sliding_window_pattern",
     "is_decoder", "max_window_layers", "qk_layernorm", "attention_chunk_size", "moe_router_dtype",
-    NULL};
+    "block_mlp_init_scale", "block_norm_eps", "block_out_init_scale", "block_use_xavier_init",
+    "conv_use_xavier_init", "norm_eps", "theta", "use_pos_enc", "num_heads", NULL};
 
 static const struct {
     const char *type;
@@ -502,7 +583,7 @@ static const struct {
     {"gemma3", NULL, "its local/global sliding-window pattern and sandwich norms"},
     {"gemma3_text", NULL, "its local/global sliding-window pattern and sandwich norms"},
     {"gpt_oss", NULL, "alternating sliding-window attention with sinks"},
-    {"lfm2", NULL, "its gated short-convolution layers"},
+    {"lfm2", conv_lfm2, NULL},
     {"nemotron_h", NULL, "its Mamba-2 layers"},
     {"granitemoehybrid", NULL, "its Mamba-2 layers"},
 };

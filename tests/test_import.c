@@ -49,6 +49,7 @@ static void test_import_families(void **state)
     same_as_bundled("qwen3-30b-a3b", 30532122624.0);
     same_as_bundled("qwen3-235b-a22b", 235093634560.0);
     same_as_bundled("deepseek-v3", 671026419200.0); /* MTP layer not counted */
+    same_as_bundled("lfm2-1.2b", 1170340608.0);     /* FFN 2*12288/3 = 8192; tied */
 }
 
 /* Qwen2-7B (no bundled YAML): h 3584, 28 layers, H 28, Hkv 4, D 128, I 18944,
