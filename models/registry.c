@@ -18,6 +18,9 @@ extern const struct block_kind BLOCK_MASA;
 extern const struct block_kind BLOCK_SQA;
 extern const struct block_kind BLOCK_MFA;
 extern const struct block_kind BLOCK_DIFFQKV;
+extern const struct block_kind BLOCK_MOBA;
+extern const struct block_kind BLOCK_NSA;
+extern const struct block_kind BLOCK_DSA;
 /* FFN kinds */
 extern const struct block_kind BLOCK_SWIGLU;
 extern const struct block_kind BLOCK_GELU;
@@ -36,6 +39,9 @@ static const struct block_kind *const KINDS[] = {
     &BLOCK_SQA,
     &BLOCK_MFA,
     &BLOCK_DIFFQKV,
+    &BLOCK_MOBA,
+    &BLOCK_NSA,
+    &BLOCK_DSA,
     &BLOCK_SWIGLU,
     &BLOCK_GELU,
     &BLOCK_MOE,
