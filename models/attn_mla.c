@@ -28,45 +28,22 @@
  * every device), so it caches c/tp + d_rope per token; the partial head
  * outputs are summed by an all-reduce of T x H*d_v before the head-split output
  * projection. Prefill keeps the head split. */
-#include <stddef.h>
+#include "attn_mla.h"
 
 #include "attn_common.h"
-#include "model.h"
 
-enum mla_exec { MLA_AUTO, MLA_NAIVE, MLA_ABSORBED };
-static const char *const MLA_EXECS[] = {"auto", "naive", "absorbed", NULL};
-enum mla_tp { MLA_TP_REPLICATE, MLA_TP_TPLA };
-static const char *const MLA_TPS[] = {"replicate", "tpla", NULL};
-
-struct mla_cfg {
-    int64_t heads, q_lora_rank, kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim;
-    int execution, tp_mode;
-};
+const char *const MLA_EXECS[] = {"auto", "naive", "absorbed", NULL};
+const char *const MLA_TPS[] = {"replicate", "tpla", NULL};
 
 #define OFF(f) offsetof(struct mla_cfg, f)
 static const struct key_spec MLA_KEYS[] = {
     {"kind", KEY_TAG, 0, 0, 0, 1, NULL, "", "mla: multi-head latent attention"},
-    {"heads", KEY_INT, OFF(heads), 1, 65536, 1, NULL, "count", "query heads H"},
-    {"q_lora_rank", KEY_INT, OFF(q_lora_rank), 1, 1048576, 0, NULL, "features",
-     "query low-rank size; absent = a full-rank query projection"},
-    {"kv_lora_rank", KEY_INT, OFF(kv_lora_rank), 1, 1048576, 1, NULL, "features",
-     "latent size c cached per token"},
-    {"qk_nope_head_dim", KEY_INT, OFF(qk_nope_head_dim), 1, 65536, 1, NULL, "features",
-     "per-head query/key dim without RoPE d_nope"},
-    {"qk_rope_head_dim", KEY_INT, OFF(qk_rope_head_dim), 0, 65536, 1, NULL, "features",
-     "decoupled RoPE dim d_rope (one key shared by all heads; cached)"},
-    {"v_head_dim", KEY_INT, OFF(v_head_dim), 1, 65536, 1, NULL, "features",
-     "per-head value dim d_v"},
-    {"execution", KEY_ENUM, OFF(execution), 0, 0, 0, MLA_EXECS, "",
-     "naive, absorbed, or auto = naive for prefill and absorbed for decode (default auto)"},
-    {"tp_mode", KEY_ENUM, OFF(tp_mode), 0, 0, 0, MLA_TPS, "",
-     "under --tp: replicate the latent on every device, or tpla = split it (default "
-     "replicate)"},
+    MLA_KEY_ROWS(OFF),
 };
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-static int mla_check(void *p, uint64_t present, const struct model *m, const struct yml_doc *d,
-                     yml_node map, struct err *e)
+int mla_check(void *p, uint64_t present, const struct model *m, const struct yml_doc *d,
+             yml_node map, struct err *e)
 {
     (void)present;
     const struct mla_cfg *c = p;
@@ -113,7 +90,7 @@ static double mla_params(const struct mla_cfg *c, double h, double q_heads, doub
            heads * dv * h;
 }
 
-static void mla_count(const void *p, const struct model *m, double tp, struct block_counts *out)
+void mla_count(const void *p, const struct model *m, double tp, struct block_counts *out)
 {
     const struct mla_cfg *c = p;
     const double h = (double)m->hidden, hq = (double)c->heads, lat = (double)c->kv_lora_rank,
@@ -133,7 +110,7 @@ static void mla_count(const void *p, const struct model *m, double tp, struct bl
     }
 }
 
-static int mla_tp_check(const void *p, double tp, char *msg, size_t n)
+int mla_tp_check(const void *p, double tp, char *msg, size_t n)
 {
     const struct mla_cfg *c = p;
     const long long t = (long long)tp;
@@ -167,15 +144,17 @@ static void lower_projections(const struct mla_cfg *c, const struct lower_ctx *x
     op_elementwise(g, "kv_write", t, lat + dr, 1, 0, true);
 }
 
-static void mla_lower(const void *p, const struct lower_ctx *x, struct graph *g)
+void mla_lower_core(const struct mla_cfg *c, const struct lower_ctx *x, struct graph *g,
+                    const struct mla_sparse *sp)
 {
-    const struct mla_cfg *c = p;
     const struct step *st = x->st;
     const double tp = st->tp, t = x->tokens, h = (double)x->m->hidden;
     const double dn = (double)c->qk_nope_head_dim, dr = (double)c->qk_rope_head_dim,
                  dv = (double)c->v_head_dim, lat_all = (double)c->kv_lora_rank;
     const double s = st->q_len, skv = st->ctx_prior + s;
-    const double pairs = attn_causal_pairs(st);
+    const double pairs = sp ? sp->pairs : attn_causal_pairs(st);
+    /* keys the absorbed form reads from the cache per sequence */
+    const double kread = sp ? sp->keys_read : skv;
     const bool decode = st->q_len == 1 && st->ctx_prior > 0;
     const bool absorbed = c->execution == MLA_ABSORBED || (c->execution == MLA_AUTO && s == 1);
     const bool tpla = c->tp_mode == MLA_TP_TPLA && tp > 1 && absorbed && decode;
@@ -186,7 +165,7 @@ static void mla_lower(const void *p, const struct lower_ctx *x, struct graph *g)
         lower_projections(c, x, g, hq, lat);
         op_batched_gemm(g, "q_absorb", hq, t, lat, dn, false);
         const struct attn_shape as = {.b = st->batch, .hq = hq, .dqk = lat + dr, .dv = lat,
-                                      .sq = s, .skv = skv, .pairs = pairs,
+                                      .sq = s, .skv = kread, .pairs = pairs,
                                       .kv_width = lat + dr, .kv_cached = true};
         op_attention(g, "attention", &as);
         op_batched_gemm(g, "o_absorb", hq, t, dv, lat, false);
@@ -198,7 +177,7 @@ static void mla_lower(const void *p, const struct lower_ctx *x, struct graph *g)
     if (absorbed) {
         op_batched_gemm(g, "q_absorb", hl, t, lat_all, dn, false);
         const struct attn_shape as = {.b = st->batch, .hq = hl, .dqk = lat_all + dr,
-                                      .dv = lat_all, .sq = s, .skv = skv, .pairs = pairs,
+                                      .dv = lat_all, .sq = s, .skv = kread, .pairs = pairs,
                                       .kv_width = lat_all + dr, .kv_cached = st->ctx_prior > 0};
         op_attention(g, "attention", &as);
         op_batched_gemm(g, "o_absorb", hl, t, dv, lat_all, false);
@@ -220,7 +199,12 @@ static void mla_lower(const void *p, const struct lower_ctx *x, struct graph *g)
     op_gemm(g, "o_proj", t, h, hl * dv, false);
 }
 
-static void mla_defaults(void *p)
+static void mla_lower(const void *p, const struct lower_ctx *x, struct graph *g)
+{
+    mla_lower_core(p, x, g, NULL);
+}
+
+void mla_defaults(void *p)
 {
     struct mla_cfg *c = p;
     c->execution = MLA_AUTO;

@@ -22,6 +22,9 @@ extern const struct block_kind BLOCK_DIFFQKV;
 extern const struct block_kind BLOCK_MAMBA2;
 extern const struct block_kind BLOCK_SHORTCONV;
 extern const struct block_kind BLOCK_LINATTN;
+extern const struct block_kind BLOCK_MOBA;
+extern const struct block_kind BLOCK_NSA;
+extern const struct block_kind BLOCK_DSA;
 /* FFN kinds */
 extern const struct block_kind BLOCK_SWIGLU;
 extern const struct block_kind BLOCK_GELU;
@@ -43,6 +46,9 @@ static const struct block_kind *const KINDS[] = {
     &BLOCK_MAMBA2,
     &BLOCK_SHORTCONV,
     &BLOCK_LINATTN,
+    &BLOCK_MOBA,
+    &BLOCK_NSA,
+    &BLOCK_DSA,
     &BLOCK_SWIGLU,
     &BLOCK_GELU,
     &BLOCK_MOE,

@@ -276,7 +276,7 @@ struct op *op_batched_gemm(struct graph *g, const char *name, double count, doub
 
 struct op *op_attention(struct graph *g, const char *name, const struct attn_shape *s)
 {
-    OB_ASSERT(s->b > 0 && s->hq > 0 && s->dqk > 0 && s->dv > 0 && s->sq > 0 && s->skv >= s->sq);
+    OB_ASSERT(s->b > 0 && s->hq > 0 && s->dqk > 0 && s->dv > 0 && s->sq > 0 && s->skv > 0);
     OB_ASSERT(s->kv_width > 0 && s->pairs > 0 && s->pairs <= s->sq * s->skv);
     OB_ASSERT(s->pairs_useful >= 0 && s->pairs_useful <= s->pairs);
     struct op *op = add(g, OP_ATTENTION, name);
