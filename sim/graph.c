@@ -143,6 +143,23 @@ static void count_allreduce(const struct op *op, struct op_cost *c)
     c->bytes_net = 2.0 * (n - 1.0) / n * e * ab;
 }
 
+/* All-to-all (expert-parallel dispatch / combine): reads the rows it sends,
+ * writes the rows it receives; the interconnect carries max(sent, received)
+ * rows in each direction (full-duplex links). No FLOPs. */
+static void count_alltoall(const struct op *op, struct op_cost *c)
+{
+    const double ab = dtype_bytes(op->dt_act), cols = op->shape.alltoall.cols;
+    const double s = op->shape.alltoall.sent, r = op->shape.alltoall.received;
+    c->flops_mm = 0;
+    c->flops_vec = 0;
+    c->flops_wasted = 0;
+    c->bytes_w = 0;
+    c->bytes_act = s * cols * ab;
+    c->bytes_kv = 0;
+    c->bytes_out = r * cols * ab;
+    c->bytes_net = (s > r ? s : r) * cols * ab;
+}
+
 static const struct {
     const char *name;
     void (*count)(const struct op *, struct op_cost *);
@@ -156,6 +173,7 @@ static const struct {
     [OP_ROUTER] = {"router", count_router},
     [OP_GATHER] = {"gather", count_gather},
     [OP_ALLREDUCE] = {"allreduce", count_allreduce},
+    [OP_ALLTOALL] = {"alltoall", count_alltoall},
 };
 _Static_assert(sizeof OP_KINDS / sizeof OP_KINDS[0] == OP_COUNT, "OP_KINDS out of date");
 
@@ -307,6 +325,18 @@ struct op *op_allreduce(struct graph *g, const char *name, double rows, double c
     op->shape.allreduce.rows = rows;
     op->shape.allreduce.cols = cols;
     op->shape.allreduce.devices = devices;
+    op_count(op);
+    return op;
+}
+
+struct op *op_alltoall(struct graph *g, const char *name, double sent, double received,
+                       double cols)
+{
+    OB_ASSERT(sent >= 0 && received >= 0 && cols > 0);
+    struct op *op = add(g, OP_ALLTOALL, name);
+    op->shape.alltoall.sent = sent;
+    op->shape.alltoall.received = received;
+    op->shape.alltoall.cols = cols;
     op_count(op);
     return op;
 }

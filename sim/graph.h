@@ -32,6 +32,7 @@ enum op_kind {
     OP_ROUTER,       /* MoE router: softmax over E logits and top-k selection */
     OP_GATHER,       /* row gather from a weight table (embedding) */
     OP_ALLREDUCE,    /* sum across tensor-parallel devices over the interconnect */
+    OP_ALLTOALL,     /* expert-parallel dispatch or combine of token rows */
     OP_COUNT
 };
 
@@ -75,6 +76,7 @@ union op_shape {
     struct { double rows, experts, k; } router;
     struct { double rows, cols; } gather;
     struct { double rows, cols, devices; } allreduce;
+    struct { double sent, received, cols; } alltoall; /* rows leaving / arriving */
 };
 
 struct op {
@@ -127,6 +129,12 @@ struct op *op_gather(struct graph *g, const char *name, double rows, double cols
 /* Ring all-reduce of rows x cols activations over `devices` devices. */
 struct op *op_allreduce(struct graph *g, const char *name, double rows, double cols,
                         double devices);
+
+/* All-to-all (expert parallelism): this device sends `sent` rows of cols
+ * activations to other devices and receives `received` rows; the link time is
+ * set by the larger of the two. */
+struct op *op_alltoall(struct graph *g, const char *name, double sent, double received,
+                       double cols);
 
 /* FLOP-per-element conventions (docs/conventions.md). */
 #define FLOPS_RMSNORM 4.0   /* square, accumulate, scale by 1/rms, scale by weight */
