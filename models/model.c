@@ -114,7 +114,8 @@ int model_set_block(struct model *m, enum block_slot slot, const struct yml_doc 
     struct layer_group *tmp = calloc((size_t)m->n_groups, sizeof *tmp);
     OB_ASSERT(tmp);
     int rc = 0;
-    for (int i = 0; i < m->n_groups && rc == 0; i++) rc = read_block(d, block, slot, m, &tmp[i], e);
+    for (int i = 0; i < m->n_groups && rc == 0; i++)
+        m->reading_repeat = m->groups[i].repeat, rc = read_block(d, block, slot, m, &tmp[i], e);
     for (int i = 0; i < m->n_groups; i++) {
         if (rc == 0) {
             free(m->groups[i].cfg[slot]);
@@ -181,6 +182,7 @@ static int model_from_doc(struct yml_doc *d, const char *path, struct model **ou
         g->repeat = gi.repeat;
         g->first_layer = (int)layer;
         layer += gi.repeat;
+        m->reading_repeat = gi.repeat;
         if (read_block(d, yml_map_get(d, gn, "attention"), SLOT_ATTN, m, g, e)) goto fail;
         if (read_block(d, yml_map_get(d, gn, "ffn"), SLOT_FFN, m, g, e)) goto fail;
     }
@@ -245,9 +247,11 @@ void model_count(const struct model *m, double tp, struct model_counts *out)
     out->kv_elems_per_token_dev = 0;
     out->state_elems_per_seq = 0;
     out->state_elems_per_seq_dev = 0;
+    out->ep_params_dev = 0;
     for (int i = 0; i < m->n_groups; i++) {
         const struct layer_group *g = &m->groups[i];
-        double p = 2.0 * norm, a = 2.0 * norm, kv = 0, pd = 2.0 * norm, kvd = 0, st = 0, std = 0;
+        double p = 2.0 * norm, a = 2.0 * norm, kv = 0, pd = 2.0 * norm, kvd = 0, st = 0, std = 0,
+               epd = 0;
         for (int s = 0; s < SLOT_COUNT; s++) {
             struct block_counts bc = {0};
             g->kind[s]->count(g->cfg[s], m, tp, &bc);
@@ -258,6 +262,7 @@ void model_count(const struct model *m, double tp, struct model_counts *out)
             kvd += bc.kv_elems_dev;
             st += bc.state_elems;
             std += bc.state_elems_dev;
+            epd += bc.ep_params_dev;
         }
         const double r = (double)g->repeat;
         out->params += r * p;
@@ -267,6 +272,7 @@ void model_count(const struct model *m, double tp, struct model_counts *out)
         out->kv_elems_per_token_dev += r * kvd;
         out->state_elems_per_seq += r * st;
         out->state_elems_per_seq_dev += r * std;
+        out->ep_params_dev += r * epd;
     }
 }
 
@@ -280,6 +286,22 @@ int model_tp_check(const struct model *m, double tp, struct err *e)
                 return err_set(e, m->file, 0, 0,
                                "cannot split layer group %d (layers %d-%lld) over %.0f devices: %s",
                                i, g->first_layer, (long long)(g->first_layer + g->repeat - 1), tp,
+                               why);
+        }
+    return 0;
+}
+
+int model_ep_check(const struct model *m, double ep, struct err *e)
+{
+    for (int i = 0; i < m->n_groups; i++)
+        for (int s = 0; s < SLOT_COUNT; s++) {
+            char why[256];
+            const struct layer_group *g = &m->groups[i];
+            if (g->kind[s]->ep_check && g->kind[s]->ep_check(g->cfg[s], ep, why, sizeof why))
+                return err_set(e, m->file, 0, 0,
+                               "cannot split layer group %d (layers %d-%lld) over %.0f "
+                               "expert-parallel devices: %s",
+                               i, g->first_layer, (long long)(g->first_layer + g->repeat - 1), ep,
                                why);
         }
     return 0;

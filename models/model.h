@@ -36,6 +36,8 @@ struct step {
     double q_len;     /* new tokens per sequence */
     double ctx_prior; /* cached tokens per sequence before the step */
     double tp;        /* tensor-parallel devices (1 = none); ops are per device */
+    double ep;        /* expert-parallel devices (1 = none; 0 read as 1): MoE blocks
+                       * hold E/ep experts and exchange tokens by all-to-all */
     enum dtype dt_w, dt_act, dt_kv;
 };
 
@@ -51,6 +53,8 @@ struct block_counts {
     double state_elems;   /* per-sequence state that does not grow with context
                            * (convolution history, recurrent state); 0 for most */
     double state_elems_dev;
+    double ep_params_dev; /* part of params_dev split over expert-parallel devices
+                           * (routed experts); 0 for most */
 };
 
 struct lower_ctx {
@@ -80,6 +84,9 @@ struct block_kind {
      * tensor-parallel all-reduce after the block are the model's). */
     void (*lower)(const void *cfg, const struct lower_ctx *c, struct graph *g);
     int max_ops; /* upper bound on ops appended by lower() */
+    /* Whether the block can be split over ep expert-parallel devices (may be
+     * NULL: nothing to split); like tp_check. */
+    int (*ep_check)(const void *cfg, double ep, char *msg, size_t n);
 };
 
 struct layer_group {
@@ -99,6 +106,7 @@ struct model {
     int norm; /* enum norm_kind */
     enum dtype dt_w, dt_act, dt_kv;
     double published_params; /* 0 if not given */
+    int64_t reading_repeat;  /* while loading: `repeat` of the group whose blocks are read */
     int n_groups;
     struct layer_group *groups;
 };
@@ -112,6 +120,7 @@ struct model_counts {
     double kv_elems_per_token_dev;
     double state_elems_per_seq; /* summed over layers; stored in the KV dtype */
     double state_elems_per_seq_dev;
+    double ep_params_dev;       /* part of params_dev split over expert-parallel devices */
 };
 
 /* Loads a model description: an opbound YAML file, or a Hugging Face
@@ -127,6 +136,9 @@ void model_free(struct model *m); /* accepts NULL */
 void model_count(const struct model *m, double tp, struct model_counts *out);
 /* Whether every block can be split over tp devices; -1 with e set if not. */
 int model_tp_check(const struct model *m, double tp, struct err *e);
+/* Whether every block can be split over ep expert-parallel devices; -1 with
+ * e set if not. */
+int model_ep_check(const struct model *m, double ep, struct err *e);
 /* Parameters of one norm over `width` features (RMSNorm: weight; LayerNorm:
  * weight and bias). */
 double model_norm_params(const struct model *m, double width);

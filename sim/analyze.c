@@ -38,6 +38,7 @@ static void set_step(struct step *st, enum phase ph, double batch, double len,
     st->q_len = ph == PHASE_PREFILL ? len : 1.0;
     st->ctx_prior = ph == PHASE_PREFILL ? 0.0 : len;
     st->tp = sc->tp >= 1 ? sc->tp : 1;
+    st->ep = sc->ep >= 1 ? sc->ep : 1;
     st->dt_w = sc->has_dt_w ? sc->dt_w : m->dt_w;
     st->dt_act = m->dt_act;
     st->dt_kv = sc->has_dt_kv ? sc->dt_kv : m->dt_kv;
@@ -73,7 +74,9 @@ void analysis_run(struct analysis *a, const struct model *m, const struct device
     const double wb = dtype_bytes(a->step.dt_w), kvb = dtype_bytes(a->step.dt_kv);
     a->weight_bytes = a->counts.params * wb;
     a->kv_bytes_per_token = a->counts.kv_elems_per_token * kvb;
-    a->weight_bytes_dev = a->counts.params_dev * wb;
+    /* expert parallelism: each device holds 1/ep of the routed experts */
+    a->weight_bytes_dev =
+        (a->counts.params_dev - a->counts.ep_params_dev * (1.0 - 1.0 / a->step.ep)) * wb;
     a->kv_bytes_per_token_dev = a->counts.kv_elems_per_token_dev * kvb;
     a->state_bytes_per_seq = a->counts.state_elems_per_seq * kvb;
     a->state_bytes_per_seq_dev = a->counts.state_elems_per_seq_dev * kvb;

@@ -19,6 +19,7 @@ struct scenario {
     double seq;     /* prefill: prompt length S */
     double context; /* decode: cached tokens L before the step */
     double tp;      /* tensor-parallel devices (>= 1); figures are per device */
+    double ep;      /* expert-parallel devices (0 or 1 = none); see docs/moe.md */
     bool has_dt_w, has_dt_kv;
     enum dtype dt_w, dt_kv; /* overrides of the model's dtypes */
 };

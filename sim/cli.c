@@ -40,6 +40,8 @@ const char CLI_SCENARIO_HELP[] =
     "                       one token that attends to L + 1 keys\n"
     "  --batch B            sequences in the batch (default 1)\n"
     "  --tp N               tensor-parallel devices (default 1); figures are per device\n"
+    "  --ep N               expert-parallel devices (default 1): each holds E/N experts;\n"
+    "                       tokens reach them by all-to-all (docs/moe.md)\n"
     "  --weight-dtype D     override the model's weight dtype\n"
     "  --kv-dtype D         override the model's KV-cache dtype\n"
     "                       D: fp32, bf16, fp16, fp8, int8, int4\n"
@@ -98,6 +100,7 @@ int cli_parse(const char *cmd, int argc, char **argv, const char *const *extra,
         {"--kv-dtype", offsetof(struct cli_args, kvdt)},
         {"--format", offsetof(struct cli_args, format)},
         {"--tp", offsetof(struct cli_args, tp)},
+        {"--ep", offsetof(struct cli_args, ep)},
         {"-o", offsetof(struct cli_args, out)},
     };
     for (int i = 0; i < argc; i++) {
@@ -165,6 +168,11 @@ int cli_scenario(const char *cmd, const struct cli_args *a, struct scenario *sc)
         return cli_fail(cmd, "--batch must be a whole number from 1 to 2^30, got '%s'", a->batch);
     if (a->tp && cli_count(a->tp, 1, 65536, &sc->tp))
         return cli_fail(cmd, "--tp must be a whole number from 1 to 65536, got '%s'", a->tp);
+    sc->ep = 1;
+    if (a->ep && cli_count(a->ep, 1, 65536, &sc->ep))
+        return cli_fail(cmd, "--ep must be a whole number from 1 to 65536, got '%s'", a->ep);
+    if (sc->ep > 1 && sc->tp > 1)
+        return cli_fail(cmd, "--ep with --tp is not modelled yet: use one of them");
     if (a->wdt) {
         if (dtype_parse(a->wdt, &sc->dt_w))
             return cli_fail(cmd,
@@ -217,6 +225,7 @@ int cli_check_scenario(const struct model *m, const struct scenario *sc)
 {
     struct err e;
     if (model_tp_check(m, sc->tp, &e)) return cli_fail_err(&e);
+    if (sc->ep > 1 && model_ep_check(m, sc->ep, &e)) return cli_fail_err(&e);
     return 0;
 }
 

@@ -33,6 +33,7 @@ enum op_kind {
     OP_GATHER,       /* row gather from a weight table (embedding) */
     OP_ALLREDUCE,    /* sum across tensor-parallel devices over the interconnect */
     OP_SCAN,         /* linear recurrence with a per-sequence state (SSD, linear attention) */
+    OP_ALLTOALL,     /* expert-parallel dispatch or combine of token rows */
     OP_COUNT
 };
 
@@ -95,6 +96,7 @@ union op_shape {
     struct { double rows, cols; } gather;
     struct { double rows, cols, devices; } allreduce;
     struct scan_shape scan;
+    struct { double sent, received, cols; } alltoall; /* rows leaving / arriving */
 };
 
 struct op {
@@ -151,6 +153,11 @@ struct op *op_allreduce(struct graph *g, const char *name, double rows, double c
 /* Linear-recurrence core; the state is read (when state_in) and written in
  * the KV dtype. */
 struct op *op_scan(struct graph *g, const char *name, const struct scan_shape *s);
+/* All-to-all (expert parallelism): this device sends `sent` rows of cols
+ * activations to other devices and receives `received` rows; the link time is
+ * set by the larger of the two. */
+struct op *op_alltoall(struct graph *g, const char *name, double sent, double received,
+                       double cols);
 
 /* FLOP-per-element conventions (docs/conventions.md). */
 #define FLOPS_RMSNORM 4.0   /* square, accumulate, scale by 1/rms, scale by weight */

@@ -39,7 +39,7 @@ static const struct key_spec DESIGN_KEYS[] = {
 static const char *const PHASES[] = {"prefill", "decode", NULL};
 struct scen_in {
     int phase;
-    int64_t batch, seq, context, tp;
+    int64_t batch, seq, context, tp, ep;
     enum dtype wdt, kvdt;
 };
 static const struct key_spec SCEN_KEYS[] = {
@@ -53,6 +53,8 @@ static const struct key_spec SCEN_KEYS[] = {
      "tokens", "decode: cached tokens L (required for decode)"},
     {"tp", KEY_INT, offsetof(struct scen_in, tp), 1, 65536, 0, NULL, "devices",
      "tensor-parallel devices (default 1)"},
+    {"ep", KEY_INT, offsetof(struct scen_in, ep), 1, 65536, 0, NULL, "devices",
+     "expert-parallel devices (default 1; not with tp > 1)"},
     {"weight_dtype", KEY_DTYPE, offsetof(struct scen_in, wdt), 0, 0, 0, NULL, "",
      "override the designs' weight dtype"},
     {"kv_dtype", KEY_DTYPE, offsetof(struct scen_in, kvdt), 0, 0, 0, NULL, "",
@@ -148,7 +150,7 @@ static int load_design(struct study *s, const struct yml_doc *d, yml_node dn,
 
 static int load_scenario(struct study *s, const struct yml_doc *d, yml_node n, struct err *e)
 {
-    struct scen_in in = {.tp = 1};
+    struct scen_in in = {.tp = 1, .ep = 1};
     uint64_t present;
     if (yml_map_read(d, n, "scenario", SCEN_KEYS, N(SCEN_KEYS), &in, &present, e)) return -1;
     const bool has_seq = present & (UINT64_C(1) << yml_key_index(SCEN_KEYS, N(SCEN_KEYS), "seq"));
@@ -172,6 +174,9 @@ static int load_scenario(struct study *s, const struct yml_doc *d, yml_node n, s
     sc->seq = (double)in.seq;
     sc->context = (double)in.context;
     sc->tp = (double)in.tp;
+    sc->ep = (double)in.ep;
+    if (sc->ep > 1 && sc->tp > 1)
+        return yml_fail(d, yml_map_get(d, n, "ep"), e, "'ep' with 'tp' > 1 is not modelled yet");
     sc->has_dt_w = present & (UINT64_C(1) << yml_key_index(SCEN_KEYS, N(SCEN_KEYS), "weight_dtype"));
     sc->dt_w = in.wdt;
     sc->has_dt_kv = present & (UINT64_C(1) << yml_key_index(SCEN_KEYS, N(SCEN_KEYS), "kv_dtype"));
@@ -180,6 +185,9 @@ static int load_scenario(struct study *s, const struct yml_doc *d, yml_node n, s
         struct err te;
         if (model_tp_check(s->designs[i].m, sc->tp, &te))
             return yml_fail(d, yml_map_get(d, n, "tp"), e, "design '%s': %s",
+                            s->designs[i].name, te.msg);
+        if (sc->ep > 1 && model_ep_check(s->designs[i].m, sc->ep, &te))
+            return yml_fail(d, yml_map_get(d, n, "ep"), e, "design '%s': %s",
                             s->designs[i].name, te.msg);
     }
     s->n_scenarios++;
