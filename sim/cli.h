@@ -60,6 +60,7 @@ int cmd_analyze(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_schema(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* Shared help text for the scenario options. */
 extern const char CLI_SCENARIO_HELP[];

@@ -20,6 +20,7 @@ static const char USAGE[] =
     "commands:\n"
     "  analyze MODEL --hw HW --phase prefill|decode ...   FLOPs, bytes, intensity, roofline time\n"
     "  compare MODEL... | STUDY.yaml                     designs side by side, ratios to the first\n"
+    "  serve SCENARIO.yaml --hw HW [--tp N]             continuous-batching simulation, cost per token\n"
     "  list models|hw|kinds                              bundled models, devices, block kinds\n"
     "  schema                                            the YAML schema (docs/schema.md)\n"
     "\n"
@@ -33,6 +34,7 @@ static const struct {
     {"analyze", cmd_analyze},
     {"compare", cmd_compare},
     {"list", cmd_list},
+    {"serve", cmd_serve},
     {"schema", cmd_schema},
 };
 
