@@ -177,7 +177,7 @@ double serve_engine_eval(struct serve_engine *e, const struct serve_item *items,
 struct req {
     double arrival, input, output;
     double prefilled, generated, chunk;
-    double admit, first, last, need_bytes;
+    double admit, first, since, need_bytes; /* since: time since the last token */
     bool sched;
 };
 
@@ -534,16 +534,18 @@ int serve_run(const struct serve_scenario *s, const struct device *d, double tp,
         size_t w = 0;
         for (size_t k = 0; k < nrun; k++) {
             struct req *x = &q[run[k]];
+            x->since += t; /* a sum of iteration times, so a gap of one iteration is exact */
             if (x->sched) {
                 if (x->chunk == 0) {
                     x->generated += 1;
-                    gaps_add(&gp, now - x->last);
-                    x->last = now;
+                    gaps_add(&gp, x->since);
+                    x->since = 0;
                 } else {
                     x->prefilled += x->chunk;
                     if (x->prefilled == x->input) {
                         x->generated = 1;
-                        x->first = x->last = now;
+                        x->first = now;
+                        x->since = 0;
                         vec_push(&ttft, now - x->arrival);
                     }
                 }
