@@ -319,7 +319,8 @@ static void test_serve_cost_by_hand(void **state)
     assert_close(r.usd_per_mtok_ffn / r.usd_per_mtok,
                  r.time_ffn_s / (r.time_attn_s + r.time_ffn_s + r.time_other_s), 1e-15);
     /* without a price: n/a */
-    run_ok(s, 1, &r);
+    priced.price_usd_per_hour = 0;
+    assert_int_equal(serve_run(s, &priced, 1, &r, &e), 0);
     assert_false(r.has_price);
     serve_free(s);
 }
