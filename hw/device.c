@@ -26,6 +26,9 @@ static const struct key_spec TOP_KEYS[] = {
      "non-matmul peaks per dtype (see peak table); fp32 required"},
     {"efficiency", KEY_MAP, 0, 0, 0, 0, NULL, "",
      "achieved fraction of each peak (see efficiency table); each defaults to 1"},
+    {"price_usd_per_hour", KEY_NUM, OFF(price_usd_per_hour), 1e-6, 1e6, 0, NULL, "USD/h",
+     "rental price of one device, with its source; no default: without it `serve` prints "
+     "cost as n/a"},
 };
 
 static const struct key_spec MEM_KEYS[] = {

@@ -33,6 +33,7 @@ struct device {
     double tensor_flops_per_s[DT_COUNT]; /* 0 where the file lists none */
     double vector_flops_per_s[DT_COUNT];
     double eff_tensor, eff_vector, eff_memory;
+    double price_usd_per_hour; /* 0 = not given (cost figures are then n/a) */
     /* derived by device_derive() */
     double tensor_rate[DT_COUNT]; /* FLOP/s used for matmul in dtype d, efficiency applied */
     double vector_rate[DT_COUNT];

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "serve.h"
 #include "study.h"
 
 static const char USAGE[] =
@@ -53,6 +54,9 @@ int cmd_schema(int argc, char **argv)
     }
     printf("## Study files (`opbound compare STUDY.yaml`)\n\n");
     for (int i = 0; study_schema_section(i, &title, &keys, &n) == 0; i++)
+        schema_section(title, keys, n);
+    printf("## Serve scenarios (`opbound serve SCENARIO.yaml`)\n\n");
+    for (int i = 0; serve_schema_section(i, &title, &keys, &n) == 0; i++)
         schema_section(title, keys, n);
     printf("## Device files\n\n");
     for (int i = 0; device_schema_section(i, &title, &keys, &n) == 0; i++)

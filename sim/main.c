@@ -23,6 +23,7 @@ static const char USAGE[] =
     "  import config.json [-o model.yaml]                Hugging Face config -> opbound YAML\n"
     "  roofline MODEL... --hw HW --phase ... -o PATH      roofline chart: ceilings and every op\n"
     "  sweep MODEL... --hw HW --phase ... --vary ... -o DIR   csv and charts over batch/length\n"
+    "  serve SCENARIO.yaml --hw HW [--tp N]             continuous-batching simulation, cost per token\n"
     "  list models|hw|kinds                              bundled models, devices, block kinds\n"
     "  schema                                            the YAML schema (docs/schema.md)\n"
     "\n"
@@ -38,6 +39,7 @@ static const struct {
     {"compare", cmd_compare},
     {"import", cmd_import},
     {"list", cmd_list},
+    {"serve", cmd_serve},
     {"schema", cmd_schema},
     {"roofline", cmd_roofline},
     {"sweep", cmd_sweep},

@@ -1,0 +1,397 @@
+/* test_serve.c - the serving simulator: iteration cost against `analyze`
+ * (exact), admission at the KV-memory boundary, TTFT/TBT of a tiny scenario
+ * derived from analyze's step times, scenario errors with FILE:LINE:COL,
+ * cost per million tokens and AFD transfer time by hand. */
+#include "testutil.h"
+
+#include "../sim/serve.h"
+
+static struct device *h100;
+
+static int setup(void **state)
+{
+    (void)state;
+    h100 = tu_device("h100-sxm5-80gb");
+    return h100 ? 0 : -1;
+}
+static int teardown(void **state)
+{
+    (void)state;
+    device_free(h100);
+    return 0;
+}
+
+/* analyze of one scenario (model dtypes) */
+static void analyze(struct analysis *a, const struct model *m, enum phase ph, double b,
+                    double len, double tp)
+{
+    struct scenario sc = {.phase = ph, .batch = b, .tp = tp};
+    if (ph == PHASE_PREFILL) sc.seq = len;
+    else sc.context = len;
+    analysis_run(a, m, h100, &sc);
+}
+
+static void check_model(const char *name, double tp)
+{
+    struct model *m = tu_model(name);
+    assert_non_null(m);
+    struct analysis a;
+    assert_int_equal(analysis_init(&a, m), 0);
+    struct serve_engine en;
+    assert_int_equal(serve_engine_init(&en, m, h100, tp, m->dt_w, m->dt_act, m->dt_kv), 0);
+    struct eval_totals tot;
+    struct serve_item its[64];
+    /* one decode request at context 1000 */
+    const struct serve_item one = {1, 1, 1000, 1};
+    analyze(&a, m, PHASE_DECODE, 1, 1000, tp);
+    assert_exact(serve_engine_eval(&en, &one, 1, &tot), a.tot.time_s);
+    assert_exact(tot.flops, a.tot.flops);
+    assert_exact(tot.bytes, a.tot.bytes);
+    assert_exact(tot.kernels, a.tot.kernels);
+    /* 37 identical decode requests, given one by one, == analyze at batch 37 */
+    for (int i = 0; i < 37; i++) its[i] = one;
+    analyze(&a, m, PHASE_DECODE, 37, 1000, tp);
+    assert_exact(serve_engine_eval(&en, its, 37, &tot), a.tot.time_s);
+    assert_exact(tot.bytes, a.tot.bytes);
+    assert_exact(tot.time_block_s[BLK_ATTN], a.tot.time_block_s[BLK_ATTN]);
+    /* 5 identical prompts of 300 == analyze prefill at batch 5 */
+    for (int i = 0; i < 5; i++) its[i] = (struct serve_item){1, 300, 0, 1};
+    analyze(&a, m, PHASE_PREFILL, 5, 300, tp);
+    assert_exact(serve_engine_eval(&en, its, 5, &tot), a.tot.time_s);
+    assert_exact(tot.flops, a.tot.flops);
+    serve_engine_free(&en);
+    analysis_free(&a);
+    model_free(m);
+}
+
+static void test_serve_iteration_equals_analyze(void **state)
+{
+    (void)state;
+    check_model("llama-3-8b", 1);
+    check_model("qwen3-235b-a22b", 8);
+    check_model("deepseek-v3", 1); /* MLA: absorbed at decode, naive at prefill */
+    check_model("step-3", 1);
+    check_model("ccgqa-1b", 1); /* per-sequence convolution state */
+}
+
+/* A mixed iteration: the attention core is the sum of the per-request cores;
+ * the token-wise ops are those of the T tokens. Two decodes at contexts 100
+ * and 300 attend 101 + 301 keys: the same FLOPs as two at 200. */
+static void test_serve_mixed_iteration(void **state)
+{
+    (void)state;
+    struct model *m = tu_model("llama-3-8b");
+    struct serve_engine en;
+    assert_int_equal(serve_engine_init(&en, m, h100, 1, m->dt_w, m->dt_act, m->dt_kv), 0);
+    struct eval_totals t1, t2;
+    const struct serve_item mixed[2] = {{1, 1, 100, 1}, {1, 1, 300, 1}};
+    const struct serve_item same[1] = {{2, 1, 200, 2}};
+    serve_engine_eval(&en, mixed, 2, &t1);
+    serve_engine_eval(&en, same, 1, &t2);
+    assert_exact(t1.flops, t2.flops);
+    assert_exact(t1.bytes, t2.bytes);
+    assert_exact(t1.kernels, t2.kernels);
+    /* a prefill chunk that samples nothing drops lm_head: one kernel fewer,
+     * and 2 * h * V fewer FLOPs (llama-3-8b: h 4096, V 128256) */
+    const struct serve_item c0 = {1, 64, 0, 0}, c1 = {1, 64, 0, 1};
+    serve_engine_eval(&en, &c0, 1, &t1);
+    serve_engine_eval(&en, &c1, 1, &t2);
+    assert_exact(t2.kernels - t1.kernels, 1);
+    assert_exact(t2.flops - t1.flops, 2.0 * 4096 * 128256);
+    serve_engine_free(&en);
+    model_free(m);
+}
+
+static struct serve_scenario *load_ok(const char *text)
+{
+    struct serve_scenario *s = NULL;
+    struct err e;
+    if (serve_load(tu_write_temp(text), &s, &e)) {
+        err_print(&e, stderr);
+        fail();
+    }
+    return s;
+}
+
+static void run_ok(const struct serve_scenario *s, double tp, struct serve_result *r)
+{
+    struct err e;
+    if (serve_run(s, h100, tp, r, &e)) {
+        err_print(&e, stderr);
+        fail();
+    }
+}
+
+/* Two requests of 10 + 3 tokens hold 10 + 3 - 1 = 12 tokens of cache each:
+ * 12 x 131,072 B = 1,572,864 B (llama-3-8b, bf16). With exactly twice that
+ * both start at t = 0; one byte less and the second waits for the first. */
+static void test_serve_admission_boundary(void **state)
+{
+    (void)state;
+    char text[512];
+    const double need = 12 * 131072.0;
+    for (int less = 0; less <= 1; less++) {
+        snprintf(text, sizeof text,
+                 "model: llama-3-8b\nrequests: 2\nlengths: [{input: 10, output: 3}]\n"
+                 "max_batch: 8\ntoken_budget: 64\nkv_memory_bytes: %.0f\n",
+                 2 * need - less);
+        struct serve_scenario *s = load_ok(text);
+        struct serve_result r;
+        run_ok(s, 1, &r);
+        assert_exact(r.kv_bytes_per_token_dev, 131072);
+        if (!less) {
+            assert_exact(r.waited, 0);
+            assert_exact(r.kv_peak_bytes, 2 * need);
+            assert_exact(r.iterations, 3); /* prefill both, then two decodes */
+        } else {
+            assert_exact(r.waited, 1);
+            assert_exact(r.kv_peak_bytes, need);
+            assert_exact(r.iterations, 6);
+            /* the second waited for the first's whole life: 3 iterations */
+            struct model *m = s->m;
+            struct analysis a;
+            assert_int_equal(analysis_init(&a, m), 0);
+            analyze(&a, m, PHASE_PREFILL, 1, 10, 1);
+            const double p = a.tot.time_s;
+            analyze(&a, m, PHASE_DECODE, 1, 10, 1);
+            const double d10 = a.tot.time_s;
+            analyze(&a, m, PHASE_DECODE, 1, 11, 1);
+            assert_exact(r.wait_max_s, p + d10 + a.tot.time_s);
+            analysis_free(&a);
+        }
+        serve_free(s);
+    }
+}
+
+/* One request, prompt 100, 3 output tokens, budget 128: iteration 1 is the
+ * prefill of 100 (analyze prefill S = 100) and yields token 1; iterations 2
+ * and 3 are decodes at contexts 100 and 101. TTFT = prefill; TBT = the two
+ * decode steps. */
+static void test_serve_ttft_tbt_by_hand(void **state)
+{
+    (void)state;
+    struct serve_scenario *s =
+        load_ok("model: llama-3-8b\nrequests: 1\nlengths: [{input: 100, output: 3}]\n"
+                "max_batch: 4\ntoken_budget: 128\n");
+    struct serve_result r;
+    run_ok(s, 1, &r);
+    struct analysis a;
+    assert_int_equal(analysis_init(&a, s->m), 0);
+    analyze(&a, s->m, PHASE_PREFILL, 1, 100, 1);
+    const double p = a.tot.time_s;
+    analyze(&a, s->m, PHASE_DECODE, 1, 100, 1);
+    const double d0 = a.tot.time_s;
+    analyze(&a, s->m, PHASE_DECODE, 1, 101, 1);
+    const double d1 = a.tot.time_s;
+    assert_exact(r.iterations, 3);
+    assert_exact(r.ttft_s.mean, p);
+    assert_exact(r.ttft_s.p99, p);
+    assert_close(r.tbt_s.mean, (d0 + d1) / 2, 1e-15);
+    assert_exact(r.tbt_s.p99, d1 > d0 ? d1 : d0);
+    assert_exact(r.makespan_s, p + d0 + d1);
+    assert_close(r.output_tokens_per_s, 3 / (p + d0 + d1), 1e-15);
+    assert_exact(r.waited, 0);
+    assert_exact(r.kv_peak_bytes, 102 * 131072.0);
+    analysis_free(&a);
+    serve_free(s);
+}
+
+/* Chunked: prompt 100 with prefill_chunk 64 takes two iterations (64 at
+ * context 0 without lm_head, then 36 at context 64 with it): TTFT is their sum. */
+static void test_serve_chunked_prefill(void **state)
+{
+    (void)state;
+    struct serve_scenario *s =
+        load_ok("model: llama-3-8b\nrequests: 1\nlengths: [{input: 100, output: 1}]\n"
+                "max_batch: 4\ntoken_budget: 128\nprefill_chunk: 64\n");
+    struct serve_result r;
+    run_ok(s, 1, &r);
+    struct serve_engine en;
+    assert_int_equal(serve_engine_init(&en, s->m, h100, 1, s->m->dt_w, s->m->dt_act,
+                                       s->m->dt_kv), 0);
+    struct eval_totals tot;
+    const struct serve_item c0 = {1, 64, 0, 0}, c1 = {1, 36, 64, 1};
+    const double t0 = serve_engine_eval(&en, &c0, 1, &tot);
+    const double t1 = serve_engine_eval(&en, &c1, 1, &tot);
+    assert_exact(r.iterations, 2);
+    assert_exact(r.ttft_s.mean, t0 + t1);
+    assert_exact(r.tbt_s.mean, 0); /* a single output token has no gap */
+    serve_engine_free(&en);
+    serve_free(s);
+}
+
+static const char BASE[] =
+    "name: t\n"                                           /* 1 */
+    "model: llama-3-8b\n"                                 /* 2 */
+    "requests: 4\n"                                       /* 3 */
+    "lengths:\n"                                          /* 4 */
+    "  - {input: 100, output: 20}\n"                      /* 5 */
+    "max_batch: 2\n"                                      /* 6 */
+    "token_budget: 256\n"                                 /* 7 */
+    "prefill_chunk: 128\n";                               /* 8 */
+
+static const char *variant(const char *from, const char *to)
+{
+    static char buf[4096];
+    const char *p = strstr(BASE, from);
+    assert_non_null(p);
+    snprintf(buf, sizeof buf, "%.*s%s%s", (int)(p - BASE), BASE, to, p + strlen(from));
+    return buf;
+}
+
+static void expect_error(const char *text, int line, int col, const char *msg)
+{
+    struct serve_scenario *s = NULL;
+    struct err e;
+    memset(&e, 0, sizeof e);
+    int rc = serve_load(tu_write_temp(text), &s, &e);
+    if (rc == 0) { /* errors found when the scenario meets the device */
+        struct serve_result r;
+        rc = serve_run(s, h100, 1, &r, &e);
+        serve_free(s);
+    }
+    if (rc == 0 || e.line != line || (col && e.col != col) || !strstr(e.msg, msg)) {
+        print_error("want %d:%d '%s', got rc %d %d:%d '%s'\n", line, col, msg, rc, e.line,
+                    e.col, e.msg);
+        fail();
+    }
+}
+
+static void test_serve_errors(void **state)
+{
+    (void)state;
+    serve_free(load_ok(BASE));
+    expect_error(variant("output: 20", "output: 0"), 5, 26, "'output' must be at least 1");
+    expect_error(variant("token_budget: 256", "token_budget: 100"), 7, 15,
+                 "token_budget (100) is smaller than one prefill chunk (prefill_chunk 128)");
+    expect_error(variant("max_batch: 2", "max_batch: 0"), 6, 12, "'max_batch' must be at least 1");
+    expect_error(variant("llama-3-8b", "llama-9"), 2, 8, "unknown model 'llama-9'");
+    expect_error(variant("requests: 4", "requestz: 4"), 3, 1, "did you mean 'requests'");
+    expect_error(variant("lengths:\n  - {input: 100, output: 20}\n", ""), 1, 1,
+                 "missing the request mix");
+    expect_error(variant("lengths:\n  - {input: 100, output: 20}\n", "lengths: []\n"), 4, 10,
+                 "'lengths' must list at least one");
+    expect_error(variant("max_batch: 2", "uniform: {input_min: 1, input_max: 2, output_min: 3, "
+                                         "output_max: 4}\nmax_batch: 2"),
+                 6, 10, "give either 'lengths' or 'uniform'");
+    expect_error(variant("lengths:\n  - {input: 100, output: 20}\n",
+                         "uniform: {input_min: 5, input_max: 4, output_min: 1, output_max: 1}\n"),
+                 4, 36, "input_max (4) is below input_min (5)");
+    expect_error(variant("max_batch: 2", "max_batch: 2\ntp: 3"), 7, 5,
+                 "heads (32) not divisible by 3");
+    expect_error(variant("max_batch: 2", "max_batch: 2\nafd: {attention_devices: 1}"), 7, 6,
+                 "missing required key 'ffn_devices'");
+    /* a request that can never fit in the KV memory: at the mix */
+    expect_error(variant("max_batch: 2", "max_batch: 2\nkv_memory_bytes: 1000"), 5, 3,
+                 "can never be served");
+    /* the command line: exit 2 and FILE:LINE:COL */
+    char out[4096], err[4096], args[256];
+    const char *p = tu_write_temp(variant("output: 20", "output: 0"));
+    snprintf(args, sizeof args, "serve %s --hw h100", p);
+    assert_int_equal(tu_run(args, out, sizeof out, err, sizeof err), 2);
+    char want[128];
+    snprintf(want, sizeof want, "%s:5:26: 'output' must be at least 1", p);
+    if (!strstr(err, want)) {
+        print_error("stderr: %s\n", err);
+        fail();
+    }
+    snprintf(args, sizeof args, "serve %s --hw h100 --tp 3", tu_write_temp(BASE));
+    assert_int_equal(tu_run(args, out, sizeof out, err, sizeof err), 2);
+}
+
+/* USD per million output tokens: devices x price x makespan / output tokens. */
+static void test_serve_cost_by_hand(void **state)
+{
+    (void)state;
+    struct serve_scenario *s =
+        load_ok("model: llama-3-8b\nrequests: 1\nlengths: [{input: 100, output: 3}]\n"
+                "max_batch: 4\ntoken_budget: 128\n");
+    struct device priced = *h100;
+    priced.price_usd_per_hour = 3.6; /* $0.001 per second */
+    struct serve_result r;
+    struct err e;
+    assert_int_equal(serve_run(s, &priced, 1, &r, &e), 0);
+    assert_true(r.has_price);
+    /* makespan is p + d0 + d1 (test above); 3 output tokens */
+    assert_close(r.usd_total, 0.001 * r.makespan_s, 1e-15);
+    assert_close(r.usd_per_mtok, 0.001 * r.makespan_s / 3 * 1e6, 1e-15);
+    assert_close(r.usd_per_mtok_attn + r.usd_per_mtok_ffn, r.usd_per_mtok, 1e-15);
+    assert_close(r.usd_per_mtok_ffn / r.usd_per_mtok,
+                 r.time_ffn_s / (r.time_attn_s + r.time_ffn_s + r.time_other_s), 1e-15);
+    /* without a price: n/a */
+    priced.price_usd_per_hour = 0;
+    assert_int_equal(serve_run(s, &priced, 1, &r, &e), 0);
+    assert_false(r.has_price);
+    serve_free(s);
+}
+
+/* AFD, one micro-batch, link 1e9 B/s: per layer T x h x 2 B each way.
+ * llama-3-8b (32 layers, h 4096): prefill of 100 tokens moves
+ * 32 x 100 x 4096 x 2 = 26,214,400 B (0.0262144 s), the decode 262,144 B
+ * (2.62144e-4 s). Each step is a + f + 2x, a and f from analyze. */
+static void test_serve_afd_by_hand(void **state)
+{
+    (void)state;
+    struct serve_scenario *s = load_ok(
+        "model: llama-3-8b\nrequests: 1\nlengths: [{input: 100, output: 2}]\n"
+        "max_batch: 4\ntoken_budget: 128\n"
+        "afd: {attention_devices: 1, ffn_devices: 1, link_bytes_per_s: 1e9}\n");
+    struct serve_result r;
+    run_ok(s, 1, &r);
+    assert_true(r.afd);
+    assert_close(r.afd_transfer_s, 0.0262144 + 2.62144e-4, 1e-15);
+    struct analysis a;
+    assert_int_equal(analysis_init(&a, s->m), 0);
+    analyze(&a, s->m, PHASE_PREFILL, 1, 100, 1);
+    const double ap = a.tot.time_block_s[BLK_ATTN] + a.tot.time_block_s[BLK_MODEL],
+                 fp = a.tot.time_block_s[BLK_FFN];
+    analyze(&a, s->m, PHASE_DECODE, 1, 100, 1);
+    const double ad = a.tot.time_block_s[BLK_ATTN] + a.tot.time_block_s[BLK_MODEL],
+                 fd = a.tot.time_block_s[BLK_FFN];
+    assert_close(r.makespan_s, (ap + fp + 2 * 0.0262144) + (ad + fd + 2 * 2.62144e-4), 1e-15);
+    /* pipeline of m micro-batches: a + f + 2x + (m - 1) max(a, f, x) */
+    assert_exact(serve_afd_step(2, 3, 1, 4), 2 + 3 + 2 + 3 * 3);
+    assert_exact(serve_afd_step(2, 3, 5, 1), 2 + 3 + 10);
+    /* cost per pool: devices x price x makespan */
+    struct device priced = *h100;
+    priced.price_usd_per_hour = 3.6;
+    struct err e;
+    assert_int_equal(serve_run(s, &priced, 1, &r, &e), 0);
+    assert_close(r.usd_per_mtok_attn, 0.001 * r.makespan_s / 2 * 1e6, 1e-15);
+    assert_close(r.usd_per_mtok_ffn, 0.001 * r.makespan_s / 2 * 1e6, 1e-15);
+    analysis_free(&a);
+    serve_free(s);
+}
+
+/* The bundled examples run. */
+static void test_serve_examples(void **state)
+{
+    (void)state;
+    static char out[1 << 16], err[4096];
+    assert_int_equal(tu_run("serve " OB_DATADIR "/examples/serve-qwen3-chat.yaml --hw h100 "
+                            "--format json",
+                            out, sizeof out, err, sizeof err),
+                     0);
+    assert_non_null(strstr(out, "\"tbt_p99_s\""));
+    assert_int_equal(tu_run("serve " OB_DATADIR "/examples/serve-step3-afd.yaml --hw h800 "
+                            "--format csv",
+                            out, sizeof out, err, sizeof err),
+                     0);
+    assert_non_null(strstr(out, "usd_per_mtok_ffn"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_serve_iteration_equals_analyze),
+        cmocka_unit_test(test_serve_mixed_iteration),
+        cmocka_unit_test(test_serve_admission_boundary),
+        cmocka_unit_test(test_serve_ttft_tbt_by_hand),
+        cmocka_unit_test(test_serve_chunked_prefill),
+        cmocka_unit_test(test_serve_errors),
+        cmocka_unit_test(test_serve_cost_by_hand),
+        cmocka_unit_test(test_serve_afd_by_hand),
+        cmocka_unit_test(test_serve_examples),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
