@@ -18,6 +18,7 @@ extern const struct block_kind BLOCK_MASA;
 extern const struct block_kind BLOCK_SQA;
 extern const struct block_kind BLOCK_MFA;
 extern const struct block_kind BLOCK_DIFFQKV;
+extern const struct block_kind BLOCK_SWA;
 /* FFN kinds */
 extern const struct block_kind BLOCK_SWIGLU;
 extern const struct block_kind BLOCK_GELU;
@@ -36,6 +37,7 @@ static const struct block_kind *const KINDS[] = {
     &BLOCK_SQA,
     &BLOCK_MFA,
     &BLOCK_DIFFQKV,
+    &BLOCK_SWA,
     &BLOCK_SWIGLU,
     &BLOCK_GELU,
     &BLOCK_MOE,
