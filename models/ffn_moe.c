@@ -24,7 +24,7 @@ static const char *const EXPERT_ACTS[] = {"swiglu", "gelu", NULL};
 struct moe_cfg {
     int64_t experts, top_k, expert_intermediate, shared_experts, shared_intermediate;
     int expert_activation;
-    bool router_bias;
+    bool router_bias, expert_bias;
 };
 
 #define OFF(f) offsetof(struct moe_cfg, f)
@@ -43,6 +43,8 @@ static const struct key_spec MOE_KEYS[] = {
      "intermediate size of each shared expert I_s; required when shared_experts > 0"},
     {"router_bias", KEY_BOOL, OFF(router_bias), 0, 0, 0, NULL, "",
      "bias on the router linear (default false)"},
+    {"expert_bias", KEY_BOOL, OFF(expert_bias), 0, 0, 0, NULL, "",
+     "biases on the routed experts' projections (gpt-oss; default false)"},
 };
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -78,7 +80,11 @@ static double expert_mats(const struct moe_cfg *c)
 static double moe_params(const struct moe_cfg *c, double h, double experts_held, double tp)
 {
     const double router = h * (double)c->experts + (c->router_bias ? (double)c->experts : 0.0);
-    const double expert = expert_mats(c) * h * (double)c->expert_intermediate / tp;
+    const double ie = (double)c->expert_intermediate;
+    /* biases: the up (and gate) outputs split over tp; the down bias (h) is
+     * added once after the reduction, so every device holds it */
+    const double bias = c->expert_bias ? (expert_mats(c) - 1.0) * ie / tp + h : 0.0;
+    const double expert = expert_mats(c) * h * ie / tp + bias;
     const double shared =
         3.0 * h * (double)c->shared_experts * (double)c->shared_intermediate / tp;
     return router + experts_held * expert + shared;
@@ -137,13 +143,13 @@ static void moe_lower(const void *p, const struct lower_ctx *x, struct graph *g)
     const double touched = moe_experts_touched(e, k, t);
     const double per_expert = touched > 0 ? t * k / touched : 0;
     if (c->expert_activation == EXPERT_SWIGLU) {
-        op_batched_gemm(g, "experts_gate_up", touched, per_expert, 2.0 * ie, h, false);
+        op_batched_gemm(g, "experts_gate_up", touched, per_expert, 2.0 * ie, h, c->expert_bias);
         op_elementwise(g, "experts_silu_mul", t * k, ie, 2, FLOPS_SILU_MUL, false);
     } else {
-        op_batched_gemm(g, "experts_up", touched, per_expert, ie, h, false);
+        op_batched_gemm(g, "experts_up", touched, per_expert, ie, h, c->expert_bias);
         op_elementwise(g, "experts_gelu", t * k, ie, 1, FLOPS_GELU, false);
     }
-    op_batched_gemm(g, "experts_down", touched, per_expert, h, ie, false);
+    op_batched_gemm(g, "experts_down", touched, per_expert, h, ie, c->expert_bias);
     /* Weighted sum of the k expert outputs (and the shared output) per token:
      * reads k (+1) rows of h, a multiply and an add per input element. */
     const double inputs = k + (c->shared_experts > 0 ? 1.0 : 0.0);

@@ -161,12 +161,222 @@ static void test_attn_swa_tiles_long(void **state)
     assert_exact(t.dense_computed, R * (R + 1) / 2 * 128 * 128);
 }
 
+/* Costs of one layer group and the analysis memory for a model text. */
+static void lower_sums(struct model *m, enum phase ph, double b, double len, struct au_sums *s,
+                       double *wasted)
+{
+    struct graph g;
+    au_lower(m, &g, ph, b, len, DT_BF16, 1);
+    *s = au_layer(&g, 0);
+    *wasted = 0;
+    for (int i = 0; i < g.n; i++) *wasted += g.ops[i].cost.flops_wasted;
+    graph_free(&g);
+}
+
+static double kv_cache_bytes(struct model *m, enum phase ph, double b, double len)
+{
+    struct analysis a;
+    struct device *d = tu_device("h100-sxm5-80gb");
+    assert_non_null(d);
+    assert_int_equal(analysis_init(&a, m), 0);
+    struct scenario sc = {.phase = ph, .batch = b, .tp = 1};
+    if (ph == PHASE_PREFILL) sc.seq = len;
+    else sc.context = len;
+    analysis_run(&a, m, d, &sc);
+    const double kv = a.kv_cache_bytes;
+    analysis_free(&a);
+    device_free(d);
+    return kv;
+}
+
+/* A window covering the whole sequence (or none given) is dense attention:
+ * FLOPs, bytes, KV per token and KV cache equal gqa's exactly, in prefill and
+ * decode, whatever the tile shape, stride or sinks. */
+static void test_attn_swa_full_window_is_gqa(void **state)
+{
+    (void)state;
+    char buf[1024];
+    struct model *gq = au_text(au_base(buf, sizeof buf,
+                                       "{kind: gqa, heads: 32, kv_heads: 8, head_dim: 128}"));
+    const char *swas[] = {
+        "{kind: swa, heads: 32, kv_heads: 8, head_dim: 128}",
+        "{kind: swa, heads: 32, kv_heads: 8, head_dim: 128, window: 5000}",
+        "{kind: swa, heads: 32, kv_heads: 8, head_dim: 128, window: 4097, tile_q: 64, "
+        "tile_k: 96, sinks: 4}",
+        "{kind: swa, heads: 32, kv_heads: 8, head_dim: 128, window: 9000, stride: 7}",
+    };
+    const struct {
+        enum phase ph;
+        double b, len;
+    } steps[] = {{PHASE_PREFILL, 2, 4096}, {PHASE_PREFILL, 1, 777}, {PHASE_DECODE, 8, 4095},
+                 {PHASE_DECODE, 3, 10}};
+    for (size_t i = 0; i < 4; i++) {
+        struct model *sw = au_text(au_base(buf, sizeof buf, swas[i]));
+        struct model_counts cg, cs;
+        model_count(gq, 1, &cg);
+        model_count(sw, 1, &cs);
+        assert_exact(cs.params, cg.params);
+        assert_exact(cs.kv_elems_per_token, cg.kv_elems_per_token);
+        for (size_t k = 0; k < 4; k++) {
+            struct au_sums a, b;
+            double wa, wb;
+            lower_sums(gq, steps[k].ph, steps[k].b, steps[k].len, &a, &wa);
+            lower_sums(sw, steps[k].ph, steps[k].b, steps[k].len, &b, &wb);
+            assert_exact(b.mm, a.mm);
+            assert_exact(b.vec, a.vec);
+            assert_exact(b.w, a.w);
+            assert_exact(b.act, a.act);
+            assert_exact(b.kv, a.kv);
+            assert_exact(b.out, a.out);
+            assert_exact(wb, 0);
+            assert_exact(kv_cache_bytes(sw, steps[k].ph, steps[k].b, steps[k].len),
+                         kv_cache_bytes(gq, steps[k].ph, steps[k].b, steps[k].len));
+        }
+        model_free(sw);
+    }
+    model_free(gq);
+}
+
+/* examples/attn-swa.yaml (Llama-3-8B, window 4096, tiles 128x128), prefill of
+ * S = 8192. Tile rows r = 0..63: rows 0..31 reach key 0 and visit r+1 tiles,
+ * rows 32..63 visit 33 (tests above): (528 + 32*33) tiles x 128*128 =
+ * 25,952,256 computed pairs per head. Dense causal attention computes 64*65/2
+ * tiles = 34,078,720 pairs for S(S+1)/2 = 33,558,528 useful: the 64 diagonal
+ * tiles waste 64 * 128*127/2 = 520,192, which the dense convention does not
+ * charge, so neither does swa: pairs = 25,952,256 - 520,192 = 25,432,064.
+ * Useful: 4096*4097/2 + 4096*4096 = 25,167,872; the difference, 264,192 = 32
+ * rows x 128*129/2, is the masked part of each row's leftmost tile.
+ * Layer matmul FLOPs: 2*S*(41,943,040 attention + 176,160,768 SwiGLU) +
+ * 32 heads x pairs x 2*(128 + 128); wasted: 32 x 264,192 x 512. */
+static void test_attn_swa_prefill_layer_by_hand(void **state)
+{
+    (void)state;
+    struct model *m = au_example("attn-swa");
+    assert_non_null(m);
+    const double S = 8192, pairs = 25952256.0 - 520192.0, useful = 25167872.0;
+    assert_exact(4096.0 * 4097 / 2 + 4096.0 * 4096, useful);
+    assert_exact(pairs - useful, 32 * 128 * 129 / 2);
+    struct graph g;
+    au_lower(m, &g, PHASE_PREFILL, 1, S, DT_BF16, 1);
+    const struct op *at = au_op(&g, 0, "attention");
+    assert_exact(at->shape.attn.pairs, pairs);
+    assert_exact(at->shape.attn.pairs_useful, useful);
+    assert_exact(at->shape.attn.skv, S);
+    struct au_sums s = au_layer(&g, 0);
+    assert_exact(s.mm, 2 * S * (41943040.0 + 176160768.0) + 32 * pairs * 512);
+    assert_exact(at->cost.flops_wasted, 32 * (pairs - useful) * 512);
+    assert_exact(at->cost.flops_vec, 32 * pairs * 5);
+    graph_free(&g);
+    model_free(m);
+}
+
+/* Decode at context L = 32,768 with window 4096: the new query sees keys
+ * 28,673..32,768; their tiles (columns 224..256, the last holding one key)
+ * cover 28,672..32,768: 4,097 keys read and computed, 4,096 useful. KV bytes
+ * read per sequence: 4,097 x 2*8*128 x 2 B. The cache held is capped at the
+ * window: B x 4,096 x 131,072 B, against B x 32,769 x 131,072 B for gqa.
+ * Short contexts clamp: at L = 10 the window holds what exists (11 keys). */
+static void test_attn_swa_decode_and_memory(void **state)
+{
+    (void)state;
+    struct model *m = au_example("attn-swa");
+    const double B = 16, L = 32768;
+    struct graph g;
+    au_lower(m, &g, PHASE_DECODE, B, L, DT_BF16, 1);
+    const struct op *at = au_op(&g, 0, "attention");
+    assert_exact(at->shape.attn.skv, 4097);
+    assert_exact(at->shape.attn.pairs, 4097);
+    assert_exact(at->shape.attn.pairs_useful, 4096);
+    assert_exact(at->cost.bytes_kv, B * 4097 * 2 * 8 * 128 * 2);
+    graph_free(&g);
+    assert_exact(kv_cache_bytes(m, PHASE_DECODE, B, L), B * 4096 * 131072.0);
+    assert_exact(kv_cache_bytes(m, PHASE_DECODE, B, 10), B * 11 * 131072.0);
+    assert_exact(kv_cache_bytes(m, PHASE_PREFILL, B, 3000), B * 3000 * 131072.0);
+    au_lower(m, &g, PHASE_DECODE, B, 10, DT_BF16, 1);
+    at = au_op(&g, 0, "attention");
+    assert_exact(at->shape.attn.pairs, 11);
+    assert_exact(at->cost.flops_wasted, 0);
+    graph_free(&g);
+    model_free(m);
+}
+
+/* gpt-oss-120b (models/gpt-oss-120b.yaml), h 2880, 36 layers, V 201,088:
+ *   attention: q 2880*4096 + k, v 2*2880*512 + o 4096*2880 = 26,542,080
+ *              + biases 4096 + 2*512 + 2880 + 64 sink logits = 26,550,144
+ *   expert:    3*2880*2880 + biases 2*2880 + 2880 = 24,891,840
+ *   MoE:       128 experts 3,186,155,520 + router 2880*128 + 128 = 3,186,524,288
+ *   layer:     + norms 5,760 = 3,213,080,192
+ *   model:     2*V*h 1,158,266,880 + 36 layers + 2,880 = 116,829,156,672
+ * The model card's 116.83B (MLP 114.71B = 36 x 3,186,524,288; attention 0.96B
+ * = 36 x 26,550,144; embedding + unembedding 1.16B). Active: one embedding
+ * row + lm_head + per layer attention, router, 4 experts, norms + final norm =
+ * 5,132,852,352: the card's 5.13B (it counts the unembedding, not the
+ * embedding). KV per token: 36 x 2*8*64 x 2 B = 73,728 B; the cache of a
+ * sequence at context L holds 18 sliding layers x min(L+1, 128) tokens. */
+static void test_attn_swa_gpt_oss_120b(void **state)
+{
+    (void)state;
+    struct model *m = tu_model("gpt-oss-120b");
+    assert_non_null(m);
+    const double h = 2880, V = 201088;
+    const double attn = h * 4096 + 2 * h * 512 + 4096 * h + 4096 + 2 * 512 + h + 64;
+    assert_exact(attn, 26550144.0);
+    const double expert = 3 * h * 2880 + 2 * 2880 + h;
+    const double moe = 128 * expert + h * 128 + 128;
+    assert_exact(moe, 3186524288.0);
+    const double layer = attn + moe + 2 * h;
+    struct model_counts c;
+    model_count(m, 1, &c);
+    assert_exact(c.params, 2 * V * h + 36 * layer + h);
+    assert_exact(c.params, 116829156672.0);
+    assert_close(c.params, m->published_params, 0.5e-4); /* "116.83B" */
+    assert_exact(round(36 * moe / 1e7) / 100, 114.71);
+    assert_exact(round(36 * attn / 1e7) / 100, 0.96);
+    const double active = h + V * h + 36 * (attn + h * 128 + 128 + 4 * expert + 2 * h) + h;
+    assert_exact(c.active_params, active);
+    assert_exact(c.active_params, 5132852352.0);
+    assert_exact(c.kv_elems_per_token * 2, 73728);
+    const double L = 32768;
+    assert_exact(kv_cache_bytes(m, PHASE_DECODE, 4, L),
+                 4 * (18 * 128 + 18 * (L + 1)) * 2048.0);
+    model_free(m);
+}
+
+static void test_attn_swa_errors(void **state)
+{
+    (void)state;
+    char buf[1024];
+#define SWA "{kind: swa, heads: 32, kv_heads: 8, head_dim: 128, "
+    au_expect_error(au_base(buf, sizeof buf, SWA "window: 0}"), 10, "0}", "window");
+    au_expect_error(au_base(buf, sizeof buf, SWA "window: -4}"), 10, "-4", "window");
+    au_expect_error(au_base(buf, sizeof buf, SWA "tile_q: 0}"), 10, "0}", "tile_q");
+    au_expect_error(au_base(buf, sizeof buf, SWA "tile_k: -128}"), 10, "-128", "tile_k");
+    au_expect_error(au_base(buf, sizeof buf, SWA "dilation: 0}"), 10, "0}", "dilation");
+    au_expect_error(au_base(buf, sizeof buf, SWA "sinks: -1}"), 10, "-1", "sinks");
+    au_expect_error(au_base(buf, sizeof buf, SWA "window: 8, stride: 9}"), 10, "9}",
+                    "stride (9) must not exceed window (8)");
+    au_expect_error(au_base(buf, sizeof buf, SWA "window: 8, causal: false, sinks: 4}"), 10,
+                    "4}", "sinks need causal: true");
+    au_expect_error(au_base(buf, sizeof buf, SWA "window: 8, dilation: 2, sinks: 4}"), 10,
+                    "4}", "sinks with dilation 2 are not modelled");
+    au_expect_error(au_base(buf, sizeof buf, "{kind: swa, heads: 32, kv_heads: 6, head_dim: 128}"),
+                    10, "6,", "heads (32) must be divisible by kv_heads (6)");
+    au_expect_error(au_base(buf, sizeof buf, SWA "windw: 8}"), 10, "windw",
+                    "did you mean 'window'?");
+#undef SWA
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_attn_swa_tiles_brute_force),
         cmocka_unit_test(test_attn_swa_tiles_by_hand),
         cmocka_unit_test(test_attn_swa_tiles_long),
+        cmocka_unit_test(test_attn_swa_full_window_is_gqa),
+        cmocka_unit_test(test_attn_swa_prefill_layer_by_hand),
+        cmocka_unit_test(test_attn_swa_decode_and_memory),
+        cmocka_unit_test(test_attn_swa_gpt_oss_120b),
+        cmocka_unit_test(test_attn_swa_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
