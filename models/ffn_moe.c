@@ -71,6 +71,8 @@ static const struct key_spec MOE_KEYS[] = {
      "descending / ascending schedule: equal-length stages (default 4)"},
     {"experts_per_layer", KEY_SEQ, 0, 0, 0, 0, NULL, "",
      "explicit schedule: one expert count per layer of the group"},
+    {"expert_bias", KEY_BOOL, OFF(expert_bias), 0, 0, 0, NULL, "",
+     "biases on the routed experts' projections (gpt-oss; default false)"},
 };
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -304,7 +306,11 @@ static double moe_params(const struct moe_cfg *c, double h, double experts, doub
                          double tp)
 {
     const double router = h * experts + (c->router_bias ? experts : 0.0);
-    const double expert = expert_mats(c) * h * (double)c->expert_intermediate / tp;
+    const double ie = (double)c->expert_intermediate;
+    /* expert biases: the up (and gate) outputs split over tp; the down bias (h)
+     * is added once after the reduction, so every device holds it */
+    const double bias = c->expert_bias ? (expert_mats(c) - 1.0) * ie / tp + h : 0.0;
+    const double expert = expert_mats(c) * h * ie / tp + bias;
     const double shared =
         3.0 * h * (double)c->shared_experts * (double)c->shared_intermediate / tp;
     return router + held * expert + shared;
@@ -418,7 +424,7 @@ static void lower_run(const struct moe_cfg *c, int r, const struct lower_ctx *x,
     for (int b = 0; b < pl.n_buckets; b++) {
         const double per = pl.count[b] > 0 ? pl.tokens[b] / pl.count[b] : 0;
         op_batched_gemm(g, swiglu ? GATE_UP[b] : UP[b], pl.count[b], per, swiglu ? 2.0 * ie : ie,
-                        h, false);
+                        h, c->expert_bias);
     }
     if (swiglu)
         op_elementwise(g, "experts_silu_mul", pl.load, ie, 2, FLOPS_SILU_MUL, false);
@@ -426,7 +432,7 @@ static void lower_run(const struct moe_cfg *c, int r, const struct lower_ctx *x,
         op_elementwise(g, "experts_gelu", pl.load, ie, 1, FLOPS_GELU, false);
     for (int b = 0; b < pl.n_buckets; b++) {
         const double per = pl.count[b] > 0 ? pl.tokens[b] / pl.count[b] : 0;
-        op_batched_gemm(g, DOWN[b], pl.count[b], per, h, ie, false);
+        op_batched_gemm(g, DOWN[b], pl.count[b], per, h, ie, c->expert_bias);
     }
     if (ep > 1) op_alltoall(g, "moe_gather", pl.received, pl.sent, h);
     /* Weighted sum of the k expert outputs (and the shared output) per token:

@@ -276,6 +276,21 @@ void model_count(const struct model *m, double tp, struct model_counts *out)
     }
 }
 
+double model_kv_elems_per_seq(const struct model *m, double tp, double ctx)
+{
+    double kv = 0;
+    for (int i = 0; i < m->n_groups; i++) {
+        const struct layer_group *g = &m->groups[i];
+        for (int s = 0; s < SLOT_COUNT; s++) {
+            struct block_counts bc = {0};
+            g->kind[s]->count(g->cfg[s], m, tp, &bc);
+            const double held = bc.kv_window > 0 && bc.kv_window < ctx ? bc.kv_window : ctx;
+            kv += (double)g->repeat * held * bc.kv_elems_dev;
+        }
+    }
+    return kv;
+}
+
 int model_tp_check(const struct model *m, double tp, struct err *e)
 {
     for (int i = 0; i < m->n_groups; i++)

@@ -55,6 +55,8 @@ struct block_counts {
     double state_elems_dev;
     double ep_params_dev; /* part of params_dev split over expert-parallel devices
                            * (routed experts); 0 for most */
+    double kv_window;     /* most tokens cached per sequence (sliding window: older
+                           * keys are never read again); 0 = unbounded */
 };
 
 struct lower_ctx {
@@ -134,6 +136,10 @@ void model_free(struct model *m); /* accepts NULL */
 
 /* Counts for the whole model and for one of tp tensor-parallel devices. */
 void model_count(const struct model *m, double tp, struct model_counts *out);
+/* KV-cache elements one of tp devices holds per sequence with ctx tokens in
+ * context: sum over layers of min(ctx, kv_window) x cached elements per token
+ * (ctx where kv_window is 0). State elements are not included. */
+double model_kv_elems_per_seq(const struct model *m, double tp, double ctx);
 /* Whether every block can be split over tp devices; -1 with e set if not. */
 int model_tp_check(const struct model *m, double tp, struct err *e);
 /* Whether every block can be split over ep expert-parallel devices; -1 with

@@ -20,7 +20,7 @@ struct moe_run {
 struct moe_cfg {
     int64_t experts, top_k, expert_intermediate, shared_experts, shared_intermediate;
     int expert_activation;
-    bool router_bias;
+    bool router_bias, expert_bias;
     int routing, schedule;
     double zipf_exponent, capacity_factor, expected_k;
     int64_t n_group, topk_group, experts_min, schedule_stages;

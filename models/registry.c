@@ -25,6 +25,7 @@ extern const struct block_kind BLOCK_LINATTN;
 extern const struct block_kind BLOCK_MOBA;
 extern const struct block_kind BLOCK_NSA;
 extern const struct block_kind BLOCK_DSA;
+extern const struct block_kind BLOCK_SWA;
 /* FFN kinds */
 extern const struct block_kind BLOCK_SWIGLU;
 extern const struct block_kind BLOCK_GELU;
@@ -49,6 +50,7 @@ static const struct block_kind *const KINDS[] = {
     &BLOCK_MOBA,
     &BLOCK_NSA,
     &BLOCK_DSA,
+    &BLOCK_SWA,
     &BLOCK_SWIGLU,
     &BLOCK_GELU,
     &BLOCK_MOE,

@@ -151,6 +151,9 @@ void report_analysis_table(FILE *out, const struct analysis_view *v, bool per_op
     fprintf(out, "  FLOPs               %s (%s matmul, %s vector)\n",
             fmt_si(b[0], B64, t->flops, ""), fmt_si(b[1], B64, t->cost.flops_mm, ""),
             fmt_si(b[2], B64, t->cost.flops_vec, ""));
+    if (t->cost.flops_wasted > 0) /* masked pairs inside computed tiles (docs/variants/swa.md) */
+        fprintf(out, "                      of which computed on masked pairs: %s (%.1f%%)\n",
+                fmt_si(b[0], B64, t->cost.flops_wasted, ""), 100.0 * t->cost.flops_wasted / t->flops);
     fprintf(out, "  bytes               %s (weights %s, activations %s, KV cache %s, written %s)\n",
             fmt_si(b[0], B64, t->bytes, "B"), fmt_si(b[1], B64, t->cost.bytes_w, "B"),
             fmt_si(b[2], B64, t->cost.bytes_act, "B"), fmt_si(b[3], B64, t->cost.bytes_kv, "B"),
@@ -165,8 +168,12 @@ void report_analysis_table(FILE *out, const struct analysis_view *v, bool per_op
                 fmt_si(b[0], B64, t->cost.bytes_net, "B"),
                 fmt_time(b[1], B64, t->time_bound_s[BOUND_NETWORK]));
     fprintf(out, "Memory on %s\n", v->d->name);
-    fprintf(out, "  KV cache            %s (%.0f x %.0f tokens)\n",
-            fmt_si(b[0], B64, a->kv_cache_bytes, "B"), a->step.batch, a->ctx_tokens);
+    /* windowed layers cache fewer than ctx_tokens: say so when it applies */
+    const double uncapped =
+        a->step.batch * (a->ctx_tokens * a->kv_bytes_per_token_dev + a->state_bytes_per_seq_dev);
+    fprintf(out, "  KV cache            %s (%.0f x %.0f tokens%s)\n",
+            fmt_si(b[0], B64, a->kv_cache_bytes, "B"), a->step.batch, a->ctx_tokens,
+            a->kv_cache_bytes < uncapped ? "; windowed layers hold fewer" : "");
     fprintf(out, "  activations         %s (largest op)\n", fmt_si(b[0], B64, a->act_bytes, "B"));
     fprintf(out, "  footprint           %s of %s: %s\n", fmt_si(b[0], B64, a->memory_bytes, "B"),
             fmt_si(b[1], B64, v->d->mem_capacity_bytes, "B"), a->fits ? "fits" : "DOES NOT FIT");
@@ -322,6 +329,7 @@ void report_analysis_json(FILE *out, const struct analysis_view *v)
     jnum(out, "flops", t->flops, true);
     jnum(out, "matmul_flops", t->cost.flops_mm, true);
     jnum(out, "vector_flops", t->cost.flops_vec, true);
+    jnum(out, "flops_wasted", t->cost.flops_wasted, true);
     jnum(out, "bytes", t->bytes, true);
     jnum(out, "bytes_weights", t->cost.bytes_w, true);
     jnum(out, "bytes_activations", t->cost.bytes_act, true);

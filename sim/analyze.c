@@ -81,7 +81,9 @@ void analysis_run(struct analysis *a, const struct model *m, const struct device
     a->state_bytes_per_seq = a->counts.state_elems_per_seq * kvb;
     a->state_bytes_per_seq_dev = a->counts.state_elems_per_seq_dev * kvb;
     a->ctx_tokens = a->step.ctx_prior + a->step.q_len;
-    const double seq_cache = a->ctx_tokens * a->kv_bytes_per_token_dev + a->state_bytes_per_seq_dev;
+    /* sliding-window layers hold at most their window (model_kv_elems_per_seq) */
+    const double seq_cache =
+        model_kv_elems_per_seq(m, a->step.tp, a->ctx_tokens) * kvb + a->state_bytes_per_seq_dev;
     a->kv_cache_bytes = b * seq_cache;
     a->act_bytes = a->tot.act_peak_bytes;
     a->memory_bytes = a->weight_bytes_dev + a->kv_cache_bytes + a->act_bytes;
