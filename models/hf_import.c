@@ -183,6 +183,10 @@ static int read_common(struct conv *c, bool tied_default)
         const char *bits = yml_scalar(c->d, yml_map_get(c->d, q, "bits"));
         if (m && strcmp(m, "fp8") == 0) {
             c->wdt = "fp8";
+        } else if (m && strcmp(m, "mxfp4") == 0) {
+            c->wdt = "int4";
+            note(c, "quantization_config: mxfp4 (4 bits + a shared 8-bit scale per 32) taken as "
+                    "int4 for every weight; unquantised layers are counted at 4 bits too");
         } else if (m && (strcmp(m, "gptq") == 0 || strcmp(m, "awq") == 0) && bits &&
                    (strcmp(bits, "4") == 0 || strcmp(bits, "8") == 0)) {
             c->wdt = strcmp(bits, "4") == 0 ? "int4" : "int8";
@@ -276,21 +280,36 @@ static int read_heads(struct conv *c, int64_t *h, int64_t *kv, int64_t *d)
     return 0;
 }
 
-/* A sliding window changes cost; this build models full attention only for
- * windows that cover the whole context. */
-static int check_window(struct conv *c, const char *name, bool enabled)
+/* The sliding window in force: 0 when absent, disabled, or not shorter than
+ * max_position_embeddings (then it never masks anything). */
+static int window_of(struct conv *c, const char *name, bool enabled, int64_t *window)
 {
     int64_t w = 0, maxpos = 0;
+    *window = 0;
     if (get_int(c, name, false, 0, INT64_MAX, &w)) return -1;
     if (get_int(c, "max_position_embeddings", false, 0, INT64_MAX, &maxpos)) return -1;
     if (!enabled || w == 0 || (maxpos > 0 && w >= maxpos)) {
         if (w) note(c, "%s: %lld covers the context (or is disabled): full attention", name, (long long)w);
         return 0;
     }
-    return fail_at(c, name,
-                   "%s %lld below max_position_embeddings: windowed attention is not modelled by "
-                   "this importer yet",
-                   name, (long long)w);
+    *window = w;
+    return 0;
+}
+
+/* Attention text for a GQA-family layer: kind swa when windowed (window > 0)
+ * or when swa-only keys follow (force_swa, e.g. sink_logits), else gqa. */
+static void gqa_text(char *out, size_t n, int64_t h, int64_t kv, int64_t d, int64_t window,
+                     const char *extra, bool force_swa)
+{
+    if (window <= 0 && force_swa)
+        snprintf(out, n, "{kind: swa, heads: %lld, kv_heads: %lld, head_dim: %lld%s}", (long long)h,
+                 (long long)kv, (long long)d, extra);
+    else if (window > 0)
+        snprintf(out, n, "{kind: swa, heads: %lld, kv_heads: %lld, head_dim: %lld, window: %lld%s}",
+                 (long long)h, (long long)kv, (long long)d, (long long)window, extra);
+    else
+        snprintf(out, n, "{kind: gqa, heads: %lld, kv_heads: %lld, head_dim: %lld%s}", (long long)h,
+                 (long long)kv, (long long)d, extra);
 }
 
 /* llama, mistral, phi3: GQA + SwiGLU, optional biases. */
@@ -303,16 +322,20 @@ static int conv_llama(struct conv *c, bool qkv_bias_default)
         get_bool(c, "attention_bias", &attn_bias) || get_bool(c, "mlp_bias", &mlp_bias) ||
         require_act(c, "hidden_act", "silu"))
         return -1;
-    bool sliding = true;
-    if (get_bool(c, "use_sliding_window", &sliding) || check_window(c, "sliding_window", sliding))
+    bool sliding = !qkv_bias_default; /* Mistral/Phi-3 use it when given; Qwen2 only if enabled */
+    int64_t window = 0, window_from = 0;
+    if (get_bool(c, "use_sliding_window", &sliding) ||
+        window_of(c, "sliding_window", sliding, &window) ||
+        get_int(c, "max_window_layers", false, 0, c->layers, &window_from))
         return -1;
+    if (!qkv_bias_default) window_from = 0; /* only Qwen2 limits the window to some layers */
     char(*attn)[256] = calloc((size_t)c->layers, 256), (*ffn)[256] = calloc((size_t)c->layers, 256);
     OB_ASSERT(attn && ffn);
+    char extra[64];
+    snprintf(extra, sizeof extra, "%s%s", attn_bias ? ", qkv_bias: true" : "",
+             attn_bias && !qkv_bias_default ? ", o_bias: true" : "");
     for (int64_t i = 0; i < c->layers; i++) {
-        snprintf(attn[i], 256,
-                 "{kind: gqa, heads: %lld, kv_heads: %lld, head_dim: %lld%s%s}", (long long)h,
-                 (long long)kv, (long long)d, attn_bias ? ", qkv_bias: true" : "",
-                 attn_bias && !qkv_bias_default ? ", o_bias: true" : "");
+        gqa_text(attn[i], 256, h, kv, d, i >= window_from ? window : 0, extra, false);
         snprintf(ffn[i], 256, "{kind: swiglu, intermediate: %lld%s}", (long long)inter,
                  mlp_bias ? ", bias: true" : "");
     }
@@ -334,11 +357,12 @@ static int conv_mixtral(struct conv *c)
         get_int(c, "intermediate_size", true, 1, 1 << 24, &inter) ||
         get_int(c, "num_local_experts", true, 1, 1048576, &e) ||
         get_int(c, "num_experts_per_tok", true, 1, e, &k) ||
-        require_act(c, "hidden_act", "silu") || check_window(c, "sliding_window", true))
+        require_act(c, "hidden_act", "silu"))
         return -1;
+    int64_t window = 0;
+    if (window_of(c, "sliding_window", true, &window)) return -1;
     char attn[1][256], ffn[1][256];
-    snprintf(attn[0], 256, "{kind: gqa, heads: %lld, kv_heads: %lld, head_dim: %lld}",
-             (long long)h, (long long)kv, (long long)d);
+    gqa_text(attn[0], 256, h, kv, d, window, "", false);
     snprintf(ffn[0], 256, "{kind: moe, experts: %lld, top_k: %lld, expert_intermediate: %lld}",
              (long long)e, (long long)k, (long long)inter);
     sb_printf(&c->body, "  - repeat: %lld\n    attention: %s\n    ffn: %s\n",
@@ -357,9 +381,11 @@ static int conv_qwen3_any(struct conv *c, bool moe)
         get_bool(c, "attention_bias", &attn_bias) || require_act(c, "hidden_act", "silu"))
         return -1;
     bool sliding = false;
-    if (get_bool(c, "use_sliding_window", &sliding) || check_window(c, "sliding_window", sliding))
+    int64_t window = 0, window_from = 0;
+    if (get_bool(c, "use_sliding_window", &sliding) ||
+        window_of(c, "sliding_window", sliding, &window) ||
+        get_int(c, "max_window_layers", false, 0, c->layers, &window_from))
         return -1;
-    use(c, "max_window_layers");
     if (get_int(c, "intermediate_size", !moe, 1, 1 << 24, &inter)) return -1;
     yml_node only = 0;
     if (moe) {
@@ -376,10 +402,9 @@ static int conv_qwen3_any(struct conv *c, bool moe)
     OB_ASSERT(attn && ffn);
     int rc = 0;
     for (int64_t i = 0; i < c->layers; i++) {
-        snprintf(attn[i], 256,
-                 "{kind: gqa, heads: %lld, kv_heads: %lld, head_dim: %lld, qk_norm: true%s}",
-                 (long long)h, (long long)kv, (long long)d,
-                 attn_bias ? ", qkv_bias: true, o_bias: true" : "");
+        gqa_text(attn[i], 256, h, kv, d, i >= window_from ? window : 0,
+                 attn_bias ? ", qk_norm: true, qkv_bias: true, o_bias: true" : ", qk_norm: true",
+                 false);
         bool dense = !moe || e == 0 || (i + 1) % step != 0;
         for (int j = 0; only && j < yml_seq_len(c->d, only); j++) {
             const char *s = yml_scalar(c->d, yml_seq_at(c->d, only, j));
@@ -549,6 +574,48 @@ static int conv_lfm2(struct conv *c)
     return rc;
 }
 
+/* gpt-oss (OpenAI; transformers GptOssConfig): GQA with biases and one learned
+ * sink logit per head, sliding-window and full layers as `layer_types` says
+ * (alternating, sliding first, when absent), every layer a MoE with biased
+ * experts and a biased router. */
+static int conv_gpt_oss(struct conv *c)
+{
+    int64_t h, kv, d, inter, e, k = 0, window = 0;
+    if (read_common(c, false) || read_heads(c, &h, &kv, &d) ||
+        get_int(c, "intermediate_size", true, 1, 1 << 24, &inter) ||
+        get_int(c, "num_local_experts", true, 1, 1048576, &e))
+        return -1;
+    if (yml_map_get(c->d, c->root, "num_experts_per_tok")) {
+        if (get_int(c, "num_experts_per_tok", true, 1, e, &k)) return -1;
+    } else if (get_int(c, "experts_per_token", true, 1, e, &k)) {
+        return -1;
+    }
+    use(c, "experts_per_token");
+    use(c, "swiglu_limit"); /* clamping does not change cost */
+    if (require_act(c, "hidden_act", "silu")) return -1;
+    use(c, "attention_bias");
+    if (window_of(c, "sliding_window", true, &window)) return -1;
+    yml_node types = field(c, "layer_types");
+    char(*attn)[256] = calloc((size_t)c->layers, 256), (*ffn)[256] = calloc((size_t)c->layers, 256);
+    OB_ASSERT(attn && ffn);
+    for (int64_t i = 0; i < c->layers; i++) {
+        bool sliding = i % 2 == 0;
+        if (types && i < yml_seq_len(c->d, types)) {
+            const char *s = yml_scalar(c->d, yml_seq_at(c->d, types, (int)i));
+            sliding = s && strcmp(s, "sliding_attention") == 0;
+        }
+        gqa_text(attn[i], 256, h, kv, d, sliding ? window : 0,
+                 ", qkv_bias: true, o_bias: true, sink_logits: true", true);
+        snprintf(ffn[i], 256, "{kind: moe, experts: %lld, top_k: %lld, expert_intermediate: %lld, "
+                 "router_bias: true, expert_bias: true}",
+                 (long long)e, (long long)k, (long long)inter);
+    }
+    emit_groups(c, attn, ffn);
+    free(attn);
+    free(ffn);
+    return 0;
+}
+
 /* Fields known not to change cost (tokenizer ids, initialisation, training
  * losses, RoPE details, generation settings). */
 static const char *const HARMLESS[] = {
@@ -562,7 +629,8 @@ static const char *const HARMLESS[] = {
     "embd_pdrop", "resid_pdrop", "tie_word_embeddings", "_name_or_path", "sliding_window_pattern",
     "is_decoder", "max_window_layers", "qk_layernorm", "attention_chunk_size", "moe_router_dtype",
     "block_mlp_init_scale", "block_norm_eps", "block_out_init_scale", "block_use_xavier_init",
-    "conv_use_xavier_init", "norm_eps", "theta", "use_pos_enc", "num_heads", NULL};
+    "conv_use_xavier_init", "norm_eps", "theta", "use_pos_enc", "num_heads",
+    "initial_context_length", NULL};
 
 static const struct {
     const char *type;
@@ -582,7 +650,7 @@ static const struct {
     {"gemma2", NULL, "its local/global sliding-window pattern and sandwich norms"},
     {"gemma3", NULL, "its local/global sliding-window pattern and sandwich norms"},
     {"gemma3_text", NULL, "its local/global sliding-window pattern and sandwich norms"},
-    {"gpt_oss", NULL, "alternating sliding-window attention with sinks"},
+    {"gpt_oss", conv_gpt_oss, NULL},
     {"lfm2", conv_lfm2, NULL},
     {"nemotron_h", NULL, "its Mamba-2 layers"},
     {"granitemoehybrid", NULL, "its Mamba-2 layers"},

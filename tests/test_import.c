@@ -52,6 +52,38 @@ static void test_import_families(void **state)
     same_as_bundled("lfm2-1.2b", 1170340608.0);     /* FFN 2*12288/3 = 8192; tied */
 }
 
+/* gpt-oss-120b: the bundled model's 116,829,156,672 parameters (derived by hand
+ * in test_attn_swa.c), same KV and windows; its mxfp4 checkpoint is taken as
+ * int4 weights. Mistral-7B-v0.1: Llama-3-8B's layer shapes with V = 32000 and
+ * a 4096 window on every layer: 32 x 218,112,000 + 2 x 32,000 x 4096 + 4096 =
+ * 7,241,732,096 (the model card's "7.24B"). */
+static void test_import_windows(void **state)
+{
+    (void)state;
+    struct model *j = load_json("gpt-oss-120b"), *y = tu_model("gpt-oss-120b");
+    assert_non_null(j);
+    struct model_counts cj, cy;
+    model_count(j, 1, &cj);
+    model_count(y, 1, &cy);
+    assert_exact(cj.params, 116829156672.0);
+    assert_exact(cj.params, cy.params);
+    assert_exact(cj.active_params, cy.active_params);
+    assert_int_equal(j->dt_w, DT_INT4);
+    assert_int_equal(j->n_groups, 36);
+    assert_exact(model_kv_elems_per_seq(j, 1, 100000), model_kv_elems_per_seq(y, 1, 100000));
+    model_free(j);
+    model_free(y);
+    struct model *m = load_json("mistral-7b-v0.1");
+    assert_non_null(m);
+    model_count(m, 1, &cj);
+    assert_exact(cj.params, 32 * 218112000.0 + 2 * 32000.0 * 4096 + 4096);
+    assert_exact(cj.params, 7241732096.0);
+    assert_string_equal(m->groups[0].kind[SLOT_ATTN]->name, "swa");
+    /* a 4096 window caps the cache: 32 layers x 2 x 8 x 128 elements per token */
+    assert_true(model_kv_elems_per_seq(m, 1, 100000) < 32.0 * 2 * 8 * 128 * 100000 / 20);
+    model_free(m);
+}
+
 /* Qwen2-7B (no bundled YAML): h 3584, 28 layers, H 28, Hkv 4, D 128, I 18944,
  * V 152064, untied, biases on q, k, v:
  *   attention 3584*3584*2 + 3584*512*2 + (3584 + 512 + 512) = 29,364,736
@@ -156,8 +188,8 @@ static void test_import_errors(void **state)
     (void)state;
     expect_json_error(variant("\"llama\"", "\"falcon\""), 2, 17,
                       "unknown model_type 'falcon' (imported families: llama");
-    expect_json_error(variant("\"llama\"", "\"gpt_oss\""), 2, 17,
-                      "model_type 'gpt_oss' is recognised but not imported yet");
+    expect_json_error(variant("\"llama\"", "\"gemma2\""), 2, 17,
+                      "model_type 'gemma2' is recognised but not imported yet");
     expect_json_error(variant("256,", "\"256\","), 3, 18,
                       "'hidden_size' must be an integer, got the string \"256\"");
     expect_json_error(variant("\"num_hidden_layers\": 2,\n", ""), 1, 1,
@@ -169,9 +201,9 @@ static void test_import_errors(void **state)
     expect_json_error(variant("512,", "512,,"), 7, 28, "JSON syntax error"); /* the 2nd comma */
     expect_json_error(variant("\"model_type\": \"llama\",\n", ""), 1, 1,
                       "missing 'model_type'");
-    expect_json_error(variant("\"silu\"", "\"silu\",\n  \"sliding_window\": 64,\n  "
-                                          "\"max_position_embeddings\": 4096"),
-                      10, 21, "sliding_window 64 below max_position_embeddings");
+    expect_json_error(variant("\"silu\"", "\"silu\",\n  \"quantization_config\": "
+                                          "{\"quant_method\": \"bitsandbytes\"}"),
+                      10, 26, "quantization_config: method 'bitsandbytes' is not modelled");
     expect_json_error(variant("\"silu\"", "\"silu\", \"torch_dtype\": \"float64\""), 9, 40,
                       "unsupported torch_dtype 'float64'");
     expect_json_error("[1, 2]\n", 1, 1, "a config.json must be a JSON object");
@@ -209,8 +241,10 @@ static void test_import_cli(void **state)
     assert_non_null(strstr(err_buf, "ignored flux_capacitor: unknown to opbound"));
     assert_non_null(strstr(out_buf, "kind: gqa, heads: 4, kv_heads: 2, head_dim: 64"));
     /* a failing import writes nothing */
-    snprintf(args, sizeof args, "import %s/tests/data/hf/mistral-7b-v0.1.json -o %s", OB_DATADIR,
-             yaml_path);
+    f = fopen(json, "w");
+    fputs(variant("\"silu\"", "\"relu2\""), f);
+    fclose(f);
+    snprintf(args, sizeof args, "import %s -o %s", json, yaml_path);
     assert_int_equal(tu_run(args, out_buf, sizeof out_buf, err_buf, sizeof err_buf), 2);
     assert_int_equal(access(yaml_path, F_OK), -1);
     unlink(json);
@@ -221,6 +255,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_import_families),
         cmocka_unit_test(test_import_qwen2_bias),
+        cmocka_unit_test(test_import_windows),
         cmocka_unit_test(test_import_roundtrip),
         cmocka_unit_test(test_import_errors),
         cmocka_unit_test(test_import_cli),
