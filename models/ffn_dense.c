@@ -20,6 +20,12 @@ static const struct key_spec SWIGLU_KEYS[] = {
      "intermediate size I"},
     {"bias", KEY_BOOL, OFF(bias), 0, 0, 0, NULL, "", "biases on the projections (default false)"},
 };
+static const struct key_spec GEGLU_KEYS[] = {
+    {"kind", KEY_TAG, 0, 0, 0, 1, NULL, "", "geglu: gated GELU FFN (Gemma)"},
+    {"intermediate", KEY_INT, OFF(intermediate), 1, 1 << 24, 1, NULL, "features",
+     "intermediate size I"},
+    {"bias", KEY_BOOL, OFF(bias), 0, 0, 0, NULL, "", "biases on the projections (default false)"},
+};
 static const struct key_spec GELU_KEYS[] = {
     {"kind", KEY_TAG, 0, 0, 0, 1, NULL, "", "gelu: two-matrix GELU MLP"},
     {"intermediate", KEY_INT, OFF(intermediate), 1, 1 << 24, 1, NULL, "features",
@@ -66,6 +72,18 @@ static void swiglu_lower(const void *p, const struct lower_ctx *x, struct graph 
     op_gemm(g, "down_proj", t, h, i, c->bias);
 }
 
+/* GeGLU (Shazeer 2020; Gemma): down(gelu(x W_gate) * (x W_up)), the SwiGLU
+ * shapes with GELU (tanh form, FLOPS_GELU) plus the multiply. */
+static void geglu_lower(const void *p, const struct lower_ctx *x, struct graph *g)
+{
+    const struct dense_cfg *c = p;
+    const double h = (double)x->m->hidden, i = (double)c->intermediate / x->st->tp,
+                 t = x->tokens;
+    op_gemm(g, "gate_up_proj", t, 2.0 * i, h, c->bias);
+    op_elementwise(g, "gelu_mul", t, i, 2, FLOPS_GELU + 1.0, false);
+    op_gemm(g, "down_proj", t, h, i, c->bias);
+}
+
 static double gelu_params(const struct dense_cfg *c, double h, double i)
 {
     return 2.0 * h * i + (c->bias ? i + h : 0.0);
@@ -103,3 +121,9 @@ const struct block_kind BLOCK_GELU = {
     .summary = "dense GELU MLP, 2 h x I matrices (Vaswani et al. 2017)",
     .keys = GELU_KEYS, .n_keys = N(GELU_KEYS), .cfg_size = sizeof(struct dense_cfg),
     .count = gelu_count, .tp_check = dense_tp_check, .lower = gelu_lower, .max_ops = 3};
+
+const struct block_kind BLOCK_GEGLU = {
+    .name = "geglu", .slot = SLOT_FFN,
+    .summary = "dense gated-GELU FFN, 3 h x I matrices (Shazeer 2020; Gemma)",
+    .keys = GEGLU_KEYS, .n_keys = N(GEGLU_KEYS), .cfg_size = sizeof(struct dense_cfg),
+    .count = swiglu_count, .tp_check = dense_tp_check, .lower = geglu_lower, .max_ops = 3};

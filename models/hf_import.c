@@ -56,6 +56,7 @@ struct conv {
     /* the description being built */
     int64_t hidden, layers, vocab;
     bool tied;
+    bool post_norms; /* Gemma's sandwich norms */
     const char *wdt, *adt;
 };
 
@@ -234,10 +235,11 @@ static void emit_header(struct conv *c, const char *family)
     sb_printf(&c->out,
               "# Imported by opbound from a Hugging Face config.json (model_type %s).\n"
               "name: \"%s\"\nfamily: %s\nsource: \"%s\"\nhidden: %lld\nlayers: %lld\n"
-              "vocab: %lld\ntied_embeddings: %s\nnorm: rmsnorm\n"
+              "vocab: %lld\ntied_embeddings: %s\nnorm: rmsnorm\n%s"
               "dtypes: {weight: %s, activation: %s, kv: %s}\ngroups:\n",
               family, name, family, c->path, (long long)c->hidden, (long long)c->layers,
-              (long long)c->vocab, c->tied ? "true" : "false", c->wdt,
+              (long long)c->vocab, c->tied ? "true" : "false",
+              c->post_norms ? "post_norms: true\n" : "", c->wdt,
               strcmp(c->adt, "fp32") == 0 ? "fp32" : c->adt, c->adt);
 }
 
@@ -616,6 +618,66 @@ static int conv_gpt_oss(struct conv *c)
     return 0;
 }
 
+/* Gemma 2 and 3 (transformers Gemma2Config, Gemma3TextConfig): GQA (head_dim
+ * given), GeGLU FFN, sandwich norms, tied embeddings; local (sliding) and
+ * global layers from `layer_types`, else Gemma 2 alternates (even layers
+ * local) and Gemma 3 makes every sliding_window_pattern-th layer global.
+ * Gemma 3 adds q/k norms. A multimodal "gemma3" config is read from its
+ * text_config (the vision tower is not modelled). Soft-capping and the
+ * embedding scale do not change cost. */
+static int conv_gemma(struct conv *c, int version)
+{
+    int64_t h, kv, d, inter, window = 0, pattern = version == 2 ? 2 : 6;
+    c->post_norms = true;
+    /* multimodal Gemma 3: the language model's fields are under text_config */
+    yml_node text = yml_map_get(c->d, c->root, "text_config");
+    if (text && yml_kind_of(c->d, text) == YML_MAP) {
+        use(c, "text_config");
+        use(c, "vision_config");
+        note(c, "vision_config: the vision tower is not modelled; text_config read");
+        c->root = text;
+    }
+    if (read_common(c, true) || read_heads(c, &h, &kv, &d) ||
+        get_int(c, "intermediate_size", true, 1, 1 << 24, &inter) ||
+        get_int(c, "sliding_window_pattern", false, 1, 1 << 20, &pattern) ||
+        window_of(c, "sliding_window", true, &window))
+        return -1;
+    const char *act = get_str(c, "hidden_activation");
+    if (!act) act = get_str(c, "hidden_act");
+    use(c, "hidden_act");
+    if (act && strncmp(act, "gelu", 4) != 0)
+        return fail_at(c, "hidden_activation", "activation '%s' is not modelled for Gemma", act);
+    bool attn_bias = false;
+    if (get_bool(c, "attention_bias", &attn_bias)) return -1;
+    if (attn_bias) return fail_at(c, "attention_bias", "attention_bias true is not modelled for Gemma");
+    use(c, "sliding_window_size"); /* Gemma 2's duplicate of sliding_window */
+    use(c, "query_pre_attn_scalar");
+    use(c, "attn_logit_softcapping");
+    use(c, "final_logit_softcapping");
+    use(c, "rope_local_base_freq");
+    use(c, "cache_implementation");
+    yml_node types = field(c, "layer_types");
+    char(*attn)[256] = calloc((size_t)c->layers, 256), (*ffn)[256] = calloc((size_t)c->layers, 256);
+    OB_ASSERT(attn && ffn);
+    for (int64_t i = 0; i < c->layers; i++) {
+        bool local = version == 2 ? i % 2 == 0 : (i + 1) % pattern != 0;
+        if (types && i < yml_seq_len(c->d, types)) {
+            const char *s = yml_scalar(c->d, yml_seq_at(c->d, types, (int)i));
+            local = s && strcmp(s, "sliding_attention") == 0;
+        }
+        gqa_text(attn[i], 256, h, kv, d, local ? window : 0, version == 3 ? ", qk_norm: true" : "",
+                 false);
+        snprintf(ffn[i], 256, "{kind: geglu, intermediate: %lld}", (long long)inter);
+    }
+    emit_groups(c, attn, ffn);
+    free(attn);
+    free(ffn);
+    return 0;
+}
+
+static int conv_gemma2(struct conv *c) { return conv_gemma(c, 2); }
+static int conv_gemma3(struct conv *c) { return conv_gemma(c, 3); }
+
 /* Fields known not to change cost (tokenizer ids, initialisation, training
  * losses, RoPE details, generation settings). */
 static const char *const HARMLESS[] = {
@@ -647,9 +709,9 @@ static const struct {
     {"deepseek_v2", conv_deepseek, NULL},
     {"deepseek_v3", conv_deepseek, NULL},
     {"kimi_k2", conv_deepseek, NULL},
-    {"gemma2", NULL, "its local/global sliding-window pattern and sandwich norms"},
-    {"gemma3", NULL, "its local/global sliding-window pattern and sandwich norms"},
-    {"gemma3_text", NULL, "its local/global sliding-window pattern and sandwich norms"},
+    {"gemma2", conv_gemma2, NULL},
+    {"gemma3", conv_gemma3, NULL},
+    {"gemma3_text", conv_gemma3, NULL},
     {"gpt_oss", conv_gpt_oss, NULL},
     {"lfm2", conv_lfm2, NULL},
     {"nemotron_h", NULL, "its Mamba-2 layers"},

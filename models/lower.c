@@ -17,7 +17,7 @@ int model_max_ops(const struct model *m)
 {
     int n = 3;
     for (int i = 0; i < m->n_groups; i++)
-        n += 6 + m->groups[i].kind[SLOT_ATTN]->max_ops + m->groups[i].kind[SLOT_FFN]->max_ops;
+        n += 8 + m->groups[i].kind[SLOT_ATTN]->max_ops + m->groups[i].kind[SLOT_FFN]->max_ops;
     return n;
 }
 
@@ -46,11 +46,13 @@ void model_lower(const struct model *m, const struct step *st, struct graph *g)
         op_norm(g, "attn_norm", t, h, norm_p, norm_f);
         lg->kind[SLOT_ATTN]->lower(lg->cfg[SLOT_ATTN], &c, g);
         if (st->tp > 1) op_allreduce(g, "attn_allreduce", t, h, st->tp);
+        if (m->post_norms) op_norm(g, "attn_post_norm", t, h, norm_p, norm_f);
         op_elementwise(g, "attn_residual", t, h, 2, FLOPS_RESIDUAL, false);
         g->block = BLK_FFN;
         op_norm(g, "ffn_norm", t, h, norm_p, norm_f);
         lg->kind[SLOT_FFN]->lower(lg->cfg[SLOT_FFN], &c, g);
         if (st->tp > 1) op_allreduce(g, "ffn_allreduce", t, h, st->tp);
+        if (m->post_norms) op_norm(g, "ffn_post_norm", t, h, norm_p, norm_f);
         op_elementwise(g, "ffn_residual", t, h, 2, FLOPS_RESIDUAL, false);
     }
     g->block = BLK_MODEL;

@@ -24,6 +24,9 @@ static const struct key_spec TOP_KEYS[] = {
      "lm_head shares the embedding matrix"},
     {"norm", KEY_ENUM, OFF(norm), 0, 0, 1, NORM_NAMES, "",
      "normalisation used before each block and at the end"},
+    {"post_norms", KEY_BOOL, OFF(post_norms), 0, 0, 0, NULL, "",
+     "also normalise each block's output before the residual add, as Gemma 2/3 do (default "
+     "false)"},
     {"published_params", KEY_NUM, OFF(published_params), 1, 1e16, 0, NULL, "count",
      "parameter count the publisher reports (informational; tests compare)"},
     {"dtypes", KEY_MAP, 0, 0, 0, 1, NULL, "", "storage formats (see dtypes table)"},
@@ -250,7 +253,8 @@ void model_count(const struct model *m, double tp, struct model_counts *out)
     out->ep_params_dev = 0;
     for (int i = 0; i < m->n_groups; i++) {
         const struct layer_group *g = &m->groups[i];
-        double p = 2.0 * norm, a = 2.0 * norm, kv = 0, pd = 2.0 * norm, kvd = 0, st = 0, std = 0,
+        const double layer_norms = (m->post_norms ? 4.0 : 2.0) * norm;
+        double p = layer_norms, a = layer_norms, kv = 0, pd = layer_norms, kvd = 0, st = 0, std = 0,
                epd = 0;
         for (int s = 0; s < SLOT_COUNT; s++) {
             struct block_counts bc = {0};

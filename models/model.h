@@ -105,6 +105,7 @@ struct model {
     char file[512];
     int64_t hidden, layers, vocab;
     bool tied_embeddings;
+    bool post_norms; /* a second norm after each block (Gemma 2/3 "sandwich" norms) */
     int norm; /* enum norm_kind */
     enum dtype dt_w, dt_act, dt_kv;
     double published_params; /* 0 if not given */

@@ -29,6 +29,7 @@ extern const struct block_kind BLOCK_SWA;
 /* FFN kinds */
 extern const struct block_kind BLOCK_SWIGLU;
 extern const struct block_kind BLOCK_GELU;
+extern const struct block_kind BLOCK_GEGLU;
 extern const struct block_kind BLOCK_MOE;
 
 static const struct block_kind *const KINDS[] = {
@@ -53,6 +54,7 @@ static const struct block_kind *const KINDS[] = {
     &BLOCK_SWA,
     &BLOCK_SWIGLU,
     &BLOCK_GELU,
+    &BLOCK_GEGLU,
     &BLOCK_MOE,
 };
 

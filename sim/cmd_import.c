@@ -14,7 +14,7 @@ static const char USAGE[] =
     "Converts a Hugging Face config.json into an opbound model description (standard\n"
     "output, or the file given with -o, written only when the conversion succeeds).\n"
     "Families: llama, mistral, phi3, mixtral, qwen2, qwen3, qwen3_moe, deepseek_v2,\n"
-    "deepseek_v3, kimi_k2, lfm2, gpt_oss. Fields that do not change cost are ignored (--verbose lists\n"
+    "deepseek_v3, kimi_k2, lfm2, gpt_oss, gemma2, gemma3. Fields that do not change cost are ignored (--verbose lists\n"
     "them); fields that change cost in a way opbound cannot model are refused with\n"
     "their position. Every command that takes MODEL also takes a config.json directly.\n";
 

@@ -188,8 +188,8 @@ static void test_import_errors(void **state)
     (void)state;
     expect_json_error(variant("\"llama\"", "\"falcon\""), 2, 17,
                       "unknown model_type 'falcon' (imported families: llama");
-    expect_json_error(variant("\"llama\"", "\"gemma2\""), 2, 17,
-                      "model_type 'gemma2' is recognised but not imported yet");
+    expect_json_error(variant("\"llama\"", "\"nemotron_h\""), 2, 17,
+                      "model_type 'nemotron_h' is recognised but not imported yet");
     expect_json_error(variant("256,", "\"256\","), 3, 18,
                       "'hidden_size' must be an integer, got the string \"256\"");
     expect_json_error(variant("\"num_hidden_layers\": 2,\n", ""), 1, 1,
@@ -250,12 +250,39 @@ static void test_import_cli(void **state)
     unlink(json);
 }
 
+/* Gemma-2-9B: h 3584, 42 layers, H 16, Hkv 8, D 256, GeGLU I 14336, V 256000,
+ * tied, four RMSNorms per layer (sandwich):
+ *   attention 3584 x 16 x 256 x 2 + 3584 x 8 x 256 x 2 = 44,040,192
+ *   GeGLU 3 x 3584 x 14336 = 154,140,672; norms 4 x 3584 = 14,336
+ *   42 x 198,195,200 + 256,000 x 3584 + 3584 = 9,241,705,984 (model card 9.24B).
+ * Even layers local (4096 window), odd layers global. */
+static void test_import_gemma2(void **state)
+{
+    (void)state;
+    struct model *m = load_json("gemma-2-9b");
+    assert_non_null(m);
+    struct model_counts c;
+    model_count(m, 1, &c);
+    const double layer = 3584.0 * 16 * 256 * 2 + 3584.0 * 8 * 256 * 2 + 3 * 3584.0 * 14336 + 4 * 3584;
+    assert_exact(layer, 198195200.0);
+    assert_exact(c.params, 42 * layer + 256000.0 * 3584 + 3584);
+    assert_exact(c.params, 9241705984.0);
+    assert_true(m->post_norms);
+    assert_int_equal(m->n_groups, 42);
+    assert_string_equal(m->groups[0].kind[SLOT_ATTN]->name, "swa");
+    assert_string_equal(m->groups[1].kind[SLOT_ATTN]->name, "gqa");
+    assert_string_equal(m->groups[0].kind[SLOT_FFN]->name, "geglu");
+    assert_int_equal(m->dt_w, DT_FP32); /* the published config says float32 */
+    model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_import_families),
         cmocka_unit_test(test_import_qwen2_bias),
         cmocka_unit_test(test_import_windows),
+        cmocka_unit_test(test_import_gemma2),
         cmocka_unit_test(test_import_roundtrip),
         cmocka_unit_test(test_import_errors),
         cmocka_unit_test(test_import_cli),
