@@ -18,7 +18,7 @@ const char *place_side_name(enum place_side s)
 
 double placement_threshold(const struct device *d)
 {
-    return d->has_pim ? d->pim.flops_per_s * d->inv_mem_rate : 0;
+    return d->has_pim && d->pim.flops_per_s > 0 ? d->pim.flops_per_s * d->inv_mem_rate : 0;
 }
 
 /* Units an op splits into between the two sides: touched experts of a routed
@@ -62,8 +62,8 @@ double placement_op(const struct op *op, const struct device *d, enum place_mode
     out->side = SIDE_XPU;
     out->bound = ev.bound;
     out->time_s = tx;
-    /* PIM cannot run collectives: those stay on the xPU. */
-    if (!d->has_pim || op->kind == OP_ALLREDUCE) {
+    /* PIM cannot run collectives, and PIM without compute units runs nothing. */
+    if (!d->has_pim || d->pim.flops_per_s <= 0 || op->kind == OP_ALLREDUCE) {
         out->t_pim_s = 0;
         out->energy_j = energy_of(d, ev.flops, ev.bytes, 1.0, tx);
         return tx;
