@@ -29,6 +29,46 @@ static const struct key_spec TOP_KEYS[] = {
     {"price_usd_per_hour", KEY_NUM, OFF(price_usd_per_hour), 1e-6, 1e6, 0, NULL, "USD/h",
      "rental price of one device, with its source; no default: without it `serve` prints "
      "cost as n/a"},
+    {"pim", KEY_MAP, 0, 0, 0, 0, NULL, "",
+     "processing in memory sharing the stacks (see pim table); absent = none"},
+    {"energy", KEY_MAP, 0, 0, 0, 0, NULL, "",
+     "energy constants (see energy table); absent = energy not reported"},
+};
+
+static const char *const PIM_KINDS[] = {"logic", "bank", NULL};
+#define POFF(f) offsetof(struct device, pim.f)
+#define EOFF(f) offsetof(struct device, energy.f)
+static const struct key_spec PIM_KEYS[] = {
+    {"kind", KEY_ENUM, POFF(kind), 0, 0, 1, PIM_KINDS, "",
+     "logic: units on the HBM logic die (Duplex Logic-PIM); bank: units beside the DRAM banks "
+     "(HBM-PIM, AttAcc)"},
+    {"stacks", KEY_NUM, POFF(stacks), 1, 64, 1, NULL, "count", "HBM stacks with PIM units"},
+    {"bandwidth_multiplier", KEY_NUM, POFF(bw_multiplier), 1e-3, 1024, 1, NULL, "ratio",
+     "internal (DRAM-to-PIM) bandwidth / external bandwidth, all stacks; >= 1 (more TSVs or "
+     "bank parallelism)"},
+    {"macs_per_stack", KEY_NUM, POFF(macs_per_stack), 1, 1e9, 1, NULL, "count",
+     "multiply-accumulate units per stack (2 FLOP per cycle each)"},
+    {"clock_hz", KEY_NUM, POFF(clock_hz), 1e6, 1e11, 1, NULL, "Hz", "PIM unit clock"},
+    {"buffer_bytes_per_stack", KEY_NUM, POFF(buffer_bytes_per_stack), 0, 1e12, 0, NULL, "bytes",
+     "PIM-side SRAM per stack (informational; default 0)"},
+    {"overhead_s", KEY_NUM, POFF(overhead_s), 0, 1, 0, NULL, "s",
+     "fixed time per PIM kernel (default: the device's kernel_overhead_s)"},
+    {"coprocess", KEY_BOOL, POFF(coprocess), 0, 0, 0, NULL, "",
+     "xPU and PIM may split one MoE or attention op (experts / requests); default false"},
+    {"baseline", KEY_STR, POFF(baseline), 0, 64, 0, NULL, "",
+     "bundled device that `analyze` also runs for a speedup line (default none)"},
+};
+static const struct key_spec ENERGY_KEYS[] = {
+    {"xpu_pj_per_flop", KEY_NUM, EOFF(xpu_pj_per_flop), 0, 1e4, 1, NULL, "pJ/FLOP",
+     "xPU arithmetic (tensor and vector alike)"},
+    {"pim_pj_per_flop", KEY_NUM, EOFF(pim_pj_per_flop), 0, 1e4, 0, NULL, "pJ/FLOP",
+     "PIM arithmetic (required with `pim`)"},
+    {"dram_pj_per_bit", KEY_NUM, EOFF(ext_pj_per_bit), 0, 1e4, 1, NULL, "pJ/bit",
+     "DRAM access through the external path (cell, TSV, logic die, PHY, interposer)"},
+    {"pim_pj_per_bit", KEY_NUM, EOFF(pim_pj_per_bit), 0, 1e4, 0, NULL, "pJ/bit",
+     "DRAM access through the PIM path; <= dram_pj_per_bit (required with `pim`)"},
+    {"static_w", KEY_NUM, EOFF(static_w), 0, 1e5, 1, NULL, "W",
+     "static power of the whole device, charged for the step time"},
 };
 
 static const struct key_spec MEM_KEYS[] = {
@@ -78,6 +118,12 @@ int device_schema_section(int i, const char **title, const struct key_spec **key
         *n = N(VECTOR_KEYS);
         return 0;
     case 4: *title = "Device: `efficiency`"; *keys = EFF_KEYS; *n = N(EFF_KEYS); return 0;
+    case 5:
+        *title = "Device: `pim` (docs/logic-pim.md)";
+        *keys = PIM_KEYS;
+        *n = N(PIM_KEYS);
+        return 0;
+    case 6: *title = "Device: `energy`"; *keys = ENERGY_KEYS; *n = N(ENERGY_KEYS); return 0;
     default: return -1;
     }
 }
@@ -96,6 +142,66 @@ void device_derive(struct device *d)
     d->mem_rate = d->mem_bw_bytes_per_s * d->eff_memory;
     d->inv_mem_rate = 1.0 / d->mem_rate;
     d->inv_net_rate = 1.0 / d->interconnect_bytes_per_s;
+    if (d->has_pim) {
+        struct pim_spec *p = &d->pim;
+        p->flops_per_s = 2.0 * p->stacks * p->macs_per_stack * p->clock_hz;
+        p->bw_bytes_per_s = p->bw_multiplier * d->mem_rate;
+        p->inv_flops = 1.0 / p->flops_per_s;
+        p->inv_bw = 1.0 / p->bw_bytes_per_s;
+    }
+    if (d->has_energy) {
+        struct energy_spec *en = &d->energy;
+        en->j_flop_xpu = en->xpu_pj_per_flop * 1e-12;
+        en->j_flop_pim = en->pim_pj_per_flop * 1e-12;
+        en->j_byte_ext = en->ext_pj_per_bit * 8e-12;
+        en->j_byte_pim = en->pim_pj_per_bit * 8e-12;
+    }
+}
+
+const char *pim_kind_name(int kind)
+{
+    return kind >= 0 && kind < PIM_KIND_COUNT ? PIM_KINDS[kind] : "?";
+}
+
+/* The optional `pim` and `energy` maps, and the checks between them that no
+ * single key's range can express. */
+static int load_pim_energy(const struct yml_doc *doc, yml_node root, struct device *d,
+                           struct err *e)
+{
+    uint64_t present = 0;
+    yml_node pim = yml_map_get(doc, root, "pim"), en = yml_map_get(doc, root, "energy");
+    if (pim) {
+        d->pim.overhead_s = -1;
+        if (yml_map_read(doc, pim, "pim", PIM_KEYS, N(PIM_KEYS), d, &present, e)) return -1;
+        if (d->pim.overhead_s < 0) d->pim.overhead_s = d->kernel_overhead_s;
+        if (d->pim.bw_multiplier < 1)
+            return yml_fail(doc, yml_map_get(doc, pim, "bandwidth_multiplier"), e,
+                            "bandwidth_multiplier %g: the internal bandwidth (%g B/s) would be "
+                            "below the external one (%g B/s); PIM reads the same DRAM through "
+                            "at least as many wires",
+                            d->pim.bw_multiplier, d->pim.bw_multiplier * d->mem_bw_bytes_per_s,
+                            d->mem_bw_bytes_per_s);
+        d->has_pim = true;
+    }
+    if (en) {
+        present = 0;
+        if (yml_map_read(doc, en, "energy", ENERGY_KEYS, N(ENERGY_KEYS), d, &present, e))
+            return -1;
+        d->has_energy = true;
+        const int ip = yml_key_index(ENERGY_KEYS, N(ENERGY_KEYS), "pim_pj_per_bit");
+        const int iflop = yml_key_index(ENERGY_KEYS, N(ENERGY_KEYS), "pim_pj_per_flop");
+        if (pim && !(present >> ip & 1))
+            return yml_fail(doc, en, e, "energy: pim_pj_per_bit is required when the device has pim");
+        if (pim && !(present >> iflop & 1))
+            return yml_fail(doc, en, e, "energy: pim_pj_per_flop is required when the device has pim");
+        /* The PIM path is a subset of the external one (no PHY, no interposer). */
+        if (d->energy.pim_pj_per_bit > d->energy.ext_pj_per_bit)
+            return yml_fail(doc, yml_map_get(doc, en, "pim_pj_per_bit"), e,
+                            "pim_pj_per_bit (%g) above dram_pj_per_bit (%g): the PIM path skips "
+                            "the external I/O, it cannot cost more",
+                            d->energy.pim_pj_per_bit, d->energy.ext_pj_per_bit);
+    }
+    return 0;
 }
 
 double device_ridge(const struct device *d, enum dtype dt)
@@ -126,6 +232,7 @@ int device_load(const char *path, struct device **out, struct err *e)
     yml_node eff = yml_map_get(doc, root, "efficiency");
     if (eff && yml_map_read(doc, eff, "efficiency", EFF_KEYS, N(EFF_KEYS), d, &present, e))
         goto fail;
+    if (load_pim_energy(doc, root, d, e)) goto fail;
     device_derive(d);
     yml_free(doc);
     *out = d;

@@ -18,6 +18,39 @@
 #include "../sim/err.h"
 #include "../sim/yml.h"
 
+/* Processing-in-memory beside the xPU (optional `pim` map; docs/logic-pim.md).
+ * Logic-PIM (Duplex, Yun et al. MICRO 2024): processing units on the HBM logic
+ * die, fed by extra TSVs; bank PIM (Samsung HBM-PIM, AttAcc): units beside the
+ * DRAM banks. Both share the stacks with the xPU: weights and KV live once. */
+enum pim_kind { PIM_LOGIC, PIM_BANK, PIM_KIND_COUNT };
+
+struct pim_spec {
+    int kind;                      /* enum pim_kind (device.has_pim says whether there is one) */
+    double stacks;                 /* HBM stacks holding PIM units */
+    double bw_multiplier;          /* internal / external bandwidth (>= 1) */
+    double macs_per_stack;         /* multiply-accumulate units per stack */
+    double clock_hz;               /* PIM unit clock */
+    double buffer_bytes_per_stack; /* PIM-side SRAM (informational) */
+    double overhead_s;             /* fixed time per PIM kernel (command issue, sync) */
+    bool coprocess;                /* xPU and PIM may work on one op at once */
+    char baseline[64];             /* device to compare with (bundled name), "" if none */
+    /* derived by device_derive() */
+    double flops_per_s;            /* 2 x stacks x MACs x clock */
+    double bw_bytes_per_s;         /* bw_multiplier x external bandwidth x eff_memory */
+    double inv_flops, inv_bw;
+};
+
+/* Energy constants (optional `energy` map); all per unit of work. */
+struct energy_spec {
+    double xpu_pj_per_flop;        /* xPU arithmetic */
+    double pim_pj_per_flop;        /* PIM arithmetic */
+    double ext_pj_per_bit;         /* DRAM read/write through the external path (to the xPU) */
+    double pim_pj_per_bit;         /* DRAM read/write through the PIM path */
+    double static_w;               /* whole-device static power */
+    /* derived: joules per FLOP / per byte */
+    double j_flop_xpu, j_flop_pim, j_byte_ext, j_byte_pim;
+};
+
 struct device {
     char name[64];
     char vendor[64];
@@ -40,6 +73,10 @@ struct device {
     double mem_rate;              /* bytes/s, efficiency applied */
     double inv_tensor_rate[DT_COUNT], inv_vector_rate[DT_COUNT], inv_mem_rate;
     double inv_net_rate; /* 1 / interconnect bytes/s */
+    /* optional extensions (hw/duplex-h100.yaml); has_* false on plain devices */
+    bool has_pim, has_energy;
+    struct pim_spec pim;
+    struct energy_spec energy;
 };
 
 /* Loads a device file. *out is owned by the caller (device_free). Returns 0,
@@ -50,6 +87,9 @@ void device_free(struct device *d); /* accepts NULL */
 /* Fills the derived fields from the primitives. Requires fp32 in both peak
  * tables (device_load checks it). */
 void device_derive(struct device *d);
+
+/* "logic" or "bank". */
+const char *pim_kind_name(int kind);
 
 /* Ridge point (FLOP per byte) of the tensor roof for dtype dt. */
 double device_ridge(const struct device *d, enum dtype dt);

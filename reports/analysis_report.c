@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fmt.h"
+#include "pim_report.h"
 
 #define B64 64
 
@@ -49,9 +50,12 @@ static void header(FILE *out, const struct analysis_view *v)
 static void per_op_table(FILE *out, const struct analysis_view *v)
 {
     static const char *const hdr[] = {"layers", "op",     "kind",  "FLOPs",   "weights", "act",
-                                      "KV",     "written", "Op/B", "bound",   "time",    "share"};
+                                      "KV",     "written", "Op/B", "bound",   "time",    "share",
+                                      "on",     "t xPU",   "t PIM"};
+    /* PIM devices: where each op runs and its time on either side (sim/placement.h) */
+    const bool pim = v->a->placed && v->d->has_pim;
     struct table t;
-    table_init(&t, 12, hdr, "lllrrrrrrlrr");
+    table_init(&t, pim ? 15 : 12, hdr, "lllrrrrrrlrrlrr");
     const struct graph *g = &v->a->graph;
     const double total = v->a->tot.time_s;
     int last_group = -2;
@@ -75,8 +79,18 @@ static void per_op_table(FILE *out, const struct analysis_view *v)
         table_cell(&t, 9, "%s", bound_name(ev->bound));
         table_cell(&t, 10, "%s", fmt_time(b[6], B64, ev->time_s));
         table_cell(&t, 11, "%.1f%%", 100.0 * ev->time_s * op->layer_count / total);
+        if (pim) {
+            const struct op_place *pl = &v->a->place[i];
+            if (pl->side == SIDE_CO)
+                table_cell(&t, 12, "co %.0f/%.3g", pl->units_xpu, pl->units);
+            else
+                table_cell(&t, 12, "%s", place_side_name(pl->side));
+            table_cell(&t, 13, "%s", fmt_time(b[6], B64, pl->t_xpu_s));
+            table_cell(&t, 14, "%s", pl->t_pim_s > 0 ? fmt_time(b[7], B64, pl->t_pim_s) : "-");
+        }
     }
-    fprintf(out, "Per op (figures per layer; a row stands for every layer in its range):\n");
+    fprintf(out, "Per op (figures per layer; a row stands for every layer in its range%s):\n",
+            pim ? "; on: xpu, pim, or co X/N = X of N experts or requests on the xPU" : "");
     table_print(&t, out);
     table_free(&t);
     fputc('\n', out);
@@ -167,6 +181,7 @@ void report_analysis_table(FILE *out, const struct analysis_view *v, bool per_op
         fprintf(out, "  interconnect        %s sent, %s in network-bound ops\n",
                 fmt_si(b[0], B64, t->cost.bytes_net, "B"),
                 fmt_time(b[1], B64, t->time_bound_s[BOUND_NETWORK]));
+    if (a->placed) report_pim_summary(out, v);
     fprintf(out, "Memory on %s\n", v->d->name);
     /* windowed layers cache fewer than ctx_tokens: say so when it applies */
     const double uncapped =
@@ -225,7 +240,9 @@ void report_analysis_csv(FILE *out, const struct analysis_view *v, bool per_op)
     if (per_op) {
         fprintf(out, "layer,layer_count,group,block,name,kind,flops,matmul_flops,vector_flops,"
                      "bytes,bytes_weights,bytes_activations,bytes_kv_cache,bytes_written,"
-                     "intensity,bound,t_compute_s,t_memory_s,time_s\n");
+                     "intensity,bound,t_compute_s,t_memory_s,time_s");
+        if (a->placed) report_pim_csv_header(out);
+        fputc('\n', out);
         for (int i = 0; i < a->graph.n; i++) {
             const struct op *op = &a->graph.ops[i];
             const struct op_eval *ev = &a->per_op[i];
@@ -242,7 +259,9 @@ void report_analysis_csv(FILE *out, const struct analysis_view *v, bool per_op)
             fprintf(out, "%s,%s,", X(ev->intensity), bound_name(ev->bound));
             fprintf(out, "%s,", X(ev->t_compute_s));
             fprintf(out, "%s,", X(ev->t_memory_s));
-            fprintf(out, "%s\n", X(ev->time_s));
+            fprintf(out, "%s", X(ev->time_s));
+            if (a->placed) report_pim_csv_op(out, v, i);
+            fputc('\n', out);
         }
         return;
     }
@@ -350,7 +369,9 @@ void report_analysis_json(FILE *out, const struct analysis_view *v)
     jnum(out, "ttft_s", a->ttft_s, true);
     jnum(out, "tpot_s", a->tpot_s, true);
     jnum(out, "tokens_per_s", a->tokens_per_s, true);
-    fprintf(out, "\"counts_exact\": %s},\n  \"ops\": [", a->counts_exact ? "true" : "false");
+    fprintf(out, "\"counts_exact\": %s", a->counts_exact ? "true" : "false");
+    if (a->placed) report_pim_json_totals(out, v);
+    fprintf(out, "},\n  \"ops\": [");
     for (int i = 0; i < a->graph.n; i++) {
         const struct op *op = &a->graph.ops[i];
         const struct op_eval *ev = &a->per_op[i];
@@ -375,6 +396,7 @@ void report_analysis_json(FILE *out, const struct analysis_view *v)
         jnum(out, "t_memory_s", ev->t_memory_s, true);
         jnum(out, "t_network_s", ev->t_network_s, true);
         jnum(out, "time_s", ev->time_s, false);
+        if (a->placed) report_pim_json_op(out, v, i);
         fputc('}', out);
     }
     fprintf(out, "\n  ]\n}\n");

@@ -17,6 +17,10 @@ struct analysis_view {
     const struct device *d;
     const struct scenario *sc;
     const struct analysis *a;
+    /* optional: the same model and scenario on the device's `pim.baseline`
+     * (a bank-PIM variant), for the speedup line; NULL when absent */
+    const struct analysis *base;
+    const struct device *base_d;
 };
 
 void report_analysis_table(FILE *out, const struct analysis_view *v, bool per_op);

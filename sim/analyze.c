@@ -13,7 +13,8 @@ int analysis_init(struct analysis *a, const struct model *m)
     int cap = model_max_ops(m);
     if (graph_init(&a->graph, cap) || graph_init(&a->other, cap)) goto fail;
     a->per_op = calloc((size_t)cap, sizeof *a->per_op);
-    if (!a->per_op) goto fail;
+    a->place = calloc((size_t)cap, sizeof *a->place);
+    if (!a->per_op || !a->place) goto fail;
     model_count(m, 1, &a->counts); /* depends on the scenario's tp only */
     a->counts_tp = 1;
     return 0;
@@ -27,7 +28,9 @@ void analysis_free(struct analysis *a)
     graph_free(&a->graph);
     graph_free(&a->other);
     free(a->per_op);
+    free(a->place);
     a->per_op = NULL;
+    a->place = NULL;
 }
 
 static void set_step(struct step *st, enum phase ph, double batch, double len,
@@ -57,12 +60,23 @@ void analysis_run(struct analysis *a, const struct model *m, const struct device
     set_step(&a->other_step, other, b, len, m, sc);
     model_lower(m, &a->step, &a->graph);
     eval_graph(&a->graph, d, a->per_op, &a->tot);
+    a->placed = d->has_pim || d->has_energy;
+    if (a->placed) {
+        placement_graph(&a->graph, d, PLACE_AUTO, a->place, &a->place_tot);
+        placement_apply(a->graph.n, a->place, a->per_op, &a->place_tot, &a->tot);
+        a->energy_per_token_j = a->place_tot.energy_j / (a->step.batch * a->step.q_len);
+    }
     if (other == PHASE_PREFILL && len < 1) {
         /* decode at context 0: there was no prompt, so no prefill (TTFT 0) */
         memset(&a->other_tot, 0, sizeof a->other_tot);
+        memset(&a->other_place_tot, 0, sizeof a->other_place_tot);
     } else {
         model_lower(m, &a->other_step, &a->other);
         eval_graph(&a->other, d, NULL, &a->other_tot);
+        if (a->placed) {
+            placement_graph(&a->other, d, PLACE_AUTO, NULL, &a->other_place_tot);
+            placement_apply(0, NULL, NULL, &a->other_place_tot, &a->other_tot);
+        }
     }
     const struct eval_totals *pre = sc->phase == PHASE_PREFILL ? &a->tot : &a->other_tot;
     const struct eval_totals *dec = sc->phase == PHASE_PREFILL ? &a->other_tot : &a->tot;

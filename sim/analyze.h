@@ -12,6 +12,7 @@
 #include "../hw/device.h"
 #include "../models/model.h"
 #include "eval.h"
+#include "placement.h"
 
 struct scenario {
     enum phase phase;
@@ -49,6 +50,12 @@ struct analysis {
     double tpot_s;                   /* one decode step (context L, or S after a prefill) */
     double tokens_per_s;             /* this phase's tokens per second */
     bool counts_exact;               /* every total below 2^53 */
+    /* Devices with `pim` or `energy` (sim/placement.h): per-op placement; the
+     * times above (per_op, tot, ttft, tpot) are then those of the placed run. */
+    bool placed;
+    struct op_place *place;          /* graph.cap entries, for graph */
+    struct place_totals place_tot, other_place_tot;
+    double energy_per_token_j;       /* place_tot.energy_j / tokens in the step */
 };
 
 /* Allocates graphs for model m and counts its parameters; the analysis is

@@ -55,13 +55,34 @@ int cmd_analyze(int argc, char **argv)
         return 1;
     }
     analysis_run(&an, m, d, &sc);
-    const struct analysis_view v = {.m = m, .d = d, .sc = &sc, .a = &an};
+    struct analysis_view v = {.m = m, .d = d, .sc = &sc, .a = &an};
+    /* A PIM device may name a baseline device (docs/logic-pim.md): the same
+     * model and scenario run there too, for the speedup line. */
+    struct device *bd = NULL;
+    struct analysis ban = {0};
+    if (d->has_pim && d->pim.baseline[0]) {
+        if (cli_load_device(d->pim.baseline, &bd, &e)) {
+            analysis_free(&an);
+            device_free(d);
+            model_free(m);
+            return cli_fail_err(&e);
+        }
+        if (analysis_init(&ban, m)) {
+            fprintf(stderr, "opbound: out of memory\n");
+            return 1;
+        }
+        analysis_run(&ban, m, bd, &sc);
+        v.base = &ban;
+        v.base_d = bd;
+    }
     switch (fmt) {
     case OUT_TABLE: report_analysis_table(stdout, &v, a.per_op); break;
     case OUT_CSV: report_analysis_csv(stdout, &v, a.per_op); break;
     case OUT_JSON: report_analysis_json(stdout, &v); break;
     }
     analysis_free(&an);
+    analysis_free(&ban);
+    device_free(bd);
     device_free(d);
     model_free(m);
     return 0;
