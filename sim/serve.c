@@ -2,6 +2,8 @@
  * serve.h. Rules and formulas: docs/serving.md. */
 #include "serve.h"
 
+#include "placement.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,6 +171,13 @@ double serve_engine_eval(struct serve_engine *e, const struct serve_item *items,
     }
     g->n = w;
     eval_graph(g, e->d, NULL, tot);
+    /* On a device with processing in memory (Duplex), each op of the
+     * iteration runs where it finishes first, as in `analyze`. */
+    if (e->d->has_pim) {
+        struct place_totals pt;
+        placement_graph(g, e->d, PLACE_AUTO, NULL, &pt);
+        placement_apply(0, NULL, NULL, &pt, tot);
+    }
     return tot->time_s;
 }
 
