@@ -21,18 +21,6 @@ static const char *curve_color(int g) { return PLOT_COLORS[g % PLOT_NCOLORS]; }
 static int curve_shape(int g) { return g % NSHAPES; }
 static int curve_dash(int g) { return 1 + (g / PLOT_NCOLORS) % 5; }
 
-/* A gnuplot double-quoted string (for key titles with line breaks). */
-static void gp_qstr(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') fprintf(f, "\\%c", *s);
-        else if (*s == '\n') fputs("\\n", f);
-        else fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
 static void count_label(char *buf, size_t n, double v)
 {
     if (v >= 1048576 && fmod(v, 1048576) == 0) snprintf(buf, n, "%.0fm", v / 1048576);
@@ -63,22 +51,26 @@ static int group_curves(const struct curves *c, int *group, int *first)
     return ng;
 }
 
-/* Legend text of group g: its designs joined by " = ", a line break before a
- * name that would make the line longer than about 30 characters. */
-static void group_title(char *buf, size_t n, const struct curves *c, const int *group, int g)
+/* Legend of group g: the first design with the curve's sample, the others
+ * with the same values on their own lines below it ("= name"). */
+static void group_key(FILE *f, const struct curves *c, const int *group, int g, int dt,
+                      int pt, const char *col)
 {
-    size_t k = 0, line = 0;
-    buf[0] = 0;
-    for (int i = 0; i < c->n && k + 4 < n; i++) {
+    bool first = true;
+    for (int i = 0; i < c->n; i++) {
         if (group[i] != g) continue;
-        const size_t len = strlen(c->names[i]);
-        if (k) {
-            const bool wrap = line + 3 + len > 30;
-            k += (size_t)snprintf(buf + k, n - k, "%s", wrap ? " =\n" : " = ");
-            line = wrap ? 0 : line + 3;
+        if (first) {
+            fprintf(f, "  keyentry with linespoints lw 2 dt %d pt %d ps 1.3 lc rgb '%s' title ",
+                    dt, pt, col);
+            plot_gp_str(f, c->names[i]);
+        } else {
+            char buf[128];
+            snprintf(buf, sizeof buf, "= %s", c->names[i]);
+            fprintf(f, "  keyentry title ");
+            plot_gp_str(f, buf);
         }
-        if (k < n) k += (size_t)snprintf(buf + k, n - k, "%s", c->names[i]);
-        line += len;
+        fprintf(f, ", \\\n");
+        first = false;
     }
 }
 
@@ -127,7 +119,7 @@ int chart_curves_write(const struct curves *c, const char *dir, const char *base
     if (!group) return err_set(e, dir, 0, 0, "out of memory");
     int *first = group + c->n;
     const int ng = group_curves(c, group, first);
-    char nb[2][64], title[1024];
+    char nb[2][64];
     struct plot_out o;
     int rc = open_in(&o, dir, base, "dat", e);
     if (rc == 0) {
@@ -184,13 +176,10 @@ int chart_curves_write(const struct curves *c, const char *dir, const char *base
         fprintf(f, "# one curve per group of designs with identical values; open points do not "
                    "fit in device memory\nplot \\\n");
         for (int g = 0; g < ng; g++) {
-            group_title(title, sizeof title, c, group, g);
             const char *col = curve_color(g);
             const int sh = curve_shape(g), dt = curve_dash(g);
-            fprintf(f, "  keyentry with linespoints lw 2 dt %d pt %d ps 1.3 lc rgb '%s' title ",
-                    dt, PT_FILLED[sh], col);
-            gp_qstr(f, title);
-            fprintf(f, ", \\\n  DATA index %d using 1:2 with lines lw 2 dt %d lc rgb '%s' "
+            group_key(f, c, group, g, dt, PT_FILLED[sh], col);
+            fprintf(f, "  DATA index %d using 1:2 with lines lw 2 dt %d lc rgb '%s' "
                        "notitle, \\\n", g, dt, col);
             fprintf(f, "  DATA index %d using 1:($3 > 0 ? $2 : NaN) with points pt %d ps 1.3 "
                        "lc rgb '%s' notitle, \\\n", g, PT_FILLED[sh], col);
@@ -310,6 +299,13 @@ int chart_breakdown_write(const struct breakdown *b, const char *dir, const char
         fprintf(f, "set rmargin at screen 0.74\nset bmargin 9\n");
         fprintf(f, "set key at screen 0.755, graph 1 left top Left reverse samplen 2 "
                    "spacing 1.2 invert\n");
+        fprintf(f, "# the total above each bar (bars stand at x = 0, 1, ...)\n");
+        for (int i = 0; i < b->n; i++) {
+            double sum = 0;
+            for (int p = 0; p < BD_COUNT; p++) sum += b->t[i][p];
+            fprintf(f, "set label %d '%s' at %d, %.17g center offset 0,0.7 font 'sans,10'\n",
+                    i + 1, fmt_time(nb, sizeof nb, sum), i, sum);
+        }
         fprintf(f, "TOTAL = %d  # column of the total\nplot \\\n", BD_COUNT + 2);
         bool any = false;
         for (int p = 0; p < BD_COUNT; p++) {
@@ -319,8 +315,7 @@ int chart_breakdown_write(const struct breakdown *b, const char *dir, const char
             any = true;
         }
         if (!any) fprintf(f, "  DATA using TOTAL:xtic(1) notitle, \\\n");
-        fprintf(f, "  '' using 0:TOTAL:(gprintf('%%.3s %%cs', column(TOTAL))) with labels "
-                   "offset 0,0.8 font 'sans,10' notitle\n");
+        fprintf(f, "  NaN notitle\n");
         gp_tail(f, W, H);
         rc = plot_out_commit(&o, e);
     }
