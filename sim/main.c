@@ -24,6 +24,7 @@ static const char USAGE[] =
     "  roofline MODEL... --hw HW --phase ... -o PATH      roofline chart: ceilings and every op\n"
     "  sweep MODEL... --hw HW --phase ... --vary ... -o DIR   csv and charts over batch/length\n"
     "  serve SCENARIO.yaml --hw HW [--tp N]             continuous-batching simulation, cost per token\n"
+    "  report STUDY.yaml -o DIR                          tables, charts and csv of a study\n"
     "  list models|hw|kinds                              bundled models, devices, block kinds\n"
     "  schema                                            the YAML schema (docs/schema.md)\n"
     "\n"
@@ -43,6 +44,7 @@ static const struct {
     {"schema", cmd_schema},
     {"roofline", cmd_roofline},
     {"sweep", cmd_sweep},
+    {"report", cmd_report},
 };
 
 int main(int argc, char **argv)

@@ -1,0 +1,260 @@
+/* report_doc.c - Markdown and HTML writers for `opbound report`; see
+ * report_doc.h. */
+#include "report_doc.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "../sim/err.h"
+#include "fmt.h"
+
+/* Text with the characters that mean something in the format escaped. */
+static void put_text(struct doc *d, const char *s, bool cell)
+{
+    for (; *s; s++) {
+        if (d->fmt == DOC_HTML) {
+            switch (*s) {
+            case '&': fputs("&amp;", d->f); break;
+            case '<': fputs("&lt;", d->f); break;
+            case '>': fputs("&gt;", d->f); break;
+            case '"': fputs("&quot;", d->f); break;
+            default: fputc(*s, d->f);
+            }
+        } else {
+            if ((cell && *s == '|') || *s == '<' || *s == '*' || *s == '_' || *s == '`' ||
+                *s == '[' || *s == ']' || *s == '\\')
+                fputc('\\', d->f);
+            fputc(*s == '\n' ? ' ' : *s, d->f);
+        }
+    }
+}
+
+/* A relative file name in a link: spaces and HTML specials escaped. */
+static void put_href(struct doc *d, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == ' ') fputs("%20", d->f);
+        else if (*s == '"' || *s == '<' || *s == '>' || *s == '(' || *s == ')' || *s == '&')
+            fprintf(d->f, "%%%02X", (unsigned char)*s);
+        else fputc(*s, d->f);
+    }
+}
+
+static const char STYLE[] =
+    "body{font-family:sans-serif;max-width:1500px;margin:2em auto;padding:0 1em;color:#222}\n"
+    "table{border-collapse:collapse;margin:0.5em 0 1em}\n"
+    "th,td{border:1px solid #ccc;padding:0.25em 0.6em}\n"
+    "th{background:#f0f0f0}td.r{text-align:right;font-variant-numeric:tabular-nums}\n"
+    "img{max-width:100%;border:1px solid #ddd;margin:0.5em 0}\n"
+    "pre{background:#f6f6f6;padding:0.6em;overflow-x:auto}\n"
+    ".missing{color:#a33}\n";
+
+void doc_begin(struct doc *d, FILE *f, enum doc_fmt fmt, const char *title)
+{
+    memset(d, 0, sizeof *d);
+    d->f = f;
+    d->fmt = fmt;
+    if (fmt == DOC_HTML) {
+        fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>",
+              f);
+        put_text(d, title, false);
+        fprintf(f, "</title>\n<style>\n%s</style>\n</head>\n<body>\n", STYLE);
+    }
+    doc_heading(d, 1, title);
+}
+
+void doc_end(struct doc *d)
+{
+    if (d->fmt == DOC_HTML) fputs("</body>\n</html>\n", d->f);
+}
+
+void doc_heading(struct doc *d, int level, const char *text)
+{
+    OB_ASSERT(level >= 1 && level <= 3);
+    if (d->fmt == DOC_HTML) {
+        fprintf(d->f, "<h%d>", level);
+        put_text(d, text, false);
+        fprintf(d->f, "</h%d>\n", level);
+    } else {
+        fprintf(d->f, "%.*s ", level, "###");
+        put_text(d, text, false);
+        fputs("\n\n", d->f);
+    }
+}
+
+void doc_para(struct doc *d, const char *fmt, ...)
+{
+    char buf[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (d->fmt == DOC_HTML) fputs("<p>", d->f);
+    put_text(d, buf, false);
+    fputs(d->fmt == DOC_HTML ? "</p>\n" : "\n\n", d->f);
+}
+
+void doc_code(struct doc *d, const char *text)
+{
+    if (d->fmt == DOC_HTML) {
+        fputs("<pre>", d->f);
+        put_text(d, text, false);
+        fputs("</pre>\n", d->f);
+    } else {
+        fprintf(d->f, "```\n%s\n```\n\n", text);
+    }
+}
+
+void doc_table_begin(struct doc *d, int ncols, const char *const *hdr, const char *align)
+{
+    OB_ASSERT(ncols >= 1 && ncols <= 16);
+    d->ncols = ncols;
+    snprintf(d->align, sizeof d->align, "%s", align);
+    if (d->fmt == DOC_HTML) {
+        fputs("<table>\n<tr>", d->f);
+        for (int i = 0; i < ncols; i++) {
+            fputs("<th>", d->f);
+            put_text(d, hdr[i], true);
+            fputs("</th>", d->f);
+        }
+        fputs("</tr>\n", d->f);
+        return;
+    }
+    fputc('|', d->f);
+    for (int i = 0; i < ncols; i++) {
+        fputc(' ', d->f);
+        put_text(d, hdr[i], true);
+        fputs(" |", d->f);
+    }
+    fputs("\n|", d->f);
+    for (int i = 0; i < ncols; i++) fputs(d->align[i] == 'l' ? ":---|" : "---:|", d->f);
+    fputc('\n', d->f);
+}
+
+void doc_table_row(struct doc *d, const char *const *cells)
+{
+    if (d->fmt == DOC_HTML) {
+        fputs("<tr>", d->f);
+        for (int i = 0; i < d->ncols; i++) {
+            fputs(d->align[i] == 'l' ? "<td>" : "<td class=\"r\">", d->f);
+            put_text(d, cells[i], true);
+            fputs("</td>", d->f);
+        }
+        fputs("</tr>\n", d->f);
+        return;
+    }
+    fputc('|', d->f);
+    for (int i = 0; i < d->ncols; i++) {
+        fputc(' ', d->f);
+        put_text(d, cells[i], true);
+        fputs(" |", d->f);
+    }
+    fputc('\n', d->f);
+}
+
+void doc_table_end(struct doc *d)
+{
+    fputs(d->fmt == DOC_HTML ? "</table>\n" : "\n", d->f);
+    d->ncols = 0;
+}
+
+void doc_image(struct doc *d, const char *file, const char *alt, bool present,
+               const char *script)
+{
+    if (!present) {
+        if (d->fmt == DOC_HTML) {
+            fputs("<p class=\"missing\">[missing image] <code>", d->f);
+            put_text(d, file, false);
+            fputs("</code> was not drawn (gnuplot was not found); its data and script are in "
+                  "this folder: install gnuplot and run <code>gnuplot ", d->f);
+            put_text(d, script, false);
+            fputs("</code> here.</p>\n", d->f);
+        } else {
+            fprintf(d->f, "[missing image] `%s` was not drawn (gnuplot was not found); its "
+                          "data and script are in this folder: install gnuplot and run "
+                          "`gnuplot %s` here.\n\n", file, script);
+        }
+        return;
+    }
+    if (d->fmt == DOC_HTML) {
+        fputs("<p><img src=\"", d->f);
+        put_href(d, file);
+        fputs("\" alt=\"", d->f);
+        put_text(d, alt, false);
+        fputs("\"></p>\n", d->f);
+    } else {
+        fputs("![", d->f);
+        put_text(d, alt, true);
+        fputs("](", d->f);
+        put_href(d, file);
+        fputs(")\n\n", d->f);
+    }
+}
+
+void doc_list_begin(struct doc *d)
+{
+    if (d->fmt == DOC_HTML) fputs("<ul>\n", d->f);
+}
+
+void doc_link(struct doc *d, const char *file, const char *text)
+{
+    if (d->fmt == DOC_HTML) {
+        fputs("<li><a href=\"", d->f);
+        put_href(d, file);
+        fputs("\">", d->f);
+        put_text(d, file, false);
+        fputs("</a>", d->f);
+        if (*text) fputs(" ", d->f);
+        put_text(d, text, false);
+        fputs("</li>\n", d->f);
+    } else {
+        fputs("- [", d->f);
+        put_text(d, file, true);
+        fputs("](", d->f);
+        put_href(d, file);
+        fputs(")", d->f);
+        if (*text) fputs(" ", d->f);
+        put_text(d, text, false);
+        fputc('\n', d->f);
+    }
+}
+
+void doc_list_end(struct doc *d)
+{
+    fputs(d->fmt == DOC_HTML ? "</ul>\n" : "\n", d->f);
+}
+
+static double ratio(double a, double b) { return b > 0 ? a / b : 0; }
+
+void doc_compare_table(struct doc *d, const struct compare_block *b)
+{
+    static const char *const HDR[] = {"design",       "params",    "KV/token", "prefill FLOPs",
+                                      "decode FLOPs", "dec Op/B",  "TTFT",     "TPOT",
+                                      "memory",       "max batch", "KV x",     "TTFT x",
+                                      "TPOT x"};
+    enum { NC = sizeof HDR / sizeof HDR[0] };
+    char c[NC][64];
+    const char *cells[NC];
+    for (int i = 0; i < NC; i++) cells[i] = c[i];
+    doc_table_begin(d, NC, HDR, "lrrrrrrrrrrrr");
+    const struct compare_row *f = &b->rows[0];
+    for (int i = 0; i < b->n; i++) {
+        const struct compare_row *r = &b->rows[i];
+        snprintf(c[0], 64, "%s", r->design);
+        fmt_si(c[1], 64, r->params, "");
+        fmt_si(c[2], 64, r->kv_bytes_per_token, "B");
+        fmt_si(c[3], 64, r->prefill_flops, "");
+        fmt_si(c[4], 64, r->decode_flops, "");
+        snprintf(c[5], 64, r->decode_intensity >= 100 ? "%.0f" : "%.3g", r->decode_intensity);
+        fmt_time(c[6], 64, r->ttft_s);
+        fmt_time(c[7], 64, r->tpot_s);
+        fmt_si(c[8], 48, r->memory_bytes, "B");
+        if (!r->fits) strcat(c[8], " !");
+        snprintf(c[9], 64, "%.0f", r->max_batch);
+        snprintf(c[10], 64, "%.3g", ratio(r->kv_bytes_per_token, f->kv_bytes_per_token));
+        snprintf(c[11], 64, "%.3g", ratio(r->ttft_s, f->ttft_s));
+        snprintf(c[12], 64, "%.3g", ratio(r->tpot_s, f->tpot_s));
+        doc_table_row(d, cells);
+    }
+    doc_table_end(d);
+}
