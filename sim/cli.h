@@ -79,6 +79,9 @@ int cmd_compare(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_roofline(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
+int cmd_calibrate(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
 
 /* Shared help text for the scenario options. */
 extern const char CLI_SCENARIO_HELP[];

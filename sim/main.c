@@ -23,6 +23,9 @@ static const char USAGE[] =
     "  import config.json [-o model.yaml]                Hugging Face config -> opbound YAML\n"
     "  roofline MODEL... --hw HW --phase ... -o PATH      roofline chart: ceilings and every op\n"
     "  sweep MODEL... --hw HW --phase ... --vary ... -o DIR   csv and charts over batch/length\n"
+    "  calibrate MEAS.csv --hw HW -o OUT.yaml            fit efficiencies to kernel timings\n"
+    "  validate MEAS.csv --hw HW                         predicted vs measured time, errors\n"
+    "  predict OPS.csv --hw HW                           predicted time of ops in that format\n"
     "  list models|hw|kinds                              bundled models, devices, block kinds\n"
     "  schema                                            the YAML schema (docs/schema.md)\n"
     "\n"
@@ -41,6 +44,9 @@ static const struct {
     {"schema", cmd_schema},
     {"roofline", cmd_roofline},
     {"sweep", cmd_sweep},
+    {"calibrate", cmd_calibrate},
+    {"validate", cmd_validate},
+    {"predict", cmd_predict},
 };
 
 int main(int argc, char **argv)
