@@ -5,6 +5,8 @@
 #   make check    install missing packages, build and run every test, then again under
 #                 AddressSanitizer + UndefinedBehaviorSanitizer; check docs/schema.md
 #   make bench    engine speed (BENCHMARKS.md)
+#   make kernels  CUDA kernels and build/kernels/bench (docs/kernels.md) when nvcc is on
+#                 PATH; otherwise one line saying they were skipped. Never part of check.
 #   make deps     only install the Debian packages the build needs
 #   SAN=address,undefined make ...   sanitized build into build-san/
 
@@ -34,7 +36,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 DEB_PKGS := gcc make libc6-dev libyaml-dev libcmocka-dev gnuplot-nox
 
-.PHONY: all deps demo check test test-san schema-check bench clean
+.PHONY: all deps demo check test test-san schema-check bench clean kernels
 all: $(BUILD)/opbound $(BUILD)/libopbound.a
 
 $(BUILD)/obj/%.o: %.c
@@ -104,6 +106,25 @@ bench: deps
 
 $(BUILD)/bench: tests/bench.c $(BUILD)/libopbound.a
 	$(CC) $(ALL_CFLAGS) $< $(BUILD)/libopbound.a $(LDLIBS) -o $@
+
+# CUDA (docs/kernels.md): built only by `make kernels`, only when nvcc is found.
+NVCC      ?= nvcc
+NVCCFLAGS ?= -O3 -std=c++17 -lineinfo -Xptxas -v \
+             -gencode arch=compute_90,code=sm_90 -gencode arch=compute_80,code=sm_80
+CU_SRC    := $(wildcard kernels/*.cu)
+CU_HDR    := $(wildcard kernels/*.h) sim/opcost.h
+
+kernels:
+	@if command -v $(NVCC) >/dev/null 2>&1; then \
+	  echo "make kernels: nvcc found ($$(command -v $(NVCC))): building CUDA kernels and bench for sm_90, sm_80"; \
+	  $(MAKE) --no-print-directory $(BUILD)/kernels/bench; \
+	else \
+	  echo "make kernels: nvcc not found on PATH; skipping the CUDA kernels and bench"; \
+	fi
+
+$(BUILD)/kernels/bench: $(CU_SRC) $(CU_HDR) $(BUILD)/libopbound.a
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS) $(CU_SRC) $(BUILD)/libopbound.a -lcublas -lyaml -lm -o $@
 
 clean:
 	rm -rf build build-san

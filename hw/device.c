@@ -33,6 +33,8 @@ static const struct key_spec TOP_KEYS[] = {
      "processing in memory sharing the stacks (see pim table); absent = none"},
     {"energy", KEY_MAP, 0, 0, 0, 0, NULL, "",
      "energy constants (see energy table); absent = energy not reported"},
+    {"calibration", KEY_MAP, 0, 0, 0, 0, NULL, "",
+     "fitted per-op-kind efficiencies, falloff and overhead (see calibration table)"},
 };
 
 static const char *const PIM_KINDS[] = {"logic", "bank", NULL};
@@ -102,6 +104,20 @@ static const struct key_spec EFF_KEYS[] = {
 };
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
+#define COFF(f) offsetof(struct device_cal, f)
+static const struct key_spec CAL_KEYS[] = {
+    {"tensor", KEY_NUM, COFF(eff_tensor), 1e-6, 1, 0, NULL, "fraction",
+     "of the tensor peaks for this op kind (default: efficiency.tensor)"},
+    {"memory", KEY_NUM, COFF(eff_memory), 1e-6, 1, 0, NULL, "fraction",
+     "of the memory bandwidth for this op kind (default: efficiency.memory)"},
+    {"bytes_half", KEY_NUM, COFF(bytes_half), 0, 1e15, 0, NULL, "bytes",
+     "falloff: memory efficiency x bytes/(bytes + bytes_half) (default 0: none)"},
+    {"flops_half", KEY_NUM, COFF(flops_half), 0, 1e18, 0, NULL, "FLOP",
+     "falloff: tensor efficiency x flops/(flops + flops_half) (default 0: none)"},
+    {"overhead_s", KEY_NUM, COFF(overhead_s), 0, 1, 0, NULL, "s",
+     "per-kernel overhead for this op kind (default: kernel_overhead_s)"},
+};
+
 int device_schema_section(int i, const char **title, const struct key_spec **keys, size_t *n)
 {
     switch (i) {
@@ -124,6 +140,12 @@ int device_schema_section(int i, const char **title, const struct key_spec **key
         *n = N(PIM_KEYS);
         return 0;
     case 6: *title = "Device: `energy`"; *keys = ENERGY_KEYS; *n = N(ENERGY_KEYS); return 0;
+    case 7:
+        *title = "Device: `calibration` (optional; one map per op kind: gemm, batched_gemm, "
+                 "attention, ...; written by `opbound calibrate`)";
+        *keys = CAL_KEYS;
+        *n = N(CAL_KEYS);
+        return 0;
     default: return -1;
     }
 }
@@ -155,6 +177,14 @@ void device_derive(struct device *d)
         en->j_flop_pim = en->pim_pj_per_flop * 1e-12;
         en->j_byte_ext = en->ext_pj_per_bit * 8e-12;
         en->j_byte_pim = en->pim_pj_per_bit * 8e-12;
+    }
+    for (int k = 0; k < OP_COUNT; k++) {
+        struct device_cal *c = &d->cal[k];
+        const double et = c->eff_tensor > 0 ? c->eff_tensor : d->eff_tensor;
+        const double em = c->eff_memory > 0 ? c->eff_memory : d->eff_memory;
+        c->tensor_scale = d->eff_tensor / et;
+        c->inv_mem_rate = 1.0 / (d->mem_bw_bytes_per_s * em);
+        c->t_overhead_s = c->overhead_s >= 0 && c->present ? c->overhead_s : d->kernel_overhead_s;
     }
 }
 
@@ -204,6 +234,40 @@ static int load_pim_energy(const struct yml_doc *doc, yml_node root, struct devi
     return 0;
 }
 
+
+int device_kind_index(const char *name)
+{
+    for (int k = 0; k < OP_COUNT; k++)
+        if (strcmp(name, op_kind_name((enum op_kind)k)) == 0) return k;
+    return -1;
+}
+
+/* Reads the optional `calibration:` map: op kind -> CAL_KEYS. */
+static int read_calibration(const struct yml_doc *doc, yml_node cal, struct device *d,
+                            struct err *e)
+{
+    if (yml_kind_of(doc, cal) != YML_MAP)
+        return yml_fail(doc, cal, e, "'calibration' must be a mapping of op kinds");
+    for (int i = 0; i < yml_map_len(doc, cal); i++) {
+        yml_node key = yml_map_key_at(doc, cal, i);
+        const char *name = yml_scalar(doc, key);
+        const int k = name ? device_kind_index(name) : -1;
+        if (k < 0)
+            return yml_fail(doc, key, e, "unknown op kind '%s' in calibration (gemm, "
+                            "batched_gemm, attention, elementwise, norm, softmax, router, "
+                            "gather, allreduce)", name ? name : "?");
+        struct device_cal *c = &d->cal[k];
+        if (c->present) return yml_fail(doc, key, e, "duplicate calibration for '%s'", name);
+        uint64_t present;
+        c->overhead_s = -1;
+        if (yml_map_read(doc, yml_map_get(doc, cal, name), "calibration entry", CAL_KEYS,
+                         N(CAL_KEYS), c, &present, e))
+            return -1;
+        c->present = 1;
+    }
+    return 0;
+}
+
 double device_ridge(const struct device *d, enum dtype dt)
 {
     return d->tensor_rate[dt] / d->mem_rate;
@@ -217,6 +281,7 @@ int device_load(const char *path, struct device **out, struct err *e)
     OB_ASSERT(d);
     snprintf(d->file, sizeof d->file, "%s", path);
     d->eff_tensor = d->eff_vector = d->eff_memory = 1.0;
+    for (int k = 0; k < OP_COUNT; k++) d->cal[k].overhead_s = -1;
     uint64_t present;
     yml_node root = yml_root(doc);
     if (yml_map_read(doc, root, "device file", TOP_KEYS, N(TOP_KEYS), d, &present, e)) goto fail;
@@ -233,6 +298,8 @@ int device_load(const char *path, struct device **out, struct err *e)
     if (eff && yml_map_read(doc, eff, "efficiency", EFF_KEYS, N(EFF_KEYS), d, &present, e))
         goto fail;
     if (load_pim_energy(doc, root, d, e)) goto fail;
+    yml_node cal = yml_map_get(doc, root, "calibration");
+    if (cal && read_calibration(doc, cal, d, e)) goto fail;
     device_derive(d);
     yml_free(doc);
     *out = d;

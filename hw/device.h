@@ -16,6 +16,7 @@
 
 #include "../sim/dtype.h"
 #include "../sim/err.h"
+#include "../sim/graph.h"
 #include "../sim/yml.h"
 
 /* Processing-in-memory beside the xPU (optional `pim` map; docs/logic-pim.md).
@@ -51,6 +52,24 @@ struct energy_spec {
     double j_flop_xpu, j_flop_pim, j_byte_ext, j_byte_pim;
 };
 
+/* Per-op-kind calibration (optional `calibration:` map, written by `opbound
+ * calibrate`). A kind without an entry uses the device-wide efficiencies, no
+ * falloff and kernel_overhead_s, so files without the map are unchanged.
+ * Small-problem falloff: efficiency(bytes) = memory * bytes / (bytes +
+ * bytes_half), which is the same as adding bytes_half to the bytes moved:
+ * t_memory = (bytes + bytes_half) / (bandwidth * memory); likewise flops_half
+ * for the tensor term (applied to ops with matmul FLOPs). */
+struct device_cal {
+    double eff_tensor, eff_memory; /* fractions; 0 in the file = device-wide value */
+    double bytes_half, flops_half; /* falloff half sizes (bytes, FLOPs); 0 = none */
+    double overhead_s;             /* per kernel; < 0 = kernel_overhead_s */
+    int present;                   /* 1 when the file has an entry for this kind */
+    /* derived by device_derive() */
+    double tensor_scale; /* multiplies inv_tensor_rate[] (device eff / kind eff) */
+    double inv_mem_rate; /* 1 / (bandwidth * memory eff of this kind) */
+    double t_overhead_s; /* overhead used for this kind */
+};
+
 struct device {
     char name[64];
     char vendor[64];
@@ -77,7 +96,11 @@ struct device {
     bool has_pim, has_energy;
     struct pim_spec pim;
     struct energy_spec energy;
+    struct device_cal cal[OP_COUNT]; /* per op kind; see struct device_cal */
 };
+
+/* Index of an op kind by name ("attention"), -1 if none. */
+int device_kind_index(const char *name);
 
 /* Loads a device file. *out is owned by the caller (device_free). Returns 0,
  * or -1 with e set (FILE:LINE:COL for bad content). */

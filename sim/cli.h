@@ -81,6 +81,9 @@ int cmd_roofline(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_calibrate(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
 
 /* Shared help text for the scenario options. */
 extern const char CLI_SCENARIO_HELP[];

@@ -20,8 +20,10 @@ int err_set(struct err *e, const char *file, int line, int col, const char *fmt,
 
 void err_print(const struct err *e, FILE *out)
 {
-    if (e->file[0] && e->line > 0)
+    if (e->file[0] && e->line > 0 && e->col > 0)
         fprintf(out, "%s:%d:%d: %s\n", e->file, e->line, e->col, e->msg);
+    else if (e->file[0] && e->line > 0)
+        fprintf(out, "%s:%d: %s\n", e->file, e->line, e->msg);
     else if (e->file[0])
         fprintf(out, "%s: %s\n", e->file, e->msg);
     else

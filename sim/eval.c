@@ -17,9 +17,12 @@ static inline double eval_one(const struct op *op, const struct device *d, struc
 {
     const struct op_cost *c = &op->cost;
     const double bytes = c->bytes_w + c->bytes_act + c->bytes_kv + c->bytes_out;
-    const double tc = c->flops_mm * d->inv_tensor_rate[op->dt_act] +
+    /* Per-kind calibration (hw/device.h): identity when the file has none. */
+    const struct device_cal *k = &d->cal[op->kind];
+    const double mm = c->flops_mm > 0 ? c->flops_mm + k->flops_half : 0;
+    const double tc = mm * d->inv_tensor_rate[op->dt_act] * k->tensor_scale +
                       c->flops_vec * d->inv_vector_rate[op->dt_act];
-    const double tm = bytes * d->inv_mem_rate;
+    const double tm = (bytes + k->bytes_half) * k->inv_mem_rate;
     const double tn = c->bytes_net * d->inv_net_rate;
     out->t_compute_s = tc;
     out->t_memory_s = tm;
@@ -28,7 +31,7 @@ static inline double eval_one(const struct op *op, const struct device *d, struc
     out->bound = BOUND_MEMORY;
     if (tc > t) t = tc, out->bound = BOUND_COMPUTE;
     if (tn > t) t = tn, out->bound = BOUND_NETWORK;
-    out->time_s = t + d->kernel_overhead_s;
+    out->time_s = t + k->t_overhead_s;
     out->flops = c->flops_mm + c->flops_vec;
     out->bytes = bytes;
     out->intensity = bytes > 0 ? out->flops / bytes : 0;

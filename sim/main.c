@@ -25,6 +25,9 @@ static const char USAGE[] =
     "  sweep MODEL... --hw HW --phase ... --vary ... -o DIR   csv and charts over batch/length\n"
     "  serve SCENARIO.yaml --hw HW [--tp N]             continuous-batching simulation, cost per token\n"
     "  report STUDY.yaml -o DIR                          tables, charts and csv of a study\n"
+    "  calibrate MEAS.csv --hw HW -o OUT.yaml            fit efficiencies to kernel timings\n"
+    "  validate MEAS.csv --hw HW                         predicted vs measured time, errors\n"
+    "  predict OPS.csv --hw HW                           predicted time of ops in that format\n"
     "  list models|hw|kinds                              bundled models, devices, block kinds\n"
     "  schema                                            the YAML schema (docs/schema.md)\n"
     "\n"
@@ -45,6 +48,9 @@ static const struct {
     {"roofline", cmd_roofline},
     {"sweep", cmd_sweep},
     {"report", cmd_report},
+    {"calibrate", cmd_calibrate},
+    {"validate", cmd_validate},
+    {"predict", cmd_predict},
 };
 
 int main(int argc, char **argv)

@@ -1,0 +1,269 @@
+/* measure.c - loading measurement files and the plain-C cost interface;
+ * see measure.h and opcost.h. */
+#include "measure.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dtype.h"
+#include "opcost.h"
+
+enum { F_KIND, F_CLASS, F_NAME, F_DTYPE, F_KVDT, F_B, F_HQ, F_DQK, F_DV, F_SQ, F_SKV, F_PAIRS,
+       F_KVW, F_COUNT, F_M, F_N, F_K, F_FLOPS, F_BYTES, F_MEDIAN, F_MIN, F_NFIELDS };
+
+/* Builds one op of the given kind from a shape; -1 if the cost model's
+ * builders would refuse it (checked here so that they never assert on input). */
+static int build_attention(enum dtype dt, enum dtype kv, const double *v, struct op *out)
+{
+    const double b = v[F_B], hq = v[F_HQ], dqk = v[F_DQK], dv = v[F_DV], sq = v[F_SQ],
+                 skv = v[F_SKV], pairs = v[F_PAIRS], kvw = v[F_KVW];
+    if (!(b > 0 && hq > 0 && dqk > 0 && dv > 0 && sq > 0 && skv >= sq && kvw > 0 && pairs > 0 &&
+          pairs <= sq * skv))
+        return -1;
+    struct graph g;
+    OB_ASSERT(graph_init(&g, 1) == 0);
+    g.dt_w = g.dt_act = dt;
+    g.dt_kv = kv;
+    g.block = BLK_ATTN;
+    struct attn_shape s = {.b = b, .hq = hq, .dqk = dqk, .dv = dv, .sq = sq, .skv = skv,
+                           .pairs = pairs, .kv_width = kvw, .kv_cached = true};
+    *out = *op_attention(&g, "measured", &s);
+    graph_free(&g);
+    return 0;
+}
+
+static int build_gemm(enum dtype dt, double count, double m, double n, double k, struct op *out)
+{
+    if (!(count >= 1 && m > 0 && n > 0 && k > 0)) return -1;
+    struct graph g;
+    OB_ASSERT(graph_init(&g, 1) == 0);
+    g.dt_w = g.dt_act = g.dt_kv = dt;
+    *out = count == 1 ? *op_gemm(&g, "measured", m, n, k, false)
+                      : *op_batched_gemm(&g, "measured", count, m, n, k, false);
+    graph_free(&g);
+    return 0;
+}
+
+static double total_bytes(const struct op_cost *c)
+{
+    return c->bytes_w + c->bytes_act + c->bytes_kv + c->bytes_out;
+}
+
+static void fill(const struct op *op, struct opcost *out)
+{
+    out->flops_mm = op->cost.flops_mm;
+    out->flops_vec = op->cost.flops_vec;
+    out->bytes = total_bytes(&op->cost);
+}
+
+int opcost_attention(const char *dtype, const char *kv_dtype, double b, double hq, double dqk,
+                     double dv, double sq, double skv, double pairs, double kv_width,
+                     struct opcost *out)
+{
+    enum dtype dt, kv;
+    if (dtype_parse(dtype, &dt) || dtype_parse(kv_dtype, &kv)) return -1;
+    double v[F_NFIELDS] = {0};
+    v[F_B] = b, v[F_HQ] = hq, v[F_DQK] = dqk, v[F_DV] = dv, v[F_SQ] = sq, v[F_SKV] = skv;
+    v[F_PAIRS] = pairs, v[F_KVW] = kv_width;
+    struct op op;
+    if (build_attention(dt, kv, v, &op)) return -1;
+    fill(&op, out);
+    return 0;
+}
+
+int opcost_gemm(const char *dtype, double count, double m, double n, double k,
+                struct opcost *out)
+{
+    enum dtype dt;
+    struct op op;
+    if (dtype_parse(dtype, &dt) || build_gemm(dt, count, m, n, k, &op)) return -1;
+    fill(&op, out);
+    return 0;
+}
+
+static const char *const FIELD_NAMES[F_NFIELDS] = {
+    "kind", "class", "name", "dtype", "kv_dtype", "b", "hq", "dqk", "dv", "sq", "skv",
+    "pairs", "kv_width", "count", "m", "n", "k", "flops", "bytes", "median_s", "min_s"};
+
+/* Splits line (modified in place) at commas; returns the field count. */
+static int split(char *line, char **f, int max)
+{
+    int n = 0;
+    char *p = line;
+    for (;;) {
+        if (n == max) return max + 1;
+        f[n++] = p;
+        char *c = strchr(p, ',');
+        if (!c) break;
+        *c = 0;
+        p = c + 1;
+    }
+    return n;
+}
+
+static void trim(char *s)
+{
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ')) s[--n] = 0;
+}
+
+static bool ident_ok(const char *s, size_t max)
+{
+    if (!*s || strlen(s) >= max) return false;
+    for (; *s; s++)
+        if (!(*s == '_' || *s == '-' || *s == '.' || *s == '+' || (*s >= '0' && *s <= '9') ||
+              (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
+            return false;
+    return true;
+}
+
+/* Parses one data row into r. Returns 0 or -1 with e set. */
+static int parse_row(const char *path, int line, char **f, bool need_times, struct meas_row *r,
+                     struct err *e)
+{
+    double v[F_NFIELDS] = {0};
+    bool has[F_NFIELDS] = {0};
+    for (int i = F_B; i < F_NFIELDS; i++) {
+        if (!*f[i]) continue;
+        char *end;
+        errno = 0;
+        v[i] = strtod(f[i], &end);
+        if (*end || errno || !isfinite(v[i]) || v[i] < 0)
+            return err_set(e, path, line, 0, "%s must be a finite number >= 0, got '%s'",
+                           FIELD_NAMES[i], f[i]);
+        has[i] = true;
+    }
+    memset(r, 0, sizeof *r);
+    r->line = line;
+    if (!ident_ok(f[F_CLASS], sizeof r->cls))
+        return err_set(e, path, line, 0, "class must be a name of letters, digits, _ - . + "
+                       "(under 48 characters), got '%s'", f[F_CLASS]);
+    if (!ident_ok(f[F_NAME], sizeof r->name))
+        return err_set(e, path, line, 0, "name must be a name of letters, digits, _ - . + "
+                       "(under 64 characters), got '%s'", f[F_NAME]);
+    snprintf(r->cls, sizeof r->cls, "%s", f[F_CLASS]);
+    snprintf(r->name, sizeof r->name, "%s", f[F_NAME]);
+    r->timed = has[F_MEDIAN];
+    r->median_s = v[F_MEDIAN];
+    r->min_s = has[F_MIN] ? v[F_MIN] : v[F_MEDIAN];
+    if (need_times && !(has[F_MEDIAN] && v[F_MEDIAN] > 0))
+        return err_set(e, path, line, 0, "median_s must be a time > 0 in seconds");
+    if (has[F_MIN] && has[F_MEDIAN] && v[F_MIN] > v[F_MEDIAN])
+        return err_set(e, path, line, 0, "min_s %g is larger than median_s %g", v[F_MIN],
+                       v[F_MEDIAN]);
+    if (strcmp(f[F_KIND], "launch") == 0) {
+        r->launch = true;
+        return 0;
+    }
+    enum dtype dt, kv;
+    if (dtype_parse(f[F_DTYPE], &dt))
+        return err_set(e, path, line, 0, "unknown dtype '%s' (fp32, bf16, fp16, fp8, int8, int4)",
+                       f[F_DTYPE]);
+    kv = dt;
+    if (*f[F_KVDT] && dtype_parse(f[F_KVDT], &kv))
+        return err_set(e, path, line, 0, "unknown kv_dtype '%s'", f[F_KVDT]);
+    const double count = has[F_COUNT] ? v[F_COUNT] : 1;
+    if (strcmp(f[F_KIND], "attention") == 0) {
+        if (build_attention(dt, kv, v, &r->op))
+            return err_set(e, path, line, 0, "attention needs b, hq, dqk, dv, sq, kv_width, "
+                           "pairs > 0, skv >= sq and pairs <= sq*skv");
+    } else if (strcmp(f[F_KIND], "gemm") == 0 || strcmp(f[F_KIND], "batched_gemm") == 0) {
+        const bool batched = f[F_KIND][0] == 'b';
+        if (batched ? count < 1 : count != 1)
+            return err_set(e, path, line, 0, "%s needs count %s", f[F_KIND],
+                           batched ? ">= 1" : "= 1 (or empty)");
+        if (floor(count) != count || build_gemm(dt, count, v[F_M], v[F_N], v[F_K], &r->op))
+            return err_set(e, path, line, 0, "%s needs a whole count and m, n, k > 0",
+                           f[F_KIND]);
+        if (batched && count == 1) r->op.kind = OP_BATCHED_GEMM;
+    } else {
+        return err_set(e, path, line, 0, "unknown kind '%s' (attention, gemm, batched_gemm, "
+                       "launch)", f[F_KIND]);
+    }
+    const double flops = r->op.cost.flops_mm + r->op.cost.flops_vec;
+    const double bytes = total_bytes(&r->op.cost);
+    if (has[F_FLOPS] && fabs(v[F_FLOPS] - flops) > 1e-9 * flops)
+        return err_set(e, path, line, 0, "flops %.17g disagrees with the cost model's %.17g "
+                       "for this shape", v[F_FLOPS], flops);
+    if (has[F_BYTES] && fabs(v[F_BYTES] - bytes) > 1e-9 * bytes)
+        return err_set(e, path, line, 0, "bytes %.17g disagrees with the cost model's %.17g "
+                       "for this shape", v[F_BYTES], bytes);
+    return 0;
+}
+
+int meas_load(const char *path, bool need_times, struct meas_file *m, struct err *e)
+{
+    memset(m, 0, sizeof *m);
+    snprintf(m->path, sizeof m->path, "%s", path);
+    FILE *fp = fopen(path, "r");
+    if (!fp) return err_set(e, path, 0, 0, "cannot open: %s", strerror(errno));
+    char buf[4096];
+    int line = 0, cap = 0;
+    bool header = false;
+    while (fgets(buf, sizeof buf, fp)) {
+        line++;
+        if (!strchr(buf, '\n') && !feof(fp)) {
+            err_set(e, path, line, 0, "line longer than %d characters", (int)sizeof buf - 2);
+            goto fail;
+        }
+        trim(buf);
+        if (buf[0] == '#') {
+            if (strncmp(buf, "# device:", 9) == 0)
+                snprintf(m->device, sizeof m->device, "%s", buf + 9 + (buf[9] == ' '));
+            continue;
+        }
+        if (!buf[0]) continue;
+        if (!header) {
+            if (strcmp(buf, MEAS_HEADER) != 0) {
+                err_set(e, path, line, 0, "expected the header row '%s'", MEAS_HEADER);
+                goto fail;
+            }
+            header = true;
+            continue;
+        }
+        char *f[F_NFIELDS];
+        int nf = split(buf, f, F_NFIELDS);
+        if (nf != F_NFIELDS) {
+            err_set(e, path, line, 0, "expected %d comma-separated fields, got %s%d",
+                    F_NFIELDS, nf > F_NFIELDS ? "more than " : "", nf > F_NFIELDS ? F_NFIELDS : nf);
+            goto fail;
+        }
+        if (m->n == cap) {
+            cap = cap ? 2 * cap : 64;
+            struct meas_row *nr = realloc(m->rows, (size_t)cap * sizeof *nr);
+            OB_ASSERT(nr);
+            m->rows = nr;
+        }
+        if (parse_row(path, line, f, need_times, &m->rows[m->n], e)) goto fail;
+        m->n++;
+    }
+    if (ferror(fp)) {
+        err_set(e, path, line, 0, "read error");
+        goto fail;
+    }
+    fclose(fp);
+    if (!header) {
+        meas_free(m);
+        return err_set(e, path, line ? line : 1, 0, "no header row '%s'", MEAS_HEADER);
+    }
+    if (m->n == 0) {
+        meas_free(m);
+        return err_set(e, path, line, 0, "no measurement rows");
+    }
+    return 0;
+fail:
+    fclose(fp);
+    meas_free(m);
+    return -1;
+}
+
+void meas_free(struct meas_file *m)
+{
+    if (!m) return;
+    free(m->rows);
+    m->rows = NULL;
+    m->n = 0;
+}
