@@ -199,12 +199,12 @@ static const struct {
     const char *id, *name, *color;
 } BD_PARTS[BD_COUNT] = {
     [BD_ATTN_PROJ] = {"attn_proj_s", "attention projections (GEMM)", "#56B4E9"},
-    [BD_ATTN_CORE] = {"attn_core_s", "attention core (QK, softmax, PV; mixer scan)", "#0072B2"},
+    [BD_ATTN_CORE] = {"attn_core_s", "attention core (and mixer scans)", "#0072B2"},
     [BD_ATTN_OTHER] = {"attn_other_s", "attention: norm, RoPE, residual", "#A6CEE3"},
     [BD_FFN_GEMM] = {"ffn_gemm_s", "FFN GEMMs", "#E69F00"},
     [BD_FFN_OTHER] = {"ffn_other_s", "FFN: activation, norm, residual", "#F6D58E"},
     [BD_MODEL] = {"model_s", "embedding, final norm, LM head", "#999999"},
-    [BD_ALLREDUCE] = {"allreduce_s", "collectives (TP all-reduce, EP all-to-all)", "#CC79A7"},
+    [BD_ALLREDUCE] = {"allreduce_s", "collectives (all-reduce, all-to-all)", "#CC79A7"},
 };
 
 const char *breakdown_part_name(enum bd_part p) { return BD_PARTS[p].name; }
