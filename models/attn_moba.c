@@ -22,6 +22,7 @@
 #include <stddef.h>
 
 #include "attn_sparse.h"
+#include "attn_common.h"
 #include "model.h"
 
 struct moba_cfg {
@@ -70,7 +71,6 @@ static int moba_check(void *p, uint64_t present, const struct model *m, const st
     return 0;
 }
 
-static double local_kv_heads(double hkv, double tp) { return hkv >= tp ? hkv / tp : 1.0; }
 
 /* GQA projections + the key conv's taps, for hq query and hkv KV heads. */
 static double moba_params(const struct moba_cfg *c, double h, double hq, double hkv)
@@ -84,7 +84,7 @@ static void moba_count(const void *p, const struct model *m, double tp, struct b
     const struct moba_cfg *c = p;
     const double h = (double)m->hidden, hq = (double)c->heads, hkv = (double)c->kv_heads,
                  d = (double)c->head_dim, b = (double)c->block_size,
-                 kvl = local_kv_heads(hkv, tp), taps = (double)c->key_conv;
+                 kvl = attn_local_kv_heads(hkv, tp), taps = (double)c->key_conv;
     out->params = moba_params(c, h, hq, hkv);
     out->active_params = out->params;
     out->kv_elems = 2.0 * hkv * d + hkv * d / b;
@@ -97,13 +97,7 @@ static void moba_count(const void *p, const struct model *m, double tp, struct b
 static int moba_tp_check(const void *p, double tp, char *msg, size_t n)
 {
     const struct moba_cfg *c = p;
-    const long long t = (long long)tp, h = c->heads, kv = c->kv_heads;
-    if (h % t) return snprintf(msg, n, "heads (%lld) not divisible by %lld", h, t), -1;
-    if (kv % t && t % kv)
-        return snprintf(msg, n, "kv_heads (%lld) and %lld devices: neither divides the other",
-                        kv, t),
-               -1;
-    return 0;
+    return attn_heads_tp_check(c->heads, c->kv_heads, tp, msg, n);
 }
 
 static void moba_lower(const void *p, const struct lower_ctx *x, struct graph *g)
@@ -111,7 +105,7 @@ static void moba_lower(const void *p, const struct lower_ctx *x, struct graph *g
     const struct moba_cfg *c = p;
     const struct step *st = x->st;
     const double h = (double)x->m->hidden, hq = (double)c->heads / st->tp,
-                 hkv = local_kv_heads((double)c->kv_heads, st->tp), d = (double)c->head_dim,
+                 hkv = attn_local_kv_heads((double)c->kv_heads, st->tp), d = (double)c->head_dim,
                  t = x->tokens, bs = (double)c->block_size, k = (double)c->top_k,
                  grp = hq / hkv, s = st->q_len, prior = st->ctx_prior, taps = (double)c->key_conv;
     op_gemm(g, "qkv_proj", t, (hq + 2.0 * hkv) * d, h, false);

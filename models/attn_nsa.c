@@ -34,6 +34,7 @@
 #include <stddef.h>
 
 #include "attn_sparse.h"
+#include "attn_common.h"
 #include "model.h"
 
 enum nsa_kernel { NSA_KERNEL_NSA, NSA_KERNEL_FSA };
@@ -109,7 +110,6 @@ static int nsa_check(void *p, uint64_t present, const struct model *m, const str
     return 0;
 }
 
-static double local_kv_heads(double hkv, double tp) { return hkv >= tp ? hkv / tp : 1.0; }
 
 /* Projections and gate of hq query and hkv KV heads, plus the compressor
  * (replicated under tensor parallelism). */
@@ -124,7 +124,7 @@ static void nsa_count(const void *p, const struct model *m, double tp, struct bl
 {
     const struct nsa_cfg *c = p;
     const double h = (double)m->hidden, hq = (double)c->heads, hkv = (double)c->kv_heads,
-                 kvl = local_kv_heads(hkv, tp), w = (double)(c->head_dim + c->v_head_dim),
+                 kvl = attn_local_kv_heads(hkv, tp), w = (double)(c->head_dim + c->v_head_dim),
                  cmp = 1.0 + 1.0 / (double)c->cmp_stride;
     out->params = nsa_params(c, h, hq, hkv);
     out->active_params = out->params;
@@ -136,13 +136,7 @@ static void nsa_count(const void *p, const struct model *m, double tp, struct bl
 static int nsa_tp_check(const void *p, double tp, char *msg, size_t n)
 {
     const struct nsa_cfg *c = p;
-    const long long t = (long long)tp, h = c->heads, kv = c->kv_heads;
-    if (h % t) return snprintf(msg, n, "heads (%lld) not divisible by %lld", h, t), -1;
-    if (kv % t && t % kv)
-        return snprintf(msg, n, "kv_heads (%lld) and %lld devices: neither divides the other",
-                        kv, t),
-               -1;
-    return 0;
+    return attn_heads_tp_check(c->heads, c->kv_heads, tp, msg, n);
 }
 
 static void nsa_lower(const void *p, const struct lower_ctx *x, struct graph *g)
@@ -150,7 +144,7 @@ static void nsa_lower(const void *p, const struct lower_ctx *x, struct graph *g)
     const struct nsa_cfg *c = p;
     const struct step *st = x->st;
     const double h = (double)x->m->hidden, hq = (double)c->heads / st->tp,
-                 hkv = local_kv_heads((double)c->kv_heads, st->tp), grp = hq / hkv,
+                 hkv = attn_local_kv_heads((double)c->kv_heads, st->tp), grp = hq / hkv,
                  dk = (double)c->head_dim, dv = (double)c->v_head_dim, t = x->tokens,
                  b = st->batch, s = st->q_len, prior = st->ctx_prior, end = prior + s;
     const double l = (double)c->cmp_block, d = (double)c->cmp_stride,

@@ -21,6 +21,7 @@
 #include <stddef.h>
 
 #include "../sim/tiles.h"
+#include "attn_common.h"
 #include "model.h"
 
 struct swa_cfg {
@@ -103,8 +104,6 @@ static int swa_check(void *p, uint64_t present, const struct model *m, const str
     return 0;
 }
 
-/* KV heads one of tp devices holds: Hkv/tp, or 1 (replicated) when tp > Hkv. */
-static double local_kv_heads(double hkv, double tp) { return hkv >= tp ? hkv / tp : 1.0; }
 
 static double swa_params(const struct swa_cfg *c, double h, double hq, double hkv)
 {
@@ -121,7 +120,7 @@ static void swa_count(const void *p, const struct model *m, double tp, struct bl
 {
     const struct swa_cfg *c = p;
     const double h = (double)m->hidden, hq = (double)c->heads, hkv = (double)c->kv_heads,
-                 d = (double)c->head_dim, kvl = local_kv_heads(hkv, tp);
+                 d = (double)c->head_dim, kvl = attn_local_kv_heads(hkv, tp);
     out->params = swa_params(c, h, hq, hkv);
     out->active_params = out->params;
     out->kv_elems = 2.0 * hkv * d;
@@ -134,13 +133,7 @@ static void swa_count(const void *p, const struct model *m, double tp, struct bl
 static int swa_tp_check(const void *p, double tp, char *msg, size_t n)
 {
     const struct swa_cfg *c = p;
-    const long long t = (long long)tp, h = c->heads, kv = c->kv_heads;
-    if (h % t) return snprintf(msg, n, "heads (%lld) not divisible by %lld", h, t), -1;
-    if (kv % t && t % kv)
-        return snprintf(msg, n, "kv_heads (%lld) and %lld devices: neither divides the other",
-                        kv, t),
-               -1;
-    return 0;
+    return attn_heads_tp_check(c->heads, c->kv_heads, tp, msg, n);
 }
 
 /* The step's mask for the tile model. */
@@ -163,7 +156,7 @@ static void swa_lower(const void *p, const struct lower_ctx *x, struct graph *g)
     const struct swa_cfg *c = p;
     const struct step *st = x->st;
     const double h = (double)x->m->hidden, hq = (double)c->heads / st->tp,
-                 hkv = local_kv_heads((double)c->kv_heads, st->tp), d = (double)c->head_dim,
+                 hkv = attn_local_kv_heads((double)c->kv_heads, st->tp), d = (double)c->head_dim,
                  t = x->tokens, s = st->q_len;
     op_gemm(g, "qkv_proj", t, (hq + 2.0 * hkv) * d, h, c->qkv_bias);
     if (c->qk_norm) op_norm(g, "qk_norm", t * (hq + hkv), d, 2.0 * d, FLOPS_RMSNORM);
@@ -178,7 +171,7 @@ static void swa_lower(const void *p, const struct lower_ctx *x, struct graph *g)
                             .kv_cached = st->ctx_prior > 0};
     if (ts.pairs_computed == ts.dense_computed && c->dilation == 1) {
         /* the window covers everything: dense causal attention, as gqa counts it */
-        as.pairs = c->causal ? s * st->ctx_prior + s * (s + 1.0) / 2.0 : s * (st->ctx_prior + s);
+        as.pairs = c->causal ? attn_causal_pairs(st) : s * (st->ctx_prior + s);
     } else {
         /* charge the tile waste beyond what the dense convention leaves out */
         const double extra = ts.pairs_computed - (ts.dense_computed - ts.dense_useful);
