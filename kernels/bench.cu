@@ -237,6 +237,111 @@ static int dec_case(const char *cls, int variant, int B, int hq, int hkv, int d,
     return rc;
 }
 
+/* ---- MLA absorbed decode composed from cuBLAS + a softmax kernel --------- */
+
+/* The baseline the issue sets the fused MLA kernel against: per sequence,
+ * scores S = scale * Q K^T (128 heads x n keys, fp32) by a strided batched
+ * GEMM, a row softmax to P (bf16), then O = P V by a second batched GEMM,
+ * V being the first 512 columns of the same cached latent rows. */
+__global__ void softmax_rows(const float *s, __nv_bfloat16 *p, int n)
+{
+    __shared__ float red[32];
+    const float *row = s + (size_t)blockIdx.x * n;
+    __nv_bfloat16 *out = p + (size_t)blockIdx.x * n;
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nw = blockDim.x >> 5;
+    float mx = -INFINITY;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) mx = fmaxf(mx, row[i]);
+    for (int o = 16; o; o >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
+    if (lane == 0) red[warp] = mx;
+    __syncthreads();
+    mx = red[0];
+    for (int w = 1; w < nw; w++) mx = fmaxf(mx, red[w]);
+    __syncthreads();
+    float sum = 0;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) sum += __expf(row[i] - mx);
+    for (int o = 16; o; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+    if (lane == 0) red[warp] = sum;
+    __syncthreads();
+    sum = 0;
+    for (int w = 0; w < nw; w++) sum += red[w];
+    const float inv = 1.f / sum;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) out[i] = __float2bfloat16(__expf(row[i] - mx) * inv);
+}
+
+/* q (B, H, 576), k (B, n, 576) latent + rope rows, o (B, H, 512). */
+static void mla_compose_run(int B, int H, int n, float scale, const bf16 *q, const bf16 *k,
+                            float *s, bf16 *p, bf16 *o)
+{
+    const int dqk = 576, dv = 512;
+    const float zero = 0, one = 1;
+    /* column-major S^T (n x H, ld n) = K^T (n x 576) * Q^T (576 x H) */
+    CUBLAS_CHECK(cublasGemmStridedBatchedEx(
+        g_blas, CUBLAS_OP_T, CUBLAS_OP_N, n, H, dqk, &scale, k, CUDA_R_16BF, dqk,
+        (long long)n * dqk, q, CUDA_R_16BF, dqk, (long long)H * dqk, &zero, s, CUDA_R_32F, n,
+        (long long)H * n, B, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    softmax_rows<<<B * H, 256>>>(s, p, n);
+    CUDA_LAUNCH_CHECK();
+    /* column-major O^T (512 x H, ld 512) = V^T (512 x n, ld 576) * P^T (n x H, ld n) */
+    CUBLAS_CHECK(cublasGemmStridedBatchedEx(
+        g_blas, CUBLAS_OP_N, CUBLAS_OP_N, dv, H, n, &one, k, CUDA_R_16BF, dqk, (long long)n * dqk,
+        p, CUDA_R_16BF, n, (long long)H * n, &zero, o, CUDA_R_16BF, dv, (long long)H * dv, B,
+        CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+}
+
+/* Checks the composition against the double reference (small shapes), or
+ * times it beside the fused kernel on the same inputs and prints the ratio
+ * (a "# mla_compose" comment line in the CSV: not a row, since the
+ * composition is three kernels and must not enter the per-op fit). */
+static int mla_compose_case(int B, int n, bool time_only)
+{
+    const int H = 128, dqk = 576, dv = 512;
+    struct dec_args a;
+    memset(&a, 0, sizeof a);
+    a.b = B, a.hq = H, a.hkv = 1, a.dqk = dqk, a.dv = dv, a.v_in_k = 1, a.n_ctx = n;
+    a.k_hs = dqk, a.k_ts = dqk, a.k_bs = (long long)n * dqk;
+    a.scale = (float)(1 / sqrt((double)dqk));
+    a.splits = g_version == 1 ? 1 : 0, a.sm_count = g_prop.multiProcessorCount;
+    std::vector<float> hq_, hk, hv;
+    bf16 *q = rand_dev((size_t)B * H * dqk, hq_), *k = rand_dev((size_t)B * n * dqk, hk), *p, *o;
+    float *s;
+    CUDA_CHECK(cudaMalloc(&s, (size_t)B * H * n * sizeof(float)));
+    CUDA_CHECK(cudaMalloc(&p, (size_t)B * H * n * sizeof(bf16)));
+    CUDA_CHECK(cudaMalloc(&o, (size_t)B * H * dv * sizeof(bf16)));
+    a.q = q, a.k = k, a.o = o;
+    CUDA_CHECK(cudaMalloc(&a.ws, dec_workspace_floats(&a) * sizeof(float) + 4));
+    int rc = 0;
+    char name[64];
+    snprintf(name, sizeof name, "mla_compose_b%d_n%d", B, n);
+    if (!time_only) {
+        poison(o, (size_t)B * H * dv);
+        mla_compose_run(B, H, n, a.scale, q, k, s, p, o);
+        CUDA_CHECK(cudaDeviceSynchronize());
+        std::vector<double> ref;
+        dec_reference(a, hq_, hk, hv, std::vector<int>(), ref);
+        rc = check(name, o, ref);
+    } else {
+        double cmed, cmin, fmed, fmin;
+        time_it([&] { mla_compose_run(B, H, n, a.scale, q, k, s, p, o); }, &cmed, &cmin);
+        bf16 *fo;
+        CUDA_CHECK(cudaMalloc(&fo, (size_t)B * H * dv * sizeof(bf16)));
+        a.o = fo;
+        time_it([&] { dec_attention(&a, 0); }, &fmed, &fmin);
+        CUDA_CHECK(cudaFree(fo));
+        fprintf(g_csv, "# mla_compose b=%d n=%d compose_median_s=%.6e fused_median_s=%.6e "
+                "speedup=%.3f\n", B, n, cmed, fmed, cmed / fmed);
+        fflush(g_csv);
+        printf("%-13s %-22s %10.2f us (cuBLAS + softmax) vs fused %10.2f us: %.2fx\n",
+               "mla_compose", name, cmed * 1e6, fmed * 1e6, cmed / fmed);
+    }
+    CUDA_CHECK(cudaFree(q));
+    CUDA_CHECK(cudaFree(k));
+    CUDA_CHECK(cudaFree(s));
+    CUDA_CHECK(cudaFree(p));
+    CUDA_CHECK(cudaFree(o));
+    CUDA_CHECK(cudaFree(a.ws));
+    return rc;
+}
+
 /* ---- cuBLAS GEMMs (projections, experts) --------------------------------- */
 
 /* Row-major C (m x n) = A (m x k) B (k x n), `count` instances (strided),
@@ -343,7 +448,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) g_reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "-o") && i + 1 < argc) out = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--all | --kernel gqa|swa|moba|mla|cca|gemm|batched_gemm] "
+            fprintf(stderr, "usage: %s [--all | --kernel gqa|swa|moba|mla|mla_compose|cca|gemm|batched_gemm] "
                     "[--version 1|2] [--reps N] [-o FILE.csv]\n", argv[0]);
             return 2;
         }
@@ -385,6 +490,7 @@ int main(int argc, char **argv)
     if (want(only, "moba")) bad += dec_case("moba_decode", 2, 2, 8, 2, 128, 1024, 0, 3, 64, false);
     if (want(only, "mla")) bad += dec_case("mla_decode", 3, 2, 128, 1, 0, 300, 0, 0, 0, false);
     if (want(only, "cca")) bad += dec_case("cca_decode", 0, 2, 16, 4, 32, 500, 0, 0, 0, false);
+    if (want(only, "mla_compose")) bad += mla_compose_case(2, 300, false);
     if (want(only, "gemm")) bad += gemm_case("gemm", 1, 64, 96, 128, false);
     if (want(only, "batched_gemm")) bad += gemm_case("batched_gemm", 4, 16, 64, 96, false);
     if (bad) {
@@ -412,6 +518,8 @@ int main(int argc, char **argv)
                 dec_case("moba_decode", 2, B, 32, 8, 128, L, 0, 8, 512, true);
             if (want(only, "mla")) dec_case("mla_decode", 3, B, 128, 1, 0, L, 0, 0, 0, true);
             if (want(only, "cca")) dec_case("cca_decode", 0, B, 32, 8, 32, L, 0, 0, 0, true);
+            /* the compose baseline keeps B*128*L fp32 scores: at most ~1.1 GB here */
+            if (want(only, "mla_compose") && (double)B * L <= 2.2e6) mla_compose_case(B, L, true);
         }
     static const int M[] = {1, 16, 64, 256, 1024, 4096};
     for (int mi = 0; mi < 6; mi++) {
