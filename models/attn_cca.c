@@ -23,8 +23,9 @@
  * Decode state: the causal convs need the pre-conv [q~, k~] of the previous
  * k0 + k1 - 2 tokens, and the value shift needs the previous token's input
  * x_{t-1} (E features): a per-sequence state that does not grow with context.
- * It is not in kv_elems (which is per cached token); the lowering reads and
- * rewrites it in the op `cca_state`. docs/variants/cca.md has every formula.
+ * It is not in kv_elems (which is per cached token) but in state_elems, which
+ * the memory model adds once per sequence (KV dtype); the lowering reads it
+ * (when there is prior context) and rewrites it in the op `cca_state`. docs/variants/cca.md has every formula.
  *
  * Entry points: BLOCK_CCA, BLOCK_CCGQA (listed in models/registry.c). */
 #include <stddef.h>
@@ -213,10 +214,13 @@ static void cca_lower(const void *p, const struct lower_ctx *x, struct graph *g)
     /* q~, k~ and the current-token value half (or all of v) in one GEMM. */
     op_gemm(g, "qkv_down_proj", t, (hq + 2.0 * hkv) * d - vhalf, e, false);
     if (c->value_shift) op_gemm(g, "v_shift_proj", t, vhalf, e, false); /* x_{t-1} W_v2 */
-    /* Read the carried conv window and x_{t-1}, write the new ones (prefill:
-     * write from the prompt's tail). */
+    /* Read the carried conv window and x_{t-1} when there is prior context
+     * (decode, or a prefill continuing a cached prefix), write the new ones
+     * (prefill: from the prompt's tail). A prefill from scratch has no state
+     * to read: the convs see zero padding. */
     const double state = cca_state_elems(c, e, hq, hkv);
-    if (state > 0) op_elementwise(g, "cca_state", st->batch, state, 1, 0, true);
+    if (state > 0)
+        op_elementwise(g, "cca_state", st->batch, state, st->ctx_prior > 0 ? 1 : 0, 0, true);
     /* conv1 yields q_len + k1 - 1 positions per sequence (conv2's window):
      * 2*k0 FLOPs each (k0 multiply-adds, bias). */
     op_elementwise(g, "seq_conv", st->batch * (st->q_len + k1 - 1.0), ch, 1, 2.0 * k0, false);

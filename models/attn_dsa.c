@@ -9,9 +9,11 @@
  * MLA core (attn_mla.c, naive or absorbed). Indexer weights: q from the MLA
  * query latent (r_q -> H_I*d_I), one key (h -> d_I, LayerNorm), per-head
  * weights (h -> H_I). Its cache holds d_I elements per token in index_dtype
- * (plus one fp32 scale per 128 when index_dtype is under 2 bytes), counted in
- * kv_elems as KV-dtype-equivalent elements: index bytes / bytes of the model's
- * KV dtype (docs/variants/dsa.md).
+ * (plus one fp32 scale per 128 when index_dtype is under 2 bytes; V3.2-Exp:
+ * 128 + 4 = 132 bytes), counted in kv_elems as KV-dtype-equivalent elements:
+ * index bytes / bytes of the model's KV dtype. The ops that store and read
+ * that cache (idx_kv_write, idx_score) move the same bytes, scale included
+ * (docs/variants/dsa.md).
  *
  * Tensor parallelism: the MLA part as `mla`; the indexer (one key head) is
  * replicated on every device. */
@@ -63,7 +65,9 @@ static int dsa_check(void *p, uint64_t present, const struct model *m, const str
     return 0;
 }
 
-/* Indexer bytes cached per token, and as elements of the model's KV dtype. */
+/* Indexer bytes cached per token: d_I elements in index_dtype, plus one fp32
+ * scale per block of 128 when index_dtype is under 2 bytes (the reference
+ * code's k_cache and k_scale_cache). */
 static double index_bytes(const struct dsa_cfg *c)
 {
     const double di = (double)c->index_head_dim, eb = dtype_bytes(c->index_dtype);
@@ -109,13 +113,16 @@ static void dsa_lower(const void *p, const struct lower_ctx *x, struct graph *g)
     /* ...the key store and the scores in index_dtype, as an attention op of
      * H_I heads over each query's causal prefix: QK^T is 2*d_I per pair and
      * head, the head weight and sum 2 more (the op's PV with d_v = 1); ReLU in
-     * the op's per-score vector FLOPs. Keys come from the cache at decode. */
+     * the op's per-score vector FLOPs. Keys come from the cache at decode.
+     * Both ops move what is cached per token: index_bytes, i.e. iw elements of
+     * index_dtype (fp8: 128 key bytes + the 4-byte scale = 132). */
     const double pairs = s * prior + s * (s + 1.0) / 2.0, keys = pairs / s;
+    const double iw = index_bytes(c) / dtype_bytes(c->index_dtype);
     const enum dtype act = g->dt_act, kv = g->dt_kv;
     g->dt_act = g->dt_kv = c->index_dtype;
-    op_elementwise(g, "idx_kv_write", t, di, 1, 0, true);
+    op_elementwise(g, "idx_kv_write", t, iw, 1, 0, true);
     const struct attn_shape is = {.b = b, .hq = hi, .dqk = di, .dv = 1, .sq = s,
-                                  .skv = prior + s, .pairs = pairs, .kv_width = di,
+                                  .skv = prior + s, .pairs = pairs, .kv_width = iw,
                                   .kv_cached = prior > 0};
     op_attention(g, "idx_score", &is);
     g->dt_act = act;

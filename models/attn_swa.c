@@ -169,8 +169,12 @@ static void swa_lower(const void *p, const struct lower_ctx *x, struct graph *g)
     struct attn_shape as = {.b = st->batch, .hq = hq, .dqk = d, .dv = d, .sq = s,
                             .skv = ts.keys_read, .kv_width = 2.0 * hkv * d,
                             .kv_cached = st->ctx_prior > 0};
-    if (ts.pairs_computed == ts.dense_computed && c->dilation == 1) {
-        /* the window covers everything: dense causal attention, as gqa counts it */
+    if (ts.pairs_computed == ts.dense_computed && ts.pairs_useful == ts.dense_useful &&
+        c->dilation == 1) {
+        /* the window covers everything: dense causal attention, as gqa counts it.
+         * Equal computed pairs alone do not say so: a window a few keys short of
+         * the sequence visits the same tiles but keeps fewer pairs, and that
+         * difference is waste the general rule below reports. */
         as.pairs = c->causal ? attn_causal_pairs(st) : s * (st->ctx_prior + s);
     } else {
         /* charge the tile waste beyond what the dense convention leaves out */

@@ -157,9 +157,11 @@ static void mamba2_lower(const void *p, const struct lower_ctx *x, struct graph 
                  pd = (double)c->head_dim, in = hh * pd, conv_dim = in + 2.0 * gg * n,
                  k = (double)c->d_conv, t = x->tokens;
     op_gemm(g, "in_proj", t, 2.0 * in + 2.0 * gg * n + hh, h, c->proj_bias);
-    /* Read the carried conv window, write the new one (prefill: the prompt's
-     * tail), as CCA's state. */
-    if (c->d_conv > 1) op_elementwise(g, "conv_state", st->batch, (k - 1.0) * conv_dim, 1, 0, true);
+    /* Read the carried conv window when there is prior context, write the
+     * new one (prefill: the prompt's tail), as CCA's state. */
+    if (c->d_conv > 1)
+        op_elementwise(g, "conv_state", st->batch, (k - 1.0) * conv_dim,
+                       st->ctx_prior > 0 ? 1 : 0, 0, true);
     /* Depthwise causal conv as one GEMM per channel (im2col: T x k taps). */
     op_batched_gemm(g, "conv1d", conv_dim, t, 1, k, c->conv_bias);
     op_elementwise(g, "conv_silu", t, conv_dim, 1, FLOPS_SILU, false);

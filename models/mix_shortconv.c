@@ -97,7 +97,10 @@ static void shortconv_lower(const void *p, const struct lower_ctx *x, struct gra
                  t = x->tokens;
     op_gemm(g, "in_proj", t, 3.0 * w, h, c->bias);
     op_elementwise(g, "b_gate", t, w, 2, 1.0, false); /* B * x */
-    if (c->kernel > 1) op_elementwise(g, "conv_state", st->batch, (k - 1.0) * w, 1, 0, true);
+    /* carried window: read when there is prior context, always rewritten */
+    if (c->kernel > 1)
+        op_elementwise(g, "conv_state", st->batch, (k - 1.0) * w, st->ctx_prior > 0 ? 1 : 0, 0,
+                       true);
     op_batched_gemm(g, "conv", w, t, 1, k, c->bias); /* depthwise, im2col per channel */
     op_elementwise(g, "c_gate", t, w, 2, 1.0, false); /* C * conv_out */
     op_gemm(g, "out_proj", t, h, w, c->bias);         /* row-parallel */

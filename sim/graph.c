@@ -53,7 +53,8 @@ static void count_attention(const struct op *op, struct op_cost *c)
 }
 
 /* Pointwise: `inputs` tensors of rows x cols read, one written (in the KV
- * dtype when out_kv: the KV-cache store). */
+ * dtype when out_kv: the KV-cache store). inputs = 0: written only (a
+ * per-sequence state stored when there is no earlier state to read). */
 static void count_elementwise(const struct op *op, struct op_cost *c)
 {
     c->bytes_net = 0;
@@ -308,7 +309,7 @@ struct op *op_attention(struct graph *g, const char *name, const struct attn_sha
 struct op *op_elementwise(struct graph *g, const char *name, double rows, double cols,
                           double inputs, double flops_per_elem, bool out_kv)
 {
-    OB_ASSERT(rows >= 0 && cols > 0 && inputs >= 1 && flops_per_elem >= 0);
+    OB_ASSERT(rows >= 0 && cols > 0 && inputs >= 0 && flops_per_elem >= 0);
     struct op *op = add(g, OP_ELEMENTWISE, name);
     op->shape.ew.rows = rows;
     op->shape.ew.cols = cols;

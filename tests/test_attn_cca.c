@@ -102,7 +102,8 @@ static void test_attn_cca_ccgqa_1b_counts(void **state)
  * Decode state: pre-conv q~,k~ of k0 + k1 - 2 = 2 tokens (2 x 1280) plus
  * x_{t-1} (2048) = 4,608 elements per sequence and layer -- the same shape as
  * Zyphra's ZAYA1 cache (conv_states [B, 1280, 2] and prev_hs [B, 2048]);
- * read at bf16 and written at bf16: 4 B per element. */
+ * decode has prior context, so it is read (2 B, bf16 activations) and
+ * rewritten (2 B, bf16 KV dtype): 4 B per element. */
 static void test_attn_cca_ccgqa_1b_decode(void **state)
 {
     (void)state;
@@ -118,7 +119,8 @@ static void test_attn_cca_ccgqa_1b_decode(void **state)
     assert_exact(s.kv, B * (L + 1) * 512 * 2);
     assert_exact(s.w, (55911426.0 - 3840) * 2);
     struct sums st = layer_sums(&g, 0, "cca_state");
-    assert_exact(st.act + st.out, B * 4608 * 4);
+    assert_exact(st.act, B * 4608 * 2);
+    assert_exact(st.out, B * 4608 * 2);
     /* the attention core works on the latent: Q is T x 8 x 128 */
     struct sums at = layer_sums(&g, 0, "attention");
     assert_exact(at.act, T * 8 * 128 * 2);
@@ -129,7 +131,8 @@ static void test_attn_cca_ccgqa_1b_decode(void **state)
 /* Prefill of one sequence of S: the same matmuls over T = S tokens plus the
  * causal core H x S(S+1)/2 pairs x 4D = 4096 x S(S+1)/2; K and V are fresh
  * activations (no KV-cache read). The seq conv yields S + k1 - 1 = S + 1
- * positions (left zero padding): 4 x (S+1) x 1280 vector FLOPs. */
+ * positions (left zero padding): 4 x (S+1) x 1280 vector FLOPs. No prior
+ * context: the state is only written, 4,608 elements x 2 B (bf16 KV). */
 static void test_attn_cca_ccgqa_1b_prefill(void **state)
 {
     (void)state;
@@ -145,7 +148,36 @@ static void test_attn_cca_ccgqa_1b_prefill(void **state)
                  1e-14);
     /* ch_conv, an im2col GEMM per head: 10 x (S x 256) @ (256 x 128) */
     assert_exact(layer_sums(&g, 0, "ch_conv").mm, 10 * 2.0 * S * 128 * 256);
+    struct sums st = layer_sums(&g, 0, "cca_state");
+    assert_exact(st.act, 0);
+    assert_exact(st.out, 4608 * 2);
     graph_free(&g);
+    model_free(m);
+}
+
+/* The state is read only when there is prior context. ccgqa-1b, B = 3,
+ * state 4,608 elements per sequence and layer (above), bf16 everywhere:
+ *   prefill of 1000 from scratch:          read 0,              write 3 x 4608 x 2
+ *   prefill of 500 after 1000 cached:      read 3 x 4608 x 2,   write 3 x 4608 x 2
+ * (27,648 B each way when read). */
+static void test_attn_cca_state_read_with_prior_only(void **state)
+{
+    (void)state;
+    struct model *m = tu_model("ccgqa-1b");
+    assert_non_null(m);
+    const double prior[2] = {0, 1000}, q[2] = {1000, 500};
+    for (int i = 0; i < 2; i++) {
+        struct step st = {.phase = PHASE_PREFILL, .batch = 3, .q_len = q[i],
+                          .ctx_prior = prior[i], .tp = 1, .dt_w = m->dt_w,
+                          .dt_act = m->dt_act, .dt_kv = m->dt_kv};
+        struct graph g;
+        assert_int_equal(graph_init(&g, model_max_ops(m)), 0);
+        model_lower(m, &st, &g);
+        struct sums s = layer_sums(&g, 0, "cca_state");
+        assert_exact(s.act, i == 0 ? 0 : 27648);
+        assert_exact(s.out, 3 * 4608 * 2);
+        graph_free(&g);
+    }
     model_free(m);
 }
 
@@ -384,6 +416,7 @@ int main(void)
         cmocka_unit_test(test_attn_cca_ccgqa_1b_counts),
         cmocka_unit_test(test_attn_cca_ccgqa_1b_decode),
         cmocka_unit_test(test_attn_cca_ccgqa_1b_prefill),
+        cmocka_unit_test(test_attn_cca_state_read_with_prior_only),
         cmocka_unit_test(test_attn_cca_paper_closed_forms),
         cmocka_unit_test(test_attn_cca_ccgqa_closed_forms),
         cmocka_unit_test(test_attn_cca_switches),

@@ -198,7 +198,16 @@ static void test_nsa_decode_counts(void **state)
 
 /* Prefill: FSA computes no padded heads (only the own-block tile waste) but
  * loads every KV block once per query head; with n >= every block the
- * selected branch's useful pairs are dense causal attention. */
+ * selected branch's useful pairs are dense causal attention.
+ * By hand, S = 4096, l' = 64 (64 blocks), n = 64 >= 64: per head,
+ *   useful   = S(S+1)/2 (dense causal),
+ *   computed = S(S+1)/2 + 64 blocks x 64*63/2 (each own-block tile's masked
+ *              half) = S(S+1)/2 + 64 x 2016.
+ * fsa: 32 heads; wasted 32 x 64 x 2016 x 4D (4D = 2(128 + 128) = 512).
+ * nsa: the 4-head groups are padded to min_heads 8: 8 groups x 8 = 64 heads
+ * computed, each over `computed` pairs, of which the 32 real heads keep
+ * `useful`; wasted = (64 computed - 32 useful) x 512
+ *   = 32 x 512 x (2 computed - useful) = 32 x 512 x (S(S+1)/2 + 2 x 64 x 2016). */
 static void test_nsa_kernels_and_dense_limit(void **state)
 {
     (void)state;
@@ -219,7 +228,8 @@ static void test_nsa_kernels_and_dense_limit(void **state)
     assert_exact(attn_useful(sf), dense);
     assert_exact(attn_useful(sn), dense);
     assert_exact(sf->cost.flops_wasted, 32 * 64 * (64 * 63 / 2.0) * 512);
-    assert_true(sn->cost.flops_wasted > dense); /* padding doubles the work */
+    assert_exact(sn->cost.flops_wasted, 32 * 512 * (S * (S + 1) / 2 + 2 * 64 * 2016.0));
+    assert_exact(sn->cost.flops_mm, 64 * 512 * (S * (S + 1) / 2 + 64 * 2016.0));
     assert_exact(sf->cost.bytes_act - S * 32 * 128 * 2, 4 * S * 8 * 256 * 2.0);
     graph_free(&gf);
     graph_free(&gn);
@@ -229,7 +239,11 @@ static void test_nsa_kernels_and_dense_limit(void **state)
 
 /* DSA, one DeepSeek-V3-shaped layer: index_topk >= context makes the MLA core
  * exactly dense; the indexer adds its own ops. Decode at L: indexer
- * 64 heads x (L + 1) keys x 2 x (128 + 1). */
+ * 64 heads x (L + 1) keys x 2 x (128 + 1).
+ * The indexer cache per token (index_dtype fp8, d_I = 128): 128 one-byte key
+ * elements + one fp32 scale per 128 elements = 128 + 4 = 132 bytes, as the
+ * reference code's k_cache and k_scale_cache; the ops that store it
+ * (idx_kv_write) and read it (idx_score) move those 132 bytes per token. */
 static struct model *dsa_model(const char *kind, const char *topk)
 {
     char yaml[2048];
@@ -263,8 +277,13 @@ static void test_dsa_dense_limit_and_counts(void **state)
     const double T = B;
     assert_exact(mm_idx, 2 * T * (64 * 128 * 1536.0 + 128 * 7168.0 + 64 * 7168.0) +
                              B * 64 * (L + 1) * 2 * 129);
-    /* the indexer reads L + 1 fp8 keys of 128 per sequence */
-    assert_exact(au_op(&gd, 0, "idx_score")->cost.bytes_kv, B * (L + 1) * 128);
+    /* the indexer reads L + 1 cached keys of 132 bytes per sequence:
+     * 2 x 1001 x 132 = 264,264 B */
+    assert_exact(au_op(&gd, 0, "idx_score")->cost.bytes_kv, B * (L + 1) * 132);
+    assert_exact(au_op(&gd, 0, "idx_score")->cost.bytes_kv, 264264);
+    /* and stores 132 bytes for each of the T = 2 new tokens */
+    assert_exact(au_op(&gd, 0, "idx_kv_write")->cost.bytes_out, T * 132);
+    assert_exact(au_op(&gd, 0, "idx_kv_write")->cost.bytes_act, T * 132);
     graph_free(&gd);
     graph_free(&gm);
     /* decode beyond k: absorbed attention over 2048 tokens */
@@ -277,6 +296,11 @@ static void test_dsa_dense_limit_and_counts(void **state)
     au_lower(dsa, &gd, PHASE_PREFILL, 1, 4096, DT_BF16, 1);
     const double pairs = 2048 * 2049 / 2.0 + 2048 * 2048.0;
     assert_exact(au_op(&gd, 0, "attention")->cost.flops_mm, 128 * pairs * 2 * (192 + 128));
+    /* the indexer's fresh keys (activations, fp8): Q 4096 x 64 x 128 x 1 B
+     * = 33,554,432 plus keys 4096 x 132 B = 540,672 */
+    assert_exact(au_op(&gd, 0, "idx_score")->cost.bytes_act, 4096 * 64 * 128.0 + 4096 * 132.0);
+    assert_exact(au_op(&gd, 0, "idx_score")->cost.bytes_act, 34095104);
+    assert_exact(au_op(&gd, 0, "idx_kv_write")->cost.bytes_out, 4096 * 132.0);
     graph_free(&gd);
     model_free(dsa);
     model_free(mla);

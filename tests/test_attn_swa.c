@@ -270,6 +270,46 @@ static void test_attn_swa_prefill_layer_by_hand(void **state)
     model_free(m);
 }
 
+/* A window a few keys short of the sequence: prefill of S = 4100 with window
+ * 4096 (causal, tiles 128x128, H 32 of D 128, batch 1). Query p (0-based)
+ * keeps min(p + 1, 4096) keys:
+ *   useful = (1 + 2 + ... + 4096) + 4 x 4096 = 4096*4097/2 + 16,384
+ *          = 8,390,656 + 16,384 = 8,407,040,
+ * against dense causal S(S+1)/2 = 4100*4101/2 = 8,407,050: queries
+ * 4096..4099 lose keys 0, 0..1, 0..2, 0..3, i.e. 1 + 2 + 3 + 4 = 10 pairs.
+ * Tiles: rows 0..31 hold 128 queries, row 32 the 4 queries 4096..4099, whose
+ * first key 4096 - 4095 = 1 still lies in column 0; so every row visits
+ * columns 0..r, exactly the dense tiles: computed = dense computed =
+ * 128*128*(1 + ... + 32) + 4*4100 = 16,384*528 + 16,400 = 8,667,152.
+ * Charged pairs = computed - (dense computed - dense useful) = 8,407,050; the
+ * 10 masked pairs per head are waste: 32 heads x 10 x 2*(128 + 128) FLOPs =
+ * 163,840. (Equal computed pairs alone must not make this the dense case.) */
+static void test_attn_swa_window_just_short(void **state)
+{
+    (void)state;
+    struct tile_stats t;
+    struct tile_mask mk = {.q_len = 4100, .causal = true, .left = 4095, .stride = 1,
+                           .dilation = 1, .tile_q = 128, .tile_k = 128};
+    tiles_count(&mk, &t);
+    assert_exact(t.pairs_useful, 8407040);
+    assert_exact(t.dense_useful, 8407050);
+    assert_exact(t.pairs_computed, 8667152);
+    assert_exact(t.dense_computed, 8667152);
+    char buf[1024];
+    struct model *m = au_text(
+        au_base(buf, sizeof buf, "{kind: swa, heads: 32, kv_heads: 8, head_dim: 128, window: 4096}"));
+    struct graph g;
+    au_lower(m, &g, PHASE_PREFILL, 1, 4100, DT_BF16, 1);
+    const struct op *at = au_op(&g, 0, "attention");
+    assert_exact(at->shape.attn.pairs, 8407050);
+    assert_exact(at->shape.attn.pairs_useful, 8407040);
+    assert_exact(at->cost.flops_mm, 32 * 8407050.0 * 512);
+    assert_exact(at->cost.flops_wasted, 32 * 10 * 512);
+    assert_exact(at->cost.flops_wasted, 163840);
+    graph_free(&g);
+    model_free(m);
+}
+
 /* Decode at context L = 32,768 with window 4096: the new query sees keys
  * 28,673..32,768; their tiles (columns 224..256, the last holding one key)
  * cover 28,672..32,768: 4,097 keys read and computed, 4,096 useful. KV bytes
@@ -374,6 +414,7 @@ int main(void)
         cmocka_unit_test(test_attn_swa_tiles_long),
         cmocka_unit_test(test_attn_swa_full_window_is_gqa),
         cmocka_unit_test(test_attn_swa_prefill_layer_by_hand),
+        cmocka_unit_test(test_attn_swa_window_just_short),
         cmocka_unit_test(test_attn_swa_decode_and_memory),
         cmocka_unit_test(test_attn_swa_gpt_oss_120b),
         cmocka_unit_test(test_attn_swa_errors),

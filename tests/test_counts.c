@@ -121,12 +121,96 @@ static void test_counts_annotated_example(void **state)
     model_free(m);
 }
 
+/* GLaM (64B/64E), models/glam-64b-64e.yaml: h 8192, 64 layers alternating dense
+ * and MoE (32 each), MHA 128 heads of 128 (H*D = 16,384), V 256,000 tied,
+ * LayerNorm (weight + bias: 2h per norm). GLaM paper (Du et al. 2022) §4: the
+ * dense FFN is a GELU-gated GLU (3 matrices), the experts plain GELU FFNs (2).
+ *   attention  8192 x 3 x 16,384 + 16,384 x 8192      =    536,870,912
+ *   dense FFN  3 x 8192 x 32,768                       =    805,306,368
+ *   expert     2 x 8192 x 32,768                       =    536,870,912
+ *   router     8192 x 64                               =        524,288
+ *   norms      2 x 2 x 8192                            =         32,768
+ *   dense layer 536,870,912 + 805,306,368 + 32,768     =  1,342,210,048
+ *   MoE layer   536,870,912 + 524,288 + 64 x 536,870,912 + 32,768
+ *                                                      = 34,897,166,336
+ *   total = V h 2,097,152,000 + 32 x 1,342,210,048 + 32 x 34,897,166,336
+ *           + final norm 16,384 = 1,161,757,212,672   (paper: "1.2T")
+ *   active = h + V h + 32 x 1,342,210,048
+ *            + 32 x (536,870,912 + 524,288 + 2 x 536,870,912 + 32,768)
+ *            + 16,384 = 96,605,331,456                 (paper: "96.6B activated")
+ * KV: 64 layers x 2 x 16,384 x 2 B = 4,194,304 B per token. */
+static void test_counts_glam(void **state)
+{
+    (void)state;
+    const double h = 8192, V = 256000, I = 32768, HD = 128 * 128;
+    const double attn = h * 3 * HD + HD * h, dense_ffn = 3 * h * I, expert = 2 * h * I;
+    const double router = h * 64, norms = 2 * 2 * h;
+    assert_exact(attn, 536870912.0);
+    const double dense = attn + dense_ffn + norms, moe = attn + router + 64 * expert + norms;
+    assert_exact(dense, 1342210048.0);
+    assert_exact(moe, 34897166336.0);
+    const double params = V * h + 32 * dense + 32 * moe + 2 * h;
+    const double active = h + V * h + 32 * dense + 32 * (attn + router + 2 * expert + norms) + 2 * h;
+    assert_exact(params, 1161757212672.0);
+    assert_exact(active, 96605331456.0);
+    struct model *m = tu_model("glam-64b-64e");
+    assert_non_null(m);
+    struct model_counts c;
+    model_count(m, 1, &c);
+    assert_exact(c.params, params);
+    assert_exact(c.active_params, active);
+    /* the paper's figures, to the digits it prints */
+    assert_exact(round(c.params / 1e11) / 10, 1.2);
+    assert_exact(round(c.active_params / 1e8) / 10, 96.6);
+    assert_exact(m->published_params, 1.2e12);
+    assert_exact(c.kv_elems_per_token * dtype_bytes(m->dt_kv), 64.0 * 2 * HD * 2);
+    model_free(m);
+}
+
+/* Grok-1, models/grok-1.yaml: h 6144, 64 layers, GQA 48/8 heads of 128, 8
+ * experts of 32,768 (three matrices), top-2, router 6144 x 8, RMSNorm (h per
+ * norm), V 131,072 tied.
+ *   attention  6144 x (48 + 16) x 128 + 48 x 128 x 6144 = 88,080,384
+ *   expert     3 x 6144 x 32,768                        = 603,979,776
+ *   layer      88,080,384 + 6144 x 8 + 8 x 603,979,776 + 2 x 6144
+ *              = 4,919,980,032
+ *   total = V h 805,306,368 + 64 x 4,919,980,032 + 6144 = 315,684,034,560,
+ *           0.54 % above the announced "314B" (no breakdown published)
+ *   active = h + V h + 64 x (88,080,384 + 49,152 + 2 x 603,979,776 + 12,288)
+ *            + 6144 = 83,755,806,720
+ * KV: 64 x 2 x 8 x 128 x 2 B = 262,144 B per token. */
+static void test_counts_grok1(void **state)
+{
+    (void)state;
+    const double h = 6144, V = 131072, I = 32768;
+    const double attn = gqa(h, 48, 8, 128), expert = 3 * h * I, router = h * 8, norms = 2 * h;
+    assert_exact(attn, 88080384.0);
+    assert_exact(expert, 603979776.0);
+    const double layer = attn + router + 8 * expert + norms;
+    assert_exact(layer, 4919980032.0);
+    const double params = V * h + 64 * layer + h;
+    const double active = h + V * h + 64 * (attn + router + 2 * expert + norms) + h;
+    assert_exact(params, 315684034560.0);
+    assert_exact(active, 83755806720.0);
+    struct model *m = tu_model("grok-1");
+    assert_non_null(m);
+    struct model_counts c;
+    model_count(m, 1, &c);
+    assert_exact(c.params, params);
+    assert_exact(c.active_params, active);
+    assert_exact(m->published_params, 314e9);
+    /* 315.68 / 314 = 1.0054: within 0.6 % of the announcement */
+    assert_true(fabs(c.params / m->published_params - 1) < 0.006);
+    assert_exact(c.kv_elems_per_token * dtype_bytes(m->dt_kv), 64.0 * 2 * 8 * 128 * 2);
+    model_free(m);
+}
+
 /* Every bundled model names its source. */
 static void test_counts_bundled_models_cite_source(void **state)
 {
     (void)state;
     const char *names[] = {"llama-3-8b", "llama-3-70b", "mixtral-8x7b", "qwen3-30b-a3b",
-                           "qwen3-235b-a22b"};
+                           "qwen3-235b-a22b", "glam-64b-64e", "grok-1"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         struct model *m = tu_model(names[i]);
         assert_non_null(m);
@@ -144,6 +228,8 @@ int main(void)
         cmocka_unit_test(test_counts_qwen3_30b),
         cmocka_unit_test(test_counts_qwen3_235b),
         cmocka_unit_test(test_counts_annotated_example),
+        cmocka_unit_test(test_counts_glam),
+        cmocka_unit_test(test_counts_grok1),
         cmocka_unit_test(test_counts_bundled_models_cite_source),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

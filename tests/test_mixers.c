@@ -84,6 +84,10 @@ static void test_mixers_mamba2_decode(void **state)
         assert_exact(ssd->cost.flops_mm, B * H * 4 * N * P);
         assert_exact(ssd->cost.flops_vec, B * H * N * P);
         assert_exact(ssd->cost.bytes_kv, B * H * N * P * 2); /* state read, bf16 */
+        /* conv window (k - 1) x conv_dim = 3 x 10,240, read and rewritten (bf16) */
+        const struct op *cs = au_op(&g, 0, "conv_state");
+        assert_exact(cs->cost.bytes_act, B * 3 * 10240 * 2);
+        assert_exact(cs->cost.bytes_out, B * 3 * 10240 * 2);
         kv_at[i] = s.kv;
         graph_free(&g);
     }
@@ -111,6 +115,9 @@ static void test_mixers_mamba2_prefill(void **state)
     assert_exact(ssd->cost.flops_wasted, B * per_pair * (pairs - useful));
     assert_exact(ssd->cost.flops_vec, B * H * (3 * pairs + 4 * 2 * N * P));
     assert_exact(ssd->cost.bytes_kv, 0); /* no prior state */
+    /* nor a prior conv window: 3 x 10,240 elements per sequence only written */
+    assert_exact(au_op(&g, 0, "conv_state")->cost.bytes_act, 0);
+    assert_exact(au_op(&g, 0, "conv_state")->cost.bytes_out, B * 3 * 10240 * 2);
     assert_exact(ssd->cost.bytes_out, (B * S * H * P + B * H * N * P) * 2); /* y, final state */
     const struct au_sums s = mixer(&g, 0);
     const double T = B * S, proj = 4096.0 * 18560 + 8192.0 * 4096, conv = 10240.0 * 4;
@@ -142,8 +149,11 @@ static void test_mixers_shortconv(void **state)
         assert_exact(s.mm, 2 * T * (4 * h * h + 3 * h));
         assert_exact(s.vec, 2 * T * h);
         assert_exact(s.kv, 0);
-        /* conv window: B x 2h read (activations) and written (KV dtype, bf16) */
-        assert_exact(au_op(&g, 0, "conv_state")->cost.bytes_out, B * 2 * h * 2);
+        /* conv window, B x 2h: written (KV dtype, bf16) in both phases; read
+         * (activations, bf16) only in decode, where there is prior context */
+        const struct op *cs = au_op(&g, 0, "conv_state");
+        assert_exact(cs->cost.bytes_out, B * 2 * h * 2);
+        assert_exact(cs->cost.bytes_act, ph == 0 ? 0 : B * 2 * h * 2);
         graph_free(&g);
     }
     struct err e;
@@ -242,7 +252,20 @@ static void test_mixers_granite_counts(void **state)
 
 /* Memory of a hybrid: the KV cache is the 4 attention layers' KV per token
  * times the tokens held plus the Mamba layers' state once per sequence; the
- * largest batch divides what the weights leave by that plus the activations. */
+ * largest batch divides what the weights leave by that plus the activations.
+ * By hand, decode at B = 16 (bf16 everywhere, tp 1):
+ *   weights: 6,939,037,248 params (test above) x 2 B = 13,878,074,496 B;
+ *            H100 80 GB capacity 85,899,345,920 B leaves 72,021,271,424 B.
+ *   activations: the largest op's bytes read + written (docs/conventions.md)
+ *     is a Mamba layer's `ssd` step: it reads C, B (G*N = 128 each), x
+ *     (H*P = 3,072) and dt (H = 48) per token, 16 x 3,376 x 2 = 108,032 B,
+ *     and writes y, 16 x 3,072 x 2 = 98,304 B, and the final state,
+ *     16 x 48*64*128 x 2 = 12,582,912 B: 12,789,248 B (799,328 B per sequence;
+ *     larger than the lm_head's 16 x (1,536 + 100,352) x 2 = 3,260,416 B).
+ *   per sequence at L = 1,024: 1,025 x 8,192 + 29,030,400 + 799,328
+ *     = 38,226,528 B -> floor(72,021,271,424 / 38,226,528) = 1,884 sequences;
+ *   at L = 102,400: 102,401 x 8,192 + 29,030,400 + 799,328 = 868,698,720 B
+ *     -> 82 sequences. */
 static void test_mixers_hybrid_memory(void **state)
 {
     (void)state;
@@ -253,16 +276,24 @@ static void test_mixers_hybrid_memory(void **state)
     struct analysis a;
     assert_int_equal(analysis_init(&a, m), 0);
     const double B = 16, kvtok = 8192, st = 29030400;
+    const double weights = 6939037248.0 * 2, act = 108032.0 + 98304 + 12582912;
+    assert_exact(weights, 13878074496.0);
+    assert_exact(act, 12789248.0);
+    assert_exact(d->mem_capacity_bytes, 85899345920.0); /* hw/h100-sxm5-80gb.yaml */
     double cache[2];
-    const double ctx[2] = {1024, 102400};
+    const double ctx[2] = {1024, 102400}, max_b[2] = {1884, 82};
     for (int i = 0; i < 2; i++) {
         struct scenario sc = {.phase = PHASE_DECODE, .batch = B, .context = ctx[i]};
         analysis_run(&a, m, d, &sc);
         assert_exact(a.kv_bytes_per_token, kvtok);
         assert_exact(a.state_bytes_per_seq, st);
         assert_exact(a.kv_cache_bytes, B * ((ctx[i] + 1) * kvtok + st));
-        const double per_seq = (ctx[i] + 1) * kvtok + st + a.act_bytes / B;
-        assert_exact(a.max_batch, floor((d->mem_capacity_bytes - a.weight_bytes) / per_seq));
+        assert_exact(a.weight_bytes, weights);
+        assert_exact(a.act_bytes, act);
+        const double per_seq = (ctx[i] + 1) * kvtok + st + act / B;
+        assert_exact(per_seq, i == 0 ? 38226528.0 : 868698720.0);
+        assert_exact(floor((85899345920.0 - weights) / per_seq), max_b[i]);
+        assert_exact(a.max_batch, max_b[i]);
         cache[i] = a.kv_cache_bytes;
     }
     /* 100x the context: only the attention layers' part grows. */
