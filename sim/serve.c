@@ -10,11 +10,15 @@
 
 /* ---- iteration engine ---- */
 
-/* Ops whose cost depends on each sequence's own context: the attention core
- * and GEMMs that read their input from the KV cache (MLA's naive kv_up). */
+/* Ops whose cost depends on each sequence's own new tokens and context, as
+ * flagged by the builders that made them (struct op.per_seq, graph.h): the
+ * attention core, GEMMs reading the KV cache, scans, and context-dependent
+ * selection ops such as DSA's idx_topk or NSA's sel_score / sel_topk. They
+ * come only from the attention slot, the slot lowered per group below. */
 static bool op_per_seq(const struct op *op)
 {
-    return op->kind == OP_ATTENTION || (op->kind == OP_GEMM && op->shape.gemm.a_kv);
+    OB_ASSERT(!op->per_seq || op->block == BLK_ATTN);
+    return op->per_seq;
 }
 
 int serve_engine_init(struct serve_engine *e, const struct model *m, const struct device *d,

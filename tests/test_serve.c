@@ -130,6 +130,75 @@ static void test_serve_mixed_iteration(void **state)
     model_free(m);
 }
 
+static struct model *example_model(const char *file)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/examples/%s", OB_DATADIR, file);
+    struct model *m = NULL;
+    struct err e;
+    if (model_load(path, &m, &e)) err_print(&e, stderr);
+    assert_non_null(m);
+    return m;
+}
+
+/* The op of layer group grp named name in the engine's last iteration graph. */
+static const struct op *iter_op(const struct serve_engine *en, int grp, const char *name)
+{
+    const struct op *found = NULL;
+    for (int i = 0; i < en->g.n; i++)
+        if (en->g.ops[i].group == grp && strcmp(en->g.ops[i].name, name) == 0) {
+            assert_null(found); /* one kernel per layer group */
+            found = &en->g.ops[i];
+        }
+    assert_non_null(found);
+    return found;
+}
+
+/* Context-dependent selection ops are costed per sequence, like the attention
+ * core, not at the first sequence's context for everyone.
+ * DSA (examples/dsa-deepseek-v3.yaml, index_topk 2048, bf16 activations):
+ * a decode at context P scores P + 1 keys, so idx_topk is a router over
+ * E = P + 1 logits keeping k = min(2048, P + 1) = P + 1 of them. Per row:
+ * E * (5 softmax + 1 + log2 k) vector FLOPs, E * 2 B read, k * (2 + 4) B
+ * written (graph.c, count_router). Two decodes at P = 100 and 300:
+ *   FLOPs = 101 (6 + log2 101) + 301 (6 + log2 301)
+ *   read  = (101 + 301) * 2 = 804 B, written = (101 + 301) * 6 = 2412 B.
+ * NSA (examples/attn-nsa.yaml: 8 KV heads, group 4, sel_block 64, cmp_block
+ * 32, stride 16, sel_count 16): a decode at P sees ceil((P + 1) / 64) blocks;
+ * selection runs when that exceeds 16. Per sequence, over its 8 KV heads:
+ *   sel_topk:  8 rows x seen logits x (5 + 1 + log2 16) = 80 seen FLOPs
+ *   sel_score: 8 rows x seen x 4 (64/16 + 32/16 - 1) = 160 seen FLOPs
+ * P = 2000: seen = ceil(2001/64) = 32; P = 4000: ceil(4001/64) = 63;
+ * together 95 blocks: 7600 and 15,200 FLOPs. */
+static void test_serve_per_sequence_selection(void **state)
+{
+    (void)state;
+    struct model *m = example_model("dsa-deepseek-v3.yaml");
+    struct serve_engine en;
+    assert_int_equal(serve_engine_init(&en, m, h100, 1, m->dt_w, m->dt_act, m->dt_kv), 0);
+    struct eval_totals tot;
+    const struct serve_item dsa[2] = {{1, 1, 100, 1}, {1, 1, 300, 1}};
+    serve_engine_eval(&en, dsa, 2, &tot);
+    for (int grp = 0; grp < 2; grp++) {
+        const struct op *tk = iter_op(&en, grp, "idx_topk");
+        assert_close(tk->cost.flops_vec, 101 * (6 + log2(101.0)) + 301 * (6 + log2(301.0)),
+                     1e-15);
+        assert_exact(tk->cost.bytes_act, 804);
+        assert_exact(tk->cost.bytes_out, 2412);
+    }
+    serve_engine_free(&en);
+    model_free(m);
+
+    m = example_model("attn-nsa.yaml");
+    assert_int_equal(serve_engine_init(&en, m, h100, 1, m->dt_w, m->dt_act, m->dt_kv), 0);
+    const struct serve_item nsa[2] = {{1, 1, 2000, 1}, {1, 1, 4000, 1}};
+    serve_engine_eval(&en, nsa, 2, &tot);
+    assert_exact(iter_op(&en, 0, "sel_topk")->cost.flops_vec, 7600);
+    assert_exact(iter_op(&en, 0, "sel_score")->cost.flops_vec, 15200);
+    serve_engine_free(&en);
+    model_free(m);
+}
+
 static struct serve_scenario *load_ok(const char *text)
 {
     struct serve_scenario *s = NULL;
@@ -414,6 +483,7 @@ int main(void)
         cmocka_unit_test(test_serve_on_pim_device),
         cmocka_unit_test(test_serve_iteration_equals_analyze),
         cmocka_unit_test(test_serve_mixed_iteration),
+        cmocka_unit_test(test_serve_per_sequence_selection),
         cmocka_unit_test(test_serve_admission_boundary),
         cmocka_unit_test(test_serve_ttft_tbt_by_hand),
         cmocka_unit_test(test_serve_chunked_prefill),
