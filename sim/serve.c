@@ -458,8 +458,10 @@ int serve_run(const struct serve_scenario *s, const struct device *d, double tp,
         }
         if (s->arrival_rate_per_s > 0 && i > 0) t_arr += -log1p(-rng_unit(&as)) / s->arrival_rate_per_s;
         q[i].arrival = t_arr;
-        /* cache held at the end: the prompt and every output token but the last */
-        q[i].need_bytes = (q[i].input + q[i].output - 1) * r->kv_bytes_per_token_dev + state_b;
+        /* cache held at the end: the prompt and every output token but the last,
+         * at most kv_window of them in a sliding-window layer */
+        q[i].need_bytes =
+            model_kv_elems_per_seq(m, tp_a, q[i].input + q[i].output - 1) * kvb + state_b;
         if (q[i].need_bytes > r->kv_limit_bytes) {
             snprintf(msg, sizeof msg,
                      "a request of %g input and %g output tokens needs %.17g bytes of KV cache "

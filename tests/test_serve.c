@@ -219,6 +219,11 @@ static void run_ok(const struct serve_scenario *s, double tp, struct serve_resul
     }
 }
 
+/* KV-cache bytes per token on one device of llama-3-8b (and of its sliding-
+ * window skeleton examples/attn-swa.yaml): 32 layers x 8 KV heads x 128 head
+ * dim x 2 (K and V) x 2 B (bf16) = 131,072 B. */
+#define LLAMA8B_KV_BYTES_PER_TOKEN (32.0 * 8 * 128 * 2 * 2)
+
 /* Two requests of 10 + 3 tokens hold 10 + 3 - 1 = 12 tokens of cache each:
  * 12 x 131,072 B = 1,572,864 B (llama-3-8b, bf16). With exactly twice that
  * both start at t = 0; one byte less and the second waits for the first. */
@@ -226,7 +231,7 @@ static void test_serve_admission_boundary(void **state)
 {
     (void)state;
     char text[512];
-    const double need = 12 * 131072.0;
+    const double need = 12 * LLAMA8B_KV_BYTES_PER_TOKEN;
     for (int less = 0; less <= 1; less++) {
         snprintf(text, sizeof text,
                  "model: llama-3-8b\nrequests: 2\nlengths: [{input: 10, output: 3}]\n"
@@ -235,7 +240,7 @@ static void test_serve_admission_boundary(void **state)
         struct serve_scenario *s = load_ok(text);
         struct serve_result r;
         run_ok(s, 1, &r);
-        assert_exact(r.kv_bytes_per_token_dev, 131072);
+        assert_exact(r.kv_bytes_per_token_dev, LLAMA8B_KV_BYTES_PER_TOKEN);
         if (!less) {
             assert_exact(r.waited, 0);
             assert_exact(r.kv_peak_bytes, 2 * need);
@@ -256,6 +261,32 @@ static void test_serve_admission_boundary(void **state)
             assert_exact(r.wait_max_s, p + d10 + a.tot.time_s);
             analysis_free(&a);
         }
+        serve_free(s);
+    }
+}
+
+/* Sliding window (examples/attn-swa.yaml: llama-3-8b with a 4096-token window
+ * in every layer): a request of 6000 + 3 tokens holds 6002 tokens of context,
+ * but each layer keeps only the last 4096: 4096 x 131,072 B = 536,870,912 B,
+ * not 6002 x 131,072 = 786,694,144 B. Two of them fit in exactly
+ * 2 x 536,870,912 B and start together; one byte less and the second waits. */
+static void test_serve_admission_window(void **state)
+{
+    (void)state;
+    char text[1024];
+    const double need = 4096 * LLAMA8B_KV_BYTES_PER_TOKEN;
+    for (int less = 0; less <= 1; less++) {
+        snprintf(text, sizeof text,
+                 "model: %s/examples/attn-swa.yaml\nrequests: 2\n"
+                 "lengths: [{input: 6000, output: 3}]\nmax_batch: 8\ntoken_budget: 16384\n"
+                 "kv_memory_bytes: %.0f\n",
+                 OB_DATADIR, 2 * need - less);
+        struct serve_scenario *s = load_ok(text);
+        struct serve_result r;
+        run_ok(s, 1, &r);
+        assert_exact(r.kv_bytes_per_token_dev, LLAMA8B_KV_BYTES_PER_TOKEN);
+        assert_exact(r.waited, less ? 1 : 0);
+        assert_exact(r.kv_peak_bytes, less ? need : 2 * need);
         serve_free(s);
     }
 }
@@ -288,7 +319,7 @@ static void test_serve_ttft_tbt_by_hand(void **state)
     assert_exact(r.makespan_s, p + d0 + d1);
     assert_close(r.output_tokens_per_s, 3 / (p + d0 + d1), 1e-15);
     assert_exact(r.waited, 0);
-    assert_exact(r.kv_peak_bytes, 102 * 131072.0);
+    assert_exact(r.kv_peak_bytes, 102 * LLAMA8B_KV_BYTES_PER_TOKEN); /* 100 + 3 - 1 tokens */
     analysis_free(&a);
     serve_free(s);
 }
@@ -485,6 +516,7 @@ int main(void)
         cmocka_unit_test(test_serve_mixed_iteration),
         cmocka_unit_test(test_serve_per_sequence_selection),
         cmocka_unit_test(test_serve_admission_boundary),
+        cmocka_unit_test(test_serve_admission_window),
         cmocka_unit_test(test_serve_ttft_tbt_by_hand),
         cmocka_unit_test(test_serve_chunked_prefill),
         cmocka_unit_test(test_serve_errors),
