@@ -351,12 +351,38 @@ static void test_moe_schedule(void **state)
     model_free(m);
 }
 
-/* --ep 1 equals no EP exactly (every total), for uniform and zipf. */
+/* --ep 1 is one device holding every expert, for uniform and zipf routing.
+ * Hand figures of the test model (h 4096, 2 layers, GQA 32/8 heads of 128,
+ * 64 experts of I = 1536, top-4, vocab 1000, bf16), decode of B = 64 at
+ * context 100 (101 keys per sequence):
+ *   no all-to-all op and no interconnect bytes (tp 1, ep 1);
+ *   matmul FLOPs per layer, whatever the routing (each of the 64 x 4 picks
+ *   is one row through gate_up and down):
+ *     qkv_proj  2 x 64 x (32 + 2 x 8) x 128 x 4096
+ *     attention 64 x 32 x 101 x 2 x (128 + 128)
+ *     o_proj    2 x 64 x 4096 x 4096
+ *     router    2 x 64 x 64 x 4096
+ *     gate_up   2 x (64 x 4) x (2 x 1536) x 4096
+ *     down      2 x (64 x 4) x 4096 x 1536
+ *   plus lm_head 2 x 64 x 1000 x 4096 once;
+ *   weights on the device: every parameter x 2 B, per layer
+ *   4096 x 6144 + 4096 x 4096 (attention) + 2 x 4096 (norms) + 64 x 4096
+ *   (router) + 64 x 3 x 4096 x 1536 (experts), plus 2 x 1000 x 4096
+ *   (embedding, lm_head) + 4096 (final norm);
+ *   uniform: experts touched by 64 tokens 64 (1 - (1 - 4/64)^64).
+ * And ep 1 is bit for bit the run without --ep. */
 static void test_moe_ep_one_is_identity(void **state)
 {
     (void)state;
     const char *cfgs[2] = {"experts: 64, top_k: 4", "experts: 64, top_k: 4, routing: zipf"};
     struct device *d = tu_device("h100-sxm5-80gb");
+    const double layer_mm = 2.0 * 64 * 48 * 128 * 4096 + 64.0 * 32 * 101 * 2 * 256 +
+                            2.0 * 64 * 4096 * 4096 + 2.0 * 64 * 64 * 4096 +
+                            2.0 * 256 * 3072 * 4096 + 2.0 * 256 * 4096 * 1536;
+    const double flops_mm = 2 * layer_mm + 2.0 * 64 * 1000 * 4096;
+    const double layer_p = 4096.0 * 6144 + 4096.0 * 4096 + 2 * 4096 + 64 * 4096 +
+                           64 * 3 * 4096.0 * 1536;
+    const double params = 2 * layer_p + 2 * 1000 * 4096.0 + 4096;
     for (int i = 0; i < 2; i++) {
         struct model *m = moe_model(cfgs[i], 2);
         struct analysis a, b;
@@ -367,6 +393,13 @@ static void test_moe_ep_one_is_identity(void **state)
         s1.ep = 1;
         analysis_run(&a, m, d, &s0);
         analysis_run(&b, m, d, &s1);
+        for (int j = 0; j < b.graph.n; j++) assert_int_not_equal(b.graph.ops[j].kind, OP_ALLTOALL);
+        assert_exact(b.tot.cost.bytes_net, 0);
+        assert_close(b.tot.cost.flops_mm, flops_mm, 1e-15); /* count x m rounds */
+        assert_exact(b.weight_bytes_dev, params * 2);
+        if (i == 0)
+            assert_close(find(&b.graph, "experts_gate_up")->shape.gemm.count,
+                         64 * (1 - pow(60 / 64.0, 64)), 1e-14);
         assert_int_equal(memcmp(&a.tot, &b.tot, sizeof a.tot), 0);
         assert_exact(a.memory_bytes, b.memory_bytes);
         assert_exact(a.ttft_s, b.ttft_s);
