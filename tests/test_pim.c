@@ -141,6 +141,39 @@ static void test_pim_coprocess_balance(void **state)
     graph_free(&g);
 }
 
+/* Co-processing on a device whose calibration gives batched GEMMs their own
+ * kernel overhead (25 us instead of kernel_overhead_s 5 us): the xPU's work
+ * without overhead is the roofline minus that 25 us, and the split op pays
+ * max(25 us, PIM 5 us). 8 experts of 32 x 4096 -> 14336 (bf16):
+ *   FLOPs 8 x 2 x 32 x 14336 x 4096 = 30,064,771,072
+ *   bytes 8 x (4096 x 14336 + 32 x 4096 + 32 x 14336) x 2 = 948,961,280
+ *   W_xpu = max(30.06e9 / 1e15, 948.96e6 / 1e12) = 948.96128 us (memory)
+ *   W_pim = max(30.06e9 / 8e12, 948.96e6 / 4e12) = 3758.096384 us (compute)
+ *   balance 8 W_pim / (W_xpu + W_pim) = 6.39: x = 6 gives max(711.7, 939.5),
+ *   x = 7 gives max(830.3, 469.8) us, so 7 experts on the xPU and
+ *   t = 7/8 W_xpu + 25 us (above the banks' 237 us). */
+static void test_pim_coprocess_calibrated_overhead(void **state)
+{
+    (void)state;
+    struct device d = pim_device(true);
+    d.cal[OP_BATCHED_GEMM].present = 1;
+    d.cal[OP_BATCHED_GEMM].overhead_s = 25e-6;
+    device_derive(&d);
+    struct graph g;
+    assert_int_equal(graph_init(&g, 1), 0);
+    g.dt_w = g.dt_act = g.dt_kv = DT_BF16;
+    g.block = BLK_FFN;
+    const struct op *e = op_batched_gemm(&g, "experts", 8, 32, 14336, 4096, false);
+    struct op_place pl;
+    placement_op(e, &d, PLACE_AUTO, &pl);
+    const double wx = 948961280.0 / 1e12;
+    assert_close(pl.t_xpu_s, wx + 25e-6, 1e-15);
+    assert_int_equal(pl.side, SIDE_CO);
+    assert_exact(pl.units_xpu, 7);
+    assert_close(pl.time_s, 7.0 / 8 * wx + 25e-6, 1e-14);
+    graph_free(&g);
+}
+
 /* A pure read of 1 GB: 8e9 bits x 4 pJ = 0.032 J through the external path,
  * x 2 pJ = 0.016 J through the PIM path (no FLOPs, static power 0). Static
  * power adds W x time. */
@@ -302,6 +335,7 @@ int main(void)
         cmocka_unit_test(test_pim_threshold),
         cmocka_unit_test(test_pim_pinned),
         cmocka_unit_test(test_pim_coprocess_balance),
+        cmocka_unit_test(test_pim_coprocess_calibrated_overhead),
         cmocka_unit_test(test_pim_energy_read),
         cmocka_unit_test(test_pim_zero_compute_is_xpu),
         cmocka_unit_test(test_pim_bad_files),
