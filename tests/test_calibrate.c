@@ -220,14 +220,14 @@ static void test_predict_by_hand(void **state)
     unlink(p);
 }
 
-static void expect_bad(const char *text, const char *cmd, int line, const char *msg)
+static void expect_bad(const char *text, const char *cmd, int line, int col, const char *msg)
 {
     const char *p = tu_write_temp(text);
     char args[512], out[4096], err[4096], want[128];
     snprintf(args, sizeof args, "%s %s --hw h100%s", cmd, p,
              strcmp(cmd, "calibrate") == 0 ? " -o /tmp/opbound-never.yaml" : "");
     assert_int_equal(tu_run(args, out, sizeof out, err, sizeof err), 2);
-    snprintf(want, sizeof want, "%s:%d: ", p, line);
+    snprintf(want, sizeof want, "%s:%d:%d: ", p, line, col);
     if (!strstr(err, want) || !strstr(err, msg)) {
         print_error("stderr: %s\nwanted %s ... %s\n", err, want, msg);
         fail();
@@ -235,24 +235,47 @@ static void expect_bad(const char *text, const char *cmd, int line, const char *
     unlink(p);
 }
 
+/* Errors cite FILE:LINE:COL, COL where the offending field starts. In the
+ * rows "gemm,a,x,bf16,,,,,,,,,,1,4,4,4,..." the fields start at columns:
+ * kind 1, class 6, name 8, dtype 10 (4 characters + comma), kv_dtype 15,
+ * the 8 empty attention fields b..kv_width 16..23, count 24, m 26, n 28,
+ * k 30, flops 32 (when k is "4"), bytes 33, median_s 34. */
 static void test_bad_files(void **state)
 {
     (void)state;
-    expect_bad("# c\nkind,class\n", "validate", 2, "expected the header row");
-    expect_bad(MEAS_HEADER "\ngemm,a,x,bf16,,,,,,,,,,1,4,4,4,,,1e-5\n", "validate", 2,
+    /* "kind,class" differs from the header at its 11th character */
+    expect_bad("# c\nkind,class\n", "validate", 2, 11, "expected the header row");
+    /* 20 fields on a 37-character line: the 21st is missing at column 38 */
+    expect_bad(MEAS_HEADER "\ngemm,a,x,bf16,,,,,,,,,,1,4,4,4,,,1e-5\n", "validate", 2, 38,
                "expected 21 comma-separated fields, got 20");
-    expect_bad(MEAS_HEADER "\n\ngemm,a,x,bf16,,,,,,,,,,1,4,4,-4,,,1e-5,\n", "predict", 3,
+    /* 22 fields: median_s "1e-5" fills 34-37, its comma 38; min_s is empty at
+     * 39 (its comma); the 22nd field starts at 40 */
+    expect_bad(MEAS_HEADER "\ngemm,a,x,bf16,,,,,,,,,,1,4,4,4,,,1e-5,,\n", "validate", 2, 40,
+               "got more than 21");
+    expect_bad(MEAS_HEADER "\n\ngemm,a,x,bf16,,,,,,,,,,1,4,4,-4,,,1e-5,\n", "predict", 3, 30,
                "k must be a finite number >= 0");
-    expect_bad(MEAS_HEADER "\ngemm,a,x,bf16,,,,,,,,,,1,4,4,4,,,,\n", "validate", 2,
+    expect_bad(MEAS_HEADER "\ngemm,a,x,bf16,,,,,,,,,,1,4,4,4,,,,\n", "validate", 2, 34,
                "median_s must be a time > 0");
-    expect_bad(MEAS_HEADER "\nconv,a,x,bf16,,,,,,,,,,1,4,4,4,,,1e-5,\n", "calibrate", 2,
+    expect_bad(MEAS_HEADER "\nconv,a,x,bf16,,,,,,,,,,1,4,4,4,,,1e-5,\n", "calibrate", 2, 1,
                "unknown kind 'conv'");
-    expect_bad(MEAS_HEADER "\ngemm,a,x,bf16,,,,,,,,,,1,4,4,4,999,,1e-5,\n", "validate", 2,
+    expect_bad(MEAS_HEADER "\ngemm,a,x,bf16,,,,,,,,,,1,4,4,4,999,,1e-5,\n", "validate", 2, 32,
                "flops 999 disagrees with the cost model's 128");
+    /* attention,a,x,bf16,bf16,1,8,64,64,1,10,11: b 25, hq 27, dqk 29, dv 32,
+     * sq 35, skv 37, pairs 40; pairs 11 > sq x skv = 10 */
     expect_bad(MEAS_HEADER "\nattention,a,x,bf16,bf16,1,8,64,64,1,10,11,128,,,,,,,1e-5,\n",
-               "validate", 2, "pairs <= sq*skv");
-    expect_bad(MEAS_HEADER "\ngemm,a b,x,bf16,,,,,,,,,,1,4,4,4,,,1e-5,\n", "validate", 2,
+               "validate", 2, 40, "pairs <= sq*skv");
+    expect_bad(MEAS_HEADER "\ngemm,a b,x,bf16,,,,,,,,,,1,4,4,4,,,1e-5,\n", "validate", 2, 6,
                "class must be a name");
+    /* absurd sizes are refused before any count is formed: a GEMM of 3e9 x
+     * 3e9 x 3e9 would count 5.4e28 FLOPs; 1e300 would overflow to inf */
+    expect_bad(MEAS_HEADER "\ngemm,a,x,bf16,,,,,,,,,,1,4,4,3e9,,,1e-5,\n", "validate", 2, 30,
+               "k 3e9 is out of range: a size must be at most 2^31 (2147483648)");
+    expect_bad(MEAS_HEADER "\ngemm,a,x,bf16,,,,,,,,,,1,1e300,4,4,,,1e-5,\n", "predict", 2, 26,
+               "m 1e300 is out of range");
+    expect_bad(MEAS_HEADER "\nattention,a,x,bf16,bf16,3e9,8,64,64,1,10,10,128,,,,,,,1e-5,\n",
+               "validate", 2, 25, "b 3e9 is out of range");
+    expect_bad(MEAS_HEADER "\ngemm,a,x,bf16,,,,,,,,,,1,4,4,4,,,1e5,\n", "validate", 2, 34,
+               "median_s 1e5 is not a kernel time");
 }
 
 /* `make kernels` says in one line that it skipped when nvcc is not on PATH,
