@@ -169,7 +169,14 @@ static const struct op *iter_op(const struct serve_engine *en, int grp, const ch
  *   sel_topk:  8 rows x seen logits x (5 + 1 + log2 16) = 80 seen FLOPs
  *   sel_score: 8 rows x seen x 4 (64/16 + 32/16 - 1) = 160 seen FLOPs
  * P = 2000: seen = ceil(2001/64) = 32; P = 4000: ceil(4001/64) = 63;
- * together 95 blocks: 7600 and 15,200 FLOPs. */
+ * together 95 blocks: 7600 and 15,200 FLOPs.
+ * MoBA (examples/attn-moba.yaml: 32 heads, 8 KV heads of 128, blocks of 512,
+ * top-3): a decode at P has floor(P / 512) complete earlier blocks, each a
+ * candidate. moba_gate scores them per KV head: 8 GEMMs of (blocks x 128) @
+ * (128 x 4 query heads) = 8 x 2 x blocks x 4 x 128 = 8192 blocks FLOPs;
+ * moba_topk keeps min(2, blocks) of them for each of the 32 query heads:
+ * 32 x blocks x (5 + 1 + log2 2) = 224 blocks FLOPs. P = 2000: 3 blocks;
+ * P = 5000: 9; together 12: 98,304 and 2688 FLOPs. */
 static void test_serve_per_sequence_selection(void **state)
 {
     (void)state;
@@ -195,6 +202,15 @@ static void test_serve_per_sequence_selection(void **state)
     serve_engine_eval(&en, nsa, 2, &tot);
     assert_exact(iter_op(&en, 0, "sel_topk")->cost.flops_vec, 7600);
     assert_exact(iter_op(&en, 0, "sel_score")->cost.flops_vec, 15200);
+    serve_engine_free(&en);
+    model_free(m);
+
+    m = example_model("attn-moba.yaml");
+    assert_int_equal(serve_engine_init(&en, m, h100, 1, m->dt_w, m->dt_act, m->dt_kv), 0);
+    const struct serve_item moba[2] = {{1, 1, 2000, 1}, {1, 1, 5000, 1}};
+    serve_engine_eval(&en, moba, 2, &tot);
+    assert_exact(iter_op(&en, 0, "moba_gate")->cost.flops_mm, 98304);
+    assert_exact(iter_op(&en, 0, "moba_topk")->cost.flops_vec, 2688);
     serve_engine_free(&en);
     model_free(m);
 }
