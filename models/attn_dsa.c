@@ -127,8 +127,8 @@ static void dsa_lower(const void *p, const struct lower_ctx *x, struct graph *g)
     op_attention(g, "idx_score", &is);
     g->dt_act = act;
     g->dt_kv = kv;
-    /* top-k over each query's logits (pairs/s on average) */
-    op_router(g, "idx_topk", t, keys, fmin(topk, keys));
+    /* top-k over each query's logits (pairs/s on average): per sequence */
+    op_router(g, "idx_topk", t, keys, fmin(topk, keys))->per_seq = true;
 
     /* MLA over min(k, p + 1) keys per query */
     const struct mla_sparse sp = {.pairs = sparse_window_pairs(prior, s, topk),

@@ -190,7 +190,7 @@ void mla_lower_core(const struct mla_cfg *c, const struct lower_ctx *x, struct g
         if (st->ctx_prior > 0)
             op_gemm_from_cache(g, "kv_up", st->batch * skv, kv_n, lat_all);
         else
-            op_gemm(g, "kv_up", t, kv_n, lat_all, false);
+            op_gemm(g, "kv_up", t, kv_n, lat_all, false)->per_seq = true; /* as the cached form */
         const struct attn_shape as = {.b = st->batch, .hq = hl, .dqk = dn + dr, .dv = dv,
                                       .sq = s, .skv = skv, .pairs = pairs,
                                       .kv_width = hl * (dn + dr + dv), .kv_cached = false};

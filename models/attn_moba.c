@@ -124,11 +124,12 @@ static void moba_lower(const void *p, const struct lower_ctx *x, struct graph *g
     if (k > 1 && blocks_before_last > 0) {
         struct op *gate = op_batched_gemm(g, "moba_gate", st->batch * hkv, blocks_before_last,
                                           s * grp, d, false);
+        gate->per_seq = true; /* blocks and candidates follow the context */
         if (prior > 0) { /* centroids read from the cache */
             gate->shape.gemm.a_kv = true;
             op_count(gate);
         }
-        op_router(g, "moba_topk", t * hq, cand, fmin(k - 1.0, cand));
+        op_router(g, "moba_topk", t * hq, cand, fmin(k - 1.0, cand))->per_seq = true;
     }
 
     struct sparse_pairs sp;

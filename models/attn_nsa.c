@@ -167,11 +167,11 @@ static void nsa_lower(const void *p, const struct lower_ctx *x, struct graph *g)
         if (cached) {
             op_gemm_from_cache(g, "cmp_k", rows, dk, l * dk);
             op_gemm_from_cache(g, "cmp_v", rows, dv, l * dv);
-        } else {
-            op_gemm(g, "cmp_k", rows, dk, l * dk, false);
-            op_gemm(g, "cmp_v", rows, dv, l * dv, false);
+        } else { /* rows follow each sequence's completed blocks: per sequence */
+            op_gemm(g, "cmp_k", rows, dk, l * dk, false)->per_seq = true;
+            op_gemm(g, "cmp_v", rows, dv, l * dv, false)->per_seq = true;
         }
-        op_elementwise(g, "cmp_write", b * new_cmp, kvw, 1, 0, true);
+        op_elementwise(g, "cmp_write", b * new_cmp, kvw, 1, 0, true)->per_seq = true;
     }
     const double cmp_pairs = sparse_cmp_pairs(prior, s, l, d);
     if (cmp_pairs > 0) {
@@ -187,8 +187,8 @@ static void nsa_lower(const void *p, const struct lower_ctx *x, struct graph *g)
     if (ceil(end / ls) > n) {
         const double seen = sparse_blocks_seen(prior, s, ls) / s; /* mean per query */
         op_elementwise(g, "sel_score", t * hkv, seen, grp * ls / d, grp * (ls / d + l / d - 1.0),
-                       false);
-        op_router(g, "sel_topk", t * hkv, seen, fmin(n, seen));
+                       false)->per_seq = true; /* blocks seen follow the context */
+        op_router(g, "sel_topk", t * hkv, seen, fmin(n, seen))->per_seq = true;
     }
     struct sparse_pairs sp;
     sparse_block_pairs(prior, s, ls, n, &sp);

@@ -16,6 +16,27 @@ static double capacity(const struct moe_cfg *c, double m, double e)
     return c->capacity_factor > 0 ? ceil(c->capacity_factor * m * c->k_bar / e) : 0;
 }
 
+/* Variance of the picks one token sends to one device that holds E/n of the
+ * E experts, uniform routing (docs/moe.md, "Load imbalance"). Given the
+ * token's k, its k distinct experts are a uniform k-subset of E, so the count
+ * on the device is hypergeometric (population E, E/n marked, k drawn):
+ *   Var[X | k] = k f (1 - f) (E - k) / (E - 1),   f = (E/n) / E = 1/n.
+ * Over the token's k (dynamic k: k_j with probability q_j), by the law of
+ * total variance Var X = E[Var[X | k]] + Var(E[X | k]) = E[Var[X | k]] +
+ * f^2 Var(k). */
+static double hyper_var(const struct moe_cfg *c, double e, double n)
+{
+    const double f = 1.0 / n;
+    double ekk = 0, ek2 = 0; /* E[k (E - k)], E[k^2] */
+    for (int j = 0; j < c->n_k; j++) {
+        ekk += c->kq[j] * c->kv[j] * (e - c->kv[j]);
+        ek2 += c->kq[j] * c->kv[j] * c->kv[j];
+    }
+    const double v = (e > 1 ? f * (1 - f) * ekk / (e - 1) : 0) +
+                     f * f * (ek2 - c->k_bar * c->k_bar);
+    return v > 0 ? v : 0;
+}
+
 /* uniform and spread: every expert alike, one group. */
 static void plan_even(const struct moe_cfg *c, double e, double t, double n, struct moe_plan *pl)
 {
@@ -28,7 +49,7 @@ static void plan_even(const struct moe_cfg *c, double e, double t, double n, str
     } else {
         drop = cap > 0 ? moe_binom_excess(m, pe, cap) : 0;
         touched = moe_experts_touched(e, k, m) / n;
-        var = e / n * m * pe * (1 - pe);
+        var = m * hyper_var(c, e, n);
     }
     double load = (m * k - e * drop) / n;
     if (n > 1) {

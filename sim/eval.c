@@ -31,7 +31,7 @@ static inline double eval_one(const struct op *op, const struct device *d, struc
     out->bound = BOUND_MEMORY;
     if (tc > t) t = tc, out->bound = BOUND_COMPUTE;
     if (tn > t) t = tn, out->bound = BOUND_NETWORK;
-    out->time_s = t + k->t_overhead_s;
+    out->time_s = t + eval_overhead_s(op, d);
     out->flops = c->flops_mm + c->flops_vec;
     out->bytes = bytes;
     out->intensity = bytes > 0 ? out->flops / bytes : 0;

@@ -32,6 +32,13 @@ struct eval_totals {
     double act_peak_bytes;  /* largest activation bytes (read + written) of one op */
 };
 
+/* Fixed time per kernel of op on d: its kind's calibrated overhead (the
+ * device file's `calibration` map), else the device's kernel_overhead_s. */
+static inline double eval_overhead_s(const struct op *op, const struct device *d)
+{
+    return d->cal[op->kind].t_overhead_s;
+}
+
 /* Evaluates one op; returns its time. */
 double eval_op(const struct op *op, const struct device *d, struct op_eval *out);
 /* Evaluates every op of g; per_op may be NULL (totals only). */

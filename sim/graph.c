@@ -266,6 +266,7 @@ static struct op *add(struct graph *g, enum op_kind kind, const char *name)
     op->dt_w = g->dt_w;
     op->dt_act = g->dt_act;
     op->dt_kv = g->dt_kv;
+    op->per_seq = false;
     return op;
 }
 
@@ -301,6 +302,7 @@ struct op *op_attention(struct graph *g, const char *name, const struct attn_sha
     OB_ASSERT(s->kv_width > 0 && s->pairs > 0 && s->pairs <= s->sq * s->skv);
     OB_ASSERT(s->pairs_useful >= 0 && s->pairs_useful <= s->pairs);
     struct op *op = add(g, OP_ATTENTION, name);
+    op->per_seq = true; /* pairs and keys read follow each sequence's context */
     op->shape.attn = *s;
     op_count(op);
     return op;
@@ -392,6 +394,7 @@ struct op *op_gemm_from_cache(struct graph *g, const char *name, double m, doubl
 {
     struct op *op = gemm(g, OP_GEMM, name, 1.0, m, n, k, false);
     op->shape.gemm.a_kv = true;
+    op->per_seq = true; /* rows = the cached tokens of each sequence */
     op_count(op);
     return op;
 }
@@ -401,6 +404,7 @@ struct op *op_scan(struct graph *g, const char *name, const struct scan_shape *s
     OB_ASSERT(s->b > 0 && s->heads > 0 && s->groups > 0 && s->groups <= s->heads);
     OB_ASSERT(s->s >= 1 && s->chunk >= 1 && s->dk > 0 && s->dv > 0);
     struct op *op = add(g, OP_SCAN, name);
+    op->per_seq = true; /* chunking and the carried state follow each sequence */
     op->shape.scan = *s;
     op_count(op);
     return op;

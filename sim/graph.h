@@ -109,6 +109,13 @@ struct op {
     enum dtype dt_w, dt_act, dt_kv;
     union op_shape shape;
     struct op_cost cost; /* per layer; filled by the builder */
+    /* The op's counts depend on each sequence's own new-token count and
+     * context (not only on the step's T tokens and B sequences): the serving
+     * engine lowers it per group of equal sequences (docs/serving.md,
+     * "Iteration cost"). Set by op_attention, op_gemm_from_cache and op_scan;
+     * builders of other context-dependent ops (a sparse-attention indexer's
+     * top-k, a block router) set it on the op they get back. */
+    bool per_seq;
 };
 
 struct graph {

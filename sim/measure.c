@@ -14,15 +14,39 @@
 enum { F_KIND, F_CLASS, F_NAME, F_DTYPE, F_KVDT, F_B, F_HQ, F_DQK, F_DV, F_SQ, F_SKV, F_PAIRS,
        F_KVW, F_COUNT, F_M, F_N, F_K, F_FLOPS, F_BYTES, F_MEDIAN, F_MIN, F_NFIELDS };
 
+/* Largest size a measurement row may give for one dimension (b, hq, dqk,
+ * dv, sq, skv, kv_width, count, m, n, k): 2^31, the index range of a 32-bit
+ * kernel. With every factor at most 2^31 (and pairs at most sq x skv), no
+ * FLOP or byte count can leave the range of a double (the largest product,
+ * attention's b hq pairs 2 (dqk + dv), stays below 2^160); beyond it a row is
+ * a typo, not a kernel. */
+#define MEAS_MAX_DIM 2147483648.0
+/* Times outside [1 ns, 1 h] are not kernel timings; their 1/t^2 fit weights
+ * would overflow or vanish. */
+#define MEAS_MIN_TIME_S 1e-9
+#define MEAS_MAX_TIME_S 3600.0
+/* Rows per file (keeps the row array's int arithmetic far from overflow). */
+#define MEAS_MAX_ROWS (1 << 20)
+
+/* The first attention field the cost model's builder would refuse (so that it
+ * never asserts on input), or -1 when the shape is valid. */
+static int attention_bad_field(const double *v)
+{
+    static const int positive[] = {F_B, F_HQ, F_DQK, F_DV, F_SQ, F_SKV, F_PAIRS, F_KVW};
+    for (size_t i = 0; i < sizeof positive / sizeof *positive; i++)
+        if (!(v[positive[i]] > 0)) return positive[i];
+    if (!(v[F_SKV] >= v[F_SQ])) return F_SKV;
+    if (!(v[F_PAIRS] <= v[F_SQ] * v[F_SKV])) return F_PAIRS;
+    return -1;
+}
+
 /* Builds one op of the given kind from a shape; -1 if the cost model's
- * builders would refuse it (checked here so that they never assert on input). */
+ * builders would refuse it. */
 static int build_attention(enum dtype dt, enum dtype kv, const double *v, struct op *out)
 {
     const double b = v[F_B], hq = v[F_HQ], dqk = v[F_DQK], dv = v[F_DV], sq = v[F_SQ],
                  skv = v[F_SKV], pairs = v[F_PAIRS], kvw = v[F_KVW];
-    if (!(b > 0 && hq > 0 && dqk > 0 && dv > 0 && sq > 0 && skv >= sq && kvw > 0 && pairs > 0 &&
-          pairs <= sq * skv))
-        return -1;
+    if (attention_bad_field(v) >= 0) return -1;
     struct graph g;
     OB_ASSERT(graph_init(&g, 1) == 0);
     g.dt_w = g.dt_act = dt;
@@ -88,13 +112,17 @@ static const char *const FIELD_NAMES[F_NFIELDS] = {
     "kind", "class", "name", "dtype", "kv_dtype", "b", "hq", "dqk", "dv", "sq", "skv",
     "pairs", "kv_width", "count", "m", "n", "k", "flops", "bytes", "median_s", "min_s"};
 
-/* Splits line (modified in place) at commas; returns the field count. */
+/* Splits line (modified in place) at commas; returns the field count, or
+ * max + 1 when there are more, with f[max] at the first extra field. */
 static int split(char *line, char **f, int max)
 {
     int n = 0;
     char *p = line;
     for (;;) {
-        if (n == max) return max + 1;
+        if (n == max) {
+            f[max] = p;
+            return max + 1;
+        }
         f[n++] = p;
         char *c = strchr(p, ',');
         if (!c) break;
@@ -120,10 +148,15 @@ static bool ident_ok(const char *s, size_t max)
     return true;
 }
 
-/* Parses one data row into r. Returns 0 or -1 with e set. */
-static int parse_row(const char *path, int line, char **f, bool need_times, struct meas_row *r,
-                     struct err *e)
+/* Sizes bounded by MEAS_MAX_DIM (pairs is bounded by sq x skv instead). */
+static bool is_dim(int i) { return i >= F_B && i <= F_K && i != F_PAIRS; }
+
+/* Parses one data row into r; buf is the start of the line, so that field i
+ * sits at column f[i] - buf + 1. Returns 0 or -1 with e set. */
+static int parse_row(const char *path, int line, const char *buf, char **f, bool need_times,
+                     struct meas_row *r, struct err *e)
 {
+#define COL(i) ((int)(f[i] - buf) + 1)
     double v[F_NFIELDS] = {0};
     bool has[F_NFIELDS] = {0};
     for (int i = F_B; i < F_NFIELDS; i++) {
@@ -132,66 +165,80 @@ static int parse_row(const char *path, int line, char **f, bool need_times, stru
         errno = 0;
         v[i] = strtod(f[i], &end);
         if (*end || errno || !isfinite(v[i]) || v[i] < 0)
-            return err_set(e, path, line, 0, "%s must be a finite number >= 0, got '%s'",
+            return err_set(e, path, line, COL(i), "%s must be a finite number >= 0, got '%s'",
                            FIELD_NAMES[i], f[i]);
+        if (is_dim(i) && v[i] > MEAS_MAX_DIM)
+            return err_set(e, path, line, COL(i), "%s %s is out of range: a size must be at "
+                           "most 2^31 (%.0f)", FIELD_NAMES[i], f[i], MEAS_MAX_DIM);
+        if ((i == F_MEDIAN || i == F_MIN) && v[i] > 0 &&
+            !(v[i] >= MEAS_MIN_TIME_S && v[i] <= MEAS_MAX_TIME_S))
+            return err_set(e, path, line, COL(i), "%s %s is not a kernel time: it must lie "
+                           "between %g and %g seconds", FIELD_NAMES[i], f[i], MEAS_MIN_TIME_S,
+                           MEAS_MAX_TIME_S);
         has[i] = true;
     }
     memset(r, 0, sizeof *r);
     r->line = line;
     if (!ident_ok(f[F_CLASS], sizeof r->cls))
-        return err_set(e, path, line, 0, "class must be a name of letters, digits, _ - . + "
-                       "(under 48 characters), got '%s'", f[F_CLASS]);
+        return err_set(e, path, line, COL(F_CLASS), "class must be a name of letters, digits, "
+                       "_ - . + (under 48 characters), got '%s'", f[F_CLASS]);
     if (!ident_ok(f[F_NAME], sizeof r->name))
-        return err_set(e, path, line, 0, "name must be a name of letters, digits, _ - . + "
-                       "(under 64 characters), got '%s'", f[F_NAME]);
+        return err_set(e, path, line, COL(F_NAME), "name must be a name of letters, digits, "
+                       "_ - . + (under 64 characters), got '%s'", f[F_NAME]);
     snprintf(r->cls, sizeof r->cls, "%s", f[F_CLASS]);
     snprintf(r->name, sizeof r->name, "%s", f[F_NAME]);
     r->timed = has[F_MEDIAN];
     r->median_s = v[F_MEDIAN];
     r->min_s = has[F_MIN] ? v[F_MIN] : v[F_MEDIAN];
     if (need_times && !(has[F_MEDIAN] && v[F_MEDIAN] > 0))
-        return err_set(e, path, line, 0, "median_s must be a time > 0 in seconds");
+        return err_set(e, path, line, COL(F_MEDIAN), "median_s must be a time > 0 in seconds");
     if (has[F_MIN] && has[F_MEDIAN] && v[F_MIN] > v[F_MEDIAN])
-        return err_set(e, path, line, 0, "min_s %g is larger than median_s %g", v[F_MIN],
-                       v[F_MEDIAN]);
+        return err_set(e, path, line, COL(F_MIN), "min_s %g is larger than median_s %g",
+                       v[F_MIN], v[F_MEDIAN]);
     if (strcmp(f[F_KIND], "launch") == 0) {
         r->launch = true;
         return 0;
     }
     enum dtype dt, kv;
     if (dtype_parse(f[F_DTYPE], &dt))
-        return err_set(e, path, line, 0, "unknown dtype '%s' (fp32, bf16, fp16, fp8, int8, int4)",
-                       f[F_DTYPE]);
+        return err_set(e, path, line, COL(F_DTYPE), "unknown dtype '%s' (fp32, bf16, fp16, fp8, "
+                       "int8, int4)", f[F_DTYPE]);
     kv = dt;
     if (*f[F_KVDT] && dtype_parse(f[F_KVDT], &kv))
-        return err_set(e, path, line, 0, "unknown kv_dtype '%s'", f[F_KVDT]);
+        return err_set(e, path, line, COL(F_KVDT), "unknown kv_dtype '%s'", f[F_KVDT]);
     const double count = has[F_COUNT] ? v[F_COUNT] : 1;
     if (strcmp(f[F_KIND], "attention") == 0) {
-        if (build_attention(dt, kv, v, &r->op))
-            return err_set(e, path, line, 0, "attention needs b, hq, dqk, dv, sq, kv_width, "
-                           "pairs > 0, skv >= sq and pairs <= sq*skv");
+        const int bad = attention_bad_field(v);
+        if (bad >= 0 || build_attention(dt, kv, v, &r->op))
+            return err_set(e, path, line, COL(bad >= 0 ? bad : F_KIND),
+                           "attention needs b, hq, dqk, dv, sq, kv_width, pairs > 0, skv >= sq "
+                           "and pairs <= sq*skv (%s)", FIELD_NAMES[bad >= 0 ? bad : F_KIND]);
     } else if (strcmp(f[F_KIND], "gemm") == 0 || strcmp(f[F_KIND], "batched_gemm") == 0) {
         const bool batched = f[F_KIND][0] == 'b';
         if (batched ? count < 1 : count != 1)
-            return err_set(e, path, line, 0, "%s needs count %s", f[F_KIND],
+            return err_set(e, path, line, COL(F_COUNT), "%s needs count %s", f[F_KIND],
                            batched ? ">= 1" : "= 1 (or empty)");
-        if (floor(count) != count || build_gemm(dt, count, v[F_M], v[F_N], v[F_K], &r->op))
-            return err_set(e, path, line, 0, "%s needs a whole count and m, n, k > 0",
+        if (floor(count) != count)
+            return err_set(e, path, line, COL(F_COUNT), "%s needs a whole count", f[F_KIND]);
+        const int bad = !(v[F_M] > 0) ? F_M : !(v[F_N] > 0) ? F_N : !(v[F_K] > 0) ? F_K : -1;
+        if (bad >= 0 || build_gemm(dt, count, v[F_M], v[F_N], v[F_K], &r->op))
+            return err_set(e, path, line, COL(bad >= 0 ? bad : F_KIND), "%s needs m, n, k > 0",
                            f[F_KIND]);
         if (batched && count == 1) r->op.kind = OP_BATCHED_GEMM;
     } else {
-        return err_set(e, path, line, 0, "unknown kind '%s' (attention, gemm, batched_gemm, "
-                       "launch)", f[F_KIND]);
+        return err_set(e, path, line, COL(F_KIND), "unknown kind '%s' (attention, gemm, "
+                       "batched_gemm, launch)", f[F_KIND]);
     }
     const double flops = r->op.cost.flops_mm + r->op.cost.flops_vec;
     const double bytes = total_bytes(&r->op.cost);
     if (has[F_FLOPS] && fabs(v[F_FLOPS] - flops) > 1e-9 * flops)
-        return err_set(e, path, line, 0, "flops %.17g disagrees with the cost model's %.17g "
-                       "for this shape", v[F_FLOPS], flops);
+        return err_set(e, path, line, COL(F_FLOPS), "flops %.17g disagrees with the cost "
+                       "model's %.17g for this shape", v[F_FLOPS], flops);
     if (has[F_BYTES] && fabs(v[F_BYTES] - bytes) > 1e-9 * bytes)
-        return err_set(e, path, line, 0, "bytes %.17g disagrees with the cost model's %.17g "
-                       "for this shape", v[F_BYTES], bytes);
+        return err_set(e, path, line, COL(F_BYTES), "bytes %.17g disagrees with the cost "
+                       "model's %.17g for this shape", v[F_BYTES], bytes);
     return 0;
+#undef COL
 }
 
 int meas_load(const char *path, bool need_times, struct meas_file *m, struct err *e)
@@ -206,7 +253,8 @@ int meas_load(const char *path, bool need_times, struct meas_file *m, struct err
     while (fgets(buf, sizeof buf, fp)) {
         line++;
         if (!strchr(buf, '\n') && !feof(fp)) {
-            err_set(e, path, line, 0, "line longer than %d characters", (int)sizeof buf - 2);
+            err_set(e, path, line, (int)sizeof buf - 1, "line longer than %d characters",
+                    (int)sizeof buf - 2);
             goto fail;
         }
         trim(buf);
@@ -218,17 +266,26 @@ int meas_load(const char *path, bool need_times, struct meas_file *m, struct err
         if (!buf[0]) continue;
         if (!header) {
             if (strcmp(buf, MEAS_HEADER) != 0) {
-                err_set(e, path, line, 0, "expected the header row '%s'", MEAS_HEADER);
+                int col = 1; /* the first character that differs */
+                while (buf[col - 1] && buf[col - 1] == MEAS_HEADER[col - 1]) col++;
+                err_set(e, path, line, col, "expected the header row '%s'", MEAS_HEADER);
                 goto fail;
             }
             header = true;
             continue;
         }
-        char *f[F_NFIELDS];
+        char *f[F_NFIELDS + 1];
+        const int len = (int)strlen(buf);
         int nf = split(buf, f, F_NFIELDS);
         if (nf != F_NFIELDS) {
-            err_set(e, path, line, 0, "expected %d comma-separated fields, got %s%d",
-                    F_NFIELDS, nf > F_NFIELDS ? "more than " : "", nf > F_NFIELDS ? F_NFIELDS : nf);
+            /* too many: at the first extra field; too few: just past the end */
+            err_set(e, path, line, nf > F_NFIELDS ? (int)(f[F_NFIELDS] - buf) + 1 : len + 1,
+                    "expected %d comma-separated fields, got %s%d", F_NFIELDS,
+                    nf > F_NFIELDS ? "more than " : "", nf > F_NFIELDS ? F_NFIELDS : nf);
+            goto fail;
+        }
+        if (m->n == MEAS_MAX_ROWS) {
+            err_set(e, path, line, 1, "more than %d measurement rows", MEAS_MAX_ROWS);
             goto fail;
         }
         if (m->n == cap) {
@@ -237,7 +294,7 @@ int meas_load(const char *path, bool need_times, struct meas_file *m, struct err
             OB_ASSERT(nr);
             m->rows = nr;
         }
-        if (parse_row(path, line, f, need_times, &m->rows[m->n], e)) goto fail;
+        if (parse_row(path, line, buf, f, need_times, &m->rows[m->n], e)) goto fail;
         m->n++;
     }
     if (ferror(fp)) {
@@ -247,11 +304,11 @@ int meas_load(const char *path, bool need_times, struct meas_file *m, struct err
     fclose(fp);
     if (!header) {
         meas_free(m);
-        return err_set(e, path, line ? line : 1, 0, "no header row '%s'", MEAS_HEADER);
+        return err_set(e, path, line ? line : 1, 1, "no header row '%s'", MEAS_HEADER);
     }
     if (m->n == 0) {
         meas_free(m);
-        return err_set(e, path, line, 0, "no measurement rows");
+        return err_set(e, path, line ? line : 1, 1, "no measurement rows");
     }
     return 0;
 fail:

@@ -6,8 +6,9 @@
  * builders) and checks that the file's flops and bytes columns, when given,
  * equal the cost model's counts: the bench and the model cannot drift apart.
  * Rows of kind `launch` time an empty kernel (the per-kernel overhead).
- * Errors cite FILE:LINE (1-based; the header is line 1 unless comments come
- * before it).
+ * Errors cite FILE:LINE:COL (1-based; the header is line 1 unless comments
+ * come before it; COL is where the offending field starts). Sizes above 2^31
+ * and times outside [1 ns, 1 h] are refused (measure.c, MEAS_MAX_DIM).
  *
  * Entry points: meas_load, meas_free, MEAS_HEADER. */
 #ifndef OB_MEASURE_H
@@ -41,7 +42,7 @@ struct meas_file {
 };
 
 /* Loads a measurement file. need_times: every row must have median_s.
- * Returns 0 with *m filled (meas_free), or -1 with e set (FILE:LINE). */
+ * Returns 0 with *m filled (meas_free), or -1 with e set (FILE:LINE:COL). */
 int meas_load(const char *path, bool need_times, struct meas_file *m, struct err *e);
 void meas_free(struct meas_file *m); /* accepts NULL and a zeroed struct */
 

@@ -89,10 +89,11 @@ double placement_op(const struct op *op, const struct device *d, enum place_mode
     const double n = op_units(op);
     out->units = n;
     if (mode == PLACE_AUTO && p->coprocess && n >= 2) {
-        const double wx = tx - d->kernel_overhead_s;
+        /* the xPU's overhead for this op kind, as eval_op charged it */
+        const double ox = eval_overhead_s(op, d), wx = tx - ox;
         const double xs = n * wp / (wx + wp); /* continuous balance point */
         const double cand[2] = {floor(xs), ceil(xs)};
-        const double ov = fmax(d->kernel_overhead_s, p->overhead_s);
+        const double ov = fmax(ox, p->overhead_s);
         for (int i = 0; i < 2; i++) {
             const double x = fmin(fmax(cand[i], 1.0), n - 1.0); /* both sides busy */
             const double ax = x / n * wx, ap = (n - x) / n * wp;

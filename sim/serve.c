@@ -10,11 +10,15 @@
 
 /* ---- iteration engine ---- */
 
-/* Ops whose cost depends on each sequence's own context: the attention core
- * and GEMMs that read their input from the KV cache (MLA's naive kv_up). */
+/* Ops whose cost depends on each sequence's own new tokens and context, as
+ * flagged by the builders that made them (struct op.per_seq, graph.h): the
+ * attention core, GEMMs reading the KV cache, scans, and context-dependent
+ * selection ops such as DSA's idx_topk or NSA's sel_score / sel_topk. They
+ * come only from the attention slot, the slot lowered per group below. */
 static bool op_per_seq(const struct op *op)
 {
-    return op->kind == OP_ATTENTION || (op->kind == OP_GEMM && op->shape.gemm.a_kv);
+    OB_ASSERT(!op->per_seq || op->block == BLK_ATTN);
+    return op->per_seq;
 }
 
 int serve_engine_init(struct serve_engine *e, const struct model *m, const struct device *d,
@@ -454,8 +458,10 @@ int serve_run(const struct serve_scenario *s, const struct device *d, double tp,
         }
         if (s->arrival_rate_per_s > 0 && i > 0) t_arr += -log1p(-rng_unit(&as)) / s->arrival_rate_per_s;
         q[i].arrival = t_arr;
-        /* cache held at the end: the prompt and every output token but the last */
-        q[i].need_bytes = (q[i].input + q[i].output - 1) * r->kv_bytes_per_token_dev + state_b;
+        /* cache held at the end: the prompt and every output token but the last,
+         * at most kv_window of them in a sliding-window layer */
+        q[i].need_bytes =
+            model_kv_elems_per_seq(m, tp_a, q[i].input + q[i].output - 1) * kvb + state_b;
         if (q[i].need_bytes > r->kv_limit_bytes) {
             snprintf(msg, sizeof msg,
                      "a request of %g input and %g output tokens needs %.17g bytes of KV cache "

@@ -178,8 +178,20 @@ static void test_validate_summary_by_hand(void **state)
     unlink(p);
 }
 
-/* predict = eval_op on the same ops, and the bench's opcost = op_count. */
-static void test_predict_equals_eval(void **state)
+/* predict and the bench's opcost on two rows, by hand (H100 file: bf16
+ * tensor 989.4 TFLOP/s, vector 133.8 TFLOP/s, 3.35 TB/s, 4 us per kernel).
+ * MLA absorbed decode row: b 4, hq 128, dqk 576 (latent 512 + rope 64), dv
+ * 512, one query, skv = pairs = 4097, kv_width 576, bf16:
+ *   matmul FLOPs 4 x 128 x 4097 x 2 x (576 + 512) = 4,564,516,864
+ *   vector FLOPs 4 x 128 x 4097 x 5 (softmax)    = 10,488,320
+ *   bytes  q 4 x 128 x 576 x 2 = 589,824 + KV 4 x 4097 x 576 x 2 = 18,878,976
+ *          + o 4 x 128 x 512 x 2 = 524,288      = 19,993,088
+ *   compute 4.61 + 0.08 us < memory 5.97 us: t = 19,993,088 / 3.35e12 + 4 us
+ * MoE batched GEMM row: 8 x (64 x 7168) @ (7168 x 2048), bf16:
+ *   FLOPs 8 x 2 x 64 x 2048 x 7168 = 15,032,385,536 (15.2 us)
+ *   bytes 8 x (7168 x 2048 + 64 x 7168 + 64 x 2048) x 2 = 244,318,208 (72.9 us)
+ *   t = 244,318,208 / 3.35e12 + 4 us */
+static void test_predict_by_hand(void **state)
 {
     (void)state;
     const char *p = tu_write_temp(MEAS_HEADER "\n"
@@ -188,43 +200,34 @@ static void test_predict_equals_eval(void **state)
     char args[512], out[4096], err[1024];
     snprintf(args, sizeof args, "predict %s --hw h100", p);
     assert_int_equal(tu_run(args, out, sizeof out, err, sizeof err), 0);
-    struct device *d = h100();
-    struct graph g;
-    assert_int_equal(graph_init(&g, 2), 0);
-    g.dt_w = g.dt_act = g.dt_kv = DT_BF16;
-    struct attn_shape s = {.b = 4, .hq = 128, .dqk = 576, .dv = 512, .sq = 1, .skv = 4097,
-                           .pairs = 4097, .kv_width = 576, .kv_cached = true};
-    const struct op *ops[2] = {op_attention(&g, "a", &s),
-                               op_batched_gemm(&g, "e", 8, 64, 2048, 7168, false)};
+    const double want[2] = {19993088.0 / 3.35e12 + 4e-6, 244318208.0 / 3.35e12 + 4e-6};
     const char *line = strchr(out, '\n') + 1;
     for (int i = 0; i < 2; i++) {
-        struct op_eval ev;
-        const double t = eval_op(ops[i], d, &ev);
         const char *c = line;
         for (int f = 0; f < 6; f++) c = strchr(c, ',') + 1;
-        assert_close(strtod(c, NULL), t, 1e-15);
+        assert_close(strtod(c, NULL), want[i], 1e-15);
         line = strchr(line, '\n') + 1;
     }
     struct opcost oc;
     assert_int_equal(opcost_attention("bf16", "bf16", 4, 128, 576, 512, 1, 4097, 4097, 576, &oc), 0);
-    assert_exact(oc.flops_mm, ops[0]->cost.flops_mm);
-    assert_exact(oc.bytes, ops[0]->cost.bytes_act + ops[0]->cost.bytes_kv + ops[0]->cost.bytes_out);
+    assert_exact(oc.flops_mm, 4.0 * 128 * 4097 * 2 * (576 + 512));
+    assert_exact(oc.flops_vec, 4.0 * 128 * 4097 * 5);
+    assert_exact(oc.bytes, 589824.0 + 18878976.0 + 524288.0);
     assert_int_equal(opcost_gemm("bf16", 8, 64, 2048, 7168, &oc), 0);
     assert_exact(oc.flops_mm, 8.0 * 2 * 64 * 2048 * 7168);
+    assert_exact(oc.bytes, 8.0 * (7168 * 2048 + 64 * 7168 + 64 * 2048) * 2);
     assert_int_equal(opcost_gemm("bf17", 1, 1, 1, 1, &oc), -1);
-    graph_free(&g);
-    device_free(d);
     unlink(p);
 }
 
-static void expect_bad(const char *text, const char *cmd, int line, const char *msg)
+static void expect_bad(const char *text, const char *cmd, int line, int col, const char *msg)
 {
     const char *p = tu_write_temp(text);
     char args[512], out[4096], err[4096], want[128];
     snprintf(args, sizeof args, "%s %s --hw h100%s", cmd, p,
              strcmp(cmd, "calibrate") == 0 ? " -o /tmp/opbound-never.yaml" : "");
     assert_int_equal(tu_run(args, out, sizeof out, err, sizeof err), 2);
-    snprintf(want, sizeof want, "%s:%d: ", p, line);
+    snprintf(want, sizeof want, "%s:%d:%d: ", p, line, col);
     if (!strstr(err, want) || !strstr(err, msg)) {
         print_error("stderr: %s\nwanted %s ... %s\n", err, want, msg);
         fail();
@@ -232,24 +235,47 @@ static void expect_bad(const char *text, const char *cmd, int line, const char *
     unlink(p);
 }
 
+/* Errors cite FILE:LINE:COL, COL where the offending field starts. In the
+ * rows "gemm,a,x,bf16,,,,,,,,,,1,4,4,4,..." the fields start at columns:
+ * kind 1, class 6, name 8, dtype 10 (4 characters + comma), kv_dtype 15,
+ * the 8 empty attention fields b..kv_width 16..23, count 24, m 26, n 28,
+ * k 30, flops 32 (when k is "4"), bytes 33, median_s 34. */
 static void test_bad_files(void **state)
 {
     (void)state;
-    expect_bad("# c\nkind,class\n", "validate", 2, "expected the header row");
-    expect_bad(MEAS_HEADER "\ngemm,a,x,bf16,,,,,,,,,,1,4,4,4,,,1e-5\n", "validate", 2,
+    /* "kind,class" differs from the header at its 11th character */
+    expect_bad("# c\nkind,class\n", "validate", 2, 11, "expected the header row");
+    /* 20 fields on a 37-character line: the 21st is missing at column 38 */
+    expect_bad(MEAS_HEADER "\ngemm,a,x,bf16,,,,,,,,,,1,4,4,4,,,1e-5\n", "validate", 2, 38,
                "expected 21 comma-separated fields, got 20");
-    expect_bad(MEAS_HEADER "\n\ngemm,a,x,bf16,,,,,,,,,,1,4,4,-4,,,1e-5,\n", "predict", 3,
+    /* 22 fields: median_s "1e-5" fills 34-37, its comma 38; min_s is empty at
+     * 39 (its comma); the 22nd field starts at 40 */
+    expect_bad(MEAS_HEADER "\ngemm,a,x,bf16,,,,,,,,,,1,4,4,4,,,1e-5,,\n", "validate", 2, 40,
+               "got more than 21");
+    expect_bad(MEAS_HEADER "\n\ngemm,a,x,bf16,,,,,,,,,,1,4,4,-4,,,1e-5,\n", "predict", 3, 30,
                "k must be a finite number >= 0");
-    expect_bad(MEAS_HEADER "\ngemm,a,x,bf16,,,,,,,,,,1,4,4,4,,,,\n", "validate", 2,
+    expect_bad(MEAS_HEADER "\ngemm,a,x,bf16,,,,,,,,,,1,4,4,4,,,,\n", "validate", 2, 34,
                "median_s must be a time > 0");
-    expect_bad(MEAS_HEADER "\nconv,a,x,bf16,,,,,,,,,,1,4,4,4,,,1e-5,\n", "calibrate", 2,
+    expect_bad(MEAS_HEADER "\nconv,a,x,bf16,,,,,,,,,,1,4,4,4,,,1e-5,\n", "calibrate", 2, 1,
                "unknown kind 'conv'");
-    expect_bad(MEAS_HEADER "\ngemm,a,x,bf16,,,,,,,,,,1,4,4,4,999,,1e-5,\n", "validate", 2,
+    expect_bad(MEAS_HEADER "\ngemm,a,x,bf16,,,,,,,,,,1,4,4,4,999,,1e-5,\n", "validate", 2, 32,
                "flops 999 disagrees with the cost model's 128");
+    /* attention,a,x,bf16,bf16,1,8,64,64,1,10,11: b 25, hq 27, dqk 29, dv 32,
+     * sq 35, skv 37, pairs 40; pairs 11 > sq x skv = 10 */
     expect_bad(MEAS_HEADER "\nattention,a,x,bf16,bf16,1,8,64,64,1,10,11,128,,,,,,,1e-5,\n",
-               "validate", 2, "pairs <= sq*skv");
-    expect_bad(MEAS_HEADER "\ngemm,a b,x,bf16,,,,,,,,,,1,4,4,4,,,1e-5,\n", "validate", 2,
+               "validate", 2, 40, "pairs <= sq*skv");
+    expect_bad(MEAS_HEADER "\ngemm,a b,x,bf16,,,,,,,,,,1,4,4,4,,,1e-5,\n", "validate", 2, 6,
                "class must be a name");
+    /* absurd sizes are refused before any count is formed: a GEMM of 3e9 x
+     * 3e9 x 3e9 would count 5.4e28 FLOPs; 1e300 would overflow to inf */
+    expect_bad(MEAS_HEADER "\ngemm,a,x,bf16,,,,,,,,,,1,4,4,3e9,,,1e-5,\n", "validate", 2, 30,
+               "k 3e9 is out of range: a size must be at most 2^31 (2147483648)");
+    expect_bad(MEAS_HEADER "\ngemm,a,x,bf16,,,,,,,,,,1,1e300,4,4,,,1e-5,\n", "predict", 2, 26,
+               "m 1e300 is out of range");
+    expect_bad(MEAS_HEADER "\nattention,a,x,bf16,bf16,3e9,8,64,64,1,10,10,128,,,,,,,1e-5,\n",
+               "validate", 2, 25, "b 3e9 is out of range");
+    expect_bad(MEAS_HEADER "\ngemm,a,x,bf16,,,,,,,,,,1,4,4,4,,,1e5,\n", "validate", 2, 34,
+               "median_s 1e5 is not a kernel time");
 }
 
 /* `make kernels` says in one line that it skipped when nvcc is not on PATH,
@@ -291,7 +317,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_calibrate_recovers_synthetic),
         cmocka_unit_test(test_validate_summary_by_hand),
-        cmocka_unit_test(test_predict_equals_eval),
+        cmocka_unit_test(test_predict_by_hand),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_make_kernels_detection),
     };

@@ -351,12 +351,38 @@ static void test_moe_schedule(void **state)
     model_free(m);
 }
 
-/* --ep 1 equals no EP exactly (every total), for uniform and zipf. */
+/* --ep 1 is one device holding every expert, for uniform and zipf routing.
+ * Hand figures of the test model (h 4096, 2 layers, GQA 32/8 heads of 128,
+ * 64 experts of I = 1536, top-4, vocab 1000, bf16), decode of B = 64 at
+ * context 100 (101 keys per sequence):
+ *   no all-to-all op and no interconnect bytes (tp 1, ep 1);
+ *   matmul FLOPs per layer, whatever the routing (each of the 64 x 4 picks
+ *   is one row through gate_up and down):
+ *     qkv_proj  2 x 64 x (32 + 2 x 8) x 128 x 4096
+ *     attention 64 x 32 x 101 x 2 x (128 + 128)
+ *     o_proj    2 x 64 x 4096 x 4096
+ *     router    2 x 64 x 64 x 4096
+ *     gate_up   2 x (64 x 4) x (2 x 1536) x 4096
+ *     down      2 x (64 x 4) x 4096 x 1536
+ *   plus lm_head 2 x 64 x 1000 x 4096 once;
+ *   weights on the device: every parameter x 2 B, per layer
+ *   4096 x 6144 + 4096 x 4096 (attention) + 2 x 4096 (norms) + 64 x 4096
+ *   (router) + 64 x 3 x 4096 x 1536 (experts), plus 2 x 1000 x 4096
+ *   (embedding, lm_head) + 4096 (final norm);
+ *   uniform: experts touched by 64 tokens 64 (1 - (1 - 4/64)^64).
+ * And ep 1 is bit for bit the run without --ep. */
 static void test_moe_ep_one_is_identity(void **state)
 {
     (void)state;
     const char *cfgs[2] = {"experts: 64, top_k: 4", "experts: 64, top_k: 4, routing: zipf"};
     struct device *d = tu_device("h100-sxm5-80gb");
+    const double layer_mm = 2.0 * 64 * 48 * 128 * 4096 + 64.0 * 32 * 101 * 2 * 256 +
+                            2.0 * 64 * 4096 * 4096 + 2.0 * 64 * 64 * 4096 +
+                            2.0 * 256 * 3072 * 4096 + 2.0 * 256 * 4096 * 1536;
+    const double flops_mm = 2 * layer_mm + 2.0 * 64 * 1000 * 4096;
+    const double layer_p = 4096.0 * 6144 + 4096.0 * 4096 + 2 * 4096 + 64 * 4096 +
+                           64 * 3 * 4096.0 * 1536;
+    const double params = 2 * layer_p + 2 * 1000 * 4096.0 + 4096;
     for (int i = 0; i < 2; i++) {
         struct model *m = moe_model(cfgs[i], 2);
         struct analysis a, b;
@@ -367,6 +393,13 @@ static void test_moe_ep_one_is_identity(void **state)
         s1.ep = 1;
         analysis_run(&a, m, d, &s0);
         analysis_run(&b, m, d, &s1);
+        for (int j = 0; j < b.graph.n; j++) assert_int_not_equal(b.graph.ops[j].kind, OP_ALLTOALL);
+        assert_exact(b.tot.cost.bytes_net, 0);
+        assert_close(b.tot.cost.flops_mm, flops_mm, 1e-15); /* count x m rounds */
+        assert_exact(b.weight_bytes_dev, params * 2);
+        if (i == 0)
+            assert_close(find(&b.graph, "experts_gate_up")->shape.gemm.count,
+                         64 * (1 - pow(60 / 64.0, 64)), 1e-14);
         assert_int_equal(memcmp(&a.tot, &b.tot, sizeof a.tot), 0);
         assert_exact(a.memory_bytes, b.memory_bytes);
         assert_exact(a.ttft_s, b.ttft_s);
@@ -379,8 +412,10 @@ static void test_moe_ep_one_is_identity(void **state)
 
 /* All-to-all: qwen3-235b-a22b decode, B = 16 per device, ep = 4: each device
  * sends 16 x 8 x 3/4 = 96 rows of 4096 bf16 = 786,432 B per direction, twice
- * per layer. Expert loads: 32 experts per device; the slowest holds
- * T k + sqrt(2 ln 4) sqrt(32 * 64 * 8/128 * 120/128) tokens. Weights per
+ * per layer. Expert loads: 32 of the 128 experts per device; the 4 x 16 = 64
+ * tokens of the step each put a hypergeometric number of their 8 picks on it,
+ * variance 8 (32/128)(96/128)(120/127) per token, so the slowest device holds
+ * T k + sqrt(2 ln 4) sqrt(64 * 8 * 1/4 * 3/4 * 120/127) tokens. Weights per
  * device: routed experts / 4. */
 static void test_moe_ep_alltoall(void **state)
 {
@@ -398,7 +433,7 @@ static void test_moe_ep_alltoall(void **state)
     assert_close(gat->cost.bytes_net, 786432.0, 1e-15);
     assert_close(a.tot.cost.bytes_net, 94 * 2 * 786432.0, 1e-14);
     const struct op *gu = find(&a.graph, "experts_gate_up");
-    const double load = 16 * 8 + sqrt(2 * log(4.0)) * sqrt(32 * 64 * (8 / 128.0) * (120 / 128.0));
+    const double load = 16 * 8 + sqrt(2 * log(4.0)) * sqrt(64 * 8 * 0.25 * 0.75 * (120 / 127.0));
     assert_close(gu->shape.gemm.count * gu->shape.gemm.m, load, 1e-14);
     assert_close(gu->shape.gemm.count, 32 * (1 - pow(120 / 128.0, 64)), 1e-13);
     const double routed = 94 * 128 * 3 * 4096 * 1536.0;
@@ -407,6 +442,52 @@ static void test_moe_ep_alltoall(void **state)
     assert_close(a.weight_bytes_dev, (c.params - routed * 3 / 4) * 2, 1e-15);
     analysis_free(&a);
     device_free(d);
+    model_free(m);
+}
+
+/* Variance of one token's picks on a device holding g of E experts, by
+ * enumeration: for each k (probability q_k) every k-subset of the E experts
+ * is equally likely; X = how many of them lie among experts 0..g-1. */
+static double enum_pick_var(int e, int g, const int *ks, const double *qs, int nk)
+{
+    double m1 = 0, m2 = 0;
+    for (int j = 0; j < nk; j++) {
+        double n = 0, s1 = 0, s2 = 0;
+        for (unsigned mask = 0; mask < 1u << e; mask++) {
+            if ((int)popc(mask) != ks[j]) continue;
+            const double x = popc(mask & ((1u << g) - 1));
+            n += 1, s1 += x, s2 += x * x;
+        }
+        m1 += qs[j] * s1 / n, m2 += qs[j] * s2 / n;
+    }
+    return m2 - m1 * m1;
+}
+
+/* Expert-parallel load bound, uniform routing: T k + sqrt(2 ln N) sigma with
+ * sigma^2 = N T Var X, X hypergeometric (docs/moe.md, "Load imbalance").
+ * E = 6, k = 2, N = 3 (g = 2): Var X = 2 (1/3)(2/3)(4/5) = 16/45; T = 5 per
+ * device, 15 tokens in all: load = 10 + sqrt(2 ln 3) sqrt(15 x 16/45).
+ * Dynamic k, E = 8, k = 1 or 3 (1/2 each), N = 2 (g = 4): given k,
+ * k (1/2)(1/2)(8 - k)/7: 7/28 and 15/28, mean 11/28; Var(E[X | k]) =
+ * (1/2)^2 Var(k) = 1/4 x 1 = 7/28; Var X = 18/28 = 9/14; T = 3: load =
+ * 3 x 2 + sqrt(2 ln 2) sqrt(6 x 9/14). Both variances are also enumerated
+ * over every subset. The independent-binomial sum would give 2 x 15 x 2/6 x
+ * 4/6 = 20/3 instead of 16/3 in the first case. */
+static void test_moe_ep_variance(void **state)
+{
+    (void)state;
+    const int k2[1] = {2}, k13[2] = {1, 3};
+    const double q1[1] = {1}, q13[2] = {0.5, 0.5};
+    assert_close(enum_pick_var(6, 2, k2, q1, 1), 16.0 / 45, 1e-14);
+    assert_close(enum_pick_var(8, 4, k13, q13, 2), 9.0 / 14, 1e-14);
+    struct moe_plan pl;
+    struct model *m = moe_model("experts: 6, top_k: 2", 1);
+    moe_plan(ffn_cfg(m), 0, 5, 3, &pl);
+    assert_close(pl.load, 10 + sqrt(2 * log(3.0)) * sqrt(15 * 16.0 / 45), 1e-14);
+    model_free(m);
+    m = moe_model("experts: 8, top_k: 3, top_k_dist: [[1, 0.5], [3, 0.5]]", 1);
+    moe_plan(ffn_cfg(m), 0, 3, 2, &pl);
+    assert_close(pl.load, 6 + sqrt(2 * log(2.0)) * sqrt(6 * 9.0 / 14), 1e-14);
     model_free(m);
 }
 
@@ -483,6 +564,7 @@ int main(void)
         cmocka_unit_test(test_moe_schedule),
         cmocka_unit_test(test_moe_ep_one_is_identity),
         cmocka_unit_test(test_moe_ep_alltoall),
+        cmocka_unit_test(test_moe_ep_variance),
         cmocka_unit_test(test_moe_errors),
         cmocka_unit_test(test_moe_cli_errors),
     };

@@ -141,6 +141,39 @@ static void test_pim_coprocess_balance(void **state)
     graph_free(&g);
 }
 
+/* Co-processing on a device whose calibration gives batched GEMMs their own
+ * kernel overhead (25 us instead of kernel_overhead_s 5 us): the xPU's work
+ * without overhead is the roofline minus that 25 us, and the split op pays
+ * max(25 us, PIM 5 us). 8 experts of 32 x 4096 -> 14336 (bf16):
+ *   FLOPs 8 x 2 x 32 x 14336 x 4096 = 30,064,771,072
+ *   bytes 8 x (4096 x 14336 + 32 x 4096 + 32 x 14336) x 2 = 948,961,280
+ *   W_xpu = max(30.06e9 / 1e15, 948.96e6 / 1e12) = 948.96128 us (memory)
+ *   W_pim = max(30.06e9 / 8e12, 948.96e6 / 4e12) = 3758.096384 us (compute)
+ *   balance 8 W_pim / (W_xpu + W_pim) = 6.39: x = 6 gives max(711.7, 939.5),
+ *   x = 7 gives max(830.3, 469.8) us, so 7 experts on the xPU and
+ *   t = 7/8 W_xpu + 25 us (above the banks' 237 us). */
+static void test_pim_coprocess_calibrated_overhead(void **state)
+{
+    (void)state;
+    struct device d = pim_device(true);
+    d.cal[OP_BATCHED_GEMM].present = 1;
+    d.cal[OP_BATCHED_GEMM].overhead_s = 25e-6;
+    device_derive(&d);
+    struct graph g;
+    assert_int_equal(graph_init(&g, 1), 0);
+    g.dt_w = g.dt_act = g.dt_kv = DT_BF16;
+    g.block = BLK_FFN;
+    const struct op *e = op_batched_gemm(&g, "experts", 8, 32, 14336, 4096, false);
+    struct op_place pl;
+    placement_op(e, &d, PLACE_AUTO, &pl);
+    const double wx = 948961280.0 / 1e12;
+    assert_close(pl.t_xpu_s, wx + 25e-6, 1e-15);
+    assert_int_equal(pl.side, SIDE_CO);
+    assert_exact(pl.units_xpu, 7);
+    assert_close(pl.time_s, 7.0 / 8 * wx + 25e-6, 1e-14);
+    graph_free(&g);
+}
+
 /* A pure read of 1 GB: 8e9 bits x 4 pJ = 0.032 J through the external path,
  * x 2 pJ = 0.016 J through the PIM path (no FLOPs, static power 0). Static
  * power adds W x time. */
@@ -258,7 +291,55 @@ static void test_pim_bad_files(void **state)
     assert_non_null(strstr(err, want));
 }
 
-/* analyze on the Duplex device: placement column, speedups, energy in json. */
+/* Why Mixtral's experts print "co 4/8" on duplex-h100 (decode, B = 64,
+ * context 2048, fp8 weights, bf16 activations). 64 tokens x top-2 = 128 picks
+ * over 8 experts: all c = 8 (1 - (6/8)^64) ~ 8 experts are touched, 16 tokens
+ * each. experts_gate_up (4096 -> 2 x 14336 = 28672):
+ *   FLOPs 2 x 128 x 28672 x 4096 = 30,064,771,072
+ *   bytes c x 4096 x 28672 x 1 (fp8) + 128 x 4096 x 2 + 128 x 28672 x 2
+ *         = c x 117,440,512 + 8,388,608 ~ 947.9 MB
+ *   W_xpu = max(30.06e9 / 989.4e12 = 30.4 us, 947.9e6 / 3.35e12 = 283.0 us)
+ *   W_pim = max(30.06e9 / (2 x 5 x 8192 x 1.3e9 = 106.5e12) = 282.3 us,
+ *               947.9e6 / (4 x 3.35e12) = 70.7 us)
+ *   balance 8 x 282.3 / (283.0 + 282.3) = 3.995: x = 3 gives
+ *   max(3/8 x 283.0, 5/8 x 282.3) = 176.4 us, x = 4 gives
+ *   max(141.5, 141.2) = 141.5 us, so 4 of the 8 experts run on the xPU and
+ *   the op takes 4/c x W_xpu + 4 us (either side's overhead), against 287 us
+ *   (xPU alone) and 286 us (PIM alone). experts_down (14336 -> 4096) is half
+ *   of each figure (weights c x 58,720,256 B; activations 4,718,592 B) and
+ *   splits 4/8 too. */
+static void test_pim_mixtral_split_by_hand(void **state)
+{
+    (void)state;
+    struct model *m = tu_model("mixtral-8x7b");
+    struct device *dx = tu_device("duplex-h100");
+    struct analysis a;
+    assert_int_equal(analysis_init(&a, m), 0);
+    struct scenario sc = {.phase = PHASE_DECODE, .batch = 64, .context = 2048, .tp = 1,
+                          .has_dt_w = true, .dt_w = DT_FP8};
+    analysis_run(&a, m, dx, &sc);
+    assert_true(a.placed);
+    const double c = 8 * (1 - pow(0.75, 64));
+    const char *names[2] = {"experts_gate_up", "experts_down"};
+    const double wbytes[2] = {117440512.0, 58720256.0}, abytes[2] = {8388608.0, 4718592.0};
+    for (int k = 0; k < 2; k++) {
+        int i = 0;
+        while (i < a.graph.n && strcmp(a.graph.ops[i].name, names[k]) != 0) i++;
+        assert_true(i < a.graph.n);
+        const struct op_place *pl = &a.place[i];
+        const double wx = (c * wbytes[k] + abytes[k]) / 3.35e12;
+        assert_int_equal(pl->side, SIDE_CO);
+        assert_close(pl->units, c, 1e-15);
+        assert_exact(pl->units_xpu, 4);
+        assert_close(pl->time_s, 4 / c * wx + 4e-6, 1e-13);
+    }
+    analysis_free(&a);
+    device_free(dx);
+    model_free(m);
+}
+
+/* analyze on the Duplex device: placement column ("co 4/8": the split worked
+ * out in test_pim_mixtral_split_by_hand), speedups, energy in json. */
 static void test_pim_analyze_output(void **state)
 {
     (void)state;
@@ -302,9 +383,11 @@ int main(void)
         cmocka_unit_test(test_pim_threshold),
         cmocka_unit_test(test_pim_pinned),
         cmocka_unit_test(test_pim_coprocess_balance),
+        cmocka_unit_test(test_pim_coprocess_calibrated_overhead),
         cmocka_unit_test(test_pim_energy_read),
         cmocka_unit_test(test_pim_zero_compute_is_xpu),
         cmocka_unit_test(test_pim_bad_files),
+        cmocka_unit_test(test_pim_mixtral_split_by_hand),
         cmocka_unit_test(test_pim_analyze_output),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

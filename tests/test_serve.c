@@ -130,6 +130,91 @@ static void test_serve_mixed_iteration(void **state)
     model_free(m);
 }
 
+static struct model *example_model(const char *file)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/examples/%s", OB_DATADIR, file);
+    struct model *m = NULL;
+    struct err e;
+    if (model_load(path, &m, &e)) err_print(&e, stderr);
+    assert_non_null(m);
+    return m;
+}
+
+/* The op of layer group grp named name in the engine's last iteration graph. */
+static const struct op *iter_op(const struct serve_engine *en, int grp, const char *name)
+{
+    const struct op *found = NULL;
+    for (int i = 0; i < en->g.n; i++)
+        if (en->g.ops[i].group == grp && strcmp(en->g.ops[i].name, name) == 0) {
+            assert_null(found); /* one kernel per layer group */
+            found = &en->g.ops[i];
+        }
+    assert_non_null(found);
+    return found;
+}
+
+/* Context-dependent selection ops are costed per sequence, like the attention
+ * core, not at the first sequence's context for everyone.
+ * DSA (examples/dsa-deepseek-v3.yaml, index_topk 2048, bf16 activations):
+ * a decode at context P scores P + 1 keys, so idx_topk is a router over
+ * E = P + 1 logits keeping k = min(2048, P + 1) = P + 1 of them. Per row:
+ * E * (5 softmax + 1 + log2 k) vector FLOPs, E * 2 B read, k * (2 + 4) B
+ * written (graph.c, count_router). Two decodes at P = 100 and 300:
+ *   FLOPs = 101 (6 + log2 101) + 301 (6 + log2 301)
+ *   read  = (101 + 301) * 2 = 804 B, written = (101 + 301) * 6 = 2412 B.
+ * NSA (examples/attn-nsa.yaml: 8 KV heads, group 4, sel_block 64, cmp_block
+ * 32, stride 16, sel_count 16): a decode at P sees ceil((P + 1) / 64) blocks;
+ * selection runs when that exceeds 16. Per sequence, over its 8 KV heads:
+ *   sel_topk:  8 rows x seen logits x (5 + 1 + log2 16) = 80 seen FLOPs
+ *   sel_score: 8 rows x seen x 4 (64/16 + 32/16 - 1) = 160 seen FLOPs
+ * P = 2000: seen = ceil(2001/64) = 32; P = 4000: ceil(4001/64) = 63;
+ * together 95 blocks: 7600 and 15,200 FLOPs.
+ * MoBA (examples/attn-moba.yaml: 32 heads, 8 KV heads of 128, blocks of 512,
+ * top-3): a decode at P has floor(P / 512) complete earlier blocks, each a
+ * candidate. moba_gate scores them per KV head: 8 GEMMs of (blocks x 128) @
+ * (128 x 4 query heads) = 8 x 2 x blocks x 4 x 128 = 8192 blocks FLOPs;
+ * moba_topk keeps min(2, blocks) of them for each of the 32 query heads:
+ * 32 x blocks x (5 + 1 + log2 2) = 224 blocks FLOPs. P = 2000: 3 blocks;
+ * P = 5000: 9; together 12: 98,304 and 2688 FLOPs. */
+static void test_serve_per_sequence_selection(void **state)
+{
+    (void)state;
+    struct model *m = example_model("dsa-deepseek-v3.yaml");
+    struct serve_engine en;
+    assert_int_equal(serve_engine_init(&en, m, h100, 1, m->dt_w, m->dt_act, m->dt_kv), 0);
+    struct eval_totals tot;
+    const struct serve_item dsa[2] = {{1, 1, 100, 1}, {1, 1, 300, 1}};
+    serve_engine_eval(&en, dsa, 2, &tot);
+    for (int grp = 0; grp < 2; grp++) {
+        const struct op *tk = iter_op(&en, grp, "idx_topk");
+        assert_close(tk->cost.flops_vec, 101 * (6 + log2(101.0)) + 301 * (6 + log2(301.0)),
+                     1e-15);
+        assert_exact(tk->cost.bytes_act, 804);
+        assert_exact(tk->cost.bytes_out, 2412);
+    }
+    serve_engine_free(&en);
+    model_free(m);
+
+    m = example_model("attn-nsa.yaml");
+    assert_int_equal(serve_engine_init(&en, m, h100, 1, m->dt_w, m->dt_act, m->dt_kv), 0);
+    const struct serve_item nsa[2] = {{1, 1, 2000, 1}, {1, 1, 4000, 1}};
+    serve_engine_eval(&en, nsa, 2, &tot);
+    assert_exact(iter_op(&en, 0, "sel_topk")->cost.flops_vec, 7600);
+    assert_exact(iter_op(&en, 0, "sel_score")->cost.flops_vec, 15200);
+    serve_engine_free(&en);
+    model_free(m);
+
+    m = example_model("attn-moba.yaml");
+    assert_int_equal(serve_engine_init(&en, m, h100, 1, m->dt_w, m->dt_act, m->dt_kv), 0);
+    const struct serve_item moba[2] = {{1, 1, 2000, 1}, {1, 1, 5000, 1}};
+    serve_engine_eval(&en, moba, 2, &tot);
+    assert_exact(iter_op(&en, 0, "moba_gate")->cost.flops_mm, 98304);
+    assert_exact(iter_op(&en, 0, "moba_topk")->cost.flops_vec, 2688);
+    serve_engine_free(&en);
+    model_free(m);
+}
+
 static struct serve_scenario *load_ok(const char *text)
 {
     struct serve_scenario *s = NULL;
@@ -150,6 +235,11 @@ static void run_ok(const struct serve_scenario *s, double tp, struct serve_resul
     }
 }
 
+/* KV-cache bytes per token on one device of llama-3-8b (and of its sliding-
+ * window skeleton examples/attn-swa.yaml): 32 layers x 8 KV heads x 128 head
+ * dim x 2 (K and V) x 2 B (bf16) = 131,072 B. */
+#define LLAMA8B_KV_BYTES_PER_TOKEN (32.0 * 8 * 128 * 2 * 2)
+
 /* Two requests of 10 + 3 tokens hold 10 + 3 - 1 = 12 tokens of cache each:
  * 12 x 131,072 B = 1,572,864 B (llama-3-8b, bf16). With exactly twice that
  * both start at t = 0; one byte less and the second waits for the first. */
@@ -157,7 +247,7 @@ static void test_serve_admission_boundary(void **state)
 {
     (void)state;
     char text[512];
-    const double need = 12 * 131072.0;
+    const double need = 12 * LLAMA8B_KV_BYTES_PER_TOKEN;
     for (int less = 0; less <= 1; less++) {
         snprintf(text, sizeof text,
                  "model: llama-3-8b\nrequests: 2\nlengths: [{input: 10, output: 3}]\n"
@@ -166,7 +256,7 @@ static void test_serve_admission_boundary(void **state)
         struct serve_scenario *s = load_ok(text);
         struct serve_result r;
         run_ok(s, 1, &r);
-        assert_exact(r.kv_bytes_per_token_dev, 131072);
+        assert_exact(r.kv_bytes_per_token_dev, LLAMA8B_KV_BYTES_PER_TOKEN);
         if (!less) {
             assert_exact(r.waited, 0);
             assert_exact(r.kv_peak_bytes, 2 * need);
@@ -187,6 +277,32 @@ static void test_serve_admission_boundary(void **state)
             assert_exact(r.wait_max_s, p + d10 + a.tot.time_s);
             analysis_free(&a);
         }
+        serve_free(s);
+    }
+}
+
+/* Sliding window (examples/attn-swa.yaml: llama-3-8b with a 4096-token window
+ * in every layer): a request of 6000 + 3 tokens holds 6002 tokens of context,
+ * but each layer keeps only the last 4096: 4096 x 131,072 B = 536,870,912 B,
+ * not 6002 x 131,072 = 786,694,144 B. Two of them fit in exactly
+ * 2 x 536,870,912 B and start together; one byte less and the second waits. */
+static void test_serve_admission_window(void **state)
+{
+    (void)state;
+    char text[1024];
+    const double need = 4096 * LLAMA8B_KV_BYTES_PER_TOKEN;
+    for (int less = 0; less <= 1; less++) {
+        snprintf(text, sizeof text,
+                 "model: %s/examples/attn-swa.yaml\nrequests: 2\n"
+                 "lengths: [{input: 6000, output: 3}]\nmax_batch: 8\ntoken_budget: 16384\n"
+                 "kv_memory_bytes: %.0f\n",
+                 OB_DATADIR, 2 * need - less);
+        struct serve_scenario *s = load_ok(text);
+        struct serve_result r;
+        run_ok(s, 1, &r);
+        assert_exact(r.kv_bytes_per_token_dev, LLAMA8B_KV_BYTES_PER_TOKEN);
+        assert_exact(r.waited, less ? 1 : 0);
+        assert_exact(r.kv_peak_bytes, less ? need : 2 * need);
         serve_free(s);
     }
 }
@@ -219,7 +335,7 @@ static void test_serve_ttft_tbt_by_hand(void **state)
     assert_exact(r.makespan_s, p + d0 + d1);
     assert_close(r.output_tokens_per_s, 3 / (p + d0 + d1), 1e-15);
     assert_exact(r.waited, 0);
-    assert_exact(r.kv_peak_bytes, 102 * 131072.0);
+    assert_exact(r.kv_peak_bytes, 102 * LLAMA8B_KV_BYTES_PER_TOKEN); /* 100 + 3 - 1 tokens */
     analysis_free(&a);
     serve_free(s);
 }
@@ -327,7 +443,34 @@ static void test_serve_errors(void **state)
     assert_int_equal(tu_run(args, out, sizeof out, err, sizeof err), 2);
 }
 
-/* USD per million output tokens: devices x price x makespan / output tokens. */
+/* Roofline of one op on the H100 file, by hand: bf16 tensor 989.4 TFLOP/s,
+ * bf16 vector 133.8 TFLOP/s, 3.35 TB/s, 4 us per kernel, efficiencies 1. */
+static double h100_roof(double flops_mm, double flops_vec, double bytes)
+{
+    const double tc = flops_mm / 989.4e12 + flops_vec / 133.8e12, tm = bytes / 3.35e12;
+    return (tc > tm ? tc : tm) + 4e-6;
+}
+/* llama-3-8b's FFN block at T tokens, all 32 layers (h 4096, I 14336, bf16):
+ *   ffn_norm      RMSNorm: 4 T h FLOPs; h weights + T h in + T h out, x 2 B
+ *   gate_up_proj  2 T (2I) h FLOPs; (h 2I + T h + T 2I) x 2 B
+ *   silu_mul      5 T I FLOPs; (2 T I in + T I out) x 2 B
+ *   down_proj     2 T h I FLOPs; (I h + T I + T h) x 2 B
+ *   ffn_residual  T h FLOPs; (2 T h in + T h out) x 2 B */
+static double llama8b_ffn_s(double t)
+{
+    const double h = 4096, i = 14336;
+    return 32 * (h100_roof(0, 4 * t * h, (h + 2 * t * h) * 2) +
+                 h100_roof(2 * t * 2 * i * h, 0, (h * 2 * i + t * h + t * 2 * i) * 2) +
+                 h100_roof(0, 5 * t * i, 3 * t * i * 2) +
+                 h100_roof(2 * t * h * i, 0, (i * h + t * i + t * h) * 2) +
+                 h100_roof(0, t * h, 3 * t * h * 2));
+}
+
+/* USD per million output tokens: devices x price x makespan / output tokens.
+ * The FFN share is the FFN blocks' roofline time over the run: one prefill of
+ * 100 tokens and two decodes of one token (llama8b_ffn_s, by hand); the
+ * attention share (with embedding, final norm and lm_head) is the rest of
+ * the busy time, which is the makespan (one request, arriving at t = 0). */
 static void test_serve_cost_by_hand(void **state)
 {
     (void)state;
@@ -343,9 +486,10 @@ static void test_serve_cost_by_hand(void **state)
     /* makespan is p + d0 + d1 (test above); 3 output tokens */
     assert_close(r.usd_total, 0.001 * r.makespan_s, 1e-15);
     assert_close(r.usd_per_mtok, 0.001 * r.makespan_s / 3 * 1e6, 1e-15);
-    assert_close(r.usd_per_mtok_attn + r.usd_per_mtok_ffn, r.usd_per_mtok, 1e-15);
-    assert_close(r.usd_per_mtok_ffn / r.usd_per_mtok,
-                 r.time_ffn_s / (r.time_attn_s + r.time_ffn_s + r.time_other_s), 1e-15);
+    const double ffn_s = llama8b_ffn_s(100) + 2 * llama8b_ffn_s(1);
+    assert_close(r.time_ffn_s, ffn_s, 1e-13);
+    assert_close(r.usd_per_mtok_ffn, 0.001 * ffn_s / 3 * 1e6, 1e-13);
+    assert_close(r.usd_per_mtok_attn, 0.001 * (r.makespan_s - ffn_s) / 3 * 1e6, 1e-13);
     /* without a price: n/a */
     priced.price_usd_per_hour = 0;
     assert_int_equal(serve_run(s, &priced, 1, &r, &e), 0);
@@ -414,7 +558,9 @@ int main(void)
         cmocka_unit_test(test_serve_on_pim_device),
         cmocka_unit_test(test_serve_iteration_equals_analyze),
         cmocka_unit_test(test_serve_mixed_iteration),
+        cmocka_unit_test(test_serve_per_sequence_selection),
         cmocka_unit_test(test_serve_admission_boundary),
+        cmocka_unit_test(test_serve_admission_window),
         cmocka_unit_test(test_serve_ttft_tbt_by_hand),
         cmocka_unit_test(test_serve_chunked_prefill),
         cmocka_unit_test(test_serve_errors),
