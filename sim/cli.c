@@ -66,6 +66,12 @@ int cli_fail_err(const struct err *e)
     return CLI_USAGE;
 }
 
+int cli_fail_out(const struct err *e)
+{
+    err_print(e, stderr);
+    return strcmp(e->msg, "out of memory") == 0 ? 1 : CLI_USAGE;
+}
+
 int cli_count(const char *s, double min, double max, double *out)
 {
     if (!s || !*s || *s == '-' || *s == '+') return -1;

@@ -401,10 +401,9 @@ static int write_all(struct sw *s, const char *dir)
          false},
     };
     struct err e;
-    if (plot_mkdirs(dir, &e) || write_file(dir, "sweep.csv", csv_fn, s, NULL, &e)) {
-        err_print(&e, stderr);
-        return 1;
-    }
+    /* -o that cannot be created or written is bad input (exit 2, docs/output.md) */
+    if (plot_mkdirs(dir, &e) || write_file(dir, "sweep.csv", csv_fn, s, NULL, &e))
+        return cli_fail_out(&e);
     printf("wrote %s/sweep.csv (%d points)\n", dir, s->npts);
     bool warned = false;
     int rc = 0;
@@ -415,10 +414,8 @@ static int write_all(struct sw *s, const char *dir)
         snprintf(name[0], sizeof name[0], "%s.dat", c->name);
         snprintf(name[1], sizeof name[1], "%s.gp", c->name);
         if (write_file(dir, name[0], write_chart_dat, s, c, &e) ||
-            write_file(dir, name[1], write_chart_gp, s, c, &e)) {
-            err_print(&e, stderr);
-            return 1;
-        }
+            write_file(dir, name[1], write_chart_gp, s, c, &e))
+            return cli_fail_out(&e);
         snprintf(name[0], sizeof name[0], "%s.png", c->name);
         snprintf(name[2], sizeof name[2], "%s.svg", c->name);
         const char *vars[] = {"png_file", "svg_file"}, *files[] = {name[0], name[2]};
