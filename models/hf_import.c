@@ -4,6 +4,7 @@
  * Qwen3MoeConfig, DeepseekV2Config, DeepseekV3Config, Phi3Config). */
 #include "hf_import.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -115,13 +116,39 @@ static int get_int(struct conv *c, const char *name, bool required, int64_t min,
     if (s && yml_is_quoted(c->d, n))
         return yml_fail(c->d, n, c->e, "'%s' must be an integer, got the string \"%s\"", name, s);
     char *end = NULL;
+    errno = 0;
     long long v = s ? strtoll(s, &end, 10) : 0;
     if (!s || end == s || *end)
         return yml_fail(c->d, n, c->e, "'%s' must be an integer, got %s", name,
                         s ? s : "a list or object");
-    if (v < min || v > max)
-        return yml_fail(c->d, n, c->e, "'%s' must be between %lld and %lld, got %lld", name,
-                        (long long)min, (long long)max, v);
+    /* the text as written: strtoll saturates what does not fit 64 bits */
+    if (errno == ERANGE || v < min || v > max)
+        return yml_fail(c->d, n, c->e, "'%s' must be between %lld and %lld, got %s", name,
+                        (long long)min, (long long)max, s);
+    *out = v;
+    return 0;
+}
+
+/* Number field in [min, max] (decimal or e-notation); absent leaves *out. */
+static int get_num(struct conv *c, const char *name, double min, double max, double *out)
+{
+    yml_node n = field(c, name);
+    if (!n) return 0;
+    const char *s = yml_scalar(c->d, n);
+    if (s && yml_is_quoted(c->d, n))
+        return yml_fail(c->d, n, c->e, "'%s' must be a number, got the string \"%s\"", name, s);
+    char *end = NULL;
+    errno = 0;
+    const double v = s ? strtod(s, &end) : 0;
+    bool ok = s && end != s && !*end;
+    for (const char *p = s; ok && *p; p++) /* strtod also takes inf, nan and hex */
+        ok = strchr("0123456789+-.eE", *p) != NULL;
+    if (!ok)
+        return yml_fail(c->d, n, c->e, "'%s' must be a number, got %s", name,
+                        s ? s : "a list or object");
+    if (errno == ERANGE || !(v >= min && v <= max))
+        return yml_fail(c->d, n, c->e, "'%s' must be between %g and %g, got %s", name, min, max,
+                        s);
     *out = v;
     return 0;
 }
@@ -282,20 +309,75 @@ static int read_heads(struct conv *c, int64_t *h, int64_t *kv, int64_t *d)
     return 0;
 }
 
-/* The sliding window in force: 0 when absent, disabled, or not shorter than
- * max_position_embeddings (then it never masks anything). */
-static int window_of(struct conv *c, const char *name, bool enabled, int64_t *window)
+/* How a family's transformers implementation treats `sliding_window`:
+ * - SWA_IGNORED (llama): LlamaConfig has no window and LlamaAttention masks
+ *   nothing; the field, and use_sliding_window, are listed as ignored.
+ * - SWA_ALWAYS (mistral, mixtral, phi3, gemma2/3, gpt_oss): the attention
+ *   passes config.sliding_window (null = none) to its kernel; a
+ *   use_sliding_window field is ignored.
+ * - SWA_IF_ENABLED (qwen2, qwen3, qwen3_moe): the configuration sets
+ *   sliding_window to None unless use_sliding_window is true.
+ * dflt is the configuration class's default when the field is absent (0 =
+ * None): MistralConfig, Qwen2/Qwen3Config, Gemma2/Gemma3TextConfig 4096,
+ * GptOssConfig 128, MixtralConfig and Phi3Config None. */
+enum swa_rule { SWA_IGNORED, SWA_ALWAYS, SWA_IF_ENABLED };
+
+/* The sliding window in force: 0 when ignored, none, disabled, or not shorter
+ * than max_position_embeddings (then it never masks anything). */
+static int window_of(struct conv *c, const char *family, enum swa_rule rule, int64_t dflt,
+                     int64_t *window)
 {
-    int64_t w = 0, maxpos = 0;
+    static const char *const FIELDS[] = {"sliding_window", "use_sliding_window"};
     *window = 0;
-    if (get_int(c, name, false, 0, INT64_MAX, &w)) return -1;
-    if (get_int(c, "max_position_embeddings", false, 0, INT64_MAX, &maxpos)) return -1;
-    if (!enabled || w == 0 || (maxpos > 0 && w >= maxpos)) {
-        if (w) note(c, "%s: %lld covers the context (or is disabled): full attention", name, (long long)w);
+    if (rule == SWA_IGNORED) {
+        for (size_t i = 0; i < sizeof FIELDS / sizeof FIELDS[0]; i++)
+            if (yml_map_get(c->d, c->root, FIELDS[i])) {
+                use(c, FIELDS[i]);
+                note(c, "%s: ignored, transformers' %s has no sliding window (every layer "
+                        "attends to the whole context)",
+                     FIELDS[i], family);
+            }
+        return 0;
+    }
+    bool enabled = rule == SWA_ALWAYS;
+    if (rule == SWA_IF_ENABLED) {
+        if (get_bool(c, "use_sliding_window", &enabled)) return -1;
+    } else if (yml_map_get(c->d, c->root, "use_sliding_window")) {
+        use(c, "use_sliding_window");
+        note(c, "use_sliding_window: ignored, transformers' %s applies sliding_window "
+                "whenever it is set",
+             family);
+    }
+    int64_t w = 0, maxpos = 0;
+    const bool given = yml_map_get(c->d, c->root, "sliding_window") != 0; /* null counts */
+    if (get_int(c, "sliding_window", false, 0, INT64_MAX, &w) ||
+        get_int(c, "max_position_embeddings", false, 0, INT64_MAX, &maxpos))
+        return -1;
+    if (!given && dflt > 0 && enabled) {
+        w = dflt;
+        note(c, "sliding_window: absent, the family default (%lld) applies", (long long)dflt);
+    }
+    if (!enabled) {
+        if (w) note(c, "sliding_window: %lld not in force (use_sliding_window is false)", (long long)w);
+        return 0;
+    }
+    if (w == 0 || (maxpos > 0 && w >= maxpos)) {
+        if (w)
+            note(c, "sliding_window: %lld covers max_position_embeddings: full attention",
+                 (long long)w);
         return 0;
     }
     *window = w;
     return 0;
+}
+
+/* Whether layer i is a sliding-window layer: `layer_types` when the config
+ * lists it ("sliding_attention"), else dflt. */
+static bool layer_sliding(struct conv *c, yml_node types, int64_t i, bool dflt)
+{
+    if (!types || i >= yml_seq_len(c->d, types)) return dflt;
+    const char *s = yml_scalar(c->d, yml_seq_at(c->d, types, (int)i));
+    return s && strcmp(s, "sliding_attention") == 0;
 }
 
 /* Attention text for a GQA-family layer: kind swa when windowed (window > 0)
@@ -314,8 +396,12 @@ static void gqa_text(char *out, size_t n, int64_t h, int64_t kv, int64_t d, int6
                  (long long)kv, (long long)d, extra);
 }
 
-/* llama, mistral, phi3: GQA + SwiGLU, optional biases. */
-static int conv_llama(struct conv *c, bool qkv_bias_default)
+/* llama, mistral, phi3 and qwen2: GQA + SwiGLU, optional biases; the
+ * window as the family's transformers implementation applies it (swa_rule).
+ * Qwen2 windows the layers from max_window_layers on (Qwen2Config's default
+ * layer_types), or those layer_types names "sliding_attention". */
+static int conv_llama(struct conv *c, const char *family, enum swa_rule rule, int64_t dflt,
+                      bool qkv_bias_default)
 {
     int64_t h, kv, d, inter;
     bool attn_bias = qkv_bias_default, mlp_bias = false;
@@ -324,20 +410,19 @@ static int conv_llama(struct conv *c, bool qkv_bias_default)
         get_bool(c, "attention_bias", &attn_bias) || get_bool(c, "mlp_bias", &mlp_bias) ||
         require_act(c, "hidden_act", "silu"))
         return -1;
-    bool sliding = !qkv_bias_default; /* Mistral/Phi-3 use it when given; Qwen2 only if enabled */
+    const bool qwen2 = strcmp(family, "qwen2") == 0;
     int64_t window = 0, window_from = 0;
-    if (get_bool(c, "use_sliding_window", &sliding) ||
-        window_of(c, "sliding_window", sliding, &window) ||
-        get_int(c, "max_window_layers", false, 0, c->layers, &window_from))
-        return -1;
-    if (!qkv_bias_default) window_from = 0; /* only Qwen2 limits the window to some layers */
+    if (window_of(c, family, rule, dflt, &window)) return -1;
+    if (qwen2 && get_int(c, "max_window_layers", false, 0, c->layers, &window_from)) return -1;
+    const yml_node types = qwen2 ? field(c, "layer_types") : 0;
     char(*attn)[256] = calloc((size_t)c->layers, 256), (*ffn)[256] = calloc((size_t)c->layers, 256);
     OB_ASSERT(attn && ffn);
     char extra[64];
     snprintf(extra, sizeof extra, "%s%s", attn_bias ? ", qkv_bias: true" : "",
              attn_bias && !qkv_bias_default ? ", o_bias: true" : "");
     for (int64_t i = 0; i < c->layers; i++) {
-        gqa_text(attn[i], 256, h, kv, d, i >= window_from ? window : 0, extra, false);
+        const bool sliding = layer_sliding(c, types, i, i >= window_from);
+        gqa_text(attn[i], 256, h, kv, d, sliding ? window : 0, extra, false);
         snprintf(ffn[i], 256, "{kind: swiglu, intermediate: %lld%s}", (long long)inter,
                  mlp_bias ? ", bias: true" : "");
     }
@@ -347,10 +432,12 @@ static int conv_llama(struct conv *c, bool qkv_bias_default)
     return 0;
 }
 
-static int conv_llama_family(struct conv *c) { return conv_llama(c, false); }
+static int conv_llama_only(struct conv *c) { return conv_llama(c, "llama", SWA_IGNORED, 0, false); }
+static int conv_mistral(struct conv *c) { return conv_llama(c, "mistral", SWA_ALWAYS, 4096, false); }
+static int conv_phi3(struct conv *c) { return conv_llama(c, "phi3", SWA_ALWAYS, 0, false); }
 
 /* Qwen2 puts biases on q, k, v (not o). */
-static int conv_qwen2(struct conv *c) { return conv_llama(c, true); }
+static int conv_qwen2(struct conv *c) { return conv_llama(c, "qwen2", SWA_IF_ENABLED, 4096, true); }
 
 static int conv_mixtral(struct conv *c)
 {
@@ -362,7 +449,7 @@ static int conv_mixtral(struct conv *c)
         require_act(c, "hidden_act", "silu"))
         return -1;
     int64_t window = 0;
-    if (window_of(c, "sliding_window", true, &window)) return -1;
+    if (window_of(c, "mixtral", SWA_ALWAYS, 0, &window)) return -1;
     char attn[1][256], ffn[1][256];
     gqa_text(attn[0], 256, h, kv, d, window, "", false);
     snprintf(ffn[0], 256, "{kind: moe, experts: %lld, top_k: %lld, expert_intermediate: %lld}",
@@ -374,7 +461,10 @@ static int conv_mixtral(struct conv *c)
 
 /* Qwen3 and Qwen3-MoE: GQA with per-head q/k RMSNorm; MoE on layer i when
  * num_experts > 0, (i + 1) % decoder_sparse_step == 0 and i is not in
- * mlp_only_layers (Qwen3MoeDecoderLayer). */
+ * mlp_only_layers (Qwen3MoeDecoderLayer). The window only with
+ * use_sliding_window, on the layers from max_window_layers on (Qwen3Config's
+ * default layer_types; Qwen3-MoE as released) or those a Qwen3 layer_types
+ * names "sliding_attention". */
 static int conv_qwen3_any(struct conv *c, bool moe)
 {
     int64_t h, kv, d, inter = 0, e = 0, k = 0, ie = 0, step = 1;
@@ -382,12 +472,11 @@ static int conv_qwen3_any(struct conv *c, bool moe)
     if (read_common(c, false) || read_heads(c, &h, &kv, &d) ||
         get_bool(c, "attention_bias", &attn_bias) || require_act(c, "hidden_act", "silu"))
         return -1;
-    bool sliding = false;
     int64_t window = 0, window_from = 0;
-    if (get_bool(c, "use_sliding_window", &sliding) ||
-        window_of(c, "sliding_window", sliding, &window) ||
+    if (window_of(c, moe ? "qwen3_moe" : "qwen3", SWA_IF_ENABLED, 4096, &window) ||
         get_int(c, "max_window_layers", false, 0, c->layers, &window_from))
         return -1;
+    const yml_node types = moe ? 0 : field(c, "layer_types");
     if (get_int(c, "intermediate_size", !moe, 1, 1 << 24, &inter)) return -1;
     yml_node only = 0;
     if (moe) {
@@ -404,7 +493,7 @@ static int conv_qwen3_any(struct conv *c, bool moe)
     OB_ASSERT(attn && ffn);
     int rc = 0;
     for (int64_t i = 0; i < c->layers; i++) {
-        gqa_text(attn[i], 256, h, kv, d, i >= window_from ? window : 0,
+        gqa_text(attn[i], 256, h, kv, d, layer_sliding(c, types, i, i >= window_from) ? window : 0,
                  attn_bias ? ", qk_norm: true, qkv_bias: true, o_bias: true" : ", qk_norm: true",
                  false);
         bool dense = !moe || e == 0 || (i + 1) % step != 0;
@@ -522,10 +611,13 @@ static int conv_lfm2(struct conv *c)
     use(c, "intermediate_size");
     if (adjust) {
         ff = 2 * ff / 3;
-        yml_node mn = field(c, "block_ffn_dim_multiplier");
-        const char *ms = mn ? yml_scalar(c->d, mn) : NULL;
-        if (ms) ff = (int64_t)(strtod(ms, NULL) * (double)ff);
+        double mult = 1;
+        if (get_num(c, "block_ffn_dim_multiplier", 1e-3, 1e3, &mult)) return -1;
+        ff = (int64_t)(mult * (double)ff); /* int() in Lfm2MLP; below 2^24 * 1e3 */
         ff = mult_of * ((ff + mult_of - 1) / mult_of);
+        if (ff < 1 || ff > (1 << 24))
+            return fail_at(c, "block_ffn_dim_multiplier",
+                           "the adjusted FFN width %lld is outside 1 .. 16777216", (long long)ff);
     }
     use(c, "block_ffn_dim_multiplier");
     /* Widths that must equal hidden_size, and the FFN form, as modelled. */
@@ -596,16 +688,12 @@ static int conv_gpt_oss(struct conv *c)
     use(c, "swiglu_limit"); /* clamping does not change cost */
     if (require_act(c, "hidden_act", "silu")) return -1;
     use(c, "attention_bias");
-    if (window_of(c, "sliding_window", true, &window)) return -1;
+    if (window_of(c, "gpt_oss", SWA_ALWAYS, 128, &window)) return -1;
     yml_node types = field(c, "layer_types");
     char(*attn)[256] = calloc((size_t)c->layers, 256), (*ffn)[256] = calloc((size_t)c->layers, 256);
     OB_ASSERT(attn && ffn);
     for (int64_t i = 0; i < c->layers; i++) {
-        bool sliding = i % 2 == 0;
-        if (types && i < yml_seq_len(c->d, types)) {
-            const char *s = yml_scalar(c->d, yml_seq_at(c->d, types, (int)i));
-            sliding = s && strcmp(s, "sliding_attention") == 0;
-        }
+        const bool sliding = layer_sliding(c, types, i, i % 2 == 0);
         gqa_text(attn[i], 256, h, kv, d, sliding ? window : 0,
                  ", qkv_bias: true, o_bias: true, sink_logits: true", true);
         snprintf(ffn[i], 256, "{kind: moe, experts: %lld, top_k: %lld, expert_intermediate: %lld, "
@@ -640,7 +728,7 @@ static int conv_gemma(struct conv *c, int version)
     if (read_common(c, true) || read_heads(c, &h, &kv, &d) ||
         get_int(c, "intermediate_size", true, 1, 1 << 24, &inter) ||
         get_int(c, "sliding_window_pattern", false, 1, 1 << 20, &pattern) ||
-        window_of(c, "sliding_window", true, &window))
+        window_of(c, version == 2 ? "gemma2" : "gemma3", SWA_ALWAYS, 4096, &window))
         return -1;
     const char *act = get_str(c, "hidden_activation");
     if (!act) act = get_str(c, "hidden_act");
@@ -660,11 +748,8 @@ static int conv_gemma(struct conv *c, int version)
     char(*attn)[256] = calloc((size_t)c->layers, 256), (*ffn)[256] = calloc((size_t)c->layers, 256);
     OB_ASSERT(attn && ffn);
     for (int64_t i = 0; i < c->layers; i++) {
-        bool local = version == 2 ? i % 2 == 0 : (i + 1) % pattern != 0;
-        if (types && i < yml_seq_len(c->d, types)) {
-            const char *s = yml_scalar(c->d, yml_seq_at(c->d, types, (int)i));
-            local = s && strcmp(s, "sliding_attention") == 0;
-        }
+        const bool local =
+            layer_sliding(c, types, i, version == 2 ? i % 2 == 0 : (i + 1) % pattern != 0);
         gqa_text(attn[i], 256, h, kv, d, local ? window : 0, version == 3 ? ", qk_norm: true" : "",
                  false);
         snprintf(ffn[i], 256, "{kind: geglu, intermediate: %lld}", (long long)inter);
@@ -699,9 +784,9 @@ static const struct {
     int (*convert)(struct conv *c);
     const char *why_not; /* set for families recognised but not modelled yet */
 } FAMILIES[] = {
-    {"llama", conv_llama_family, NULL},
-    {"mistral", conv_llama_family, NULL},
-    {"phi3", conv_llama_family, NULL},
+    {"llama", conv_llama_only, NULL},
+    {"mistral", conv_mistral, NULL},
+    {"phi3", conv_phi3, NULL},
     {"mixtral", conv_mixtral, NULL},
     {"qwen2", conv_qwen2, NULL},
     {"qwen3", conv_qwen3, NULL},
@@ -767,7 +852,7 @@ int hf_to_yaml(const char *path, char **yaml, struct hf_notes *notes, struct err
         if (done) continue;
         for (int j = 0; HARMLESS[j] && !done; j++) done = strcmp(HARMLESS[j], key) == 0;
         if (done) {
-            note(&c, "%s: no effect on cost", key);
+            note(&c, "%s: ignored, no effect on cost", key);
         } else if (notes && notes->n_unknown < HF_MAX_NOTES) {
             snprintf(notes->unknown[notes->n_unknown++], sizeof notes->unknown[0], "%s", key);
         }

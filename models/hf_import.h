@@ -21,8 +21,8 @@ struct model;
 
 /* What the conversion did with the fields it did not map. */
 struct hf_notes {
-    int n_ignored;                   /* fields read but without effect on cost */
-    char ignored[HF_MAX_NOTES][96];  /* "name: why" */
+    int n_ignored;                   /* fields ignored, or read with an assumption */
+    char ignored[HF_MAX_NOTES][192]; /* "name: what was done and why" */
     int n_unknown;                   /* fields opbound does not know at all */
     char unknown[HF_MAX_NOTES][64];
     char family[64];

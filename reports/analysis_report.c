@@ -40,6 +40,11 @@ static void header(FILE *out, const struct analysis_view *v)
         fprintf(out, "parallel  tensor-parallel over %.0f devices: ops, step totals and memory "
                      "are per device\n",
                 st->tp);
+    if (st->ep > 1)
+        fprintf(out, "parallel  expert-parallel over %.0f devices, each with its own batch and "
+                     "1/%.0f of the routed experts: figures are the busiest device's "
+                     "(docs/moe.md)\n",
+                st->ep, st->ep);
     fprintf(out, "roofline  %s/s memory, %s/s tensor (%s), ridge %.0f FLOP/B, %s per kernel\n\n",
             fmt_si(b1, sizeof b1, v->d->mem_rate, "B"),
             fmt_si((char[B64]){0}, B64, v->d->tensor_rate[st->dt_act], "FLOP"),
@@ -138,6 +143,26 @@ static void per_group_table(FILE *out, const struct analysis_view *v)
     fputc('\n', out);
 }
 
+/* Fixed per-kernel time in the step: each op's kernel overhead (per op kind,
+ * hw/device.h) times the layers it stands for; on a PIM device the overhead of
+ * the side the op was placed on (sim/placement.c: PIM overhead_s, and the
+ * larger of the two when co-processed). */
+static double overhead_s(const struct analysis_view *v)
+{
+    const struct analysis *a = v->a;
+    const struct device *d = v->d;
+    double t = 0;
+    for (int i = 0; i < a->graph.n; i++) {
+        const struct op *op = &a->graph.ops[i];
+        double o = d->cal[op->kind].t_overhead_s;
+        if (a->placed && a->place[i].side == SIDE_PIM) o = d->pim.overhead_s;
+        else if (a->placed && a->place[i].side == SIDE_CO)
+            o = d->kernel_overhead_s > d->pim.overhead_s ? d->kernel_overhead_s : d->pim.overhead_s;
+        t += o * op->layer_count;
+    }
+    return t;
+}
+
 void report_analysis_table(FILE *out, const struct analysis_view *v, bool per_op)
 {
     const struct analysis *a = v->a;
@@ -174,9 +199,10 @@ void report_analysis_table(FILE *out, const struct analysis_view *v, bool per_op
             fmt_si((char[B64]){0}, B64, t->cost.bytes_out, "B"));
     const double inten = t->bytes > 0 ? t->flops / t->bytes : 0;
     fprintf(out, inten >= 100 ? "  intensity           %.0f FLOP/B\n" : "  intensity           %.3g FLOP/B\n", inten);
-    fprintf(out, "  time                %s (%.0f%% in memory-bound ops, %.0f kernels)\n",
+    fprintf(out, "  time                %s (%.0f%% in memory-bound ops, %.0f kernels, overhead "
+                 "%.0f%%)\n",
             fmt_time(b[0], B64, t->time_s), 100.0 * t->time_bound_s[BOUND_MEMORY] / t->time_s,
-            t->kernels);
+            t->kernels, 100.0 * overhead_s(v) / t->time_s);
     if (t->cost.bytes_net > 0)
         fprintf(out, "  interconnect        %s sent, %s in network-bound ops\n",
                 fmt_si(b[0], B64, t->cost.bytes_net, "B"),
@@ -216,7 +242,7 @@ static const char *const TOTAL_COLS =
     "active_params,weight_bytes,kv_cache_bytes_per_token,flops,matmul_flops,vector_flops,bytes,"
     "bytes_weights,bytes_activations,bytes_kv_cache,bytes_written,intensity,time_s,"
     "kv_cache_bytes,activation_bytes,memory_bytes,fits,max_batch,ttft_s,tpot_s,tokens_per_s,tp,"
-    "device_weight_bytes,device_kv_cache_bytes_per_token,bytes_interconnect";
+    "device_weight_bytes,device_kv_cache_bytes_per_token,bytes_interconnect,ep";
 
 static void csv_str(FILE *out, const char *s)
 {
@@ -240,7 +266,7 @@ void report_analysis_csv(FILE *out, const struct analysis_view *v, bool per_op)
     if (per_op) {
         fprintf(out, "layer,layer_count,group,block,name,kind,flops,matmul_flops,vector_flops,"
                      "bytes,bytes_weights,bytes_activations,bytes_kv_cache,bytes_written,"
-                     "intensity,bound,t_compute_s,t_memory_s,time_s");
+                     "intensity,bound,t_compute_s,t_memory_s,time_s,bytes_interconnect,t_network_s");
         if (a->placed) report_pim_csv_header(out);
         fputc('\n', out);
         for (int i = 0; i < a->graph.n; i++) {
@@ -259,7 +285,9 @@ void report_analysis_csv(FILE *out, const struct analysis_view *v, bool per_op)
             fprintf(out, "%s,%s,", X(ev->intensity), bound_name(ev->bound));
             fprintf(out, "%s,", X(ev->t_compute_s));
             fprintf(out, "%s,", X(ev->t_memory_s));
-            fprintf(out, "%s", X(ev->time_s));
+            fprintf(out, "%s,", X(ev->time_s));
+            fprintf(out, "%s,", X(op->cost.bytes_net));
+            fprintf(out, "%s", X(ev->t_network_s));
             if (a->placed) report_pim_csv_op(out, v, i);
             fputc('\n', out);
         }
@@ -287,7 +315,8 @@ void report_analysis_csv(FILE *out, const struct analysis_view *v, bool per_op)
     fprintf(out, "%s,", X(a->step.tp));
     fprintf(out, "%s,", X(a->weight_bytes_dev));
     fprintf(out, "%s,", X(a->kv_bytes_per_token_dev));
-    fprintf(out, "%s\n", X(t->cost.bytes_net));
+    fprintf(out, "%s,", X(t->cost.bytes_net));
+    fprintf(out, "%s\n", X(a->step.ep));
 }
 
 static void jnum(FILE *out, const char *key, double v, bool comma)
@@ -334,6 +363,7 @@ void report_analysis_json(FILE *out, const struct analysis_view *v)
     else jnum(out, "context", v->sc->context, true);
     jnum(out, "tokens", a->step.batch * a->step.q_len, true);
     jnum(out, "tp", a->step.tp, true);
+    jnum(out, "ep", a->step.ep, true);
     jstr(out, "weight_dtype", dtype_name(a->step.dt_w), true);
     jstr(out, "activation_dtype", dtype_name(a->step.dt_act), true);
     jstr(out, "kv_dtype", dtype_name(a->step.dt_kv), false);

@@ -41,7 +41,9 @@ static void scenario_line(char *buf, size_t n, const struct device *d, const str
     int k = snprintf(buf, n, "%s, batch %.0f: prefill of %.0f tokens (TTFT), decode at context %.0f (TPOT)",
                      d->name, sc->batch, len, len);
     if (sc->tp > 1 && k > 0 && (size_t)k < n)
-        snprintf(buf + k, n - (size_t)k, ", tensor-parallel over %.0f (per device)", sc->tp);
+        k += snprintf(buf + k, n - (size_t)k, ", tensor-parallel over %.0f (per device)", sc->tp);
+    if (sc->ep > 1 && k > 0 && (size_t)k < n)
+        snprintf(buf + k, n - (size_t)k, ", expert-parallel over %.0f (busiest device)", sc->ep);
 }
 
 static void table(FILE *out, const char *title, const struct compare_block *blocks, int nb)
@@ -109,7 +111,7 @@ static void csv(FILE *out, const struct compare_block *blocks, int n_blocks)
     fprintf(out, "hw,phase,batch,seq,context,tp,design,params,active_params,"
                  "kv_cache_bytes_per_token,device_kv_cache_bytes_per_token,prefill_flops,"
                  "decode_flops,prefill_intensity,decode_intensity,ttft_s,tpot_s,memory_bytes,"
-                 "fits,max_batch,kv_ratio,ttft_ratio,tpot_ratio\n");
+                 "fits,max_batch,kv_ratio,ttft_ratio,tpot_ratio,ep\n");
     for (int bi = 0; bi < n_blocks; bi++) {
         const struct compare_block *bl = &blocks[bi];
         const struct compare_row *f = &bl->rows[0];
@@ -133,7 +135,7 @@ static void csv(FILE *out, const struct compare_block *blocks, int n_blocks)
             const double q[3] = {ratio(r->kv_bytes_per_token, f->kv_bytes_per_token),
                                  ratio(r->ttft_s, f->ttft_s), ratio(r->tpot_s, f->tpot_s)};
             for (int k = 0; k < 3; k++) fprintf(out, ",%s", isnan(q[k]) ? "" : X(q[k]));
-            fputc('\n', out);
+            fprintf(out, ",%s\n", X(sc->ep >= 1 ? sc->ep : 1));
         }
     }
 }
@@ -159,7 +161,8 @@ static void json(FILE *out, const char *title, const struct compare_block *block
         jkey(out, "batch", sc->batch, true);
         jkey(out, sc->phase == PHASE_PREFILL ? "seq" : "context",
              sc->phase == PHASE_PREFILL ? sc->seq : sc->context, true);
-        jkey(out, "tp", sc->tp, false);
+        jkey(out, "tp", sc->tp, true);
+        jkey(out, "ep", sc->ep >= 1 ? sc->ep : 1, false);
         fprintf(out, "},\n     \"rows\": [");
         for (int i = 0; i < bl->n; i++) {
             const struct compare_row *r = &bl->rows[i];

@@ -19,7 +19,7 @@ void cli_print_hf_notes(const char *path, const struct hf_notes *n)
 {
     if (cli_verbose) {
         fprintf(stderr, "%s: imported as model_type %s\n", path, n->family);
-        for (int i = 0; i < n->n_ignored; i++) fprintf(stderr, "  ignored %s\n", n->ignored[i]);
+        for (int i = 0; i < n->n_ignored; i++) fprintf(stderr, "  %s\n", n->ignored[i]);
         for (int i = 0; i < n->n_unknown; i++)
             fprintf(stderr, "  ignored %s: unknown to opbound, assumed not to change cost\n",
                     n->unknown[i]);
@@ -64,6 +64,12 @@ int cli_fail_err(const struct err *e)
 {
     err_print(e, stderr);
     return CLI_USAGE;
+}
+
+int cli_fail_out(const struct err *e)
+{
+    err_print(e, stderr);
+    return strcmp(e->msg, "out of memory") == 0 ? 1 : CLI_USAGE;
 }
 
 int cli_count(const char *s, double min, double max, double *out)

@@ -2,8 +2,10 @@
  * options, loading by bundled name, error exits.
  *
  * Each command lives in sim/cmd_<name>.c as `int cmd_<name>(int argc, char
- * **argv)` and is listed in COMMANDS in main.c. Exit codes: 0 success, 2 bad
- * input or usage (CLI_USAGE), 1 internal failure. */
+ * **argv)` and is listed in COMMANDS in main.c. Exit codes (docs/output.md):
+ * 0 success; 2 (CLI_USAGE) bad input or usage, including an -o path that cannot
+ * be created or written; 1 a failure not caused by the input (gnuplot failed,
+ * out of memory, standard output not writable). */
 #ifndef OB_CLI_H
 #define OB_CLI_H
 
@@ -47,6 +49,9 @@ int cli_count(const char *s, double min, double max, double *out);
 int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints an error record; returns CLI_USAGE. */
 int cli_fail_err(const struct err *e);
+/* Prints an error from writing the files of -o; returns CLI_USAGE (a path that
+ * cannot be created or written is bad input), or 1 when e says memory ran out. */
+int cli_fail_out(const struct err *e);
 
 /* Resolve a bundled name or path and load it. 0, or -1 with e set. */
 int cli_load_model(const char *arg, struct model **m, struct err *e);

@@ -78,7 +78,10 @@ int cmd_compare(int argc, char **argv)
     if (a.per_op || a.out) return cli_fail(C, "--per-op and -o are not options of compare");
     if (a.npos == 0) return cli_fail(C, "missing MODEL... or STUDY.yaml");
     struct err e;
-    if (a.npos == 1 && study_sniff(a.pos[0])) {
+    /* One argument: a study file's own errors come before any missing option. */
+    const int study = a.npos == 1 ? study_sniff(a.pos[0], &e) : 0;
+    if (study < 0) return cli_fail_err(&e);
+    if (study) {
         if (a.hw || a.phase || a.seq || a.ctx || a.batch || a.tp || a.wdt || a.kvdt)
             return cli_fail(C, "%s is a study file: its devices and scenarios come from it; "
                                "only --format may be given",

@@ -68,6 +68,7 @@ struct rp {
     struct compare_row *rows;
     char dir[PLOT_PATH_MAX]; /* the temp folder everything goes to */
     bool images;             /* gnuplot found: images are drawn */
+    bool failed_inside;      /* gnuplot failed or memory ran out: exit 1, not 2 */
     bool progress;
     int nfiles;
 };
@@ -131,7 +132,7 @@ static int render(struct rp *r, const char *base, struct err *e)
     switch (plot_render(r->dir, gp, vars, files, 2, e)) {
     case PLOT_RENDERED: r->nfiles += 2; return 0;
     case PLOT_NO_GNUPLOT: r->images = false; return 0;
-    case PLOT_FAILED: return -1;
+    case PLOT_FAILED: r->failed_inside = true; return -1;
     }
     return -1;
 }
@@ -274,7 +275,10 @@ static int run_block(struct rp *r, int bi, struct err *e)
     struct rp_block *b = &r->blocks[bi];
     const int n = r->s->n_designs;
     double (*bd)[BD_COUNT] = calloc((size_t)n, sizeof *bd);
-    if (!bd) return err_set(e, r->final_dir, 0, 0, "out of memory");
+    if (!bd) {
+        r->failed_inside = true;
+        return err_set(e, r->final_dir, 0, 0, "out of memory");
+    }
     progress(r, bi, "tables");
     for (int k = 0; k < n; k++) {
         analysis_run(&r->an[k], r->s->designs[k].m, b->cb.d, b->cb.sc);
@@ -497,15 +501,13 @@ static int make_report(struct rp *r, const char *parent, const char *name)
             return 1;
         }
     }
-    if (plot_mkdirs(parent, &e)) {
-        err_print(&e, stderr);
-        return 1;
-    }
+    /* -o that cannot be created or written is bad input (exit 2, docs/output.md) */
+    if (plot_mkdirs(parent, &e)) return cli_fail_err(&e);
     snprintf(r->dir, sizeof r->dir, "%.700s/.%.200s.tmp-XXXXXX", parent, name);
     if (!mkdtemp(r->dir)) {
         fprintf(stderr, "opbound report: cannot create a folder in %s: %s\n", parent,
                 strerror(errno));
-        return 1;
+        return CLI_USAGE;
     }
     r->images = plot_gnuplot_find(&(const char *){NULL});
     r->progress = isatty(STDERR_FILENO);
@@ -517,7 +519,7 @@ static int make_report(struct rp *r, const char *parent, const char *name)
         err_print(&e, stderr);
         fprintf(stderr, "opbound report: nothing was written to %s\n", r->final_dir);
         rm_tree(r->dir);
-        return 1;
+        return r->failed_inside || strcmp(e.msg, "out of memory") == 0 ? 1 : CLI_USAGE;
     }
     if (!r->images) {
         const char *prog;

@@ -65,10 +65,8 @@ static int write_all(const struct roofline_plot *r, const char *dir, const char 
     const char *C = "roofline";
     struct err e;
     char path[PLOT_PATH_MAX], name[2][PLOT_PATH_MAX];
-    if (plot_mkdirs(dir, &e) || roofline_plot_write(r, dir, base, &e)) {
-        err_print(&e, stderr);
-        return 1;
-    }
+    /* -o that cannot be created or written is bad input (exit 2, docs/output.md) */
+    if (plot_mkdirs(dir, &e) || roofline_plot_write(r, dir, base, &e)) return cli_fail_out(&e);
     snprintf(name[0], sizeof name[0], "%s.png", base);
     snprintf(name[1], sizeof name[1], "%s.svg", base);
     snprintf(path, sizeof path, "%s.gp", base);

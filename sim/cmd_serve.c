@@ -119,13 +119,33 @@ static void print_table(const struct serve_scenario *s, const struct serve_resul
         printf("\ncost: n/a (the device file has no price_usd_per_hour)\n");
 }
 
+/* A csv field: quoted (and quotes doubled) when it holds a comma, quote or newline. */
+static void csv_text(const char *t)
+{
+    if (!strpbrk(t, ",\"\n")) {
+        fputs(t, stdout);
+        return;
+    }
+    putchar('"');
+    for (; *t; t++) {
+        if (*t == '"') putchar('"');
+        putchar(*t);
+    }
+    putchar('"');
+}
+
 static void print_csv(const struct serve_scenario *s, const struct serve_result *r)
 {
     struct field f[MAX_FIELDS];
     const int n = fields(r, f);
     printf("scenario,model,hw");
     for (int i = 0; i < n; i++) printf(",%s", f[i].name);
-    printf("\n%s,%s,%s", s->name, s->m->name, r->attn_hw_name);
+    putchar('\n');
+    csv_text(s->name);
+    putchar(',');
+    csv_text(s->m->name);
+    putchar(',');
+    csv_text(r->attn_hw_name);
     for (int i = 0; i < n; i++) {
         char b[64];
         if (f[i].kind == 'u' && !r->has_price) printf(",n/a");

@@ -228,7 +228,7 @@ static void write_csv(FILE *f, const struct sw *s)
     fprintf(f, "model,hw,phase,batch,seq,context,tp,weight_dtype,activation_dtype,kv_dtype,"
                "time_s,ttft_s,tpot_s,tokens_per_s,kv_cache_bytes,activation_bytes,memory_bytes,"
                "fits,max_batch,flops,bytes,intensity,bytes_weights,bytes_kv_cache,params,"
-               "active_params,weight_bytes,kv_cache_bytes_per_token\n");
+               "active_params,weight_bytes,kv_cache_bytes_per_token,ep\n");
     for (int i = 0; i < s->npts; i++) {
         const struct sw_point *p = &s->pts[i];
         csv_name(f, s->m[p->model]->name);
@@ -249,7 +249,7 @@ static void write_csv(FILE *f, const struct sw *s)
                              p->weight_bytes, p->kv_per_token};
         for (size_t k = 0; k < sizeof v2 / sizeof v2[0]; k++)
             fprintf(f, ",%s", fmt_exact(nb, sizeof nb, v2[k]));
-        fputc('\n', f);
+        fprintf(f, ",%s\n", fmt_exact(nb, sizeof nb, s->sc.ep >= 1 ? s->sc.ep : 1));
     }
 }
 
@@ -401,10 +401,9 @@ static int write_all(struct sw *s, const char *dir)
          false},
     };
     struct err e;
-    if (plot_mkdirs(dir, &e) || write_file(dir, "sweep.csv", csv_fn, s, NULL, &e)) {
-        err_print(&e, stderr);
-        return 1;
-    }
+    /* -o that cannot be created or written is bad input (exit 2, docs/output.md) */
+    if (plot_mkdirs(dir, &e) || write_file(dir, "sweep.csv", csv_fn, s, NULL, &e))
+        return cli_fail_out(&e);
     printf("wrote %s/sweep.csv (%d points)\n", dir, s->npts);
     bool warned = false;
     int rc = 0;
@@ -415,10 +414,8 @@ static int write_all(struct sw *s, const char *dir)
         snprintf(name[0], sizeof name[0], "%s.dat", c->name);
         snprintf(name[1], sizeof name[1], "%s.gp", c->name);
         if (write_file(dir, name[0], write_chart_dat, s, c, &e) ||
-            write_file(dir, name[1], write_chart_gp, s, c, &e)) {
-            err_print(&e, stderr);
-            return 1;
-        }
+            write_file(dir, name[1], write_chart_gp, s, c, &e))
+            return cli_fail_out(&e);
         snprintf(name[0], sizeof name[0], "%s.png", c->name);
         snprintf(name[2], sizeof name[2], "%s.svg", c->name);
         const char *vars[] = {"png_file", "svg_file"}, *files[] = {name[0], name[2]};

@@ -131,9 +131,14 @@ static void count_gather(const struct op *op, struct op_cost *c)
     c->bytes_out = e * dtype_bytes(op->dt_act);
 }
 
-/* Ring all-reduce (Patarasuk and Yuan 2009; NCCL's "bus bandwidth"): each
- * device sends and receives 2*(N-1)/N of the buffer; it reads its buffer and
- * writes the result locally, N-1 additions per element. */
+/* Ring all-reduce of an E-element buffer over N devices (Patarasuk and Yuan
+ * 2009; NCCL's "bus bandwidth"): the buffer is cut into N chunks of E/N. In
+ * the reduce-scatter phase (N-1 steps) each device receives a chunk, adds it
+ * to its own copy of that chunk and passes the sum on; in the all-gather phase
+ * (N-1 steps) it forwards finished chunks. Per device: sent = received =
+ * 2*(N-1)/N * E elements; additions = (N-1) chunks * E/N = (N-1)/N * E (vector
+ * FLOPs; the N-1 additions behind each output element are spread over the N
+ * devices); it reads its buffer and writes the result locally (E each). */
 static void count_allreduce(const struct op *op, struct op_cost *c)
 {
     const double e = op->shape.allreduce.rows * op->shape.allreduce.cols;

@@ -32,8 +32,9 @@ static const char USAGE[] =
     "  schema                                            the YAML schema (docs/schema.md)\n"
     "\n"
     "options: --help (also after a command), --version\n"
-    "MODEL and HW are bundled names (see 'opbound list') or paths to YAML files;\n"
-    "MODEL may also be a Hugging Face config.json.\n";
+    "MODEL and HW are files if one by that name exists (YAML; MODEL may also be a\n"
+    "Hugging Face config.json), else bundled names (see 'opbound list') or prefixes\n"
+    "that start exactly one. Exit status: 0 ok, 2 bad input or usage, 1 other failure.\n";
 
 static const struct {
     const char *name;

@@ -24,7 +24,9 @@ static const struct key_spec TOP_KEYS[] = {
     {"name", KEY_STR, TOFF(name), 0, 128, 0, NULL, "", "scenario title"},
     {"model", KEY_STR, TOFF(model), 0, 256, 1, NULL, "",
      "bundled model name or path (relative to this file)"},
-    {"requests", KEY_INT, TOFF(requests), 1, 10000000, 1, NULL, "count", "requests to serve"},
+    {"requests", KEY_INT, TOFF(requests), 1, 1000000, 1, NULL, "count",
+     "requests to serve (capped at 10^6: the simulation steps through every iteration; 10^6 "
+     "requests of a few hundred tokens take tens of seconds)"},
     {"lengths", KEY_SEQ, 0, 0, 0, 0, NULL, "",
      "fixed mix: a list of {input, output}, cycled over the requests (give this or `uniform`)"},
     {"uniform", KEY_MAP, 0, 0, 0, 0, NULL, "",
@@ -111,16 +113,7 @@ int serve_schema_section(int i, const char **title, const struct key_spec **keys
 static int resolve(const char *file, const char *arg, const char *subdir, char *out, size_t n,
                    struct err *e)
 {
-    const size_t l = strlen(arg);
-    const bool is_path = strchr(arg, '/') || (l > 5 && strcmp(arg + l - 5, ".yaml") == 0) ||
-                         (l > 4 && strcmp(arg + l - 4, ".yml") == 0);
-    if (is_path && arg[0] != '/') {
-        const char *slash = strrchr(file, '/');
-        char rel[1024];
-        snprintf(rel, sizeof rel, "%.*s%s", slash ? (int)(slash - file + 1) : 0, file, arg);
-        return catalog_resolve(subdir, rel, out, n, e);
-    }
-    return catalog_resolve(subdir, arg, out, n, e);
+    return catalog_resolve_in(subdir, file, arg, out, n, e);
 }
 
 /* A resolution or load error without a position is reported at node n. */

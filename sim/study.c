@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "catalog.h"
 
@@ -73,12 +74,17 @@ int study_schema_section(int i, const char **title, const struct key_spec **keys
     }
 }
 
-bool study_sniff(const char *path)
+int study_sniff(const char *path, struct err *e)
 {
+    struct stat st;
+    if (stat(path, &st) != 0 || S_ISDIR(st.st_mode)) return 0; /* a bundled name, or not there */
     struct yml_doc *d = NULL;
-    struct err e;
-    if (yml_load(path, &d, &e)) return false;
-    bool is = yml_map_get(d, yml_root(d), "designs") != 0;
+    if (yml_load(path, &d, e)) return -1;
+    /* keys only a study has (a misspelt `designs` still leaves the others) */
+    static const char *const ONLY[] = {"designs", "skeleton", "scenarios", "hw"};
+    const yml_node root = yml_root(d);
+    int is = 0;
+    for (size_t i = 0; i < N(ONLY) && !is; i++) is = yml_map_get(d, root, ONLY[i]) != 0;
     yml_free(d);
     return is;
 }
@@ -87,17 +93,7 @@ bool study_sniff(const char *path)
 static int resolve(const char *study_path, const char *arg, const char *subdir, char *out,
                    size_t n, struct err *e)
 {
-    const size_t l = strlen(arg);
-    const bool is_path = strchr(arg, '/') || (l > 5 && strcmp(arg + l - 5, ".yaml") == 0) ||
-                         (l > 4 && strcmp(arg + l - 4, ".yml") == 0);
-    if (is_path && arg[0] != '/') {
-        const char *slash = strrchr(study_path, '/');
-        char rel[1024];
-        snprintf(rel, sizeof rel, "%.*s%s", slash ? (int)(slash - study_path + 1) : 0,
-                 study_path, arg);
-        return catalog_resolve(subdir, rel, out, n, e);
-    }
-    return catalog_resolve(subdir, arg, out, n, e);
+    return catalog_resolve_in(subdir, study_path, arg, out, n, e);
 }
 
 /* Resolution and loading errors are reported at the node that named the file. */

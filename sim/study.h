@@ -37,8 +37,12 @@ struct study {
  * design). *out owned by the caller (study_free). 0, or -1 with e set. */
 int study_load(const char *path, struct study **out, struct err *e);
 void study_free(struct study *s); /* accepts NULL */
-/* True if path is a YAML mapping with a `designs` key (a study, not a model). */
-bool study_sniff(const char *path);
+/* Whether the file at path is a study rather than a model: 1 if it is a YAML
+ * mapping with a key only a study has (designs, skeleton, scenarios, hw); 0 if
+ * it is not, or path names no file (a bundled name); -1 with e set if the file
+ * cannot be read or parsed (its error is the one to report, whatever it was
+ * meant to be). */
+int study_sniff(const char *path, struct err *e);
 /* Schema sections for docs/schema.md. */
 int study_schema_section(int i, const char **title, const struct key_spec **keys, size_t *n);
 

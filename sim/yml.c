@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 #include "dtype.h"
@@ -46,6 +47,9 @@ static int load_parser(yaml_parser_t *p, const char *name, struct yml_doc **out,
 
 int yml_load(const char *path, struct yml_doc **out, struct err *e)
 {
+    struct stat st; /* fopen opens a folder for reading; libyaml then fails to read */
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return err_set(e, path, 0, 0, "is a directory, not a file");
     FILE *f = fopen(path, "rb");
     if (!f) return err_set(e, path, 0, 0, "cannot open: %s", strerror(errno));
     yaml_parser_t p;

@@ -3,6 +3,8 @@
  * says what is wrong, never crash or fall back to a default. */
 #include "testutil.h"
 
+#include "../sim/serve.h"
+
 static const char BASE[] =
     "name: t\n"                                                           /* 1 */
     "hidden: 4096\n"                                                      /* 2 */
@@ -179,6 +181,47 @@ static void test_errors_syntax_and_files(void **state)
     expect_model_error(t, 1, 1, "beyond 2^53");
 }
 
+/* A folder where a file is expected says so (not "YAML syntax error"). */
+static void test_errors_directory(void **state)
+{
+    (void)state;
+    char dir[64];
+    snprintf(dir, sizeof dir, "/tmp/opbound-dir-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    struct model *m = NULL;
+    struct err e;
+    assert_int_equal(model_load(dir, &m, &e), -1);
+    assert_string_equal(e.file, dir);
+    assert_string_equal(e.msg, "is a directory, not a file");
+    assert_null(m);
+    rmdir(dir);
+}
+
+/* Serving scenarios: the request count is capped at 10^6 (the simulation
+ * steps through every iteration; 10^7 ran for minutes). */
+static void test_errors_serve_requests(void **state)
+{
+    (void)state;
+    static const char SC[] = "model: llama-3-8b\n"       /* 1 */
+                             "requests: 1000001\n"       /* 2 */
+                             "lengths: [{input: 16, output: 4}]\n"
+                             "max_batch: 8\n"
+                             "token_budget: 64\n";
+    const char *path = tu_write_temp(SC);
+    struct serve_scenario *s = NULL;
+    struct err e;
+    assert_int_equal(serve_load(path, &s, &e), -1);
+    assert_null(s);
+    assert_int_equal(e.line, 2);
+    assert_int_equal(e.col, 11);
+    assert_string_equal(e.msg, "'requests' must be at most 1000000, got 1000001");
+    unlink(path);
+    path = tu_write_temp(variant(SC, "1000001", "1000000"));
+    assert_int_equal(serve_load(path, &s, &e), 0);
+    serve_free(s);
+    unlink(path);
+}
+
 /* Device files. */
 static const char DEV[] =
     "name: d\n"                                                  /* 1 */
@@ -248,6 +291,8 @@ int main(void)
         cmocka_unit_test(test_errors_cross_field),
         cmocka_unit_test(test_errors_syntax_and_files),
         cmocka_unit_test(test_errors_device),
+        cmocka_unit_test(test_errors_directory),
+        cmocka_unit_test(test_errors_serve_requests),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

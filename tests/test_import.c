@@ -84,6 +84,137 @@ static void test_import_windows(void **state)
     model_free(m);
 }
 
+/* Writes tests/data/hf/NAME.json with, in turn, the first from[i] replaced by
+ * to[i] ("" removes it) to a temp .json; returns its path. */
+static const char *json_edit(const char *name, int n, const char *const *from,
+                             const char *const *to)
+{
+    static char path[128];
+    char src[1024], text[8192], next[8192];
+    snprintf(src, sizeof src, "%s/tests/data/hf/%s.json", OB_DATADIR, name);
+    FILE *f = fopen(src, "r");
+    assert_non_null(f);
+    size_t len = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[len] = 0;
+    for (int i = 0; i < n; i++) {
+        const char *p = strstr(text, from[i]);
+        assert_non_null(p);
+        snprintf(next, sizeof next, "%.*s%s%s", (int)(p - text), text, to[i], p + strlen(from[i]));
+        memcpy(text, next, sizeof text);
+    }
+    snprintf(path, sizeof path, "/tmp/opbound-import-%d-%s.json", (int)getpid(), name);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+static const char *json_variant(const char *name, const char *from, const char *to)
+{
+    return json_edit(name, 1, &from, &to);
+}
+
+/* Whether one of the notes of importing path contains want. */
+static bool has_note(const char *path, const char *want)
+{
+    char *yaml = NULL;
+    struct err e;
+    static struct hf_notes notes;
+    assert_int_equal(hf_to_yaml(path, &yaml, &notes, &e), 0);
+    free(yaml);
+    for (int i = 0; i < notes.n_ignored; i++)
+        if (strstr(notes.ignored[i], want)) return true;
+    return false;
+}
+
+static struct model *load_path(const char *path)
+{
+    struct model *m = NULL;
+    struct err e;
+    if (model_load(path, &m, &e)) err_print(&e, stderr);
+    return m;
+}
+
+/* sliding_window as each family's transformers implementation applies it
+ * (hf_import.c, swa_rule):
+ * - llama: LlamaConfig has no window, so a sliding_window in the file is
+ *   ignored (and listed as such): gqa on all 32 layers, Llama-3-8B's 2 x 8 x
+ *   128 = 2,048 KV elements per layer and token, 32 x 2,048 x 100,000 at
+ *   100,000 tokens.
+ * - mistral: applied whenever set; absent, MistralConfig's default 4096:
+ *   32 x 2,048 x 4,096 at 100,000 tokens, as with the published 4096; a
+ *   use_sliding_window false is ignored.
+ * - qwen2: only with use_sliding_window true, on layers >= max_window_layers.
+ *   Qwen2-7B (28 layers, 2 x 4 x 128 = 1,024 elements per layer and token)
+ *   with use_sliding_window true, sliding_window 4096, max_window_layers 14:
+ *   14 x 1,024 x 100,000 + 14 x 1,024 x 4,096. */
+static void test_import_window_rules(void **state)
+{
+    (void)state;
+    const char *p = json_variant("llama-3-8b", "\"vocab_size\"",
+                                 "\"sliding_window\": 4096, \"use_sliding_window\": true, "
+                                 "\"vocab_size\"");
+    struct model *m = load_path(p);
+    assert_non_null(m);
+    assert_int_equal(m->n_groups, 1);
+    assert_string_equal(m->groups[0].kind[SLOT_ATTN]->name, "gqa");
+    assert_exact(model_kv_elems_per_seq(m, 1, 100000), 32.0 * 2048 * 100000);
+    model_free(m);
+    assert_true(has_note(p, "sliding_window: ignored, transformers' llama has no sliding window"));
+    assert_true(has_note(p, "use_sliding_window: ignored"));
+    unlink(p);
+
+    p = json_variant("mistral-7b-v0.1", "\"sliding_window\": 4096,", "");
+    m = load_path(p);
+    assert_non_null(m);
+    assert_string_equal(m->groups[0].kind[SLOT_ATTN]->name, "swa");
+    assert_exact(model_kv_elems_per_seq(m, 1, 100000), 32.0 * 2048 * 4096);
+    model_free(m);
+    assert_true(has_note(p, "sliding_window: absent, the family default (4096) applies"));
+    unlink(p);
+    p = json_variant("mistral-7b-v0.1", "\"sliding_window\": 4096,",
+                     "\"sliding_window\": 4096, \"use_sliding_window\": false,");
+    m = load_path(p);
+    assert_non_null(m);
+    assert_exact(model_kv_elems_per_seq(m, 1, 100000), 32.0 * 2048 * 4096);
+    model_free(m);
+    assert_true(has_note(p, "use_sliding_window: ignored, transformers' mistral applies"));
+    unlink(p);
+
+    /* the published Qwen2-7B: use_sliding_window false, every layer full */
+    m = load_json("qwen2-7b");
+    assert_non_null(m);
+    assert_exact(model_kv_elems_per_seq(m, 1, 100000), 28.0 * 1024 * 100000);
+    model_free(m);
+    static const char *const FROM[] = {"\"max_window_layers\": 28", "\"sliding_window\": 131072",
+                                       "\"use_sliding_window\": false"};
+    static const char *const TO[] = {"\"max_window_layers\": 14", "\"sliding_window\": 4096",
+                                     "\"use_sliding_window\": true"};
+    p = json_edit("qwen2-7b", 3, FROM, TO);
+    m = load_path(p);
+    assert_non_null(m);
+    assert_int_equal(m->n_groups, 2);
+    assert_string_equal(m->groups[0].kind[SLOT_ATTN]->name, "gqa");
+    assert_string_equal(m->groups[1].kind[SLOT_ATTN]->name, "swa");
+    assert_int_equal(m->groups[1].first_layer, 14);
+    assert_exact(model_kv_elems_per_seq(m, 1, 100000), 14.0 * 1024 * 100000 + 14.0 * 1024 * 4096);
+    model_free(m);
+    unlink(p);
+
+    /* a number the FFN width is computed from: refused as written */
+    p = json_variant("lfm2-1.2b", "\"block_ffn_dim_multiplier\": 1.0",
+                     "\"block_ffn_dim_multiplier\": 1e30");
+    struct err e;
+    m = NULL;
+    assert_int_equal(model_load(p, &m, &e), -1);
+    assert_int_equal(e.line, 6);
+    assert_int_equal(e.col, 31);
+    assert_string_equal(e.msg, "'block_ffn_dim_multiplier' must be between 0.001 and 1000, got 1e30");
+    unlink(p);
+}
+
 /* Qwen2-7B (no bundled YAML): h 3584, 28 layers, H 28, Hkv 4, D 128, I 18944,
  * V 152064, untied, biases on q, k, v:
  *   attention 3584*3584*2 + 3584*512*2 + (3584 + 512 + 512) = 29,364,736
@@ -207,6 +338,10 @@ static void test_import_errors(void **state)
     expect_json_error(variant("\"silu\"", "\"silu\", \"torch_dtype\": \"float64\""), 9, 40,
                       "unsupported torch_dtype 'float64'");
     expect_json_error("[1, 2]\n", 1, 1, "a config.json must be a JSON object");
+    /* values are quoted as written, not as strtoll/strtod clamp them */
+    expect_json_error(variant("256,", "99999999999999999999,"), 3, 18,
+                      "'hidden_size' must be between 1 and 1048576, got 99999999999999999999");
+    expect_json_error(variant("256,", "1e30,"), 3, 18, "'hidden_size' must be an integer, got 1e30");
 }
 
 /* The CLI: import to stdout or -o, a note for unknown fields, analyze on JSON. */
@@ -282,6 +417,7 @@ int main(void)
         cmocka_unit_test(test_import_families),
         cmocka_unit_test(test_import_qwen2_bias),
         cmocka_unit_test(test_import_windows),
+        cmocka_unit_test(test_import_window_rules),
         cmocka_unit_test(test_import_gemma2),
         cmocka_unit_test(test_import_roundtrip),
         cmocka_unit_test(test_import_errors),
