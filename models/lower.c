@@ -8,14 +8,16 @@
  * Tensor parallelism over tp devices (Megatron-LM, Shoeybi et al. 2019): the
  * graph is one device's share. Blocks split their heads / intermediate size;
  * each block's output is summed across devices by a ring all-reduce of T x h;
- * lm_head is split by vocabulary (V/tp columns per device; the gather of the
- * logits is not counted). Norms, residuals and the embedding gather run on
- * every device. */
+ * the embedding and lm_head are split by vocabulary (Megatron-LM's vocabulary-
+ * parallel layers): the looked-up rows are summed by an all-reduce of T x h
+ * (embed_allreduce) and the B x V/tp logits of each device are assembled by a
+ * ring all-gather of B x V (logits_allgather, the last op). Norms and
+ * residuals run on every device. */
 #include "model.h"
 
 int model_max_ops(const struct model *m)
 {
-    int n = 3;
+    int n = 5; /* embed (+ all-reduce), final_norm, lm_head (+ all-gather) */
     for (int i = 0; i < m->n_groups; i++)
         n += 8 + m->groups[i].kind[SLOT_ATTN]->max_ops + m->groups[i].kind[SLOT_FFN]->max_ops;
     return n;
@@ -37,6 +39,7 @@ void model_lower(const struct model *m, const struct step *st, struct graph *g)
     g->layer_first = -1;
     g->layer_count = 1;
     op_gather(g, "embed", t, h);
+    if (st->tp > 1) op_allreduce(g, "embed_allreduce", t, h, st->tp);
     for (int i = 0; i < m->n_groups; i++) {
         const struct layer_group *lg = &m->groups[i];
         g->group = i;
@@ -61,4 +64,5 @@ void model_lower(const struct model *m, const struct step *st, struct graph *g)
     g->layer_count = 1;
     op_norm(g, "final_norm", t, h, norm_p, norm_f);
     op_gemm(g, "lm_head", st->batch, (double)m->vocab / st->tp, h, false);
+    if (st->tp > 1) op_allgather(g, "logits_allgather", st->batch, (double)m->vocab, st->tp);
 }

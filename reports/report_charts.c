@@ -217,7 +217,8 @@ static enum bd_part breakdown_part(const struct op *op)
     case OP_ATTENTION:
     case OP_SCAN: return BD_ATTN_CORE; /* a linear mixer's recurrent core */
     case OP_ALLREDUCE:
-    case OP_ALLTOALL: return BD_ALLREDUCE;
+    case OP_ALLTOALL:
+    case OP_ALLGATHER: return BD_ALLREDUCE;
     case OP_GEMM:
     case OP_BATCHED_GEMM: gemm = true; break;
     case OP_ELEMENTWISE:

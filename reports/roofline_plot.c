@@ -20,12 +20,12 @@
 static const int PT_OPEN[OP_COUNT] = {
     [OP_GEMM] = 6,        [OP_BATCHED_GEMM] = 4, [OP_ATTENTION] = 8, [OP_ELEMENTWISE] = 12,
     [OP_NORM] = 10,       [OP_SOFTMAX] = 14,     [OP_ROUTER] = 1,    [OP_GATHER] = 2,
-    [OP_ALLREDUCE] = 3,
+    [OP_ALLREDUCE] = 3,   [OP_ALLGATHER] = 3,
 };
 static const int PT_FILLED[OP_COUNT] = {
     [OP_GEMM] = 7,        [OP_BATCHED_GEMM] = 5, [OP_ATTENTION] = 9, [OP_ELEMENTWISE] = 13,
     [OP_NORM] = 11,       [OP_SOFTMAX] = 15,     [OP_ROUTER] = 1,    [OP_GATHER] = 2,
-    [OP_ALLREDUCE] = 3,
+    [OP_ALLREDUCE] = 3,   [OP_ALLGATHER] = 3,
 };
 
 /* Chart geometry (screen fractions of W x H): the plot area and the key column. */

@@ -197,6 +197,24 @@ static void count_scan(const struct op *op, struct op_cost *c)
 /* All-to-all (expert-parallel dispatch / combine): reads the rows it sends,
  * writes the rows it receives; the interconnect carries max(sent, received)
  * rows in each direction (full-duplex links). No FLOPs. */
+/* Ring all-gather (Patarasuk and Yuan 2009; the second half of a ring
+ * all-reduce): N - 1 steps, each sending one 1/N slice to the next device, so
+ * every device sends (N-1)/N of the assembled e elements; it reads its own
+ * slice (e/N) and writes the assembled tensor (e). No arithmetic. */
+static void count_allgather(const struct op *op, struct op_cost *c)
+{
+    const double e = op->shape.allreduce.rows * op->shape.allreduce.cols;
+    const double n = op->shape.allreduce.devices, ab = dtype_bytes(op->dt_act);
+    c->flops_mm = 0;
+    c->flops_vec = 0;
+    c->flops_wasted = 0;
+    c->bytes_w = 0;
+    c->bytes_act = e / n * ab;
+    c->bytes_kv = 0;
+    c->bytes_out = e * ab;
+    c->bytes_net = (n - 1.0) / n * e * ab;
+}
+
 static void count_alltoall(const struct op *op, struct op_cost *c)
 {
     const double ab = dtype_bytes(op->dt_act), cols = op->shape.alltoall.cols;
@@ -226,6 +244,7 @@ static const struct {
     [OP_ALLREDUCE] = {"allreduce", count_allreduce},
     [OP_SCAN] = {"scan", count_scan},
     [OP_ALLTOALL] = {"alltoall", count_alltoall},
+    [OP_ALLGATHER] = {"allgather", count_allgather},
 };
 _Static_assert(sizeof OP_KINDS / sizeof OP_KINDS[0] == OP_COUNT, "OP_KINDS out of date");
 
@@ -376,6 +395,18 @@ struct op *op_allreduce(struct graph *g, const char *name, double rows, double c
 {
     OB_ASSERT(rows >= 0 && cols > 0 && devices >= 2);
     struct op *op = add(g, OP_ALLREDUCE, name);
+    op->shape.allreduce.rows = rows;
+    op->shape.allreduce.cols = cols;
+    op->shape.allreduce.devices = devices;
+    op_count(op);
+    return op;
+}
+
+struct op *op_allgather(struct graph *g, const char *name, double rows, double cols,
+                        double devices)
+{
+    OB_ASSERT(rows >= 0 && cols > 0 && devices >= 2);
+    struct op *op = add(g, OP_ALLGATHER, name);
     op->shape.allreduce.rows = rows;
     op->shape.allreduce.cols = cols;
     op->shape.allreduce.devices = devices;

@@ -34,6 +34,7 @@ enum op_kind {
     OP_ALLREDUCE,    /* sum across tensor-parallel devices over the interconnect */
     OP_SCAN,         /* linear recurrence with a per-sequence state (SSD, linear attention) */
     OP_ALLTOALL,     /* expert-parallel dispatch or combine of token rows */
+    OP_ALLGATHER,    /* concatenation across tensor-parallel devices (vocabulary-split logits) */
     OP_COUNT
 };
 
@@ -155,6 +156,10 @@ struct op *op_router(struct graph *g, const char *name, double rows, double expe
 struct op *op_gather(struct graph *g, const char *name, double rows, double cols);
 /* Ring all-reduce of rows x cols activations over `devices` devices. */
 struct op *op_allreduce(struct graph *g, const char *name, double rows, double cols,
+                        double devices);
+/* Ring all-gather over `devices` devices that assembles a rows x cols tensor
+ * of which each device holds cols / devices columns. */
+struct op *op_allgather(struct graph *g, const char *name, double rows, double cols,
                         double devices);
 
 /* Linear-recurrence core; the state is read (when state_in) and written in

@@ -37,6 +37,7 @@ static double op_units(const struct op *op)
     case OP_GATHER:
     case OP_ALLREDUCE:
     case OP_ALLTOALL:
+    case OP_ALLGATHER:
     case OP_SCAN: /* a recurrent scan runs whole on one side */
     case OP_COUNT: break;
     }
@@ -66,7 +67,7 @@ double placement_op(const struct op *op, const struct device *d, enum place_mode
     out->time_s = tx;
     /* PIM cannot run collectives, and PIM without compute units runs nothing. */
     if (!d->has_pim || d->pim.flops_per_s <= 0 || op->kind == OP_ALLREDUCE ||
-        op->kind == OP_ALLTOALL) {
+        op->kind == OP_ALLTOALL || op->kind == OP_ALLGATHER) {
         out->t_pim_s = 0;
         out->energy_j = energy_of(d, ev.flops, ev.bytes, 1.0, tx);
         return tx;

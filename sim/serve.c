@@ -127,15 +127,22 @@ double serve_engine_eval(struct serve_engine *e, const struct serve_item *items,
     st.ctx_prior = it[0].ctx;
     struct graph *g = &e->g;
     model_lower(e->m, &st, g);
-    /* lm_head runs on the sequences that sample a token this iteration. */
-    struct op *lm = &g->ops[g->n - 1];
+    /* lm_head (and under tp the logits all-gather after it, the last op) run
+     * on the sequences that sample a token this iteration. */
+    const int tail = e->st.tp > 1 ? 2 : 1;
+    struct op *lm = &g->ops[g->n - tail];
     OB_ASSERT(strcmp(lm->name, "lm_head") == 0);
     if (samples != b) {
         if (samples == 0) {
-            g->n--;
+            g->n -= tail;
         } else {
             lm->shape.gemm.m = samples;
             op_count(lm);
+            if (tail == 2) {
+                OB_ASSERT(g->ops[g->n - 1].kind == OP_ALLGATHER);
+                g->ops[g->n - 1].shape.allreduce.rows = samples;
+                op_count(&g->ops[g->n - 1]);
+            }
         }
     }
     for (int i = 0; i < g->n; i++)

@@ -288,7 +288,7 @@ static void test_cli_output_documented(void **state)
     assert_int_equal(system(args), 0);
     /* the op kinds and bounds */
     const char *words[] = {"gemm", "batched_gemm", "attention", "elementwise", "norm", "softmax",
-                           "router", "gather", "allreduce", "alltoall", "scan", "memory",
+                           "router", "gather", "allreduce", "allgather", "alltoall", "scan", "memory",
                            "compute", "network"};
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) documented(words[i], "kinds");
     assert_int_equal(undocumented, 0);

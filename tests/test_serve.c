@@ -127,6 +127,22 @@ static void test_serve_mixed_iteration(void **state)
     assert_exact(t2.kernels - t1.kernels, 1);
     assert_exact(t2.flops - t1.flops, 2.0 * 4096 * 128256);
     serve_engine_free(&en);
+    /* over 2 tensor-parallel devices the logits all-gather follows lm_head:
+     * two kernels fewer without sampling; with 3 of 5 sequences sampling the
+     * gather sends 1/2 x 3 x 128,256 x 2 B = 384,768 B and the lm_head
+     * computes 2 x 3 x 4096 x 64,128 FLOPs */
+    assert_int_equal(serve_engine_init(&en, m, h100, 2, m->dt_w, m->dt_act, m->dt_kv), 0);
+    serve_engine_eval(&en, &c0, 1, &t1);
+    serve_engine_eval(&en, &c1, 1, &t2);
+    assert_exact(t2.kernels - t1.kernels, 2);
+    const struct serve_item five[2] = {{3, 1, 100, 3}, {2, 8, 0, 0}};
+    serve_engine_eval(&en, five, 2, &t1);
+    const struct op *lm = &en.g.ops[en.g.n - 2], *ag = &en.g.ops[en.g.n - 1];
+    assert_string_equal(lm->name, "lm_head");
+    assert_exact(lm->cost.flops_mm, 2.0 * 3 * 4096 * 64128);
+    assert_int_equal(ag->kind, OP_ALLGATHER);
+    assert_exact(ag->cost.bytes_net, 384768.0);
+    serve_engine_free(&en);
     model_free(m);
 }
 
