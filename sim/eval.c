@@ -69,7 +69,7 @@ void eval_graph(const struct graph *g, const struct device *d, struct op_eval *p
         blk[op->block] += n * ev.time_s;
         bnd[ev.bound] += n * ev.time_s;
         kernels += n;
-        const double act = op->cost.bytes_act + op->cost.bytes_out;
+        const double act = op_act_bytes(op);
         if (act > act_peak) act_peak = act;
     }
     tot->cost = (struct op_cost){.flops_mm = mm, .flops_vec = vec, .bytes_w = bw,

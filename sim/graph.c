@@ -255,6 +255,18 @@ const char *op_kind_name(enum op_kind k) { return OP_KINDS[k].name; }
 const char *op_block_name(enum op_block b) { return BLOCK_NAMES[b]; }
 void op_count(struct op *op) { OP_KINDS[op->kind].count(op, &op->cost); }
 
+double op_act_bytes(const struct op *op)
+{
+    double out = op->cost.bytes_out;
+    if (op->kind == OP_ELEMENTWISE && op->shape.ew.out_kv) {
+        out = 0; /* the KV-cache / state store */
+    } else if (op->kind == OP_SCAN) {
+        const struct scan_shape *x = &op->shape.scan; /* minus the final state (count_scan) */
+        out -= x->b * x->heads * x->dk * x->dv * dtype_bytes(op->dt_kv);
+    }
+    return op->cost.bytes_act + out;
+}
+
 int graph_init(struct graph *g, int cap)
 {
     memset(g, 0, sizeof *g);

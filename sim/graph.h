@@ -137,6 +137,10 @@ const char *op_kind_name(enum op_kind k);
 const char *op_block_name(enum op_block b);
 /* Recomputes op->cost from its shape with the kind's count function. */
 void op_count(struct op *op);
+/* Activation bytes of a counted op, read + written, without what it writes
+ * into the KV cache or a recurrent state (those are held in the KV/state
+ * memory already): the "activations" term of the memory footprint. */
+double op_act_bytes(const struct op *op);
 
 /* Builders: append one op with the graph's current placement and dtypes, fill
  * its shape and count it. They assert on programming errors (negative sizes). */
