@@ -220,7 +220,8 @@ static void cca_lower(const void *p, const struct lower_ctx *x, struct graph *g)
      * to read: the convs see zero padding. */
     const double state = cca_state_elems(c, e, hq, hkv);
     if (state > 0)
-        op_elementwise(g, "cca_state", st->batch, state, st->ctx_prior > 0 ? 1 : 0, 0, true);
+        op_elementwise(g, "cca_state", st->batch, state, st->ctx_prior > 0 ? 1 : 0, 0, true)
+            ->per_seq = true; /* read or not per sequence */
     /* conv1 yields q_len + k1 - 1 positions per sequence (conv2's window):
      * 2*k0 FLOPs each (k0 multiply-adds, bias). */
     op_elementwise(g, "seq_conv", st->batch * (st->q_len + k1 - 1.0), ch, 1, 2.0 * k0, false);

@@ -161,7 +161,8 @@ static void mamba2_lower(const void *p, const struct lower_ctx *x, struct graph 
      * new one (prefill: the prompt's tail), as CCA's state. */
     if (c->d_conv > 1)
         op_elementwise(g, "conv_state", st->batch, (k - 1.0) * conv_dim,
-                       st->ctx_prior > 0 ? 1 : 0, 0, true);
+                       st->ctx_prior > 0 ? 1 : 0, 0, true)
+            ->per_seq = true; /* read or not per sequence */
     /* Depthwise causal conv as one GEMM per channel (im2col: T x k taps). */
     op_batched_gemm(g, "conv1d", conv_dim, t, 1, k, c->conv_bias);
     op_elementwise(g, "conv_silu", t, conv_dim, 1, FLOPS_SILU, false);

@@ -100,7 +100,8 @@ static void shortconv_lower(const void *p, const struct lower_ctx *x, struct gra
     /* carried window: read when there is prior context, always rewritten */
     if (c->kernel > 1)
         op_elementwise(g, "conv_state", st->batch, (k - 1.0) * w, st->ctx_prior > 0 ? 1 : 0, 0,
-                       true);
+                       true)
+            ->per_seq = true; /* read or not per sequence */
     op_batched_gemm(g, "conv", w, t, 1, k, c->bias); /* depthwise, im2col per channel */
     op_elementwise(g, "c_gate", t, w, 2, 1.0, false); /* C * conv_out */
     op_gemm(g, "out_proj", t, h, w, c->bias);         /* row-parallel */

@@ -58,11 +58,17 @@ static int item_cmp(const void *pa, const void *pb)
     return 0;
 }
 
-static void cost_add(struct op_cost *a, const struct op_cost *b)
+/* Sums b into a, except the weights of a plain GEMM: they are model weights
+ * (MLA kv_up, NSA cmp_k/cmp_v) that one kernel over every sequence reads
+ * once, so the merged op reads them once (the largest of the groups'). A
+ * batched GEMM's weight operand belongs to each sequence (MoBA's gate holds
+ * the queries there) and adds up. */
+static void cost_add(struct op_cost *a, const struct op_cost *b, enum op_kind kind)
 {
     a->flops_mm += b->flops_mm;
     a->flops_vec += b->flops_vec;
-    a->bytes_w += b->bytes_w;
+    if (kind == OP_GEMM) a->bytes_w = fmax(a->bytes_w, b->bytes_w);
+    else a->bytes_w += b->bytes_w;
     a->bytes_act += b->bytes_act;
     a->bytes_kv += b->bytes_kv;
     a->bytes_out += b->bytes_out;
@@ -77,7 +83,7 @@ static void merge_op(struct graph *g, const struct op *src)
     for (int i = 0; i < g->n; i++) {
         struct op *o = &g->ops[i];
         if (o->group == src->group && op_per_seq(o) && strcmp(o->name, src->name) == 0) {
-            cost_add(&o->cost, &src->cost);
+            cost_add(&o->cost, &src->cost, o->kind);
             return;
         }
     }
@@ -176,7 +182,8 @@ double serve_engine_eval(struct serve_engine *e, const struct serve_item *items,
     for (int i = 0; i < g->n; i++) {
         const struct op *o = &g->ops[i];
         if (op_per_seq(o) && o->cost.flops_mm == 0 && o->cost.flops_vec == 0 &&
-            o->cost.bytes_act == 0 && o->cost.bytes_kv == 0)
+            o->cost.bytes_w == 0 && o->cost.bytes_act == 0 && o->cost.bytes_kv == 0 &&
+            o->cost.bytes_out == 0) /* a write-only op (a state store) still runs */
             continue;
         g->ops[w++] = *o;
     }

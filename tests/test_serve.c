@@ -218,6 +218,11 @@ static void test_serve_per_sequence_selection(void **state)
     serve_engine_eval(&en, nsa, 2, &tot);
     assert_exact(iter_op(&en, 0, "sel_topk")->cost.flops_vec, 7600);
     assert_exact(iter_op(&en, 0, "sel_score")->cost.flops_vec, 15200);
+    /* the compression MLP's weights (cmp_block 32 x 128 -> 128, bf16:
+     * 32 x 128 x 128 x 2 = 1,048,576 B) are read once for both sequences,
+     * not once per context group */
+    assert_exact(iter_op(&en, 0, "cmp_k")->cost.bytes_w, 1048576.0);
+    assert_exact(iter_op(&en, 0, "cmp_v")->cost.bytes_w, 1048576.0);
     serve_engine_free(&en);
     model_free(m);
 
@@ -227,6 +232,40 @@ static void test_serve_per_sequence_selection(void **state)
     serve_engine_eval(&en, moba, 2, &tot);
     assert_exact(iter_op(&en, 0, "moba_gate")->cost.flops_mm, 98304);
     assert_exact(iter_op(&en, 0, "moba_topk")->cost.flops_vec, 2688);
+    serve_engine_free(&en);
+    model_free(m);
+}
+
+/* A carried state is read only by the sequences that have one.
+ * examples/mix-mamba2.yaml: conv_dim = expand x h + 2 x groups x d_state =
+ * 2 x 4096 + 2 x 8 x 128 = 10,240 channels; the carried window holds
+ * d_conv - 1 = 3 of them: 30,720 elements, 61,440 B in bf16 per sequence.
+ * A decode at context 100 reads and rewrites it; a fresh 64-token prompt
+ * only writes it: read 61,440 B, written 2 x 61,440 = 122,880 B. A fresh
+ * prompt beside a continuing one (same q = 64, prior 0 and 512) reads one. */
+static void test_serve_state_per_sequence(void **state)
+{
+    (void)state;
+    struct model *m = example_model("mix-mamba2.yaml");
+    struct serve_engine en;
+    assert_int_equal(serve_engine_init(&en, m, h100, 1, m->dt_w, m->dt_act, m->dt_kv), 0);
+    struct eval_totals tot;
+    const struct serve_item mix[2] = {{1, 1, 100, 1}, {1, 64, 0, 0}};
+    serve_engine_eval(&en, mix, 2, &tot);
+    const struct op *cs = iter_op(&en, 0, "conv_state");
+    assert_exact(cs->cost.bytes_act + cs->cost.bytes_kv, 61440.0);
+    assert_exact(cs->cost.bytes_out, 122880.0);
+    const struct serve_item two[2] = {{1, 64, 0, 0}, {1, 64, 512, 0}};
+    serve_engine_eval(&en, two, 2, &tot);
+    cs = iter_op(&en, 0, "conv_state");
+    assert_exact(cs->cost.bytes_act + cs->cost.bytes_kv, 61440.0);
+    assert_exact(cs->cost.bytes_out, 122880.0);
+    /* two fresh prompts: nothing to read, the store still runs */
+    const struct serve_item fresh[1] = {{2, 64, 0, 0}};
+    serve_engine_eval(&en, fresh, 1, &tot);
+    cs = iter_op(&en, 0, "conv_state");
+    assert_exact(cs->cost.bytes_act + cs->cost.bytes_kv, 0.0);
+    assert_exact(cs->cost.bytes_out, 122880.0);
     serve_engine_free(&en);
     model_free(m);
 }
@@ -575,6 +614,7 @@ int main(void)
         cmocka_unit_test(test_serve_iteration_equals_analyze),
         cmocka_unit_test(test_serve_mixed_iteration),
         cmocka_unit_test(test_serve_per_sequence_selection),
+        cmocka_unit_test(test_serve_state_per_sequence),
         cmocka_unit_test(test_serve_admission_boundary),
         cmocka_unit_test(test_serve_admission_window),
         cmocka_unit_test(test_serve_ttft_tbt_by_hand),
