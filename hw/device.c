@@ -252,10 +252,14 @@ static int read_calibration(const struct yml_doc *doc, yml_node cal, struct devi
         yml_node key = yml_map_key_at(doc, cal, i);
         const char *name = yml_scalar(doc, key);
         const int k = name ? device_kind_index(name) : -1;
-        if (k < 0)
-            return yml_fail(doc, key, e, "unknown op kind '%s' in calibration (gemm, "
-                            "batched_gemm, attention, elementwise, norm, softmax, router, "
-                            "gather, allreduce)", name ? name : "?");
+        if (k < 0) {
+            char kinds[256] = "";
+            for (int j = 0; j < OP_COUNT; j++) /* every kind, from the op table */
+                snprintf(kinds + strlen(kinds), sizeof kinds - strlen(kinds), "%s%s",
+                         j ? ", " : "", op_kind_name((enum op_kind)j));
+            return yml_fail(doc, key, e, "unknown op kind '%s' in calibration (%s)",
+                            name ? name : "?", kinds);
+        }
         struct device_cal *c = &d->cal[k];
         if (c->present) return yml_fail(doc, key, e, "duplicate calibration for '%s'", name);
         uint64_t present;

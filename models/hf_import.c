@@ -371,6 +371,30 @@ static int window_of(struct conv *c, const char *family, enum swa_rule rule, int
     return 0;
 }
 
+/* `layer_types` (optional): a list with one "sliding_attention" or
+ * "full_attention" per layer; anything else is refused at its position. */
+static int get_layer_types(struct conv *c, yml_node *out)
+{
+    *out = 0;
+    const yml_node t = field(c, "layer_types");
+    if (!t) return 0;
+    if (yml_kind_of(c->d, t) != YML_SEQ)
+        return yml_fail(c->d, t, c->e, "'layer_types' must be a list, one entry per layer");
+    if (yml_seq_len(c->d, t) != c->layers)
+        return yml_fail(c->d, t, c->e, "'layer_types' has %d entries, num_hidden_layers is %lld",
+                        yml_seq_len(c->d, t), (long long)c->layers);
+    for (int i = 0; i < yml_seq_len(c->d, t); i++) {
+        const yml_node x = yml_seq_at(c->d, t, i);
+        const char *v = yml_scalar(c->d, x);
+        if (!v || (strcmp(v, "sliding_attention") != 0 && strcmp(v, "full_attention") != 0))
+            return yml_fail(c->d, x, c->e,
+                            "layer_types[%d] must be \"sliding_attention\" or \"full_attention\"",
+                            i);
+    }
+    *out = t;
+    return 0;
+}
+
 /* Whether layer i is a sliding-window layer: `layer_types` when the config
  * lists it ("sliding_attention"), else dflt. */
 static bool layer_sliding(struct conv *c, yml_node types, int64_t i, bool dflt)
@@ -411,10 +435,14 @@ static int conv_llama(struct conv *c, const char *family, enum swa_rule rule, in
         require_act(c, "hidden_act", "silu"))
         return -1;
     const bool qwen2 = strcmp(family, "qwen2") == 0;
-    int64_t window = 0, window_from = 0;
+    /* max_window_layers: Qwen2Config's default 28; any value >= the layer
+     * count leaves no sliding layer (Qwen2.5-14B/32B ship 70 with 48/64). */
+    int64_t window = 0, window_from = qwen2 ? 28 : 0; /* other families: every layer */
     if (window_of(c, family, rule, dflt, &window)) return -1;
-    if (qwen2 && get_int(c, "max_window_layers", false, 0, c->layers, &window_from)) return -1;
-    const yml_node types = qwen2 ? field(c, "layer_types") : 0;
+    if (qwen2 && get_int(c, "max_window_layers", false, 0, INT64_C(1) << 40, &window_from))
+        return -1;
+    yml_node types = 0;
+    if (qwen2 && get_layer_types(c, &types)) return -1;
     char(*attn)[256] = calloc((size_t)c->layers, 256), (*ffn)[256] = calloc((size_t)c->layers, 256);
     OB_ASSERT(attn && ffn);
     char extra[64];
@@ -472,11 +500,12 @@ static int conv_qwen3_any(struct conv *c, bool moe)
     if (read_common(c, false) || read_heads(c, &h, &kv, &d) ||
         get_bool(c, "attention_bias", &attn_bias) || require_act(c, "hidden_act", "silu"))
         return -1;
-    int64_t window = 0, window_from = 0;
+    int64_t window = 0, window_from = 28; /* Qwen3(Moe)Config's default max_window_layers */
     if (window_of(c, moe ? "qwen3_moe" : "qwen3", SWA_IF_ENABLED, 4096, &window) ||
-        get_int(c, "max_window_layers", false, 0, c->layers, &window_from))
+        get_int(c, "max_window_layers", false, 0, INT64_C(1) << 40, &window_from))
         return -1;
-    const yml_node types = moe ? 0 : field(c, "layer_types");
+    yml_node types = 0;
+    if (!moe && get_layer_types(c, &types)) return -1;
     if (get_int(c, "intermediate_size", !moe, 1, 1 << 24, &inter)) return -1;
     yml_node only = 0;
     if (moe) {
@@ -689,7 +718,8 @@ static int conv_gpt_oss(struct conv *c)
     if (require_act(c, "hidden_act", "silu")) return -1;
     use(c, "attention_bias");
     if (window_of(c, "gpt_oss", SWA_ALWAYS, 128, &window)) return -1;
-    yml_node types = field(c, "layer_types");
+    yml_node types;
+    if (get_layer_types(c, &types)) return -1;
     char(*attn)[256] = calloc((size_t)c->layers, 256), (*ffn)[256] = calloc((size_t)c->layers, 256);
     OB_ASSERT(attn && ffn);
     for (int64_t i = 0; i < c->layers; i++) {
@@ -744,7 +774,8 @@ static int conv_gemma(struct conv *c, int version)
     use(c, "final_logit_softcapping");
     use(c, "rope_local_base_freq");
     use(c, "cache_implementation");
-    yml_node types = field(c, "layer_types");
+    yml_node types;
+    if (get_layer_types(c, &types)) return -1;
     char(*attn)[256] = calloc((size_t)c->layers, 256), (*ffn)[256] = calloc((size_t)c->layers, 256);
     OB_ASSERT(attn && ffn);
     for (int64_t i = 0; i < c->layers; i++) {

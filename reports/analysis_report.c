@@ -156,8 +156,9 @@ static double overhead_s(const struct analysis_view *v)
         const struct op *op = &a->graph.ops[i];
         double o = d->cal[op->kind].t_overhead_s;
         if (a->placed && a->place[i].side == SIDE_PIM) o = d->pim.overhead_s;
-        else if (a->placed && a->place[i].side == SIDE_CO)
-            o = d->kernel_overhead_s > d->pim.overhead_s ? d->kernel_overhead_s : d->pim.overhead_s;
+        else if (a->placed && a->place[i].side == SIDE_CO) /* as placement.c: both sides run */
+            o = d->cal[op->kind].t_overhead_s > d->pim.overhead_s ? d->cal[op->kind].t_overhead_s
+                                                                 : d->pim.overhead_s;
         t += o * op->layer_count;
     }
     return t;

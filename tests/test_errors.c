@@ -278,6 +278,13 @@ static void test_errors_device(void **state)
                         "'kernel_overhead_s' must be a decimal number, got 'nan'");
     expect_device_error(variant(DEV, "l2_bytes: 50e6", "l2_bytes: 1e999"), 4, 11,
                         "'l2_bytes' is out of range: 1e999");
+    /* a calibration entry for an op kind that does not exist lists every kind */
+    char cal[1024];
+    snprintf(cal, sizeof cal, "%scalibration: {matmul: {overhead_s: 1e-6}}\n", DEV);
+    expect_device_error(cal, 11, 15,
+                        "unknown op kind 'matmul' in calibration (gemm, batched_gemm, attention, "
+                        "elementwise, norm, softmax, router, gather, allreduce, scan, alltoall, "
+                        "allgather)");
 }
 
 int main(void)

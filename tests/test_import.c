@@ -202,6 +202,53 @@ static void test_import_window_rules(void **state)
     assert_exact(model_kv_elems_per_seq(m, 1, 100000), 14.0 * 1024 * 100000 + 14.0 * 1024 * 4096);
     model_free(m);
     unlink(p);
+    /* max_window_layers beyond the layer count, as Qwen2.5-14B/32B ship it
+     * (70 with 48/64 layers): accepted, no layer slides, all 28 full:
+     * 28 x 1,024 x 100,000. Absent: Qwen2Config's default 28, the same. */
+    static const char *const FROM2[] = {"\"max_window_layers\": 28,", "\"sliding_window\": 131072",
+                                        "\"use_sliding_window\": false"};
+    static const char *const TO70[] = {"\"max_window_layers\": 70,", "\"sliding_window\": 4096",
+                                       "\"use_sliding_window\": true"};
+    static const char *const TOABS[] = {"", "\"sliding_window\": 4096",
+                                        "\"use_sliding_window\": true"};
+    for (int v = 0; v < 2; v++) {
+        p = json_edit("qwen2-7b", 3, FROM2, v ? TOABS : TO70);
+        m = load_path(p);
+        assert_non_null(m);
+        assert_int_equal(m->n_groups, 1);
+        assert_exact(model_kv_elems_per_seq(m, 1, 100000), 28.0 * 1024 * 100000);
+        model_free(m);
+        unlink(p);
+    }
+    /* layer_types must list one of the two kinds per layer, checked where it is */
+    {
+        static const char *const LT_TO[3] = {
+            "\"layer_types\": \"sliding_attention\", \"max_window_layers\": 28",
+            "\"layer_types\": [\"full_attention\"], \"max_window_layers\": 28",
+            "\"layer_types\": [\"full_attention\", \"full_attention\", \"full_attention\", "
+            "\"full_attention\", \"full_attention\", \"full_attention\", \"full_attention\", "
+            "\"full_attention\", \"full_attention\", \"full_attention\", \"full_attention\", "
+            "\"full_attention\", \"full_attention\", \"full_attention\", \"full_attention\", "
+            "\"full_attention\", \"full_attention\", \"full_attention\", \"full_attention\", "
+            "\"full_attention\", \"full_attention\", \"full_attention\", \"full_attention\", "
+            "\"full_attention\", \"full_attention\", \"full_attention\", \"full_attention\", "
+            "\"linear\"], \"max_window_layers\": 28"};
+        static const char *const LT_MSG[3] = {
+            "'layer_types' must be a list, one entry per layer",
+            "'layer_types' has 1 entries, num_hidden_layers is 28",
+            "layer_types[27] must be \"sliding_attention\" or \"full_attention\""};
+        for (int v = 0; v < 3; v++) {
+            p = json_variant("qwen2-7b", "\"max_window_layers\": 28", LT_TO[v]);
+            struct err le;
+            m = NULL;
+            assert_int_equal(model_load(p, &m, &le), -1);
+            assert_null(m);
+            assert_int_equal(le.line, 11); /* the line of max_window_layers in the file */
+            assert_true(le.col > 1);
+            assert_string_equal(le.msg, LT_MSG[v]);
+            unlink(p);
+        }
+    }
 
     /* a number the FFN width is computed from: refused as written */
     p = json_variant("lfm2-1.2b", "\"block_ffn_dim_multiplier\": 1.0",
