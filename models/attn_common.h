@@ -36,4 +36,18 @@ static inline int attn_heads_tp_check(long long heads, long long kv_heads, doubl
     return 0;
 }
 
+/* The head rule of the GQA family: 1 <= kv_heads <= heads and heads a
+ * multiple of kv_heads; an error points at the block's kv_heads key. */
+static inline int attn_heads_check(long long heads, long long kv_heads, const struct yml_doc *d,
+                                   yml_node map, struct err *e)
+{
+    if (kv_heads > heads)
+        return yml_fail(d, yml_map_get(d, map, "kv_heads"), e,
+                        "kv_heads (%lld) must not exceed heads (%lld)", kv_heads, heads);
+    if (heads % kv_heads != 0)
+        return yml_fail(d, yml_map_get(d, map, "kv_heads"), e,
+                        "heads (%lld) must be divisible by kv_heads (%lld)", heads, kv_heads);
+    return 0;
+}
+
 #endif

@@ -55,14 +55,7 @@ static int gqa_check(void *p, uint64_t present, const struct model *m, const str
     (void)present;
     (void)m;
     struct gqa_cfg *c = p;
-    if (c->kv_heads > c->heads)
-        return yml_fail(d, yml_map_get(d, map, "kv_heads"), e,
-                        "kv_heads (%lld) must not exceed heads (%lld)", (long long)c->kv_heads,
-                        (long long)c->heads);
-    if (c->heads % c->kv_heads != 0)
-        return yml_fail(d, yml_map_get(d, map, "kv_heads"), e,
-                        "heads (%lld) must be divisible by kv_heads (%lld)",
-                        (long long)c->heads, (long long)c->kv_heads);
+    if (attn_heads_check(c->heads, c->kv_heads, d, map, e)) return -1;
     return 0;
 }
 

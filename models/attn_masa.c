@@ -82,14 +82,7 @@ static int masa_check(void *p, uint64_t present, const struct model *m,
                       const struct yml_doc *d, yml_node map, struct err *e)
 {
     struct masa_cfg *c = p;
-    if (c->kv_heads > c->heads)
-        return yml_fail(d, yml_map_get(d, map, "kv_heads"), e,
-                        "kv_heads (%lld) must not exceed heads (%lld)", (long long)c->kv_heads,
-                        (long long)c->heads);
-    if (c->heads % c->kv_heads)
-        return yml_fail(d, yml_map_get(d, map, "kv_heads"), e,
-                        "heads (%lld) must be divisible by kv_heads (%lld)",
-                        (long long)c->heads, (long long)c->kv_heads);
+    if (attn_heads_check(c->heads, c->kv_heads, d, map, e)) return -1;
     const int64_t repeat = m->groups[m->n_groups - 1].repeat;
     const bool given = present & (UINT64_C(1) << yml_key_index(MASA_KEYS, N(MASA_KEYS),
                                                                 "share_layers"));

@@ -82,14 +82,7 @@ static int swa_check(void *p, uint64_t present, const struct model *m, const str
     (void)present;
     (void)m;
     struct swa_cfg *c = p;
-    if (c->kv_heads > c->heads)
-        return yml_fail(d, yml_map_get(d, map, "kv_heads"), e,
-                        "kv_heads (%lld) must not exceed heads (%lld)", (long long)c->kv_heads,
-                        (long long)c->heads);
-    if (c->heads % c->kv_heads != 0)
-        return yml_fail(d, yml_map_get(d, map, "kv_heads"), e,
-                        "heads (%lld) must be divisible by kv_heads (%lld)",
-                        (long long)c->heads, (long long)c->kv_heads);
+    if (attn_heads_check(c->heads, c->kv_heads, d, map, e)) return -1;
     if (c->window && c->stride > c->window)
         return yml_fail(d, yml_map_get(d, map, "stride"), e,
                         "stride (%lld) must not exceed window (%lld)", (long long)c->stride,

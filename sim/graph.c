@@ -402,11 +402,12 @@ struct op *op_gather(struct graph *g, const char *name, double rows, double cols
     return op;
 }
 
-struct op *op_allreduce(struct graph *g, const char *name, double rows, double cols,
-                        double devices)
+/* The tensor-parallel collectives share one shape: rows x cols over devices. */
+static struct op *collective(struct graph *g, enum op_kind kind, const char *name, double rows,
+                             double cols, double devices)
 {
     OB_ASSERT(rows >= 0 && cols > 0 && devices >= 2);
-    struct op *op = add(g, OP_ALLREDUCE, name);
+    struct op *op = add(g, kind, name);
     op->shape.allreduce.rows = rows;
     op->shape.allreduce.cols = cols;
     op->shape.allreduce.devices = devices;
@@ -414,16 +415,16 @@ struct op *op_allreduce(struct graph *g, const char *name, double rows, double c
     return op;
 }
 
+struct op *op_allreduce(struct graph *g, const char *name, double rows, double cols,
+                        double devices)
+{
+    return collective(g, OP_ALLREDUCE, name, rows, cols, devices);
+}
+
 struct op *op_allgather(struct graph *g, const char *name, double rows, double cols,
                         double devices)
 {
-    OB_ASSERT(rows >= 0 && cols > 0 && devices >= 2);
-    struct op *op = add(g, OP_ALLGATHER, name);
-    op->shape.allreduce.rows = rows;
-    op->shape.allreduce.cols = cols;
-    op->shape.allreduce.devices = devices;
-    op_count(op);
-    return op;
+    return collective(g, OP_ALLGATHER, name, rows, cols, devices);
 }
 
 struct op *op_alltoall(struct graph *g, const char *name, double sent, double received,
