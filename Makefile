@@ -28,7 +28,7 @@ ALL_CFLAGS := -std=c11 $(CFLAGS) $(WARN) $(SANFLAGS) -MMD -MP \
 LDLIBS  := -lyaml -lm
 TEST_LDLIBS := -lcmocka $(LDLIBS)
 
-LIB_SRC := $(filter-out sim/main.c,$(wildcard sim/*.c)) $(wildcard models/*.c) \
+LIB_SRC := $(wildcard sim/core/*.c) $(wildcard sim/*.c) $(filter-out sim/cli/main.c,$(wildcard sim/cli/*.c)) $(wildcard models/*.c) \
            $(wildcard hw/*.c) $(wildcard reports/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
@@ -46,7 +46,7 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/libopbound.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
-$(BUILD)/opbound: $(BUILD)/obj/sim/main.o $(BUILD)/libopbound.a
+$(BUILD)/opbound: $(BUILD)/obj/sim/cli/main.o $(BUILD)/libopbound.a
 	$(CC) $(ALL_CFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: tests/%.c tests/testutil.h $(BUILD)/libopbound.a
@@ -112,7 +112,7 @@ NVCC      ?= nvcc
 NVCCFLAGS ?= -O3 -std=c++17 -lineinfo -Xptxas -v \
              -gencode arch=compute_90,code=sm_90 -gencode arch=compute_80,code=sm_80
 CU_SRC    := $(wildcard kernels/*.cu)
-CU_HDR    := $(wildcard kernels/*.h) sim/opcost.h
+CU_HDR    := $(wildcard kernels/*.h) sim/core/opcost.h
 
 kernels:
 	@if command -v $(NVCC) >/dev/null 2>&1; then \

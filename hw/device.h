@@ -14,10 +14,10 @@
 
 #include <stddef.h>
 
-#include "../sim/dtype.h"
-#include "../sim/err.h"
-#include "../sim/graph.h"
-#include "../sim/yml.h"
+#include "../sim/core/dtype.h"
+#include "../sim/core/err.h"
+#include "../sim/core/graph.h"
+#include "../sim/core/yml.h"
 
 /* Processing-in-memory beside the xPU (optional `pim` map; docs/logic-pim.md).
  * Logic-PIM (Duplex, Yun et al. MICRO 2024): processing units on the HBM logic

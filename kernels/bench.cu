@@ -7,7 +7,7 @@
  * ||out - ref|| / ||ref|| <= 1e-2 (bf16) and an atol + rtol element check that
  * stops after 5 mismatches; then warm-up, L2 flushed before every repetition,
  * CUDA events, median and min. FLOPs and bytes come from the cost model
- * (sim/opcost.h), so the file and `opbound predict` count alike.
+ * (sim/core/opcost.h), so the file and `opbound predict` count alike.
  *
  * usage: bench [--all | --kernel gqa|swa|moba|mla|mla_compose|cca|gemm|batched_gemm]
  *              [--version 1|2] [--reps N] [-o FILE.csv]
@@ -22,7 +22,7 @@
 
 #include <cuda_bf16.h>
 
-#include "../sim/opcost.h"
+#include "../sim/core/opcost.h"
 #include "attn_decode.h"
 #include "cuda_check.h"
 

@@ -6,7 +6,7 @@
 
 #include <math.h>
 
-#include "../sim/err.h"
+#include "../sim/core/err.h"
 
 void sparse_block_pairs(double prior, double q, double block, double k_total,
                         struct sparse_pairs *out)

@@ -12,7 +12,7 @@
  * Parameters and KV elements per token are those of gqa (+ H sink logits).
  * The cache a sequence holds is capped at d*(window-1) + 1 + sinks tokens
  * (block_counts.kv_window). Lowering: the attention core gets its computed
- * and useful pairs from the tile model (sim/tiles.h): what a fused kernel
+ * and useful pairs from the tile model (sim/core/tiles.h): what a fused kernel
  * with tile_q x tile_k tiles computes. The diagonal tiles that dense causal
  * attention also computes are not charged, as the dense kinds do not charge
  * them: a window covering the whole sequence costs exactly what gqa costs.
@@ -20,7 +20,7 @@
 #include <math.h>
 #include <stddef.h>
 
-#include "../sim/tiles.h"
+#include "../sim/core/tiles.h"
 #include "attn_common.h"
 #include "model.h"
 

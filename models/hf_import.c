@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../sim/yml.h"
+#include "../sim/core/yml.h"
 #include "model.h"
 
 /* ---- growing string ---- */

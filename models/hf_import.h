@@ -13,7 +13,7 @@
 #ifndef OB_HF_IMPORT_H
 #define OB_HF_IMPORT_H
 
-#include "../sim/err.h"
+#include "../sim/core/err.h"
 
 struct model;
 

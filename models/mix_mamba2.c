@@ -17,7 +17,7 @@
  * Per-sequence state, constant in context (no KV cache): the conv window
  * (d_conv - 1) x conv_dim and the SSM state H x P x N. Decode runs the
  * recurrence (O(1) per token); prefill the chunked SSD algorithm with chunks
- * of `chunk_size` (op `ssd`, OP_SCAN; formulas in sim/graph.c count_scan and
+ * of `chunk_size` (op `ssd`, OP_SCAN; formulas in sim/core/graph.c count_scan and
  * docs/variants/mamba2.md).
  *
  * Tensor parallelism: H/tp heads per device (z, x, dt, A, D, norm, out_proj

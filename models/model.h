@@ -16,10 +16,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../sim/dtype.h"
-#include "../sim/err.h"
-#include "../sim/graph.h"
-#include "../sim/yml.h"
+#include "../sim/core/dtype.h"
+#include "../sim/core/err.h"
+#include "../sim/core/graph.h"
+#include "../sim/core/yml.h"
 
 enum norm_kind { NORM_RMS, NORM_LAYER, NORM_COUNT };
 enum block_slot { SLOT_ATTN, SLOT_FFN, SLOT_COUNT };

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../sim/err.h"
+#include "../sim/core/err.h"
 
 const char *fmt_si(char *buf, size_t n, double v, const char *unit)
 {

@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "../sim/err.h"
+#include "../sim/core/err.h"
 
 #define PLOT_PATH_MAX 1024
 

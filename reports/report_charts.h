@@ -18,7 +18,7 @@
 #include <stdbool.h>
 
 #include "../sim/analyze.h"
-#include "../sim/err.h"
+#include "../sim/core/err.h"
 
 #define CURVES_MAX_X 64
 

@@ -5,7 +5,7 @@
 #include <stdarg.h>
 #include <string.h>
 
-#include "../sim/err.h"
+#include "../sim/core/err.h"
 #include "fmt.h"
 
 /* Text with the characters that mean something in the format escaped. */

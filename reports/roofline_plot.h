@@ -14,7 +14,7 @@
 #include <stdbool.h>
 
 #include "../sim/analyze.h"
-#include "../sim/err.h"
+#include "../sim/core/err.h"
 #include "plot.h"
 
 #define ROOFLINE_MAX_MODELS PLOT_NCOLORS

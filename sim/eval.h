@@ -12,7 +12,7 @@
 #define OB_EVAL_H
 
 #include "../hw/device.h"
-#include "graph.h"
+#include "core/graph.h"
 
 enum bound { BOUND_MEMORY, BOUND_COMPUTE, BOUND_NETWORK, BOUND_COUNT };
 

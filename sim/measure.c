@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dtype.h"
-#include "opcost.h"
+#include "core/dtype.h"
+#include "core/opcost.h"
 
 enum { F_KIND, F_CLASS, F_NAME, F_DTYPE, F_KVDT, F_B, F_HQ, F_DQK, F_DV, F_SQ, F_SKV, F_PAIRS,
        F_KVW, F_COUNT, F_M, F_N, F_K, F_FLOPS, F_BYTES, F_MEDIAN, F_MIN, F_NFIELDS };

@@ -2,7 +2,7 @@
  *
  * One row per measured (or, for `opbound predict`, to-be-predicted) run: op
  * kind, a free class label, kernel name, dtypes, shape, FLOPs, bytes, median
- * and min time. Loading rebuilds every row as a cost-model op (sim/graph.h
+ * and min time. Loading rebuilds every row as a cost-model op (sim/core/graph.h
  * builders) and checks that the file's flops and bytes columns, when given,
  * equal the cost model's counts: the bench and the model cannot drift apart.
  * Rows of kind `launch` time an empty kernel (the per-kernel overhead).
@@ -16,8 +16,8 @@
 
 #include <stdbool.h>
 
-#include "err.h"
-#include "graph.h"
+#include "core/err.h"
+#include "core/graph.h"
 
 /* The header row every measurement file starts with (after # comments). */
 #define MEAS_HEADER                                                                        \

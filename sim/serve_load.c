@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog.h"
+#include "core/catalog.h"
 #include "serve.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "catalog.h"
+#include "core/catalog.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -1,11 +1,11 @@
-/* test_attn_swa.c - the tile model (sim/tiles.c) and the `swa` attention kind:
+/* test_attn_swa.c - the tile model (sim/core/tiles.c) and the `swa` attention kind:
  * brute-force enumeration of the mask against the closed forms over a grid of
  * shapes; a window of the full length against dense gqa; one layer's FLOPs by
  * hand; memory with a capped window cache; gpt-oss-120b's parameters; bad
  * input. Expected values are derived in the comments from docs/variants/swa.md. */
 #include "attn_util.h"
 
-#include "../sim/tiles.h"
+#include "../sim/core/tiles.h"
 
 /* Brute force, straight from the mask definition in tiles.h: every (query,
  * key) pair of every tile of every dilation class. */

@@ -9,7 +9,7 @@
 
 #include "../sim/calibrate.h"
 #include "../sim/eval.h"
-#include "../sim/opcost.h"
+#include "../sim/core/opcost.h"
 
 /* The synthetic truth (H100 datasheet peaks from hw/h100-sxm5-80gb.yaml). */
 #define BW 3.35e12

@@ -3,7 +3,7 @@
  * per-sequence state, prefill and decode FLOPs of one layer derived by hand,
  * state constant in context, memory of a hybrid, tensor parallelism and bad
  * settings failing at FILE:LINE:COL. Formulas: docs/variants/mamba2.md,
- * shortconv.md, linear-attention.md; the scan core: sim/graph.c count_scan. */
+ * shortconv.md, linear-attention.md; the scan core: sim/core/graph.c count_scan. */
 #include "attn_util.h"
 
 /* Sums of the mixer's own ops in layer group `group` (the attention-slot

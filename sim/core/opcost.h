@@ -3,7 +3,7 @@
  *
  * kernels/bench.cu calls these to fill the flops and bytes columns of its
  * measurement file, so the bench and `opbound predict/validate/calibrate`
- * count with the same functions (sim/graph.c, OP_KINDS[]); sim/measure.c
+ * count with the same functions (sim/core/graph.c, OP_KINDS[]); sim/measure.c
  * recomputes the columns on load and rejects a file that disagrees.
  * Dtypes are passed by name ("bf16"). Entry points: opcost_attention,
  * opcost_gemm. Implemented in sim/measure.c. */

@@ -12,10 +12,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../hw/device.h"
-#include "../models/model.h"
-#include "../reports/analysis_report.h"
-#include "analyze.h"
+#include "../../hw/device.h"
+#include "../../models/model.h"
+#include "../../reports/analysis_report.h"
+#include "../analyze.h"
 
 #define CLI_USAGE 2
 #define CLI_MAX_ARGS 64

@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../reports/compare_report.h"
-#include "catalog.h"
+#include "../../reports/compare_report.h"
+#include "../core/catalog.h"
 #include "cli.h"
-#include "study.h"
+#include "../study.h"
 
 static const char USAGE[] =
     "usage: opbound compare MODEL MODEL... --hw HW --phase prefill|decode ... [options]\n"

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../models/hf_import.h"
-#include "../reports/plot.h"
-#include "catalog.h"
+#include "../../models/hf_import.h"
+#include "../../reports/plot.h"
+#include "../core/catalog.h"
 
 bool cli_verbose = false;
 

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "calibrate.h"
+#include "../calibrate.h"
 #include "cli.h"
-#include "eval.h"
+#include "../eval.h"
 
 static const char CAL_USAGE[] =
     "usage: opbound calibrate MEASUREMENTS.csv --hw HW -o OUT.yaml\n"

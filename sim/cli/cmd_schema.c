@@ -3,8 +3,8 @@
 #include <stdio.h>
 
 #include "cli.h"
-#include "serve.h"
-#include "study.h"
+#include "../serve.h"
+#include "../study.h"
 
 static const char USAGE[] =
     "usage: opbound schema\n"

@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../reports/fmt.h"
-#include "catalog.h"
+#include "../../reports/fmt.h"
+#include "../core/catalog.h"
 #include "cli.h"
 
 static const char USAGE[] =

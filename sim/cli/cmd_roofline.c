@@ -13,8 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../reports/plot.h"
-#include "../reports/roofline_plot.h"
+#include "../../reports/plot.h"
+#include "../../reports/roofline_plot.h"
 #include "cli.h"
 
 #define RL_MAX_MODELS ROOFLINE_MAX_MODELS

@@ -20,8 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../reports/fmt.h"
-#include "../reports/plot.h"
+#include "../../reports/fmt.h"
+#include "../../reports/plot.h"
 #include "cli.h"
 
 #define SW_MAX_VALS 64

@@ -23,14 +23,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../reports/compare_report.h"
-#include "../reports/fmt.h"
-#include "../reports/plot.h"
-#include "../reports/report_charts.h"
-#include "../reports/report_doc.h"
-#include "../reports/roofline_plot.h"
+#include "../../reports/compare_report.h"
+#include "../../reports/fmt.h"
+#include "../../reports/plot.h"
+#include "../../reports/report_charts.h"
+#include "../../reports/report_doc.h"
+#include "../../reports/roofline_plot.h"
 #include "cli.h"
-#include "study.h"
+#include "../study.h"
 
 #define RP_PER_CHART ROOFLINE_MAX_MODELS
 #ifndef OB_VERSION

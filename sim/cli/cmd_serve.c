@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../reports/fmt.h"
+#include "../../reports/fmt.h"
 #include "cli.h"
-#include "serve.h"
+#include "../serve.h"
 
 static const char USAGE[] =
     "usage: opbound serve SCENARIO.yaml --hw HW [--tp N] [--format table|csv|json]\n"

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../models/hf_import.h"
+#include "../../models/hf_import.h"
 #include "cli.h"
 
 static const char USAGE[] =
