@@ -251,6 +251,20 @@ _Static_assert(sizeof OP_KINDS / sizeof OP_KINDS[0] == OP_COUNT, "OP_KINDS out o
 static const char *const BLOCK_NAMES[BLK_COUNT] = {
     [BLK_MODEL] = "model", [BLK_ATTN] = "attention", [BLK_FFN] = "ffn"};
 
+static const char *const IMPL_NAMES[IMPL_COUNT] = {
+    [IMPL_DEFAULT] = "default", [IMPL_FA2] = "fa2",       [IMPL_CUDNN] = "cudnn",
+    [IMPL_MEM_EFFICIENT] = "mem_efficient", [IMPL_EAGER] = "eager",
+    [IMPL_OPBOUND] = "opbound", [IMPL_CUBLAS] = "cublas", [IMPL_FUSED] = "fused"};
+
+const char *op_impl_name(enum op_impl i) { return IMPL_NAMES[i]; }
+
+enum op_impl op_impl_parse(const char *name)
+{
+    for (int i = 0; i < IMPL_COUNT; i++)
+        if (strcmp(IMPL_NAMES[i], name) == 0) return (enum op_impl)i;
+    return IMPL_COUNT;
+}
+
 const char *op_kind_name(enum op_kind k) { return OP_KINDS[k].name; }
 const char *op_block_name(enum op_block b) { return BLOCK_NAMES[b]; }
 void op_count(struct op *op) { OP_KINDS[op->kind].count(op, &op->cost); }
@@ -303,6 +317,7 @@ static struct op *add(struct graph *g, enum op_kind kind, const char *name)
     op->dt_act = g->dt_act;
     op->dt_kv = g->dt_kv;
     op->per_seq = false;
+    op->impl = g->impl;
     return op;
 }
 

@@ -38,6 +38,23 @@ enum op_kind {
     OP_COUNT
 };
 
+/* Which implementation runs an op: the same op kind runs at different speeds
+ * (and, for eager forms, with different kernels) in different libraries, so
+ * a device holds calibrated parameters per (op kind, implementation) and a
+ * scenario chooses the implementations (docs/measurements.md). IMPL_DEFAULT
+ * means "the device's default for this kind". */
+enum op_impl {
+    IMPL_DEFAULT,
+    IMPL_FA2,           /* FlashAttention-2 (PyTorch SDPA flash backend) */
+    IMPL_CUDNN,         /* cuDNN fused attention */
+    IMPL_MEM_EFFICIENT, /* memory-efficient attention (xformers-style) */
+    IMPL_EAGER,         /* composed of separate library kernels, intermediates materialised */
+    IMPL_OPBOUND,       /* this project's kernels (kernels/) */
+    IMPL_CUBLAS,        /* cuBLAS GEMMs */
+    IMPL_FUSED,         /* fused elementwise/norm kernels (serving engines) */
+    IMPL_COUNT
+};
+
 /* Which part of a layer an op belongs to (for per-layer summaries). */
 enum op_block { BLK_MODEL, BLK_ATTN, BLK_FFN, BLK_COUNT };
 
@@ -117,6 +134,7 @@ struct op {
      * builders of other context-dependent ops (a sparse-attention indexer's
      * top-k, a block router) set it on the op they get back. */
     bool per_seq;
+    enum op_impl impl; /* set from the graph's current implementation (add()) */
 };
 
 struct graph {
@@ -126,6 +144,7 @@ struct graph {
     enum op_block block;
     int group, layer_first, layer_count;
     enum dtype dt_w, dt_act, dt_kv;
+    enum op_impl impl; /* implementation given to the ops added next (IMPL_DEFAULT) */
 };
 
 /* Allocates room for cap ops. Returns 0, or -1 if out of memory. */
@@ -135,6 +154,10 @@ void graph_reset(struct graph *g);
 
 const char *op_kind_name(enum op_kind k);
 const char *op_block_name(enum op_block b);
+/* "default", "fa2", "cudnn", "mem_efficient", "eager", "opbound", "cublas", "fused". */
+const char *op_impl_name(enum op_impl i);
+/* Parses an implementation name; returns IMPL_COUNT when unknown. */
+enum op_impl op_impl_parse(const char *name);
 /* Recomputes op->cost from its shape with the kind's count function. */
 void op_count(struct op *op);
 /* Activation bytes of a counted op, read + written, without what it writes
