@@ -52,6 +52,61 @@ static void test_sparse_pairs_enumerated(void **state)
         }
 }
 
+/* Issue 18 item 1: at a context near 1.5e9 the compressed-token sum of one
+ * decode query was the difference of two prefix sums above 2^53 and came out
+ * one larger than the keys that exist (pairs = skv + 1: an assertion abort).
+ * One query at position P sees cmp_tokens(P + 1) = floor((P + 1 - l)/d) + 1
+ * compressed tokens and ceil((P + 1)/B) blocks, exactly. */
+static void test_sparse_huge_context_exact(void **state)
+{
+    (void)state;
+    const double starts[] = {1500000000.0, 1e12, 4503599627370496.0 /* 2^52 */};
+    for (int s = 0; s < 3; s++)
+        for (double p = starts[s]; p < starts[s] + 300; p++) {
+            assert_exact(sparse_cmp_pairs(p, 1, 32, 16), floor((p + 1 - 32) / 16) + 1);
+            assert_exact(sparse_blocks_seen(p, 1, 64), ceil((p + 1) / 64));
+            assert_exact(sparse_window_pairs(p, 1, 512), 512);
+        }
+    /* two queries at 1.5e9 = 16 * 93750000: P + 1 - 32 = 1499999969 -> 93749998
+     * (remainder 1), +1 = 93749999; P + 2 -> same quotient: 2 * 93749999 */
+    assert_exact(sparse_cmp_pairs(1500000000.0, 2, 32, 16), 2.0 * 93749999.0);
+}
+
+/* Issue 18 item 2: the block-sparse sum ran one loop iteration per key block
+ * of the step (1.7e10 at a prefill of 2^40 with blocks of 64); it must be
+ * O(1). Prefill of N whole blocks of B from 0 with k = 16: block j keeps
+ * min(15, j) earlier blocks whole plus B(B+1)/2 causal pairs of its own and
+ * computes a B x B own tile, so
+ *   useful   = B^2 * S + N * B(B+1)/2,  computed = B^2 * S + N * B^2,
+ *   S = sum_{j<N} min(15, j) = (0+1+...+15) + 15 (N - 16) = 120 + 15 (N - 16).
+ * The alarm turns a hang into a failure. */
+static void test_sparse_block_pairs_huge_prefill(void **state)
+{
+    (void)state;
+    alarm(20);
+    const double B = 64, N = 17179869184.0 /* 2^40 / 64 */, S = 120 + 15 * (N - 16);
+    struct sparse_pairs sp;
+    sparse_block_pairs(0, N * B, B, 16, &sp);
+    assert_close(sp.useful, B * B * S + N * B * (B + 1) / 2, 1e-14);
+    assert_close(sp.computed, B * B * S + N * B * B, 1e-14);
+    /* also the NSA and MoBA layers themselves: prefill 2^40 and decode at
+     * 1.5e9 (whose time-to-first-token prefill is the same sum) */
+    char out[8192], err[8192];
+    assert_int_equal(tu_run("analyze " OB_DATADIR "/examples/attn-nsa.yaml --hw h100 --phase "
+                            "decode --context 1500000000",
+                            out, sizeof out, err, sizeof err),
+                     0);
+    assert_int_equal(tu_run("analyze " OB_DATADIR "/examples/attn-nsa.yaml --hw h100 --phase "
+                            "prefill --seq 1099511627776",
+                            out, sizeof out, err, sizeof err),
+                     0);
+    assert_int_equal(tu_run("analyze " OB_DATADIR "/examples/attn-moba.yaml --hw h100 --phase "
+                            "prefill --seq 1099511627776",
+                            out, sizeof out, err, sizeof err),
+                     0);
+    alarm(0);
+}
+
 /* FlashMoBA (arXiv:2511.11571, sec. 3): SNR = dmu_eff * sqrt(d / (2B)). At
  * d = 128: B = 512 (MoBA's block) gives 0.3536 dmu_eff, B = 128 gives
  * sqrt(1/2) = 0.7071 dmu_eff: quartering B doubles the SNR. */
@@ -387,6 +442,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sparse_pairs_enumerated),
+        cmocka_unit_test(test_sparse_huge_context_exact),
+        cmocka_unit_test(test_sparse_block_pairs_huge_prefill),
         cmocka_unit_test(test_moba_snr),
         cmocka_unit_test(test_moba_dense_limit),
         cmocka_unit_test(test_moba_decode_counts),
