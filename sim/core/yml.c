@@ -17,29 +17,148 @@ struct yml_doc {
     char file[512];
 };
 
-static int load_parser(yaml_parser_t *p, const char *name, struct yml_doc **out, struct err *e)
+/* Line and column (1-based, columns in characters as libyaml counts them)
+ * of byte `off` of text: for reader errors, which carry only an offset. */
+static void offset_position(const char *text, size_t len, size_t off, int *line, int *col)
 {
+    int l = 1, c = 1;
+    for (size_t i = 0; i < off && i < len; i++) {
+        const unsigned char ch = (unsigned char)text[i];
+        if (ch == '\n' || (ch == '\r' && (i + 1 >= len || text[i + 1] != '\n')))
+            l++, c = 1;
+        else if (ch != '\r' && (ch & 0xC0) != 0x80) /* not a UTF-8 continuation byte */
+            c++;
+    }
+    *line = l, *col = c;
+}
+
+static bool json_name(const char *name)
+{
+    const size_t l = strlen(name);
+    return l > 5 && strcmp(name + l - 5, ".json") == 0;
+}
+
+/* Fills e from a failed libyaml parser. */
+static int parser_fail(const yaml_parser_t *p, const char *name, const char *text, size_t len,
+                       struct err *e)
+{
+    const char *lang = json_name(name) ? "JSON" : "YAML";
+    const char *what = p->problem ? p->problem : "malformed document";
+    int line, col;
+    if (p->error == YAML_READER_ERROR) { /* bad UTF-8, control characters: an offset only */
+        offset_position(text, len, p->problem_offset, &line, &col);
+        if (p->problem_value >= 0 && p->problem_value <= 0xFF)
+            return err_set(e, name, line, col, "%s: %s (byte 0x%02X)", lang, what,
+                           (unsigned)p->problem_value);
+        return err_set(e, name, line, col, "%s: %s", lang, what);
+    }
+    const yaml_mark_t m = p->problem_mark;
+    line = (int)m.line + 1, col = (int)m.column + 1;
+    if (p->context)
+        return err_set(e, name, line, col, "%s syntax error: %s %s", lang, p->context, what);
+    return err_set(e, name, line, col, "%s syntax error: %s", lang, what);
+}
+
+/* Flow nesting ([ and {) at which a description is refused before libyaml
+ * reads it: libyaml has no limit and its scanner slows down quadratically
+ * with depth (200 kB of '[' took over 20 s). Descriptions need 3 or 4. */
+#define YML_MAX_DEPTH 64
+
+/* Scans text for flow collections nested deeper than YML_MAX_DEPTH, skipping
+ * comments and quoted scalars; '[' or '{' opens a collection inside another
+ * one or where a token starts (after white space or at a line's start), so
+ * a plain scalar such as a[1] is not counted. Returns 0, or -1 with e set at
+ * the opening bracket that goes too deep. */
+static int check_depth(const char *name, const char *text, size_t len, struct err *e)
+{
+    int depth = 0;
+    bool dq = false, sq = false, comment = false;
+    unsigned char prev = '\n';
+    for (size_t i = 0; i < len; prev = (unsigned char)text[i], i++) {
+        const unsigned char c = (unsigned char)text[i];
+        const bool blank_before = prev == ' ' || prev == '\t' || prev == '\n' || prev == '\r';
+        const bool token_start = blank_before || (depth > 0 && strchr("[{,:", prev) && prev);
+        if (comment) {
+            if (c == '\n' || c == '\r') comment = false;
+        } else if (dq) {
+            if (c == '\\' && i + 1 < len) i++;
+            else if (c == '"') dq = false;
+        } else if (sq) {
+            if (c == '\'' && i + 1 < len && text[i + 1] == '\'') i++;
+            else if (c == '\'') sq = false;
+        } else if (c == '#' && blank_before) {
+            comment = true;
+        } else if (c == '"' && token_start) {
+            dq = true;
+        } else if (c == '\'' && token_start) {
+            sq = true;
+        } else if ((c == '[' || c == '{') && (depth > 0 || token_start)) {
+            if (++depth > YML_MAX_DEPTH) {
+                int line, col;
+                offset_position(text, len, i, &line, &col);
+                return err_set(e, name, line, col,
+                               "nesting deeper than %d levels of [ ] or { }: not a description "
+                               "opbound can read",
+                               YML_MAX_DEPTH);
+            }
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            depth--;
+        }
+    }
+    return 0;
+}
+
+/* Parses text (checked for size and depth first): exactly one document. */
+static int load_text(const char *name, const char *text, size_t len, struct yml_doc **out,
+                     struct err *e)
+{
+    if (len > YML_MAX_BYTES)
+        return err_set(e, name, 0, 0, "%zu bytes: larger than the %d MiB opbound reads", len,
+                       YML_MAX_BYTES >> 20);
+    if (check_depth(name, text, len, e)) return -1;
+    yaml_parser_t p;
+    OB_ASSERT(yaml_parser_initialize(&p));
+    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
     struct yml_doc *d = calloc(1, sizeof *d);
     OB_ASSERT(d);
     snprintf(d->file, sizeof d->file, "%s", name);
-    if (!yaml_parser_load(p, &d->doc)) {
-        yaml_mark_t m = p->problem_mark;
-        const char *what = p->problem ? p->problem : "malformed document";
-        const size_t l = strlen(name);
-        const char *lang = l > 5 && strcmp(name + l - 5, ".json") == 0 ? "JSON" : "YAML";
-        if (p->context)
-            err_set(e, name, (int)m.line + 1, (int)m.column + 1, "%s syntax error: %s %s", lang,
-                    p->context, what);
-        else
-            err_set(e, name, (int)m.line + 1, (int)m.column + 1, "%s syntax error: %s", lang,
-                    what);
+    int rc = 0;
+    if (!yaml_parser_load(&p, &d->doc)) {
+        parser_fail(&p, name, text, len, e);
         free(d);
+        yaml_parser_delete(&p);
         return -1;
     }
     if (!yaml_document_get_root_node(&d->doc)) {
+        rc = err_set(e, name, 0, 0, "empty document: expected a %s mapping",
+                     json_name(name) ? "JSON" : "YAML");
+    } else { /* a second document (after --- or ...), or text after a JSON value */
+        yaml_document_t more;
+        if (!yaml_parser_load(&p, &more)) {
+            if (p.error == YAML_PARSER_ERROR && p.problem &&
+                strstr(p.problem, "<document start>"))
+                rc = err_set(e, name, (int)p.problem_mark.line + 1,
+                             (int)p.problem_mark.column + 1, "%s",
+                             json_name(name)
+                                 ? "JSON syntax error: text after the end of the top-level value"
+                                 : "YAML syntax error: text after the end of the document "
+                                   "(a description file holds one document)");
+            else
+                rc = parser_fail(&p, name, text, len, e);
+        } else {
+            yaml_node_t *r = yaml_document_get_root_node(&more);
+            if (r)
+                rc = err_set(e, name, (int)r->start_mark.line + 1, (int)r->start_mark.column + 1,
+                             "a second %s starts here: a description file holds one",
+                             json_name(name) ? "JSON value" : "YAML document");
+            yaml_document_delete(&more);
+        }
+    }
+    yaml_parser_delete(&p);
+    if (rc) {
         yaml_document_delete(&d->doc);
         free(d);
-        return err_set(e, name, 0, 0, "empty document: expected a YAML mapping");
+        return -1;
     }
     *out = d;
     return 0;
@@ -52,24 +171,40 @@ int yml_load(const char *path, struct yml_doc **out, struct err *e)
         return err_set(e, path, 0, 0, "is a directory, not a file");
     FILE *f = fopen(path, "rb");
     if (!f) return err_set(e, path, 0, 0, "cannot open: %s", strerror(errno));
-    yaml_parser_t p;
-    OB_ASSERT(yaml_parser_initialize(&p));
-    yaml_parser_set_input_file(&p, f);
-    int rc = load_parser(&p, path, out, e);
-    yaml_parser_delete(&p);
+    /* read whole (pipes and devices too), refusing more than the limit before
+     * any of it is parsed */
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    OB_ASSERT(buf);
+    for (;;) {
+        if (n == cap) {
+            if (cap > YML_MAX_BYTES) break;
+            cap *= 2;
+            buf = realloc(buf, cap);
+            OB_ASSERT(buf);
+        }
+        const size_t k = fread(buf + n, 1, cap - n, f);
+        n += k;
+        if (k == 0) break;
+    }
+    const bool bad = ferror(f) != 0;
     fclose(f);
+    int rc;
+    if (bad)
+        rc = err_set(e, path, 0, 0, "cannot read: %s", strerror(errno));
+    else if (n > YML_MAX_BYTES)
+        rc = err_set(e, path, 0, 0, "larger than the %d MiB opbound reads",
+                     YML_MAX_BYTES >> 20);
+    else
+        rc = load_text(path, buf, n, out, e);
+    free(buf);
     return rc;
 }
 
 int yml_load_string(const char *name, const char *text, size_t len, struct yml_doc **out,
                     struct err *e)
 {
-    yaml_parser_t p;
-    OB_ASSERT(yaml_parser_initialize(&p));
-    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-    int rc = load_parser(&p, name, out, e);
-    yaml_parser_delete(&p);
-    return rc;
+    return load_text(name, text, len, out, e);
 }
 
 void yml_free(struct yml_doc *d)

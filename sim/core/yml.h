@@ -25,8 +25,14 @@ typedef int yml_node; /* libyaml node index (1-based); 0 means "none" */
 
 enum yml_kind { YML_NONE, YML_SCALAR, YML_SEQ, YML_MAP };
 
-/* Loads the first document of a file. On success *out owns the document (free
- * with yml_free). Returns 0, or -1 with e set (syntax errors carry position). */
+/* Largest file read (bytes): checked before libyaml sees the text, as is a
+ * flow nesting ([ ], { }) deeper than 64 levels. */
+#define YML_MAX_BYTES (16 << 20)
+
+/* Loads a file holding exactly one document (a second YAML document, or text
+ * after a JSON value, is an error). On success *out owns the document (free
+ * with yml_free). Returns 0, or -1 with e set (syntax errors, invalid UTF-8
+ * and control characters carry their position). */
 int yml_load(const char *path, struct yml_doc **out, struct err *e);
 /* Same, from memory; name is used in messages. */
 int yml_load_string(const char *name, const char *text, size_t len, struct yml_doc **out,
