@@ -17,53 +17,22 @@ const char *const PLOT_COLORS[PLOT_NCOLORS] = {
 
 int plot_out_open(struct plot_out *o, const char *path, struct err *e)
 {
-    memset(o, 0, sizeof *o);
-    if (strlen(path) >= sizeof o->path) return err_set(e, path, 0, 0, "path too long");
-    snprintf(o->path, sizeof o->path, "%s", path);
-    /* ".NAME.XXXXXX" beside the final name: same folder, so rename is atomic */
-    const char *slash = strrchr(path, '/');
-    int dirlen = slash ? (int)(slash - path + 1) : 0;
-    snprintf(o->tmp, sizeof o->tmp, "%.*s.%s.XXXXXX", dirlen, path, path + dirlen);
-    int fd = mkstemp(o->tmp);
-    if (fd < 0) {
-        o->tmp[0] = 0;
-        return err_set(e, path, 0, 0, "cannot create: %s", strerror(errno));
-    }
-    mode_t mask = umask(0);
-    umask(mask);
-    if (fchmod(fd, 0666 & ~mask) != 0 || !(o->f = fdopen(fd, "w"))) {
-        int er = errno;
-        close(fd);
-        unlink(o->tmp);
-        o->tmp[0] = 0;
-        return err_set(e, path, 0, 0, "cannot create: %s", strerror(er));
-    }
+    o->f = NULL;
+    if (outfile_open(&o->of, path, e)) return -1;
+    o->f = o->of.f;
     return 0;
 }
 
 int plot_out_commit(struct plot_out *o, struct err *e)
 {
-    if (!o->f) return err_set(e, o->path, 0, 0, "not open");
-    int bad = fflush(o->f) != 0 || ferror(o->f);
-    int er = errno;
-    if (fclose(o->f) != 0 && !bad) bad = 1, er = errno;
     o->f = NULL;
-    if (!bad && rename(o->tmp, o->path) != 0) bad = 1, er = errno;
-    if (bad) {
-        unlink(o->tmp);
-        o->tmp[0] = 0;
-        return err_set(e, o->path, 0, 0, "cannot write: %s", strerror(er));
-    }
-    o->tmp[0] = 0;
-    return 0;
+    return outfile_commit(&o->of, e);
 }
 
 void plot_out_discard(struct plot_out *o)
 {
-    if (o->f) fclose(o->f);
     o->f = NULL;
-    if (o->tmp[0]) unlink(o->tmp);
-    o->tmp[0] = 0;
+    outfile_discard(&o->of);
 }
 
 int plot_path(char *buf, size_t n, const char *dir, const char *name)

@@ -17,14 +17,14 @@
 #include <stdio.h>
 
 #include "../sim/core/err.h"
+#include "../sim/core/outfile.h"
 
 #define PLOT_PATH_MAX 1024
 
-/* One output file being written under a temp name. */
+/* One output file being written under a temp name (sim/core/outfile.h). */
 struct plot_out {
     FILE *f;
-    char path[PLOT_PATH_MAX];      /* final name */
-    char tmp[PLOT_PATH_MAX + 32]; /* temp name in the same folder */
+    struct outfile of;
 };
 
 /* Opens a temp file next to `path` for writing (mode 0666 less the umask).

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/outfile.h"
 #include "eval.h"
 
 bool cal_held_out(int i) { return i % 5 == 4; }
@@ -224,13 +225,12 @@ int cal_write_device(const struct device *d, const struct cal_result *r, const c
 {
     FILE *in = fopen(d->file, "r");
     if (!in) return err_set(e, d->file, 0, 0, "cannot read: %s", strerror(errno));
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp", out_path);
-    FILE *out = fopen(tmp, "w");
-    if (!out) {
+    struct outfile of; /* a temporary name beside out_path (sim/core/outfile.h) */
+    if (outfile_open(&of, out_path, e)) {
         fclose(in);
-        return err_set(e, out_path, 0, 0, "cannot write: %s", strerror(errno));
+        return -1;
     }
+    FILE *out = of.f;
     char when[64];
     time_t now = time(NULL);
     struct tm tmv;
@@ -253,10 +253,9 @@ int cal_write_device(const struct device *d, const struct cal_result *r, const c
                 "    flops_half: %.6g\n    overhead_s: %.6g\n",
                 f->eff_memory, f->bytes_half, f->eff_tensor, f->flops_half, r->overhead_s);
     }
-    if (fclose(out) != 0) rc = -1;
-    if (rc || rename(tmp, out_path) != 0) {
-        remove(tmp);
+    if (rc) {
+        outfile_discard(&of);
         return err_set(e, out_path, 0, 0, "cannot write");
     }
-    return 0;
+    return outfile_commit(&of, e);
 }

@@ -5,6 +5,8 @@
  * bad configs fail with FILE:LINE:COL. */
 #include "testutil.h"
 
+#include <sys/stat.h>
+
 #include "../models/hf_import.h"
 
 static struct model *load_json(const char *name)
@@ -432,6 +434,56 @@ static void test_import_cli(void **state)
     unlink(json);
 }
 
+/* Issue 18 item 3: -o of 1,104 characters. The temporary name was built in a
+ * char[1100] ("%s.tmp" truncated to the first 1,099 characters), so an
+ * unrelated existing file named by that prefix was rewritten and renamed
+ * away. Now: the victim keeps its bytes, the output is written whole, and no
+ * temporary file is left in the folder. */
+static void test_import_long_out_path(void **state)
+{
+    (void)state;
+    char dir[1200], out[1200], victim[1200], args[2600];
+    int k = snprintf(dir, sizeof dir, "/tmp/opbound-long-%d", (int)getpid());
+    mkdir(dir, 0777);
+    while (1104 - k - 1 > 250) { /* folders of 200 characters until the name fits */
+        dir[k++] = '/';
+        memset(dir + k, 'd', 200);
+        k += 200;
+        dir[k] = 0;
+        assert_int_equal(mkdir(dir, 0777), 0);
+    }
+    const int n = 1104 - k - 1; /* file name length: out is exactly 1,104 characters */
+    memcpy(out, dir, (size_t)k);
+    out[k] = '/';
+    memset(out + k + 1, 'A', (size_t)n);
+    out[k + 1 + n] = 0;
+    assert_int_equal((int)strlen(out), 1104);
+    memcpy(victim, out, 1099); /* the old truncated temp name */
+    victim[1099] = 0;
+    FILE *f = fopen(victim, "w");
+    assert_non_null(f);
+    fputs("precious\n", f);
+    fclose(f);
+    snprintf(args, sizeof args, "import %s/tests/data/hf/llama-3-8b.json -o %s", OB_DATADIR, out);
+    assert_int_equal(tu_run(args, out_buf, sizeof out_buf, err_buf, sizeof err_buf), 0);
+    char text[64] = "";
+    f = fopen(victim, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(text, sizeof text, f));
+    fclose(f);
+    assert_string_equal(text, "precious\n");
+    struct model *m = NULL;
+    struct err e;
+    assert_int_equal(model_load(out, &m, &e), 0);
+    model_free(m);
+    /* exactly two files in the folder: the victim and the output */
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "test $(ls -A '%s' | wc -l) -eq 2", dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "rm -rf /tmp/opbound-long-%d", (int)getpid());
+    assert_int_equal(system(cmd), 0);
+}
+
 /* Gemma-2-9B: h 3584, 42 layers, H 16, Hkv 8, D 256, GeGLU I 14336, V 256000,
  * tied, four RMSNorms per layer (sandwich):
  *   attention 3584 x 16 x 256 x 2 + 3584 x 8 x 256 x 2 = 44,040,192
@@ -469,6 +521,7 @@ int main(void)
         cmocka_unit_test(test_import_roundtrip),
         cmocka_unit_test(test_import_errors),
         cmocka_unit_test(test_import_cli),
+        cmocka_unit_test(test_import_long_out_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

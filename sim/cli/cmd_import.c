@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../../models/hf_import.h"
+#include "../core/outfile.h"
 #include "cli.h"
 
 static const char USAGE[] =
@@ -47,22 +48,15 @@ int cmd_import(int argc, char **argv)
         free(yaml);
         return 0;
     }
-    /* Write to a temporary name, then rename: no half-written file on error. */
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp", a.out);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
+    /* Write to a temporary name beside it, then rename: no half-written file
+     * on error, and no other file touched (sim/core/outfile.h). */
+    struct outfile of;
+    if (outfile_open(&of, a.out, &e)) {
         free(yaml);
-        return cli_fail(C, "cannot write %s", a.out);
+        return cli_fail_err(&e);
     }
-    const size_t n = strlen(yaml);
-    const int wrote = fwrite(yaml, 1, n, f) == n;
-    const int closed = fclose(f) == 0;
-    const int ok = wrote && closed && rename(tmp, a.out) == 0;
+    fputs(yaml, of.f);
     free(yaml);
-    if (!ok) {
-        remove(tmp);
-        return cli_fail(C, "cannot write %s", a.out);
-    }
+    if (outfile_commit(&of, &e)) return cli_fail_err(&e);
     return 0;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/outfile.h"
 #include "cli.h"
 
 #ifndef OB_VERSION
@@ -68,6 +69,7 @@ int main(int argc, char **argv)
         printf("opbound %s\n", OB_VERSION);
         return 0;
     }
+    outfile_cleanup_on_signals(); /* an interrupt leaves no temporary file */
     for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
         if (strcmp(argv[1], COMMANDS[i].name) == 0) {
             int rc = COMMANDS[i].run(argc - 2, argv + 2);

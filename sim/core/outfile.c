@@ -1,0 +1,119 @@
+/* outfile.c - atomic output files; see outfile.h. */
+#define _DEFAULT_SOURCE /* mkstemp, fchmod */
+#include "outfile.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+/* Temporary names still open, for the signal handler (which may only call
+ * async-signal-safe functions: it reads this table and calls unlink). */
+#define OUTFILE_MAX_OPEN 64
+static char *volatile open_tmp[OUTFILE_MAX_OPEN];
+
+static void track(char *tmp, char *old)
+{
+    for (int i = 0; i < OUTFILE_MAX_OPEN; i++)
+        if (open_tmp[i] == old) {
+            open_tmp[i] = tmp;
+            return;
+        }
+}
+
+static void on_signal(int sig)
+{
+    for (int i = 0; i < OUTFILE_MAX_OPEN; i++)
+        if (open_tmp[i]) unlink(open_tmp[i]);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void outfile_cleanup_on_signals(void)
+{
+    static const int SIGS[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < sizeof SIGS / sizeof SIGS[0]; i++) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGS[i], &sa, NULL);
+    }
+}
+
+static void free_names(struct outfile *o)
+{
+    if (o->tmp) track(NULL, o->tmp);
+    free(o->path);
+    free(o->tmp);
+    o->path = o->tmp = NULL;
+}
+
+int outfile_open(struct outfile *o, const char *path, struct err *e)
+{
+    memset(o, 0, sizeof *o);
+    if (!*path) return err_set(e, "", 0, 0, "empty output file name");
+    const char *slash = strrchr(path, '/');
+    const size_t dirlen = slash ? (size_t)(slash - path + 1) : 0, len = strlen(path);
+    if (!path[dirlen]) return err_set(e, path, 0, 0, "is a folder name, not a file name");
+    /* dir + "." + name + ".tmp-XXXXXX" + NUL */
+    static const char SUFFIX[] = ".tmp-XXXXXX";
+    const size_t n = len + 1 + sizeof SUFFIX;
+    o->path = malloc(len + 1);
+    o->tmp = malloc(n);
+    OB_ASSERT(o->path && o->tmp);
+    memcpy(o->path, path, len + 1);
+    memcpy(o->tmp, path, dirlen);
+    o->tmp[dirlen] = '.';
+    memcpy(o->tmp + dirlen + 1, path + dirlen, len - dirlen);
+    memcpy(o->tmp + len + 1, SUFFIX, sizeof SUFFIX);
+    OB_ASSERT(strlen(o->tmp) == n - 1);
+    /* record the name before the file exists, so an interrupt between the two
+     * still removes it */
+    track(o->tmp, NULL);
+    int fd = mkstemp(o->tmp);
+    if (fd < 0) {
+        const int er = errno;
+        free_names(o);
+        return err_set(e, path, 0, 0, "cannot create: %s", strerror(er));
+    }
+    mode_t mask = umask(0);
+    umask(mask);
+    if (fchmod(fd, 0666 & ~mask) != 0 || !(o->f = fdopen(fd, "w"))) {
+        const int er = errno;
+        close(fd);
+        unlink(o->tmp);
+        free_names(o);
+        return err_set(e, path, 0, 0, "cannot create: %s", strerror(er));
+    }
+    return 0;
+}
+
+int outfile_commit(struct outfile *o, struct err *e)
+{
+    if (!o->f) return err_set(e, o->path ? o->path : "", 0, 0, "not open");
+    int bad = fflush(o->f) != 0 || ferror(o->f);
+    int er = errno;
+    if (fclose(o->f) != 0 && !bad) bad = 1, er = errno;
+    o->f = NULL;
+    if (!bad && rename(o->tmp, o->path) != 0) bad = 1, er = errno;
+    if (bad) {
+        unlink(o->tmp);
+        err_set(e, o->path, 0, 0, "cannot write: %s", strerror(er ? er : EIO));
+        free_names(o);
+        return -1;
+    }
+    free_names(o);
+    return 0;
+}
+
+void outfile_discard(struct outfile *o)
+{
+    if (o->f) fclose(o->f);
+    o->f = NULL;
+    if (o->tmp) unlink(o->tmp);
+    free_names(o);
+}
