@@ -8,6 +8,10 @@
 #   make kernels  CUDA kernels and build/kernels/bench (docs/kernels.md) when nvcc is on
 #                 PATH; otherwise one line saying they were skipped. Never part of check.
 #   make deps     only install the Debian packages the build needs
+#   make fuzz     libFuzzer harnesses (tests/fuzz, docs/reliability.md) when clang can
+#                 link -fsanitize=fuzzer; otherwise one line saying they were skipped
+#   make fuzz-smoke  builds them and runs each for FUZZ_SECONDS (part of check)
+#   make malformed   the malformed-input corpus (tests/malformed; part of test)
 #   SAN=address,undefined make ...   sanitized build into build-san/
 
 CC      ?= cc
@@ -36,7 +40,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 DEB_PKGS := gcc make libc6-dev libyaml-dev libcmocka-dev gnuplot-nox
 
-.PHONY: all deps demo check test test-san schema-check bench clean kernels
+.PHONY: all deps demo check test test-san schema-check bench clean kernels fuzz fuzz-smoke malformed
 all: $(BUILD)/opbound $(BUILD)/libopbound.a
 
 $(BUILD)/obj/%.o: %.c
@@ -86,6 +90,12 @@ test: all $(TEST_BIN)
 	done; \
 	echo "tests ($(BUILD)): $$passed passed, $$failed failed"; \
 	[ $$progs_failed -eq 0 ]
+	$(MAKE) --no-print-directory malformed
+
+# Every case of the malformed-input corpus must exit 2 with its expected
+# FILE:LINE:COL and leave no output file (tests/malformed/README.md).
+malformed: all
+	@bash tests/malformed/run.sh $(BUILD)/opbound
 
 test-san:
 	$(MAKE) --no-print-directory SAN=address,undefined test
@@ -99,6 +109,7 @@ check: deps
 	$(MAKE) --no-print-directory schema-check
 	$(MAKE) --no-print-directory test
 	$(MAKE) --no-print-directory test-san
+	$(MAKE) --no-print-directory fuzz-smoke
 
 bench: deps
 	$(MAKE) --no-print-directory all $(BUILD)/bench
@@ -126,7 +137,63 @@ $(BUILD)/kernels/bench: $(CU_SRC) $(CU_HDR) $(BUILD)/libopbound.a
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCCFLAGS) $(CU_SRC) $(BUILD)/libopbound.a -lcublas -lyaml -lm -o $@
 
+# ---- libFuzzer harnesses (docs/reliability.md) ----
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 20
+FUZZ_BUILD   := build-fuzz
+FUZZ_TARGETS := model import meas study serve
+FUZZ_CFLAGS  := -std=c11 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+                -fno-sanitize-recover=all $(filter-out -Werror,$(WARN)) \
+                -DOB_VERSION='"$(VERSION)"' -DOB_DATADIR='"$(CURDIR)"'
+FUZZ_OBJ     := $(LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_BIN     := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+# seeds: the bundled files of each kind (copied into a scratch corpus)
+FUZZ_SEEDS_model  := models/*.yaml $(filter-out examples/study-% examples/serve-%,$(wildcard examples/*.yaml))
+FUZZ_SEEDS_import := tests/data/hf/*.json
+FUZZ_SEEDS_meas   := tests/fuzz/seeds/meas/*.csv
+FUZZ_SEEDS_study  := examples/study-*.yaml
+FUZZ_SEEDS_serve  := examples/serve-*.yaml tests/bench-serve.yaml
+FUZZ_DICT_model := yaml
+FUZZ_DICT_import := json
+FUZZ_DICT_meas := csv
+FUZZ_DICT_study := yaml
+FUZZ_DICT_serve := yaml
+FUZZ_PROBE := printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n);\nint LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' \
+              | $(FUZZ_CC) -fsanitize=fuzzer,address,undefined -x c - -o /dev/null >/dev/null 2>&1
+
+fuzz:
+	@if $(FUZZ_PROBE); then \
+	  echo "make fuzz: $(FUZZ_CC) links libFuzzer: building $(FUZZ_BIN)"; \
+	  $(MAKE) --no-print-directory $(FUZZ_BIN); \
+	else \
+	  echo "make fuzz: skipped ($(FUZZ_CC) with -fsanitize=fuzzer not found; apt-get install clang)"; \
+	fi
+
+fuzz-smoke:
+	@if $(FUZZ_PROBE); then \
+	  $(MAKE) --no-print-directory $(FUZZ_BIN) || exit 1; \
+	  for t in $(FUZZ_TARGETS); do bash tests/fuzz/run.sh $$t $(FUZZ_SECONDS) || exit 1; done; \
+	else \
+	  echo "fuzz smoke: skipped ($(FUZZ_CC) with -fsanitize=fuzzer not found)"; \
+	fi
+
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/libopbound.a: $(FUZZ_OBJ)
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(FUZZ_BUILD)/libopbound.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_BUILD)/libopbound.a $(LDLIBS) -o $@
+
+# the seed list and dictionary of one target, for tests/fuzz/run.sh
+fuzz-seeds-%:
+	@echo $(wildcard $(FUZZ_SEEDS_$*))
+fuzz-dict-%:
+	@echo tests/fuzz/dict/$(FUZZ_DICT_$*).dict
+
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
