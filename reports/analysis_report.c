@@ -5,6 +5,7 @@
  * lm_head). Totals = sum over rows of figure x layer_count. */
 #include "analysis_report.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "fmt.h"
@@ -110,29 +111,36 @@ static void per_group_table(FILE *out, const struct analysis_view *v)
     const struct graph *g = &v->a->graph;
     const double total = v->a->tot.time_s;
     char b[5][B64];
-    double other = 0;
-    for (int gi = -1; gi < v->m->n_groups; gi++) {
-        double tb[BLK_COUNT] = {0};
-        const struct op *first = NULL;
-        for (int i = 0; i < g->n; i++)
-            if (g->ops[i].group == gi) {
-                if (!first) first = &g->ops[i];
-                tb[g->ops[i].block] += v->a->per_op[i].time_s;
-            }
-        if (gi < 0) {
-            other = tb[BLK_MODEL];
-            continue;
-        }
-        const double layer = tb[BLK_ATTN] + tb[BLK_FFN] + tb[BLK_MODEL];
-        table_row(&t);
-        layer_label(b[0], B64, first);
-        table_cell(&t, 0, "%s", b[0]);
-        table_cell(&t, 1, "%s", fmt_time(b[1], B64, tb[BLK_ATTN]));
-        table_cell(&t, 2, "%s", fmt_time(b[2], B64, tb[BLK_FFN]));
-        table_cell(&t, 3, "%s", fmt_time(b[3], B64, layer));
-        table_cell(&t, 4, "%s", fmt_time(b[4], B64, layer * first->layer_count));
-        table_cell(&t, 5, "%.1f%%", 100.0 * layer * first->layer_count / total);
+    /* one pass over the ops into per-group sums, then one row per group:
+     * O(groups + ops) (a loop over every op for every group took minutes at
+     * 100,000 groups) */
+    const int ng = v->m->n_groups;
+    double(*tb)[BLK_COUNT] = calloc((size_t)ng + 1, sizeof *tb); /* [0] = outside the stack */
+    int *first = malloc(((size_t)ng + 1) * sizeof *first);
+    OB_ASSERT(tb && first);
+    for (int gi = 0; gi <= ng; gi++) first[gi] = -1;
+    for (int i = 0; i < g->n; i++) {
+        const int gi = g->ops[i].group + 1;
+        OB_ASSERT(gi >= 0 && gi <= ng);
+        if (first[gi] < 0) first[gi] = i;
+        tb[gi][g->ops[i].block] += v->a->per_op[i].time_s;
     }
+    const double other = tb[0][BLK_MODEL];
+    for (int gi = 1; gi <= ng; gi++) {
+        if (first[gi] < 0) continue; /* a group that lowers to no op */
+        const struct op *op0 = &g->ops[first[gi]];
+        const double layer = tb[gi][BLK_ATTN] + tb[gi][BLK_FFN] + tb[gi][BLK_MODEL];
+        table_row(&t);
+        layer_label(b[0], B64, op0);
+        table_cell(&t, 0, "%s", b[0]);
+        table_cell(&t, 1, "%s", fmt_time(b[1], B64, tb[gi][BLK_ATTN]));
+        table_cell(&t, 2, "%s", fmt_time(b[2], B64, tb[gi][BLK_FFN]));
+        table_cell(&t, 3, "%s", fmt_time(b[3], B64, layer));
+        table_cell(&t, 4, "%s", fmt_time(b[4], B64, layer * op0->layer_count));
+        table_cell(&t, 5, "%.1f%%", 100.0 * layer * op0->layer_count / total);
+    }
+    free(tb);
+    free(first);
     table_row(&t);
     table_cell(&t, 0, "embed+head");
     table_cell(&t, 4, "%s", fmt_time(b[0], B64, other));
