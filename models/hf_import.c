@@ -254,17 +254,74 @@ static void model_name(const char *path, char *out, size_t n)
     if (!out[0]) snprintf(out, n, "imported");
 }
 
-/* Writes the header of the description (after the converter ran). */
+/* Length of the longest prefix of s (at most max bytes) that ends on a
+ * UTF-8 character boundary. */
+static size_t utf8_prefix(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n <= max) return n;
+    n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
+    return n;
+}
+
+static bool utf8_valid(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        int k = *p < 0x80 ? 0 : (*p & 0xE0) == 0xC0 ? 1 : (*p & 0xF0) == 0xE0 ? 2
+                : (*p & 0xF8) == 0xF0 ? 3 : -1;
+        if (k < 0 || (k == 1 && *p < 0xC2)) return false;
+        for (int i = 1; i <= k; i++)
+            if ((p[i] & 0xC0) != 0x80) return false;
+        p += k + 1;
+    }
+    return true;
+}
+
+/* Appends the first n bytes of s as a YAML double-quoted scalar: '"' and
+ * '\' escaped, control characters as \xNN, and, when s is not valid UTF-8,
+ * every byte above 0x7F as \xNN too (so the generated text always loads;
+ * issue 18: a path holding '"' or '\' made invalid YAML). */
+static void sb_quoted(struct sb *o, const char *s, size_t n)
+{
+    const bool utf8 = utf8_valid(s);
+    sb_printf(o, "\"");
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char ch = (unsigned char)s[i];
+        if (ch == '"' || ch == '\\') sb_printf(o, "\\%c", ch);
+        else if (ch < 0x20 || ch == 0x7F || (ch >= 0x80 && !utf8)) sb_printf(o, "\\x%02X", ch);
+        else sb_printf(o, "%c", ch);
+    }
+    sb_printf(o, "\"");
+}
+
+/* Writes the header of the description (after the converter ran). The name
+ * (at most 63 bytes) and source (at most 511) are cut to the model file's
+ * limits at a character boundary; a long source keeps its end. */
 static void emit_header(struct conv *c, const char *family)
 {
-    char name[64];
+    char name[256];
     model_name(c->path, name, sizeof name);
     sb_printf(&c->out,
-              "# Imported by opbound from a Hugging Face config.json (model_type %s).\n"
-              "name: \"%s\"\nfamily: %s\nsource: \"%s\"\nhidden: %lld\nlayers: %lld\n"
+              "# Imported by opbound from a Hugging Face config.json (model_type %s).\nname: ",
+              family);
+    sb_quoted(&c->out, name, utf8_prefix(name, 63));
+    sb_printf(&c->out, "\nfamily: %s\nsource: ", family);
+    const size_t plen = strlen(c->path);
+    if (plen <= 511) {
+        sb_quoted(&c->out, c->path, plen);
+    } else { /* "..." and the last characters */
+        const char *tail = c->path + plen - 500;
+        while (((unsigned char)*tail & 0xC0) == 0x80) tail++;
+        char buf[512];
+        snprintf(buf, sizeof buf, "...%s", tail);
+        sb_quoted(&c->out, buf, strlen(buf));
+    }
+    sb_printf(&c->out,
+              "\nhidden: %lld\nlayers: %lld\n"
               "vocab: %lld\ntied_embeddings: %s\nnorm: rmsnorm\n%s"
               "dtypes: {weight: %s, activation: %s, kv: %s}\ngroups:\n",
-              family, name, family, c->path, (long long)c->hidden, (long long)c->layers,
+              (long long)c->hidden, (long long)c->layers,
               (long long)c->vocab, c->tied ? "true" : "false",
               c->post_norms ? "post_norms: true\n" : "", c->wdt,
               strcmp(c->adt, "fp32") == 0 ? "fp32" : c->adt, c->adt);
@@ -845,6 +902,9 @@ int hf_to_yaml(const char *path, char **yaml, struct hf_notes *notes, struct err
         yml_fail(d, c.root, e, "a config.json must be a JSON object");
         goto out;
     }
+    /* Python's json keeps the last of repeated keys and yml_map_get the
+     * first: refuse rather than pick one */
+    if (yml_check_duplicates(d, e)) goto out;
     const char *type = get_str(&c, "model_type");
     if (!type) {
         fail_at(&c, "model_type", "missing 'model_type': cannot tell the architecture family");
@@ -900,18 +960,114 @@ out:
     return rc;
 }
 
+/* Keys of the generated description and the config.json fields they come
+ * from, most specific first: an error the model loader finds in the generated
+ * text is reported at the user's field (issue 18: 'window' at no position
+ * for a sliding_window out of range). */
+static const struct {
+    const char *gen;
+    const char *user[4];
+} ORIGIN[] = {
+    {"hidden", {"hidden_size"}},
+    {"layers", {"num_hidden_layers"}},
+    {"vocab", {"vocab_size"}},
+    {"groups", {"num_hidden_layers"}},
+    {"repeat", {"num_hidden_layers"}},
+    {"heads", {"num_attention_heads"}},
+    {"kv_heads", {"num_key_value_heads", "num_attention_heads"}},
+    {"head_dim", {"head_dim", "hidden_size", "num_attention_heads"}},
+    {"window", {"sliding_window"}},
+    {"intermediate", {"intermediate_size", "block_ff_dim"}},
+    {"expert_intermediate", {"moe_intermediate_size", "intermediate_size"}},
+    {"shared_intermediate", {"moe_intermediate_size", "n_shared_experts"}},
+    {"shared_experts", {"n_shared_experts"}},
+    {"experts", {"num_local_experts", "n_routed_experts", "num_experts"}},
+    {"top_k", {"num_experts_per_tok", "experts_per_token"}},
+    {"kv_lora_rank", {"kv_lora_rank"}},
+    {"q_lora_rank", {"q_lora_rank"}},
+    {"qk_nope_head_dim", {"qk_nope_head_dim"}},
+    {"qk_rope_head_dim", {"qk_rope_head_dim"}},
+    {"v_head_dim", {"v_head_dim"}},
+    {"kernel", {"conv_L_cache"}},
+};
+
+static bool ident_char(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '_';
+}
+
+/* The generated key at or before (line, col) of text: the key itself when
+ * the position is on one, else the nearest "key:" to its left on that line.
+ * Writes "" when there is none. */
+static void key_at(const char *text, int line, int col, char *key, size_t n)
+{
+    key[0] = 0;
+    const char *p = text;
+    for (int l = 1; l < line && p; l++) {
+        p = strchr(p, '\n');
+        if (p) p++;
+    }
+    if (!p || col < 1) return;
+    const char *eol = strchr(p, '\n');
+    const size_t len = eol ? (size_t)(eol - p) : strlen(p);
+    size_t i = (size_t)col - 1 < len ? (size_t)col - 1 : len;
+    size_t k = i; /* on a key: it runs to a ':' */
+    while (k < len && ident_char(p[k])) k++;
+    if (!(k > i && k < len && p[k] == ':')) { /* else the nearest "key:" to the left */
+        while (i > 0 && p[i - 1] != ':') i--;
+        if (i == 0) return;
+        k = i - 1;
+        i = k;
+        while (i > 0 && ident_char(p[i - 1])) i--;
+    }
+    snprintf(key, n, "%.*s", (int)(k - i), p + i);
+}
+
+/* Rewrites e (an error in the generated text) to the config.json field the
+ * faulty key came from, at that field's position. */
+static void map_back(const char *path, const char *yaml, struct err *e)
+{
+    char gen[64], msg[sizeof e->msg];
+    snprintf(msg, sizeof msg, "%s", e->msg);
+    key_at(yaml, e->line, e->col, gen, sizeof gen);
+    struct yml_doc *d = NULL;
+    struct err e2;
+    if (yml_load(path, &d, &e2)) { /* cannot happen: it was just read */
+        err_set(e, path, 0, 0, "the configuration maps to an invalid model: %s", msg);
+        return;
+    }
+    yml_node at = 0;
+    const char *user = NULL;
+    for (size_t i = 0; i < sizeof ORIGIN / sizeof ORIGIN[0] && !at; i++)
+        if (strcmp(ORIGIN[i].gen, gen) == 0)
+            for (int j = 0; j < 4 && ORIGIN[i].user[j] && !at; j++)
+                if ((at = yml_map_get(d, yml_root(d), ORIGIN[i].user[j]))) user = ORIGIN[i].user[j];
+    if (at) {
+        /* name the user's field in the message: 'window' -> 'sliding_window' */
+        char quoted[80], out[2 * sizeof e->msg];
+        snprintf(quoted, sizeof quoted, "'%s'", gen);
+        const char *hit = strstr(msg, quoted);
+        if (hit)
+            snprintf(out, sizeof out, "%.*s'%s'%s (opbound's '%s')", (int)(hit - msg), msg, user,
+                     hit + strlen(quoted), gen);
+        else
+            snprintf(out, sizeof out, "%s: %s (opbound's '%s')", user, msg, gen);
+        yml_fail(d, at, e, "%s", out);
+    } else {
+        yml_fail(d, yml_root(d), e,
+                 "the configuration maps to an invalid model: %s (see 'opbound import %s')", msg,
+                 path);
+    }
+    yml_free(d);
+}
+
 int hf_load(const char *path, struct model **out, struct hf_notes *notes, struct err *e)
 {
     char *yaml = NULL;
     if (hf_to_yaml(path, &yaml, notes, e)) return -1;
     int rc = model_load_text(path, yaml, strlen(yaml), out, e);
-    if (rc) {
-        char msg[sizeof e->msg];
-        snprintf(msg, sizeof msg, "%s", e->msg);
-        err_set(e, path, 0, 0,
-                "the configuration maps to an invalid model: %s (see 'opbound import %s')", msg,
-                path);
-    }
+    if (rc) map_back(path, yaml, e);
     free(yaml);
     return rc;
 }

@@ -219,6 +219,123 @@ static void test_outfile(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+static char out_buf[1 << 16], err_buf[1 << 14];
+
+/* Writes the bundled Mistral-7B config.json to path with one replacement. */
+static void mistral_variant(const char *path, const char *from, const char *to)
+{
+    FILE *in = fopen(OB_DATADIR "/tests/data/hf/mistral-7b-v0.1.json", "r");
+    assert_non_null(in);
+    char text[8192];
+    const size_t n = fread(text, 1, sizeof text - 1, in);
+    text[n] = 0;
+    fclose(in);
+    char *hit = strstr(text, from);
+    assert_non_null(hit);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "%.*s%s%s", (int)(hit - text), text, to, hit + strlen(from));
+    fclose(f);
+}
+
+/* Line and column of the first occurrence of needle in file path, by
+ * reading the file (1-based; columns in bytes: these files are ASCII). */
+static void find_pos(const char *path, const char *needle, int *line, int *col)
+{
+    FILE *f = fopen(path, "r");
+    char buf[1024];
+    *line = *col = 0;
+    for (int l = 1; fgets(buf, sizeof buf, f); l++) {
+        const char *h = strstr(buf, needle);
+        if (h) {
+            *line = l, *col = (int)(h - buf) + 1;
+            break;
+        }
+    }
+    fclose(f);
+}
+
+/* Issue 18 item 7: errors found in the generated YAML lost FILE:LINE:COL and
+ * named the generated key ('window'). A sliding_window of 1e11 with
+ * max_position_embeddings above it stays in force and exceeds the swa
+ * window's bound (16777216): the error must point at the user's value. */
+static void test_import_error_maps_back(void **state)
+{
+    (void)state;
+    char path[64], args[256], want[160];
+    snprintf(path, sizeof path, "/tmp/opbound-rel-%d.json", (int)getpid());
+    mistral_variant(path, "\"sliding_window\": 4096", "\"sliding_window\": 100000000000");
+    /* and max_position_embeddings above it, so that the window is in force */
+    char tmp[80];
+    snprintf(tmp, sizeof tmp, "%s.2", path);
+    rename(path, tmp);
+    FILE *in = fopen(tmp, "r");
+    char text[8192];
+    const size_t n = fread(text, 1, sizeof text - 1, in);
+    text[n] = 0;
+    fclose(in);
+    unlink(tmp);
+    char *hit = strstr(text, "\"max_position_embeddings\": 32768");
+    assert_non_null(hit);
+    FILE *f = fopen(path, "w");
+    fprintf(f, "%.*s\"max_position_embeddings\": 1000000000000%s", (int)(hit - text), text,
+            hit + strlen("\"max_position_embeddings\": 32768"));
+    fclose(f);
+    int line, col;
+    find_pos(path, "\"sliding_window\": 100000000000", &line, &col);
+    assert_true(line > 0);
+    col += (int)strlen("\"sliding_window\": "); /* the value's column */
+    snprintf(want, sizeof want, "%s:%d:%d: 'sliding_window' must be at most 16777216", path, line,
+             col);
+    snprintf(args, sizeof args, "import %s", path);
+    assert_int_equal(tu_run(args, out_buf, sizeof out_buf, err_buf, sizeof err_buf), 2);
+    assert_non_null(strstr(err_buf, want));
+    snprintf(args, sizeof args, "analyze %s --hw h100 --phase decode --context 8", path);
+    assert_int_equal(tu_run(args, out_buf, sizeof out_buf, err_buf, sizeof err_buf), 2);
+    assert_non_null(strstr(err_buf, want));
+    unlink(path);
+}
+
+/* Issue 18 item 7: a repeated key was accepted with the first value winning
+ * (Python's json keeps the last). The error is at the second occurrence and
+ * names the first. */
+static void test_import_duplicate_key(void **state)
+{
+    (void)state;
+    char path[64], args[256], want[200];
+    snprintf(path, sizeof path, "/tmp/opbound-rel-%d.json", (int)getpid());
+    mistral_variant(path, "\"vocab_size\": 32000", "\"vocab_size\": 32000, \"hidden_size\": 1024");
+    int l1, c1, l2, c2;
+    find_pos(path, "\"hidden_size\": 4096", &l1, &c1);
+    find_pos(path, "\"hidden_size\": 1024", &l2, &c2);
+    snprintf(want, sizeof want, "%s:%d:%d: duplicate key 'hidden_size' (first at line %d, column %d)",
+             path, l2, c2, l1, c1);
+    snprintf(args, sizeof args, "import %s", path);
+    assert_int_equal(tu_run(args, out_buf, sizeof out_buf, err_buf, sizeof err_buf), 2);
+    assert_non_null(strstr(err_buf, want));
+    unlink(path);
+}
+
+/* Issue 18 item 7: a config.json under a folder whose name holds '"' and '\'
+ * was refused (the path went unescaped into the generated YAML). The model
+ * takes the folder's name. */
+static void test_import_quoted_path(void **state)
+{
+    (void)state;
+    char dir[96], path[128], args[512];
+    snprintf(dir, sizeof dir, "/tmp/opbound-rel-%d-we\"ird\\\\dir", (int)getpid());
+    assert_int_equal(mkdir(dir, 0777), 0);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    mistral_variant(path, "\"vocab_size\"", "\"vocab_size\"");
+    snprintf(args, sizeof args, "analyze '%s' --hw h100 --phase decode --context 8", path);
+    assert_int_equal(tu_run(args, out_buf, sizeof out_buf, err_buf, sizeof err_buf), 0);
+    char want[160];
+    snprintf(want, sizeof want, "model     %s (", strrchr(dir, '/') + 1);
+    assert_non_null(strstr(out_buf, want));
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -228,6 +345,9 @@ int main(void)
         cmocka_unit_test(test_nesting_limit),
         cmocka_unit_test(test_size_limit),
         cmocka_unit_test(test_outfile),
+        cmocka_unit_test(test_import_error_maps_back),
+        cmocka_unit_test(test_import_duplicate_key),
+        cmocka_unit_test(test_import_quoted_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

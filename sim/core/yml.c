@@ -300,6 +300,53 @@ int yml_fail(const struct yml_doc *d, yml_node n, struct err *e, const char *fmt
     return err_set(e, d->file, line, col, "%s", msg);
 }
 
+/* For yml_check_duplicates: pairs of one mapping sorted by key, then by
+ * position in the mapping. */
+struct key_ref {
+    const char *key;
+    int i;
+};
+
+static int cmp_key_ref(const void *a, const void *b)
+{
+    const struct key_ref *x = a, *y = b;
+    const int c = strcmp(x->key, y->key);
+    return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+int yml_check_duplicates(const struct yml_doc *d, struct err *e)
+{
+    yaml_document_t *doc = (yaml_document_t *)&d->doc;
+    for (yaml_node_t *x = doc->nodes.start; x < doc->nodes.top; x++) {
+        if (x->type != YAML_MAPPING_NODE) continue;
+        const int n = (int)(x->data.mapping.pairs.top - x->data.mapping.pairs.start);
+        if (n < 2) continue;
+        struct key_ref *r = malloc((size_t)n * sizeof *r);
+        OB_ASSERT(r);
+        int m = 0;
+        for (int i = 0; i < n; i++) {
+            const char *k = yml_scalar(d, x->data.mapping.pairs.start[i].key);
+            if (k) r[m++] = (struct key_ref){k, i};
+        }
+        qsort(r, (size_t)m, sizeof *r, cmp_key_ref); /* O(n log n): 100k keys stay fast */
+        int dup = -1, first = -1; /* the earliest repeated key in the mapping */
+        for (int i = 1; i < m; i++)
+            if (strcmp(r[i].key, r[i - 1].key) == 0 && (dup < 0 || r[i].i < dup))
+                dup = r[i].i, first = r[i - 1].i;
+        free(r);
+        if (dup >= 0) {
+            yaml_node_pair_t *p = x->data.mapping.pairs.start;
+            int l0, c0;
+            yml_mark(d, p[first].key, &l0, &c0);
+            return yml_fail(d, p[dup].key, e,
+                            "duplicate key '%s' (first at line %d, column %d): which value "
+                            "is meant is ambiguous",
+                            yml_scalar(d, p[dup].key), l0, c0);
+        }
+    }
+    return 0;
+}
+
 int yml_edit_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);

@@ -55,6 +55,10 @@ int yml_map_len(const struct yml_doc *d, yml_node n);
 yml_node yml_map_key_at(const struct yml_doc *d, yml_node n, int i);
 /* Value of key in a mapping, 0 if absent (or n is not a mapping). */
 yml_node yml_map_get(const struct yml_doc *d, yml_node n, const char *key);
+/* Fails at the second occurrence of a key repeated in any mapping of the
+ * document (with the first's position in the message). For files not read
+ * through key tables (config.json), whose readers take the first match. */
+int yml_check_duplicates(const struct yml_doc *d, struct err *e);
 /* Sets e to "FILE:LINE:COL: <fmt>" at node n; returns -1. */
 int yml_fail(const struct yml_doc *d, yml_node n, struct err *e, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
