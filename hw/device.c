@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../sim/core/catalog.h"
+
 #define OFF(f) offsetof(struct device, f)
 
 static const struct key_spec TOP_KEYS[] = {
@@ -204,6 +206,13 @@ static int load_pim_energy(const struct yml_doc *doc, yml_node root, struct devi
         d->pim.overhead_s = -1;
         if (yml_map_read(doc, pim, "pim", PIM_KEYS, N(PIM_KEYS), d, &present, e)) return -1;
         if (d->pim.overhead_s < 0) d->pim.overhead_s = d->kernel_overhead_s;
+        if (d->pim.baseline[0]) { /* resolved as `analyze` will, so a bad name fails here, at its place */
+            char where[1024];
+            struct err e2;
+            if (catalog_resolve("hw", d->pim.baseline, where, sizeof where, &e2))
+                return yml_fail(doc, yml_map_get(doc, pim, "baseline"), e, "baseline: %s%s%s",
+                                e2.file[0] ? e2.file : "", e2.file[0] ? ": " : "", e2.msg);
+        }
         if (d->pim.bw_multiplier < 1)
             return yml_fail(doc, yml_map_get(doc, pim, "bandwidth_multiplier"), e,
                             "bandwidth_multiplier %g: the internal bandwidth (%g B/s) would be "
