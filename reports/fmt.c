@@ -22,8 +22,10 @@ const char *fmt_si(char *buf, size_t n, double v, const char *unit)
         snprintf(buf, n, "%.0f%s%s%s", s, sp, P[i], unit);
     else if (a >= 9.995)
         snprintf(buf, n, "%.1f%s%s%s", s, sp, P[i], unit);
-    else
+    else if (a >= 0.0995)
         snprintf(buf, n, "%.2f%s%s%s", s, sp, P[i], unit);
+    else /* below 0.1 two decimals lose the digits: 0.0032 is not 0.00 */
+        snprintf(buf, n, "%.3g%s%s%s", s, sp, P[i], unit);
     return buf;
 }
 

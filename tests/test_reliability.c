@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "../reports/analysis_report.h"
+#include "../reports/fmt.h"
 #include "../sim/core/outfile.h"
 #include "../sim/core/yml.h"
 
@@ -336,6 +337,21 @@ static void test_import_quoted_path(void **state)
     rmdir(dir);
 }
 
+/* Issue 18 item 7: "tokens per second 0.00" for 0.0032. Below 0.1, three
+ * significant digits; at and above it the existing two decimals stay. */
+static void test_fmt_small_numbers(void **state)
+{
+    (void)state;
+    char b[64];
+    assert_string_equal(fmt_si(b, sizeof b, 0.0032, ""), "0.0032");
+    assert_string_equal(fmt_si(b, sizeof b, 0.0512345, ""), "0.0512");
+    assert_string_equal(fmt_si(b, sizeof b, 1.2e-7, "B"), "1.2e-07 B");
+    assert_string_equal(fmt_si(b, sizeof b, -0.0032, ""), "-0.0032");
+    assert_string_equal(fmt_si(b, sizeof b, 0.5, ""), "0.50");
+    assert_string_equal(fmt_si(b, sizeof b, 2.345, ""), "2.35");
+    assert_string_equal(fmt_si(b, sizeof b, 0.0995, ""), "0.10");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -348,6 +364,7 @@ int main(void)
         cmocka_unit_test(test_import_error_maps_back),
         cmocka_unit_test(test_import_duplicate_key),
         cmocka_unit_test(test_import_quoted_path),
+        cmocka_unit_test(test_fmt_small_numbers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
