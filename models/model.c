@@ -190,7 +190,10 @@ static int model_from_doc(struct yml_doc *d, const char *path, struct model **ou
         if (read_block(d, yml_map_get(d, gn, "ffn"), SLOT_FFN, m, g, e)) goto fail;
     }
     if (layer != m->layers) {
-        yml_fail(d, groups, e, "the groups' repeats add up to %lld layers, but 'layers' is %lld",
+        /* at 'layers': the one number the sum is compared with */
+        const yml_node ln = yml_map_get(d, yml_root(d), "layers");
+        yml_fail(d, ln ? ln : groups, e,
+                 "the groups' repeats add up to %lld layers, but 'layers' is %lld",
                  (long long)layer, (long long)m->layers);
         goto fail;
     }

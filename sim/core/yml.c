@@ -46,13 +46,25 @@ static int parser_fail(const yaml_parser_t *p, const char *name, const char *tex
     const char *what = p->problem ? p->problem : "malformed document";
     int line, col;
     if (p->error == YAML_READER_ERROR) { /* bad UTF-8, control characters: an offset only */
-        offset_position(text, len, p->problem_offset, &line, &col);
+        size_t off = p->problem_offset;
+        /* a bad trailing byte (libyaml gives its offset): point at the
+         * character's lead byte */
+        for (int k = 0; k < 3 && off > 0 && off <= len && p->problem &&
+                        strstr(p->problem, "trailing") &&
+                        ((unsigned char)text[off - 1] & 0xC0) >= 0x80;
+             k++) {
+            off--;
+            if (((unsigned char)text[off] & 0xC0) == 0xC0) break;
+        }
+        offset_position(text, len, off, &line, &col);
         if (p->problem_value >= 0 && p->problem_value <= 0xFF)
             return err_set(e, name, line, col, "%s: %s (byte 0x%02X)", lang, what,
                            (unsigned)p->problem_value);
         return err_set(e, name, line, col, "%s: %s", lang, what);
     }
-    const yaml_mark_t m = p->problem_mark;
+    yaml_mark_t m = p->problem_mark;
+    /* an unterminated quoted scalar or flow collection: where it starts */
+    if (p->context && p->problem && strstr(p->problem, "end of stream")) m = p->context_mark;
     line = (int)m.line + 1, col = (int)m.column + 1;
     if (p->context)
         return err_set(e, name, line, col, "%s syntax error: %s %s", lang, p->context, what);
@@ -130,7 +142,7 @@ static int load_text(const char *name, const char *text, size_t len, struct yml_
         return -1;
     }
     if (!yaml_document_get_root_node(&d->doc)) {
-        rc = err_set(e, name, 0, 0, "empty document: expected a %s mapping",
+        rc = err_set(e, name, 1, 1, "empty document: expected a %s mapping",
                      json_name(name) ? "JSON" : "YAML");
     } else { /* a second document (after --- or ...), or text after a JSON value */
         yaml_document_t more;

@@ -1,0 +1,399 @@
+#!/usr/bin/env python3
+"""tests/malformed/gen.py - writes the malformed-input corpus: one file per
+case under tests/malformed/{model,device,study,serve,config,csv}/ and the
+manifest tests/malformed/cases.txt that run.sh reads.
+
+Every expectation is written here by hand, from reading the case: `at` names
+the text the user must be pointed at (its first occurrence in the case file,
+plus an offset in characters), and `want` a phrase the message must hold.
+Line and column are then counted from the case text itself (1-based, columns
+in characters), never taken from opbound's output. Run it after editing a
+case: python3 tests/malformed/gen.py
+"""
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CASES = []  # (id, command, expected prefix, phrase)
+
+
+def pos(text, marker, off=0, nth=1):
+    """1-based line:col of the nth occurrence of marker in text, plus off chars."""
+    if isinstance(text, bytes):
+        text = text.decode('utf-8', errors='surrogateescape')
+    i = -1
+    for _ in range(nth):
+        i = text.index(marker, i + 1)
+    i += off
+    line = text.count('\n', 0, i) + 1
+    start = text.rfind('\n', 0, i) + 1
+    return line, i - start + 1
+
+
+def case(kind, name, text, cmd, at, want, ext=None):
+    """at: (marker, offset[, nth]) or (line, col) as ints."""
+    ext = ext or {'config': 'json', 'csv': 'csv'}.get(kind, 'yaml')
+    rel = '%s/%s.%s' % (kind, name, ext)
+    path = os.path.join(HERE, rel)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    data = text if isinstance(text, bytes) else text.encode()
+    with open(path, 'wb') as f:
+        f.write(data)
+    if isinstance(at[0], int):
+        line, col = at
+    else:
+        line, col = pos(data, at[0], at[1] if len(at) > 1 else 0, at[2] if len(at) > 2 else 1)
+    CASES.append((rel, cmd, '{}:%d:%d: ' % (line, col), want))
+
+
+def cli(name, cmd, prefix, want):
+    CASES.append(('cli/' + name, cmd, prefix, want))
+
+
+def variant(base, old, new, nth=1):
+    i = -1
+    for _ in range(nth):
+        i = base.index(old, i + 1)
+    return base[:i] + new + base[i + len(old):]
+
+
+# ---------------------------------------------------------------- model YAML
+MODEL = """# a small dense model for the malformed-input corpus
+name: m
+hidden: 4096
+layers: 32
+vocab: 128256
+tied_embeddings: false
+norm: rmsnorm
+dtypes: {weight: bf16, activation: bf16, kv: bf16}
+groups:
+  - repeat: 32
+    attention: {kind: gqa, heads: 32, kv_heads: 8, head_dim: 128}
+    ffn: {kind: swiglu, intermediate: 14336}
+"""
+AN = 'analyze {} --hw h100 --phase decode --context 8'
+M = lambda name, text, at, want: case('model', name, text, AN, at, want)
+
+M('unknown-key', variant(MODEL, 'hidden: 4096', 'hiden: 4096'), ('hiden',), "unknown key 'hiden'")
+M('hidden-negative', variant(MODEL, 'hidden: 4096', 'hidden: -1'), ('-1',), "'hidden' must be at least")
+M('hidden-fraction', variant(MODEL, 'hidden: 4096', 'hidden: 4096.5'), ('4096.5',), "'hidden' must be an integer")
+M('hidden-quoted', variant(MODEL, 'hidden: 4096', 'hidden: "4096"'), ('"4096"',), "quoted")
+M('hidden-list', variant(MODEL, 'hidden: 4096', 'hidden: [4096]'), ('[4096]',), "single value")
+M('hidden-map', variant(MODEL, 'hidden: 4096', 'hidden: {a: 1}'), ('{a: 1}',), "single value")
+M('hidden-huge', variant(MODEL, 'hidden: 4096', 'hidden: 99999999999999999999'), ('9999',), "64-bit")
+M('hidden-inf', variant(MODEL, 'hidden: 4096', 'hidden: .inf'), ('.inf',), "'hidden' must be an integer")
+M('hidden-empty', variant(MODEL, 'hidden: 4096', 'hidden:'), ('hidden:', 7), "'hidden'")
+M('hidden-hex', variant(MODEL, 'hidden: 4096', 'hidden: 0x1000'), ('0x1000',), "'hidden' must be an integer")
+M('vocab-missing', variant(MODEL, 'vocab: 128256\n', ''), ('name: m',), "missing required key 'vocab'")
+M('duplicate-hidden', variant(MODEL, 'layers: 32', 'hidden: 2048\nlayers: 32'), ('hidden', 0, 2), "duplicate key 'hidden'")
+M('tied-yes', variant(MODEL, 'tied_embeddings: false', 'tied_embeddings: yes'), ('yes',), "true or false")
+M('norm-unknown', variant(MODEL, 'norm: rmsnorm', 'norm: batchnorm'), ('batchnorm',), "unknown value 'batchnorm'")
+M('name-empty', variant(MODEL, 'name: m', 'name: ""'), ('""',), "must not be empty")
+M('name-too-long', variant(MODEL, 'name: m', 'name: ' + 'x' * 80), ('xxxx',), "too long")
+M('dtype-unknown', variant(MODEL, 'weight: bf16', 'weight: bf17'), ('bf17',), "unknown dtype 'bf17'")
+M('dtypes-unknown-key', variant(MODEL, 'weight: bf16', 'wieght: bf16'), ('wieght',), "unknown key 'wieght'")
+M('dtypes-scalar', variant(MODEL, 'dtypes: {weight: bf16, activation: bf16, kv: bf16}', 'dtypes: bf16'), ('bf16',), "mapping")
+M('groups-map', variant(MODEL, 'groups:\n  - repeat', 'groups: {}\nxgroups:\n  - repeat'), ('{}',), "'groups' must be a list")
+M('groups-scalar', MODEL.split('groups:')[0] + 'groups: 3\n', ('groups: 3', 8), "'groups' must be a list")
+M('repeat-zero', variant(MODEL, 'repeat: 32', 'repeat: 0'), ('repeat: 0', 8), "'repeat' must be at least 1")
+M('repeat-negative', variant(MODEL, 'repeat: 32', 'repeat: -3'), ('-3',), "'repeat' must be at least 1")
+M('attn-kind-unknown', variant(MODEL, 'kind: gqa', 'kind: gqx'), ('gqx',), "gqx")
+M('attn-kind-missing', variant(MODEL, 'kind: gqa, ', ''), ('{heads',), "kind")
+M('heads-zero', variant(MODEL, 'heads: 32', 'heads: 0'), ('heads: 0', 7), "'heads' must be at least 1")
+M('heads-string', variant(MODEL, 'heads: 32', 'heads: many'), ('many',), "'heads' must be an integer")
+M('head-dim-missing', variant(MODEL, ', head_dim: 128', ''), ('{kind: gqa',), "missing required key 'head_dim'")
+M('attn-unknown-key', variant(MODEL, 'head_dim: 128', 'head_dim: 128, heads_dim: 4'), ('heads_dim',), "unknown key 'heads_dim'")
+M('attn-duplicate-key', variant(MODEL, 'head_dim: 128', 'head_dim: 128, heads: 16'), ('heads', 0, 3), "duplicate key 'heads'")
+M('ffn-kind-unknown', variant(MODEL, 'kind: swiglu', 'kind: swiglo'), ('swiglo',), "swiglo")
+M('intermediate-negative', variant(MODEL, 'intermediate: 14336', 'intermediate: -5'), ('-5',), "'intermediate' must be at least")
+M('ffn-in-attention-slot', variant(MODEL, '{kind: gqa, heads: 32, kv_heads: 8, head_dim: 128}', '{kind: swiglu, intermediate: 128}'), ('swiglu',), "swiglu")
+M('attention-list', variant(MODEL, '{kind: gqa, heads: 32, kv_heads: 8, head_dim: 128}', '[gqa]'), ('[gqa]',), "mapping")
+M('top-scalar', 'hello\n', (1, 1), "mapping")
+M('top-list', '- name: m\n- hidden: 4\n', (1, 1), "mapping")
+M('tab-indent', variant(MODEL, '  - repeat: 32', '\t- repeat: 32'), ('\t',), "YAML syntax error")
+M('two-colons', variant(MODEL, 'name: m', 'name: m: n'), ('m: n', 1), "YAML syntax error")
+M('unclosed-quote', variant(MODEL, 'name: m', 'name: "m'), ('"m', 0), "quoted scalar")
+M('bad-utf8', variant(MODEL, 'name: m', 'name: caf\xe9').encode('latin-1'), ('caf', 3), "UTF-8")
+M('bad-utf8-late', (variant(MODEL, 'ffn: {kind: swiglu', 'ffn: {kind: swiglu\xff') ).encode('latin-1'), ('swiglu', 6, 1), "UTF-8")
+M('control-char', variant(MODEL, 'name: m', 'name: m\x07x'), ('\x07',), "control characters")
+M('nul-byte', variant(MODEL, 'norm: rmsnorm', 'norm: rms\x00norm'), ('\x00',), "control characters")
+M('second-document', MODEL + '---\nname: n\n', ('name: n',), "second YAML document")
+M('text-after-end', MODEL + '...\nhidden: 1\n', ('hidden: 1',), "after the end of the document")
+M('deep-flow', MODEL.replace('groups:', 'xtra: ' + '[' * 100 + ']' * 100 + '\ngroups:'), ('[', 64), "nesting deeper than 64")
+M('undefined-alias', variant(MODEL, 'hidden: 4096', 'hidden: *h'), ('*h',), "alias")
+M('merge-key', variant(MODEL, 'hidden: 4096', '<<: {hidden: 4096}'), ('<<',), "unknown key '<<'")
+M('complex-key', variant(MODEL, 'hidden: 4096', '? [a, b]\n: 4096\nhidden: 4096'), ('[a, b]',), "plain names")
+M('heads-over-max', variant(MODEL, 'heads: 32', 'heads: 1000000000'), ('1000000000',), "'heads' must be at most")
+M('kv-heads-not-dividing', variant(MODEL, 'kv_heads: 8', 'kv_heads: 7'), ('kv_heads: 7', 10), "kv_heads")
+M('empty-file', '', (1, 1), "empty document")
+M('only-comments', '# nothing here\n# at all\n', (1, 1), "empty document")
+M('layers-mismatch', variant(MODEL, 'layers: 32', 'layers: 30'), ('30',), "30")
+
+# ---------------------------------------------------------------- device YAML
+DEV = """# a trimmed H100 for the malformed-input corpus
+name: D
+vendor: NVIDIA
+memory:
+  capacity_bytes: 85899345920
+  bandwidth_bytes_per_s: 3.35e12
+l2_bytes: 52428800
+sm_count: 132
+clock_hz: 1.98e9
+kernel_overhead_s: 4.0e-6
+interconnect_bytes_per_s: 450e9
+tensor_flops_per_s:
+  fp32: 66.9e12
+  bf16: 989.4e12
+  fp8: 1978.9e12
+vector_flops_per_s:
+  fp32: 66.9e12
+  bf16: 133.8e12
+efficiency:
+  tensor: 1.0
+  vector: 1.0
+  memory: 1.0
+"""
+AD = 'analyze llama-3-8b --hw {} --phase decode --context 8'
+D = lambda name, text, at, want: case('device', name, text, AD, at, want)
+
+D('bw-zero', variant(DEV, '3.35e12', '0'), ('bandwidth_bytes_per_s: 0', 23), "bandwidth_bytes_per_s")
+D('bw-negative', variant(DEV, '3.35e12', '-3.35e12'), ('-3.35e12',), "must be at least")
+D('bw-word', variant(DEV, '3.35e12', 'fast'), ('fast',), "must be a number")
+D('bw-nan', variant(DEV, '3.35e12', '.nan'), ('.nan',), "number")
+D('bw-inf', variant(DEV, '3.35e12', '1e400'), ('1e400',), "out of range")
+D('bw-hex', variant(DEV, '3.35e12', '0x10'), ('0x10',), "decimal")
+D('bw-quoted', variant(DEV, '3.35e12', '"3.35e12"'), ('"3.35e12"',), "quoted")
+D('unknown-key', variant(DEV, 'sm_count: 132', 'sm_cnt: 132'), ('sm_cnt',), "unknown key 'sm_cnt'")
+D('sm-count-missing', variant(DEV, 'sm_count: 132\n', ''), ('name: D',), "missing required key 'sm_count'")
+D('memory-scalar', variant(DEV, 'memory:\n  capacity_bytes: 85899345920\n  bandwidth_bytes_per_s: 3.35e12', 'memory: 80'), ('80',), "mapping")
+D('memory-missing-bw', variant(DEV, '  bandwidth_bytes_per_s: 3.35e12\n', ''), ('capacity_bytes',), "missing required key 'bandwidth_bytes_per_s'")
+D('tensor-bad-dtype', variant(DEV, '  fp8: 1978.9e12', '  fp12: 1978.9e12'), ('fp12',), "fp12")
+D('tensor-negative', variant(DEV, '989.4e12', '-1'), ('-1',), "at least")
+D('efficiency-over-one', variant(DEV, 'tensor: 1.0', 'tensor: 1.5'), ('1.5',), "at most 1")
+D('efficiency-zero', variant(DEV, 'memory: 1.0', 'memory: 0'), ('memory: 0', 8, 1), "memory")
+D('overhead-negative', variant(DEV, 'kernel_overhead_s: 4.0e-6', 'kernel_overhead_s: -4.0e-6'), ('-4.0e-6',), "at least")
+D('clock-list', variant(DEV, 'clock_hz: 1.98e9', 'clock_hz: [1.98e9]'), ('[1.98e9]',), "single value")
+D('duplicate-key', variant(DEV, 'sm_count: 132', 'sm_count: 132\nsm_count: 144'), ('sm_count', 0, 2), "duplicate key 'sm_count'")
+D('name-empty', variant(DEV, 'name: D', 'name: ""'), ('""',), "must not be empty")
+D('bad-utf8', variant(DEV, 'name: D', 'name: D\xc3(').encode('latin-1'), ('name: D', 7), "UTF-8")
+D('second-document', DEV + '---\nname: E\n', ('name: E',), "second YAML document")
+D('tab', variant(DEV, '  tensor: 1.0', '\ttensor: 1.0'), ('\ttensor', 0), "YAML syntax error")
+D('top-list', '- a\n- b\n', (1, 1), "mapping")
+D('empty-file', '', (1, 1), "empty document")
+PIM = DEV + """pim:
+  kind: logic
+  stacks: 5
+  bandwidth_multiplier: 8
+  macs_per_stack: 4096
+  clock_hz: 1e9
+  baseline: h999
+"""
+D('pim-baseline-unknown', PIM, ('h999',), "unknown device 'h999'")
+D('pim-unknown-key', variant(PIM, 'baseline: h999', 'baseline: h100-sxm5-80gb\n  bogus: 1'), ('bogus',), "unknown key 'bogus'")
+
+# ---------------------------------------------------------------- study YAML
+STUDY = """# a study for the malformed-input corpus
+name: s
+skeleton: llama-3-8b
+hw: [h100-sxm5-80gb]
+scenarios:
+  - {phase: decode, batch: 32, context: 8192}
+designs:
+  - name: GQA-8
+    attention: {kind: gqa, heads: 32, kv_heads: 8, head_dim: 128}
+  - name: MQA
+    attention: {kind: mqa, heads: 32, head_dim: 128}
+"""
+CO = 'compare {}'
+RP = 'report {} -o out'
+S = lambda name, text, at, want, cmd=CO: case('study', name, text, cmd, at, want)
+
+S('unknown-key', variant(STUDY, 'skeleton:', 'skeletn:'), ('skeletn',), "unknown key 'skeletn'")
+S('skeleton-unknown', variant(STUDY, 'skeleton: llama-3-8b', 'skeleton: llama-99'), ('llama-99',), "llama-99")
+S('hw-unknown', variant(STUDY, '[h100-sxm5-80gb]', '[h100-sxm5-80gb, h999]'), ('h999',), "h999")
+S('hw-scalar-unknown', variant(STUDY, '[h100-sxm5-80gb]', 'h999'), ('h999',), "'hw' must be a list")
+S('phase-bad', variant(STUDY, 'phase: decode', 'phase: decoding'), ('decoding',), "decoding")
+S('batch-zero', variant(STUDY, 'batch: 32', 'batch: 0'), ('batch: 0', 7), "batch")
+S('context-negative', variant(STUDY, 'context: 8192', 'context: -1'), ('-1',), "context")
+S('scenarios-scalar', variant(STUDY, 'scenarios:\n  - {phase: decode, batch: 32, context: 8192}', 'scenarios: decode'), ('decode',), "list")
+S('designs-empty', variant(STUDY, """designs:
+  - name: GQA-8
+    attention: {kind: gqa, heads: 32, kv_heads: 8, head_dim: 128}
+  - name: MQA
+    attention: {kind: mqa, heads: 32, head_dim: 128}
+""", 'designs: []\n'), ('[]',), "design")
+S('design-no-name', variant(STUDY, '  - name: MQA\n    attention', '  - attention'), ('attention: {kind: mqa', 0), "missing required key 'name'")
+S('design-attn-kind', variant(STUDY, 'kind: mqa', 'kind: mqx'), ('mqx',), "mqx")
+S('design-heads-zero', variant(STUDY, 'kind: mqa, heads: 32', 'kind: mqa, heads: 0'), ('heads: 0', 7), "heads")
+S('design-unknown-key', variant(STUDY, '  - name: MQA', '  - name: MQA\n    atention: {kind: mqa}'), ('atention',), "unknown key 'atention'")
+S('duplicate-key', variant(STUDY, 'name: s', 'name: s\nname: t'), ('name: t',), "duplicate key 'name'")
+S('bad-utf8', variant(STUDY, 'name: s', 'name: s\xff').encode('latin-1'), ('name: s', 7), "UTF-8")
+S('second-document', STUDY + '---\nname: x\n', ('name: x',), "second YAML document")
+S('scenario-unknown-key', variant(STUDY, 'batch: 32', 'btch: 32'), ('btch',), "unknown key 'btch'")
+S('report-hw-unknown', variant(STUDY, '[h100-sxm5-80gb]', '[h999]'), ('h999',), "h999", RP)
+S('report-phase-bad', variant(STUDY, 'phase: decode', 'phase: both'), ('both',), "both", RP)
+S('report-bad-utf8', variant(STUDY, 'name: s', 'name: \xfes').encode('latin-1'), ('name: ', 6), "UTF-8", RP)
+
+# ---------------------------------------------------------------- serve YAML
+SERVE = """# a serving scenario for the malformed-input corpus
+name: s
+model: llama-3-8b
+requests: 30
+lengths:
+  - {input: 512, output: 128}
+  - {input: 2048, output: 64}
+max_batch: 8
+token_budget: 1024
+"""
+SV = 'serve {} --hw h100'
+V = lambda name, text, at, want: case('serve', name, text, SV, at, want)
+
+V('requests-zero', variant(SERVE, 'requests: 30', 'requests: 0'), ('requests: 0', 10), "requests")
+V('requests-negative', variant(SERVE, 'requests: 30', 'requests: -30'), ('-30',), "requests")
+V('requests-fraction', variant(SERVE, 'requests: 30', 'requests: 30.5'), ('30.5',), "integer")
+V('unknown-key', variant(SERVE, 'max_batch: 8', 'max_bach: 8'), ('max_bach',), "unknown key 'max_bach'")
+V('model-unknown', variant(SERVE, 'model: llama-3-8b', 'model: llama-99'), ('llama-99',), "llama-99")
+V('model-missing', variant(SERVE, 'model: llama-3-8b\n', ''), ('name: s',), "missing required key 'model'")
+V('length-missing-output', variant(SERVE, '{input: 2048, output: 64}', '{input: 2048}'), ('{input: 2048}',), "output")
+V('length-input-zero', variant(SERVE, 'input: 512', 'input: 0'), ('input: 0', 7), "input")
+V('lengths-scalar', variant(SERVE, 'lengths:\n  - {input: 512, output: 128}\n  - {input: 2048, output: 64}', 'lengths: 512'), ('512',), "list")
+V('max-batch-zero', variant(SERVE, 'max_batch: 8', 'max_batch: 0'), ('max_batch: 0', 11), "max_batch")
+V('budget-zero', variant(SERVE, 'token_budget: 1024', 'token_budget: 0'), ('token_budget: 0', 14), "token_budget")
+V('rate-negative', SERVE + 'arrival_rate_per_s: -1\n', ('-1',), "arrival_rate_per_s")
+V('rate-word', SERVE + 'arrival_rate_per_s: often\n', ('often',), "number")
+V('duplicate-key', SERVE + 'requests: 40\n', ('requests: 40',), "duplicate key 'requests'")
+V('bad-utf8', variant(SERVE, 'name: s', 'name: s\xc0\xaf').encode('latin-1'), ('name: s', 7), "UTF-8")
+V('control-char', variant(SERVE, 'name: s', 'name: s\x1b[0m'), ('\x1b',), "control characters")
+V('second-document', SERVE + '---\nname: x\n', ('name: x',), "second YAML document")
+V('tab', variant(SERVE, '  - {input: 512', '\t- {input: 512'), ('\t',), "YAML syntax error")
+V('top-scalar', 'serve\n', (1, 1), "mapping")
+V('empty-file', '\n', (1, 1), "empty document")
+V('deep-flow', SERVE + 'x: ' + '{a: ' * 70 + '1' + '}' * 70 + '\n', ('{a: ', 0, 65), "nesting deeper than 64")
+V('uniform-min-over-max', variant(SERVE, 'lengths:\n  - {input: 512, output: 128}\n  - {input: 2048, output: 64}', 'uniform: {input_min: 4096, input_max: 256, output_min: 64, output_max: 128}'), ('input_max: 256', 11), "input_max (256) is below input_min (4096)")
+
+# ---------------------------------------------------------------- config.json
+CFG = open(os.path.join(HERE, '..', 'data', 'hf', 'mistral-7b-v0.1.json')).read()
+IM = 'import {} -o out.yaml'
+C = lambda name, text, at, want, cmd=IM: case('config', name, text, cmd, at, want)
+
+C('model-type-missing', variant(CFG, '  "model_type": "mistral",\n', ''), (1, 1), "model_type")
+C('model-type-unknown', variant(CFG, '"mistral"', '"mistrel"'), ('"mistrel"',), "unknown model_type 'mistrel'")
+C('model-type-number', variant(CFG, '"mistral"', '7'), ('"model_type": 7', 14), "model_type")
+C('hidden-string', variant(CFG, '"hidden_size": 4096', '"hidden_size": "4096"'), ('"4096"',), "hidden_size")
+C('hidden-negative', variant(CFG, '"hidden_size": 4096', '"hidden_size": -4096'), ('-4096',), "hidden_size")
+C('hidden-fraction', variant(CFG, '"hidden_size": 4096', '"hidden_size": 4096.5'), ('4096.5',), "hidden_size")
+C('hidden-null', variant(CFG, '"hidden_size": 4096', '"hidden_size": null'), ('null',), "hidden_size")
+C('heads-zero', variant(CFG, '"num_attention_heads": 32', '"num_attention_heads": 0'), ('"num_attention_heads": 0', 23), "num_attention_heads")
+C('kv-not-dividing', variant(CFG, '"num_key_value_heads": 8', '"num_key_value_heads": 7'), ('"num_key_value_heads": 7', 23), "num_key_value_heads")
+C('layers-negative', variant(CFG, '"num_hidden_layers": 32', '"num_hidden_layers": -1'), ('-1',), "num_hidden_layers")
+C('vocab-huge', variant(CFG, '"vocab_size": 32000', '"vocab_size": 100000000000'), ('100000000000',), "vocab_size")
+C('window-huge', variant(variant(CFG, '"sliding_window": 4096', '"sliding_window": 100000000000'), '"max_position_embeddings": 32768', '"max_position_embeddings": 1000000000000'), ('"sliding_window": 100000000000', 18), "'sliding_window' must be at most")
+C('duplicate-key', variant(CFG, '"vocab_size": 32000', '"vocab_size": 32000,\n  "hidden_size": 1024'), ('"hidden_size": 1024',), "duplicate key 'hidden_size'")
+C('duplicate-nested', variant(CFG, '"vocab_size": 32000', '"vocab_size": 32000,\n  "rope_scaling": {"type": "linear", "type": "yarn"}'), ('"type"', 0, 2), "duplicate key 'type'")
+C('second-object', CFG + '{"model_type": "llama"}\n', ('{"model_type": "llama"}',), "after the end of the top-level value")
+C('text-after', CFG.rstrip('\n') + ' trailing\n', ('trailing',), "after the end of the top-level value")
+C('top-array', '[' + CFG + ']\n', (1, 1), "JSON object")
+C('top-string', '"config"\n', (1, 1), "JSON object")
+C('empty-file', '', (1, 1), "empty document")
+C('bad-utf8', variant(CFG, '"silu"', '"sil\xe9"').encode('latin-1'), ('"sil', 4), "UTF-8")
+C('control-in-string', variant(CFG, '"silu"', '"si\x01lu"'), ('\x01',), "control characters")
+C('unterminated-string', CFG.replace('"vocab_size": 32000\n}', '"vocab_size": 32000, "x": "abc\n}'), ('"abc', 0), "quoted scalar")
+C('missing-comma', variant(CFG, '"bos_token_id": 1,', '"bos_token_id": 1'), ('"eos_token_id": 2', 14), "did not find expected ','")
+C('deep-array', variant(CFG, '"vocab_size": 32000', '"vocab_size": 32000, "x": ' + '[' * 80 + ']' * 80), ('[', 63, 2), "nesting deeper than 64")
+C('family-not-imported', variant(CFG, '"mistral"', '"nemotron_h"'), ('"nemotron_h"',), "not imported yet")
+C('hidden-act-unknown', variant(CFG, '"silu"', '"relu2"'), ('"relu2"',), "relu2")
+C('analyze-window-huge', variant(variant(CFG, '"sliding_window": 4096', '"sliding_window": 100000000000'), '"max_position_embeddings": 32768', '"max_position_embeddings": 1000000000000'), ('"sliding_window": 100000000000', 18), "'sliding_window' must be at most", AN)
+C('analyze-duplicate', variant(CFG, '"rms_norm_eps": 1e-05', '"rms_norm_eps": 1e-05, "rms_norm_eps": 1e-06'), ('"rms_norm_eps"', 0, 2), "duplicate key 'rms_norm_eps'", AN)
+C('analyze-layers-zero', variant(CFG, '"num_hidden_layers": 32', '"num_hidden_layers": 0'), ('"num_hidden_layers": 0', 21), "num_hidden_layers", AN)
+
+# ---------------------------------------------------------------- measurement CSV
+HDR = ("kind,class,name,dtype,kv_dtype,b,hq,dqk,dv,sq,skv,pairs,kv_width,count,m,n,k,"
+       "flops,bytes,median_s,min_s\n")
+ROWS = [
+    "launch,launch,empty,bf16,,,,,,,,,,,,,,,,4e-06,\n",
+    "gemm,gemm,cublas,bf16,,,,,,,,,,1,64,4096,4096,,,2.1e-05,2e-05\n",
+    "gemm,gemm,cublas,bf16,,,,,,,,,,1,128,4096,4096,,,2.6e-05,2.5e-05\n",
+    "attention,dec,gqa,bf16,bf16,4,32,128,128,1,8192,8192,2048,,,,,,,6.5e-05,\n",
+]
+CSV = '# device: corpus\n' + HDR + ''.join(ROWS)
+CA = 'calibrate {} --hw h100 -o out.yaml'
+PR = 'predict {} --hw h100'
+VA = 'validate {} --hw h100'
+K = lambda name, text, at, want, cmd=CA: case('csv', name, text, cmd, at, want)
+
+
+def row(i):  # the data row i (0-based) of CSV as a marker
+    return ROWS[i].rstrip('\n')
+
+
+K('header-wrong', variant(CSV, 'kind,class', 'knd,class'), ('knd', 1), "header")
+K('header-missing', '# device: corpus\n' + ''.join(ROWS), ('launch',), "header")
+K('kind-unknown', variant(CSV, 'gemm,gemm,cublas,bf16,,,,,,,,,,1,64', 'gemx,gemm,cublas,bf16,,,,,,,,,,1,64'), ('gemx',), "gemx")
+K('b-negative', variant(CSV, 'bf16,4,32', 'bf16,-4,32'), ('-4,32',), "b must be")
+K('m-huge', variant(CSV, ',1,64,4096', ',1,4294967296,4096'), ('4294967296',), "2^31")
+K('median-zero', variant(CSV, '2.1e-05,2e-05', '0,2e-05'), ('0,2e-05',), "not a kernel time")
+K('median-too-long', variant(CSV, '2.1e-05,2e-05', '7200,2e-05'), ('7200',), "not a kernel time")
+K('min-over-median', variant(CSV, '2.1e-05,2e-05', '2.1e-05,3e-05'), ('3e-05',), "larger than median_s")
+K('class-space', variant(CSV, 'gemm,gemm,cublas', 'gemm,ge mm,cublas'), ('ge mm',), "class")
+K('name-empty', variant(CSV, 'gemm,gemm,cublas', 'gemm,gemm,'), (row(1).replace('cublas', ''), 10), "name")
+K('flops-mismatch', variant(CSV, ',1,64,4096,4096,,,', ',1,64,4096,4096,12345,,'), ('12345',), "flops")
+K('bytes-mismatch', variant(CSV, ',1,64,4096,4096,,,', ',1,64,4096,4096,,777,'), ('777',), "bytes")
+K('not-a-number', variant(CSV, ',1,64,4096', ',1,six,4096'), ('six',), "m must be")
+K('nan', variant(CSV, ',1,64,4096', ',1,nan,4096'), ('nan',), "m must be")
+K('dtype-unknown', variant(CSV, 'gemm,gemm,cublas,bf16', 'gemm,gemm,cublas,bf17'), ('bf17',), "bf17")
+K('too-few-fields', variant(CSV, '2.6e-05,2.5e-05\n', '2.6e-05\n'), (row(2).replace(',2.5e-05', ''), len(row(2).replace(',2.5e-05', ''))), "fields")
+K('too-many-fields', variant(CSV, '2.6e-05,2.5e-05\n', '2.6e-05,2.5e-05,1\n'), (row(2) + ',1', len(row(2)) + 1), "fields")
+K('launch-no-median', variant(CSV, '4e-06,', ','), ('launch,launch', len('launch,launch,empty,bf16,,,,,,,,,,,,,,,,')), "median_s")
+K('crlf-error', (HDR + ROWS[0] + 'gemm,gemm,cublas,bf16,,,,,,,,,,1,-64,4096,4096,,,2.1e-05,\n').replace('\n', '\r\n'), ('-64',), "m must be")
+K('empty-file', '', (1, 1), "header")
+K('pairs-over', variant(CSV, '8192,8192,2048', '8192,99999,2048'), ('99999',), "pairs")
+K('predict-kind-unknown', variant(CSV, 'attention,dec', 'attn,dec'), ('attn,dec',), "attn", PR)
+K('predict-median-zero', variant(CSV, '6.5e-05,', '0,'), ('0,\n', 0), "not a kernel time", PR)
+K('validate-b-negative', variant(CSV, 'bf16,4,32', 'bf16,-4,32'), ('-4,32',), "b must be", VA)
+K('validate-no-median', variant(CSV, '6.5e-05,', ','), (row(3).replace('6.5e-05,', ''), len(row(3)) - len('6.5e-05,')), "median_s", VA)
+
+# ---------------------------------------------------------------- command line
+A = 'analyze llama-3-8b --hw h100 '
+P = 'opbound analyze: '
+cli('batch-zero', A + '--phase decode --context 8 --batch 0', P, '--batch')
+cli('batch-negative', A + '--phase decode --context 8 --batch -1', P, '--batch')
+cli('batch-word', A + '--phase decode --context 8 --batch many', P, '--batch')
+cli('batch-huge', A + '--phase decode --context 8 --batch 99999999999', P, '--batch')
+cli('context-for-prefill', A + '--phase prefill --seq 8 --context 8', P, '--context is for --phase decode')
+cli('seq-for-decode', A + '--phase decode --context 8 --seq 8', P, '--seq is for --phase prefill')
+cli('decode-no-context', A + '--phase decode', P, 'needs --context')
+cli('phase-bad', A + '--phase both --context 8', P, 'phase')
+cli('tp-zero', A + '--phase decode --context 8 --tp 0', P, '--tp')
+cli('tp-not-dividing', A + '--phase decode --context 8 --tp 3', '', 'not divisible by 3')
+cli('context-huge', A + '--phase decode --context 2199023255552', P, '--context')
+cli('seq-fraction', A + '--phase prefill --seq 1.5', P, '--seq')
+cli('unknown-flag', A + '--phase decode --context 8 --fast', P, "unknown option '--fast'")
+cli('missing-value', A + '--phase decode --context', P, '--context')
+cli('hw-missing', 'analyze llama-3-8b --phase decode --context 8', P, '--hw')
+cli('hw-unknown', 'analyze llama-3-8b --hw h999 --phase decode --context 8', '', "unknown device 'h999'")
+cli('model-unknown', 'analyze llama-99 --hw h100 --phase decode --context 8', '', "unknown model 'llama-99'")
+cli('model-missing-file', 'analyze ./nope.yaml --hw h100 --phase decode --context 8', './nope.yaml: ', 'no such file')
+cli('model-is-dir', 'analyze . --hw h100 --phase decode --context 8', '.: ', 'directory')
+cli('format-bad', A + '--phase decode --context 8 --format xml', P, 'xml')
+cli('analyze-o', A + '--phase decode --context 8 -o out.txt', P, '-o')
+cli('wdtype-bad', A + '--phase decode --context 8 --weight-dtype fp7', P, 'fp7')
+cli('import-no-arg', 'import', 'opbound import: ', 'config.json')
+cli('import-two-args', 'import a.json b.json', 'opbound import: ', 'config.json')
+cli('import-missing', 'import ./nope.json -o out.yaml', './nope.json: ', '')
+cli('import-o-missing-dir', 'import ' + '{R}/tests/data/hf/mistral-7b-v0.1.json' + ' -o no/such/dir/out.yaml', 'no/such/dir/out.yaml: ', 'cannot create')
+cli('unknown-command', 'analyse llama-3-8b', "opbound: unknown command 'analyse'", '')
+cli('compare-no-file', 'compare', 'opbound compare: ', '')
+cli('report-no-o', 'report ' + '{R}/examples/study-attention.yaml', 'opbound report: ', '-o')
+cli('sweep-no-vary', 'sweep llama-3-8b --hw h100 --phase decode --context 8 -o out', 'opbound sweep: ', 'vary')
+cli('sweep-bad-range', 'sweep llama-3-8b --hw h100 --phase decode --vary context=8..1 -o out', 'opbound sweep: ', 'context')
+cli('sweep-bad-name', 'sweep llama-3-8b --hw h100 --phase decode --context 8 --vary heads=1..8 -o out', 'opbound sweep: ', 'heads')
+cli('sweep-too-many', 'sweep llama-3-8b --hw h100 --phase decode --context 8 --vary batch=' + ','.join(str(i) for i in range(1, 66)) + ' -o out', 'opbound sweep: ', '64')
+cli('serve-no-hw', 'serve ' + '{R}/examples/serve-llama8b-fixed.yaml', 'opbound serve: ', '--hw')
+cli('calibrate-no-o', 'calibrate ' + '{R}/tests/fuzz/seeds/meas/gemm-attention.csv' + ' --hw h100', 'opbound calibrate: ', '')
+cli('roofline-bad-ext', 'roofline llama-3-8b --hw h100 --phase decode --context 8 -o out.jpg', 'opbound roofline: ', '.png')
+
+with open(os.path.join(HERE, 'cases.txt'), 'w') as f:
+    f.write('# Generated by tests/malformed/gen.py (edit that, then run it): one case per line,\n'
+            '# CASE | COMMAND ({} = the case file) | FIRST STDERR LINE STARTS WITH | AND HOLDS\n')
+    for rel, cmd, prefix, want in CASES:
+        f.write('%s | %s | %s | %s\n' % (rel, cmd, prefix, want))
+print('%d cases' % len(CASES))
