@@ -101,17 +101,40 @@ static void unlink_in(const char *dir, const char *name)
     if (plot_path(p, sizeof p, dir, name) == 0) unlink(p);
 }
 
+static enum plot_status render(const char *dir, const char *script, const char *const *vars,
+                               const char *const *files, int n, char (*tmp)[PLOT_PATH_MAX],
+                               struct err *e);
+
 enum plot_status plot_render(const char *dir, const char *script, const char *const *vars,
                              const char *const *files, int n, struct err *e)
 {
     const char *prog;
     if (!plot_gnuplot_find(&prog)) return PLOT_NO_GNUPLOT;
     OB_ASSERT(n >= 1 && n <= PLOT_MAX_OUT);
-    char tmp[PLOT_MAX_OUT][PLOT_PATH_MAX], assign[PLOT_MAX_OUT * (PLOT_PATH_MAX + 64)];
-    size_t len = 0;
+    /* the temporary images, by full path, for the interrupt handler
+     * (sim/core/outfile.h): an interrupted render leaves nothing */
+    char tmp[PLOT_MAX_OUT][PLOT_PATH_MAX], full[PLOT_MAX_OUT][PLOT_PATH_MAX * 2];
     for (int i = 0; i < n; i++) {
         /* names opbound made itself: no quote to escape */
         snprintf(tmp[i], sizeof tmp[i], ".%s.%ld.tmp", files[i], (long)getpid());
+        full[i][0] = 0;
+        if (plot_path(full[i], sizeof full[i], dir, tmp[i]) == 0) outfile_guard(full[i]);
+    }
+    const enum plot_status st = render(dir, script, vars, files, n, tmp, e);
+    for (int i = 0; i < n; i++)
+        if (full[i][0]) outfile_unguard(full[i]);
+    return st;
+}
+
+static enum plot_status render(const char *dir, const char *script, const char *const *vars,
+                               const char *const *files, int n, char (*tmp)[PLOT_PATH_MAX],
+                               struct err *e)
+{
+    const char *prog;
+    plot_gnuplot_find(&prog);
+    char assign[PLOT_MAX_OUT * (PLOT_PATH_MAX + 64)];
+    size_t len = 0;
+    for (int i = 0; i < n; i++) {
         len += (size_t)snprintf(assign + len, sizeof assign - len, "%s%s='", i ? "; " : "",
                                 vars[i]);
         for (const char *c = tmp[i]; *c && len + 4 < sizeof assign; c++) {
@@ -134,12 +157,14 @@ enum plot_status plot_render(const char *dir, const char *script, const char *co
         execlp(prog, prog, "-e", assign, script, (char *)NULL);
         _exit(127);
     }
+    outfile_guard_child(pid);
     int st;
     while (waitpid(pid, &st, 0) < 0)
         if (errno != EINTR) {
             st = -1;
             break;
         }
+    outfile_guard_child(0);
     bool ok = st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
     char path[PLOT_PATH_MAX * 2], dst[PLOT_PATH_MAX * 2];
     for (int i = 0; ok && i < n; i++) {

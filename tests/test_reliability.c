@@ -220,6 +220,43 @@ static void test_outfile(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+/* Issue 18 "what to build" 4: an interrupted command leaves no partial
+ * file. A child opens an outfile (as sweep, import and calibrate do), writes
+ * half, and is sent SIGINT: it must die of SIGINT and leave the folder
+ * empty; a guarded name (a gnuplot temp image) goes too. */
+static void test_interrupt_leaves_nothing(void **state)
+{
+    (void)state;
+    char dir[64], path[128], img[128];
+    snprintf(dir, sizeof dir, "/tmp/opbound-sig-%d", (int)getpid());
+    assert_int_equal(mkdir(dir, 0777), 0);
+    snprintf(path, sizeof path, "%s/sweep.csv", dir);
+    snprintf(img, sizeof img, "%s/.chart.png.123.tmp", dir);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        outfile_cleanup_on_signals();
+        struct outfile o;
+        struct err e;
+        if (outfile_open(&o, path, &e)) _exit(3);
+        fputs("batch,context\n1,", o.f);
+        fflush(o.f);
+        FILE *f = fopen(img, "w"); /* as if gnuplot were drawing */
+        if (!f) _exit(4);
+        fclose(f);
+        outfile_guard(img);
+        kill(getpid(), SIGINT);
+        _exit(5); /* not reached */
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFSIGNALED(st));
+    assert_int_equal(WTERMSIG(st), SIGINT);
+    assert_int_equal(count_entries(dir), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 static char out_buf[1 << 16], err_buf[1 << 14];
 
 /* Writes the bundled Mistral-7B config.json to path with one replacement. */
@@ -361,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_nesting_limit),
         cmocka_unit_test(test_size_limit),
         cmocka_unit_test(test_outfile),
+        cmocka_unit_test(test_interrupt_leaves_nothing),
         cmocka_unit_test(test_import_error_maps_back),
         cmocka_unit_test(test_import_duplicate_key),
         cmocka_unit_test(test_import_quoted_path),

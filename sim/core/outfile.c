@@ -8,14 +8,15 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Temporary names still open, for the signal handler (which may only call
  * async-signal-safe functions: it reads this table and calls unlink). */
 #define OUTFILE_MAX_OPEN 64
-static char *volatile open_tmp[OUTFILE_MAX_OPEN];
+static const char *volatile open_tmp[OUTFILE_MAX_OPEN];
 
-static void track(char *tmp, char *old)
+static void track(const char *tmp, const char *old)
 {
     for (int i = 0; i < OUTFILE_MAX_OPEN; i++)
         if (open_tmp[i] == old) {
@@ -24,13 +25,27 @@ static void track(char *tmp, char *old)
         }
 }
 
+/* A child writing guarded files (gnuplot), stopped before they are removed. */
+static volatile pid_t guarded_child;
+
+void outfile_guard_child(pid_t pid) { guarded_child = pid; }
+
 static void on_signal(int sig)
 {
+    const pid_t child = guarded_child;
+    if (child > 0) {
+        kill(child, SIGKILL);
+        while (waitpid(child, NULL, 0) < 0 && errno == EINTR) {
+        }
+    }
     for (int i = 0; i < OUTFILE_MAX_OPEN; i++)
         if (open_tmp[i]) unlink(open_tmp[i]);
     signal(sig, SIG_DFL);
     raise(sig);
 }
+
+void outfile_guard(const char *path) { track(path, NULL); }
+void outfile_unguard(const char *path) { track(NULL, path); }
 
 void outfile_cleanup_on_signals(void)
 {

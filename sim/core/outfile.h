@@ -15,6 +15,7 @@
 #define OB_OUTFILE_H
 
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "err.h"
 
@@ -34,6 +35,15 @@ int outfile_commit(struct outfile *o, struct err *e);
 /* Closes and removes the temporary file and frees the names. Accepts an
  * outfile that was never opened, or was already committed or discarded. */
 void outfile_discard(struct outfile *o);
+
+/* Adds (removes) a temporary file made some other way, e.g. by a child
+ * process, to the names the signal handlers remove. path must stay valid
+ * until outfile_unguard. */
+void outfile_guard(const char *path);
+void outfile_unguard(const char *path);
+/* The child process writing guarded files (0: none): the handlers kill it
+ * and wait for it before removing them. */
+void outfile_guard_child(pid_t pid);
 
 /* Installs handlers for SIGINT, SIGTERM and SIGHUP that remove the temporary
  * files of every outfile still open, then re-raise the signal. */
