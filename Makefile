@@ -148,11 +148,13 @@ FUZZ_CFLAGS  := -std=c11 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undef
 FUZZ_OBJ     := $(LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_BIN     := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 # seeds: the bundled files of each kind (copied into a scratch corpus)
-FUZZ_SEEDS_model  := models/*.yaml $(filter-out examples/study-% examples/serve-%,$(wildcard examples/*.yaml))
-FUZZ_SEEDS_import := tests/data/hf/*.json
-FUZZ_SEEDS_meas   := tests/fuzz/seeds/meas/*.csv
-FUZZ_SEEDS_study  := examples/study-*.yaml
-FUZZ_SEEDS_serve  := examples/serve-*.yaml tests/bench-serve.yaml
+# and the malformed-input corpus of that kind (its error paths)
+FUZZ_SEEDS_model  := models/*.yaml $(filter-out examples/study-% examples/serve-%,$(wildcard examples/*.yaml)) \
+                     tests/malformed/model/*.yaml
+FUZZ_SEEDS_import := tests/data/hf/*.json tests/malformed/config/*.json
+FUZZ_SEEDS_meas   := tests/fuzz/seeds/meas/*.csv tests/malformed/csv/*.csv tests/fuzz/findings/*.csv
+FUZZ_SEEDS_study  := examples/study-*.yaml tests/malformed/study/*.yaml
+FUZZ_SEEDS_serve  := examples/serve-*.yaml tests/bench-serve.yaml tests/malformed/serve/*.yaml
 FUZZ_DICT_model := yaml
 FUZZ_DICT_import := json
 FUZZ_DICT_meas := csv
