@@ -64,7 +64,7 @@ static void print_table(const struct model *m, const struct device *d, const str
            "%g micro-batches per step\n",
            c->tp, c->pp, c->dp, c->cp, cp_scheme_name(c->cp_scheme), c->ep, c->micro_batch,
            c->seq, r->micro_batches);
-    printf("training  %s recompute, ZeRO %d, %s, %s; global batch %g tokens\n",
+    printf("training  %s recompute, ZeRO %d, %s, %s; global batch %.0f tokens\n",
            recompute_name(c->recompute), c->zero, optimizer_name(c->opt), dtype_name(c->dt),
            c->global_tokens);
     if (per_op) {
