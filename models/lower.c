@@ -19,8 +19,42 @@ int model_max_ops(const struct model *m)
 {
     int n = 5; /* embed (+ all-reduce), final_norm, lm_head (+ all-gather) */
     for (int i = 0; i < m->n_groups; i++)
-        n += 8 + m->groups[i].kind[SLOT_ATTN]->max_ops + m->groups[i].kind[SLOT_FFN]->max_ops;
+        n += 10 + m->groups[i].kind[SLOT_ATTN]->max_ops + m->groups[i].kind[SLOT_FFN]->max_ops;
     return n;
+}
+
+/* An attention block under a KV budget (docs/kv-budgets.md): the cached
+ * context it attends is what the budget keeps, min(P, budget(P)); a prefill
+ * attends its whole prompt. The selection work follows the block:
+ * - snapkv: once, at the end of a prompt longer than the budget, the last
+ *   `window` queries score every key (a GEMM per head), and each head keeps
+ *   its top budget(n) keys;
+ * - h2o: every decode step adds the step's attention probabilities to each
+ *   kept key's score (read back from the attention) and evicts the lowest;
+ * - streaming: a ring buffer of sinks + recent tokens, no selection work. */
+static void lower_budgeted(const struct model *m, const struct layer_group *lg,
+                           const struct step *st, struct graph *g)
+{
+    const struct kv_budget *b = &lg->budget;
+    struct step s2 = *st;
+    s2.ctx_prior = kv_budget_held(b, st->ctx_prior);
+    const struct lower_ctx c2 = {.m = m, .st = &s2, .tokens = st->batch * st->q_len};
+    const int first = g->n;
+    lg->kind[SLOT_ATTN]->lower(lg->cfg[SLOT_ATTN], &c2, g);
+    const struct attn_shape *as = NULL; /* the block's attention core */
+    for (int i = first; i < g->n; i++)
+        if (g->ops[i].kind == OP_ATTENTION) as = &g->ops[i].shape.attn;
+    if (!as) return;
+    const double n = st->ctx_prior + st->q_len, keep = kv_budget_held(b, n);
+    if (b->method == KVB_SNAPKV && st->q_len > 1 && keep < n) {
+        const double w = (double)b->window < st->q_len ? (double)b->window : st->q_len;
+        op_batched_gemm(g, "snapkv_score", as->b * as->hq, w, n, as->dqk, false)->per_seq = true;
+        op_router(g, "snapkv_select", as->b * as->hq, n, keep)->per_seq = true;
+    } else if (b->method == KVB_H2O && st->q_len == 1) {
+        const double kept = s2.ctx_prior + 1.0;
+        op_elementwise(g, "h2o_accumulate", as->b * as->hq, kept, 2, 1, false)->per_seq = true;
+        if (keep < n) op_router(g, "h2o_evict", as->b * as->hq, kept, 1)->per_seq = true;
+    }
 }
 
 void model_lower(const struct model *m, const struct step *st, struct graph *g)
@@ -47,7 +81,10 @@ void model_lower(const struct model *m, const struct step *st, struct graph *g)
         g->layer_count = (int)lg->repeat;
         g->block = BLK_ATTN;
         op_norm(g, "attn_norm", t, h, norm_p, norm_f);
-        lg->kind[SLOT_ATTN]->lower(lg->cfg[SLOT_ATTN], &c, g);
+        if (lg->budget.method != KVB_NONE)
+            lower_budgeted(m, lg, st, g);
+        else
+            lg->kind[SLOT_ATTN]->lower(lg->cfg[SLOT_ATTN], &c, g);
         if (st->tp > 1) op_allreduce(g, "attn_allreduce", t, h, st->tp);
         if (m->post_norms) op_norm(g, "attn_post_norm", t, h, norm_p, norm_f);
         op_elementwise(g, "attn_residual", t, h, 2, FLOPS_RESIDUAL, false);
