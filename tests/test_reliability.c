@@ -172,6 +172,27 @@ static void test_size_limit(void **state)
     free(s);
 }
 
+/* The node bound: 16 MiB of "1," would make libyaml build 8 million nodes
+ * (1.3 GB, 30 s); the structure marks are counted first. In "a: [1,1,...":
+ * ':' is mark 1, '[' mark 2, comma j is mark j + 2 at column 4 + 2j, so mark
+ * 3,000,001 (one over the limit) is comma 2,999,999 at column 6,000,002. */
+static void test_item_limit(void **state)
+{
+    (void)state;
+    const size_t n = 4 + 2 * 3000001 + 3;
+    char *s = malloc(n + 1);
+    memcpy(s, "a: [", 4);
+    for (size_t i = 0; i < 3000001; i++) memcpy(s + 4 + 2 * i, "1,", 2);
+    memcpy(s + 4 + 2 * 3000001, "1]\n", 3);
+    s[n] = 0;
+    struct err e;
+    struct yml_doc *d = NULL;
+    assert_int_equal(yml_load_string("many.yaml", s, n, &d, &e), -1);
+    assert_pos(e, 1, 6000002);
+    assert_non_null(strstr(e.msg, "more than 3000000 items"));
+    free(s);
+}
+
 static int count_entries(const char *dir)
 {
     DIR *dp = opendir(dir);
@@ -397,6 +418,7 @@ int main(void)
         cmocka_unit_test(test_one_document),
         cmocka_unit_test(test_nesting_limit),
         cmocka_unit_test(test_size_limit),
+        cmocka_unit_test(test_item_limit),
         cmocka_unit_test(test_outfile),
         cmocka_unit_test(test_interrupt_leaves_nothing),
         cmocka_unit_test(test_import_error_maps_back),

@@ -83,6 +83,7 @@ static int parser_fail(const yaml_parser_t *p, const char *name, const char *tex
  * the opening bracket that goes too deep. */
 static int check_depth(const char *name, const char *text, size_t len, struct err *e)
 {
+    long tokens = 0; /* structure marks outside quotes and comments: bounds the nodes */
     int depth = 0;
     bool dq = false, sq = false, comment = false;
     unsigned char prev = '\n';
@@ -90,6 +91,16 @@ static int check_depth(const char *name, const char *text, size_t len, struct er
         const unsigned char c = (unsigned char)text[i];
         const bool blank_before = prev == ' ' || prev == '\t' || prev == '\n' || prev == '\r';
         const bool token_start = blank_before || (depth > 0 && strchr("[{,:", prev) && prev);
+        if (!dq && !sq && !comment && (c == ',' || c == ':' || c == '-' || c == '[' ||
+                                       c == '{' || c == '\n') &&
+            ++tokens > YML_MAX_TOKENS) {
+            int line, col;
+            offset_position(text, len, i, &line, &col);
+            return err_set(e, name, line, col,
+                           "more than %d items (lines, keys, list entries): larger than any "
+                           "description opbound reads",
+                           YML_MAX_TOKENS);
+        }
         if (comment) {
             if (c == '\n' || c == '\r') comment = false;
         } else if (dq) {

@@ -25,9 +25,13 @@ typedef int yml_node; /* libyaml node index (1-based); 0 means "none" */
 
 enum yml_kind { YML_NONE, YML_SCALAR, YML_SEQ, YML_MAP };
 
-/* Largest file read (bytes): checked before libyaml sees the text, as is a
- * flow nesting ([ ], { }) deeper than 64 levels. */
+/* Largest file read (bytes), and most structure marks (lines, ':', ',', '-',
+ * '[', '{' outside quotes and comments; they bound the nodes libyaml would
+ * build, about 160 bytes each): both checked before libyaml sees the text, as
+ * is a flow nesting ([ ], { }) deeper than 64 levels. A model of 100,000
+ * one-layer groups uses about 2.3 million marks. */
 #define YML_MAX_BYTES (16 << 20)
+#define YML_MAX_TOKENS 3000000
 
 /* Loads a file holding exactly one document (a second YAML document, or text
  * after a JSON value, is an error). On success *out owns the document (free
