@@ -143,7 +143,9 @@ static void test_errors_cross_field(void **state)
                        "heads (32) must be divisible by kv_heads (5)");
     t = variant(BASE, "kv_heads: 8", "kv_heads: 64");
     expect_model_error(t, 10, col_of(t, 10, "64"), "kv_heads (64) must not exceed heads (32)");
-    expect_model_error(variant(BASE, "repeat: 2", "repeat: 3"), 9, 3,
+    /* at the `layers` value (line 3, "layers: " is 8 characters): the one
+     * number the sum is compared with (issue 18) */
+    expect_model_error(variant(BASE, "repeat: 2", "repeat: 3"), 3, 9,
                        "the groups' repeats add up to 3 layers, but 'layers' is 2");
     t = variant(BASE, "kind: gqa", "kind: gqaa");
     expect_model_error(t, 10, col_of(t, 10, "gqaa"),
@@ -168,7 +170,7 @@ static void test_errors_syntax_and_files(void **state)
     assert_int_equal(model_load(path, &m, &e), -1);
     assert_non_null(strstr(e.msg, "YAML syntax error"));
     assert_true(e.line >= 7 && e.col >= 1);
-    expect_model_error("", 0, 0, "empty document");
+    expect_model_error("", 1, 1, "empty document"); /* every error has a position (issue 18) */
     expect_model_error("- 1\n- 2\n", 1, 1, "model description must be a mapping, got a list");
     assert_int_equal(model_load("/nonexistent/x.yaml", &m, &e), -1);
     assert_string_equal(e.file, "/nonexistent/x.yaml");

@@ -76,12 +76,13 @@ static int parser_fail(const yaml_parser_t *p, const char *name, const char *tex
  * with depth (200 kB of '[' took over 20 s). Descriptions need 3 or 4. */
 #define YML_MAX_DEPTH 64
 
-/* Scans text for flow collections nested deeper than YML_MAX_DEPTH, skipping
- * comments and quoted scalars; '[' or '{' opens a collection inside another
- * one or where a token starts (after white space or at a line's start), so
- * a plain scalar such as a[1] is not counted. Returns 0, or -1 with e set at
- * the opening bracket that goes too deep. */
-static int check_depth(const char *name, const char *text, size_t len, struct err *e)
+/* Scans text for flow collections nested deeper than YML_MAX_DEPTH and for
+ * more than YML_MAX_TOKENS structure marks, skipping comments and quoted
+ * scalars; '[' or '{' opens a collection inside another one or where a token
+ * starts (after white space or at a line's start), so a plain scalar such as
+ * a[1] is not counted. Returns 0, or -1 with e set at the mark that goes over
+ * a limit. */
+static int check_shape(const char *name, const char *text, size_t len, struct err *e)
 {
     long tokens = 0; /* structure marks outside quotes and comments: bounds the nodes */
     int depth = 0;
@@ -138,7 +139,7 @@ static int load_text(const char *name, const char *text, size_t len, struct yml_
     if (len > YML_MAX_BYTES)
         return err_set(e, name, 0, 0, "%zu bytes: larger than the %d MiB opbound reads", len,
                        YML_MAX_BYTES >> 20);
-    if (check_depth(name, text, len, e)) return -1;
+    if (check_shape(name, text, len, e)) return -1;
     yaml_parser_t p;
     OB_ASSERT(yaml_parser_initialize(&p));
     yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
