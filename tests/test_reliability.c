@@ -12,6 +12,7 @@
 #include "../reports/analysis_report.h"
 #include "../reports/fmt.h"
 #include "../sim/core/outfile.h"
+#include "../sim/core/tiles.h"
 #include "../sim/core/yml.h"
 
 /* A model of n one-layer groups, alternating two shapes so that no two
@@ -75,6 +76,34 @@ static void test_table_scales_with_groups(void **state)
     analysis_free(&a);
     device_free(d);
     model_free(m);
+}
+
+/* Found by fuzz_model: a causal window of w = 3418 keys (left extent 3417)
+ * with 127 x 12 tiles, decoding one query at a context near 1.5e9, kept
+ * 3457 pairs while computing 3422: the useful pairs were differences of
+ * prefix sums above 2^53 (an assertion abort in op_attention). One query at
+ * position P >= w sees exactly w keys, at any P up to 2^40. */
+static void test_tiles_huge_context(void **state)
+{
+    (void)state;
+    const double P[] = {1500000000.0, 1500000001.0, 1e12, 1099511627776.0};
+    for (int i = 0; i < 4; i++) {
+        const struct tile_mask m = {.q_len = 1, .prior = P[i], .causal = true, .left = 3417,
+                                    .right = 0, .stride = 1, .dilation = 1, .sinks = 0,
+                                    .tile_q = 127, .tile_k = 12};
+        struct tile_stats t;
+        tiles_count(&m, &t);
+        assert_exact(t.pairs_useful, 3418);
+        assert_true(t.pairs_useful <= t.pairs_computed);
+        /* dense: the query sees all P + 1 keys */
+        assert_exact(t.dense_useful, P[i] + 1);
+    }
+    char out[8192], err[8192];
+    assert_int_equal(tu_run("analyze " OB_DATADIR "/tests/fuzz/findings/model-swa-tiles-huge-"
+                            "context.yaml --hw h100 --phase prefill --batch 3 --seq 1500000001 "
+                            "--tp 2",
+                            out, sizeof out, err, sizeof err),
+                     0);
 }
 
 static int load(const char *name, const char *text, struct err *e)
@@ -414,6 +443,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table_scales_with_groups),
+        cmocka_unit_test(test_tiles_huge_context),
         cmocka_unit_test(test_reader_error_positions),
         cmocka_unit_test(test_one_document),
         cmocka_unit_test(test_nesting_limit),

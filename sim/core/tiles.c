@@ -137,25 +137,46 @@ static int64_t first_where(const struct sub *u, bool (*pred)(const struct sub *,
     return lo;
 }
 
-/* sum_{p=0}^{x-1} max(L, min(U, s*floor(p/s) + c)) for L <= U. */
-static double clamp_prefix(int64_t x, int64_t s, int64_t c, int64_t L, int64_t U)
+/* lo + ... + hi (lo <= hi), the even factor halved first: exact below 2^53. */
+static double series(int64_t lo, int64_t hi)
 {
-    if (x <= 0) return 0;
-    if (U <= L) return (double)L * (double)x;
-    const int64_t p1 = min64(x, s * max64(0, floordiv(L - c, s) + 1));
-    const int64_t p2 = min64(x, s * max64(0, ceildiv(U - c, s)));
-    /* F(y) = sum_{p<y} s*floor(p/s) + c */
-#define F(y) ((double)s * ((double)s * (double)((y) / s) * (double)((y) / s - 1) / 2.0 +       \
-                           (double)((y) / s) * (double)((y) - (y) / s * s)) +                   \
-              (double)c * (double)(y))
-    return (double)L * (double)p1 + (F(p2) - F(p1)) + (double)U * (double)(x - p2);
-#undef F
+    const int64_t n = hi - lo + 1, t = lo + hi; /* n odd => t even */
+    return n % 2 == 0 ? (double)(n / 2) * (double)t : (double)n * (double)(t / 2);
+}
+
+/* sum_{m=a}^{b} floor(m/d) for 0 <= a <= b: partial runs at both ends and the
+ * whole runs of d equal quotients between, every term >= 0 (no cancellation). */
+static double floor_sum(int64_t a, int64_t b, int64_t d)
+{
+    const int64_t qa = a / d, qb = b / d;
+    if (qa == qb) return (double)(b - a + 1) * (double)qa;
+    const double first = (double)(d * (qa + 1) - a) * (double)qa,
+                 last = (double)(b - d * qb + 1) * (double)qb,
+                 mid = qb - qa >= 2 ? (double)d * series(qa + 1, qb - 1) : 0.0;
+    return first + mid + last;
+}
+
+/* sum over p in [x0, x1) of max(L, min(U, s*floor(p/s) + c)), for L <= U:
+ * L below p1, the staircase from p1 to p2, U from p2 on. Summed over the
+ * range itself, not as a difference of prefix sums from 0 (those pass 2^53
+ * near a context of 1e8 and their difference lost whole pairs: a decode
+ * step at 1.5e9 kept more pairs than it computed, an assertion abort). */
+static double clamp_range(int64_t x0, int64_t x1, int64_t s, int64_t c, int64_t L, int64_t U)
+{
+    if (x1 <= x0) return 0;
+    if (U <= L) return (double)L * (double)(x1 - x0);
+    const int64_t p1 = s * max64(0, floordiv(L - c, s) + 1);
+    const int64_t p2 = s * max64(0, ceildiv(U - c, s));
+    const int64_t a = min64(max64(p1, x0), x1), b = max64(a, min64(max64(p2, x0), x1));
+    const double mid = b > a ? (double)s * floor_sum(a, b - 1, s) + (double)c * (double)(b - a) : 0;
+    return (a > x0 ? (double)L * (double)(a - x0) : 0) + mid +
+           (x1 > b ? (double)U * (double)(x1 - b) : 0);
 }
 
 /* sum over queries p in [P, n) of clamp(u(p) + k, L, U). */
 static double clamp_sum(const struct sub *u, int64_t k, int64_t L, int64_t U)
 {
-    return clamp_prefix(u->n, u->s, u->off + k, L, U) - clamp_prefix(u->P, u->s, u->off + k, L, U);
+    return clamp_range(u->P, u->n, u->s, u->off + k, L, U);
 }
 
 /* Useful pairs: sum over queries of hi - lo + 1 + min(S, lo). */
@@ -163,8 +184,7 @@ static double useful_pairs(const struct sub *u)
 {
     const int64_t n = u->n, P = u->P;
     const double q = (double)(n - P);
-    double hi = u->causal ? (double)(n - 1) * (double)n / 2.0 - (double)(P - 1) * (double)P / 2.0
-                          : clamp_sum(u, u->right, INT64_MIN / 4, n - 1);
+    double hi = u->causal ? series(P, n - 1) : clamp_sum(u, u->right, INT64_MIN / 4, n - 1);
     double lo = 0, sink = 0;
     if (n - 1 - u->left >= 0) {
         lo = clamp_sum(u, -u->left, 0, n - 1 - u->left);
