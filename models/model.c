@@ -44,6 +44,7 @@ static const struct key_spec DTYPE_KEYS[] = {
 
 struct group_in {
     int64_t repeat;
+    double mod_capacity, alt_fraction;
 };
 
 static const char *const KVB_NAMES[] = {"none", "snapkv", "h2o", "streaming", NULL};
@@ -117,6 +118,15 @@ static const struct key_spec GROUP_KEYS[] = {
     {"attention", KEY_MAP, 0, 0, 0, 1, NULL, "",
      "token-mixing block; `kind` selects its table below"},
     {"ffn", KEY_MAP, 0, 0, 0, 1, NULL, "", "feed-forward block; `kind` selects its table below"},
+    {"mod_capacity", KEY_NUM, offsetof(struct group_in, mod_capacity), 1e-6, 1, 0, NULL,
+     "fraction",
+     "mixture-of-depths: a router sends this fraction of tokens through the layers, the rest "
+     "skip them (docs/layer-routing.md)"},
+    {"alt_attention", KEY_MAP, 0, 0, 0, 0, NULL, "",
+     "a second attention block the layer can route to (e.g. sparse beside full); needs "
+     "alt_fraction"},
+    {"alt_fraction", KEY_NUM, offsetof(struct group_in, alt_fraction), 0, 1, 0, NULL,
+     "fraction", "share of sequences whose step takes alt_attention (an expectation)"},
     {"kv_budget", KEY_MAP, 0, 0, 0, 0, NULL, "",
      "keep at most a budget of KV tokens per sequence in these layers (see kv_budget table; "
      "docs/kv-budgets.md)"},
@@ -278,6 +288,23 @@ static int model_from_doc(struct yml_doc *d, const char *path, struct model **ou
         if (read_block(d, yml_map_get(d, gn, "ffn"), SLOT_FFN, m, g, e)) goto fail;
         yml_node bn = yml_map_get(d, gn, "kv_budget");
         if (bn && read_budget(d, bn, g, m, &g->budget, e)) goto fail;
+        g->mod_capacity = gi.mod_capacity;
+        yml_node alt = yml_map_get(d, gn, "alt_attention");
+        const yml_node frac = yml_map_get(d, gn, "alt_fraction");
+        if (!alt != !frac) {
+            yml_fail(d, alt ? alt : frac, e, "alt_attention and alt_fraction go together");
+            goto fail;
+        }
+        if (alt) {
+            struct layer_group tmp = {0};
+            if (read_block(d, alt, SLOT_ATTN, m, &tmp, e)) {
+                free(tmp.cfg[SLOT_ATTN]);
+                goto fail;
+            }
+            g->alt_kind = tmp.kind[SLOT_ATTN];
+            g->alt_cfg = tmp.cfg[SLOT_ATTN];
+            g->alt_fraction = gi.alt_fraction;
+        }
     }
     if (layer != m->layers) {
         /* at 'layers': the one number the sum is compared with */
@@ -308,8 +335,10 @@ fail:
 void model_free(struct model *m)
 {
     if (!m) return;
-    for (int i = 0; i < m->n_groups; i++)
+    for (int i = 0; i < m->n_groups; i++) {
         for (int s = 0; s < SLOT_COUNT; s++) free(m->groups[i].cfg[s]);
+        free(m->groups[i].alt_cfg);
+    }
     free(m->groups);
     free(m);
 }
@@ -361,6 +390,31 @@ void model_count(const struct model *m, double tp, struct model_counts *out)
             std += bc.state_elems_dev;
             epd += bc.ep_params_dev;
         }
+        /* routing (expectations): the alternative block's weights exist beside
+         * the main one; a token touches the main block's (1 - f) of the time and
+         * the alternative's f; the cache holds what either form needs. MoD: a
+         * token touches the layer with probability c (plus the router, h
+         * weights); only routed tokens are cached. */
+        if (g->alt_kind) {
+            struct block_counts main = {0}, alt = {0};
+            g->kind[SLOT_ATTN]->count(g->cfg[SLOT_ATTN], m, tp, &main);
+            g->alt_kind->count(g->alt_cfg, m, tp, &alt);
+            const double f = g->alt_fraction;
+            p += alt.params;
+            pd += alt.params_dev;
+            a += f * (alt.active_params - main.active_params);
+            if (alt.kv_elems > main.kv_elems) kv += alt.kv_elems - main.kv_elems;
+            if (alt.kv_elems_dev > main.kv_elems_dev) kvd += alt.kv_elems_dev - main.kv_elems_dev;
+            if (alt.state_elems > main.state_elems) st += alt.state_elems - main.state_elems;
+            if (alt.state_elems_dev > main.state_elems_dev)
+                std += alt.state_elems_dev - main.state_elems_dev;
+        }
+        if (g->mod_capacity > 0) {
+            p += h, pd += h;
+            a = g->mod_capacity * a + h;
+            kv *= g->mod_capacity;
+            kvd *= g->mod_capacity;
+        }
         const double r = (double)g->repeat;
         out->params += r * p;
         out->active_params += r * a;
@@ -381,8 +435,14 @@ double model_kv_elems_per_seq(const struct model *m, double tp, double ctx)
         for (int s = 0; s < SLOT_COUNT; s++) {
             struct block_counts bc = {0};
             g->kind[s]->count(g->cfg[s], m, tp, &bc);
+            if (s == SLOT_ATTN && g->alt_kind) { /* the larger of the two caches */
+                struct block_counts alt = {0};
+                g->alt_kind->count(g->alt_cfg, m, tp, &alt);
+                if (alt.kv_elems_dev > bc.kv_elems_dev) bc = alt;
+            }
             double held = bc.kv_window > 0 && bc.kv_window < ctx ? bc.kv_window : ctx;
             if (s == SLOT_ATTN) held = kv_budget_held(&g->budget, held);
+            if (g->mod_capacity > 0) held *= g->mod_capacity; /* routed tokens only */
             kv += (double)g->repeat * held * bc.kv_elems_dev;
         }
     }

@@ -109,6 +109,12 @@ double kv_budget_held(const struct kv_budget *b, double ctx);
 struct layer_group {
     int64_t repeat;
     struct kv_budget budget;
+    /* Layer routing (docs/layer-routing.md); costs are expectations. */
+    double mod_capacity;            /* mixture-of-depths: fraction of tokens through the
+                                     * layer (0 = every token) */
+    const struct block_kind *alt_kind; /* alternative attention block (NULL = none) */
+    void *alt_cfg;                  /* owned */
+    double alt_fraction;            /* share of sequences routed to the alternative */
     int first_layer;
     const struct block_kind *kind[SLOT_COUNT];
     void *cfg[SLOT_COUNT]; /* owned */
