@@ -143,7 +143,7 @@ FUZZ_SECONDS ?= 20
 FUZZ_BUILD   := build-fuzz
 FUZZ_TARGETS := model import meas study serve
 FUZZ_CFLAGS  := -std=c11 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
-                -fno-sanitize-recover=all $(filter-out -Werror,$(WARN)) \
+                -fno-sanitize-recover=all $(filter-out -Werror,$(WARN)) -MMD -MP \
                 -DOB_VERSION='"$(VERSION)"' -DOB_DATADIR='"$(CURDIR)"'
 FUZZ_OBJ     := $(LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_BIN     := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
@@ -198,4 +198,4 @@ fuzz-dict-%:
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) $(FUZZ_BUILD) -name '*.d' 2>/dev/null)
