@@ -14,13 +14,14 @@
  * ring all-gather of B x V (logits_allgather, the last op). Norms and
  * residuals run on every device. */
 #include "model.h"
+#include "sites.h"
 
 int model_max_ops(const struct model *m)
 {
     int n = 5; /* embed (+ all-reduce), final_norm, lm_head (+ all-gather) */
     for (int i = 0; i < m->n_groups; i++)
         n += 8 + m->groups[i].kind[SLOT_ATTN]->max_ops + m->groups[i].kind[SLOT_FFN]->max_ops;
-    return n;
+    return n * PROF_MAX_KERNELS;
 }
 
 void model_lower(const struct model *m, const struct step *st, struct graph *g)
@@ -30,7 +31,10 @@ void model_lower(const struct model *m, const struct step *st, struct graph *g)
     const struct lower_ctx c = {.m = m, .st = st, .tokens = t};
     OB_ASSERT(st->tp >= 1 && st->batch >= 1 && st->q_len >= 1);
     const double norm_p = model_norm_params(m, h), norm_f = model_norm_flops(m);
+    double v[SYM_COUNT];
+    site_vars(&c, v);
     graph_reset(g);
+    profile_apply_kinds(st->profile, g);
     g->dt_w = st->dt_w;
     g->dt_act = st->dt_act;
     g->dt_kv = st->dt_kv;
@@ -46,23 +50,23 @@ void model_lower(const struct model *m, const struct step *st, struct graph *g)
         g->layer_first = lg->first_layer;
         g->layer_count = (int)lg->repeat;
         g->block = BLK_ATTN;
-        op_norm(g, "attn_norm", t, h, norm_p, norm_f);
+        site_norm(&c, g, "attn_norm", t, h, norm_p, norm_f);
         lg->kind[SLOT_ATTN]->lower(lg->cfg[SLOT_ATTN], &c, g);
         if (st->tp > 1) op_allreduce(g, "attn_allreduce", t, h, st->tp);
-        if (m->post_norms) op_norm(g, "attn_post_norm", t, h, norm_p, norm_f);
-        op_elementwise(g, "attn_residual", t, h, 2, FLOPS_RESIDUAL, false);
+        if (m->post_norms) site_norm(&c, g, "attn_post_norm", t, h, norm_p, norm_f);
+        site_pointwise(&c, g, ROLE_RESIDUAL, "attn_residual", v, t, h, 2, FLOPS_RESIDUAL, false);
         g->block = BLK_FFN;
-        op_norm(g, "ffn_norm", t, h, norm_p, norm_f);
+        site_norm(&c, g, "ffn_norm", t, h, norm_p, norm_f);
         lg->kind[SLOT_FFN]->lower(lg->cfg[SLOT_FFN], &c, g);
         if (st->tp > 1) op_allreduce(g, "ffn_allreduce", t, h, st->tp);
-        if (m->post_norms) op_norm(g, "ffn_post_norm", t, h, norm_p, norm_f);
-        op_elementwise(g, "ffn_residual", t, h, 2, FLOPS_RESIDUAL, false);
+        if (m->post_norms) site_norm(&c, g, "ffn_post_norm", t, h, norm_p, norm_f);
+        site_pointwise(&c, g, ROLE_RESIDUAL, "ffn_residual", v, t, h, 2, FLOPS_RESIDUAL, false);
     }
     g->block = BLK_MODEL;
     g->group = -1;
     g->layer_first = -1;
     g->layer_count = 1;
-    op_norm(g, "final_norm", t, h, norm_p, norm_f);
+    site_norm(&c, g, "final_norm", t, h, norm_p, norm_f);
     op_gemm(g, "lm_head", st->batch, (double)m->vocab / st->tp, h, false);
     if (st->tp > 1) op_allgather(g, "logits_allgather", st->batch, (double)m->vocab, st->tp);
 }
