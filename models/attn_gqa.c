@@ -122,7 +122,7 @@ static void gqa_lower(const void *p, const struct lower_ctx *x, struct graph *g)
     v[SYM_HKV] = hkv;
     v[SYM_D] = d;
     site_gemm(x, g, ROLE_QKV_PROJ, "qkv_proj", v, t, (hq + 2.0 * hkv) * d, h, c->qkv_bias);
-    if (c->qk_norm) site_norm(x, g, "qk_norm", t * (hq + hkv), d, 2.0 * d, FLOPS_RMSNORM);
+    if (c->qk_norm) site_norm(x, g, ROLE_QK_NORM, "qk_norm", v, t * (hq + hkv), d, 2.0 * d, FLOPS_RMSNORM);
     if (c->rope) site_pointwise(x, g, ROLE_ROPE, "rope", v, t, (hq + hkv) * d, 1, FLOPS_ROPE, false);
     site_pointwise(x, g, ROLE_KV_WRITE, "kv_write", v, t, 2.0 * hkv * d, 1, 0, true);
     /* Causal: query i of the step (0-based) sees ctx_prior + i + 1 keys. */

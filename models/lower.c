@@ -50,23 +50,23 @@ void model_lower(const struct model *m, const struct step *st, struct graph *g)
         g->layer_first = lg->first_layer;
         g->layer_count = (int)lg->repeat;
         g->block = BLK_ATTN;
-        site_norm(&c, g, "attn_norm", t, h, norm_p, norm_f);
+        site_norm(&c, g, ROLE_NORM, "attn_norm", v, t, h, norm_p, norm_f);
         lg->kind[SLOT_ATTN]->lower(lg->cfg[SLOT_ATTN], &c, g);
         if (st->tp > 1) op_allreduce(g, "attn_allreduce", t, h, st->tp);
-        if (m->post_norms) site_norm(&c, g, "attn_post_norm", t, h, norm_p, norm_f);
+        if (m->post_norms) site_norm(&c, g, ROLE_NORM, "attn_post_norm", v, t, h, norm_p, norm_f);
         site_pointwise(&c, g, ROLE_RESIDUAL, "attn_residual", v, t, h, 2, FLOPS_RESIDUAL, false);
         g->block = BLK_FFN;
-        site_norm(&c, g, "ffn_norm", t, h, norm_p, norm_f);
+        site_norm(&c, g, ROLE_NORM, "ffn_norm", v, t, h, norm_p, norm_f);
         lg->kind[SLOT_FFN]->lower(lg->cfg[SLOT_FFN], &c, g);
         if (st->tp > 1) op_allreduce(g, "ffn_allreduce", t, h, st->tp);
-        if (m->post_norms) site_norm(&c, g, "ffn_post_norm", t, h, norm_p, norm_f);
+        if (m->post_norms) site_norm(&c, g, ROLE_NORM, "ffn_post_norm", v, t, h, norm_p, norm_f);
         site_pointwise(&c, g, ROLE_RESIDUAL, "ffn_residual", v, t, h, 2, FLOPS_RESIDUAL, false);
     }
     g->block = BLK_MODEL;
     g->group = -1;
     g->layer_first = -1;
     g->layer_count = 1;
-    site_norm(&c, g, "final_norm", t, h, norm_p, norm_f);
+    site_norm(&c, g, ROLE_NORM, "final_norm", v, t, h, norm_p, norm_f);
     op_gemm(g, "lm_head", st->batch, (double)m->vocab / st->tp, h, false);
     if (st->tp > 1) op_allgather(g, "logits_allgather", st->batch, (double)m->vocab, st->tp);
 }

@@ -30,6 +30,8 @@ static const struct {
     unsigned syms; /* symbols the role provides besides COMMON_SYMS */
 } ROLES[ROLE_COUNT] = {
     [ROLE_NORM] = {"norm", BIT(SYM_ROWS) | BIT(SYM_COLS) | BIT(SYM_PARAMS)},
+    [ROLE_QK_NORM] = {"qk_norm", BIT(SYM_ROWS) | BIT(SYM_COLS) | BIT(SYM_PARAMS) | BIT(SYM_H) |
+                                     BIT(SYM_HKV) | BIT(SYM_D)},
     [ROLE_RESIDUAL] = {"residual", BIT(SYM_ROWS) | BIT(SYM_COLS)},
     [ROLE_ROPE] = {"rope", BIT(SYM_ROWS) | BIT(SYM_COLS) | BIT(SYM_H) | BIT(SYM_HKV) | BIT(SYM_D)},
     [ROLE_QKV_PROJ] = {"qkv_proj", BIT(SYM_ROWS) | BIT(SYM_COLS) | BIT(SYM_H) | BIT(SYM_HKV) |
@@ -68,7 +70,7 @@ enum prof_role prof_role_parse(const char *s)
 struct expr {
     int n;
     struct {
-        char op; /* 'n' number, 's' symbol, '+', '-', '*', '/', '~' negate */
+        char op; /* 'n' number, 's' symbol, '+', '-', '*', '/', '~' negate, 'm' min, 'M' max */
         unsigned char sym;
         double v;
     } t[EXPR_MAX];
@@ -140,6 +142,28 @@ static int parse_atom(struct parser *ps)
         const char *b = ps->p;
         while (isalnum((unsigned char)*ps->p) || *ps->p == '_') ps->p++;
         const size_t len = (size_t)(ps->p - b);
+        const char *q = ps->p;
+        while (*q == ' ' || *q == '\t') q++;
+        if (*q == '(' && len == 3 && (!strncmp(b, "min", 3) || !strncmp(b, "max", 3))) {
+            ps->p = q + 1; /* min(a, b), max(a, b) */
+            if (parse_sum(ps)) return -1;
+            skip_ws(ps);
+            if (*ps->p != ',') {
+                ps->err = "expected ',' (min and max take two arguments)";
+                ps->err_at = ps->p;
+                return -1;
+            }
+            ps->p++;
+            if (parse_sum(ps)) return -1;
+            skip_ws(ps);
+            if (*ps->p != ')') {
+                ps->err = "expected ')'";
+                ps->err_at = ps->p;
+                return -1;
+            }
+            ps->p++;
+            return emit(ps, b[1] == 'i' ? 'm' : 'M', 0, 0);
+        }
         for (int i = 0; i < SYM_COUNT; i++) {
             if (strlen(SYM_NAMES[i]) != len || strncmp(SYM_NAMES[i], b, len) != 0) continue;
             if (!(ps->allowed & BIT(i))) {
@@ -225,7 +249,12 @@ static double expr_eval(const struct expr *x, const double *vars)
             st[sp - 1] = -st[sp - 1];
         } else {
             const double b = st[--sp], a = st[sp - 1];
-            st[sp - 1] = op == '+' ? a + b : op == '-' ? a - b : op == '*' ? a * b : a / b;
+            st[sp - 1] = op == '+'   ? a + b
+                         : op == '-' ? a - b
+                         : op == '*' ? a * b
+                         : op == '/' ? a / b
+                         : op == 'm' ? fmin(a, b)
+                                     : fmax(a, b);
         }
     }
     OB_ASSERT(sp == 1);
@@ -272,7 +301,8 @@ struct kernel {
 
 struct variant {
     enum op_impl impl;
-    int n_kernels; /* 0: the role's default op */
+    bool none;     /* `kernels: []`: the role launches nothing (fused into another role) */
+    int n_kernels; /* 0 (and not none): the role's default op */
     struct kernel *kernels;
 };
 
@@ -326,7 +356,8 @@ static const struct key_spec VARIANT_KEYS[] = {
     {"impl", KEY_STR, VOFF(impl), 0, 32, 1, NULL, "",
      "implementation: default, fa2, cudnn, mem_efficient, eager, opbound, cublas, fused"},
     {"kernels", KEY_SEQ, 0, 0, 0, 0, NULL, "",
-     "kernels launched, in order (absent: the role's default op, tagged with impl)"},
+     "kernels launched, in order (absent: the role's default op, tagged with impl; []: "
+     "none, the work is done in another role's kernel)"},
     {"note", KEY_STR, VOFF(note), 0, 256, 0, NULL, "", "free text (the source lines described)"},
 };
 
@@ -386,6 +417,7 @@ static int read_expr_key(const struct yml_doc *d, yml_node map, const char *key,
 static int read_tensors(const struct yml_doc *d, yml_node seq, const char *what, unsigned allowed,
                         struct tensor *out, int *n, struct err *e)
 {
+    uint64_t present = 0;
     *n = 0;
     if (!seq) return 0;
     const int len = yml_seq_len(d, seq);
@@ -396,7 +428,7 @@ static int read_tensors(const struct yml_doc *d, yml_node seq, const char *what,
         if (yml_kind_of(d, t) != YML_MAP)
             return yml_fail(d, t, e, "'%s' entries must be mappings {elems, dtype, as}", what);
         struct tensor_cfg c = {0};
-        if (yml_map_read(d, t, what, TENSOR_KEYS, N(TENSOR_KEYS), &c, NULL, e)) return -1;
+        if (yml_map_read(d, t, what, TENSOR_KEYS, N(TENSOR_KEYS), &c, &present, e)) return -1;
         struct tensor *x = &out[i];
         if (read_expr_key(d, t, "elems", allowed, &x->elems, 0, NULL, e)) return -1;
         x->as = c.as;
@@ -430,10 +462,11 @@ static int parse_impl(const struct yml_doc *d, yml_node at, const char *s, enum 
 static int read_kernel(const struct yml_doc *d, yml_node map, enum prof_role r, struct kernel *k,
                        struct err *e)
 {
+    uint64_t present = 0;
     if (yml_kind_of(d, map) != YML_MAP)
         return yml_fail(d, map, e, "a kernel must be a mapping with name and kind");
     struct kernel_cfg c = {0};
-    if (yml_map_read(d, map, "kernel", KERNEL_KEYS, N(KERNEL_KEYS), &c, NULL, e)) return -1;
+    if (yml_map_read(d, map, "kernel", KERNEL_KEYS, N(KERNEL_KEYS), &c, &present, e)) return -1;
     const unsigned allowed = COMMON_SYMS | ROLES[r].syms;
     memcpy(k->name, c.name, sizeof k->name);
     k->kind = c.kind;
@@ -475,18 +508,19 @@ static int read_kernel(const struct yml_doc *d, yml_node map, enum prof_role r, 
 static int read_variant(const struct yml_doc *d, yml_node map, enum prof_role r, struct variant *v,
                         struct err *e)
 {
+    uint64_t present = 0;
     if (yml_kind_of(d, map) != YML_MAP)
         return yml_fail(d, map, e, "a role variant must be a mapping with impl and kernels");
     struct variant_cfg c = {0};
-    if (yml_map_read(d, map, "role variant", VARIANT_KEYS, N(VARIANT_KEYS), &c, NULL, e))
+    if (yml_map_read(d, map, "role variant", VARIANT_KEYS, N(VARIANT_KEYS), &c, &present, e))
         return -1;
     if (parse_impl(d, yml_map_get(d, map, "impl"), c.impl, &v->impl, e)) return -1;
     yml_node ks = yml_map_get(d, map, "kernels");
     const int n = ks ? yml_seq_len(d, ks) : 0;
-    if (ks && n == 0) return yml_fail(d, ks, e, "'kernels' is empty (leave it out for the default op)");
+    v->none = ks && n == 0;
     if (n > PROF_MAX_KERNELS)
         return yml_fail(d, ks, e, "at most %d kernels per variant", PROF_MAX_KERNELS);
-    if (v->impl == IMPL_EAGER && n == 0)
+    if (v->impl == IMPL_EAGER && n == 0 && !v->none)
         return yml_fail(d, map, e, "an eager variant must list its kernels");
     v->n_kernels = n;
     v->kernels = n ? calloc((size_t)n, sizeof *v->kernels) : NULL;
@@ -565,13 +599,14 @@ void profile_free(struct profile *p)
 
 static int profile_read(const struct yml_doc *d, struct profile **out, struct err *e)
 {
+    uint64_t present = 0;
     yml_node root = yml_root(d);
     if (yml_kind_of(d, root) != YML_MAP)
         return yml_fail(d, root, e, "a profile file must be a mapping (name, summary, roles)");
     struct profile *p = calloc(1, sizeof *p);
     if (!p) return err_set(e, yml_file(d), 0, 0, "out of memory");
     struct top_cfg c = {0};
-    if (yml_map_read(d, root, "profile", PROFILE_KEYS, N(PROFILE_KEYS), &c, NULL, e)) goto fail;
+    if (yml_map_read(d, root, "profile", PROFILE_KEYS, N(PROFILE_KEYS), &c, &present, e)) goto fail;
     memcpy(p->name, c.name, sizeof p->name);
     memcpy(p->summary, c.summary, sizeof p->summary);
     memcpy(p->source, c.source, sizeof p->source);
@@ -630,7 +665,7 @@ static int set_one(struct profile *p, const char *key, const char *val, const ch
         if (strcmp(op_kind_name((enum op_kind)k), key) == 0) kind = k;
     if (r == ROLE_COUNT && kind < 0)
         return err_set(e, "", 0, 0,
-                       "%s: unknown key '%s' in '%s=%s' (a role: norm, residual, rope, qkv_proj, "
+                       "%s: unknown key '%s' in '%s=%s' (a role: norm, qk_norm, residual, rope, qkv_proj, "
                        "kv_write, attention, gate_up_proj, silu_mul, gelu_mul, gelu; or an op "
                        "kind: gemm, batched_gemm, elementwise, softmax, ...)",
                        what, key, key, val);
@@ -809,6 +844,7 @@ void profile_site(const struct profile *p, struct graph *g, enum prof_role r, co
         return;
     }
     const enum op_impl saved = g->impl;
+    if (re->chosen >= 0 && re->variants[re->chosen].none) return;
     if (re->chosen < 0 || re->variants[re->chosen].n_kernels == 0) {
         g->impl = role_impl(p, r);
         emit_default(g, site, def);

@@ -4,7 +4,7 @@
  * runs RMSNorm and the residual add as one fused kernel, the Hugging Face
  * reference code runs RMSNorm as eight fp32 kernels. A profile is a YAML file
  * (docs/profiles.md; keys in docs/schema.md) that says, per lowering *role*
- * (norm, residual, rope, qkv_proj, kv_write, attention, gate_up_proj,
+ * (norm, qk_norm, residual, rope, qkv_proj, kv_write, attention, gate_up_proj,
  * silu_mul, gelu_mul, gelu), which implementation runs it and which kernels it
  * launches, each with the elements and dtypes it reads and writes and the
  * FLOPs it computes, as expressions over the role's shape symbols (T, h, H,
@@ -33,7 +33,8 @@
 #include "../sim/core/graph.h"
 
 enum prof_role {
-    ROLE_NORM,         /* every RMSNorm/LayerNorm of the model (and q/k norms) */
+    ROLE_NORM,         /* the model's RMSNorm/LayerNorm over h (pre-, post-, final norms) */
+    ROLE_QK_NORM,      /* per-head norms of q and k (Qwen3's qk_norm) */
     ROLE_RESIDUAL,     /* the residual add after each block */
     ROLE_ROPE,         /* rotary embedding of q and k */
     ROLE_QKV_PROJ,     /* the q, k, v projections (one fused GEMM by default) */

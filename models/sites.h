@@ -21,18 +21,18 @@ static inline void site_vars(const struct lower_ctx *c, double *v)
     v[SYM_TP] = c->st->tp;
 }
 
-/* A norm over rows x cols with `params` weights. */
-static inline void site_norm(const struct lower_ctx *c, struct graph *g, const char *name,
-                             double rows, double cols, double params, double flops_per_elem)
+/* A norm over rows x cols with `params` weights (role norm or qk_norm; for
+ * qk_norm the caller has set H, Hkv, D in v). */
+static inline void site_norm(const struct lower_ctx *c, struct graph *g, enum prof_role r,
+                             const char *name, double *v, double rows, double cols, double params,
+                             double flops_per_elem)
 {
-    double v[SYM_COUNT];
-    site_vars(c, v);
     v[SYM_ROWS] = rows;
     v[SYM_COLS] = cols;
     v[SYM_PARAMS] = params;
     const struct prof_default def = {.kind = OP_NORM, .rows = rows, .cols = cols,
                                      .params = params, .flops_per_elem = flops_per_elem};
-    profile_site(c->st->profile, g, ROLE_NORM, name, v, &def);
+    profile_site(c->st->profile, g, r, name, v, &def);
 }
 
 /* A pointwise op over rows x cols (residual, activations, rope, kv_write);
