@@ -235,7 +235,7 @@ static int expr_compile(const struct yml_doc *d, yml_node n, const char *key, un
     return err_set(e, yml_file(d), line, col + off, "'%s': %s in '%s'", key, ps.err, s);
 }
 
-static double expr_eval(const struct expr *x, const double *vars)
+static double expr_eval_raw(const struct expr *x, const double *vars)
 {
     double st[EXPR_MAX];
     int sp = 0;
@@ -259,6 +259,14 @@ static double expr_eval(const struct expr *x, const double *vars)
     }
     OB_ASSERT(sp == 1);
     return st[0];
+}
+
+/* A count: negative or not finite (a division by zero) reads as 0, so a
+ * kernel whose counts vanish is not launched (docs/profiles.md). */
+static double expr_eval(const struct expr *x, const double *vars)
+{
+    const double v = expr_eval_raw(x, vars);
+    return isfinite(v) && v > 0 ? v : 0;
 }
 
 static void expr_const(struct expr *x, double v)
@@ -810,6 +818,16 @@ static void emit_kernel(struct graph *g, const char *site, const struct kernel *
         c.bytes_out += expr_eval(&k->writes[i].elems, vars) * dtype_bytes(tensor_dtype(&k->writes[i], g));
     c.flops_vec = expr_eval(&k->flops, vars);
     const double out_elems = expr_eval(&k->writes[0].elems, vars);
+    const bool mm = k->kind == KK_GEMM || k->kind == KK_BATCHED_GEMM;
+    const bool empty = mm ? expr_eval(&k->count, vars) * expr_eval(&k->m, vars) *
+                                    expr_eval(&k->n, vars) * expr_eval(&k->k, vars) <= 0
+                          : out_elems <= 0;
+    if (empty) {
+        /* nothing to write or multiply (e.g. repeat_kv with H = Hkv returns
+         * its input): no kernel is launched */
+        g->impl = saved;
+        return;
+    }
     struct op *op = NULL;
     switch ((enum kern_kind)k->kind) {
     case KK_ELEMENTWISE:
