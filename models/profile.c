@@ -328,7 +328,7 @@ struct profile {
     char summary[256];
     char source[512];
     char file[512];
-    int launch; /* 0 not given, 1 graph, 2 eager */
+    int launch; /* -1 not given, 0 graph, 1 eager (LAUNCH_NAMES) */
     enum op_impl kind_impl[OP_COUNT];
     struct role_entry roles[ROLE_COUNT];
 };
@@ -339,7 +339,7 @@ struct top_cfg {
     char name[64], summary[256], source[512];
     int launch;
 };
-static const char *const LAUNCH_NAMES[] = {"unset", "graph", "eager", NULL};
+static const char *const LAUNCH_NAMES[] = {"graph", "eager", NULL};
 
 #define TOFF(f) offsetof(struct top_cfg, f)
 static const struct key_spec PROFILE_KEYS[] = {
@@ -613,7 +613,7 @@ static int profile_read(const struct yml_doc *d, struct profile **out, struct er
         return yml_fail(d, root, e, "a profile file must be a mapping (name, summary, roles)");
     struct profile *p = calloc(1, sizeof *p);
     if (!p) return err_set(e, yml_file(d), 0, 0, "out of memory");
-    struct top_cfg c = {0};
+    struct top_cfg c = {.launch = -1};
     if (yml_map_read(d, root, "profile", PROFILE_KEYS, N(PROFILE_KEYS), &c, &present, e)) goto fail;
     memcpy(p->name, c.name, sizeof p->name);
     memcpy(p->summary, c.summary, sizeof p->summary);
@@ -653,7 +653,7 @@ const char *profile_name(const struct profile *p) { return p ? p->name : "defaul
 const char *profile_file(const struct profile *p) { return p ? p->file : ""; }
 const char *profile_launch(const struct profile *p)
 {
-    return p && p->launch ? LAUNCH_NAMES[p->launch] : "";
+    return p && p->launch >= 0 ? LAUNCH_NAMES[p->launch] : "";
 }
 
 /* ---- --impl ---- */
@@ -736,7 +736,7 @@ void profile_describe(const struct profile *p, char *buf, size_t n)
     }
     size_t len = (size_t)snprintf(buf, n, "%s", p->name);
     const char *sep = " (";
-    if (p->launch && len < n) len += (size_t)snprintf(buf + len, n - len, "%slaunch %s", sep, LAUNCH_NAMES[p->launch]), sep = "; ";
+    if (p->launch >= 0 && len < n) len += (size_t)snprintf(buf + len, n - len, "%slaunch %s", sep, LAUNCH_NAMES[p->launch]), sep = "; ";
     for (int r = 0; r < ROLE_COUNT && len < n; r++) {
         const enum op_impl im = role_impl(p, (enum prof_role)r);
         if (im == IMPL_DEFAULT) continue;

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../models/profile.h"
 #include "fmt.h"
 
 #define B64 64
@@ -43,7 +44,12 @@ static void scenario_line(char *buf, size_t n, const struct device *d, const str
     if (sc->tp > 1 && k > 0 && (size_t)k < n)
         k += snprintf(buf + k, n - (size_t)k, ", tensor-parallel over %.0f (per device)", sc->tp);
     if (sc->ep > 1 && k > 0 && (size_t)k < n)
-        snprintf(buf + k, n - (size_t)k, ", expert-parallel over %.0f (busiest device)", sc->ep);
+        k += snprintf(buf + k, n - (size_t)k, ", expert-parallel over %.0f (busiest device)", sc->ep);
+    if (sc->profile && k > 0 && (size_t)k < n) {
+        char pb[512];
+        profile_describe(sc->profile, pb, sizeof pb);
+        snprintf(buf + k, n - (size_t)k, "; profile %s", pb);
+    }
 }
 
 static void table(FILE *out, const char *title, const struct compare_block *blocks, int nb)
@@ -52,7 +58,7 @@ static void table(FILE *out, const char *title, const struct compare_block *bloc
                                       "decode FLOPs", "dec Op/B",  "TTFT",     "TPOT",
                                       "memory",       "max batch", "KV x",     "TTFT x",
                                       "TPOT x"};
-    char b[8][B64], line[256];
+    char b[8][B64], line[1024];
     if (title && *title) fprintf(out, "%s\n\n", title);
     for (int bi = 0; bi < nb; bi++) {
         const struct compare_block *bl = &blocks[bi];
