@@ -279,24 +279,30 @@ def main(argv=None):
                 rows.append(gemm_row(cls, "%s.T%d" % (name, T), T, n, k, med, mn))
 
     from torch.nn.attention import SDPBackend, sdpa_kernel
-    backends = [("fa2", SDPBackend.FLASH_ATTENTION), ("cudnn", SDPBackend.CUDNN_ATTENTION),
-                ("mem_efficient", SDPBackend.EFFICIENT_ATTENTION)]
+    backends = [(impl, getattr(SDPBackend, attr)) for impl, attr in
+                (("fa2", "FLASH_ATTENTION"), ("cudnn", "CUDNN_ATTENTION"),
+                 ("mem_efficient", "EFFICIENT_ATTENTION")) if hasattr(SDPBackend, attr)]
     gqa = "enable_gqa" in (F.scaled_dot_product_attention.__doc__ or "")
     H, Hkv, D = shp.H, shp.Hkv, shp.D
+
+    def kv_for_sdpa(k, v):
+        """K/V as the kernel reads them: Hkv heads with enable_gqa (torch >=
+        2.5), else repeated to H heads before timing (not inside it)."""
+        if gqa:
+            return k, v
+        return k.repeat_interleave(H // Hkv, 1), v.repeat_interleave(H // Hkv, 1)
 
     def sdpa(q, k, v, causal):
         if gqa:
             return F.scaled_dot_product_attention(q, k, v, is_causal=causal, enable_gqa=True)
-        rep = q.shape[1] // k.shape[1]
-        return F.scaled_dot_product_attention(q, k.repeat_interleave(rep, 1),
-                                              v.repeat_interleave(rep, 1), is_causal=causal)
+        return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
 
     if "sdpa" in parts:
         for B, S in ([(1, 1024), (1, 4096)] if a.quick else
                      [(1, 512), (1, 1024), (1, 2048), (1, 4096), (1, 8192), (4, 2048), (8, 1024)]):
             q = torch.randn(B, H, S, D, dtype=bf16, device=dev)
-            k = torch.randn(B, Hkv, S, D, dtype=bf16, device=dev)
-            v = torch.randn(B, Hkv, S, D, dtype=bf16, device=dev)
+            k, v = kv_for_sdpa(torch.randn(B, Hkv, S, D, dtype=bf16, device=dev),
+                               torch.randn(B, Hkv, S, D, dtype=bf16, device=dev))
             for impl, be in backends:
                 try:
                     with sdpa_kernel([be]):
@@ -314,8 +320,8 @@ def main(argv=None):
     if "decode" in parts:
         for B, L in decode_pts:
             q = torch.randn(B, H, 1, D, dtype=bf16, device=dev)
-            k = torch.randn(B, Hkv, L + 1, D, dtype=bf16, device=dev)
-            v = torch.randn(B, Hkv, L + 1, D, dtype=bf16, device=dev)
+            k, v = kv_for_sdpa(torch.randn(B, Hkv, L + 1, D, dtype=bf16, device=dev),
+                               torch.randn(B, Hkv, L + 1, D, dtype=bf16, device=dev))
             for impl, be in backends:
                 try:
                     with sdpa_kernel([be]):
