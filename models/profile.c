@@ -600,8 +600,10 @@ static int read_kind_impl(const struct yml_doc *d, yml_node map, struct profile 
 void profile_free(struct profile *p)
 {
     if (!p) return;
+    /* every slot: a variant that failed while being read is not counted in
+     * n_variants but may own its kernels */
     for (int r = 0; r < ROLE_COUNT; r++)
-        for (int v = 0; v < p->roles[r].n_variants; v++) free(p->roles[r].variants[v].kernels);
+        for (int v = 0; v < VARIANTS_MAX; v++) free(p->roles[r].variants[v].kernels);
     free(p);
 }
 
