@@ -653,6 +653,7 @@ int profile_load_text(const char *name, const char *text, size_t len, struct pro
 
 const char *profile_name(const struct profile *p) { return p ? p->name : "default"; }
 const char *profile_file(const struct profile *p) { return p ? p->file : ""; }
+const char *profile_summary(const struct profile *p) { return p ? p->summary : ""; }
 const char *profile_launch(const struct profile *p)
 {
     return p && p->launch >= 0 ? LAUNCH_NAMES[p->launch] : "";

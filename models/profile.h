@@ -93,6 +93,7 @@ void profile_free(struct profile *p); /* accepts NULL */
 
 const char *profile_name(const struct profile *p); /* "default" for NULL */
 const char *profile_file(const struct profile *p); /* "" for NULL */
+const char *profile_summary(const struct profile *p); /* "" for NULL */
 /* The profile's launch mode ("graph", "eager", or "" when not given). */
 const char *profile_launch(const struct profile *p);
 /* Role names, "norm", ...; role_parse returns ROLE_COUNT when unknown. */

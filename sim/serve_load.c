@@ -251,10 +251,14 @@ int serve_load(const char *path, struct serve_scenario **out, struct err *e)
     s->dt_kv = in.kvdt;
     if (in.profile[0] || in.impl[0]) {
         char ppath[1024];
+        struct err pe;
         if (catalog_resolve_in("models/profiles", path, in.profile[0] ? in.profile : "default",
-                               ppath, sizeof ppath, e) ||
-            profile_load(ppath, &s->profile, e))
+                               ppath, sizeof ppath, &pe)) {
+            yml_fail(d, yml_map_get(d, root, in.profile[0] ? "profile" : "impl"), e, "%s",
+                     pe.msg);
             goto fail;
+        }
+        if (profile_load(ppath, &s->profile, e)) goto fail; /* its own FILE:LINE:COL */
         struct err ie;
         if (in.impl[0] && profile_set_impl(s->profile, in.impl, "impl", &ie)) {
             yml_fail(d, yml_map_get(d, root, "impl"), e, "%s", ie.msg);

@@ -187,10 +187,12 @@ static int load_scenario(struct study *s, const struct yml_doc *d, yml_node n, s
     if (in.profile[0] || in.impl[0]) {
         char path[1024];
         struct profile *p = NULL;
+        struct err pe;
         if (catalog_resolve_in("models/profiles", s->file, in.profile[0] ? in.profile : "default",
-                               path, sizeof path, e) ||
-            profile_load(path, &p, e))
-            return -1;
+                               path, sizeof path, &pe))
+            return yml_fail(d, yml_map_get(d, n, in.profile[0] ? "profile" : "impl"), e, "%s",
+                            pe.msg);
+        if (profile_load(path, &p, e)) return -1; /* its own FILE:LINE:COL */
         s->profiles[s->n_scenarios] = p; /* owned by the study from here */
         struct err ie;
         if (in.impl[0] && profile_set_impl(p, in.impl, "impl", &ie))

@@ -365,6 +365,52 @@ static void test_profile_cli(void **state)
     assert_non_null(strstr(out, ",fused\n"));
 }
 
+/* Study and serve files: `profile:` and `impl:` keys, errors at the key. */
+static void test_profile_study_and_serve_keys(void **state)
+{
+    (void)state;
+    static char out[1 << 16], err[4096], args[1024];
+    const char *study = tu_write_temp(
+        "name: t\nhw: [h100]\nscenarios:\n"
+        "  - {phase: decode, batch: 1, context: 64, profile: hf}\n"
+        "designs:\n  - {name: A, model: llama-3-8b}\n");
+    snprintf(args, sizeof args, "compare %s", study);
+    assert_int_equal(tu_run(args, out, sizeof out, err, sizeof err), 0);
+    assert_non_null(strstr(out, "; profile hf (launch eager;"));
+    unlink(study);
+    /* line 4 "  - {phase: decode, batch: 1, context: 64, profile: nosuch}":
+     * the value 'nosuch' starts at column 53 */
+    study = tu_write_temp("name: t\nhw: [h100]\nscenarios:\n"
+                          "  - {phase: decode, batch: 1, context: 64, profile: nosuch}\n"
+                          "designs:\n  - {name: A, model: llama-3-8b}\n");
+    snprintf(args, sizeof args, "compare %s", study);
+    assert_int_equal(tu_run(args, out, sizeof out, err, sizeof err), 2);
+    char want[256];
+    snprintf(want, sizeof want, "%s:4:53: unknown profile 'nosuch'", study);
+    assert_non_null(strstr(err, want));
+    unlink(study);
+    /* "  - {phase: decode, batch: 1, context: 64, impl: attention=flash}": col 50 */
+    study = tu_write_temp("name: t\nhw: [h100]\nscenarios:\n"
+                          "  - {phase: decode, batch: 1, context: 64, impl: attention=flash}\n"
+                          "designs:\n  - {name: A, model: llama-3-8b}\n");
+    snprintf(args, sizeof args, "compare %s", study);
+    assert_int_equal(tu_run(args, out, sizeof out, err, sizeof err), 2);
+    snprintf(want, sizeof want, "%s:4:50: impl: unknown implementation 'flash'", study);
+    assert_non_null(strstr(err, want));
+    unlink(study);
+    const char *serve = tu_write_temp("model: llama-3-8b\nrequests: 4\n"
+                                      "lengths: [{input: 64, output: 4}]\nmax_batch: 4\n"
+                                      "token_budget: 256\nprofile: engine\n");
+    snprintf(args, sizeof args, "serve %s --hw h100", serve);
+    assert_int_equal(tu_run(args, out, sizeof out, err, sizeof err), 0);
+    assert_non_null(strstr(out, "\nprofile engine (launch graph;"));
+    /* --profile replaces the file's */
+    snprintf(args, sizeof args, "serve %s --hw h100 --profile hf", serve);
+    assert_int_equal(tu_run(args, out, sizeof out, err, sizeof err), 0);
+    assert_non_null(strstr(out, "\nprofile hf (launch eager;"));
+    unlink(serve);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -377,6 +423,7 @@ int main(void)
         cmocka_unit_test(test_profile_errors),
         cmocka_unit_test(test_profile_set_impl_errors),
         cmocka_unit_test(test_profile_cli),
+        cmocka_unit_test(test_profile_study_and_serve_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
