@@ -365,12 +365,20 @@ static void test_profile_cli(void **state)
     assert_non_null(strstr(out, ",fused\n"));
 }
 
+/* A temp file's path, or the test aborts (so the compiler knows it is set). */
+static const char *temp_file(const char *text)
+{
+    const char *p = tu_write_temp(text);
+    if (!p) abort();
+    return p;
+}
+
 /* Study and serve files: `profile:` and `impl:` keys, errors at the key. */
 static void test_profile_study_and_serve_keys(void **state)
 {
     (void)state;
     static char out[1 << 16], err[4096], args[1024];
-    const char *study = tu_write_temp(
+    const char *study = temp_file(
         "name: t\nhw: [h100]\nscenarios:\n"
         "  - {phase: decode, batch: 1, context: 64, profile: hf}\n"
         "designs:\n  - {name: A, model: llama-3-8b}\n");
@@ -380,7 +388,7 @@ static void test_profile_study_and_serve_keys(void **state)
     unlink(study);
     /* line 4 "  - {phase: decode, batch: 1, context: 64, profile: nosuch}":
      * the value 'nosuch' starts at column 53 */
-    study = tu_write_temp("name: t\nhw: [h100]\nscenarios:\n"
+    study = temp_file("name: t\nhw: [h100]\nscenarios:\n"
                           "  - {phase: decode, batch: 1, context: 64, profile: nosuch}\n"
                           "designs:\n  - {name: A, model: llama-3-8b}\n");
     snprintf(args, sizeof args, "compare %s", study);
@@ -390,7 +398,7 @@ static void test_profile_study_and_serve_keys(void **state)
     assert_non_null(strstr(err, want));
     unlink(study);
     /* "  - {phase: decode, batch: 1, context: 64, impl: attention=flash}": col 50 */
-    study = tu_write_temp("name: t\nhw: [h100]\nscenarios:\n"
+    study = temp_file("name: t\nhw: [h100]\nscenarios:\n"
                           "  - {phase: decode, batch: 1, context: 64, impl: attention=flash}\n"
                           "designs:\n  - {name: A, model: llama-3-8b}\n");
     snprintf(args, sizeof args, "compare %s", study);
@@ -398,7 +406,7 @@ static void test_profile_study_and_serve_keys(void **state)
     snprintf(want, sizeof want, "%s:4:50: impl: unknown implementation 'flash'", study);
     assert_non_null(strstr(err, want));
     unlink(study);
-    const char *serve = tu_write_temp("model: llama-3-8b\nrequests: 4\n"
+    const char *serve = temp_file("model: llama-3-8b\nrequests: 4\n"
                                       "lengths: [{input: 64, output: 4}]\nmax_batch: 4\n"
                                       "token_budget: 256\nprofile: engine\n");
     snprintf(args, sizeof args, "serve %s --hw h100", serve);
