@@ -36,7 +36,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 DEB_PKGS := gcc make libc6-dev libyaml-dev libcmocka-dev gnuplot-nox
 
-.PHONY: all deps demo check test test-san schema-check bench clean kernels
+.PHONY: all deps demo check test test-san test-py schema-check bench clean kernels
 all: $(BUILD)/opbound $(BUILD)/libopbound.a
 
 $(BUILD)/obj/%.o: %.c
@@ -90,6 +90,13 @@ test: all $(TEST_BIN)
 test-san:
 	$(MAKE) --no-print-directory SAN=address,undefined test
 
+# Python tests (tests/test_*.py: the CSV writer of kernels/collect_torch.py),
+# without torch or a GPU; skipped, and said so, when python3 is missing.
+test-py: all
+	@if command -v python3 >/dev/null 2>&1; then \
+	  python3 -m unittest discover -s tests -p 'test_*.py' -v; \
+	else echo "python tests: skipped (python3 not found)"; fi
+
 schema-check: all
 	@./$(BUILD)/opbound schema | diff -u docs/schema.md - \
 	  || { echo "docs/schema.md is out of date: run './build/opbound schema > docs/schema.md'"; exit 1; }
@@ -98,6 +105,7 @@ schema-check: all
 check: deps
 	$(MAKE) --no-print-directory schema-check
 	$(MAKE) --no-print-directory test
+	$(MAKE) --no-print-directory test-py
 	$(MAKE) --no-print-directory test-san
 
 bench: deps

@@ -2,6 +2,8 @@
  * serve.h. Rules and formulas: docs/serving.md. */
 #include "serve.h"
 
+#include "../models/profile.h"
+
 #include "placement.h"
 
 #include <math.h>
@@ -33,8 +35,10 @@ int serve_engine_init(struct serve_engine *e, const struct model *m, const struc
     for (int i = 0; i < m->n_groups; i++)
         if (m->groups[i].kind[SLOT_ATTN]->max_ops > attn_ops)
             attn_ops = m->groups[i].kind[SLOT_ATTN]->max_ops;
-    if (graph_init(&e->g, model_max_ops(m) + m->n_groups * attn_ops) ||
-        graph_init(&e->scratch, attn_ops)) {
+    /* a profile may turn each op of the attention block into up to
+     * PROF_MAX_KERNELS kernels (models/profile.h) */
+    if (graph_init(&e->g, model_max_ops(m) + m->n_groups * attn_ops * PROF_MAX_KERNELS) ||
+        graph_init(&e->scratch, attn_ops * PROF_MAX_KERNELS)) {
         serve_engine_free(e);
         return -1;
     }
@@ -78,7 +82,7 @@ static void cost_add(struct op_cost *a, const struct op_cost *b, enum op_kind ki
 
 /* Adds a per-sequence op of one group into the iteration graph's op of the
  * same layer group and name (appending one if the base lowering has none). */
-static void merge_op(struct graph *g, const struct op *src)
+static void merge_op(struct graph *g, const struct graph *from, const struct op *src)
 {
     for (int i = 0; i < g->n; i++) {
         struct op *o = &g->ops[i];
@@ -89,6 +93,10 @@ static void merge_op(struct graph *g, const struct op *src)
     }
     OB_ASSERT(g->n < g->cap);
     g->ops[g->n++] = *src;
+    /* a name made while lowering lives in from's name store, which the next
+     * graph_reset reuses: keep a copy in g's */
+    if (src->name >= from->names && src->name < from->names + (size_t)from->cap * GRAPH_NAME_MAX)
+        g->ops[g->n - 1].name = graph_name(g, src->name, NULL);
 }
 
 double serve_engine_eval(struct serve_engine *e, const struct serve_item *items, int n,
@@ -165,6 +173,7 @@ double serve_engine_eval(struct serve_engine *e, const struct serve_item *items,
             gs.ctx_prior = it[k].ctx;
             const struct lower_ctx c = {.m = e->m, .st = &gs, .tokens = gs.batch * gs.q_len};
             graph_reset(sg);
+            profile_apply_kinds(st.profile, sg);
             sg->dt_w = st.dt_w;
             sg->dt_act = st.dt_act;
             sg->dt_kv = st.dt_kv;
@@ -174,7 +183,7 @@ double serve_engine_eval(struct serve_engine *e, const struct serve_item *items,
             sg->layer_count = (int)lg->repeat;
             lg->kind[SLOT_ATTN]->lower(lg->cfg[SLOT_ATTN], &c, sg);
             for (int j = 0; j < sg->n; j++)
-                if (op_per_seq(&sg->ops[j])) merge_op(g, &sg->ops[j]);
+                if (op_per_seq(&sg->ops[j])) merge_op(g, sg, &sg->ops[j]);
         }
     }
     /* Per-sequence ops no group produced launch no kernel. */
@@ -405,8 +414,11 @@ int serve_run(const struct serve_scenario *s, const struct device *d, double tp,
     }
     const struct device *da = p.da ? p.da : d, *df = p.df ? p.df : d;
     OB_ASSERT(serve_engine_init(&p.a, m, da, tp_a, dw, m->dt_act, dk) == 0);
-    if (s->afd.on)
+    p.a.st.profile = s->profile;
+    if (s->afd.on) {
         OB_ASSERT(serve_engine_init(&p.f, m, df, s->afd.ffn_devices, dw, m->dt_act, dk) == 0);
+        p.f.st.profile = s->profile;
+    }
     snprintf(r->hw_name, sizeof r->hw_name, "%s", d->name);
     snprintf(r->attn_hw_name, sizeof r->attn_hw_name, "%s", da->name);
     snprintf(r->ffn_hw_name, sizeof r->ffn_hw_name, "%s", df->name);

@@ -86,6 +86,8 @@ struct serve_scenario {
     bool has_dt_w, has_dt_kv;
     enum dtype dt_w, dt_kv;
     struct serve_afd afd;
+    struct profile *profile; /* owned; implementation profile the iterations are lowered
+                              * with (NULL: none; models/profile.h) */
     /* where serve_run points its errors (1-based line, column; 0 = unknown) */
     int line_model, col_model, line_mix, col_mix;
 };

@@ -3,6 +3,7 @@
 #include "graph.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -267,7 +268,10 @@ enum op_impl op_impl_parse(const char *name)
 
 const char *op_kind_name(enum op_kind k) { return OP_KINDS[k].name; }
 const char *op_block_name(enum op_block b) { return BLOCK_NAMES[b]; }
-void op_count(struct op *op) { OP_KINDS[op->kind].count(op, &op->cost); }
+void op_count(struct op *op)
+{
+    if (!op->cost_fixed) OP_KINDS[op->kind].count(op, &op->cost);
+}
 
 double op_act_bytes(const struct op *op)
 {
@@ -285,7 +289,14 @@ int graph_init(struct graph *g, int cap)
 {
     memset(g, 0, sizeof *g);
     g->ops = calloc((size_t)cap, sizeof *g->ops);
-    if (!g->ops) return -1;
+    g->names = malloc((size_t)cap * GRAPH_NAME_MAX);
+    if (!g->ops || !g->names) {
+        free(g->ops);
+        free(g->names);
+        g->ops = NULL;
+        g->names = NULL;
+        return -1;
+    }
     g->cap = cap;
     g->group = -1;
     g->layer_first = -1;
@@ -297,11 +308,26 @@ void graph_free(struct graph *g)
 {
     if (!g) return;
     free(g->ops);
+    free(g->names);
     g->ops = NULL;
-    g->n = g->cap = 0;
+    g->names = NULL;
+    g->n = g->cap = g->n_names = 0;
 }
 
-void graph_reset(struct graph *g) { g->n = 0; }
+void graph_reset(struct graph *g)
+{
+    g->n = 0;
+    g->n_names = 0;
+}
+
+const char *graph_name(struct graph *g, const char *a, const char *b)
+{
+    OB_ASSERT(g->n_names < g->cap);
+    char *s = g->names + (size_t)g->n_names++ * GRAPH_NAME_MAX;
+    if (b) snprintf(s, GRAPH_NAME_MAX, "%s.%s", a, b);
+    else snprintf(s, GRAPH_NAME_MAX, "%s", a);
+    return s;
+}
 
 static struct op *add(struct graph *g, enum op_kind kind, const char *name)
 {
@@ -317,7 +343,8 @@ static struct op *add(struct graph *g, enum op_kind kind, const char *name)
     op->dt_act = g->dt_act;
     op->dt_kv = g->dt_kv;
     op->per_seq = false;
-    op->impl = g->impl;
+    op->impl = g->impl != IMPL_DEFAULT ? g->impl : g->kind_impl[kind];
+    op->cost_fixed = false;
     return op;
 }
 

@@ -135,6 +135,10 @@ struct op {
      * top-k, a block router) set it on the op they get back. */
     bool per_seq;
     enum op_impl impl; /* set from the graph's current implementation (add()) */
+    /* The cost was given by an implementation profile's kernel description
+     * (models/profile.h: bytes and FLOPs stated per kernel), not counted from
+     * the shape: op_count leaves it as it is. */
+    bool cost_fixed;
 };
 
 struct graph {
@@ -145,12 +149,25 @@ struct graph {
     int group, layer_first, layer_count;
     enum dtype dt_w, dt_act, dt_kv;
     enum op_impl impl; /* implementation given to the ops added next (IMPL_DEFAULT) */
+    /* Implementation per op kind, used where impl is IMPL_DEFAULT (an
+     * implementation profile's `impl` map; all IMPL_DEFAULT unless set). */
+    enum op_impl kind_impl[OP_COUNT];
+    /* Names made while lowering ("attn_norm.pow"): cap slots of
+     * GRAPH_NAME_MAX bytes, valid until the next graph_reset. */
+    char *names;
+    int n_names;
 };
+
+#define GRAPH_NAME_MAX 48
 
 /* Allocates room for cap ops. Returns 0, or -1 if out of memory. */
 int graph_init(struct graph *g, int cap);
 void graph_free(struct graph *g); /* accepts NULL */
 void graph_reset(struct graph *g);
+/* "a.b" (or a alone when b is NULL) kept in the graph's name store until the
+ * next graph_reset; for op names made while lowering. Truncated to
+ * GRAPH_NAME_MAX - 1 bytes; asserts when the store (cap names) is full. */
+const char *graph_name(struct graph *g, const char *a, const char *b);
 
 const char *op_kind_name(enum op_kind k);
 const char *op_block_name(enum op_block b);
