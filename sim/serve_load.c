@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../models/model_file.h"
 #include "core/catalog.h"
 #include "serve.h"
 
@@ -215,7 +216,7 @@ int serve_load(const char *path, struct serve_scenario **out, struct err *e)
     yml_mark(d, mn, &s->line_model, &s->col_model);
     char mpath[1024];
     if (resolve(path, in.model, "models", mpath, sizeof mpath, e) ||
-        model_load(mpath, &s->m, e)) {
+        model_file_load(mpath, &s->m, NULL, e)) {
         at_node(d, mn, e);
         goto fail;
     }
