@@ -58,16 +58,16 @@ static int item_cmp(const void *pa, const void *pb)
     return 0;
 }
 
-/* Sums b into a, except the weights of a plain GEMM: they are model weights
- * (MLA kv_up, NSA cmp_k/cmp_v) that one kernel over every sequence reads
- * once, so the merged op reads them once (the largest of the groups'). A
- * batched GEMM's weight operand belongs to each sequence (MoBA's gate holds
- * the queries there) and adds up. */
-static void cost_add(struct op_cost *a, const struct op_cost *b, enum op_kind kind)
+/* Sums b into a, except shared weights (struct op.shared_w: a plain GEMM's
+ * model weights such as MLA kv_up, NSA cmp_k/cmp_v): one kernel over every
+ * sequence reads them once, so the merged op reads them once (the largest of
+ * the groups'). Other weight operands belong to each sequence (MoBA's batched
+ * gate holds the queries there) and add up. */
+static void cost_add(struct op_cost *a, const struct op_cost *b, bool shared_w)
 {
     a->flops_mm += b->flops_mm;
     a->flops_vec += b->flops_vec;
-    if (kind == OP_GEMM) a->bytes_w = fmax(a->bytes_w, b->bytes_w);
+    if (shared_w) a->bytes_w = fmax(a->bytes_w, b->bytes_w);
     else a->bytes_w += b->bytes_w;
     a->bytes_act += b->bytes_act;
     a->bytes_kv += b->bytes_kv;
@@ -83,7 +83,7 @@ static void merge_op(struct graph *g, const struct op *src)
     for (int i = 0; i < g->n; i++) {
         struct op *o = &g->ops[i];
         if (o->group == src->group && op_per_seq(o) && strcmp(o->name, src->name) == 0) {
-            cost_add(&o->cost, &src->cost, o->kind);
+            cost_add(&o->cost, &src->cost, o->shared_w);
             return;
         }
     }
@@ -133,23 +133,19 @@ double serve_engine_eval(struct serve_engine *e, const struct serve_item *items,
     st.ctx_prior = it[0].ctx;
     struct graph *g = &e->g;
     model_lower(e->m, &st, g);
-    /* lm_head (and under tp the logits all-gather after it, the last op) run
-     * on the sequences that sample a token this iteration. */
-    const int tail = e->st.tp > 1 ? 2 : 1;
-    struct op *lm = &g->ops[g->n - tail];
-    OB_ASSERT(strcmp(lm->name, "lm_head") == 0);
+    /* The head (lm_head, and under tp its logits all-gather: struct op.head)
+     * runs on the sequences that sample a token this iteration. */
     if (samples != b) {
-        if (samples == 0) {
-            g->n -= tail;
-        } else {
-            lm->shape.gemm.m = samples;
-            op_count(lm);
-            if (tail == 2) {
-                OB_ASSERT(g->ops[g->n - 1].kind == OP_ALLGATHER);
-                g->ops[g->n - 1].shape.allreduce.rows = samples;
-                op_count(&g->ops[g->n - 1]);
+        int w = 0;
+        for (int i = 0; i < g->n; i++) {
+            if (g->ops[i].head) {
+                if (samples == 0) continue; /* no kernel */
+                op_set_rows(&g->ops[i], samples);
             }
+            if (w != i) g->ops[w] = g->ops[i];
+            w++;
         }
+        g->n = w;
     }
     for (int i = 0; i < g->n; i++)
         if (op_per_seq(&g->ops[i])) memset(&g->ops[i].cost, 0, sizeof g->ops[i].cost);
