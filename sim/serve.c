@@ -339,11 +339,30 @@ static double ffn_params_dev(const struct model *m, double tp)
     return p;
 }
 
+/* ---- one run, in the steps of docs/serving.md ---- */
+
 struct pools {
     struct serve_engine a, f; /* f used only under AFD */
-    struct device *da, *df;   /* owned when loaded for AFD */
+    const struct device *da, *df;
     double link, layers, hidden, act_b;
     struct serve_item *mb;
+};
+
+/* The state of one run: the requests, the running set, the clock, the KV
+ * cache held, and what the statistics need. */
+struct sim {
+    const struct serve_scenario *s;
+    struct serve_result *r;
+    struct pools p;
+    enum dtype dw, dk;
+    double tp_a, state_b;
+    size_t nreq, next, nrun, done;
+    struct req *q;
+    size_t *run;               /* running requests, in admission order */
+    struct serve_item *items;  /* this iteration's work */
+    double now, kv, kv_time;
+    struct vec iters, ttft, e2e, tl_t, tl_kv;
+    struct gaps gp;
 };
 
 static double iteration(struct pools *p, const struct serve_scenario *s, struct serve_item *it,
@@ -384,37 +403,42 @@ static int fail_at(const struct serve_scenario *s, int line, int col, struct err
     return err_set(e, s->file, line, col, "%s", msg);
 }
 
-int serve_run(const struct serve_scenario *s, const struct device *d, double tp,
-              struct serve_result *r, struct err *e)
+/* The device pools: one engine on hw->d, or under AFD an attention engine
+ * and an FFN engine on their pools' devices (docs/serving.md, AFD). */
+static void pools_open(struct sim *x, const struct serve_hw *hw, double tp)
 {
-    memset(r, 0, sizeof *r);
+    const struct serve_scenario *s = x->s;
     const struct model *m = s->m;
-    const enum dtype dw = s->has_dt_w ? s->dt_w : m->dt_w, dk = s->has_dt_kv ? s->dt_kv : m->dt_kv;
-    struct pools p;
-    memset(&p, 0, sizeof p);
-    char msg[768];
-    int rc = -1;
-    const double tp_a = s->afd.on ? s->afd.attn_devices : tp;
-    if (s->afd.on) {
-        if (s->afd.attn_hw[0] && device_load(s->afd.attn_hw, &p.da, e)) goto out;
-        if (s->afd.ffn_hw[0] && device_load(s->afd.ffn_hw, &p.df, e)) goto out;
-    }
-    const struct device *da = p.da ? p.da : d, *df = p.df ? p.df : d;
-    OB_ASSERT(serve_engine_init(&p.a, m, da, tp_a, dw, m->dt_act, dk) == 0);
+    OB_ASSERT(!s->afd.on || ((!s->afd.attn_hw[0] || hw->attn) && (!s->afd.ffn_hw[0] || hw->ffn)));
+    x->p.da = s->afd.on && hw->attn ? hw->attn : hw->d;
+    x->p.df = s->afd.on && hw->ffn ? hw->ffn : hw->d;
+    x->tp_a = s->afd.on ? s->afd.attn_devices : tp;
+    OB_ASSERT(serve_engine_init(&x->p.a, m, x->p.da, x->tp_a, x->dw, m->dt_act, x->dk) == 0);
     if (s->afd.on)
-        OB_ASSERT(serve_engine_init(&p.f, m, df, s->afd.ffn_devices, dw, m->dt_act, dk) == 0);
-    snprintf(r->hw_name, sizeof r->hw_name, "%s", d->name);
-    snprintf(r->attn_hw_name, sizeof r->attn_hw_name, "%s", da->name);
-    snprintf(r->ffn_hw_name, sizeof r->ffn_hw_name, "%s", df->name);
+        OB_ASSERT(serve_engine_init(&x->p.f, m, x->p.df, s->afd.ffn_devices, x->dw, m->dt_act,
+                                    x->dk) == 0);
+    struct serve_result *r = x->r;
+    snprintf(r->hw_name, sizeof r->hw_name, "%s", hw->d->name);
+    snprintf(r->attn_hw_name, sizeof r->attn_hw_name, "%s", x->p.da->name);
+    snprintf(r->ffn_hw_name, sizeof r->ffn_hw_name, "%s", x->p.df->name);
     r->tp = tp;
+}
 
-    /* memory: weights, activation reserve, KV budget (per device) */
+/* KV-cache memory per device: weights, activation reserve, KV limit. 0, or
+ * -1 with e set when nothing is left for the cache. */
+static int memory_budget(struct sim *x, struct err *e)
+{
+    const struct serve_scenario *s = x->s;
+    const struct model *m = s->m;
+    struct serve_result *r = x->r;
+    const struct device *da = x->p.da, *df = x->p.df;
+    char msg[768];
     struct model_counts mc;
-    model_count(m, tp_a, &mc);
-    const double wb = dtype_bytes(dw), kvb = dtype_bytes(dk);
+    model_count(m, x->tp_a, &mc);
+    const double wb = dtype_bytes(x->dw), kvb = dtype_bytes(x->dk);
     r->weight_bytes_dev = mc.params_dev * wb;
     if (s->afd.on) {
-        r->weight_bytes_dev -= ffn_params_dev(m, tp_a) * wb;
+        r->weight_bytes_dev -= ffn_params_dev(m, x->tp_a) * wb;
         r->ffn_weight_bytes_dev = ffn_params_dev(m, s->afd.ffn_devices) * wb;
         if (r->ffn_weight_bytes_dev > df->mem_capacity_bytes) {
             snprintf(msg, sizeof msg,
@@ -422,18 +446,17 @@ int serve_run(const struct serve_scenario *s, const struct device *d, double tp,
                      "memory (%.17g bytes)",
                      r->ffn_weight_bytes_dev, s->afd.ffn_devices, df->name,
                      df->mem_capacity_bytes);
-            fail_at(s, s->line_model, s->col_model, e, msg);
-            goto out;
+            return fail_at(s, s->line_model, s->col_model, e, msg);
         }
     }
     r->kv_bytes_per_token_dev = mc.kv_elems_per_token_dev * kvb;
-    const double state_b = mc.state_elems_per_seq_dev * kvb;
-    struct eval_totals tot;
+    x->state_b = mc.state_elems_per_seq_dev * kvb;
     if (s->act_reserve_bytes >= 0) {
         r->act_reserve_bytes = s->act_reserve_bytes;
     } else {
+        struct eval_totals tot;
         const struct serve_item one = {1, s->token_budget, 0, 1};
-        serve_engine_eval(&p.a, &one, 1, &tot);
+        serve_engine_eval(&x->p.a, &one, 1, &tot);
         r->act_reserve_bytes = tot.act_peak_bytes;
     }
     r->kv_limit_bytes = s->kv_memory_bytes >= 0
@@ -443,19 +466,23 @@ int serve_run(const struct serve_scenario *s, const struct device *d, double tp,
         snprintf(msg, sizeof msg,
                  "weights (%.17g bytes per device at tp %g) and the activation reserve (%.17g "
                  "bytes) leave no KV-cache memory on %s (%.17g bytes)",
-                 r->weight_bytes_dev, tp_a, r->act_reserve_bytes, da->name,
+                 r->weight_bytes_dev, x->tp_a, r->act_reserve_bytes, da->name,
                  da->mem_capacity_bytes);
-        fail_at(s, s->line_model, s->col_model, e, msg);
-        goto out;
+        return fail_at(s, s->line_model, s->col_model, e, msg);
     }
+    return 0;
+}
 
-    /* requests */
-    const size_t nreq = (size_t)s->requests;
-    struct req *q = calloc(nreq, sizeof *q);
-    size_t *run = malloc(nreq * sizeof *run);
-    struct serve_item *items = malloc(nreq * sizeof *items);
-    p.mb = malloc(nreq * sizeof *p.mb);
-    OB_ASSERT(q && run && items && p.mb);
+/* Requests: lengths (cycled mix or uniform draws), arrivals (all at 0 or
+ * Poisson), and each one's final KV footprint. 0, or -1 with e set when a
+ * request can never fit. */
+static int requests_make(struct sim *x, struct err *e)
+{
+    const struct serve_scenario *s = x->s;
+    struct serve_result *r = x->r;
+    const size_t nreq = x->nreq;
+    struct req *q = x->q;
+    const double kvb = dtype_bytes(x->dk);
     uint64_t rs = s->seed, as = s->seed ^ 0x5eedULL;
     double t_arr = 0;
     for (size_t i = 0; i < nreq; i++) {
@@ -471,167 +498,236 @@ int serve_run(const struct serve_scenario *s, const struct device *d, double tp,
         /* cache held at the end: the prompt and every output token but the last,
          * at most kv_window of them in a sliding-window layer */
         q[i].need_bytes =
-            model_kv_elems_per_seq(m, tp_a, q[i].input + q[i].output - 1) * kvb + state_b;
+            model_kv_elems_per_seq(s->m, x->tp_a, q[i].input + q[i].output - 1) * kvb + x->state_b;
         if (q[i].need_bytes > r->kv_limit_bytes) {
+            char msg[768];
             snprintf(msg, sizeof msg,
                      "a request of %g input and %g output tokens needs %.17g bytes of KV cache "
                      "per device, more than the %.17g available: it can never be served",
                      q[i].input, q[i].output, q[i].need_bytes, r->kv_limit_bytes);
-            fail_at(s, s->line_mix, s->col_mix, e, msg);
-            free(q), free(run), free(items);
-            goto out;
+            return fail_at(s, s->line_mix, s->col_mix, e, msg);
         }
         r->input_tokens += q[i].input;
         r->output_tokens += q[i].output;
     }
     r->requests = (double)nreq;
-    if (s->afd.on) {
-        r->afd = true;
-        r->afd_attn_devices = s->afd.attn_devices;
-        r->afd_ffn_devices = s->afd.ffn_devices;
-        r->afd_micro_batches = s->afd.micro_batches;
-        const double la = s->afd.attn_devices * da->interconnect_bytes_per_s,
-                     lf = s->afd.ffn_devices * df->interconnect_bytes_per_s;
-        p.link = s->afd.link_bytes_per_s > 0 ? s->afd.link_bytes_per_s : (la < lf ? la : lf);
-        r->afd_link_bytes_per_s = p.link;
-        p.layers = (double)m->layers;
-        p.hidden = (double)m->hidden;
-        p.act_b = dtype_bytes(m->dt_act);
-    }
+    return 0;
+}
 
-    /* the loop */
-    struct vec iters = {0}, ttft = {0}, e2e = {0}, tl_t = {0}, tl_kv = {0};
-    struct gaps gp = {0};
-    size_t next = 0, nrun = 0, done = 0;
-    double now = 0, kv = 0, kv_time = 0;
-    while (done < nreq) {
-        while (next < nreq && q[next].arrival <= now && (double)nrun < s->max_batch &&
-               kv + q[next].need_bytes <= r->kv_limit_bytes) {
-            q[next].admit = now;
-            kv += q[next].need_bytes;
-            if (now > q[next].arrival) {
-                const double w = now - q[next].arrival;
-                r->waited += 1;
-                r->wait_mean_s += w;
-                if (w > r->wait_max_s) r->wait_max_s = w;
-            }
-            run[nrun++] = next++;
+/* AFD: the link between the pools and the transfer's shape. */
+static void afd_link(struct sim *x)
+{
+    const struct serve_scenario *s = x->s;
+    struct serve_result *r = x->r;
+    if (!s->afd.on) return;
+    r->afd = true;
+    r->afd_attn_devices = s->afd.attn_devices;
+    r->afd_ffn_devices = s->afd.ffn_devices;
+    r->afd_micro_batches = s->afd.micro_batches;
+    const double la = s->afd.attn_devices * x->p.da->interconnect_bytes_per_s,
+                 lf = s->afd.ffn_devices * x->p.df->interconnect_bytes_per_s;
+    x->p.link = s->afd.link_bytes_per_s > 0 ? s->afd.link_bytes_per_s : (la < lf ? la : lf);
+    r->afd_link_bytes_per_s = x->p.link;
+    x->p.layers = (double)s->m->layers;
+    x->p.hidden = (double)s->m->hidden;
+    x->p.act_b = dtype_bytes(s->m->dt_act);
+}
+
+/* Step 1, admission (FCFS, no overtaking): arrived requests join while the
+ * batch has room and the cache holds their final footprint. */
+static void admit(struct sim *x)
+{
+    struct req *q = x->q;
+    struct serve_result *r = x->r;
+    while (x->next < x->nreq && q[x->next].arrival <= x->now &&
+           (double)x->nrun < x->s->max_batch && x->kv + q[x->next].need_bytes <= r->kv_limit_bytes) {
+        struct req *n = &q[x->next];
+        n->admit = x->now;
+        x->kv += n->need_bytes;
+        if (x->now > n->arrival) {
+            const double w = x->now - n->arrival;
+            r->waited += 1;
+            r->wait_mean_s += w;
+            if (w > r->wait_max_s) r->wait_max_s = w;
         }
-        if (nrun == 0) {
-            OB_ASSERT(next < nreq && q[next].arrival > now);
-            now = q[next].arrival;
+        x->run[x->nrun++] = x->next++;
+    }
+}
+
+/* Steps 2 and 3: decodes first (stall-free), then prefill chunks, within
+ * the token budget. Fills x->items; returns their number. */
+static int schedule(struct sim *x)
+{
+    const struct serve_scenario *s = x->s;
+    double budget = s->token_budget;
+    int ni = 0;
+    for (size_t k = 0; k < x->nrun; k++) { /* decodes first (stall-free) */
+        struct req *r = &x->q[x->run[k]];
+        r->sched = false;
+        if (r->prefilled < r->input) continue;
+        if (budget < 1) {
+            x->r->starved_tokens += 1;
             continue;
         }
-        double budget = s->token_budget;
-        int ni = 0;
-        for (size_t k = 0; k < nrun; k++) { /* decodes first (stall-free) */
-            struct req *x = &q[run[k]];
-            x->sched = false;
-            if (x->prefilled < x->input) continue;
-            if (budget < 1) {
-                r->starved_tokens += 1;
+        x->items[ni++] = (struct serve_item){1, 1, r->input + r->generated - 1, 1};
+        r->sched = true;
+        r->chunk = 0;
+        budget -= 1;
+    }
+    for (size_t k = 0; k < x->nrun && budget >= 1; k++) { /* then prefill chunks */
+        struct req *r = &x->q[x->run[k]];
+        if (r->prefilled >= r->input) continue;
+        double c = r->input - r->prefilled;
+        if (c > s->prefill_chunk) c = s->prefill_chunk;
+        if (c > budget) c = budget;
+        x->items[ni++] = (struct serve_item){1, c, r->prefilled, c == r->input - r->prefilled};
+        r->sched = true;
+        r->chunk = c;
+        budget -= c;
+    }
+    OB_ASSERT(ni > 0);
+    return ni;
+}
+
+/* Step 4: the iteration of t seconds ran: the clock advances, prompts that
+ * finished give their first token, decodes one token each, and finished
+ * requests leave and free their cache. */
+static void advance(struct sim *x, double t)
+{
+    x->kv_time += x->kv * t;
+    x->now += t;
+    vec_push(&x->iters, t);
+    size_t w = 0;
+    for (size_t k = 0; k < x->nrun; k++) {
+        struct req *r = &x->q[x->run[k]];
+        r->since += t; /* a sum of iteration times, so a gap of one iteration is exact */
+        if (r->sched) {
+            if (r->chunk == 0) {
+                r->generated += 1;
+                gaps_add(&x->gp, r->since);
+                r->since = 0;
+            } else {
+                r->prefilled += r->chunk;
+                if (r->prefilled == r->input) {
+                    r->generated = 1;
+                    r->first = x->now;
+                    r->since = 0;
+                    vec_push(&x->ttft, x->now - r->arrival);
+                }
+            }
+            if (r->generated == r->output) {
+                x->kv -= r->need_bytes;
+                vec_push(&x->e2e, x->now - r->arrival);
+                x->done++;
                 continue;
             }
-            items[ni++] = (struct serve_item){1, 1, x->input + x->generated - 1, 1};
-            x->sched = true;
-            x->chunk = 0;
-            budget -= 1;
         }
-        for (size_t k = 0; k < nrun && budget >= 1; k++) { /* then prefill chunks */
-            struct req *x = &q[run[k]];
-            if (x->prefilled >= x->input) continue;
-            double c = x->input - x->prefilled;
-            if (c > s->prefill_chunk) c = s->prefill_chunk;
-            if (c > budget) c = budget;
-            items[ni++] = (struct serve_item){1, c, x->prefilled, c == x->input - x->prefilled};
-            x->sched = true;
-            x->chunk = c;
-            budget -= c;
-        }
-        OB_ASSERT(ni > 0);
-        if (kv > r->kv_peak_bytes) r->kv_peak_bytes = kv;
-        vec_push(&tl_t, now);
-        vec_push(&tl_kv, kv);
-        const double t = iteration(&p, s, items, ni, r);
-        kv_time += kv * t;
-        now += t;
-        vec_push(&iters, t);
-        size_t w = 0;
-        for (size_t k = 0; k < nrun; k++) {
-            struct req *x = &q[run[k]];
-            x->since += t; /* a sum of iteration times, so a gap of one iteration is exact */
-            if (x->sched) {
-                if (x->chunk == 0) {
-                    x->generated += 1;
-                    gaps_add(&gp, x->since);
-                    x->since = 0;
-                } else {
-                    x->prefilled += x->chunk;
-                    if (x->prefilled == x->input) {
-                        x->generated = 1;
-                        x->first = now;
-                        x->since = 0;
-                        vec_push(&ttft, now - x->arrival);
-                    }
-                }
-                if (x->generated == x->output) {
-                    kv -= x->need_bytes;
-                    vec_push(&e2e, now - x->arrival);
-                    done++;
-                    continue;
-                }
-            }
-            run[w++] = run[k];
-        }
-        nrun = w;
-        if (nrun == 0) kv = 0; /* drop rounding residue */
+        x->run[w++] = x->run[k];
     }
-    r->iterations = (double)iters.n;
+    x->nrun = w;
+    if (x->nrun == 0) x->kv = 0; /* drop rounding residue */
+}
+
+/* The loop: admit, schedule, cost, advance; when nothing runs and nothing
+ * can be admitted the clock jumps to the next arrival. */
+static void simulate(struct sim *x)
+{
+    struct serve_result *r = x->r;
+    while (x->done < x->nreq) {
+        admit(x);
+        if (x->nrun == 0) {
+            OB_ASSERT(x->next < x->nreq && x->q[x->next].arrival > x->now);
+            x->now = x->q[x->next].arrival;
+            continue;
+        }
+        const int ni = schedule(x);
+        if (x->kv > r->kv_peak_bytes) r->kv_peak_bytes = x->kv;
+        vec_push(&x->tl_t, x->now);
+        vec_push(&x->tl_kv, x->kv);
+        advance(x, iteration(&x->p, x->s, x->items, ni, r));
+    }
+}
+
+/* Latency, throughput, occupancy and timeline figures of the finished run. */
+static void summarize(struct sim *x)
+{
+    struct serve_result *r = x->r;
+    const double now = x->now;
+    r->iterations = (double)x->iters.n;
     r->makespan_s = now;
-    stats_of(&iters, &r->iter_s);
-    stats_of(&ttft, &r->ttft_s);
-    stats_of(&e2e, &r->e2e_s);
-    gaps_stats(&gp, &r->tbt_s);
+    stats_of(&x->iters, &r->iter_s);
+    stats_of(&x->ttft, &r->ttft_s);
+    stats_of(&x->e2e, &r->e2e_s);
+    gaps_stats(&x->gp, &r->tbt_s);
     r->output_tokens_per_s = r->output_tokens / now;
     r->total_tokens_per_s = (r->input_tokens + r->output_tokens) / now;
     if (r->waited > 0) r->wait_mean_s /= r->waited;
-    r->kv_mean_bytes = kv_time / now;
-    r->n_timeline = tl_t.n < SERVE_TIMELINE ? (int)tl_t.n : SERVE_TIMELINE;
+    r->kv_mean_bytes = x->kv_time / now;
+    const struct vec *tl_t = &x->tl_t, *tl_kv = &x->tl_kv;
+    r->n_timeline = tl_t->n < SERVE_TIMELINE ? (int)tl_t->n : SERVE_TIMELINE;
     for (int i = 0; i < r->n_timeline; i++) {
-        const size_t k = r->n_timeline > 1 ? (size_t)i * (tl_t.n - 1) / (size_t)(r->n_timeline - 1) : 0;
-        r->timeline_t_s[i] = tl_t.v[k];
-        r->timeline_kv_bytes[i] = tl_kv.v[k];
+        const size_t k = r->n_timeline > 1 ? (size_t)i * (tl_t->n - 1) / (size_t)(r->n_timeline - 1) : 0;
+        r->timeline_t_s[i] = tl_t->v[k];
+        r->timeline_kv_bytes[i] = tl_kv->v[k];
     }
-    /* cost: devices x price x makespan, per million output tokens */
-    const double pa = da->price_usd_per_hour, pf = df->price_usd_per_hour;
+}
+
+/* Cost: devices x price x makespan, per million output tokens. */
+static void price(struct sim *x, double tp)
+{
+    const struct serve_scenario *s = x->s;
+    struct serve_result *r = x->r;
+    const double pa = x->p.da->price_usd_per_hour, pf = x->p.df->price_usd_per_hour;
     r->devices_attn = s->afd.on ? s->afd.attn_devices : tp;
     r->devices_ffn = s->afd.on ? s->afd.ffn_devices : 0;
     r->price_attn_usd_per_hour = pa;
     r->price_ffn_usd_per_hour = s->afd.on ? pf : pa;
     r->has_price = pa > 0 && (!s->afd.on || pf > 0);
-    if (r->has_price) {
-        const double hours = now / 3600.0, per_mtok = 1e6 / r->output_tokens;
-        if (s->afd.on) {
-            r->usd_per_mtok_attn = r->devices_attn * pa * hours * per_mtok;
-            r->usd_per_mtok_ffn = r->devices_ffn * pf * hours * per_mtok;
-            r->usd_per_mtok = r->usd_per_mtok_attn + r->usd_per_mtok_ffn;
-        } else {
-            r->usd_per_mtok = tp * pa * hours * per_mtok;
-            const double busy = r->time_attn_s + r->time_ffn_s + r->time_other_s;
-            r->usd_per_mtok_attn = r->usd_per_mtok * (r->time_attn_s + r->time_other_s) / busy;
-            r->usd_per_mtok_ffn = r->usd_per_mtok * r->time_ffn_s / busy;
-        }
-        r->usd_total = r->usd_per_mtok * r->output_tokens / 1e6;
+    if (!r->has_price) return;
+    const double hours = x->now / 3600.0, per_mtok = 1e6 / r->output_tokens;
+    if (s->afd.on) {
+        r->usd_per_mtok_attn = r->devices_attn * pa * hours * per_mtok;
+        r->usd_per_mtok_ffn = r->devices_ffn * pf * hours * per_mtok;
+        r->usd_per_mtok = r->usd_per_mtok_attn + r->usd_per_mtok_ffn;
+    } else {
+        r->usd_per_mtok = tp * pa * hours * per_mtok;
+        const double busy = r->time_attn_s + r->time_ffn_s + r->time_other_s;
+        r->usd_per_mtok_attn = r->usd_per_mtok * (r->time_attn_s + r->time_other_s) / busy;
+        r->usd_per_mtok_ffn = r->usd_per_mtok * r->time_ffn_s / busy;
     }
-    free(iters.v), free(ttft.v), free(e2e.v), free(tl_t.v), free(tl_kv.v);
-    free(gp.v), free(gp.c);
-    free(q), free(run), free(items);
+    r->usd_total = r->usd_per_mtok * r->output_tokens / 1e6;
+}
+
+int serve_run(const struct serve_scenario *s, const struct serve_hw *hw, double tp,
+              struct serve_result *r, struct err *e)
+{
+    memset(r, 0, sizeof *r);
+    struct sim x;
+    memset(&x, 0, sizeof x);
+    x.s = s;
+    x.r = r;
+    x.dw = s->has_dt_w ? s->dt_w : s->m->dt_w;
+    x.dk = s->has_dt_kv ? s->dt_kv : s->m->dt_kv;
+    x.nreq = (size_t)s->requests;
+    int rc = -1;
+    pools_open(&x, hw, tp);
+    if (memory_budget(&x, e)) goto out;
+    x.q = calloc(x.nreq, sizeof *x.q);
+    x.run = malloc(x.nreq * sizeof *x.run);
+    x.items = malloc(x.nreq * sizeof *x.items);
+    x.p.mb = malloc(x.nreq * sizeof *x.p.mb);
+    OB_ASSERT(x.q && x.run && x.items && x.p.mb);
+    if (requests_make(&x, e)) goto out;
+    afd_link(&x);
+    simulate(&x);
+    summarize(&x);
+    price(&x, tp);
     rc = 0;
 out:
-    free(p.mb);
-    serve_engine_free(&p.a);
-    serve_engine_free(&p.f);
-    device_free(p.da);
-    device_free(p.df);
+    free(x.iters.v), free(x.ttft.v), free(x.e2e.v), free(x.tl_t.v), free(x.tl_kv.v);
+    free(x.gp.v), free(x.gp.c);
+    free(x.q), free(x.run), free(x.items), free(x.p.mb);
+    serve_engine_free(&x.p.a);
+    serve_engine_free(&x.p.f);
     return rc;
 }

@@ -136,9 +136,19 @@ struct serve_result {
  * a + f + 2x + (m - 1) * max(a, f, x). */
 double serve_afd_step(double a, double f, double x, double micro_batches);
 
-/* Runs scenario s on device d (tp >= 1 devices). 0, or -1 with e set (the
- * scenario does not fit: weights exceed memory, a request can never fit). */
-int serve_run(const struct serve_scenario *s, const struct device *d, double tp,
+/* The devices a run uses: d (the --hw device), and under AFD the attention
+ * and FFN pools' devices, which the caller loads from s->afd.attn_hw /
+ * ffn_hw (NULL when the scenario names none: d is used). */
+struct serve_hw {
+    const struct device *d, *attn, *ffn;
+};
+
+/* Runs scenario s on hw (tp >= 1 devices), in the steps of docs/serving.md:
+ * pools, memory budget, requests, then admit / schedule / cost / advance
+ * until every request is done, then statistics and price. 0, or -1 with e set
+ * (the scenario does not fit: weights exceed memory, a request can never
+ * fit). */
+int serve_run(const struct serve_scenario *s, const struct serve_hw *hw, double tp,
               struct serve_result *r, struct err *e);
 
 #endif

@@ -284,7 +284,7 @@ static struct serve_scenario *load_ok(const char *text)
 static void run_ok(const struct serve_scenario *s, double tp, struct serve_result *r)
 {
     struct err e;
-    if (serve_run(s, h100, tp, r, &e)) {
+    if (serve_run(s, &(struct serve_hw){.d = h100}, tp, r, &e)) {
         err_print(&e, stderr);
         fail();
     }
@@ -446,7 +446,7 @@ static void expect_error(const char *text, int line, int col, const char *msg)
     int rc = serve_load(tu_write_temp(text), &s, &e);
     if (rc == 0) { /* errors found when the scenario meets the device */
         struct serve_result r;
-        rc = serve_run(s, h100, 1, &r, &e);
+        rc = serve_run(s, &(struct serve_hw){.d = h100}, 1, &r, &e);
         serve_free(s);
     }
     if (rc == 0 || e.line != line || (col && e.col != col) || !strstr(e.msg, msg)) {
@@ -536,7 +536,7 @@ static void test_serve_cost_by_hand(void **state)
     priced.price_usd_per_hour = 3.6; /* $0.001 per second */
     struct serve_result r;
     struct err e;
-    assert_int_equal(serve_run(s, &priced, 1, &r, &e), 0);
+    assert_int_equal(serve_run(s, &(struct serve_hw){.d = &priced}, 1, &r, &e), 0);
     assert_true(r.has_price);
     /* makespan is p + d0 + d1 (test above); 3 output tokens */
     assert_close(r.usd_total, 0.001 * r.makespan_s, 1e-15);
@@ -547,7 +547,7 @@ static void test_serve_cost_by_hand(void **state)
     assert_close(r.usd_per_mtok_attn, 0.001 * (r.makespan_s - ffn_s) / 3 * 1e6, 1e-13);
     /* without a price: n/a */
     priced.price_usd_per_hour = 0;
-    assert_int_equal(serve_run(s, &priced, 1, &r, &e), 0);
+    assert_int_equal(serve_run(s, &(struct serve_hw){.d = &priced}, 1, &r, &e), 0);
     assert_false(r.has_price);
     serve_free(s);
 }
@@ -583,7 +583,7 @@ static void test_serve_afd_by_hand(void **state)
     struct device priced = *h100;
     priced.price_usd_per_hour = 3.6;
     struct err e;
-    assert_int_equal(serve_run(s, &priced, 1, &r, &e), 0);
+    assert_int_equal(serve_run(s, &(struct serve_hw){.d = &priced}, 1, &r, &e), 0);
     assert_close(r.usd_per_mtok_attn, 0.001 * r.makespan_s / 2 * 1e6, 1e-15);
     assert_close(r.usd_per_mtok_ffn, 0.001 * r.makespan_s / 2 * 1e6, 1e-15);
     analysis_free(&a);
