@@ -226,19 +226,105 @@ double serve_afd_step(double a, double f, double x, double micro_batches)
     return a + f + 2.0 * x + (micro_batches - 1.0) * mx;
 }
 
-/* Growable double array. */
-struct vec {
-    double *v;
-    size_t n, cap;
-};
-static void vec_push(struct vec *a, double x)
+/* ---- streaming statistics and the occupancy timeline (bounded memory) ---- */
+
+#define HIST_LOG2_MIN (-60) /* histogram range: 2^-60 .. 2^60 (about 1e-18 .. 1e18) */
+#define HIST_OCTAVES 120
+#define HIST_PER_OCTAVE 512 /* bin width 2^(1/512) - 1 = 0.135%, mid-bin error < 0.068% */
+#define HIST_BINS (HIST_OCTAVES * HIST_PER_OCTAVE)
+
+void serve_stream_init(struct serve_stream *st, size_t cap_runs, bool merge_runs)
 {
-    if (a->n == a->cap) {
-        a->cap = a->cap ? 2 * a->cap : 1024;
-        a->v = realloc(a->v, a->cap * sizeof *a->v);
-        OB_ASSERT(a->v);
+    memset(st, 0, sizeof *st);
+    st->cap_runs = cap_runs;
+    st->merge = merge_runs;
+}
+
+void serve_stream_free(struct serve_stream *st)
+{
+    free(st->v);
+    free(st->c);
+    free(st->hist);
+    st->v = st->c = st->hist = NULL;
+    st->nr = st->alloc = 0;
+}
+
+static size_t hist_bin(double v)
+{
+    if (!(v > 0)) return 0;
+    const double x = (log2(v) - HIST_LOG2_MIN) * HIST_PER_OCTAVE;
+    if (x < 0) return 0;
+    if (x >= HIST_BINS - 1) return HIST_BINS - 1;
+    return (size_t)x;
+}
+
+static double hist_mid(size_t b)
+{
+    return exp2(HIST_LOG2_MIN + ((double)b + 0.5) / HIST_PER_OCTAVE);
+}
+
+/* Neumaier's compensated summation (Neumaier 1974, an improvement of Kahan
+ * 1965): the rounding error of every addition is kept in comp, so a mean of
+ * many samples is accurate to about one rounding of the result. */
+static void sum_add(struct serve_stream *st, double v)
+{
+    const double t = st->sum + v;
+    st->comp += fabs(st->sum) >= fabs(v) ? (st->sum - t) + v : (v - t) + st->sum;
+    st->sum = t;
+}
+
+/* Closes the last stored run into the sum (runs are summed as value x count
+ * in the order they were stored). */
+static void stream_close_run(struct serve_stream *st)
+{
+    if (st->nr == 0 || st->closed == st->nr) return;
+    sum_add(st, st->v[st->nr - 1] * st->c[st->nr - 1]);
+    st->closed = st->nr;
+}
+
+/* Moves every stored run into the histogram; from then on samples go there. */
+static void stream_to_hist(struct serve_stream *st)
+{
+    stream_close_run(st);
+    st->hist = calloc(HIST_BINS, sizeof *st->hist);
+    OB_ASSERT(st->hist);
+    for (size_t i = 0; i < st->nr; i++) st->hist[hist_bin(st->v[i])] += st->c[i];
+    free(st->v);
+    free(st->c);
+    st->v = st->c = NULL;
+    st->nr = st->alloc = st->closed = 0;
+}
+
+void serve_stream_add(struct serve_stream *st, double v)
+{
+    st->n += 1;
+    if (st->n == 1 || v > st->max) st->max = v;
+    if (st->n == 1 || v < st->min) st->min = v;
+    if (st->hist) {
+        sum_add(st, v);
+        st->hist[hist_bin(v)] += 1;
+        return;
     }
-    a->v[a->n++] = x;
+    if (st->merge && st->nr && st->closed < st->nr && st->v[st->nr - 1] == v) {
+        st->c[st->nr - 1] += 1;
+        return;
+    }
+    stream_close_run(st);
+    if (st->nr == st->cap_runs) {
+        stream_to_hist(st);
+        sum_add(st, v);
+        st->hist[hist_bin(v)] += 1;
+        return;
+    }
+    if (st->nr == st->alloc) {
+        st->alloc = st->alloc ? 2 * st->alloc : 1024;
+        if (st->alloc > st->cap_runs) st->alloc = st->cap_runs;
+        st->v = realloc(st->v, st->alloc * sizeof *st->v);
+        st->c = realloc(st->c, st->alloc * sizeof *st->c);
+        OB_ASSERT(st->v && st->c);
+    }
+    st->v[st->nr] = v;
+    st->c[st->nr++] = 1;
 }
 
 static int dbl_cmp(const void *pa, const void *pb)
@@ -247,49 +333,6 @@ static int dbl_cmp(const void *pa, const void *pb)
     return a < b ? -1 : a > b;
 }
 
-/* Nearest-rank percentile p (0..1] of sorted x[0..n). */
-static double rank_pct(const double *x, size_t n, double p)
-{
-    size_t k = (size_t)ceil(p * (double)n);
-    return x[k > 0 ? k - 1 : 0];
-}
-
-static void stats_of(struct vec *a, struct serve_stats *s)
-{
-    memset(s, 0, sizeof *s);
-    if (a->n == 0) return;
-    double sum = 0;
-    for (size_t i = 0; i < a->n; i++) sum += a->v[i];
-    qsort(a->v, a->n, sizeof *a->v, dbl_cmp);
-    s->mean = sum / (double)a->n;
-    s->p50 = rank_pct(a->v, a->n, 0.5);
-    s->p99 = rank_pct(a->v, a->n, 0.99);
-    s->max = a->v[a->n - 1];
-}
-
-/* Gaps between tokens as (value, count) runs: most decode tokens of one
- * iteration share its duration, so this stays about one entry per iteration. */
-struct gaps {
-    double *v, *c;
-    size_t n, cap;
-    double total;
-};
-static void gaps_add(struct gaps *g, double v)
-{
-    g->total += 1;
-    if (g->n && g->v[g->n - 1] == v) {
-        g->c[g->n - 1] += 1;
-        return;
-    }
-    if (g->n == g->cap) {
-        g->cap = g->cap ? 2 * g->cap : 1024;
-        g->v = realloc(g->v, g->cap * sizeof *g->v);
-        g->c = realloc(g->c, g->cap * sizeof *g->c);
-        OB_ASSERT(g->v && g->c);
-    }
-    g->v[g->n] = v;
-    g->c[g->n++] = 1;
-}
 struct run_vc {
     double v, c;
 };
@@ -297,33 +340,77 @@ static int run_cmp(const void *pa, const void *pb)
 {
     return dbl_cmp(&((const struct run_vc *)pa)->v, &((const struct run_vc *)pb)->v);
 }
-static void gaps_stats(struct gaps *g, struct serve_stats *s)
+
+void serve_stream_stats(struct serve_stream *st, struct serve_stats *out)
 {
-    memset(s, 0, sizeof *s);
-    if (g->n == 0) return;
-    struct run_vc *x = malloc(g->n * sizeof *x);
-    OB_ASSERT(x);
-    double sum = 0;
-    for (size_t i = 0; i < g->n; i++) {
-        x[i] = (struct run_vc){g->v[i], g->c[i]};
-        sum += g->v[i] * g->c[i];
-    }
-    qsort(x, g->n, sizeof *x, run_cmp);
-    /* nearest rank over the expanded multiset */
-    const double want50 = ceil(0.5 * g->total), want99 = ceil(0.99 * g->total);
+    memset(out, 0, sizeof *out);
+    if (st->n == 0) return;
+    stream_close_run(st);
+    out->mean = (st->sum + st->comp) / st->n;
+    out->max = st->max;
+    /* nearest rank over the whole multiset */
+    const double want50 = ceil(0.5 * st->n), want99 = ceil(0.99 * st->n);
     double cum = 0;
     bool got50 = false;
-    for (size_t i = 0; i < g->n; i++) {
+    if (st->hist) {
+        for (size_t b = 0; b < HIST_BINS; b++) {
+            if (st->hist[b] == 0) continue;
+            cum += st->hist[b];
+            const double mid = fmin(fmax(hist_mid(b), st->min), st->max);
+            if (!got50 && cum >= want50) out->p50 = mid, got50 = true;
+            if (cum >= want99) {
+                out->p99 = mid;
+                break;
+            }
+        }
+        return;
+    }
+    struct run_vc *x = malloc(st->nr * sizeof *x);
+    OB_ASSERT(x);
+    for (size_t i = 0; i < st->nr; i++) x[i] = (struct run_vc){st->v[i], st->c[i]};
+    qsort(x, st->nr, sizeof *x, run_cmp);
+    for (size_t i = 0; i < st->nr; i++) {
         cum += x[i].c;
-        if (!got50 && cum >= want50) s->p50 = x[i].v, got50 = true;
+        if (!got50 && cum >= want50) out->p50 = x[i].v, got50 = true;
         if (cum >= want99) {
-            s->p99 = x[i].v;
+            out->p99 = x[i].v;
             break;
         }
     }
-    s->mean = sum / g->total;
-    s->max = x[g->n - 1].v;
     free(x);
+}
+
+/* The KV occupancy at every stride-th iteration, stride doubling (every
+ * other kept point dropped) whenever SERVE_EXACT_SAMPLES points are held:
+ * the timeline's evenly spaced iterations are exact up to that many
+ * iterations and within stride - 1 iterations beyond. */
+struct timeline {
+    double *t, *kv;
+    size_t n, alloc;    /* points held */
+    size_t stride, seen; /* iterations seen */
+};
+
+static void timeline_add(struct timeline *tl, double t, double kv)
+{
+    if (tl->stride == 0) tl->stride = 1;
+    const size_t j = tl->seen++;
+    if (j % tl->stride) return;
+    if (tl->n == SERVE_EXACT_SAMPLES) {
+        size_t w = 0;
+        for (size_t i = 0; i < tl->n; i += 2) tl->t[w] = tl->t[i], tl->kv[w++] = tl->kv[i];
+        tl->n = w;
+        tl->stride *= 2;
+        if (j % tl->stride) return;
+    }
+    if (tl->n == tl->alloc) {
+        tl->alloc = tl->alloc ? 2 * tl->alloc : 1024;
+        if (tl->alloc > SERVE_EXACT_SAMPLES) tl->alloc = SERVE_EXACT_SAMPLES;
+        tl->t = realloc(tl->t, tl->alloc * sizeof *tl->t);
+        tl->kv = realloc(tl->kv, tl->alloc * sizeof *tl->kv);
+        OB_ASSERT(tl->t && tl->kv);
+    }
+    tl->t[tl->n] = t;
+    tl->kv[tl->n++] = kv;
 }
 
 /* FFN weights one of tp devices holds. */
@@ -360,10 +447,23 @@ struct sim {
     struct req *q;
     size_t *run;               /* running requests, in admission order */
     struct serve_item *items;  /* this iteration's work */
-    double now, kv, kv_time;
-    struct vec iters, ttft, e2e, tl_t, tl_kv;
-    struct gaps gp;
+    /* The clock is epoch + rel: epoch is the arrival the clock last jumped
+     * to (when nothing ran), rel the iteration times summed since. Latencies
+     * are rel - (arrival - epoch), the difference of two nearby doubles
+     * (exact), so they keep their precision however far the absolute clock
+     * has run (docs/serving.md, "Clock"). */
+    double epoch, rel, kv, kv_time;
+    double work; /* units done (SERVE_MAX_WORK) */
+    struct serve_stream iters, ttft, e2e, gaps;
+    struct timeline tl;
 };
+
+static double clock_abs(const struct sim *x) { return x->epoch + x->rel; }
+/* Seconds from request r's arrival to now (r arrived in the current window). */
+static double since_arrival(const struct sim *x, const struct req *r)
+{
+    return x->rel - (r->arrival - x->epoch);
+}
 
 static double iteration(struct pools *p, const struct serve_scenario *s, struct serve_item *it,
                         int n, struct serve_result *r)
@@ -514,6 +614,35 @@ static int requests_make(struct sim *x, struct err *e)
     return 0;
 }
 
+/* The least work the requests need (SERVE_MAX_WORK): every request takes
+ * output - 1 decode turns and at least ceil(input / c) prefill chunks, c =
+ * min(prefill_chunk, token_budget); an iteration holds at most max_batch of
+ * these and at most token_budget tokens, so iterations >= max(sum of turns /
+ * max_batch, sum of tokens / token_budget). Work >= (turns + SERVE_ITER_WORK
+ * x iterations) x layer groups. 0, or -1 with e set (the scenario is refused
+ * before it runs). */
+static int work_bound(struct sim *x, struct err *e)
+{
+    const struct serve_scenario *s = x->s;
+    const double c = fmin(s->prefill_chunk, s->token_budget);
+    double turns = 0, tokens = 0;
+    for (size_t i = 0; i < x->nreq; i++) {
+        turns += x->q[i].output - 1 + ceil(x->q[i].input / c);
+        tokens += x->q[i].input + x->q[i].output - 1;
+    }
+    const double iters = fmax(ceil(turns / s->max_batch), ceil(tokens / s->token_budget));
+    const double groups = (double)s->m->n_groups;
+    const double work = (turns + SERVE_ITER_WORK * iters) * groups;
+    if (work <= s->max_work) return 0;
+    char msg[512];
+    snprintf(msg, sizeof msg,
+             "this scenario needs at least %.6g units of work (%.6g iterations, %.6g "
+             "sequence turns, %g layer groups), more than serve's work bound of %g "
+             "(docs/serving.md, \"Work bound\"): simulate fewer requests or shorter outputs",
+             work, iters, turns, groups, s->max_work);
+    return fail_at(s, s->line_requests, s->col_requests, e, msg);
+}
+
 /* AFD: the link between the pools and the transfer's shape. */
 static void afd_link(struct sim *x)
 {
@@ -539,13 +668,13 @@ static void admit(struct sim *x)
 {
     struct req *q = x->q;
     struct serve_result *r = x->r;
-    while (x->next < x->nreq && q[x->next].arrival <= x->now &&
+    while (x->next < x->nreq && q[x->next].arrival - x->epoch <= x->rel &&
            (double)x->nrun < x->s->max_batch && x->kv + q[x->next].need_bytes <= r->kv_limit_bytes) {
         struct req *n = &q[x->next];
-        n->admit = x->now;
+        n->admit = clock_abs(x);
         x->kv += n->need_bytes;
-        if (x->now > n->arrival) {
-            const double w = x->now - n->arrival;
+        const double w = since_arrival(x, n);
+        if (w > 0) {
             r->waited += 1;
             r->wait_mean_s += w;
             if (w > r->wait_max_s) r->wait_max_s = w;
@@ -595,8 +724,8 @@ static int schedule(struct sim *x)
 static void advance(struct sim *x, double t)
 {
     x->kv_time += x->kv * t;
-    x->now += t;
-    vec_push(&x->iters, t);
+    x->rel += t;
+    serve_stream_add(&x->iters, t);
     size_t w = 0;
     for (size_t k = 0; k < x->nrun; k++) {
         struct req *r = &x->q[x->run[k]];
@@ -604,20 +733,20 @@ static void advance(struct sim *x, double t)
         if (r->sched) {
             if (r->chunk == 0) {
                 r->generated += 1;
-                gaps_add(&x->gp, r->since);
+                serve_stream_add(&x->gaps, r->since);
                 r->since = 0;
             } else {
                 r->prefilled += r->chunk;
                 if (r->prefilled == r->input) {
                     r->generated = 1;
-                    r->first = x->now;
+                    r->first = clock_abs(x);
                     r->since = 0;
-                    vec_push(&x->ttft, x->now - r->arrival);
+                    serve_stream_add(&x->ttft, since_arrival(x, r));
                 }
             }
             if (r->generated == r->output) {
                 x->kv -= r->need_bytes;
-                vec_push(&x->e2e, x->now - r->arrival);
+                serve_stream_add(&x->e2e, since_arrival(x, r));
                 x->done++;
                 continue;
             }
@@ -629,46 +758,62 @@ static void advance(struct sim *x, double t)
 }
 
 /* The loop: admit, schedule, cost, advance; when nothing runs and nothing
- * can be admitted the clock jumps to the next arrival. */
-static void simulate(struct sim *x)
+ * can be admitted the clock jumps to the next arrival (a new epoch). 0, or
+ * -1 with e set when the run reaches the work bound. */
+static int simulate(struct sim *x, struct err *e)
 {
     struct serve_result *r = x->r;
+    const double groups = (double)x->s->m->n_groups;
     while (x->done < x->nreq) {
         admit(x);
         if (x->nrun == 0) {
-            OB_ASSERT(x->next < x->nreq && x->q[x->next].arrival > x->now);
-            x->now = x->q[x->next].arrival;
+            OB_ASSERT(x->next < x->nreq && x->q[x->next].arrival - x->epoch > x->rel);
+            x->epoch = x->q[x->next].arrival;
+            x->rel = 0;
             continue;
         }
         const int ni = schedule(x);
+        x->work += ((double)ni + SERVE_ITER_WORK) * groups;
+        if (x->work > x->s->max_work) {
+            char msg[512];
+            snprintf(msg, sizeof msg,
+                     "stopped after %zu iterations (%zu of %.17g requests done): the run "
+                     "reached serve's work bound of %g units (iterations x (scheduled sequences "
+                     "+ %g) x %g layer groups; docs/serving.md, \"Work bound\"): simulate "
+                     "fewer requests or shorter outputs",
+                     x->tl.seen, x->done, (double)x->nreq, x->s->max_work, SERVE_ITER_WORK,
+                     groups);
+            return fail_at(x->s, x->s->line_requests, x->s->col_requests, e, msg);
+        }
         if (x->kv > r->kv_peak_bytes) r->kv_peak_bytes = x->kv;
-        vec_push(&x->tl_t, x->now);
-        vec_push(&x->tl_kv, x->kv);
+        timeline_add(&x->tl, clock_abs(x), x->kv);
         advance(x, iteration(&x->p, x->s, x->items, ni, r));
     }
+    return 0;
 }
 
 /* Latency, throughput, occupancy and timeline figures of the finished run. */
 static void summarize(struct sim *x)
 {
     struct serve_result *r = x->r;
-    const double now = x->now;
-    r->iterations = (double)x->iters.n;
+    const double now = clock_abs(x);
+    r->iterations = x->iters.n;
     r->makespan_s = now;
-    stats_of(&x->iters, &r->iter_s);
-    stats_of(&x->ttft, &r->ttft_s);
-    stats_of(&x->e2e, &r->e2e_s);
-    gaps_stats(&x->gp, &r->tbt_s);
+    serve_stream_stats(&x->iters, &r->iter_s);
+    serve_stream_stats(&x->ttft, &r->ttft_s);
+    serve_stream_stats(&x->e2e, &r->e2e_s);
+    serve_stream_stats(&x->gaps, &r->tbt_s);
     r->output_tokens_per_s = r->output_tokens / now;
     r->total_tokens_per_s = (r->input_tokens + r->output_tokens) / now;
     if (r->waited > 0) r->wait_mean_s /= r->waited;
     r->kv_mean_bytes = x->kv_time / now;
-    const struct vec *tl_t = &x->tl_t, *tl_kv = &x->tl_kv;
-    r->n_timeline = tl_t->n < SERVE_TIMELINE ? (int)tl_t->n : SERVE_TIMELINE;
+    const struct timeline *tl = &x->tl;
+    r->n_timeline = tl->seen < SERVE_TIMELINE ? (int)tl->seen : SERVE_TIMELINE;
     for (int i = 0; i < r->n_timeline; i++) {
-        const size_t k = r->n_timeline > 1 ? (size_t)i * (tl_t->n - 1) / (size_t)(r->n_timeline - 1) : 0;
-        r->timeline_t_s[i] = tl_t->v[k];
-        r->timeline_kv_bytes[i] = tl_kv->v[k];
+        /* evenly spaced iterations; beyond SERVE_EXACT_SAMPLES the kept one below */
+        const size_t k = r->n_timeline > 1 ? (size_t)i * (tl->seen - 1) / (size_t)(r->n_timeline - 1) : 0;
+        r->timeline_t_s[i] = tl->t[k / tl->stride];
+        r->timeline_kv_bytes[i] = tl->kv[k / tl->stride];
     }
 }
 
@@ -684,7 +829,7 @@ static void price(struct sim *x, double tp)
     r->price_ffn_usd_per_hour = s->afd.on ? pf : pa;
     r->has_price = pa > 0 && (!s->afd.on || pf > 0);
     if (!r->has_price) return;
-    const double hours = x->now / 3600.0, per_mtok = 1e6 / r->output_tokens;
+    const double hours = clock_abs(x) / 3600.0, per_mtok = 1e6 / r->output_tokens;
     if (s->afd.on) {
         r->usd_per_mtok_attn = r->devices_attn * pa * hours * per_mtok;
         r->usd_per_mtok_ffn = r->devices_ffn * pf * hours * per_mtok;
@@ -718,14 +863,20 @@ int serve_run(const struct serve_scenario *s, const struct serve_hw *hw, double 
     x.p.mb = malloc(x.nreq * sizeof *x.p.mb);
     OB_ASSERT(x.q && x.run && x.items && x.p.mb);
     if (requests_make(&x, e)) goto out;
+    if (work_bound(&x, e)) goto out;
     afd_link(&x);
-    simulate(&x);
+    serve_stream_init(&x.iters, SERVE_EXACT_SAMPLES, false);
+    serve_stream_init(&x.ttft, SERVE_EXACT_SAMPLES, false);
+    serve_stream_init(&x.e2e, SERVE_EXACT_SAMPLES, false);
+    serve_stream_init(&x.gaps, SERVE_EXACT_SAMPLES, true); /* decodes of one iteration share a gap */
+    if (simulate(&x, e)) goto out;
     summarize(&x);
     price(&x, tp);
     rc = 0;
 out:
-    free(x.iters.v), free(x.ttft.v), free(x.e2e.v), free(x.tl_t.v), free(x.tl_kv.v);
-    free(x.gp.v), free(x.gp.c);
+    serve_stream_free(&x.iters), serve_stream_free(&x.ttft), serve_stream_free(&x.e2e);
+    serve_stream_free(&x.gaps);
+    free(x.tl.t), free(x.tl.kv);
     free(x.q), free(x.run), free(x.items), free(x.p.mb);
     serve_engine_free(&x.p.a);
     serve_engine_free(&x.p.f);

@@ -212,6 +212,7 @@ int serve_load(const char *path, struct serve_scenario **out, struct err *e)
     yml_node root = yml_root(d);
     if (yml_map_read(d, root, "serve scenario", TOP_KEYS, N(TOP_KEYS), &in, &pr, e)) goto fail;
     snprintf(s->name, sizeof s->name, "%s", in.name);
+    yml_mark(d, yml_map_get(d, root, "requests"), &s->line_requests, &s->col_requests);
     yml_node mn = yml_map_get(d, root, "model");
     yml_mark(d, mn, &s->line_model, &s->col_model);
     char mpath[1024];
@@ -222,6 +223,7 @@ int serve_load(const char *path, struct serve_scenario **out, struct err *e)
     }
     if (load_mix(s, d, root, e)) goto fail;
     s->requests = (double)in.requests;
+    s->max_work = SERVE_MAX_WORK;
     s->seed = (uint64_t)in.seed;
     s->arrival_rate_per_s = has(pr, TOP_KEYS, N(TOP_KEYS), "arrival_rate_per_s") ? in.rate : 0;
     s->max_batch = (double)in.max_batch;
