@@ -26,8 +26,9 @@ static const struct key_spec TOP_KEYS[] = {
     {"model", KEY_STR, TOFF(model), 0, 256, 1, NULL, "",
      "bundled model name or path (relative to this file)"},
     {"requests", KEY_INT, TOFF(requests), 1, 1000000, 1, NULL, "count",
-     "requests to serve (capped at 10^6: the simulation steps through every iteration; 10^6 "
-     "requests of a few hundred tokens take tens of seconds)"},
+     "requests to serve (at most 10^6; the simulation steps through every iteration, and "
+     "a scenario needing more than 5e7 units of work is refused: docs/serving.md, Work "
+     "bound)"},
     {"lengths", KEY_SEQ, 0, 0, 0, 0, NULL, "",
      "fixed mix: a list of {input, output}, cycled over the requests (give this or `uniform`)"},
     {"uniform", KEY_MAP, 0, 0, 0, 0, NULL, "",
