@@ -58,11 +58,11 @@ static int item_cmp(const void *pa, const void *pb)
     return 0;
 }
 
-/* Sums b into a, except shared weights (struct op.shared_w: a plain GEMM's
- * model weights such as MLA kv_up, NSA cmp_k/cmp_v): one kernel over every
- * sequence reads them once, so the merged op reads them once (the largest of
- * the groups'). Other weight operands belong to each sequence (MoBA's batched
- * gate holds the queries there) and add up. */
+/* Sums b into a, except shared weights (op_kind_weights OPW_SHARED: a plain
+ * GEMM's model weights such as MLA kv_up, NSA cmp_k/cmp_v): one kernel over
+ * every sequence reads them once, so the merged op reads them once (the
+ * largest of the groups'). Other weight operands belong to each sequence
+ * (MoBA's batched gate holds the queries there) and add up. */
 static void cost_add(struct op_cost *a, const struct op_cost *b, bool shared_w)
 {
     a->flops_mm += b->flops_mm;
@@ -83,7 +83,7 @@ static void merge_op(struct graph *g, const struct op *src)
     for (int i = 0; i < g->n; i++) {
         struct op *o = &g->ops[i];
         if (o->group == src->group && op_per_seq(o) && strcmp(o->name, src->name) == 0) {
-            cost_add(&o->cost, &src->cost, o->shared_w);
+            cost_add(&o->cost, &src->cost, op_kind_weights(o->kind) == OPW_SHARED);
             return;
         }
     }
@@ -295,18 +295,20 @@ static void stream_to_hist(struct serve_stream *st)
     st->nr = st->alloc = st->closed = 0;
 }
 
-void serve_stream_add(struct serve_stream *st, double v)
+/* The hot path (one call per generated token): a gap equal to the last one
+ * only counts up its run (its value already set min and max). */
+static inline void stream_add(struct serve_stream *st, double v)
 {
     st->n += 1;
+    if (st->merge && st->nr > st->closed && st->v[st->nr - 1] == v) {
+        st->c[st->nr - 1] += 1;
+        return;
+    }
     if (st->n == 1 || v > st->max) st->max = v;
     if (st->n == 1 || v < st->min) st->min = v;
     if (st->hist) {
         sum_add(st, v);
         st->hist[hist_bin(v)] += 1;
-        return;
-    }
-    if (st->merge && st->nr && st->closed < st->nr && st->v[st->nr - 1] == v) {
-        st->c[st->nr - 1] += 1;
         return;
     }
     stream_close_run(st);
@@ -326,6 +328,8 @@ void serve_stream_add(struct serve_stream *st, double v)
     st->v[st->nr] = v;
     st->c[st->nr++] = 1;
 }
+
+void serve_stream_add(struct serve_stream *st, double v) { stream_add(st, v); }
 
 static int dbl_cmp(const void *pa, const void *pb)
 {
@@ -725,7 +729,7 @@ static void advance(struct sim *x, double t)
 {
     x->kv_time += x->kv * t;
     x->rel += t;
-    serve_stream_add(&x->iters, t);
+    stream_add(&x->iters, t);
     size_t w = 0;
     for (size_t k = 0; k < x->nrun; k++) {
         struct req *r = &x->q[x->run[k]];
@@ -733,7 +737,7 @@ static void advance(struct sim *x, double t)
         if (r->sched) {
             if (r->chunk == 0) {
                 r->generated += 1;
-                serve_stream_add(&x->gaps, r->since);
+                stream_add(&x->gaps, r->since);
                 r->since = 0;
             } else {
                 r->prefilled += r->chunk;
@@ -741,12 +745,12 @@ static void advance(struct sim *x, double t)
                     r->generated = 1;
                     r->first = clock_abs(x);
                     r->since = 0;
-                    serve_stream_add(&x->ttft, since_arrival(x, r));
+                    stream_add(&x->ttft, since_arrival(x, r));
                 }
             }
             if (r->generated == r->output) {
                 x->kv -= r->need_bytes;
-                serve_stream_add(&x->e2e, since_arrival(x, r));
+                stream_add(&x->e2e, since_arrival(x, r));
                 x->done++;
                 continue;
             }

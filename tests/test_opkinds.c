@@ -1,9 +1,8 @@
 /* test_opkinds.c - the op kind table (OP_KINDS, sim/core/graph.c): every kind
  * has every property (name, count function, roofline marker, class,
  * weights rule, placement class), markers are distinct, the collectives are
- * exactly the kinds PIM cannot run; and the flags lowering puts on ops for
- * its callers (head, shared weights) with op_set_rows on hand-counted
- * shapes. */
+ * exactly the kinds PIM cannot run; and the head flag lowering puts on ops
+ * for serve, with op_set_rows on hand-counted shapes. */
 #include "testutil.h"
 
 #include "../models/model.h"
@@ -84,7 +83,7 @@ static void test_opkinds_set_rows(void **state)
 }
 
 /* Lowering flags: under tp 2 the head is exactly lm_head and the logits
- * all-gather; shared_w follows the kind (GEMMs and norms shared). */
+ * all-gather. */
 static void test_opkinds_lowering_flags(void **state)
 {
     (void)state;
@@ -104,7 +103,6 @@ static void test_opkinds_lowering_flags(void **state)
             assert_true((o->kind == OP_GEMM && strcmp(o->name, "lm_head") == 0) ||
                         (o->kind == OP_ALLGATHER && strcmp(o->name, "logits_allgather") == 0));
         }
-        assert_int_equal(o->shared_w, o->kind == OP_GEMM || o->kind == OP_NORM);
     }
     assert_int_equal(heads, 2);
     graph_free(&g);

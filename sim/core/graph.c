@@ -375,7 +375,6 @@ static struct op *add(struct graph *g, enum op_kind kind, const char *name)
     op->dt_act = g->dt_act;
     op->dt_kv = g->dt_kv;
     op->per_seq = false;
-    op->shared_w = OP_KINDS[kind].weights == OPW_SHARED;
     op->head = false;
     op->impl = g->impl;
     return op;

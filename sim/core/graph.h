@@ -78,7 +78,8 @@ enum op_class {
 };
 
 /* Whose the weight operand is when per-sequence lowerings of one op are
- * merged into one kernel (serve, docs/serving.md "Iteration cost"). */
+ * merged into one kernel (serve, docs/serving.md "Iteration cost"): a
+ * property of the kind, so ops carry no flag for it (op_kind_weights). */
 enum op_weights {
     OPW_NONE = 1, /* no weight operand */
     OPW_SHARED,   /* model weights: one kernel over every sequence reads them once */
@@ -175,10 +176,6 @@ struct op {
      * builders of other context-dependent ops (a sparse-attention indexer's
      * top-k, a block router) set it on the op they get back. */
     bool per_seq;
-    /* Its weights are model weights that one kernel over many sequences reads
-     * once (serve merges per-sequence lowerings keeping the largest); from
-     * the kind (op_kind_weights), which a builder's caller may override. */
-    bool shared_w;
     /* Part of the model-level head that runs only for the sequences that
      * sample a token this step (lm_head and its logits all-gather): serve
      * sets its rows to the sampling sequences (op_set_rows). Set by the
