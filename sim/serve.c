@@ -385,13 +385,14 @@ void serve_stream_stats(struct serve_stream *st, struct serve_stats *out)
 }
 
 /* The KV occupancy at every stride-th iteration, stride doubling (every
- * other kept point dropped) whenever SERVE_EXACT_SAMPLES points are held:
+ * other kept point dropped) whenever cap (SERVE_EXACT_SAMPLES) points are held:
  * the timeline's evenly spaced iterations are exact up to that many
  * iterations and within stride - 1 iterations beyond. */
 struct timeline {
     double *t, *kv;
     size_t n, alloc;    /* points held */
     size_t stride, seen; /* iterations seen */
+    size_t cap;          /* even, >= 2 */
 };
 
 static void timeline_add(struct timeline *tl, double t, double kv)
@@ -399,7 +400,7 @@ static void timeline_add(struct timeline *tl, double t, double kv)
     if (tl->stride == 0) tl->stride = 1;
     const size_t j = tl->seen++;
     if (j % tl->stride) return;
-    if (tl->n == SERVE_EXACT_SAMPLES) {
+    if (tl->n == tl->cap) {
         size_t w = 0;
         for (size_t i = 0; i < tl->n; i += 2) tl->t[w] = tl->t[i], tl->kv[w++] = tl->kv[i];
         tl->n = w;
@@ -408,7 +409,7 @@ static void timeline_add(struct timeline *tl, double t, double kv)
     }
     if (tl->n == tl->alloc) {
         tl->alloc = tl->alloc ? 2 * tl->alloc : 1024;
-        if (tl->alloc > SERVE_EXACT_SAMPLES) tl->alloc = SERVE_EXACT_SAMPLES;
+        if (tl->alloc > tl->cap) tl->alloc = tl->cap;
         tl->t = realloc(tl->t, tl->alloc * sizeof *tl->t);
         tl->kv = realloc(tl->kv, tl->alloc * sizeof *tl->kv);
         OB_ASSERT(tl->t && tl->kv);
@@ -869,10 +870,12 @@ int serve_run(const struct serve_scenario *s, const struct serve_hw *hw, double 
     if (requests_make(&x, e)) goto out;
     if (work_bound(&x, e)) goto out;
     afd_link(&x);
-    serve_stream_init(&x.iters, SERVE_EXACT_SAMPLES, false);
-    serve_stream_init(&x.ttft, SERVE_EXACT_SAMPLES, false);
-    serve_stream_init(&x.e2e, SERVE_EXACT_SAMPLES, false);
-    serve_stream_init(&x.gaps, SERVE_EXACT_SAMPLES, true); /* decodes of one iteration share a gap */
+    OB_ASSERT(s->exact_samples >= 2 && s->exact_samples % 2 == 0);
+    serve_stream_init(&x.iters, s->exact_samples, false);
+    serve_stream_init(&x.ttft, s->exact_samples, false);
+    serve_stream_init(&x.e2e, s->exact_samples, false);
+    serve_stream_init(&x.gaps, s->exact_samples, true); /* decodes of one iteration share a gap */
+    x.tl.cap = s->exact_samples;
     if (simulate(&x, e)) goto out;
     summarize(&x);
     price(&x, tp);

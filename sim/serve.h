@@ -86,7 +86,8 @@ struct serve_scenario {
     bool has_dt_w, has_dt_kv;
     enum dtype dt_w, dt_kv;
     struct serve_afd afd;
-    double max_work; /* SERVE_MAX_WORK (tests lower it) */
+    double max_work;      /* SERVE_MAX_WORK (tests lower it) */
+    size_t exact_samples; /* SERVE_EXACT_SAMPLES (tests lower it) */
     /* where serve_run points its errors (1-based line, column; 0 = unknown) */
     int line_model, col_model, line_mix, col_mix, line_requests, col_requests;
 };

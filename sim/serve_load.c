@@ -225,6 +225,7 @@ int serve_load(const char *path, struct serve_scenario **out, struct err *e)
     if (load_mix(s, d, root, e)) goto fail;
     s->requests = (double)in.requests;
     s->max_work = SERVE_MAX_WORK;
+    s->exact_samples = SERVE_EXACT_SAMPLES;
     s->seed = (uint64_t)in.seed;
     s->arrival_rate_per_s = has(pr, TOP_KEYS, N(TOP_KEYS), "arrival_rate_per_s") ? in.rate : 0;
     s->max_batch = (double)in.max_batch;

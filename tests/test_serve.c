@@ -735,6 +735,51 @@ static void test_serve_stream_stats(void **state)
     serve_stream_free(&a), serve_stream_free(&b), serve_stream_free(&c);
 }
 
+/* The timeline beyond its cap. One request of 1 + 40 tokens runs 40
+ * iterations (a 1-token prefill, 39 decodes). Keeping at most 4 points, the
+ * stride doubles at iterations 4, 8, 16 and 32 (kept: 0 2; 0 4; 0 8; 0 16,
+ * then 32), so it ends at 16 with iterations 0, 16 and 32 kept. Point i of 16
+ * is iteration k = floor(39 i / 15), read at the kept iteration floor(k / 16)
+ * x 16, which starts when the first 16 (or 32) iterations have run: the
+ * makespan of the same request with 16 (or 32) output tokens. The cache holds
+ * the whole request throughout: 40 x 131,072 B. The iteration times go to the
+ * histogram: p50 within its mid-bin error of the exact run's. */
+static void test_serve_timeline_capped(void **state)
+{
+    (void)state;
+    const char *fmt = "name: long\nmodel: llama-3-8b\nrequests: 1\n"
+                      "lengths:\n  - {input: 1, output: %d}\nmax_batch: 1\ntoken_budget: 1024\n";
+    char text[256];
+    double start[3] = {0, 0, 0}; /* start of iterations 0, 16, 32 */
+    for (int j = 1; j < 3; j++) {
+        snprintf(text, sizeof text, fmt, 16 * j);
+        struct serve_scenario *s = load_ok(text);
+        struct serve_result r;
+        run_ok(s, 1, &r);
+        start[j] = r.makespan_s;
+        serve_free(s);
+    }
+    snprintf(text, sizeof text, fmt, 40);
+    struct serve_scenario *s = load_ok(text);
+    struct serve_result exact, capped;
+    run_ok(s, 1, &exact);
+    s->exact_samples = 4;
+    run_ok(s, 1, &capped);
+    assert_exact(capped.iterations, 40);
+    assert_int_equal(capped.n_timeline, 16);
+    for (int i = 0; i < 16; i++) {
+        const int k = 39 * i / 15;
+        assert_exact(capped.timeline_t_s[i], start[k / 16]);
+        assert_exact(capped.timeline_kv_bytes[i], 40 * LLAMA8B_KV_BYTES_PER_TOKEN);
+    }
+    assert_close(capped.iter_s.p50, exact.iter_s.p50, 6.8e-4);
+    assert_close(capped.iter_s.p99, exact.iter_s.p99, 6.8e-4);
+    assert_exact(capped.iter_s.max, exact.iter_s.max);
+    assert_close(capped.iter_s.mean, exact.iter_s.mean, 1e-15);
+    assert_exact(capped.makespan_s, exact.makespan_s);
+    serve_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -755,6 +800,7 @@ int main(void)
         cmocka_unit_test(test_serve_work_bound_refused),
         cmocka_unit_test(test_serve_work_bound_stops),
         cmocka_unit_test(test_serve_stream_stats),
+        cmocka_unit_test(test_serve_timeline_capped),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
