@@ -58,9 +58,12 @@ double placement_op(const struct op *op, const struct device *d, enum place_mode
     out->side = SIDE_XPU;
     out->bound = ev.bound;
     out->time_s = tx;
-    /* PIM cannot run collectives, and PIM without compute units runs nothing. */
+    /* PIM cannot run collectives (placement class OPP_XPU_ONLY), PIM without
+     * compute units runs nothing, and attention-only PIM (pim.ops: attention)
+     * runs only the attention core. */
     if (!d->has_pim || d->pim.flops_per_s <= 0 ||
-        op_kind_place_class(op->kind) == OPP_XPU_ONLY) {
+        op_kind_place_class(op->kind) == OPP_XPU_ONLY ||
+        (d->pim.ops == PIM_OPS_ATTENTION && op->kind != OP_ATTENTION)) {
         out->t_pim_s = 0;
         out->energy_j = energy_of(d, ev.flops, ev.bytes, 1.0, tx);
         return tx;
