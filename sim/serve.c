@@ -624,8 +624,8 @@ static int requests_make(struct sim *x, struct err *e)
  * min(prefill_chunk, token_budget); an iteration holds at most max_batch of
  * these and at most token_budget tokens, so iterations >= max(sum of turns /
  * max_batch, sum of tokens / token_budget). Work >= (turns + SERVE_ITER_WORK
- * x iterations) x layer groups. 0, or -1 with e set (the scenario is refused
- * before it runs). */
+ * x iterations) x layer groups, twice that under AFD (two engines). 0, or -1
+ * with e set (the scenario is refused before it runs). */
 static int work_bound(struct sim *x, struct err *e)
 {
     const struct serve_scenario *s = x->s;
@@ -637,7 +637,7 @@ static int work_bound(struct sim *x, struct err *e)
     }
     const double iters = fmax(ceil(turns / s->max_batch), ceil(tokens / s->token_budget));
     const double groups = (double)s->m->n_groups;
-    const double work = (turns + SERVE_ITER_WORK * iters) * groups;
+    const double work = (s->afd.on ? 2 : 1) * (turns + SERVE_ITER_WORK * iters) * groups;
     if (work <= s->max_work) return 0;
     char msg[512];
     snprintf(msg, sizeof msg,
@@ -778,7 +778,9 @@ static int simulate(struct sim *x, struct err *e)
             continue;
         }
         const int ni = schedule(x);
-        x->work += ((double)ni + SERVE_ITER_WORK) * groups;
+        /* under AFD each micro-batch is evaluated on both pools' engines */
+        const double mbs = x->s->afd.on ? fmin(x->s->afd.micro_batches, (double)ni) : 1;
+        x->work += (x->s->afd.on ? 2 : 1) * ((double)ni + SERVE_ITER_WORK * mbs) * groups;
         if (x->work > x->s->max_work) {
             char msg[512];
             snprintf(msg, sizeof msg,

@@ -697,6 +697,23 @@ static void test_serve_work_bound_stops(void **state)
     assert_int_equal(serve_run(s, &(struct serve_hw){.d = h100}, 1, &r, &e), -1);
     assert_non_null(strstr(e.msg, "at least 6896 units of work (79 iterations, 5000 sequence"));
     serve_free(s);
+    /* Under AFD both pools' engines evaluate every micro-batch: twice the
+     * least work, 2 x 6,896 = 13,792 units. With one micro-batch of one
+     * sequence per iteration the run does 2 x (1 + 24) = 50 units per
+     * iteration: a bound of 13,792 passes the check before the run and stops
+     * it in iteration 276 (275 x 50 = 13,750 is not over): 275 iterations, 2
+     * requests done. */
+    s = load_ok("name: one at a time\nmodel: llama-3-8b\nrequests: 50\n"
+                "lengths:\n  - {input: 1, output: 100}\n"
+                "max_batch: 64\ntoken_budget: 1024\nkv_memory_bytes: 13107200\n"
+                "afd: {attention_devices: 1, ffn_devices: 1}\n");
+    s->max_work = 13791;
+    assert_int_equal(serve_run(s, &(struct serve_hw){.d = h100}, 1, &r, &e), -1);
+    assert_non_null(strstr(e.msg, "at least 13792 units of work"));
+    s->max_work = 13792;
+    assert_int_equal(serve_run(s, &(struct serve_hw){.d = h100}, 1, &r, &e), -1);
+    assert_non_null(strstr(e.msg, "stopped after 275 iterations (2 of 50 requests done)"));
+    serve_free(s);
 }
 
 /* Streaming statistics. Exact: 1..1000, nearest rank p50 = the 500th value =
