@@ -156,6 +156,8 @@ void model_lower(const struct model *m, const struct step *st, struct graph *g)
     g->layer_count = 1;
     site_vars(&c, v);
     site_norm(&c, g, ROLE_NORM, "final_norm", v, t, h, norm_p, norm_f);
-    op_gemm(g, "lm_head", st->batch, (double)m->vocab / st->tp, h, false);
-    if (st->tp > 1) op_allgather(g, "logits_allgather", st->batch, (double)m->vocab, st->tp);
+    /* the head: only sequences that sample a token need it (struct op.head) */
+    op_gemm(g, "lm_head", st->batch, (double)m->vocab / st->tp, h, false)->head = true;
+    if (st->tp > 1)
+        op_allgather(g, "logits_allgather", st->batch, (double)m->vocab, st->tp)->head = true;
 }

@@ -152,8 +152,8 @@ struct model_counts {
     double ep_params_dev;       /* part of params_dev split over expert-parallel devices */
 };
 
-/* Loads a model description: an opbound YAML file, or a Hugging Face
- * config.json (path ending in .json; see hf_import.h). Returns 0 with *out
+/* Loads a model description from an opbound YAML file (model_file_load in
+ * model_file.h also takes a Hugging Face config.json). Returns 0 with *out
  * owned by the caller (model_free), or -1 with e set. */
 int model_load(const char *path, struct model **out, struct err *e);
 /* Same, from YAML text in memory; name is used in messages. */

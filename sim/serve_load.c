@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../models/model_file.h"
 #include "core/catalog.h"
 #include "serve.h"
 
@@ -28,8 +29,9 @@ static const struct key_spec TOP_KEYS[] = {
     {"model", KEY_STR, TOFF(model), 0, 256, 1, NULL, "",
      "bundled model name or path (relative to this file)"},
     {"requests", KEY_INT, TOFF(requests), 1, 1000000, 1, NULL, "count",
-     "requests to serve (capped at 10^6: the simulation steps through every iteration; 10^6 "
-     "requests of a few hundred tokens take tens of seconds)"},
+     "requests to serve (at most 10^6; the simulation steps through every iteration, and "
+     "a scenario needing more than 5e7 units of work is refused: docs/serving.md, Work "
+     "bound)"},
     {"lengths", KEY_SEQ, 0, 0, 0, 0, NULL, "",
      "fixed mix: a list of {input, output}, cycled over the requests (give this or `uniform`)"},
     {"uniform", KEY_MAP, 0, 0, 0, 0, NULL, "",
@@ -219,16 +221,19 @@ int serve_load(const char *path, struct serve_scenario **out, struct err *e)
     yml_node root = yml_root(d);
     if (yml_map_read(d, root, "serve scenario", TOP_KEYS, N(TOP_KEYS), &in, &pr, e)) goto fail;
     snprintf(s->name, sizeof s->name, "%s", in.name);
+    yml_mark(d, yml_map_get(d, root, "requests"), &s->line_requests, &s->col_requests);
     yml_node mn = yml_map_get(d, root, "model");
     yml_mark(d, mn, &s->line_model, &s->col_model);
     char mpath[1024];
     if (resolve(path, in.model, "models", mpath, sizeof mpath, e) ||
-        model_load(mpath, &s->m, e)) {
+        model_file_load(mpath, &s->m, NULL, e)) {
         at_node(d, mn, e);
         goto fail;
     }
     if (load_mix(s, d, root, e)) goto fail;
     s->requests = (double)in.requests;
+    s->max_work = SERVE_MAX_WORK;
+    s->exact_samples = SERVE_EXACT_SAMPLES;
     s->seed = (uint64_t)in.seed;
     s->arrival_rate_per_s = has(pr, TOP_KEYS, N(TOP_KEYS), "arrival_rate_per_s") ? in.rate : 0;
     s->max_batch = (double)in.max_batch;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../models/model_file.h"
 #include "../models/profile.h"
 #include "core/catalog.h"
 
@@ -141,7 +142,7 @@ static int load_design(struct study *s, const struct yml_doc *d, yml_node dn,
     char path[1024];
     if (resolve(s->file, base, "models", path, sizeof path, e)) return at_node(d, base_node, e);
     struct model *m = NULL;
-    if (model_load(path, &m, e)) return at_node(d, base_node, e);
+    if (model_file_load(path, &m, NULL, e)) return at_node(d, base_node, e);
     yml_node budget = yml_map_get(d, dn, "kv_budget");
     if ((attn && model_set_block(m, SLOT_ATTN, d, attn, e)) ||
         (ffn && model_set_block(m, SLOT_FFN, d, ffn, e)) ||

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../models/hf_import.h"
+#include "../../models/model_file.h"
 #include "../../reports/plot.h"
 #include "../core/catalog.h"
 
@@ -250,14 +250,11 @@ int cli_load_model(const char *arg, struct model **m, struct err *e)
 {
     char path[1024];
     if (catalog_resolve("models", arg, path, sizeof path, e)) return -1;
-    const size_t l = strlen(path);
-    if (l > 5 && strcmp(path + l - 5, ".json") == 0) {
-        struct hf_notes notes;
-        if (hf_load(path, m, &notes, e)) return -1;
-        cli_print_hf_notes(path, &notes);
-        return 0;
-    }
-    return model_load(path, m, e);
+    struct hf_notes notes;
+    const bool json = model_file_is_json(path);
+    if (model_file_load(path, m, json ? &notes : NULL, e)) return -1;
+    if (json) cli_print_hf_notes(path, &notes);
+    return 0;
 }
 
 int cli_load_device(const char *arg, struct device **d, struct err *e)

@@ -1,7 +1,7 @@
 /* cli.h - shared pieces of the opbound commands: option parsing, scenario
  * options, loading by bundled name, error exits.
  *
- * Each command lives in sim/cmd_<name>.c as `int cmd_<name>(int argc, char
+ * Each command lives in sim/cli/cmd_<name>.c as `int cmd_<name>(int argc, char
  * **argv)` and is listed in COMMANDS in main.c. Exit codes (docs/output.md):
  * 0 success; 2 (CLI_USAGE) bad input or usage, including an -o path that cannot
  * be created or written; 1 a failure not caused by the input (gnuplot failed,

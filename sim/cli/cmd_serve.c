@@ -190,6 +190,21 @@ static void print_json(const struct serve_scenario *s, const struct serve_result
     printf("]}\n");
 }
 
+/* The AFD pools' devices the scenario names (resolved paths; none: NULL, the
+ * --hw device serves). 0, or -1 with e set and nothing left loaded. */
+static int load_pools(const struct serve_scenario *s, struct device **pa, struct device **pf,
+                      struct err *e)
+{
+    if (!s->afd.on) return 0;
+    if (s->afd.attn_hw[0] && device_load(s->afd.attn_hw, pa, e)) return -1;
+    if (s->afd.ffn_hw[0] && device_load(s->afd.ffn_hw, pf, e)) {
+        device_free(*pa);
+        *pa = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 int cmd_serve(int argc, char **argv)
 {
     const char *C = "serve";
@@ -218,8 +233,9 @@ int cmd_serve(int argc, char **argv)
         serve_free(s);
         return cli_fail_err(&e);
     }
-    struct device *d = NULL;
-    if (cli_load_device(a.hw, &d, &e)) {
+    struct device *d = NULL, *pa = NULL, *pf = NULL;
+    if (cli_load_device(a.hw, &d, &e) || load_pools(s, &pa, &pf, &e)) {
+        device_free(d);
         serve_free(s);
         return cli_fail_err(&e);
     }
@@ -231,6 +247,8 @@ int cmd_serve(int argc, char **argv)
         if (catalog_resolve("models/profiles", a.profile ? a.profile : "default", path,
                             sizeof path, &e) ||
             profile_load(path, &p, &e)) {
+            device_free(pf);
+            device_free(pa);
             device_free(d);
             serve_free(s);
             return cli_fail_err(&e);
@@ -240,12 +258,15 @@ int cmd_serve(int argc, char **argv)
     }
     if (a.impl && profile_set_impl(s->profile, a.impl, "--impl", &e)) {
         fprintf(stderr, "opbound %s: %s\n", C, e.msg);
+        device_free(pf);
+        device_free(pa);
         device_free(d);
         serve_free(s);
         return CLI_USAGE;
     }
+    const struct serve_hw hw = {.d = d, .attn = pa, .ffn = pf};
     struct serve_result r;
-    if (serve_run(s, d, tp, &r, &e)) {
+    if (serve_run(s, &hw, tp, &r, &e)) {
         rc = cli_fail_err(&e);
     } else {
         switch (fmt) {
@@ -254,6 +275,8 @@ int cmd_serve(int argc, char **argv)
         case OUT_JSON: print_json(s, &r); break;
         }
     }
+    device_free(pf);
+    device_free(pa);
     device_free(d);
     serve_free(s);
     return rc;
