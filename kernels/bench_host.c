@@ -103,7 +103,7 @@ int bh_dec_shapes(struct bh_dec_shape *out, int max)
             BH_ADD(BH_DEC_GQA, B, 32, 8, 128, L, 0, 0, 0);
             BH_ADD(BH_DEC_SWA, B, 32, 8, 128, L, 4096, 0, 0);
             if (L >= 4096) BH_ADD(BH_DEC_MOBA, B, 32, 8, 128, L, 0, 8, 512);
-            if ((double)B * L <= 1.1e6) BH_ADD(BH_DEC_MLA, B, 128, 1, 576, L, 0, 0, 0);
+            BH_ADD(BH_DEC_MLA, B, 128, 1, 576, L, 0, 0, 0);
             BH_ADD(BH_DEC_CCA, B, 32, 8, 32, L, 0, 0, 0);
         }
 #undef BH_ADD

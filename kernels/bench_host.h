@@ -65,8 +65,8 @@ struct bh_dec_shape {
 /* The timed decode shapes, in run order: batch {1, 8, 32, 128} x context
  * {1k, 4k, 16k, 64k} with b * L <= 2.2e6 (each K or V cache <= 4.5 GB), for
  * GQA (32/8 heads, d 128), SWA (window 4096), MoBA (top 8 of 512-key blocks,
- * L >= 4k), MLA (128 heads, 576/512 latent; b * L <= 1.1e6) and CCA (32/8
- * latent heads, d 32). Writes at most max shapes; returns how many there are. */
+ * L >= 4k), MLA (128 heads, 576/512 latent) and CCA (32/8 latent heads,
+ * d 32): 71 shapes. Writes at most max shapes; returns how many there are. */
 int bh_dec_shapes(struct bh_dec_shape *out, int max);
 
 /* The timed GEMM shapes (count, m, n, k) as rows of 4 ints; returns how many. */
