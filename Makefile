@@ -116,14 +116,15 @@ $(BUILD)/bench: tests/bench.c $(BUILD)/libopbound.a
 NVCC      ?= nvcc
 CU_ARCHS  := -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
              -gencode arch=compute_90a,code=sm_90a -gencode arch=compute_90,code=compute_90
-NVCCFLAGS ?= -O3 -std=c++17 -lineinfo -Xptxas -v
+NVCC_THREADS ?= 1
+NVCCFLAGS ?= -O3 -std=c++17 -lineinfo -Xptxas -v --threads $(NVCC_THREADS)
 CU_SRC    := $(wildcard kernels/*.cu)
 CU_OBJ    := $(CU_SRC:kernels/%.cu=$(BUILD)/kernels/%.o)
 CU_HDR    := $(wildcard kernels/*.h) sim/opcost.h
 SANITIZER ?= $(shell command -v compute-sanitizer 2>/dev/null || \
                { [ -x /usr/local/cuda/bin/compute-sanitizer ] && echo /usr/local/cuda/bin/compute-sanitizer; })
 
-.PHONY: kernels kernels-sanitize
+.PHONY: kernels kernels-sanitize opbound-static
 kernels:
 	@if command -v $(NVCC) >/dev/null 2>&1; then \
 	  echo "make kernels: nvcc found ($$(command -v $(NVCC))): building CUDA kernels and bench for sm_80, sm_90, sm_90a + compute_90 PTX"; \
@@ -136,8 +137,22 @@ $(BUILD)/kernels/%.o: kernels/%.cu $(CU_HDR)
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCCFLAGS) $(CU_ARCHS) -c $< -o $@
 
-$(BUILD)/kernels/bench: $(CU_OBJ) $(BUILD)/libopbound.a
-	$(NVCC) $(CU_ARCHS) $(CU_OBJ) $(BUILD)/libopbound.a -lcublas -lyaml -lm -o $@
+# The bench needs only the cost model's counts (sim/opcost.h) and bench_host.c:
+# it links the library objects without the YAML reader, so it builds and runs
+# on a GPU machine that has no libyaml.
+KLIB_OBJ := $(filter-out $(BUILD)/obj/sim/yml.o,$(LIB_OBJ))
+$(BUILD)/kernels/libopbound-noyaml.a: $(KLIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/kernels/bench: $(CU_OBJ) $(BUILD)/kernels/libopbound-noyaml.a
+	$(NVCC) $(CU_ARCHS) $(CU_OBJ) $(BUILD)/kernels/libopbound-noyaml.a -lcublas -lm -o $@
+
+# opbound with libyaml linked in, to carry to a machine without libyaml
+# (kernels/run-gpu.sh uses it for validate and calibrate when present).
+opbound-static: $(BUILD)/opbound-static
+$(BUILD)/opbound-static: $(BUILD)/obj/sim/main.o $(BUILD)/libopbound.a
+	$(CC) $(ALL_CFLAGS) $^ -Wl,-Bstatic -lyaml -Wl,-Bdynamic -lm -o $@
 
 # The bench's --check-only mode (small shapes; --no-large) under compute-sanitizer
 # memcheck and racecheck, when it is installed; one skip line otherwise.
