@@ -94,7 +94,7 @@ __device__ __forceinline__ long long dec_tile_token(const struct dec_args &a, co
 }
 
 template <int D, int HB, bool BLK>
-__global__ void __launch_bounds__(DEC_THREADS2)
+__global__ void __launch_bounds__(DEC_THREADS2, 1) /* no register cap: no spills */
     dec_v2(const struct dec_args a, int nchunks, int chunk, int splits)
 {
     constexpr int LPK = D / 8, KPI = 32 / LPK, TK = KPI * DEC_U;
