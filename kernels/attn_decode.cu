@@ -535,18 +535,24 @@ static const char *dec_v2_refusal(const struct dec_args *a)
     return nullptr;
 }
 
+/* MLA absorbed on tensor cores (attn_mla.cu). */
+const char *mla_mma_refusal(const struct dec_args *a);
+int mla_mma_occupancy(void);
+void mla_mma_launch(const struct dec_args *a, int chunk, int splits, cudaStream_t s);
+
 int dec_plan(const struct dec_args *a, struct dec_launch *p, char *why, size_t why_n)
 {
     memset(p, 0, sizeof *p);
     p->n_keys = dec_keys(a);
-    const char *no2 = dec_v2_refusal(a);
-    p->version = a->version ? a->version : no2 ? 1 : 2;
-    if (p->version == 2 && no2) {
-        snprintf(why, why_n, "decode version 2 cannot run this shape: %s", no2);
+    const char *no2 = dec_v2_refusal(a), *no3 = mla_mma_refusal(a);
+    p->version = a->version ? a->version : !no2 ? 2 : !no3 ? 3 : 1;
+    if (p->version < 1 || p->version > 3) {
+        snprintf(why, why_n, "decode version %d does not exist", a->version);
         return -1;
     }
-    if (p->version != 1 && p->version != 2) {
-        snprintf(why, why_n, "decode version %d does not exist", a->version);
+    if ((p->version == 2 && no2) || (p->version == 3 && no3)) {
+        snprintf(why, why_n, "decode version %d cannot run this shape: %s", p->version,
+                 p->version == 2 ? no2 : no3);
         return -1;
     }
     const int g = a->hq / a->hkv, sms = dec_sm_count(a);
@@ -557,6 +563,9 @@ int dec_plan(const struct dec_args *a, struct dec_launch *p, char *why, size_t w
         p->heads_per_block = hb;
         occ = dec_v2_occupancy(dec_v2_pick(a->dqk, hb, a->blk != NULL), a->dqk);
         align = dec_tk(a->dqk), min_keys = DEC_MIN_SPLIT_KEYS;
+    } else if (p->version == 3) {
+        p->heads_per_block = 64;
+        occ = mla_mma_occupancy(), align = 32, min_keys = DEC_MIN_SPLIT_KEYS;
     } else {
         p->heads_per_block = g < DEC_HB ? g : DEC_HB;
         occ = 2, align = DEC_TILE, min_keys = 4 * DEC_TILE; /* the first kernel's rule */
@@ -591,7 +600,7 @@ size_t dec_workspace_floats(const struct dec_args *a)
     struct dec_launch p;
     dec_plan_or_die(a, &p);
     const size_t rows = (size_t)a->b * a->hq * p.splits;
-    if (p.version == 1) return rows * (a->dv + 2);
+    if (p.version != 2) return rows * (a->dv + 2); /* v1 and v3: dec_v1_reduce's layout */
     const size_t tickets = ((size_t)a->b * a->hkv * p.nchunks + 3) / 4 * 4;
     return tickets + rows * (a->dv + 2);
 }
@@ -617,6 +626,14 @@ void dec_attention(const struct dec_args *a, cudaStream_t s)
         dec_v2_occupancy(fn, a->dqk); /* sets the shared-memory limit */
         fn<<<grid, DEC_THREADS2, dec_smem2(a->dqk), s>>>(*a, p.nchunks, p.chunk, splits);
         CUDA_LAUNCH_CHECK();
+        return;
+    }
+    if (p.version == 3) {
+        mla_mma_launch(a, p.chunk, splits, s);
+        if (splits > 1) {
+            dec_v1_reduce<<<a->b * a->hq, 128, 0, s>>>(a->ws, a->o, splits, a->dv);
+            CUDA_LAUNCH_CHECK();
+        }
         return;
     }
     const size_t smem = sizeof(float) * ((size_t)hb * a->dqk + (size_t)hb * DEC_TILE + 3 * hb) +

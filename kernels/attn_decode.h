@@ -12,12 +12,12 @@
  *       (a partial last block) are masked. Top-k gating is a separate op.
  *   CCA: attention inside the compressed latent is GQA on latent heads (d 32).
  *   MLA absorbed: Hkv = 1, Dqk = 512 + 64, Dv = 512, v_in_k (V = the first Dv
- *       columns of the cached latent row): version 1 only (tensor-core path:
- *       issue 16).
+ *       columns of the cached latent row): version 3 (tensor cores) or 1.
  * Versions: 2 (bandwidth kernel, dec_v2 in attn_decode.cu: head dim 32, 64,
  * 128 or 256 with dqk == dv, 16-byte cp.async pipeline, fused split merge);
- * 1 (the first generic kernel, any even dims <= 576, MLA; kept as baseline);
- * 0 picks 2 when the shape allows it, else 1.
+ * 3 (MLA absorbed on tensor cores, mla_mma in attn_mla.cu: mma.sync
+ * m16n8k16 bf16, 64 heads per block); 1 (the first generic kernel, any even
+ * dims <= 576; kept as baseline); 0 picks 2, else 3, else 1.
  * Split-KV (flash-decoding): the keys of a (sequence, head group) are cut
  * into `splits` chunks run by separate blocks, merged by the last block to
  * finish (v2) or a reduction kernel (v1).
@@ -41,7 +41,7 @@ struct dec_args {
     int v_in_k;              /* MLA: V = first dv columns of the K row */
     float scale;             /* softmax scale, e.g. 1/sqrt(dqk) */
     int splits;              /* split-KV chunks; 0 = choose from occupancy */
-    int version;             /* 0 auto, 1, 2 (see above) */
+    int version;             /* 0 auto, 1, 2, 3 (see above) */
     int sm_count;            /* 0: read from the current device */
     __nv_bfloat16 *o;        /* (B, Hq, Dv) */
     float *ws;               /* workspace of dec_workspace_floats() floats, zeroed once

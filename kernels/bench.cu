@@ -21,7 +21,8 @@
  *       (single, forced and automatic splits; window and block-table edges),
  *       then split vs unsplit GPU-vs-GPU on every timed shape (skipped with
  *       --no-large, as under compute-sanitizer); exit 1 on any failure.
- *   --version: decode kernel, 0 auto (v2 where it runs, else v1), 1, 2.
+ *   --version: decode kernel, 0 auto (v2 where it runs, v3 for MLA, else v1), 1, 2, 3
+ *       (2 and 3 both mean "the new kernels": MLA runs v3 under --version 2).
  * To add a kernel: a check in check_all, a case function that times it. */
 #include <algorithm>
 #include <cmath>
@@ -258,7 +259,9 @@ static void dec_setup(struct dec_case *c, enum bh_dec_variant variant, int B, in
     a.v_in_k = variant == BH_DEC_MLA;
     a.win = variant == BH_DEC_SWA ? win : 0;
     a.scale = (float)(1 / sqrt((double)a.dqk));
-    a.version = variant == BH_DEC_MLA && g_version == 2 ? 0 : g_version; /* MLA: v1 only */
+    /* MLA runs v3 (or v1); the others v2 (or v1) */
+    a.version = variant == BH_DEC_MLA ? (g_version >= 2 ? 3 : g_version)
+                                      : (g_version == 3 ? 2 : g_version);
     c->q = rand_dev((size_t)B * hq * a.dqk, host ? &c->hq : NULL, peak);
     c->k = rand_dev((size_t)B * L * hkv * a.dqk, host ? &c->hk : NULL);
     c->v = NULL;
@@ -468,7 +471,7 @@ static int mla_compose_case(int B, int n, bool time_only)
     a.b = B, a.hq = H, a.hkv = 1, a.dqk = dqk, a.dv = dv, a.v_in_k = 1, a.n_ctx = n;
     a.k_hs = dqk, a.k_ts = dqk, a.k_bs = (long long)n * dqk;
     a.scale = (float)(1 / sqrt((double)dqk));
-    a.splits = 0, a.version = 1, a.sm_count = g_prop.multiProcessorCount;
+    a.splits = 0, a.version = g_version == 1 ? 1 : 3, a.sm_count = g_prop.multiProcessorCount;
     std::vector<float> hq_, hk, hv;
     bf16 *q = rand_dev((size_t)B * H * dqk, time_only ? NULL : &hq_, time_only ? 1.f : 12.f);
     bf16 *k = rand_dev((size_t)B * n * dqk, time_only ? NULL : &hk), *p, *o;
@@ -677,6 +680,21 @@ static int check_all(const char *only, bool large)
         dec_free(&c);
         n += 4;
     }
+    if (g_version != 1 && want(only, "mla")) { /* version 3: MLA absorbed on tensor cores */
+        const int before = n;
+        dec_setup(&c, BH_DEC_MLA, 2, 128, 1, 0, 300, 0, 0, 0, 12.f, true);
+        bad += dec_check_one(&c, "v3 mla", 1, 3) + dec_check_one(&c, "v3 mla", 0, 3) +
+               dec_check_one(&c, "v3 mla", 3, 3);
+        dec_free(&c);
+        dec_setup(&c, BH_DEC_MLA, 1, 64, 1, 0, 1, 0, 0, 0, 4.f, true); /* one key, 64 heads */
+        bad += dec_check_one(&c, "v3 mla n_ctx 1", 0, 3);
+        dec_free(&c);
+        dec_setup(&c, BH_DEC_MLA, 1, 128, 1, 0, 5001, 0, 0, 0, 4.f, true); /* auto splits */
+        bad += dec_check_one(&c, "v3 mla long", 0, 3) + dec_check_one(&c, "v3 mla long, 7 splits", 7, 3);
+        dec_free(&c);
+        n += 6;
+        printf("check: v3 MLA tensor-core kernel: %d checks\n", n - before);
+    }
     /* version 1: the old list, MLA included (v1 reads whole blocks: no partial one here) */
     {
         const int before = n;
@@ -696,7 +714,7 @@ static int check_all(const char *only, bool large)
             dec_free(&c);
         }
         if (want(only, "mla")) {
-            dec_setup(&c, BH_DEC_MLA, 2, 128, 1, 0, 300, 0, 0, 0, 12.f, true);
+            dec_setup(&c, BH_DEC_MLA, 2, 128, 1, 0, 300, 0, 0, 0, 4.f, true);
             bad += dec_check_one(&c, "v1 mla", 1, 1) + dec_check_one(&c, "v1 mla", 0, 1), n += 2;
             dec_free(&c);
         }
@@ -745,12 +763,12 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "-o") && i + 1 < argc) out = argv[++i];
         else {
             fprintf(stderr, "usage: %s [--check-only [--no-large]] [--kernel gqa|swa|moba|mla|"
-                    "mla_compose|cca|gemm] [--version 0|1|2] [--reps N] [-o FILE.csv]\n", argv[0]);
+                    "mla_compose|cca|gemm] [--version 0|1|2|3] [--reps N] [-o FILE.csv]\n", argv[0]);
             return 2;
         }
     }
-    if (g_reps < 5 || g_version < 0 || g_version > 2) {
-        fprintf(stderr, "bench: --reps >= 5 and --version 0, 1 or 2\n");
+    if (g_reps < 5 || g_version < 0 || g_version > 3) {
+        fprintf(stderr, "bench: --reps >= 5 and --version 0, 1, 2 or 3\n");
         return 2;
     }
     int dev;
