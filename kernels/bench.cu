@@ -15,7 +15,8 @@
  * (sim/opcost.h), so the file and `opbound predict` count alike; shapes,
  * split plans, floors and CSV rows from bench_host.c (tested without a GPU).
  *
- * usage: bench [--check-only [--no-large]] [--kernel gqa|swa|moba|mla|mla_compose|cca|gemm]
+ * usage: bench [--check-only [--no-large]]
+ *              [--kernel gqa|swa|moba|mla|mla_compose|cca|prefill|gemm]
  *              [--version 0|1|2] [--reps N] [-o FILE.csv]
  *   --check-only: every kernel and instantiation against the CPU reference
  *       (single, forced and automatic splits; window and block-table edges),
@@ -35,6 +36,7 @@
 
 #include "../sim/opcost.h"
 #include "attn_decode.h"
+#include "attn_prefill.h"
 #include "bench_host.h"
 #include "cuda_check.h"
 
@@ -570,6 +572,194 @@ static int gemm_case(const char *cls, int count, int m, int n, int k, bool time_
     return rc;
 }
 
+/* ---- prefill attention (attn_prefill.cu) ------------------------------------ */
+
+/* One prefill problem: inputs, MoBA table, output. */
+struct pf_case {
+    struct pf_args a;
+    bf16 *q, *k, *v;
+    int *dblk;
+    std::vector<float> hq, hk, hv;
+    std::vector<int> blk;
+};
+
+/* Block table, MoBA style: query block qb keeps itself and min(nsel - 1, qb)
+ * earlier blocks (block 0 first when all_earlier, else drawn); unused slots -1. */
+static void pf_table(struct pf_case *c, int nsel, int bs, bool all_blocks)
+{
+    struct pf_args &a = c->a;
+    const int nqb = (a.s + bs - 1) / bs;
+    a.nsel = all_blocks ? nqb : nsel, a.blk_size = bs;
+    unsigned long long r = g_seed++ * 0x9e3779b97f4a7c15ull | 1;
+    c->blk.clear();
+    for (int i = 0; i < a.b * a.hkv; i++)
+        for (int qb = 0; qb < nqb; qb++) {
+            std::vector<int> pick(1, qb);
+            const int want = std::min(a.nsel - 1, qb);
+            while ((int)pick.size() < want + 1) {
+                r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+                const int cand = all_blocks ? (int)pick.size() - 1 : (int)(r % (unsigned long long)qb);
+                if (std::find(pick.begin(), pick.end(), cand) == pick.end()) pick.push_back(cand);
+            }
+            while ((int)pick.size() < a.nsel) pick.push_back(-1);
+            c->blk.insert(c->blk.end(), pick.begin(), pick.end());
+        }
+    CUDA_CHECK(cudaMalloc(&c->dblk, c->blk.size() * sizeof(int)));
+    CUDA_CHECK(cudaMemcpy(c->dblk, c->blk.data(), c->blk.size() * sizeof(int), cudaMemcpyHostToDevice));
+    a.blk = c->dblk;
+}
+
+static void pf_setup(struct pf_case *c, enum bh_pf_variant v, int B, int hq, int hkv, int d, int S,
+                     int win, int nsel, int bs, float peak, bool host, bool all_blocks = false)
+{
+    struct pf_args &a = c->a;
+    memset(&a, 0, sizeof a);
+    a.b = B, a.s = S, a.hq = hq, a.hkv = hkv, a.d = d, a.scale = (float)(1 / sqrt((double)d));
+    a.win = v == BH_PF_SWA ? win : 0;
+    c->q = rand_dev((size_t)B * S * hq * d, host ? &c->hq : NULL, peak);
+    c->k = rand_dev((size_t)B * S * hkv * d, host ? &c->hk : NULL);
+    c->v = rand_dev((size_t)B * S * hkv * d, host ? &c->hv : NULL);
+    c->dblk = NULL;
+    if (v == BH_PF_MOBA) pf_table(c, nsel, bs, all_blocks);
+    a.q = c->q, a.k = c->k, a.v = c->v;
+    CUDA_CHECK(cudaMalloc(&a.o, (size_t)B * S * hq * d * sizeof(bf16)));
+}
+
+static void pf_free(struct pf_case *c)
+{
+    CUDA_CHECK(cudaFree(c->q));
+    CUDA_CHECK(cudaFree(c->k));
+    CUDA_CHECK(cudaFree(c->v));
+    if (c->dblk) CUDA_CHECK(cudaFree(c->dblk));
+    CUDA_CHECK(cudaFree(c->a.o));
+}
+
+/* CPU reference in double: causal, window, block table; a query with no key
+ * gives 0. */
+static void pf_reference(const struct pf_case *c, std::vector<double> &o)
+{
+    const struct pf_args &a = c->a;
+    const int D = a.d, g = a.hq / a.hkv;
+    o.assign((size_t)a.b * a.s * a.hq * D, 0);
+    std::vector<double> sc(a.s);
+    for (int b = 0; b < a.b; b++)
+        for (int h = 0; h < a.hq; h++) {
+            const int kvh = h / g;
+            for (int i = 0; i < a.s; i++) {
+                double mx = -1e300, sum = 0;
+                for (int j = 0; j < a.s; j++) {
+                    bool ok = j <= i && (a.win <= 0 || j > i - a.win);
+                    if (ok && a.blk) {
+                        const int nqb = (a.s + a.blk_size - 1) / a.blk_size;
+                        const int *row = &c->blk[(((size_t)b * a.hkv + kvh) * nqb + i / a.blk_size) * a.nsel];
+                        ok = false;
+                        for (int t = 0; t < a.nsel; t++) ok |= row[t] == j / a.blk_size;
+                    }
+                    if (!ok) {
+                        sc[j] = -1e300;
+                        continue;
+                    }
+                    double x = 0;
+                    for (int d = 0; d < D; d++)
+                        x += (double)c->hq[(((size_t)b * a.s + i) * a.hq + h) * D + d] *
+                             c->hk[(((size_t)b * a.s + j) * a.hkv + kvh) * D + d];
+                    sc[j] = x * a.scale;
+                    mx = std::max(mx, sc[j]);
+                }
+                for (int j = 0; j < a.s; j++) sc[j] = sc[j] <= -1e299 ? 0 : exp(sc[j] - mx), sum += sc[j];
+                for (int d = 0; d < D; d++) {
+                    double x = 0;
+                    for (int j = 0; j < a.s; j++)
+                        if (sc[j] > 0) x += sc[j] * c->hv[(((size_t)b * a.s + j) * a.hkv + kvh) * D + d];
+                    o[(((size_t)b * a.s + i) * a.hq + h) * D + d] = sum > 0 ? x / sum : 0;
+                }
+            }
+        }
+}
+
+static int pf_check_one(struct pf_case *c, const char *what)
+{
+    std::vector<double> ref;
+    pf_reference(c, ref);
+    poison(c->a.o, ref.size());
+    pf_attention(&c->a, 0);
+    CUDA_CHECK(cudaDeviceSynchronize());
+    return check(what, c->a.o, ref);
+}
+
+/* Small shapes against the CPU: head dims 64 and 128, causal, windows of 1,
+ * 100 and more than S, block tables of 64- and 128-key blocks (S not a
+ * multiple of 64); then, GPU against GPU, block-sparse with every block
+ * selected against causal at S 4096 (when large). Returns the failures. */
+static int pf_check_all(bool large, int *n)
+{
+    int bad = 0;
+    struct pf_case c;
+    static const int DS[] = {64, 128};
+    for (int di = 0; di < 2; di++) {
+        const int d = DS[di];
+        char what[96];
+        snprintf(what, sizeof what, "prefill d=%d causal", d);
+        pf_setup(&c, BH_PF_CAUSAL, 2, 4, 2, d, 203, 0, 0, 0, 12.f, true);
+        bad += pf_check_one(&c, what), ++*n;
+        pf_free(&c);
+        static const int WIN[] = {1, 100, 500};
+        for (int wi = 0; wi < 3; wi++) {
+            snprintf(what, sizeof what, "prefill d=%d window %d", d, WIN[wi]);
+            pf_setup(&c, BH_PF_SWA, 1, 4, 1, d, 203, WIN[wi], 0, 0, 12.f, true);
+            bad += pf_check_one(&c, what), ++*n;
+            pf_free(&c);
+        }
+        static const int BS[] = {64, 128};
+        for (int bi = 0; bi < 2; bi++) {
+            snprintf(what, sizeof what, "prefill d=%d block-sparse %d x 2", d, BS[bi]);
+            pf_setup(&c, BH_PF_MOBA, 2, 4, 2, d, 330, 0, 2, BS[bi], 12.f, true);
+            bad += pf_check_one(&c, what), ++*n;
+            pf_free(&c);
+        }
+    }
+    if (large) {
+        const int S = 4096, n_o = S * 32 * 128;
+        struct pf_case all;
+        pf_setup(&all, BH_PF_MOBA, 1, 32, 8, 128, S, 0, 0, 512, 12.f, false, true);
+        pf_attention(&all.a, 0);
+        CUDA_CHECK(cudaDeviceSynchronize());
+        const std::vector<double> sparse = to_host(all.a.o, n_o);
+        all.a.blk = NULL; /* same inputs, causal */
+        poison(all.a.o, n_o);
+        pf_attention(&all.a, 0);
+        CUDA_CHECK(cudaDeviceSynchronize());
+        bad += compare("prefill S 4096: all blocks selected vs causal", sparse, to_host(all.a.o, n_o));
+        ++*n;
+        pf_free(&all);
+    }
+    return bad;
+}
+
+/* Times one prefill shape; the row's pairs are the ones computed
+ * (bh_pf_pairs). Returns the median. */
+static double pf_time(const struct bh_pf_shape *s)
+{
+    struct pf_case c;
+    pf_setup(&c, s->variant, s->b, s->hq, s->hkv, s->d, s->s, s->win, s->nsel, s->blk_size, 1.f, false);
+    const double pairs = bh_pf_pairs(s->variant, s->s, s->win, s->nsel, s->blk_size);
+    const double attn[8] = {(double)s->b, (double)s->hq, (double)s->d, (double)s->d, (double)s->s,
+                            (double)s->s, pairs, 2.0 * s->hkv * s->d};
+    struct opcost cost;
+    char name[64];
+    snprintf(name, sizeof name, "%s_fa2_d%d", BH_PF_CLASS[s->variant], s->d);
+    if (opcost_attention("bf16", "bf16", attn[0], attn[1], attn[2], attn[3], attn[4], attn[5],
+                         attn[6], attn[7], &cost)) {
+        fprintf(stderr, "%s: the cost model refuses this shape\n", name);
+        exit(1);
+    }
+    double med, mn;
+    time_it([&] { pf_attention(&c.a, 0); }, &med, &mn);
+    report("attention", BH_PF_CLASS[s->variant], name, attn, NULL, &cost, med, mn);
+    pf_free(&c);
+    return med;
+}
+
 /* ---- ceilings and launch overhead ---------------------------------------- */
 
 __global__ void empty_kernel(void) {}
@@ -725,6 +915,11 @@ static int check_all(const char *only, bool large)
         }
         printf("check: v1 kernel: %d checks\n", n - before);
     }
+    if (want(only, "prefill")) {
+        const int before = n;
+        bad += pf_check_all(large, &n);
+        printf("check: prefill (FA2 style, mma.sync): %d checks\n", n - before);
+    }
     if (want(only, "mla_compose")) bad += mla_compose_case(2, 300, false), n++;
     if (want(only, "gemm")) {
         bad += gemm_case("gemm", 1, 64, 96, 128, false);
@@ -763,7 +958,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "-o") && i + 1 < argc) out = argv[++i];
         else {
             fprintf(stderr, "usage: %s [--check-only [--no-large]] [--kernel gqa|swa|moba|mla|"
-                    "mla_compose|cca|gemm] [--version 0|1|2|3] [--reps N] [-o FILE.csv]\n", argv[0]);
+                    "mla_compose|cca|prefill|gemm] [--version 0|1|2|3] [--reps N] [-o FILE.csv]\n", argv[0]);
             return 2;
         }
     }
@@ -828,6 +1023,23 @@ int main(int argc, char **argv)
         static const char *const KEY[BH_DEC_COUNT] = {"gqa", "swa", "moba", "mla", "cca"};
         if (want(only, KEY[s->variant])) dec_time(s);
         if (s->variant == BH_DEC_MLA && want(only, "mla_compose")) mla_compose_case(s->b, s->n_ctx, true);
+    }
+    if (want(only, "prefill")) {
+        static struct bh_pf_shape ps[32];
+        const int np = bh_pf_shapes(ps, 32);
+        double causal_s = 0, causal_pairs = 0;
+        for (int i = 0; i < np; i++) {
+            const double t = pf_time(&ps[i]);
+            const double pairs = bh_pf_pairs(ps[i].variant, ps[i].s, ps[i].win, ps[i].nsel, ps[i].blk_size);
+            if (ps[i].variant == BH_PF_CAUSAL) {
+                causal_s = t, causal_pairs = pairs;
+            } else if (causal_s > 0) { /* the tile model's ratio check (issue 16, item 3) */
+                fprintf(g_csv, "# prefill_ratio %s S=%d time_ratio=%.4f pairs_ratio=%.4f\n",
+                        BH_PF_CLASS[ps[i].variant], ps[i].s, t / causal_s, pairs / causal_pairs);
+                printf("ratio to causal: %s S=%d time %.3f, pairs %.3f\n", BH_PF_CLASS[ps[i].variant],
+                       ps[i].s, t / causal_s, pairs / causal_pairs);
+            }
+        }
     }
     static int gs[64][4];
     const int ng = bh_gemm_shapes(gs, 64);

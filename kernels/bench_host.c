@@ -171,3 +171,48 @@ int bh_csv_row(char *buf, size_t n, const char *kind, const char *cls, const cha
     buf[len] = 0;
     return len;
 }
+
+const char *const BH_PF_CLASS[BH_PF_COUNT] = {
+    [BH_PF_CAUSAL] = "gqa_prefill", [BH_PF_SWA] = "swa_prefill", [BH_PF_MOBA] = "moba_prefill",
+};
+
+double bh_pf_pairs(enum bh_pf_variant v, long long s, long long win, long long nsel,
+                   long long blk_size)
+{
+    if (s <= 0) return 0;
+    const double S = (double)s;
+    switch (v) {
+    case BH_PF_CAUSAL: return S * (S + 1) / 2;
+    case BH_PF_SWA:
+        if (win <= 0 || win >= s) return S * (S + 1) / 2;
+        return (double)win * (win + 1) / 2 + (S - win) * win;
+    case BH_PF_MOBA: {
+        double n = 0;
+        for (long long i = 0; i < s; i++) {
+            const long long qb = i / blk_size, extra = nsel - 1 < qb ? nsel - 1 : qb;
+            n += (double)(i % blk_size + 1) + (double)extra * blk_size;
+        }
+        return n;
+    }
+    case BH_PF_COUNT: break;
+    }
+    return 0;
+}
+
+int bh_pf_shapes(struct bh_pf_shape *out, int max)
+{
+    static const struct bh_pf_shape SHAPES[] = {
+        {BH_PF_CAUSAL, 1, 32, 8, 128, 4096, 0, 0, 0},
+        {BH_PF_SWA, 1, 32, 8, 128, 4096, 1024, 0, 0},
+        {BH_PF_MOBA, 1, 32, 8, 128, 4096, 0, 4, 512},
+        {BH_PF_CAUSAL, 8, 32, 8, 128, 2048, 0, 0, 0},
+        {BH_PF_CAUSAL, 1, 64, 8, 128, 8192, 0, 0, 0},
+        {BH_PF_CAUSAL, 1, 16, 16, 64, 16384, 0, 0, 0},
+        {BH_PF_CAUSAL, 1, 32, 8, 128, 16384, 0, 0, 0},
+        {BH_PF_SWA, 1, 32, 8, 128, 16384, 4096, 0, 0},
+        {BH_PF_MOBA, 1, 32, 8, 128, 16384, 0, 4, 512},
+    };
+    const int n = (int)(sizeof SHAPES / sizeof SHAPES[0]);
+    for (int i = 0; i < n && i < max; i++) out[i] = SHAPES[i];
+    return n;
+}

@@ -72,6 +72,33 @@ int bh_dec_shapes(struct bh_dec_shape *out, int max);
 /* The timed GEMM shapes (count, m, n, k) as rows of 4 ints; returns how many. */
 int bh_gemm_shapes(int (*out)[4], int max);
 
+/* Prefill variants (kernels/attn_prefill.cu). */
+enum bh_pf_variant { BH_PF_CAUSAL, BH_PF_SWA, BH_PF_MOBA, BH_PF_COUNT };
+extern const char *const BH_PF_CLASS[BH_PF_COUNT]; /* "gqa_prefill", ... */
+
+struct bh_pf_shape {
+    enum bh_pf_variant variant;
+    int b, hq, hkv, d, s; /* q (B, S, Hq, D), k/v (B, S, Hkv, D) */
+    int win;              /* SWA */
+    int nsel, blk_size;   /* MoBA: own block + nsel - 1 earlier blocks of blk_size */
+};
+
+/* (query, key) pairs one head of one sequence computes: causal S (S + 1) / 2;
+ * window w: w (w + 1) / 2 + (S - w) w when w < S; MoBA (the bench's tables:
+ * each query block of blk_size keeps itself, causally, and min(nsel - 1, its
+ * index) earlier whole blocks): sum over queries i of (i mod bs) + 1 +
+ * min(nsel - 1, i / bs) bs. Returns 0 for a non-positive S. */
+double bh_pf_pairs(enum bh_pf_variant v, long long s, long long win, long long nsel,
+                   long long blk_size);
+
+/* Timed prefill shapes, in run order (the library's shapes in
+ * /work/shared/measurements where it has them: causal 32/8 heads D 128 at
+ * B 1 S 4096 and 16384, B 8 S 2048; 64/8 at S 8192; 16/16 D 64 at S 16384),
+ * and, beside the causal rows at B 1, 32/8, D 128, S 4096 and 16384, a
+ * window (1024, 4096) and MoBA top 4 of 512-key blocks: 9 shapes. Returns
+ * how many (writes at most max). */
+int bh_pf_shapes(struct bh_pf_shape *out, int max);
+
 /* The measurement file's header line (docs/measurements.md), no newline. */
 extern const char BH_CSV_HEADER[];
 

@@ -177,6 +177,38 @@ static void test_dec_shapes_by_hand(void **state)
     assert_int_equal(g[2][3], 7168);
 }
 
+static void test_prefill_pairs_by_hand(void **state)
+{
+    (void)state;
+    assert_exact(bh_pf_pairs(BH_PF_CAUSAL, 4, 0, 0, 0), 10.0);  /* 1 + 2 + 3 + 4 */
+    /* window 3 over 10 queries: 1 + 2 + 3, then 7 queries of 3 = 27 */
+    assert_exact(bh_pf_pairs(BH_PF_SWA, 10, 3, 0, 0), 27.0);
+    assert_exact(bh_pf_pairs(BH_PF_SWA, 4, 10, 0, 0), 10.0);    /* window past S: causal */
+    /* MoBA, S 6, blocks of 2, top 2: queries 0..5 see 1, 2, 1+2, 2+2, 1+2, 2+2 = 17 */
+    assert_exact(bh_pf_pairs(BH_PF_MOBA, 6, 0, 2, 2), 17.0);
+    /* every block selected is causal: 21 = 6 * 7 / 2 */
+    assert_exact(bh_pf_pairs(BH_PF_MOBA, 6, 0, 10, 2), 21.0);
+    assert_exact(bh_pf_pairs(BH_PF_CAUSAL, 0, 0, 0, 0), 0.0);
+    /* the cost model takes a causal prefill row: pairs 4096 * 4097 / 2 = 8,390,656;
+     * matmul FLOPs 2 B Hq pairs (Dqk + Dv) = 2 * 32 * 8,390,656 * 256 = 137,472,507,904 */
+    struct opcost c;
+    const double pairs = bh_pf_pairs(BH_PF_CAUSAL, 4096, 0, 0, 0);
+    assert_exact(pairs, 8390656.0);
+    assert_int_equal(opcost_attention("bf16", "bf16", 1, 32, 128, 128, 4096, 4096, pairs, 2048, &c), 0);
+    assert_exact(c.flops_mm, 137472507904.0);
+    /* shapes: 9, the first the library's causal B 1, 32/8, D 128, S 4096 */
+    struct bh_pf_shape s[16];
+    assert_int_equal(bh_pf_shapes(s, 16), 9);
+    assert_int_equal(s[0].variant, BH_PF_CAUSAL);
+    assert_int_equal(s[0].s, 4096);
+    assert_int_equal(s[0].hkv, 8);
+    assert_string_equal(BH_PF_CLASS[BH_PF_SWA], "swa_prefill");
+    for (int i = 0; i < 9; i++) {
+        assert_true(s[i].d == 64 || s[i].d == 128);
+        if (s[i].variant == BH_PF_MOBA) assert_int_equal(s[i].blk_size % 64, 0);
+    }
+}
+
 /* The measurement set fits its budget: the floors of all timed decode rows at
  * the datasheet bandwidth, x 33 runs (3 warm-up + 30), stay far under the
  * 3 minutes the issue allows (bound by hand: the largest shape moves
@@ -279,6 +311,7 @@ int main(void)
         cmocka_unit_test(test_dec_bytes_and_floor_by_hand),
         cmocka_unit_test(test_datasheet_bw),
         cmocka_unit_test(test_dec_shapes_by_hand),
+        cmocka_unit_test(test_prefill_pairs_by_hand),
         cmocka_unit_test(test_measurement_budget),
         cmocka_unit_test(test_csv_rows_by_hand),
         cmocka_unit_test(test_csv_rows_load),
