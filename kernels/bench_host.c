@@ -106,6 +106,14 @@ int bh_dec_shapes(struct bh_dec_shape *out, int max)
             BH_ADD(BH_DEC_MLA, B, 128, 1, 576, L, 0, 0, 0);
             BH_ADD(BH_DEC_CCA, B, 32, 8, 32, L, 0, 0, 0);
         }
+    /* the decode shapes of the library timings (/work/shared/measurements,
+     * kernels/measurements/library/): (B, Hq, Hkv, L) at D 128, then MLA (B, L) */
+    static const int LIB[][4] = {{1, 32, 8, 8192},   {1, 32, 8, 131072}, {16, 32, 1, 32768},
+                                 {16, 32, 8, 8192},  {16, 32, 32, 8192}, {32, 8, 8, 32768},
+                                 {64, 32, 8, 4096},  {64, 64, 8, 8192}};
+    for (int i = 0; i < 8; i++) BH_ADD(BH_DEC_GQA, LIB[i][0], LIB[i][1], LIB[i][2], 128, LIB[i][3], 0, 0, 0);
+    static const int LIB_MLA[][2] = {{1, 8192}, {16, 8192}, {32, 32768}, {64, 4096}};
+    for (int i = 0; i < 4; i++) BH_ADD(BH_DEC_MLA, LIB_MLA[i][0], 128, 1, 576, LIB_MLA[i][1], 0, 0, 0);
 #undef BH_ADD
     return n;
 }

@@ -66,7 +66,9 @@ struct bh_dec_shape {
  * {1k, 4k, 16k, 64k} with b * L <= 2.2e6 (each K or V cache <= 4.5 GB), for
  * GQA (32/8 heads, d 128), SWA (window 4096), MoBA (top 8 of 512-key blocks,
  * L >= 4k), MLA (128 heads, 576/512 latent) and CCA (32/8 latent heads,
- * d 32): 71 shapes. Writes at most max shapes; returns how many there are. */
+ * d 32): 71 shapes; then the 8 GQA-family and 4 MLA decode shapes of the
+ * library timings (kernels/measurements/library/): 83. Writes at most max
+ * shapes; returns how many there are. */
 int bh_dec_shapes(struct bh_dec_shape *out, int max);
 
 /* The timed GEMM shapes (count, m, n, k) as rows of 4 ints; returns how many. */

@@ -2,7 +2,8 @@
 # kernels/run-gpu.sh - the whole GPU run in one call, sized for a short lease
 # (at most 8 minutes on an H100): device facts, build, check-only, measure
 # every kernel and the cuBLAS baselines, `opbound validate` and `opbound
-# calibrate` on the result, then compute-sanitizer memcheck and racecheck
+# calibrate` on the result, our timings beside the library's at the same
+# shapes (compare_library.py), then compute-sanitizer memcheck and racecheck
 # (last, so a slow sanitizer cannot cost the measurements).
 #
 # usage: bash kernels/run-gpu.sh [OUT_DIR]
@@ -96,6 +97,7 @@ if step opbound 60 pick_opbound; then
         cp "$OUT_DIR/$v.log" "$OUT_DIR/$v.txt" 2>/dev/null
     done
 fi
+step compare-library 20 python3 kernels/compare_library.py "$CSV"
 SAN=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 if [ -x "$SAN" ]; then
     step memcheck 90 "$SAN" --tool memcheck --error-exitcode 3 build/kernels/bench --check-only --no-large
@@ -111,6 +113,10 @@ fi
     grep -E "^ceilings|^check" "$OUT_DIR/check.log" "$OUT_DIR/measure.log" 2>/dev/null
     echo
     grep -E "_decode|gemm|launch|mla_compose" "$OUT_DIR/measure.log" 2>/dev/null
+    echo
+    grep -E "^ratio" "$OUT_DIR/measure.log" 2>/dev/null
+    echo
+    cat "$OUT_DIR/compare-library.log" 2>/dev/null
     echo
     grep -iE "median|held|class" "$OUT_DIR/calibrate.log" 2>/dev/null | head -20
 } > "$OUT_DIR/summary.txt"
