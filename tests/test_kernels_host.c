@@ -307,6 +307,47 @@ static void test_csv_rows_load(void **state)
     unlink(path);
 }
 
+/* Runs cmd and returns its output (static buffer). */
+static const char *run_capture(const char *cmd)
+{
+    static char buf[1 << 18];
+    FILE *f = popen(cmd, "r");
+    if (!f) return "";
+    const size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    pclose(f);
+    return buf;
+}
+
+/* `make kernels` (dry run, a fake nvcc on PATH) builds machine code for sm_80,
+ * sm_90 and sm_90a plus compute_90 PTX, and links the bench without libyaml;
+ * `make kernels-sanitize` without compute-sanitizer prints one skip line. */
+static void test_make_kernels_targets(void **state)
+{
+    (void)state;
+    char dir[64], cmd[2048];
+    snprintf(dir, sizeof dir, "/tmp/opbound-fakenvcc-kh-%d", (int)getpid());
+    snprintf(cmd, sizeof cmd, "mkdir -p %s && printf '#!/bin/sh\\nexit 0\\n' > %s/nvcc && "
+             "chmod +x %s/nvcc", dir, dir, dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "cd %s && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL PATH=%s:/usr/bin:/bin "
+             "/usr/bin/make --no-print-directory -n kernels BUILD=/tmp/opbound-nobuild-kh-%d 2>&1",
+             OB_DATADIR, dir, (int)getpid());
+    const char *out = run_capture(cmd);
+    assert_non_null(strstr(out, "arch=compute_80,code=sm_80"));
+    assert_non_null(strstr(out, "arch=compute_90,code=sm_90"));
+    assert_non_null(strstr(out, "arch=compute_90a,code=sm_90a"));
+    assert_non_null(strstr(out, "arch=compute_90,code=compute_90"));
+    assert_non_null(strstr(out, "libopbound-noyaml.a -lcublas -lm -o"));
+    assert_null(strstr(out, "-lcublas -lyaml"));
+    snprintf(cmd, sizeof cmd, "cd %s && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL PATH=%s:/usr/bin:/bin "
+             "/usr/bin/make --no-print-directory kernels-sanitize SANITIZER= 2>&1", OB_DATADIR, dir);
+    assert_string_equal(run_capture(cmd),
+                        "make kernels-sanitize: compute-sanitizer or nvcc not found; skipping\n");
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -320,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_measurement_budget),
         cmocka_unit_test(test_csv_rows_by_hand),
         cmocka_unit_test(test_csv_rows_load),
+        cmocka_unit_test(test_make_kernels_targets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
