@@ -5,6 +5,8 @@
  * value is worked out by hand in the comment beside it. */
 #include "testutil.h"
 
+#include <dirent.h>
+
 #include "../kernels/bench_host.h"
 #include "../sim/measure.h"
 #include "../sim/opcost.h"
@@ -307,6 +309,43 @@ static void test_csv_rows_load(void **state)
     unlink(path);
 }
 
+/* Every measurement file committed under kernels/measurements/ (*.csv; none
+ * yet: the GPU run is still to come) loads with times through the real loader
+ * (the flops and bytes columns must equal the cost model's), names its
+ * device, and holds at least one attention row and one launch row. */
+static void test_committed_measurements_load(void **state)
+{
+    (void)state;
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/kernels/measurements", OB_DATADIR);
+    DIR *d = opendir(dir);
+    assert_non_null(d); /* holds library/ at least */
+    int files = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        const size_t n = strlen(e->d_name);
+        if (n < 5 || strcmp(e->d_name + n - 4, ".csv")) continue;
+        char path[2048];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        struct meas_file m;
+        struct err er;
+        memset(&m, 0, sizeof m);
+        const int rc = meas_load(path, true, &m, &er);
+        if (rc) print_error("%s: %s\n", path, er.msg);
+        assert_int_equal(rc, 0);
+        assert_true(m.device[0] != 0);
+        int attn = 0, launch = 0;
+        for (int i = 0; i < m.n; i++) {
+            attn += !m.rows[i].launch && strstr(m.rows[i].cls, "decode") != NULL;
+            launch += m.rows[i].launch;
+        }
+        assert_true(attn > 0 && launch > 0);
+        meas_free(&m);
+        files++;
+    }
+    closedir(d);
+    if (!files) print_message("kernels/measurements: no committed GPU measurements yet\n");
+}
+
 /* Runs cmd and returns its output (static buffer). */
 static const char *run_capture(const char *cmd)
 {
@@ -361,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_measurement_budget),
         cmocka_unit_test(test_csv_rows_by_hand),
         cmocka_unit_test(test_csv_rows_load),
+        cmocka_unit_test(test_committed_measurements_load),
         cmocka_unit_test(test_make_kernels_targets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
