@@ -7,19 +7,20 @@
  * Block: 8 warps, one (sequence, 64 heads, split). Q of the 64 heads sits in
  * shared memory (loaded once); 32-key latent tiles stream through a 2-stage
  * cp.async ring (16-byte copies, rows padded by 16 bytes: ldmatrix conflict
- * free) and are read by all 64 heads: S = Q K^T (warp w: heads 16 (w % 4)..,
- * all 32 keys), online softmax in fp32 (base 2, quad shuffles), then O += P V
- * with P straight from the S accumulators (the FA2 register trick) and V by
- * ldmatrix.trans from the same tile; warp w owns the dv half w / 4 (128 fp32
- * accumulators per thread). The two warps of a head group both compute S
- * (QK is 53% of the FLOPs: 1.5x the tensor work; splitting it is the next
- * step). Split-KV partials go to dec_v1_reduce's layout (m in natural log).
+ * free) and are read by all 64 heads. Warps w and w + 4 share the 16 heads
+ * 16 (w % 4)..: S = Q K^T with warp w taking keys 0-15 of the tile and w + 4
+ * keys 16-31 (no QK computed twice), online softmax in fp32 (base 2, quad
+ * shuffles; the two warps exchange row maxima and write P in bf16 through
+ * shared memory), then O += P V with P by ldmatrix and V by ldmatrix.trans
+ * from the same tile; warp w owns the dv half w / 4 (128 fp32 accumulators
+ * per thread). Split-KV partials go to dec_v1_reduce's layout (m in natural
+ * log).
  *
  * Napkin math (H100 SXM): B 32, L 4096: 159.9 MB of latent (47.7 us at
  * 3.35 TB/s; each tile is read by the 2 head blocks, the second mostly from
- * L2), 36.5 GFLOP useful (55 with the duplicated S): 56 us at ~1000 dense
- * TFLOP/s, ~80-110 us at mma.sync rates: near the 50%-of-floor target, on
- * the compute side. NOT YET MEASURED. */
+ * L2), 36.5 GFLOP: 37 us at ~1000 dense TFLOP/s, ~60-75 us at mma.sync
+ * rates (~500-600 TFLOP/s): 65-80% of the floor, on the compute side.
+ * NOT YET MEASURED. */
 #include <cfloat>
 #include <cstdio>
 
@@ -35,7 +36,11 @@
 #define MLA_ROW (MLA_DQK + 8) /* padded shared-memory row, bf16 elements (1168 bytes) */
 #define MLA_STAGES 2
 
-static constexpr int MLA_SMEM = (MLA_HB + MLA_STAGES * MLA_TK) * MLA_ROW * 2; /* 149,504 B */
+#define MLA_PROW (MLA_TK + 8) /* padded row of P, bf16 elements (80 bytes) */
+
+/* Q, the K ring, P and the row exchange: 149,504 + 5,120 + 512 = 155,136 B */
+static constexpr int MLA_SMEM = (MLA_HB + MLA_STAGES * MLA_TK) * MLA_ROW * 2 + MLA_HB * MLA_PROW * 2 +
+                                4 * 2 * 16 * 4;
 
 __device__ __forceinline__ void mla_cp16(void *dst, const void *src, bool valid)
 {
@@ -89,6 +94,8 @@ __global__ void __launch_bounds__(MLA_THREADS, 1)
     extern __shared__ __align__(16) unsigned char mla_smem[];
     __nv_bfloat16 *qs = (__nv_bfloat16 *)mla_smem;   /* (64, MLA_ROW) */
     __nv_bfloat16 *ks = qs + MLA_HB * MLA_ROW;        /* (STAGES, 32, MLA_ROW) */
+    __nv_bfloat16 *ps = ks + MLA_STAGES * MLA_TK * MLA_ROW; /* (64, MLA_PROW) P of a tile */
+    float *red = (float *)(ps + MLA_HB * MLA_PROW);   /* (4 head groups, 2 halves, 16 rows) */
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
     const int g = lane >> 2, t = lane & 3;            /* mma fragment row / column pair */
     const int hg = warp & 3, half = warp >> 2;        /* 16-head group, dv half */
@@ -132,65 +139,72 @@ __global__ void __launch_bounds__(MLA_THREADS, 1)
         __syncthreads();
         const __nv_bfloat16 *kt = ks + (it % MLA_STAGES) * MLA_TK * MLA_ROW;
 
-        /* S = Q K^T: 16 heads x 32 keys, 36 k-steps of 16 dims */
-        float s[4][4];
+        /* S = Q K^T for this warp's 16 keys (the other warp of the head group
+         * takes the other 16): 16 heads x 16 keys, 36 k-steps of 16 dims */
+        float s[2][4];
 #pragma unroll
-        for (int i = 0; i < 4; i++) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0;
+        for (int i = 0; i < 2; i++) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0;
 #pragma unroll 4
         for (int kk = 0; kk < MLA_DQK / 16; kk++) {
-            unsigned af[4], bf[2][4];
+            unsigned af[4], bf[4];
             ldsm_x4(af, qs + (hg * 16 + (lane & 15)) * MLA_ROW + kk * 16 + (lane >> 4) * 8);
-#pragma unroll
-            for (int p = 0; p < 2; p++)
-                ldsm_x4(bf[p], kt + (16 * p + (lane & 7) + (lane >> 4) * 8) * MLA_ROW + kk * 16 +
-                                   ((lane >> 3) & 1) * 8);
-#pragma unroll
-            for (int p = 0; p < 2; p++) {
-                mma_bf16(s[2 * p], af, bf[p][0], bf[p][1]);
-                mma_bf16(s[2 * p + 1], af, bf[p][2], bf[p][3]);
-            }
+            ldsm_x4(bf, kt + (16 * half + (lane & 7) + (lane >> 4) * 8) * MLA_ROW + kk * 16 +
+                            ((lane >> 3) & 1) * 8);
+            mma_bf16(s[0], af, bf[0], bf[1]);
+            mma_bf16(s[1], af, bf[2], bf[3]);
         }
 
-        /* online softmax on rows g (s[.][0..1]) and g + 8 (s[.][2..3]) */
-        const int t0 = k_lo + it * MLA_TK;
-        float al[2];
+        /* online softmax on rows g (s[.][0..1]) and g + 8 (s[.][2..3]): the row
+         * maxima of both halves meet in shared memory, so both warps use the same */
+        const int t0 = k_lo + it * MLA_TK + 16 * half;
+        float mx[2];
 #pragma unroll
         for (int r = 0; r < 2; r++) {
-            float mx = m[r];
+            mx[r] = -INFINITY;
 #pragma unroll
-            for (int nt = 0; nt < 4; nt++)
+            for (int nt = 0; nt < 2; nt++)
 #pragma unroll
                 for (int e = 0; e < 2; e++) {
                     const bool ok = t0 + nt * 8 + t * 2 + e < k_hi;
                     float &x = s[nt][2 * r + e];
                     x = ok ? x * sl : -INFINITY;
-                    mx = fmaxf(mx, x);
+                    mx[r] = fmaxf(mx[r], x);
                 }
-            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-            al[r] = m[r] == -INFINITY ? 0.f : mla_ex2(m[r] - mx);
+            mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
+            mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
+            if (t == 0) red[(hg * 2 + half) * 16 + g + 8 * r] = mx[r];
+        }
+        __syncthreads();
+        float al[2];
+#pragma unroll
+        for (int r = 0; r < 2; r++) {
+            const float mn = fmaxf(m[r], fmaxf(mx[r], red[(hg * 2 + (half ^ 1)) * 16 + g + 8 * r]));
+            al[r] = m[r] == -INFINITY ? 0.f : mla_ex2(m[r] - mn);
             float sum = 0;
 #pragma unroll
-            for (int nt = 0; nt < 4; nt++)
+            for (int nt = 0; nt < 2; nt++) {
 #pragma unroll
                 for (int e = 0; e < 2; e++) {
                     float &x = s[nt][2 * r + e];
-                    x = x == -INFINITY ? 0.f : mla_ex2(x - mx);
+                    x = x == -INFINITY ? 0.f : mla_ex2(x - mn);
                     sum += x;
                 }
-            l[r] = l[r] * al[r] + sum; /* this thread's columns; quad-reduced at the end */
-            m[r] = mx;
+                *(__nv_bfloat162 *)(ps + (hg * 16 + g + 8 * r) * MLA_PROW + 16 * half + nt * 8 + t * 2) =
+                    __floats2bfloat162_rn(s[nt][2 * r], s[nt][2 * r + 1]);
+            }
+            l[r] = l[r] * al[r] + sum; /* this thread's keys; summed over quad and halves at the end */
+            m[r] = mn;
         }
 #pragma unroll
         for (int i = 0; i < 32; i++) o[i][0] *= al[0], o[i][1] *= al[0], o[i][2] *= al[1], o[i][3] *= al[1];
+        __syncthreads();
 
-        /* O += P V: P from the S accumulators, V = the tile's first 512 columns */
+        /* O += P V: P (16 heads x 32 keys) from shared memory, V = the tile's first
+         * 512 columns, this warp's dv half */
 #pragma unroll
         for (int kk = 0; kk < 2; kk++) {
-            const unsigned pa[4] = {pack_bf16(s[2 * kk][0], s[2 * kk][1]),
-                                    pack_bf16(s[2 * kk][2], s[2 * kk][3]),
-                                    pack_bf16(s[2 * kk + 1][0], s[2 * kk + 1][1]),
-                                    pack_bf16(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+            unsigned pa[4];
+            ldsm_x4(pa, ps + (hg * 16 + (lane & 15)) * MLA_PROW + kk * 16 + (lane >> 4) * 8);
 #pragma unroll
             for (int q = 0; q < 16; q++) {
                 unsigned vf[4];
@@ -205,10 +219,14 @@ __global__ void __launch_bounds__(MLA_THREADS, 1)
     asm volatile("cp.async.wait_group 0;\n" ::: "memory");
 
 #pragma unroll
-    for (int r = 0; r < 2; r++) {
+    for (int r = 0; r < 2; r++) { /* l over the quad, then over the two key halves */
         l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
         l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
+        if (t == 0) red[(hg * 2 + half) * 16 + g + 8 * r] = l[r];
     }
+    __syncthreads();
+#pragma unroll
+    for (int r = 0; r < 2; r++) l[r] += red[(hg * 2 + (half ^ 1)) * 16 + g + 8 * r];
     const float inv[2] = {l[0] > 0 ? 1.f / l[0] : 0.f, l[1] > 0 ? 1.f / l[1] : 0.f};
 #pragma unroll
     for (int r = 0; r < 2; r++) {

@@ -46,56 +46,59 @@ def mma(C, A, B0, B1):
             C[lane][2 + e] += sum(Am[g + 8][k] * Bm[k][2 * t + e] for k in range(16))
 
 def check_mla():
-    DQK, ROW, TK = 576, 584, 32
-    hg, half = 1, 1
+    """attn_mla.cu: warps (hg, half) split a 32-key tile for S; P goes through
+    shared memory (rows of MLA_PROW) and comes back as A fragments."""
+    DQK, ROW, TK, PROW = 576, 584, 32, 40
+    hg = 1
     Q = [[random.uniform(-1, 1) for _ in range(DQK)] for _ in range(64)]
     K = [[random.uniform(-1, 1) for _ in range(DQK)] for _ in range(TK)]
-    qs = [0.0] * (64 * ROW); kt = [0.0] * (TK * ROW)
+    qs = [0.0] * (64 * ROW); kt = [0.0] * (TK * ROW); ps = [0.0] * (64 * PROW)
     for r in range(64):
         for c in range(DQK): qs[r * ROW + c] = Q[r][c]
     for r in range(TK):
         for c in range(DQK): kt[r * ROW + c] = K[r][c]
-    s = [[[0.0] * 4 for _ in range(32)] for _ in range(4)]  # s[nt][lane][4]
-    for kk in range(DQK // 16):
-        af = [ldsm(qs, lambda l: (hg * 16 + (l & 15)) * ROW + kk * 16 + (l >> 4) * 8, lane) for lane in range(32)]
-        for p in range(2):
-            bf = [ldsm(kt, lambda l: (16 * p + (l & 7) + (l >> 4) * 8) * ROW + kk * 16 + ((l >> 3) & 1) * 8, lane)
-                  for lane in range(32)]
-            mma(s[2 * p], af, [bf[l][0] for l in range(32)], [bf[l][1] for l in range(32)])
-            mma(s[2 * p + 1], af, [bf[l][2] for l in range(32)], [bf[l][3] for l in range(32)])
-    err = 0
     S = [[0.0] * TK for _ in range(16)]
-    for lane in range(32):
-        g, t = lane >> 2, lane & 3
-        for nt in range(4):
+    for half in range(2):
+        s = [[[0.0] * 4 for _ in range(32)] for _ in range(2)]  # s[nt][lane][4]
+        for kk in range(DQK // 16):
+            af = [ldsm(qs, lambda l: (hg * 16 + (l & 15)) * ROW + kk * 16 + (l >> 4) * 8, lane) for lane in range(32)]
+            bf = [ldsm(kt, lambda l: (16 * half + (l & 7) + (l >> 4) * 8) * ROW + kk * 16 + ((l >> 3) & 1) * 8, lane)
+                  for lane in range(32)]
+            mma(s[0], af, [bf[l][0] for l in range(32)], [bf[l][1] for l in range(32)])
+            mma(s[1], af, [bf[l][2] for l in range(32)], [bf[l][3] for l in range(32)])
+        for lane in range(32):  # the kernel's P store (P = S here: no softmax)
+            g, t = lane >> 2, lane & 3
             for r in range(2):
-                for e in range(2):
-                    S[g + 8 * r][nt * 8 + t * 2 + e] = s[nt][lane][2 * r + e]
+                for nt in range(2):
+                    base = (hg * 16 + g + 8 * r) * PROW + 16 * half + nt * 8 + t * 2
+                    ps[base], ps[base + 1] = s[nt][lane][2 * r], s[nt][lane][2 * r + 1]
+                    for e in range(2):
+                        S[g + 8 * r][16 * half + nt * 8 + t * 2 + e] = s[nt][lane][2 * r + e]
+    err = 0
     for i in range(16):
         for j in range(TK):
             ref = sum(Q[hg * 16 + i][d] * K[j][d] for d in range(DQK))
             err = max(err, abs(ref - S[i][j]))
     print("MLA S max err", err)
     WORST[0] = max(WORST[0], err)
-    # PV: P = S (any values), V = K[:, :512]
-    o = [[[0.0] * 4 for _ in range(32)] for _ in range(32)]
-    for kk in range(2):
-        pa = [[(s[2 * kk][l][0], s[2 * kk][l][1]), (s[2 * kk][l][2], s[2 * kk][l][3]),
-               (s[2 * kk + 1][l][0], s[2 * kk + 1][l][1]), (s[2 * kk + 1][l][2], s[2 * kk + 1][l][3])] for l in range(32)]
-        for q in range(16):
-            vf = [ldsm(kt, lambda l: (kk * 16 + (l & 7) + ((l >> 3) & 1) * 8) * ROW + half * 256 + q * 16 + (l >> 4) * 8,
-                       lane, trans=True) for lane in range(32)]
-            mma(o[2 * q], pa, [vf[l][0] for l in range(32)], [vf[l][1] for l in range(32)])
-            mma(o[2 * q + 1], pa, [vf[l][2] for l in range(32)], [vf[l][3] for l in range(32)])
     err = 0
-    for lane in range(32):
-        g, t = lane >> 2, lane & 3
-        for nt in range(32):
-            for r in range(2):
-                for e in range(2):
-                    row, dv = g + 8 * r, half * 256 + nt * 8 + t * 2 + e
-                    ref = sum(S[row][j] * K[j][dv] for j in range(TK))
-                    err = max(err, abs(ref - o[nt][lane][2 * r + e]))
+    for half in range(2):
+        o = [[[0.0] * 4 for _ in range(32)] for _ in range(32)]
+        for kk in range(2):
+            pa = [ldsm(ps, lambda l: (hg * 16 + (l & 15)) * PROW + kk * 16 + (l >> 4) * 8, lane) for lane in range(32)]
+            for q in range(16):
+                vf = [ldsm(kt, lambda l: (kk * 16 + (l & 7) + ((l >> 3) & 1) * 8) * ROW + half * 256 + q * 16 + (l >> 4) * 8,
+                           lane, trans=True) for lane in range(32)]
+                mma(o[2 * q], pa, [vf[l][0] for l in range(32)], [vf[l][1] for l in range(32)])
+                mma(o[2 * q + 1], pa, [vf[l][2] for l in range(32)], [vf[l][3] for l in range(32)])
+        for lane in range(32):
+            g, t = lane >> 2, lane & 3
+            for nt in range(32):
+                for r in range(2):
+                    for e in range(2):
+                        row, dv = g + 8 * r, half * 256 + nt * 8 + t * 2 + e
+                        ref = sum(S[row][j] * K[j][dv] for j in range(TK))
+                        err = max(err, abs(ref - o[nt][lane][2 * r + e]))
     print("MLA O max err", err)
     WORST[0] = max(WORST[0], err)
 
