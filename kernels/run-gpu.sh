@@ -86,8 +86,8 @@ export -f device_facts build_bench pick_opbound
 CSV="$OUT_DIR/measurements.csv"
 step device 20 device_facts
 step build 200 build_bench
-step check 90 build/kernels/bench --check-only
-step measure 180 build/kernels/bench --all -o "$CSV"
+step check 150 build/kernels/bench --check-only
+step measure 200 build/kernels/bench --all -o "$CSV"
 if step opbound 60 pick_opbound; then
     OPBOUND=$(tail -n 1 "$OUT_DIR/.opbound")
     step validate-datasheet 20 "$OPBOUND" validate "$CSV" --hw h100
