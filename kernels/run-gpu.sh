@@ -112,7 +112,7 @@ fi
     echo
     grep -E "^ceilings|^check" "$OUT_DIR/check.log" "$OUT_DIR/measure.log" 2>/dev/null
     echo
-    grep -E "_decode|gemm|launch|mla_compose" "$OUT_DIR/measure.log" 2>/dev/null
+    grep -E "_decode|_prefill|gemm|launch|mla_compose" "$OUT_DIR/measure.log" 2>/dev/null
     echo
     grep -E "^ratio" "$OUT_DIR/measure.log" 2>/dev/null
     echo
