@@ -8,6 +8,9 @@
 #   make kernels  CUDA kernels and build/kernels/bench (docs/kernels.md) when nvcc is on
 #                 PATH; otherwise one line saying they were skipped. Never part of check.
 #   make deps     only install the Debian packages the build needs
+#   make install PREFIX=/usr/local [DESTDIR=]   binary, libopbound.a/.so, opbound.h,
+#                 opbound.pc, man pages, bash completion, data in PREFIX/share/opbound
+#   make uninstall PREFIX=...   removes exactly what install put there
 #   SAN=address,undefined make ...   sanitized build into build-san/
 
 CC      ?= cc
@@ -23,21 +26,43 @@ endif
 
 WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS := -std=c11 $(CFLAGS) $(WARN) $(SANFLAGS) -MMD -MP \
-              -DOB_VERSION='"$(VERSION)"' -DOB_DATADIR='"$(CURDIR)"'
+# -fvisibility=hidden: only functions marked OB_API (sim/api/opbound.h) leave
+# libopbound.so and the installed libopbound.a; -fPIC so one object set serves
+# both libraries.
+ALL_CFLAGS := -std=c11 $(CFLAGS) $(WARN) $(SANFLAGS) -MMD -MP -fPIC -fvisibility=hidden \
+              -DOB_VERSION='"$(VERSION)"'
+# Tests and the benchmark read files of this clone (examples/, tests/data/).
+SRC_DEF := -DOB_DATADIR='"$(CURDIR)"'
 LDLIBS  := -lyaml -lm
 TEST_LDLIBS := -lcmocka $(LDLIBS)
 
-LIB_SRC := $(wildcard sim/core/*.c) $(wildcard sim/*.c) $(filter-out sim/cli/main.c,$(wildcard sim/cli/*.c)) $(wildcard models/*.c) \
+LIB_SRC := $(wildcard sim/core/*.c) $(wildcard sim/*.c) $(wildcard sim/api/*.c) $(filter-out sim/cli/main.c,$(wildcard sim/cli/*.c)) $(wildcard models/*.c) \
            $(wildcard hw/*.c) $(wildcard reports/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-DEB_PKGS := gcc make libc6-dev libyaml-dev libcmocka-dev gnuplot-nox
+DEB_PKGS := gcc make libc6-dev libyaml-dev libcmocka-dev gnuplot-nox pkg-config binutils
 
-.PHONY: all deps demo check test test-san schema-check bench clean kernels
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SOMAJOR := 0
+BINDIR  := $(DESTDIR)$(PREFIX)/bin
+LIBDIR  := $(DESTDIR)$(PREFIX)/lib
+INCDIR  := $(DESTDIR)$(PREFIX)/include
+PCDIR   := $(LIBDIR)/pkgconfig
+MANDIR  := $(DESTDIR)$(PREFIX)/share/man/man1
+COMPDIR := $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+DATADIR := $(DESTDIR)$(PREFIX)/share/opbound
+COMMANDS := analyze compare import list serve schema roofline sweep report calibrate validate predict
+MAN_PAGES := $(BUILD)/man/opbound.1 $(COMMANDS:%=$(BUILD)/man/opbound-%.1)
+
+.PHONY: all deps demo check test test-san schema-check bench clean kernels install uninstall man
+ifeq ($(SAN),)
+all: $(BUILD)/opbound $(BUILD)/libopbound.a $(BUILD)/libopbound.so $(BUILD)/pub/libopbound.a man
+else
 all: $(BUILD)/opbound $(BUILD)/libopbound.a
+endif
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -49,9 +74,61 @@ $(BUILD)/libopbound.a: $(LIB_OBJ)
 $(BUILD)/opbound: $(BUILD)/obj/sim/cli/main.o $(BUILD)/libopbound.a
 	$(CC) $(ALL_CFLAGS) $^ $(LDLIBS) -o $@
 
+# The shared library: only ob_ symbols (hidden visibility plus a version script).
+$(BUILD)/libopbound.so: $(LIB_OBJ) sim/api/opbound.map
+	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,libopbound.so.$(SOMAJOR) \
+	    -Wl,--version-script=sim/api/opbound.map $(LIB_OBJ) $(LDLIBS) -o $@
+
+# The installed static library: every object linked into one whose hidden
+# (internal) symbols are made local, so only ob_ names can clash with a user's.
+# build/libopbound.a keeps the internal names for the CLI and the tests.
+$(BUILD)/pub/libopbound.a: $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(LD) -r $(LIB_OBJ) -o $(BUILD)/pub/opbound.o
+	objcopy --localize-hidden $(BUILD)/pub/opbound.o
+	rm -f $@ && ar rcs $@ $(BUILD)/pub/opbound.o
+
+# Man pages: made from each command's --help text, so they cannot drift from it.
+man: $(MAN_PAGES)
+$(BUILD)/man/%.1: $(BUILD)/opbound sim/cli/man.sh
+	@mkdir -p $(dir $@)
+	sh sim/cli/man.sh $(BUILD)/opbound $* $(VERSION) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/opbound.pc: Makefile
+	@mkdir -p $(dir $@)
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+	  'Name: opbound' 'Description: cost model for attention and MoE designs of LLMs' \
+	  'Version: $(VERSION)' 'Libs: -L$${libdir} -lopbound' 'Libs.private: -lyaml -lm' \
+	  'Cflags: -I$${includedir}' > $@
+
+install: all $(BUILD)/opbound.pc
+	install -d $(BINDIR) $(LIBDIR) $(PCDIR) $(INCDIR) $(MANDIR) $(COMPDIR) \
+	    $(DATADIR)/models $(DATADIR)/hw $(DATADIR)/examples
+	install -m 755 $(BUILD)/opbound $(BINDIR)/opbound
+	install -m 644 $(BUILD)/pub/libopbound.a $(LIBDIR)/libopbound.a
+	install -m 755 $(BUILD)/libopbound.so $(LIBDIR)/libopbound.so.$(VERSION)
+	ln -sf libopbound.so.$(VERSION) $(LIBDIR)/libopbound.so.$(SOMAJOR)
+	ln -sf libopbound.so.$(SOMAJOR) $(LIBDIR)/libopbound.so
+	install -m 644 $(BUILD)/opbound.pc $(PCDIR)/opbound.pc
+	install -m 644 sim/api/opbound.h $(INCDIR)/opbound.h
+	install -m 644 $(MAN_PAGES) $(MANDIR)
+	install -m 644 sim/cli/opbound.bash $(COMPDIR)/opbound
+	install -m 644 models/*.yaml $(DATADIR)/models
+	install -m 644 hw/*.yaml $(DATADIR)/hw
+	install -m 644 examples/*.yaml $(DATADIR)/examples
+	@echo "installed into $(DESTDIR)$(PREFIX)"
+
+uninstall:
+	rm -f $(BINDIR)/opbound $(LIBDIR)/libopbound.a $(LIBDIR)/libopbound.so \
+	    $(LIBDIR)/libopbound.so.$(SOMAJOR) $(LIBDIR)/libopbound.so.$(VERSION) \
+	    $(PCDIR)/opbound.pc $(INCDIR)/opbound.h $(COMPDIR)/opbound \
+	    $(MANDIR)/opbound.1 $(COMMANDS:%=$(MANDIR)/opbound-%.1)
+	rm -rf $(DATADIR)
+	@echo "removed opbound from $(DESTDIR)$(PREFIX)"
+
 $(BUILD)/tests/%: tests/%.c tests/testutil.h $(BUILD)/libopbound.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -DOB_BIN='"$(CURDIR)/$(BUILD)/opbound"' $< $(BUILD)/libopbound.a \
+	$(CC) $(ALL_CFLAGS) $(SRC_DEF) -DOB_BIN='"$(CURDIR)/$(BUILD)/opbound"' $< $(BUILD)/libopbound.a \
 	    $(TEST_LDLIBS) -o $@
 
 # Installs whatever of DEB_PKGS is missing (root, or sudo when available).
@@ -105,7 +182,7 @@ bench: deps
 	./$(BUILD)/bench
 
 $(BUILD)/bench: tests/bench.c $(BUILD)/libopbound.a
-	$(CC) $(ALL_CFLAGS) $< $(BUILD)/libopbound.a $(LDLIBS) -o $@
+	$(CC) $(ALL_CFLAGS) $(SRC_DEF) $< $(BUILD)/libopbound.a $(LDLIBS) -o $@
 
 # CUDA (docs/kernels.md): built only by `make kernels`, only when nvcc is found.
 NVCC      ?= nvcc

@@ -35,7 +35,11 @@ int cmd_list(int argc, char **argv)
                                           "attention", "ffn", "KV/token", "dtypes"};
         struct table t;
         table_init(&t, 8, hdr, "llrrllrl");
-        int n = catalog_list("models", names, 256);
+        int n = catalog_list("models", names, 256, &e);
+        if (n < 0) {
+            table_free(&t);
+            return cli_fail_err(&e);
+        }
         for (int i = 0; i < n; i++) {
             struct model *m;
             if (cli_load_model(names[i], &m, &e)) {
@@ -65,7 +69,11 @@ int cmd_list(int argc, char **argv)
                                           "ridge (bf16)"};
         struct table t;
         table_init(&t, 6, hdr, "llrrrr");
-        int n = catalog_list("hw", names, 256);
+        int n = catalog_list("hw", names, 256, &e);
+        if (n < 0) {
+            table_free(&t);
+            return cli_fail_err(&e);
+        }
         for (int i = 0; i < n; i++) {
             struct device *d;
             if (cli_load_device(names[i], &d, &e)) {
