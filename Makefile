@@ -94,36 +94,33 @@ $(BUILD)/man/%.1: $(BUILD)/opbound sim/cli/man.sh
 	@mkdir -p $(dir $@)
 	sh sim/cli/man.sh $(BUILD)/opbound $* $(VERSION) > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/opbound.pc: Makefile
-	@mkdir -p $(dir $@)
+# Paths are quoted: a PREFIX may contain spaces.
+install: all
+	install -d "$(BINDIR)" "$(LIBDIR)" "$(PCDIR)" "$(INCDIR)" "$(MANDIR)" "$(COMPDIR)" \
+	    "$(DATADIR)/models" "$(DATADIR)/hw" "$(DATADIR)/examples"
+	install -m 755 $(BUILD)/opbound "$(BINDIR)/opbound"
+	install -m 644 $(BUILD)/pub/libopbound.a "$(LIBDIR)/libopbound.a"
+	install -m 755 $(BUILD)/libopbound.so "$(LIBDIR)/libopbound.so.$(VERSION)"
+	ln -sf libopbound.so.$(VERSION) "$(LIBDIR)/libopbound.so.$(SOMAJOR)"
+	ln -sf libopbound.so.$(SOMAJOR) "$(LIBDIR)/libopbound.so"
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
 	  'Name: opbound' 'Description: cost model for attention and MoE designs of LLMs' \
 	  'Version: $(VERSION)' 'Libs: -L$${libdir} -lopbound' 'Libs.private: -lyaml -lm' \
-	  'Cflags: -I$${includedir}' > $@
-
-install: all $(BUILD)/opbound.pc
-	install -d $(BINDIR) $(LIBDIR) $(PCDIR) $(INCDIR) $(MANDIR) $(COMPDIR) \
-	    $(DATADIR)/models $(DATADIR)/hw $(DATADIR)/examples
-	install -m 755 $(BUILD)/opbound $(BINDIR)/opbound
-	install -m 644 $(BUILD)/pub/libopbound.a $(LIBDIR)/libopbound.a
-	install -m 755 $(BUILD)/libopbound.so $(LIBDIR)/libopbound.so.$(VERSION)
-	ln -sf libopbound.so.$(VERSION) $(LIBDIR)/libopbound.so.$(SOMAJOR)
-	ln -sf libopbound.so.$(SOMAJOR) $(LIBDIR)/libopbound.so
-	install -m 644 $(BUILD)/opbound.pc $(PCDIR)/opbound.pc
-	install -m 644 sim/api/opbound.h $(INCDIR)/opbound.h
-	install -m 644 $(MAN_PAGES) $(MANDIR)
-	install -m 644 sim/cli/opbound.bash $(COMPDIR)/opbound
-	install -m 644 models/*.yaml $(DATADIR)/models
-	install -m 644 hw/*.yaml $(DATADIR)/hw
-	install -m 644 examples/*.yaml $(DATADIR)/examples
+	  'Cflags: -I$${includedir}' > "$(PCDIR)/opbound.pc"
+	install -m 644 sim/api/opbound.h "$(INCDIR)/opbound.h"
+	install -m 644 $(MAN_PAGES) "$(MANDIR)"
+	install -m 644 sim/cli/opbound.bash "$(COMPDIR)/opbound"
+	install -m 644 models/*.yaml "$(DATADIR)/models"
+	install -m 644 hw/*.yaml "$(DATADIR)/hw"
+	install -m 644 examples/*.yaml "$(DATADIR)/examples"
 	@echo "installed into $(DESTDIR)$(PREFIX)"
 
 uninstall:
-	rm -f $(BINDIR)/opbound $(LIBDIR)/libopbound.a $(LIBDIR)/libopbound.so \
-	    $(LIBDIR)/libopbound.so.$(SOMAJOR) $(LIBDIR)/libopbound.so.$(VERSION) \
-	    $(PCDIR)/opbound.pc $(INCDIR)/opbound.h $(COMPDIR)/opbound \
-	    $(MANDIR)/opbound.1 $(COMMANDS:%=$(MANDIR)/opbound-%.1)
-	rm -rf $(DATADIR)
+	rm -f "$(BINDIR)/opbound" "$(LIBDIR)/libopbound.a" "$(LIBDIR)/libopbound.so" \
+	    "$(LIBDIR)/libopbound.so.$(SOMAJOR)" "$(LIBDIR)/libopbound.so.$(VERSION)" \
+	    "$(PCDIR)/opbound.pc" "$(INCDIR)/opbound.h" "$(COMPDIR)/opbound" "$(MANDIR)/opbound.1"
+	for c in $(COMMANDS); do rm -f "$(MANDIR)/opbound-$$c.1"; done
+	rm -rf "$(DATADIR)"
 	@echo "removed opbound from $(DESTDIR)$(PREFIX)"
 
 $(BUILD)/tests/%: tests/%.c tests/testutil.h $(BUILD)/libopbound.a

@@ -64,6 +64,14 @@ static bool try_dir(const char *c)
     return false;
 }
 
+/* The folder above dir ("/" stays "/"). */
+static void parent(const char *dir, char *out, size_t n)
+{
+    const char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir) snprintf(out, n, "/");
+    else snprintf(out, n, "%.*s", (int)(slash - dir), dir);
+}
+
 static void search(void)
 {
     g_tried[0] = 0;
@@ -78,19 +86,20 @@ static void search(void)
     }
     /* Installed (PREFIX/bin/opbound -> PREFIX/share/opbound), build tree
      * (build/opbound -> the clone), a test program (build/tests/x -> the clone). */
-    static const char *const REL[] = {"/../share/opbound", "/..", "/../.."};
     char prev[PATH_MAX - 32] = "";
     for (int lib = 0; lib < 2; lib++) {
         char base[PATH_MAX - 32];
         if (!code_dir(lib == 1, base, sizeof base) || strcmp(base, prev) == 0) continue;
         snprintf(prev, sizeof prev, "%s", base);
-        for (size_t i = 0; i < sizeof REL / sizeof REL[0]; i++) {
-            char c[PATH_MAX];
-            if ((size_t)snprintf(c, sizeof c, "%s%s", base, REL[i]) >= sizeof c) continue;
-            if (try_dir(c)) {
-                g_state = 1;
-                return;
-            }
+        /* base/.. holds share/opbound (installed) or is the clone (build/opbound);
+         * base/../.. is the clone for build/tests/x. */
+        char up1[PATH_MAX - 32], up2[PATH_MAX - 32], c[PATH_MAX];
+        parent(base, up1, sizeof up1);
+        parent(up1, up2, sizeof up2);
+        snprintf(c, sizeof c, "%s/share/opbound", strcmp(up1, "/") ? up1 : "");
+        if (try_dir(c) || try_dir(up1) || try_dir(up2)) {
+            g_state = 1;
+            return;
         }
     }
     size_t l = strlen(g_tried);
