@@ -21,6 +21,10 @@ struct analysis_view {
      * (a bank-PIM variant), for the speedup line; NULL when absent */
     const struct analysis *base;
     const struct device *base_d;
+    /* optional (analysis_ttft_request_s): TTFT of one request prefilled alone;
+     * has_ttft_request false when not computed */
+    bool has_ttft_request;
+    double ttft_request_s;
 };
 
 void report_analysis_table(FILE *out, const struct analysis_view *v, bool per_op);

@@ -113,6 +113,14 @@ bool plot_gnuplot_find(const char **prog)
     return false;
 }
 
+void plot_gp_yformat(FILE *f, const char *unit)
+{
+    if (strcmp(unit, "B") == 0)
+        fprintf(f, "set logscale y 2\nset format y '%%.0b %%BB'\n");
+    else
+        fprintf(f, "set format y '%%.0s %%c%s'\n", unit);
+}
+
 void plot_gp_str(FILE *f, const char *s)
 {
     fputc('\'', f);

@@ -152,7 +152,8 @@ int chart_curves_write(const struct curves *c, const char *dir, const char *base
         plot_gp_str(f, c->xlabel);
         fprintf(f, "\nset ylabel ");
         plot_gp_str(f, c->ylabel);
-        fprintf(f, "\nset format y '%%.0s %%c%s'\n", c->yunit);
+        fputc('\n', f);
+        plot_gp_yformat(f, c->yunit);
         if (c->nx <= 16) {
             fprintf(f, "set xtics (");
             for (int j = 0; j < c->nx; j++) {
@@ -172,7 +173,7 @@ int chart_curves_write(const struct curves *c, const char *dir, const char *base
                        "nohead dt 2 lw 1.5 lc rgb '#555555'\n"
                        "set label 'device memory %s' at graph 0.01, first CAPACITY offset 0,0.7 "
                        "left tc rgb '#555555'\n",
-                    c->capacity, fmt_si(nb[0], 64, c->capacity, "B"));
+                    c->capacity, fmt_bin(nb[0], 64, c->capacity));
         fprintf(f, "# one curve per group of designs with identical values; open points do not "
                    "fit in device memory\nplot \\\n");
         for (int g = 0; g < ng; g++) {

@@ -242,13 +242,13 @@ void doc_compare_table(struct doc *d, const struct compare_block *b)
         const struct compare_row *r = &b->rows[i];
         snprintf(c[0], 64, "%s", r->design);
         fmt_si(c[1], 64, r->params, "");
-        fmt_si(c[2], 64, r->kv_bytes_per_token, "B");
+        fmt_bin(c[2], 64, r->kv_bytes_per_token);
         fmt_si(c[3], 64, r->prefill_flops, "");
         fmt_si(c[4], 64, r->decode_flops, "");
         snprintf(c[5], 64, r->decode_intensity >= 100 ? "%.0f" : "%.3g", r->decode_intensity);
         fmt_time(c[6], 64, r->ttft_s);
         fmt_time(c[7], 64, r->tpot_s);
-        fmt_si(c[8], 48, r->memory_bytes, "B");
+        fmt_bin(c[8], 48, r->memory_bytes);
         if (!r->fits) strcat(c[8], " !");
         snprintf(c[9], 64, "%.0f", r->max_batch);
         snprintf(c[10], 64, "%.3g", ratio(r->kv_bytes_per_token, f->kv_bytes_per_token));

@@ -72,8 +72,18 @@ static void add_ceiling(struct rl *r, double rate, enum dtype dt, bool tensor, b
         memset(c, 0, sizeof *c);
         c->rate = rate;
     }
+    /* A device's fp32 "matmul" peak is the CUDA-core rate (no TF32: the
+     * device schema's fp32 tensor key), so it is labelled with the CUDA-core
+     * peaks, once. */
+    if (dt == DT_FP32) tensor = false;
     char *list = tensor ? c->tensor : c->vector;
     size_t n = strlen(list);
+    for (const char *p = strstr(list, dtype_name(dt)); p; p = strstr(p + 1, dtype_name(dt)))
+        if ((p == list || p[-1] == '/') && (p[strlen(dtype_name(dt))] == 0 ||
+                                             p[strlen(dtype_name(dt))] == '/')) {
+            c->strong |= strong;
+            return;
+        }
     snprintf(list + n, sizeof c->tensor - n, "%s%s", n ? "/" : "", dtype_name(dt));
     c->strong |= strong;
 }
@@ -83,10 +93,10 @@ static void ceiling_label(char *buf, size_t n, const struct ceiling *c)
     char rate[64];
     fmt_si(rate, sizeof rate, c->rate, "FLOP/s");
     if (c->tensor[0] && c->vector[0])
-        snprintf(buf, n, "%s tensor, %s vector %s", c->tensor, c->vector, rate);
+        snprintf(buf, n, "%s tensor, %s (CUDA cores) %s", c->tensor, c->vector, rate);
     else
         snprintf(buf, n, "%s %s %s", c->tensor[0] ? c->tensor : c->vector,
-                 c->tensor[0] ? "tensor" : "vector", rate);
+                 c->tensor[0] ? "tensor" : "(CUDA cores)", rate);
 }
 
 /* Tensor peaks of every dtype the device lists, plus the activation dtypes of

@@ -2,6 +2,7 @@
  * device, one scenario; per-op and per-model figures as table, csv or json. */
 #include <stdio.h>
 
+#include "../../reports/fmt.h"
 #include "cli.h"
 
 static const char USAGE[] =
@@ -18,6 +19,27 @@ static const char USAGE[] =
     "%s"
     "  --format F           table (default), csv or json\n"
     "  --per-op             table/csv: one row per op (json always lists ops)\n";
+
+/* Does not fit: says so on stderr with the smallest --tp (and --ep for a
+ * model with routed experts) that would fit, keeping every other setting. */
+static void fit_warning(const struct model *m, const struct device *d, const struct scenario *sc,
+                        const struct analysis *an)
+{
+    char b[2][64];
+    fprintf(stderr, "opbound analyze: warning: %s does not fit on %s: footprint %s of %s per device; "
+                    "throughput is not applicable\n",
+            m->name, d->name, fmt_bin(b[0], 64, an->memory_bytes),
+            fmt_bin(b[1], 64, d->mem_capacity_bytes));
+    const double tp = sc->ep > 1 ? 0 : analysis_smallest_fit(m, d, sc, false, 1024);
+    const bool moe = model_ep_check(m, 2, NULL) == 0;
+    const double ep = moe && sc->tp <= 1 ? analysis_smallest_fit(m, d, sc, true, 1024) : 0;
+    if (tp > sc->tp) fprintf(stderr, "hint: --tp %.0f is the smallest tensor parallelism that fits\n", tp);
+    if (ep > sc->ep) fprintf(stderr, "hint: --ep %.0f is the smallest expert parallelism that fits\n", ep);
+    if (!(tp > sc->tp) && !(ep > sc->ep))
+        fprintf(stderr, "hint: no %s up to 1024 devices fits; lower --batch (largest that fits "
+                        "here: %.0f), the length or the dtypes\n",
+                moe ? "--tp or --ep" : "--tp", an->max_batch);
+}
 
 int cmd_analyze(int argc, char **argv)
 {
@@ -56,7 +78,13 @@ int cmd_analyze(int argc, char **argv)
         return 1;
     }
     analysis_run(&an, m, d, &sc);
-    struct analysis_view v = {.m = m, .d = d, .sc = &sc, .a = &an};
+    struct analysis_view v = {.m = m, .d = d, .sc = &sc, .a = &an, .has_ttft_request = true};
+    v.ttft_request_s = analysis_ttft_request_s(m, d, &sc);
+    if (v.ttft_request_s < 0) {
+        fprintf(stderr, "opbound: out of memory\n");
+        return 1;
+    }
+    if (!an.fits) fit_warning(m, d, &sc, &an);
     /* A PIM device may name a baseline device (docs/logic-pim.md): the same
      * model and scenario run there too, for the speedup line. */
     struct device *bd = NULL;

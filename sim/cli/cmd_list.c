@@ -55,7 +55,7 @@ int cmd_list(int argc, char **argv)
             table_cell(&t, 3, "%s", fmt_si(b[1], 64, c.active_params, ""));
             table_cell(&t, 4, "%s", slot_kind_name(m, SLOT_ATTN));
             table_cell(&t, 5, "%s", slot_kind_name(m, SLOT_FFN));
-            table_cell(&t, 6, "%s", fmt_si(b[2], 64, c.kv_elems_per_token * dtype_bytes(m->dt_kv), "B"));
+            table_cell(&t, 6, "%s", fmt_bin(b[2], 64, c.kv_elems_per_token * dtype_bytes(m->dt_kv)));
             table_cell(&t, 7, "w %s, kv %s", dtype_name(m->dt_w), dtype_name(m->dt_kv));
             model_free(m);
         }
@@ -83,7 +83,7 @@ int cmd_list(int argc, char **argv)
             table_row(&t);
             table_cell(&t, 0, "%s", names[i]);
             table_cell(&t, 1, "%s", d->name);
-            table_cell(&t, 2, "%s", fmt_si(b[0], 64, d->mem_capacity_bytes, "B"));
+            table_cell(&t, 2, "%s", fmt_bin(b[0], 64, d->mem_capacity_bytes));
             table_cell(&t, 3, "%s/s", fmt_si(b[1], 64, d->mem_rate, "B"));
             table_cell(&t, 4, "%s/s", fmt_si(b[2], 64, d->tensor_rate[DT_BF16], "FLOP"));
             table_cell(&t, 5, "%.0f FLOP/B", device_ridge(d, DT_BF16));

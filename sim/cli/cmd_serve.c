@@ -97,7 +97,7 @@ static void print_table(const struct serve_scenario *s, const struct serve_resul
         const char *v = b;
         switch (f[i].kind) {
         case 't': fmt_time(b, sizeof b, f[i].v); break;
-        case 'b': fmt_si(b, sizeof b, f[i].v, "B"); break;
+        case 'b': fmt_bin(b, sizeof b, f[i].v); break; /* memory held */
         case 'r': fmt_si(b, sizeof b, f[i].v, "/s"); break;
         case 'u':
             if (r->has_price) snprintf(b, sizeof b, "$%.4g", f[i].v);
@@ -108,11 +108,11 @@ static void print_table(const struct serve_scenario *s, const struct serve_resul
         printf("  %-30s %s\n", f[i].name, v);
     }
     printf("\nKV-cache occupancy over time (per device, of %s):\n",
-           fmt_si((char[32]){0}, 32, r->kv_limit_bytes, "B"));
+           fmt_bin((char[32]){0}, 32, r->kv_limit_bytes));
     for (int i = 0; i < r->n_timeline; i++) {
         char t[32], b[32];
         printf("  t = %-10s %10s  %5.1f%%\n", fmt_time(t, sizeof t, r->timeline_t_s[i]),
-               fmt_si(b, sizeof b, r->timeline_kv_bytes[i], "B"),
+               fmt_bin(b, sizeof b, r->timeline_kv_bytes[i]),
                100.0 * r->timeline_kv_bytes[i] / r->kv_limit_bytes);
     }
     if (!r->has_price)

@@ -311,7 +311,7 @@ static void write_chart_gp(FILE *f, const struct sw *s, const struct chart *c)
     fprintf(f, "set output png_file\n");
     fprintf(f, "set logscale x 2\nset logscale y 10\nset grid xtics ytics lc rgb '#dddddd' lt 1\n");
     fprintf(f, "set xlabel '%s'\nset ylabel '%s'\n", xn, c->ylabel);
-    fprintf(f, "set format y '%%.0s %%c%s'\n", c->yunit);
+    plot_gp_yformat(f, c->yunit);
     if (s->nv[c->x] <= 16) {
         fprintf(f, "set xtics (");
         for (int i = 0; i < s->nv[c->x]; i++) {
@@ -337,7 +337,7 @@ static void write_chart_gp(FILE *f, const struct sw *s, const struct chart *c)
                    "dt 2 lw 1.5 lc rgb '#555555'\n"
                    "set label 'device memory %s' at graph 0.01, first CAPACITY offset 0,0.7 "
                    "left tc rgb '#555555'\n",
-                s->d->mem_capacity_bytes, fmt_si(v, sizeof v, s->d->mem_capacity_bytes, "B"));
+                s->d->mem_capacity_bytes, fmt_bin(v, sizeof v, s->d->mem_capacity_bytes));
     fprintf(f, "# a curve per model (point type) and %s (colour); open points do not fit in "
                "device memory\nplot \\\n",
             other == AX_BATCH ? "batch" : len_name(s));
