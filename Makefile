@@ -4,6 +4,7 @@
 #   make demo     install missing Debian packages, build, analyze a bundled model on H100
 #   make check    install missing packages, build and run every test, then again under
 #                 AddressSanitizer + UndefinedBehaviorSanitizer; check docs/schema.md
+#                 and docs/man (make man-update rewrites docs/man from the option tables)
 #   make bench    engine speed (BENCHMARKS.md)
 #   make kernels  CUDA kernels and build/kernels/bench (docs/kernels.md) when nvcc is on
 #                 PATH; otherwise one line saying they were skipped. Never part of check.
@@ -57,7 +58,8 @@ DATADIR := $(DESTDIR)$(PREFIX)/share/opbound
 COMMANDS := analyze compare import list serve schema roofline sweep report calibrate validate predict
 MAN_PAGES := $(BUILD)/man/opbound.1 $(COMMANDS:%=$(BUILD)/man/opbound-%.1)
 
-.PHONY: all deps demo check test test-san schema-check bench clean kernels install uninstall man
+.PHONY: all deps demo check test test-san schema-check man-check man-update bench clean kernels \
+        install uninstall man
 ifeq ($(SAN),)
 all: $(BUILD)/opbound $(BUILD)/libopbound.a $(BUILD)/libopbound.so $(BUILD)/pub/libopbound.a man
 else
@@ -88,11 +90,26 @@ $(BUILD)/pub/libopbound.a: $(LIB_OBJ)
 	objcopy --localize-hidden $(BUILD)/pub/opbound.o
 	rm -f $@ && ar rcs $@ $(BUILD)/pub/opbound.o
 
-# Man pages: made from each command's --help text, so they cannot drift from it.
+# Man pages: `opbound man [CMD]` writes them from the option tables that --help
+# prints, so the two cannot drift; docs/man/ keeps a copy to read without
+# building, checked by man-check.
 man: $(MAN_PAGES)
-$(BUILD)/man/%.1: $(BUILD)/opbound sim/cli/man.sh
+$(BUILD)/man/opbound.1: $(BUILD)/opbound
 	@mkdir -p $(dir $@)
-	sh sim/cli/man.sh $(BUILD)/opbound $* $(VERSION) > $@.tmp && mv $@.tmp $@
+	$(BUILD)/opbound man > $@.tmp && mv $@.tmp $@
+$(BUILD)/man/opbound-%.1: $(BUILD)/opbound
+	@mkdir -p $(dir $@)
+	$(BUILD)/opbound man $* > $@.tmp && mv $@.tmp $@
+
+man-check: man
+	@for p in $(MAN_PAGES); do diff -u docs/man/$$(basename $$p) $$p || \
+	  { echo "docs/man is out of date: run 'make man-update'"; exit 1; }; done
+	@test "$$(ls docs/man | wc -l)" -eq "$(words $(MAN_PAGES))" || \
+	  { echo "docs/man holds pages of no command: run 'make man-update'"; exit 1; }
+	@echo "docs/man matches the commands' option tables"
+
+man-update: man
+	rm -rf docs/man && mkdir -p docs/man && cp $(MAN_PAGES) docs/man/
 
 # Paths are quoted: a PREFIX may contain spaces.
 install: all
@@ -171,6 +188,7 @@ schema-check: all
 
 check: deps
 	$(MAKE) --no-print-directory schema-check
+	$(MAKE) --no-print-directory man-check
 	$(MAKE) --no-print-directory test
 	$(MAKE) --no-print-directory test-san
 

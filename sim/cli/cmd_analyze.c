@@ -5,20 +5,33 @@
 #include "../../reports/fmt.h"
 #include "cli.h"
 
-static const char USAGE[] =
-    "usage: opbound analyze MODEL --hw HW --phase prefill --seq S [options]\n"
-    "       opbound analyze MODEL --hw HW --phase decode --context L [options]\n"
-    "\n"
-    "Lowers MODEL to an op graph for one step and evaluates it on device HW with a\n"
-    "roofline: per op FLOPs, bytes (weights / activations / KV cache / written),\n"
-    "intensity, bound and time; per model parameters, KV cache, memory fit, largest\n"
-    "batch, time to first token, time per output token and tokens per second.\n"
-    "MODEL is a file (YAML, or a Hugging Face config.json) if one by that name exists,\n"
-    "else a bundled name or a prefix that starts exactly one.\n"
-    "\n"
-    "%s"
-    "  --format F           table (default), csv or json\n"
-    "  --per-op             table/csv: one row per op (json always lists ops)\n";
+static const struct cli_opt OPTS[] = {
+    CLI_OPT_HW,
+    CLI_OPT_PHASE,
+    CLI_OPTS_SCENARIO_BODY,
+    {"--format", "F", "table (default), csv or json"},
+    {"--per-op", NULL, "table/csv: one row per op (json always lists ops)"},
+    CLI_OPT_VERBOSE,
+    CLI_OPT_END,
+};
+
+const struct cli_cmd CLI_ANALYZE = {
+    .name = "analyze",
+    .brief = "analyze MODEL --hw HW --phase prefill|decode ...",
+    .summary = "FLOPs, bytes, intensity, roofline time of every op and the model",
+    .usage = "opbound analyze MODEL --hw HW --phase prefill --seq S [options]\n"
+             "opbound analyze MODEL --hw HW --phase decode --context L [options]",
+    .about = "Lowers MODEL to an op graph for one step and evaluates it on device HW with a\n"
+             "roofline: per op FLOPs, bytes (weights / activations / KV cache / written),\n"
+             "intensity, bound and time; per model parameters, KV cache, memory fit, largest\n"
+             "batch, time to first token, time per output token and tokens per second.\n"
+             "MODEL is a file (YAML, or a Hugging Face config.json) if one by that name exists,\n"
+             "else a bundled name (any case) or a prefix that starts exactly one. A scenario\n"
+             "that does not fit in memory is warned about on stderr with the smallest --tp\n"
+             "(and --ep) that fits.\n",
+    .opts = OPTS,
+    .notes = CLI_NOTE_COUNTS,
+};
 
 /* Does not fit: says so on stderr with the smallest --tp (and --ep for a
  * model with routed experts) that would fit, keeping every other setting. */
@@ -45,10 +58,10 @@ int cmd_analyze(int argc, char **argv)
 {
     const char *C = "analyze";
     struct cli_args a;
-    int rc = cli_parse(C, argc, argv, NULL, &a);
+    int rc = cli_parse(&CLI_ANALYZE, argc, argv, &a);
     if (rc) return rc;
     if (a.help) {
-        printf(USAGE, CLI_SCENARIO_HELP);
+        cli_help(&CLI_ANALYZE, stdout);
         return 0;
     }
     if (a.npos == 0) return cli_fail(C, "missing MODEL");
@@ -57,7 +70,6 @@ int cmd_analyze(int argc, char **argv)
     struct scenario sc;
     enum out_format fmt;
     if ((rc = cli_scenario(C, &a, &sc)) || (rc = cli_format(C, &a, &fmt))) return rc;
-    if (a.out) return cli_fail(C, "analyze writes to standard output; -o is not an option here");
 
     struct err e;
     struct model *m = NULL;

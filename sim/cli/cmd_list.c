@@ -6,12 +6,23 @@
 #include "../core/catalog.h"
 #include "cli.h"
 
-static const char USAGE[] =
-    "usage: opbound list models|hw|kinds\n"
-    "\n"
-    "  models   bundled models: name, family, parameters, active parameters, KV cache per token\n"
-    "  hw       bundled devices: memory, bandwidth, bf16 tensor peak, ridge point\n"
-    "  kinds    attention and FFN block kinds a model can use\n";
+static const struct cli_opt OPTS[] = {CLI_OPT_END};
+
+const struct cli_cmd CLI_LIST = {
+    .name = "list",
+    .brief = "list models|hw|kinds",
+    .summary = "bundled models, devices, block kinds",
+    .usage = "opbound list models|hw|kinds",
+    .about = "models   bundled models: name, family, parameters, active parameters, KV cache per\n"
+             "         token (memory held: binary units, KiB = 2^10 B)\n"
+             "hw       bundled devices: memory (GiB = 2^30 B), bandwidth (decimal TB/s),\n"
+             "         bf16 tensor peak, ridge point\n"
+             "kinds    attention and FFN block kinds a model can use\n"
+             "\n"
+             "Bundled files are read from the data folder (OPBOUND_DATA, else beside the\n"
+             "program); the folder used is printed under the table.\n",
+    .opts = OPTS,
+};
 
 static const char *slot_kind_name(const struct model *m, enum block_slot s)
 {
@@ -23,10 +34,15 @@ static const char *slot_kind_name(const struct model *m, enum block_slot s)
 
 int cmd_list(int argc, char **argv)
 {
-    if (argc != 1 || cli_is_help(argv[0])) {
-        fputs(USAGE, argc == 1 ? stdout : stderr);
-        return argc == 1 ? 0 : CLI_USAGE;
+    struct cli_args a;
+    int rc = cli_parse(&CLI_LIST, argc, argv, &a);
+    if (rc) return rc;
+    if (a.help) {
+        cli_help(&CLI_LIST, stdout);
+        return 0;
     }
+    if (a.npos != 1) return cli_fail("list", "expected one of models, hw or kinds");
+    argv = (char **)a.pos;
     static char names[256][64];
     char b[4][64];
     struct err e;

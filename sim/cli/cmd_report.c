@@ -37,18 +37,28 @@
 #define OB_VERSION "0.1.0"
 #endif
 
-static const char USAGE[] =
-    "usage: opbound report STUDY.yaml -o DIR\n"
-    "\n"
-    "Writes a report of a study file (see examples/study-attention.yaml) into folder DIR:\n"
-    "report.md and report.html (tables and charts), compare.csv (the rows of 'opbound\n"
-    "compare STUDY.yaml --format csv'), and per device and scenario: rooflines of every\n"
-    "design, KV-cache bytes and decode time per token against the context, a breakdown of\n"
-    "the step time per design (each chart as .png, .svg, .gp and .dat), the breakdown as\n"
-    "csv and the per-op tables as csv (ops/).\n"
-    "\n"
-    "  -o DIR      output folder; it is replaced when it holds an earlier report\n"
-    "Without gnuplot everything but the images is written (exit status 0).\n";
+static const struct cli_opt OPTS[] = {
+    {"-o", "DIR", "output folder; it is replaced when it holds an earlier\n"
+                  "report"},
+    CLI_OPT_VERBOSE,
+    CLI_OPT_END,
+};
+
+const struct cli_cmd CLI_REPORT = {
+    .name = "report",
+    .brief = "report STUDY.yaml -o DIR",
+    .summary = "tables, charts and csv of a study",
+    .usage = "opbound report STUDY.yaml -o DIR",
+    .about = "Writes a report of a study file (see examples/study-attention.yaml) into folder DIR:\n"
+             "report.md and report.html (tables and charts), compare.csv (the rows of 'opbound\n"
+             "compare STUDY.yaml --format csv'), and per device and scenario: rooflines of every\n"
+             "design, KV-cache bytes and decode time per token against the context, a breakdown of\n"
+             "the step time per design (each chart as .png, .svg, .gp and .dat), the breakdown as\n"
+             "csv and the per-op tables as csv (ops/). The devices and scenarios come from the\n"
+             "study file.\n",
+    .opts = OPTS,
+    .notes = "Without gnuplot everything but the images is written (exit status 0).\n",
+};
 
 struct rp_block {
     char slug[160];  /* file-name part: "h100-sxm5-80gb_decode-b32-c8192" */
@@ -538,18 +548,14 @@ int cmd_report(int argc, char **argv)
 {
     const char *C = "report";
     struct cli_args a;
-    int rc = cli_parse(C, argc, argv, NULL, &a);
+    int rc = cli_parse(&CLI_REPORT, argc, argv, &a);
     if (rc) return rc;
     if (a.help) {
-        fputs(USAGE, stdout);
+        cli_help(&CLI_REPORT, stdout);
         return 0;
     }
     if (a.npos == 0) return cli_fail(C, "missing STUDY.yaml");
     if (a.npos > 1) return cli_fail(C, "one study file only, got %d arguments", a.npos);
-    if (a.hw || a.phase || a.seq || a.ctx || a.batch || a.tp || a.wdt || a.kvdt || a.format ||
-        a.per_op)
-        return cli_fail(C, "the devices and scenarios come from the study file; only -o DIR "
-                           "may be given");
     if (!a.out) return cli_fail(C, "missing -o DIR (the output folder)");
     char dir[PLOT_PATH_MAX], parent[PLOT_PATH_MAX], name[256], cmd_line[2048];
     if ((rc = check_out(C, a.out, dir, parent, name))) return rc;

@@ -27,23 +27,34 @@
 #define SW_MAX_VALS 64
 #define SW_MAX_MODELS PLOT_NCOLORS
 
-static const char USAGE[] =
-    "usage: opbound sweep MODEL... --hw HW --phase decode|prefill --vary NAME=RANGE... -o DIR\n"
-    "\n"
-    "Evaluates every combination of the varied values for every MODEL on device HW and\n"
-    "writes DIR/sweep.csv (one row per point: time, TTFT, TPOT, KV cache, memory, fit,\n"
-    "FLOPs, bytes, ...) and charts, each as .png, .svg, .gp (gnuplot script) and .dat:\n"
-    "KV-cache bytes against the length; decode (or prefill) step time against the\n"
-    "length and against the batch, one curve per model and value of the other axis.\n"
-    "\n"
-    "  --vary NAME=RANGE    NAME: batch, context (decode) or seq (prefill)\n"
-    "                       RANGE: a..b doubles from a up to b (1k..128k), or a list\n"
-    "                       (1,8,64); k = x1024, m = x1048576; at most 64 values\n"
-    "  -o DIR               output folder (created if missing)\n"
-    "  MODEL...             up to 8 models\n"
-    "A name that is not varied takes its --batch, --context or --seq value.\n"
-    "%s"
-    "Without gnuplot the csv, data and scripts are still written (exit status 0).\n";
+static const struct cli_opt OPTS[] = {
+    CLI_OPT_HW,
+    CLI_OPT_PHASE,
+    CLI_OPTS_SCENARIO_BODY,
+    {"--vary", "NAME=RANGE", "NAME: batch, context (decode) or seq (prefill)\n"
+                             "RANGE: a..b doubles from a up to b (1k..128k), or a list\n"
+                             "(1,8,64); k = x1024, m = x1048576; at most 64 values"},
+    {"-o", "DIR", "output folder (created if missing)"},
+    CLI_OPT_VERBOSE,
+    CLI_OPT_END,
+};
+
+const struct cli_cmd CLI_SWEEP = {
+    .name = "sweep",
+    .brief = "sweep MODEL... --hw HW --phase ... --vary ... -o DIR",
+    .summary = "csv and charts over batch/length",
+    .usage = "opbound sweep MODEL... --hw HW --phase decode|prefill --vary NAME=RANGE... -o DIR",
+    .about = "Evaluates every combination of the varied values for every MODEL (up to 8) on\n"
+             "device HW and writes DIR/sweep.csv (one row per point: time, TTFT, TPOT, KV cache,\n"
+             "memory, fit, FLOPs, bytes, ...) and charts, each as .png, .svg, .gp (gnuplot\n"
+             "script) and .dat: KV-cache bytes against the length; decode (or prefill) step\n"
+             "time against the length and against the batch, one curve per model and value of\n"
+             "the other axis. A name that is not varied takes its --batch, --context or --seq\n"
+             "value.\n",
+    .opts = OPTS,
+    .notes = CLI_NOTE_COUNTS
+    "Without gnuplot the csv, data and scripts are still written (exit status 0).\n",
+};
 
 enum sw_axis { AX_BATCH, AX_LEN, AX_COUNT };
 
@@ -429,12 +440,11 @@ static int write_all(struct sw *s, const char *dir)
 int cmd_sweep(int argc, char **argv)
 {
     const char *C = "sweep";
-    static const char *const EXTRA[] = {"--vary", NULL};
     struct cli_args a;
-    int rc = cli_parse(C, argc, argv, EXTRA, &a);
+    int rc = cli_parse(&CLI_SWEEP, argc, argv, &a);
     if (rc) return rc;
     if (a.help) {
-        printf(USAGE, CLI_SCENARIO_HELP);
+        cli_help(&CLI_SWEEP, stdout);
         return 0;
     }
     static struct sw s;
@@ -444,8 +454,6 @@ int cmd_sweep(int argc, char **argv)
         return cli_fail(C, "at most %d models in one sweep, got %d", SW_MAX_MODELS, a.npos);
     if (!a.hw) return cli_fail(C, "missing --hw HW");
     if (!a.out) return cli_fail(C, "missing -o DIR (the output folder)");
-    if (a.format) return cli_fail(C, "--format is not an option here: sweep writes DIR/sweep.csv");
-    if (a.per_op) return cli_fail(C, "--per-op is not an option here");
     if ((rc = parse_axes(C, &a, &s))) return rc;
     if (strlen(a.out) > 900) return cli_fail(C, "-o %.40s...: path too long", a.out);
     char cmd_line[2048];
