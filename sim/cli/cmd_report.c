@@ -328,14 +328,16 @@ static void write_doc(FILE *f, enum doc_fmt fmt, const struct rp *r)
     struct doc d;
     char buf[512], base[256];
     doc_begin(&d, f, fmt, s->name);
+    d.dir = r->dir; /* the images are inlined from the folder being built */
     doc_para(&d, "Made by opbound %s from the study file %s: %d designs, %d device%s, %d "
                  "scenario%s. The command:", OB_VERSION, s->file, s->n_designs, s->n_hw,
              s->n_hw == 1 ? "" : "s", s->n_scenarios, s->n_scenarios == 1 ? "" : "s");
     doc_code(&d, r->cmd_line);
     doc_para(&d, "TTFT is the prefill of the batch at the scenario's length, TPOT one decode "
                  "step at that context; ratios are against the first design; '!' marks a "
-                 "memory footprint that does not fit the device. Numbers use decimal SI "
-                 "prefixes; the csv files hold them exactly. Every chart has its gnuplot "
+                 "memory footprint that does not fit the device. Memory held (KV/token, memory) "
+                 "is in binary units (GiB = 2^30 B), other numbers use decimal SI prefixes; "
+                 "the csv files hold them exactly. Every chart has its gnuplot "
                  "script (.gp) and data (.dat) beside it: run gnuplot NAME.gp in this folder "
                  "to redraw it.");
     doc_list_begin(&d);
