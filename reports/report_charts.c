@@ -307,9 +307,18 @@ int chart_breakdown_write(const struct breakdown *b, const char *dir, const char
         for (int i = 0; i < b->n; i++) {
             double sum = 0;
             for (int p = 0; p < BD_COUNT; p++) sum += b->t[i][p];
-            fprintf(f, "set label %d '%s' at %d, %.17g center offset 0,0.7 font 'sans,10'\n",
-                    i + 1, fmt_time(nb, sizeof nb, sum), i, sum);
+            const bool no_fit = b->fits && !b->fits[i];
+            fprintf(f, "set label %d \"%s%s\" at %d, %.17g center offset 0,%s font 'sans,10'%s\n",
+                    i + 1, fmt_time(nb, sizeof nb, sum), no_fit ? "\\nDOES NOT FIT" : "", i, sum,
+                    no_fit ? "1.4" : "0.7", no_fit ? " tc rgb '#B2182B'" : "");
         }
+        bool any_no_fit = false;
+        for (int i = 0; b->fits && i < b->n; i++) any_no_fit |= !b->fits[i];
+        if (any_no_fit)
+            fprintf(f, "set label %d 'DOES NOT FIT: the memory footprint exceeds the device; "
+                       "the time is what the step would take' at screen 0.02, screen 0.03 left "
+                       "tc rgb '#B2182B' font 'sans,10'\n",
+                    b->n + 1);
         fprintf(f, "TOTAL = %d  # column of the total\nplot \\\n", BD_COUNT + 2);
         bool any = false;
         for (int p = 0; p < BD_COUNT; p++) {

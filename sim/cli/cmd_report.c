@@ -285,7 +285,10 @@ static int run_block(struct rp *r, int bi, struct err *e)
     struct rp_block *b = &r->blocks[bi];
     const int n = r->s->n_designs;
     double (*bd)[BD_COUNT] = calloc((size_t)n, sizeof *bd);
-    if (!bd) {
+    bool *fits = calloc((size_t)n, sizeof *fits);
+    if (!bd || !fits) {
+        free(bd);
+        free(fits);
         r->failed_inside = true;
         return err_set(e, r->final_dir, 0, 0, "out of memory");
     }
@@ -294,6 +297,7 @@ static int run_block(struct rp *r, int bi, struct err *e)
         analysis_run(&r->an[k], r->s->designs[k].m, b->cb.d, b->cb.sc);
         compare_row_fill(&b->cb.rows[k], r->names[k], &r->an[k], b->cb.sc);
         breakdown_sum(&r->an[k], bd[k]);
+        fits[k] = r->an[k].fits;
     }
     int rc = write_tables(r, bi, bd, e);
     char title[256], sub[256], base[256];
@@ -301,12 +305,13 @@ static int run_block(struct rp *r, int bi, struct err *e)
              phase_name(b->cb.sc->phase));
     snprintf(sub, sizeof sub, "%s", b->title);
     const struct breakdown brk = {r->cmd_line, title, sub, "step time, all layers (s)", n,
-                                  r->names, (const double(*)[BD_COUNT])bd};
+                                  r->names, (const double(*)[BD_COUNT])bd, fits};
     snprintf(base, sizeof base, "breakdown_%s", b->slug);
     progress(r, bi, "breakdown");
     if (rc == 0) r->nfiles += 2, rc = chart_breakdown_write(&brk, r->dir, base, e);
     if (rc == 0) rc = render(r, base, e);
     free(bd);
+    free(fits);
     progress(r, bi, "rooflines");
     if (rc == 0) rc = write_rooflines(r, bi, e);
     progress(r, bi, "curves");
