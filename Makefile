@@ -8,6 +8,11 @@
 #   make bench    engine speed (BENCHMARKS.md)
 #   make kernels  CUDA kernels and build/kernels/bench (docs/kernels.md) when nvcc is on
 #                 PATH; otherwise one line saying they were skipped. Never part of check.
+#   make check-browser   opens a generated report.html in headless Chromium (installed
+#                 from Debian, DevTools client chrome-remote-interface from npm, when
+#                 missing); fails on console errors, failed or external requests,
+#                 broken images, roofline points without hover titles; screenshots
+#                 in build/browser/. Run by .ci/run after check.
 #   make deps     only install the Debian packages the build needs
 #   make install PREFIX=/usr/local [DESTDIR=]   binary, libopbound.a/.so, opbound.h,
 #                 opbound.pc, man pages, bash completion, data in PREFIX/share/opbound
@@ -59,7 +64,7 @@ COMMANDS := analyze compare import list serve schema roofline sweep report calib
 MAN_PAGES := $(BUILD)/man/opbound.1 $(COMMANDS:%=$(BUILD)/man/opbound-%.1)
 
 .PHONY: all deps demo check test test-san schema-check man-check man-update bench clean kernels \
-        install uninstall man
+        install uninstall man check-browser
 ifeq ($(SAN),)
 all: $(BUILD)/opbound $(BUILD)/libopbound.a $(BUILD)/libopbound.so $(BUILD)/pub/libopbound.a man
 else
@@ -191,6 +196,25 @@ check: deps
 	$(MAKE) --no-print-directory man-check
 	$(MAKE) --no-print-directory test
 	$(MAKE) --no-print-directory test-san
+
+# A real browser on the report (tests/tools/check-browser.js). The page is
+# copied alone into another folder first: it must not need the files beside it.
+BROWSER_DIR := $(BUILD)/browser
+CRI_VERSION := 0.34.0
+check-browser: deps
+	$(MAKE) --no-print-directory all
+	@command -v chromium >/dev/null 2>&1 || $(MAKE) --no-print-directory deps DEB_PKGS=chromium
+	@{ command -v node && command -v npm; } >/dev/null 2>&1 || \
+	  $(MAKE) --no-print-directory deps DEB_PKGS="nodejs npm"
+	@test -f $(BROWSER_DIR)/node_modules/chrome-remote-interface/package.json || \
+	  { echo "installing chrome-remote-interface $(CRI_VERSION) from npm into $(BROWSER_DIR)"; \
+	    mkdir -p $(BROWSER_DIR) && npm install --silent --no-audit --no-fund --no-save \
+	      --prefix $(BROWSER_DIR) chrome-remote-interface@$(CRI_VERSION); }
+	rm -rf $(BROWSER_DIR)/report $(BROWSER_DIR)/alone
+	./$(BUILD)/opbound report examples/study-attention.yaml -o $(BROWSER_DIR)/report >/dev/null
+	mkdir -p $(BROWSER_DIR)/alone && cp $(BROWSER_DIR)/report/report.html $(BROWSER_DIR)/alone/
+	NODE_PATH=$(CURDIR)/$(BROWSER_DIR)/node_modules timeout 300 node tests/tools/check-browser.js \
+	  "$$(command -v chromium)" $(BROWSER_DIR)/alone/report.html $(BROWSER_DIR)
 
 bench: deps
 	$(MAKE) --no-print-directory all $(BUILD)/bench
