@@ -86,17 +86,28 @@ async function main() {
       const imgs = [...document.images];
       const figs = [...document.querySelectorAll('figure')];
       const roof = figs.filter((f) => /roofline/i.test(f.querySelector('figcaption')?.textContent || ''));
-      const titled = roof.map((f) => [...f.querySelectorAll('svg g > title')]
-          .filter((t) => t.parentNode.querySelector('use')));
-      const first = titled.flat()[0];
-      const r = first ? first.parentNode.querySelector('use').getBoundingClientRect() : null;
+      // a point: <g><title>TEXT</title><use .../></g>; gnuplot's own plot groups
+      // carry an id (and the plot's name as their title), legend samples sit in them
+      // (and gnuplot's style groups carry fill/colour attributes): a point group has
+      // no attribute, or only event handlers (gnuplot's own hypertext, a failure)
+      const groups = roof.map((f) => [...f.querySelectorAll('svg g')]
+          .filter((g) => g.querySelector(':scope > use') &&
+                         [...g.attributes].every((a) => /^on/.test(a.name))));
+      window.__points = groups;
+      const titleOf = (g) => g.querySelector(':scope > title');
+      const titled = groups.map((l) => l.filter((g) => titleOf(g)));
+      const untitled = groups.flat().filter((g) => !titleOf(g)).length;
+      const scripted = groups.flat().filter((g) => [...g.attributes].some((a) => /^on/.test(a.name))).length;
+      const first = titled.flat()[0] ? titleOf(titled.flat()[0]) : null;
+      const r = first ? first.nextElementSibling.getBoundingClientRect() : null;
       return {
         images: imgs.length,
         broken: imgs.filter((i) => !i.complete || i.naturalWidth === 0).map((i) => i.alt),
         svgs: document.querySelectorAll('svg').length,
         rooflines: roof.length,
         titledPerRoofline: titled.map((l) => l.length),
-        emptyTitles: titled.flat().filter((t) => !/Op\\/B/.test(t.textContent)).length,
+        emptyTitles: titled.flat().filter((g) => !/Op\\/B/.test(titleOf(g).textContent)).length,
+        untitled, scripted,
         sample: first ? first.textContent : '',
         hoverAt: r ? { x: r.x + r.width / 2, y: r.y + r.height / 2, scrollY: window.scrollY } : null,
         tables: document.querySelectorAll('table').length,
@@ -110,13 +121,15 @@ async function main() {
     if (facts.rooflines === 0) problems.push('no roofline figure found');
     facts.titledPerRoofline.forEach((n, i) => { if (n === 0) problems.push(`roofline ${i + 1}: no hover titles`); });
     if (facts.emptyTitles) problems.push(facts.emptyTitles + ' point titles without the op figures');
+    if (facts.untitled) problems.push(facts.untitled + ' roofline points without a hover title');
+    if (facts.scripted) problems.push(facts.scripted + ' roofline points with event-handler attributes');
     if (facts.scrolling !== facts.tables) problems.push('tables outside a scrolling box');
     say('sample hover title: ' + facts.sample);
 
     if (facts.hoverAt) { // hover a point: a leftover hover script would throw here
       await Runtime.evaluate({ expression: `window.scrollTo(0, ${facts.hoverAt.y - 300})` });
       const pos = (await Runtime.evaluate({ returnByValue: true, expression: `(() => {
-        const u = [...document.querySelectorAll('figure svg g > title')][0].parentNode.querySelector('use');
+        const u = window.__points.flat()[0].querySelector(':scope > use');
         const r = u.getBoundingClientRect(); return { x: r.x + r.width / 2, y: r.y + r.height / 2 }; })()` })).result.value;
       await Input.dispatchMouseEvent({ type: 'mouseMoved', x: pos.x, y: pos.y });
       await new Promise((r) => setTimeout(r, 300));
@@ -140,8 +153,10 @@ async function main() {
     problems.push('browser check could not run: ' + e.message + (stderr ? '\n' + stderr.slice(-2000) : ''));
   } finally {
     if (client) await client.close().catch(() => {});
+    const exited = new Promise((r) => browser.once('exit', r));
     browser.kill('SIGTERM');
-    fs.rmSync(profile, { recursive: true, force: true });
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    try { fs.rmSync(profile, { recursive: true, force: true, maxRetries: 5 }); } catch (e) { /* a temp folder */ }
   }
   if (problems.length) {
     problems.forEach((p) => console.error('check-browser: FAIL: ' + p));
