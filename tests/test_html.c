@@ -164,6 +164,41 @@ static void test_breakdown_marks_does_not_fit(void **state)
     free(gp);
 }
 
+/* 3 models x 16 batch values = 48 curves: each differs from every other in
+ * colour, marker or dash (colour = value mod 8; marker and dash from the model
+ * and value / 8), and the key names 23 of them plus a line counting the other 25. */
+static void test_sweep_many_series_distinguishable_and_key_capped(void **state)
+{
+    (void)state;
+    char args[512], path[128];
+    snprintf(args, sizeof args,
+             "sweep llama-3-8b mixtral qwen3-30b --hw h100 --phase decode --vary context=1k..8k "
+             "--vary batch=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16 -o %s/sw", dir);
+    assert_int_equal(tu_run(args, out, sizeof out, err, sizeof err), 0);
+    snprintf(path, sizeof path, "%s/sw/decode_time_vs_context.gp", dir);
+    char *gp = slurp(path);
+    assert_non_null(gp);
+    static char seen[64][64];
+    int n = 0;
+    for (const char *p = strstr(gp, "using 1:2 with lines"); p; p = strstr(p + 1, "using 1:2 with lines")) {
+        int dt, pt;
+        char col[16];
+        if (sscanf(p, "using 1:2 with lines lw 2 dt %d lc rgb '%15[^']'", &dt, col) != 2) continue;
+        const char *q = strstr(p, "with points pt ");
+        assert_non_null(q);
+        assert_int_equal(sscanf(q, "with points pt %d", &pt), 1);
+        assert_true(n < 64);
+        snprintf(seen[n], 64, "%d/%d/%s", dt, pt, col);
+        for (int k = 0; k < n; k++)
+            if (strcmp(seen[k], seen[n]) == 0) fail_msg("curves %d and %d look alike (%s)", k, n, seen[n]);
+        n++;
+    }
+    assert_int_equal(n, 48);
+    assert_int_equal(count(gp, "keyentry with linespoints"), 23);
+    assert_non_null(strstr(gp, "... and 25 more curves (named in sweep.csv)"));
+    free(gp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -171,6 +206,7 @@ int main(void)
         cmocka_unit_test(test_html_ids_unique),
         cmocka_unit_test(test_roofline_points_have_hover_titles),
         cmocka_unit_test(test_breakdown_marks_does_not_fit),
+        cmocka_unit_test(test_sweep_many_series_distinguishable_and_key_capped),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -26,6 +26,7 @@
 
 #define SW_MAX_VALS 64
 #define SW_MAX_MODELS PLOT_NCOLORS
+#define SW_KEY_MAX 24 /* curves named in a chart's key */
 
 static const struct cli_opt OPTS[] = {
     CLI_OPT_HW,
@@ -352,26 +353,39 @@ static void write_chart_gp(FILE *f, const struct sw *s, const struct chart *c)
     fprintf(f, "# a curve per model (point type) and %s (colour); open points do not fit in "
                "device memory\nplot \\\n",
             other == AX_BATCH ? "batch" : len_name(s));
+    /* Curve (model mi, value o): colour o mod 8 (Okabe-Ito); point type and dash
+     * from (mi + w, mi + 2w) mod 5 with w = o / 8, a one-to-one map of (mi, w)
+     * for mi, w < 5, so up to 5 models x 40 values every curve differs from
+     * every other in colour, marker or dash. The key lists at most SW_KEY_MAX
+     * curves; the rest are counted under it (all are named in sweep.csv). */
+    const int total = s->nm * s->nv[other];
     int block = 0;
     for (int mi = 0; mi < s->nm; mi++)
         for (int o = 0; o < s->nv[other]; o++, block++) {
             const char *col = PLOT_COLORS[o % PLOT_NCOLORS];
             static const int PT_FILLED[5] = {7, 5, 9, 13, 11}, PT_OPEN[5] = {6, 4, 8, 12, 10};
+            const int w = o / PLOT_NCOLORS, pt = (mi + w) % 5, dt = 1 + (mi + 2 * w) % 5;
             count_label(v, sizeof v, s->vals[other][o]);
             snprintf(b, sizeof b, "%s%s%s %s", s->nm > 1 ? s->m[mi]->name : "",
                      s->nm > 1 ? ", " : "", other == AX_BATCH ? "batch" : len_name(s), v);
-            fprintf(f, "  keyentry with linespoints lw 2 dt %d pt %d ps 1.2 lc rgb '%s' title ",
-                    1 + mi % 5, PT_FILLED[mi % 5], col);
-            plot_gp_str(f, b);
-            fprintf(f, ", \\\n  DATA index %d using 1:2 with lines lw 2 dt %d lc rgb '%s' notitle, "
-                       "\\\n", block, 1 + mi % 5, col);
+            if (total <= SW_KEY_MAX || block < SW_KEY_MAX - 1) {
+                fprintf(f, "  keyentry with linespoints lw 2 dt %d pt %d ps 1.2 lc rgb '%s' title ",
+                        dt, PT_FILLED[pt], col);
+                plot_gp_str(f, b);
+                fprintf(f, ", \\\n");
+            } /* else unnamed in the key (a comment would end the plot command) */
+            fprintf(f, "  DATA index %d using 1:2 with lines lw 2 dt %d lc rgb '%s' notitle, "
+                       "\\\n", block, dt, col);
             fprintf(f, "  DATA index %d using 1:($3 > 0 ? $2 : NaN) with points pt %d ps 1.2 "
                        "lc rgb '%s' notitle, \\\n",
-                    block, PT_FILLED[mi % 5], col);
+                    block, PT_FILLED[pt], col);
             fprintf(f, "  DATA index %d using 1:($3 > 0 ? NaN : $2) with points pt %d ps 1.2 "
                        "lc rgb '%s' notitle, \\\n",
-                    block, PT_OPEN[mi % 5], col);
+                    block, PT_OPEN[pt], col);
         }
+    if (total > SW_KEY_MAX)
+        fprintf(f, "  keyentry title '... and %d more curves (named in sweep.csv)', \\\n",
+                total - (SW_KEY_MAX - 1));
     fprintf(f, "  keyentry title ' ', keyentry with points pt 6 lc rgb '#333333' "
                "title 'open: does not fit'\n\n");
     fprintf(f, "set terminal svg size 1200,800 dynamic noenhanced font 'sans,12' background "
