@@ -105,9 +105,10 @@ typedef enum ob_total {
     OB_STEP_TIME_S,          /* the scenario's step on one device */
     OB_STEP_FLOPS,           /* every layer, one device */
     OB_STEP_BYTES,           /* read and written, one device */
-    OB_TTFT_S,               /* prefill of the whole batch (docs/output.md) */
+    OB_TTFT_S,               /* batch prefill: the B prompts together (docs/output.md) */
     OB_TPOT_S,               /* one decode step: the time per output token */
-    OB_TOKENS_PER_S,         /* this phase's tokens per second, one device's batch */
+    OB_TOKENS_PER_S,         /* this phase's tokens/s: the group's under tp, one device's
+                              * under ep; meaningful only when OB_FITS is 1 */
     OB_PARAMS,               /* whole model */
     OB_ACTIVE_PARAMS,        /* per token, whole model */
     OB_WEIGHT_BYTES,         /* whole model */
