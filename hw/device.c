@@ -38,6 +38,7 @@ static const struct key_spec TOP_KEYS[] = {
 };
 
 static const char *const PIM_KINDS[] = {"logic", "bank", NULL};
+static const char *const PIM_OPS[] = {"all", "attention", NULL};
 #define POFF(f) offsetof(struct device, pim.f)
 #define EOFF(f) offsetof(struct device, energy.f)
 static const struct key_spec PIM_KEYS[] = {
@@ -55,6 +56,9 @@ static const struct key_spec PIM_KEYS[] = {
      "PIM-side SRAM per stack (informational; default 0)"},
     {"overhead_s", KEY_NUM, POFF(overhead_s), 0, 1, 0, NULL, "s",
      "fixed time per PIM kernel (default: the device's kernel_overhead_s)"},
+    {"ops", KEY_ENUM, POFF(ops), 0, 0, 0, PIM_OPS, "",
+     "ops PIM may run: all (every op but collectives; default) or attention (the attention "
+     "core only, as AttAcc: Park et al., ASPLOS 2024)"},
     {"coprocess", KEY_BOOL, POFF(coprocess), 0, 0, 0, NULL, "",
      "xPU and PIM may split one MoE or attention op (experts / requests); default false"},
     {"baseline", KEY_STR, POFF(baseline), 0, 64, 0, NULL, "",

@@ -106,7 +106,7 @@ static bool known_elsewhere(const char *s)
     static const struct cli_cmd *const ALL[] = {
         &CLI_ANALYZE, &CLI_COMPARE,  &CLI_IMPORT, &CLI_LIST,      &CLI_SERVE,    &CLI_SCHEMA,
         &CLI_ROOFLINE, &CLI_SWEEP, &CLI_REPORT, &CLI_CALIBRATE, &CLI_VALIDATE, &CLI_PREDICT,
-        &CLI_TRAIN};
+        &CLI_TRAIN, &CLI_PLAN};
     for (size_t i = 0; i < sizeof ALL / sizeof ALL[0]; i++)
         if (find_opt(ALL[i], s)) return true;
     return false;

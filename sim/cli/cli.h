@@ -138,10 +138,11 @@ int cmd_report(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 
 /* The command specs (each in its cmd_*.c). */
 extern const struct cli_cmd CLI_ANALYZE, CLI_COMPARE, CLI_IMPORT, CLI_LIST, CLI_SERVE, CLI_SCHEMA,
-    CLI_ROOFLINE, CLI_SWEEP, CLI_REPORT, CLI_CALIBRATE, CLI_VALIDATE, CLI_PREDICT, CLI_TRAIN;
+    CLI_ROOFLINE, CLI_SWEEP, CLI_REPORT, CLI_CALIBRATE, CLI_VALIDATE, CLI_PREDICT, CLI_TRAIN, CLI_PLAN;
 
 #endif

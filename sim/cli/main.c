@@ -19,8 +19,8 @@ static const struct {
     {&CLI_ANALYZE, cmd_analyze},     {&CLI_COMPARE, cmd_compare},   {&CLI_IMPORT, cmd_import},
     {&CLI_ROOFLINE, cmd_roofline},   {&CLI_SWEEP, cmd_sweep},       {&CLI_SERVE, cmd_serve},
     {&CLI_REPORT, cmd_report},       {&CLI_CALIBRATE, cmd_calibrate}, {&CLI_VALIDATE, cmd_validate},
-    {&CLI_PREDICT, cmd_predict},     {&CLI_TRAIN, cmd_train},       {&CLI_LIST, cmd_list},
-    {&CLI_SCHEMA, cmd_schema},
+    {&CLI_PREDICT, cmd_predict},     {&CLI_TRAIN, cmd_train},       {&CLI_PLAN, cmd_plan},
+    {&CLI_LIST, cmd_list},           {&CLI_SCHEMA, cmd_schema},
 };
 #define N_COMMANDS ((int)(sizeof COMMANDS / sizeof COMMANDS[0]))
 
