@@ -18,7 +18,7 @@ static const struct cli_opt OPTS[] = {
 const struct cli_cmd CLI_ANALYZE = {
     .name = "analyze",
     .brief = "analyze MODEL --hw HW --phase prefill|decode ...",
-    .summary = "FLOPs, bytes, intensity, roofline time of every op and the model",
+    .summary = "FLOPs, bytes, intensity, roofline time per op",
     .usage = "opbound analyze MODEL --hw HW --phase prefill --seq S [options]\n"
              "opbound analyze MODEL --hw HW --phase decode --context L [options]",
     .about = "Lowers MODEL to an op graph for one step and evaluates it on device HW with a\n"

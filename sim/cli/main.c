@@ -30,11 +30,13 @@ static void usage(FILE *out)
     fputs("opbound - cost model for attention and MoE designs on GPUs\n\n"
           "usage: opbound COMMAND [ARGS]\n\ncommands:\n",
           out);
+    int w = 13; /* "man [COMMAND]" */
     for (int i = 0; i < N_COMMANDS; i++)
-        fprintf(out, "  %-52s %s\n", COMMANDS[i].spec->brief, COMMANDS[i].spec->summary);
-    fputs("  man [COMMAND]                                        the man page (roff) of opbound or "
-          "a command\n"
-          "\noptions: --help (also after a command), --version\n"
+        if ((int)strlen(COMMANDS[i].spec->brief) > w) w = (int)strlen(COMMANDS[i].spec->brief);
+    for (int i = 0; i < N_COMMANDS; i++)
+        fprintf(out, "  %-*s  %s\n", w, COMMANDS[i].spec->brief, COMMANDS[i].spec->summary);
+    fprintf(out, "  %-*s  the man page (roff) of opbound or a command\n", w, "man [COMMAND]");
+    fputs("\noptions: --help (also after a command), --version\n"
           "MODEL and HW are files if one by that name exists (YAML; MODEL may also be a\n"
           "Hugging Face config.json), else bundled names in any case (see 'opbound list') or\n"
           "prefixes that start exactly one. Bundled files come from $OPBOUND_DATA, else from\n"
