@@ -92,6 +92,10 @@ static const struct key_spec TENSOR_KEYS[] = {
     {"fp8", KEY_NUM, OFF(tensor_flops_per_s[DT_FP8]), 1e6, 1e19, 0, NULL, "FLOP/s", "fp8"},
     {"int8", KEY_NUM, OFF(tensor_flops_per_s[DT_INT8]), 1e6, 1e19, 0, NULL, "OP/s", "int8"},
     {"int4", KEY_NUM, OFF(tensor_flops_per_s[DT_INT4]), 1e6, 1e19, 0, NULL, "OP/s", "int4"},
+    {"nvfp4", KEY_NUM, OFF(tensor_flops_per_s[DT_NVFP4]), 1e6, 1e19, 0, NULL, "FLOP/s",
+     "nvfp4 (Blackwell)"},
+    {"mxfp4", KEY_NUM, OFF(tensor_flops_per_s[DT_MXFP4]), 1e6, 1e19, 0, NULL, "FLOP/s",
+     "mxfp4 (Blackwell)"},
 };
 static const struct key_spec VECTOR_KEYS[] = {
     {"fp32", KEY_NUM, OFF(vector_flops_per_s[DT_FP32]), 1e6, 1e19, 1, NULL, "FLOP/s", "fp32"},

@@ -63,7 +63,7 @@ int plan_run(const struct model *m, const struct device *d, const struct plan_re
     struct model_counts mc;
     model_count(m, 1, &mc);
     const bool moe = mc.ep_params_dev > 0;
-    enum dtype wts[3] = {m->dt_w, DT_FP8, DT_INT4}, kvs[2] = {m->dt_kv, DT_FP8};
+    enum dtype wts[3] = {m->dt_w, DT_FP8, DT_INT4_G128}, kvs[2] = {m->dt_kv, DT_FP8};
     const int n_w = q->vary_dtypes ? 3 : 1, n_kv = q->vary_dtypes ? 2 : 1;
     const double ctx_max = q->isl + q->osl, ctx_avg = q->isl + q->osl / 2.0;
     int rc = 0;

@@ -88,7 +88,8 @@ OB_API void ob_scenario_set_seq(ob_scenario *sc, double prompt_tokens);    /* pr
 OB_API void ob_scenario_set_context(ob_scenario *sc, double cached_tokens); /* decode */
 OB_API void ob_scenario_set_tp(ob_scenario *sc, double devices);
 OB_API void ob_scenario_set_ep(ob_scenario *sc, double devices);
-/* "fp32", "bf16", "fp16", "fp8", "int8", "int4"; NULL keeps the model's. An
+/* "fp32", "bf16", "fp16", "fp8", "int8", "int4", "int4_g128", "nvfp4", "mxfp4";
+ * NULL keeps the model's. An
  * unknown name is reported by ob_evaluate. */
 OB_API void ob_scenario_set_weight_dtype(ob_scenario *sc, const char *dtype);
 OB_API void ob_scenario_set_kv_dtype(ob_scenario *sc, const char *dtype);

@@ -314,14 +314,14 @@ int cli_scenario(const char *cmd, const struct cli_args *a, struct scenario *sc)
     if (a->wdt) {
         if (dtype_parse(a->wdt, &sc->dt_w))
             return cli_fail(cmd,
-                            "--weight-dtype: unknown dtype '%s' (fp32, bf16, fp16, fp8, int8, int4)",
+                            "--weight-dtype: unknown dtype '%s' (fp32, bf16, fp16, fp8, int8, int4, int4_g128, nvfp4, mxfp4)",
                             a->wdt);
         sc->has_dt_w = true;
     }
     if (a->kvdt) {
         if (dtype_parse(a->kvdt, &sc->dt_kv))
             return cli_fail(cmd,
-                            "--kv-dtype: unknown dtype '%s' (fp32, bf16, fp16, fp8, int8, int4)",
+                            "--kv-dtype: unknown dtype '%s' (fp32, bf16, fp16, fp8, int8, int4, int4_g128, nvfp4, mxfp4)",
                             a->kvdt);
         sc->has_dt_kv = true;
     }

@@ -68,7 +68,8 @@ struct cli_cmd {
                   "all-to-all (docs/moe.md)"},                                                 \
     {"--weight-dtype", "D", "override the model's weight dtype"},                              \
     {"--kv-dtype", "D", "override the model's KV-cache dtype\n"                               \
-                        "D: fp32, bf16, fp16, fp8, int8, int4"}
+                        "D: fp32, bf16, fp16, fp8, int8, int4, int4_g128,\n"                  \
+                        "nvfp4, mxfp4 (block scales counted: docs/conventions.md)"}
 #define CLI_OPT_PHASE {"--phase", "P", "prefill or decode"}
 #define CLI_OPT_VERBOSE                                                                        \
     {"--verbose", NULL, "list every field of a Hugging Face config.json that was\n"           \

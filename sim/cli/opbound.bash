@@ -18,7 +18,7 @@ _opbound()
             return ;;
         --phase) COMPREPLY=($(compgen -W "prefill decode both" -- "$cur")); return ;;
         --format) COMPREPLY=($(compgen -W "table csv json" -- "$cur")); return ;;
-        --weight-dtype|--kv-dtype) COMPREPLY=($(compgen -W "fp32 bf16 fp16 fp8 int8 int4" -- "$cur")); return ;;
+        --weight-dtype|--kv-dtype) COMPREPLY=($(compgen -W "fp32 bf16 fp16 fp8 int8 int4 int4_g128 nvfp4 mxfp4" -- "$cur")); return ;;
         -o) compopt -o default 2>/dev/null; COMPREPLY=(); return ;;
     esac
     if [ "$cmd" = list ]; then
