@@ -225,10 +225,11 @@ void report_analysis_table(FILE *out, const struct analysis_view *v, bool per_op
     if (v->has_ttft_request)
         fprintf(out, "  time to first token %s (one request of %.0f tokens, prefilled alone)\n",
                 fmt_time(b[0], B64, v->ttft_request_s), plen);
-    fprintf(out, "  %s %s (%.0f x %.0f tokens%s)\n",
-            v->has_ttft_request ? "batch prefill      " : "time to first token",
-            fmt_time(b[0], B64, a->ttft_s), a->step.batch, plen,
-            v->has_ttft_request ? " together: each of these requests waits this long" : "");
+    if (!v->has_ttft_request || a->step.batch > 1) /* at batch 1 it is the line above */
+        fprintf(out, "  %s %s (%.0f x %.0f tokens%s)\n",
+                v->has_ttft_request ? "batch prefill      " : "time to first token",
+                fmt_time(b[0], B64, a->ttft_s), a->step.batch, plen,
+                v->has_ttft_request ? " together: each of these requests waits this long" : "");
     fprintf(out, "  time per out token  %s (decode at context %.0f)\n",
             fmt_time(b[0], B64, a->tpot_s),
             v->sc->phase == PHASE_PREFILL ? v->sc->seq : v->sc->context);

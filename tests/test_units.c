@@ -93,6 +93,12 @@ static void test_ttft_request_beside_batch_prefill(void **state)
     assert_non_null(strstr(out, "(one request of 2048 tokens, prefilled alone)"));
     assert_non_null(strstr(out, "  batch prefill       "));
     assert_non_null(strstr(out, "(8 x 2048 tokens together"));
+    /* at batch 1 the two are one figure: printed once */
+    assert_int_equal(tu_run("analyze llama-3-8b --hw h100 --phase prefill --seq 2048", out,
+                            sizeof out, err, sizeof err),
+                     0);
+    assert_non_null(strstr(out, "(one request of 2048 tokens, prefilled alone)"));
+    assert_null(strstr(out, "batch prefill"));
 }
 
 /* H100's fp32 matmul peak (66.9 TFLOP/s without TF32) runs on CUDA cores. */
