@@ -53,12 +53,22 @@ static int group_curves(const struct curves *c, int *group, int *first)
 
 /* Legend of group g: the first design with the curve's sample, the others
  * with the same values on their own lines below it ("= name"). */
+/* The key names at most KEY_MAX designs (a study may hold 64); *room counts
+ * down the lines left, *hidden counts the designs left out (named in
+ * compare.csv and report.md), said on the key's last line. */
+#define KEY_MAX 28
 static void group_key(FILE *f, const struct curves *c, const int *group, int g, int dt,
-                      int pt, const char *col)
+                      int pt, const char *col, int *room, int *hidden)
 {
     bool first = true;
     for (int i = 0; i < c->n; i++) {
         if (group[i] != g) continue;
+        if (*room <= 0) {
+            ++*hidden;
+            first = false;
+            continue;
+        }
+        --*room;
         if (first) {
             fprintf(f, "  keyentry with linespoints lw 2 dt %d pt %d ps 1.3 lc rgb '%s' title ",
                     dt, pt, col);
@@ -176,10 +186,11 @@ int chart_curves_write(const struct curves *c, const char *dir, const char *base
                     c->capacity, fmt_bin(nb[0], 64, c->capacity));
         fprintf(f, "# one curve per group of designs with identical values; open points do not "
                    "fit in device memory\nplot \\\n");
+        int room = c->n > KEY_MAX ? KEY_MAX - 1 : KEY_MAX, hidden = 0;
         for (int g = 0; g < ng; g++) {
             const char *col = curve_color(g);
             const int sh = curve_shape(g), dt = curve_dash(g);
-            group_key(f, c, group, g, dt, PT_FILLED[sh], col);
+            group_key(f, c, group, g, dt, PT_FILLED[sh], col, &room, &hidden);
             fprintf(f, "  DATA index %d using 1:2 with lines lw 2 dt %d lc rgb '%s' "
                        "notitle, \\\n", g, dt, col);
             fprintf(f, "  DATA index %d using 1:($3 > 0 ? $2 : NaN) with points pt %d ps 1.3 "
@@ -187,6 +198,9 @@ int chart_curves_write(const struct curves *c, const char *dir, const char *base
             fprintf(f, "  DATA index %d using 1:($3 > 0 ? NaN : $2) with points pt %d ps 1.3 "
                        "lw 1.5 lc rgb '%s' notitle, \\\n", g, PT_OPEN[sh], col);
         }
+        if (hidden)
+            fprintf(f, "  keyentry title '... and %d more (see compare.csv)', "
+                       "\\\n", hidden);
         fprintf(f, "  keyentry title ' ', keyentry with points pt 6 lc rgb '#333333' "
                    "title 'open point: does not fit'\n");
         gp_tail(f, W, H);

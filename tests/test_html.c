@@ -199,6 +199,36 @@ static void test_sweep_many_series_distinguishable_and_key_capped(void **state)
     free(gp);
 }
 
+/* A study of 30 designs (GQA with 1, 2, 4, 8, 16, 32 KV heads x head sizes 64,
+ * 96, 128, 160, 192): the KV-cache chart's key names 27 designs (28 lines with
+ * the count) and says "... and 3 more"; the curves themselves are all drawn. */
+static void test_report_key_capped(void **state)
+{
+    (void)state;
+    char yaml[8192] = "name: many designs\nskeleton: llama-3-8b\nhw: [h100-sxm5-80gb]\n"
+                      "scenarios:\n  - {phase: decode, batch: 4, context: 4096}\ndesigns:\n";
+    static const int KV[] = {1, 2, 4, 8, 16, 32}, HD[] = {64, 96, 128, 160, 192};
+    for (int k = 0; k < 6; k++)
+        for (int h = 0; h < 5; h++)
+            snprintf(yaml + strlen(yaml), sizeof yaml - strlen(yaml),
+                     "  - name: GQA kv%d d%d\n    attention: {kind: gqa, heads: 32, kv_heads: %d, "
+                     "head_dim: %d}\n",
+                     KV[k], HD[h], KV[k], HD[h]);
+    const char *study = tu_write_temp(yaml);
+    assert_non_null(study);
+    char args[256], path[160];
+    snprintf(args, sizeof args, "report %s -o %s/many", study, dir);
+    int rc = tu_run(args, out, sizeof out, err, sizeof err);
+    unlink(study);
+    if (rc) fail_msg("rc %d: %s", rc, err);
+    snprintf(path, sizeof path, "%s/many/kv_cache_h100-sxm5-80gb_1-decode-b4-c4096.gp", dir);
+    char *gp = slurp(path);
+    assert_non_null(gp);
+    assert_int_equal(count(gp, "keyentry with linespoints") + count(gp, "keyentry title '= "), 27);
+    assert_non_null(strstr(gp, "keyentry title '... and 3 more (see compare.csv)'"));
+    free(gp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -207,6 +237,7 @@ int main(void)
         cmocka_unit_test(test_roofline_points_have_hover_titles),
         cmocka_unit_test(test_breakdown_marks_does_not_fit),
         cmocka_unit_test(test_sweep_many_series_distinguishable_and_key_capped),
+        cmocka_unit_test(test_report_key_capped),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
