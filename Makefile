@@ -5,9 +5,12 @@
 #   make check    install missing packages, build and run every test, then again under
 #                 AddressSanitizer + UndefinedBehaviorSanitizer; check docs/schema.md
 #                 and docs/man (make man-update rewrites docs/man from the option tables)
+#   make layer-check  the include arrows run one way (docs/architecture.md); part of check
 #   make bench    engine speed (BENCHMARKS.md)
 #   make kernels  CUDA kernels and build/kernels/bench (docs/kernels.md) when nvcc is on
 #                 PATH; otherwise one line saying they were skipped. Never part of check.
+#   make kernels-sanitize  bench --check-only under compute-sanitizer (memcheck, racecheck)
+#   kernels/run-gpu.sh OUT  the whole GPU run: build, check, sanitize, measure, calibrate
 #   make check-browser   opens a generated report.html in headless Chromium (installed
 #                 from Debian, DevTools client chrome-remote-interface from npm, when
 #                 missing); fails on console errors, failed or external requests,
@@ -43,7 +46,7 @@ LDLIBS  := -lyaml -lm
 TEST_LDLIBS := -lcmocka $(LDLIBS)
 
 LIB_SRC := $(wildcard sim/core/*.c) $(wildcard sim/*.c) $(wildcard sim/api/*.c) $(filter-out sim/cli/main.c,$(wildcard sim/cli/*.c)) $(wildcard models/*.c) \
-           $(wildcard hw/*.c) $(wildcard reports/*.c)
+           $(wildcard hw/*.c) $(wildcard reports/*.c) kernels/bench_host.c
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
@@ -60,11 +63,12 @@ PCDIR   := $(LIBDIR)/pkgconfig
 MANDIR  := $(DESTDIR)$(PREFIX)/share/man/man1
 COMPDIR := $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 DATADIR := $(DESTDIR)$(PREFIX)/share/opbound
-COMMANDS := analyze compare import list serve schema roofline sweep report calibrate validate predict
+COMMANDS := analyze compare import list serve schema roofline sweep report calibrate validate predict \
+            train plan
 MAN_PAGES := $(BUILD)/man/opbound.1 $(COMMANDS:%=$(BUILD)/man/opbound-%.1)
 
-.PHONY: all deps demo check test test-san schema-check man-check man-update bench clean kernels \
-        install uninstall man check-browser
+.PHONY: all deps demo check test test-san test-py schema-check layer-check man-check man-update \
+        bench clean kernels install uninstall man check-browser
 ifeq ($(SAN),)
 all: $(BUILD)/opbound $(BUILD)/libopbound.a $(BUILD)/libopbound.so $(BUILD)/pub/libopbound.a man
 else
@@ -186,15 +190,30 @@ test: all $(TEST_BIN)
 test-san:
 	$(MAKE) --no-print-directory SAN=address,undefined test
 
+# Python tests (tests/test_*.py: the CSV writer of kernels/collect_torch.py),
+# without torch or a GPU; skipped, and said so, when python3 is missing.
+test-py: all
+	@if command -v python3 >/dev/null 2>&1; then \
+	  python3 -m unittest discover -s tests -p 'test_*.py' -v; \
+	else echo "python tests: skipped (python3 not found)"; fi
+
 schema-check: all
 	@./$(BUILD)/opbound schema | diff -u docs/schema.md - \
 	  || { echo "docs/schema.md is out of date: run './build/opbound schema > docs/schema.md'"; exit 1; }
 	@echo "docs/schema.md matches the loader's key tables"
 
+# The layer check on this tree, then its own test (it must fail on injected
+# upward, sideways and cyclic includes).
+layer-check:
+	@sh tests/tools/check-layers.sh .
+	@sh tests/tools/test-check-layers.sh
+
 check: deps
+	$(MAKE) --no-print-directory layer-check
 	$(MAKE) --no-print-directory schema-check
 	$(MAKE) --no-print-directory man-check
 	$(MAKE) --no-print-directory test
+	$(MAKE) --no-print-directory test-py
 	$(MAKE) --no-print-directory test-san
 
 # A real browser on the report (tests/tools/check-browser.js). The page is
@@ -224,23 +243,62 @@ $(BUILD)/bench: tests/bench.c $(BUILD)/libopbound.a
 	$(CC) $(ALL_CFLAGS) $(SRC_DEF) $< $(BUILD)/libopbound.a $(LDLIBS) -o $@
 
 # CUDA (docs/kernels.md): built only by `make kernels`, only when nvcc is found.
+# Machine code for sm_80, sm_90 and sm_90a, plus compute_90 PTX that newer GPUs
+# compile at load. kernels/bench_host.c is plain C inside libopbound.a, so
+# `make check` tests the bench's host logic without nvcc.
 NVCC      ?= nvcc
-NVCCFLAGS ?= -O3 -std=c++17 -lineinfo -Xptxas -v \
-             -gencode arch=compute_90,code=sm_90 -gencode arch=compute_80,code=sm_80
+CU_ARCHS  := -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
+             -gencode arch=compute_90a,code=sm_90a -gencode arch=compute_90,code=compute_90
+NVCC_THREADS ?= 1
+NVCCFLAGS ?= -O3 -std=c++17 -lineinfo -Xptxas -v --threads $(NVCC_THREADS)
 CU_SRC    := $(wildcard kernels/*.cu)
+CU_OBJ    := $(CU_SRC:kernels/%.cu=$(BUILD)/kernels/%.o)
 CU_HDR    := $(wildcard kernels/*.h) sim/core/opcost.h
+SANITIZER ?= $(shell command -v compute-sanitizer 2>/dev/null || \
+               { [ -x /usr/local/cuda/bin/compute-sanitizer ] && echo /usr/local/cuda/bin/compute-sanitizer; })
 
+.PHONY: kernels kernels-sanitize opbound-static
 kernels:
 	@if command -v $(NVCC) >/dev/null 2>&1; then \
-	  echo "make kernels: nvcc found ($$(command -v $(NVCC))): building CUDA kernels and bench for sm_90, sm_80"; \
+	  echo "make kernels: nvcc found ($$(command -v $(NVCC))): building CUDA kernels and bench for sm_80, sm_90, sm_90a + compute_90 PTX"; \
 	  $(MAKE) --no-print-directory $(BUILD)/kernels/bench; \
 	else \
 	  echo "make kernels: nvcc not found on PATH; skipping the CUDA kernels and bench"; \
 	fi
 
-$(BUILD)/kernels/bench: $(CU_SRC) $(CU_HDR) $(BUILD)/libopbound.a
+$(BUILD)/kernels/%.o: kernels/%.cu $(CU_HDR)
 	@mkdir -p $(dir $@)
-	$(NVCC) $(NVCCFLAGS) $(CU_SRC) $(BUILD)/libopbound.a -lcublas -lyaml -lm -o $@
+	$(NVCC) $(NVCCFLAGS) $(CU_ARCHS) -c $< -o $@
+
+# The bench needs only the cost model's counts (sim/core/opcost.h) and bench_host.c:
+# it links the library objects without the YAML reader, so it builds and runs
+# on a GPU machine that has no libyaml.
+KLIB_OBJ := $(filter-out $(BUILD)/obj/sim/yml.o,$(LIB_OBJ))
+$(BUILD)/kernels/libopbound-noyaml.a: $(KLIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/kernels/bench: $(CU_OBJ) $(BUILD)/kernels/libopbound-noyaml.a
+	$(NVCC) $(CU_ARCHS) $(CU_OBJ) $(BUILD)/kernels/libopbound-noyaml.a -lcublas -lm -o $@
+
+# opbound with libyaml linked in, to carry to a machine without libyaml
+# (kernels/run-gpu.sh uses it for validate and calibrate when present).
+opbound-static: $(BUILD)/opbound-static
+$(BUILD)/opbound-static: $(BUILD)/obj/sim/cli/main.o $(BUILD)/libopbound.a
+	$(CC) $(ALL_CFLAGS) $^ -Wl,-Bstatic -lyaml -Wl,-Bdynamic -lm -o $@
+
+# The bench's --check-only mode (small shapes; --no-large) under compute-sanitizer
+# memcheck and racecheck, when it is installed; one skip line otherwise.
+kernels-sanitize:
+	@if [ -z "$(SANITIZER)" ] || ! command -v $(NVCC) >/dev/null 2>&1; then \
+	  echo "make kernels-sanitize: compute-sanitizer or nvcc not found; skipping"; \
+	else \
+	  $(MAKE) --no-print-directory kernels && \
+	  $(SANITIZER) --tool memcheck --leak-check full --error-exitcode 3 \
+	    ./$(BUILD)/kernels/bench --check-only --no-large && \
+	  $(SANITIZER) --tool racecheck --error-exitcode 3 \
+	    ./$(BUILD)/kernels/bench --check-only --no-large; \
+	fi
 
 clean:
 	rm -rf build build-san

@@ -9,7 +9,8 @@ static char out[1 << 16], err[1 << 14];
 
 static const char *const COMMANDS[] = {"analyze", "compare",   "import",   "list",
                                        "serve",   "schema",    "roofline", "sweep",
-                                       "report",  "calibrate", "validate", "predict"};
+                                       "report",  "calibrate", "validate", "predict",
+                                       "train",   "plan"};
 
 /* Counts the option lines ("  --name" or "  -o" at a line start) naming opt. */
 static int option_lines(const char *help, const char *opt)

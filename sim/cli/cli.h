@@ -1,7 +1,7 @@
 /* cli.h - shared pieces of the opbound commands: option parsing, scenario
  * options, loading by bundled name, error exits.
  *
- * Each command lives in sim/cmd_<name>.c as `int cmd_<name>(int argc, char
+ * Each command lives in sim/cli/cmd_<name>.c as `int cmd_<name>(int argc, char
  * **argv)` and is listed in COMMANDS in main.c. Exit codes (docs/output.md):
  * 0 success; 2 (CLI_USAGE) bad input or usage, including an -o path that cannot
  * be created or written; 1 a failure not caused by the input (gnuplot failed,
@@ -14,6 +14,7 @@
 
 #include "../../hw/device.h"
 #include "../../models/model.h"
+#include "../../models/profile.h"
 #include "../../reports/analysis_report.h"
 #include "../analyze.h"
 
@@ -23,6 +24,7 @@
 /* What the shared parser collected. Values are argv strings (NULL = absent). */
 struct cli_args {
     const char *hw, *phase, *seq, *ctx, *batch, *wdt, *kvdt, *format, *tp, *ep, *out;
+    const char *profile, *impl; /* --profile NAME|PATH, --impl KEY=IMPL,... */
     bool per_op;
     bool verbose;
     const char *pos[CLI_MAX_ARGS]; /* positional arguments in order */
@@ -69,7 +71,11 @@ struct cli_cmd {
     {"--weight-dtype", "D", "override the model's weight dtype"},                              \
     {"--kv-dtype", "D", "override the model's KV-cache dtype\n"                               \
                         "D: fp32, bf16, fp16, fp8, int8, int4, int4_g128,\n"                  \
-                        "nvfp4, mxfp4 (block scales counted: docs/conventions.md)"}
+                        "nvfp4, mxfp4 (block scales counted: docs/conventions.md)"},           \
+    {"--profile", "P", "implementation profile: engine, hf, or a profile file\n"              \
+                       "(docs/profiles.md); default: one fused op per role"},                 \
+    {"--impl", "K=I,...", "implementation per role or op kind, e.g.\n"                        \
+                          "attention=cudnn,gemm=cublas,norm=eager"}
 #define CLI_OPT_PHASE {"--phase", "P", "prefill or decode"}
 #define CLI_OPT_VERBOSE                                                                        \
     {"--verbose", NULL, "list every field of a Hugging Face config.json that was\n"           \
@@ -87,9 +93,16 @@ void cli_help(const struct cli_cmd *c, FILE *out);
  * cmds[0..n). */
 void cli_man(const struct cli_cmd *c, const struct cli_cmd *const *cmds, int n,
              const char *version, FILE *out);
-/* Builds a scenario from --phase/--seq/--context/--batch/--tp/--*-dtype.
- * Returns 0, or CLI_USAGE after printing why. */
+/* Builds a scenario from --phase/--seq/--context/--batch/--tp/--*-dtype and
+ * --profile/--impl (the profile stays loaded until exit). Returns 0, or
+ * CLI_USAGE after printing why. */
 int cli_scenario(const char *cmd, const struct cli_args *a, struct scenario *sc);
+/* Loads implementation profile `name` (a file, or a bundled name in
+ * models/profiles) and applies the --impl choices `impl` (either may be
+ * NULL; --impl alone starts from the bundled `default` profile). *out is
+ * NULL when both are NULL; otherwise the profile stays loaded until exit.
+ * Returns 0, or CLI_USAGE after printing why. */
+int cli_profile(const char *cmd, const char *name, const char *impl, const struct profile **out);
 /* --format (table, csv, json; default table). */
 int cli_format(const char *cmd, const struct cli_args *a, enum out_format *fmt);
 

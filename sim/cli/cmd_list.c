@@ -1,4 +1,4 @@
-/* cmd_list.c - `opbound list models|hw|kinds`: what is bundled. */
+/* cmd_list.c - `opbound list models|hw|kinds|profiles`: what is bundled. */
 #include <stdio.h>
 #include <string.h>
 
@@ -10,14 +10,15 @@ static const struct cli_opt OPTS[] = {CLI_OPT_END};
 
 const struct cli_cmd CLI_LIST = {
     .name = "list",
-    .brief = "list models|hw|kinds",
+    .brief = "list models|hw|kinds|profiles",
     .summary = "bundled models, devices, block kinds",
-    .usage = "opbound list models|hw|kinds",
+    .usage = "opbound list models|hw|kinds|profiles",
     .about = "models   bundled models: name, family, parameters, active parameters, KV cache per\n"
              "         token (memory held: binary units, KiB = 2^10 B)\n"
              "hw       bundled devices: memory (GiB = 2^30 B), bandwidth (decimal TB/s),\n"
              "         bf16 tensor peak, ridge point\n"
              "kinds    attention and FFN block kinds a model can use\n"
+             "profiles implementation profiles (--profile NAME; docs/profiles.md)\n"
              "\n"
              "Bundled files are read from the data folder (OPBOUND_DATA, else beside the\n"
              "program); the folder used is printed under the table.\n",
@@ -41,7 +42,7 @@ int cmd_list(int argc, char **argv)
         cli_help(&CLI_LIST, stdout);
         return 0;
     }
-    if (a.npos != 1) return cli_fail("list", "expected one of models, hw or kinds");
+    if (a.npos != 1) return cli_fail("list", "expected one of models, hw, kinds or profiles");
     argv = (char **)a.pos;
     static char names[256][64];
     char b[4][64];
@@ -118,6 +119,23 @@ int cmd_list(int argc, char **argv)
         }
         return 0;
     }
-    return cli_fail("list", "unknown list '%s' (models, hw or kinds)", argv[0]);
+    if (strcmp(argv[0], "profiles") == 0) {
+        int n = catalog_list("models/profiles", names, 256, &e);
+        if (n < 0) return cli_fail_err(&e);
+        for (int i = 0; i < n; i++) {
+            char path[1024];
+            struct profile *p = NULL;
+            if (catalog_resolve("models/profiles", names[i], path, sizeof path, &e) ||
+                profile_load(path, &p, &e))
+                return cli_fail_err(&e);
+            printf("%-10s %-6s %s\n", names[i], profile_launch(p)[0] ? profile_launch(p) : "-",
+                   profile_summary(p));
+            profile_free(p);
+        }
+        printf("\n(from %s/models/profiles; launch: how the code launches kernels)\n",
+               catalog_dir());
+        return 0;
+    }
+    return cli_fail("list", "unknown list '%s' (models, hw, kinds or profiles)", argv[0]);
 }
 
