@@ -84,12 +84,39 @@ static void test_deepseek_mtp(void **state)
     model_free(m);
 }
 
+static void test_spec_cli(void **state)
+{
+    (void)state;
+    char out[65536], err[4096];
+    assert_int_equal(tu_run("analyze llama-3-8b --hw h100 --phase decode --batch 8 --context 4k "
+                            "--draft llama-3-8b --spec-k 2 --spec-accept 0.5",
+                            out, sizeof out, err, sizeof err),
+                     0);
+    /* k = 2, a = 0.5: 1 + 0.5 + 0.25 = 1.75 tokens per step */
+    assert_non_null(strstr(out, "tokens per step     1.75 per sequence"));
+    assert_int_equal(tu_run("analyze llama-3-8b --hw h100 --phase decode --context 4k "
+                            "--spec-accept 0.5",
+                            out, sizeof out, err, sizeof err),
+                     2);
+    assert_non_null(strstr(err, "need --draft MODEL"));
+    assert_int_equal(tu_run("analyze llama-3-8b --hw h100 --phase decode --context 4k "
+                            "--draft llama-3-8b --spec-accept 1.5",
+                            out, sizeof out, err, sizeof err),
+                     2);
+    assert_non_null(strstr(err, "--spec-accept '1.5'"));
+    assert_int_equal(tu_run("analyze llama-3-8b --hw h100 --phase prefill --seq 4k "
+                            "--draft llama-3-8b --spec-accept 0.5",
+                            out, sizeof out, err, sizeof err),
+                     2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_expected_tokens),
         cmocka_unit_test(test_spec_step),
         cmocka_unit_test(test_deepseek_mtp),
+        cmocka_unit_test(test_spec_cli),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

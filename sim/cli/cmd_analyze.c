@@ -2,7 +2,11 @@
  * device, one scenario; per-op and per-model figures as table, csv or json. */
 #include <stdio.h>
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "../../reports/fmt.h"
+#include "../spec.h"
 #include "cli.h"
 
 static const struct cli_opt OPTS[] = {
@@ -11,6 +15,11 @@ static const struct cli_opt OPTS[] = {
     CLI_OPTS_SCENARIO_BODY,
     {"--format", "F", "table (default), csv or json"},
     {"--per-op", NULL, "table/csv: one row per op (json always lists ops)"},
+    {"--draft", "MODEL", "decode: speculative decoding with this draft model\n"
+                         "(a file or bundled name; docs/speculative.md)"},
+    {"--spec-k", "K", "draft tokens proposed per step (default 1)"},
+    {"--spec-accept", "A", "probability the target accepts a draft token,\n"
+                           "0 to 1 (required with --draft)"},
     CLI_OPT_VERBOSE,
     CLI_OPT_END,
 };
@@ -70,6 +79,28 @@ int cmd_analyze(int argc, char **argv)
     struct scenario sc;
     enum out_format fmt;
     if ((rc = cli_scenario(C, &a, &sc)) || (rc = cli_format(C, &a, &fmt))) return rc;
+    const char *draft_arg = NULL, *k_arg = NULL, *acc_arg = NULL;
+    for (int i = 0; i < a.nx; i++) {
+        if (strcmp(a.xname[i], "--draft") == 0) draft_arg = a.xval[i];
+        if (strcmp(a.xname[i], "--spec-k") == 0) k_arg = a.xval[i];
+        if (strcmp(a.xname[i], "--spec-accept") == 0) acc_arg = a.xval[i];
+    }
+    struct spec_cfg spec = {.k = 1};
+    struct model *draft = NULL;
+    if ((k_arg || acc_arg) && !draft_arg)
+        return cli_fail(C, "--spec-k and --spec-accept need --draft MODEL");
+    if (draft_arg) {
+        char *end = NULL;
+        if (sc.phase != PHASE_DECODE)
+            return cli_fail(C, "--draft: speculative decoding is a decode scenario (--phase decode)");
+        if (fmt != OUT_TABLE) return cli_fail(C, "--draft: only the table format shows it yet");
+        if (k_arg && cli_count(k_arg, 1, 64, &spec.k))
+            return cli_fail(C, "--spec-k '%s': a whole number from 1 to 64", k_arg);
+        if (!acc_arg) return cli_fail(C, "--draft needs --spec-accept A (0 to 1)");
+        spec.accept = strtod(acc_arg, &end);
+        if (end == acc_arg || *end || !(spec.accept >= 0 && spec.accept <= 1))
+            return cli_fail(C, "--spec-accept '%s': a probability from 0 to 1", acc_arg);
+    }
 
     struct err e;
     struct model *m = NULL;
@@ -83,6 +114,12 @@ int cmd_analyze(int argc, char **argv)
         model_free(m);
         device_free(d);
         return rc;
+    }
+    if (draft_arg && (cli_load_model(draft_arg, &draft, &e) || model_tp_check(draft, sc.tp, &e))) {
+        model_free(draft);
+        model_free(m);
+        device_free(d);
+        return cli_fail_err(&e);
     }
     struct analysis an;
     if (analysis_init(&an, m)) {
@@ -121,10 +158,35 @@ int cmd_analyze(int argc, char **argv)
     case OUT_CSV: report_analysis_csv(stdout, &v, a.per_op); break;
     case OUT_JSON: report_analysis_json(stdout, &v); break;
     }
+    if (draft) {
+        struct spec_result sr;
+        if (spec_run(m, draft, d, &an.step, &spec, &sr)) {
+            fprintf(stderr, "opbound: out of memory\n");
+            rc = 1;
+        } else {
+            char b[4][32];
+            printf("Speculative decoding (draft %s, %g proposed per step, acceptance %g)\n",
+                   draft->name, spec.k, spec.accept);
+            printf("  tokens per step     %.4g per sequence (expected)\n", sr.tokens_per_iter);
+            printf("  step time           %s = %g x draft step %s + verify of %g tokens %s\n",
+                   fmt_time(b[0], 32, sr.t_iter_s), spec.k, fmt_time(b[1], 32, sr.t_draft_s),
+                   spec.k + 1, fmt_time(b[2], 32, sr.t_verify_s));
+            printf("  time per out token  %s (without: %s; speedup %.3gx)\n",
+                   fmt_time(b[0], 32, sr.tpot_s), fmt_time(b[1], 32, sr.t_plain_s), sr.speedup);
+            if (an.fits)
+                printf("  tokens per second   %s (tokens generated)\n",
+                       fmt_si(b[0], 32, sr.tokens_per_s, ""));
+            else
+                printf("  tokens per second   n/a (does not fit in memory)\n");
+            printf("  draft weights       %s per device (not in the footprint above)\n",
+                   fmt_bin(b[3], 32, sr.draft_weight_bytes));
+        }
+        model_free(draft);
+    }
     analysis_free(&an);
     analysis_free(&ban);
     device_free(bd);
     device_free(d);
     model_free(m);
-    return 0;
+    return rc;
 }
