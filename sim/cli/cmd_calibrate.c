@@ -12,41 +12,66 @@
 #include "cli.h"
 #include "../eval.h"
 
-static const char CAL_USAGE[] =
-    "usage: opbound calibrate MEASUREMENTS.csv --hw HW -o OUT.yaml\n"
-    "\n"
-    "Fits the device's per-op-kind memory and tensor efficiencies, small-problem falloff\n"
-    "and per-kernel overhead to the timings in MEASUREMENTS.csv (docs/measurements.md),\n"
-    "holding out every fifth row, and writes an ordinary device file (loadable with --hw)\n"
-    "that says when and from what it was fitted. Prints the fit and the median and max\n"
-    "absolute percentage error on the fitted and the held-out rows.\n";
-static const char VAL_USAGE[] =
-    "usage: opbound validate MEASUREMENTS.csv --hw HW [--format table|csv]\n"
-    "\n"
-    "Predicted vs measured time of every row, its error, and the median and max absolute\n"
-    "percentage error over all, fitted and held-out rows (every fifth row) and per class.\n";
-static const char PRED_USAGE[] =
-    "usage: opbound predict OPS.csv --hw HW\n"
-    "\n"
-    "Predicts the time of every row of a file in the measurement format (times may be\n"
-    "left empty) and writes CSV: line, kind, class, name, flops, bytes, predicted_s, bound.\n";
+static const struct cli_opt CAL_OPTS[] = {
+    CLI_OPT_HW,
+    {"-o", "OUT.yaml", "the calibrated device file to write"},
+    CLI_OPT_END,
+};
+static const struct cli_opt VAL_OPTS[] = {
+    CLI_OPT_HW,
+    {"--format", "F", "table (default) or csv"},
+    CLI_OPT_END,
+};
+static const struct cli_opt PRED_OPTS[] = {CLI_OPT_HW, CLI_OPT_END};
+
+const struct cli_cmd CLI_CALIBRATE = {
+    .name = "calibrate",
+    .brief = "calibrate MEAS.csv --hw HW -o OUT.yaml",
+    .summary = "fit efficiencies to kernel timings",
+    .usage = "opbound calibrate MEASUREMENTS.csv --hw HW -o OUT.yaml",
+    .about = "Fits the device's per-op-kind memory and tensor efficiencies, small-problem falloff\n"
+             "and per-kernel overhead to the timings in MEASUREMENTS.csv (docs/measurements.md),\n"
+             "holding out every fifth row, and writes an ordinary device file (loadable with --hw)\n"
+             "that says when and from what it was fitted. Prints the fit and the median and max\n"
+             "absolute percentage error on the fitted and the held-out rows. Shapes come from\n"
+             "the file, so there are no scenario options.\n",
+    .opts = CAL_OPTS,
+};
+const struct cli_cmd CLI_VALIDATE = {
+    .name = "validate",
+    .brief = "validate MEAS.csv --hw HW",
+    .summary = "predicted vs measured time, errors",
+    .usage = "opbound validate MEASUREMENTS.csv --hw HW [--format table|csv]",
+    .about = "Predicted vs measured time of every row, its error, and the median and max absolute\n"
+             "percentage error over all, fitted and held-out rows (every fifth row) and per class.\n",
+    .opts = VAL_OPTS,
+};
+const struct cli_cmd CLI_PREDICT = {
+    .name = "predict",
+    .brief = "predict OPS.csv --hw HW",
+    .summary = "predicted time of ops in that format",
+    .usage = "opbound predict OPS.csv --hw HW",
+    .about = "Predicts the time of every row of a file in the measurement format (times may be\n"
+             "left empty) and writes CSV to standard output: line, kind, class, name, flops,\n"
+             "bytes, predicted_s, bound.\n",
+    .opts = PRED_OPTS,
+};
 
 /* Shared start: parse, check arguments, load measurements and device. */
-static int load_all(const char *C, const char *usage, int argc, char **argv, bool need_times,
+static int load_all(const struct cli_cmd *spec, int argc, char **argv, bool need_times,
                     struct cli_args *a, struct meas_file *m, struct device **d, bool *help)
 {
+    const char *C = spec->name;
     *help = false;
-    int rc = cli_parse(C, argc, argv, NULL, a);
+    int rc = cli_parse(spec, argc, argv, a);
     if (rc) return rc;
     if (a->help) {
-        fputs(usage, stdout);
+        cli_help(spec, stdout);
         *help = true;
         return 0;
     }
     if (a->npos != 1) return cli_fail(C, "expected one measurement file");
     if (!a->hw) return cli_fail(C, "missing --hw HW");
-    if (a->phase || a->seq || a->ctx || a->batch || a->tp || a->wdt || a->kvdt || a->per_op)
-        return cli_fail(C, "scenario options do not apply: shapes come from the file");
     struct err e;
     if (cli_load_device(a->hw, d, &e)) return cli_fail_err(&e);
     if (meas_load(a->pos[0], need_times, m, &e)) {
@@ -87,7 +112,7 @@ int cmd_calibrate(int argc, char **argv)
     struct meas_file m;
     struct device *d = NULL;
     bool help;
-    int rc = load_all(C, CAL_USAGE, argc, argv, true, &a, &m, &d, &help);
+    int rc = load_all(&CLI_CALIBRATE, argc, argv, true, &a, &m, &d, &help);
     if (rc || help) return rc;
     if (!a.out) {
         rc = cli_fail(C, "missing -o OUT.yaml (the calibrated device file)");
@@ -140,7 +165,7 @@ int cmd_validate(int argc, char **argv)
     struct meas_file m;
     struct device *d = NULL;
     bool help;
-    int rc = load_all(C, VAL_USAGE, argc, argv, true, &a, &m, &d, &help);
+    int rc = load_all(&CLI_VALIDATE, argc, argv, true, &a, &m, &d, &help);
     if (rc || help) return rc;
     const bool csv = a.format && strcmp(a.format, "csv") == 0;
     if (a.format && !csv && strcmp(a.format, "table") != 0) {
@@ -176,17 +201,12 @@ done:
 
 int cmd_predict(int argc, char **argv)
 {
-    const char *C = "predict";
     struct cli_args a;
     struct meas_file m;
     struct device *d = NULL;
     bool help;
-    int rc = load_all(C, PRED_USAGE, argc, argv, false, &a, &m, &d, &help);
+    int rc = load_all(&CLI_PREDICT, argc, argv, false, &a, &m, &d, &help);
     if (rc || help) return rc;
-    if (a.format || a.out) {
-        rc = cli_fail(C, "predict writes CSV to standard output; it takes no --format or -o");
-        goto done;
-    }
     printf("line,kind,class,name,flops,bytes,predicted_s,bound\n");
     for (int i = 0; i < m.n; i++) {
         const struct meas_row *r = &m.rows[i];
@@ -200,7 +220,6 @@ int cmd_predict(int argc, char **argv)
         printf("%d,%s,%s,%s,%.17g,%.17g,%.17g,%s\n", r->line, op_kind_name(r->op.kind), r->cls,
                r->name, ev.flops, ev.bytes, t, bound_name(ev.bound));
     }
-done:
     meas_free(&m);
     device_free(d);
     return rc;
