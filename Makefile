@@ -36,7 +36,8 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 DEB_PKGS := gcc make libc6-dev libyaml-dev libcmocka-dev gnuplot-nox
 
-.PHONY: all deps demo check test test-san schema-check bench clean kernels
+.PHONY: all deps demo check test test-san schema-check docs-check bench clean kernels mutants
+.PRECIOUS: $(BUILD)/tests/%.o
 all: $(BUILD)/opbound $(BUILD)/libopbound.a
 
 $(BUILD)/obj/%.o: %.c
@@ -49,10 +50,14 @@ $(BUILD)/libopbound.a: $(LIB_OBJ)
 $(BUILD)/opbound: $(BUILD)/obj/sim/cli/main.o $(BUILD)/libopbound.a
 	$(CC) $(ALL_CFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/tests/%: tests/%.c tests/testutil.h $(BUILD)/libopbound.a
+# Test objects apart from the link, so a library change relinks the tests
+# without recompiling them (`make mutants` relies on it).
+$(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -DOB_BIN='"$(CURDIR)/$(BUILD)/opbound"' $< $(BUILD)/libopbound.a \
-	    $(TEST_LDLIBS) -o $@
+	$(CC) $(ALL_CFLAGS) -DOB_BIN='"$(CURDIR)/$(BUILD)/opbound"' -c $< -o $@
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libopbound.a
+	$(CC) $(ALL_CFLAGS) $< $(BUILD)/libopbound.a $(TEST_LDLIBS) -o $@
 
 # Installs whatever of DEB_PKGS is missing (root, or sudo when available).
 deps:
@@ -98,6 +103,17 @@ schema-check: all
 	@./$(BUILD)/opbound schema | diff -u docs/schema.md - \
 	  || { echo "docs/schema.md is out of date: run './build/opbound schema > docs/schema.md'"; exit 1; }
 	@echo "docs/schema.md matches the loader's key tables"
+
+# Every figure docs/ quotes that the CLI prints, rerun and compared as
+# printed (tests/tools/docs-figures.sh, one line per figure).
+docs-check: all
+	@bash tests/tools/docs-figures.sh ./$(BUILD)/opbound
+
+# Mutation check (docs/testing.md): each small source change listed in
+# tests/mutants/list.txt is applied to a copy of the tree, the library rebuilt
+# incrementally and the (non-sanitized) tests run; prints killed / survived.
+mutants:
+	@bash tests/mutants/run.sh
 
 check: deps
 	$(MAKE) --no-print-directory schema-check
