@@ -201,6 +201,28 @@ static void test_report_files(void **state)
     assert_exact(csv_get(csv, mqa, "kv_cache_bytes_per_token"), 16384);
     assert_exact(csv_get(csv, gqa, "kv_ratio"), 1);
     assert_exact(csv_get(csv, mqa, "kv_ratio"), 0.125);
+    /* report.md and report.html carry the csv's ratios at 3 significant digits,
+     * each in its own column (KV x, TTFT x, TPOT x; here TTFT x != TPOT x) */
+    const double rt = csv_get(csv, mqa, "ttft_ratio"), rd = csv_get(csv, mqa, "tpot_ratio");
+    assert_close(rt, csv_get(csv, mqa, "ttft_s") / csv_get(csv, gqa, "ttft_s"), 1e-15);
+    assert_close(rd, csv_get(csv, mqa, "tpot_s") / csv_get(csv, gqa, "tpot_s"), 1e-15);
+    char want[256];
+    snprintf(want, sizeof want, "| 0.125 | %.3g | %.3g |\n", rt, rd);
+    assert_true(strcmp(want, "| 0.125 | 1 | 1 |\n") != 0);
+    const char *row = strstr(md, "| MQA |");
+    assert_non_null(row);
+    const char *eol = strchr(row, '\n');
+    assert_non_null(eol);
+    assert_true((size_t)(eol + 1 - row) > strlen(want));
+    assert_memory_equal(eol + 1 - strlen(want), want, strlen(want));
+    snprintf(want, sizeof want,
+             "<td class=\"r\">0.125</td><td class=\"r\">%.3g</td><td class=\"r\">%.3g</td></tr>", rt,
+             rd);
+    row = strstr(html, "<td>MQA</td>");
+    assert_non_null(row);
+    eol = strchr(row, '\n');
+    assert_non_null(eol);
+    assert_memory_equal(eol - strlen(want), want, strlen(want));
     /* a second run replaces the earlier report */
     snprintf(args, sizeof args, "report %s -o %s", study_path, tpath("r1"));
     assert_int_equal(run_env("", args), 0);
