@@ -133,6 +133,18 @@ static void test_compare_json_rows(void **state)
     assert_close(jnum(cd, r1, "tpot_ratio"), jnum(cd, r1, "tpot_s") / jnum(cd, r0, "tpot_s"), 1e-15);
     assert_close(jnum(cd, r1, "ttft_ratio"), jnum(cd, r1, "ttft_s") / jnum(cd, r0, "ttft_s"), 1e-15);
     yml_free(cd);
+    /* tp 2: each device holds half of every KV head set (8 -> 4, 4 -> 2 heads):
+     * 65,536 and 49,152 B per device; the ratio stays that of the models, 0.75 */
+    assert_int_equal(run("compare llama-3-8b qwen3-30b-a3b --hw h100 --phase decode --batch 8 "
+                         "--context 2047 --tp 2 --format json"),
+                     0);
+    assert_int_equal(yml_load_string("compare", out_buf, strlen(out_buf), &cd, &e), 0);
+    rows = yml_map_get(cd, yml_seq_at(cd, yml_map_get(cd, yml_root(cd), "blocks"), 0), "rows");
+    r0 = yml_seq_at(cd, rows, 0), r1 = yml_seq_at(cd, rows, 1);
+    assert_exact(jnum(cd, r0, "device_kv_cache_bytes_per_token"), 65536.0);
+    assert_exact(jnum(cd, r1, "device_kv_cache_bytes_per_token"), 49152.0);
+    assert_close(jnum(cd, r1, "kv_ratio"), 0.75, 1e-15);
+    yml_free(cd);
 }
 
 static void test_compare_cli_errors(void **state)
