@@ -253,6 +253,19 @@ static void test_figures_compare_ratios(void **state)
     assert_close(json_num(second, "kv_ratio"), 2, 0);
     assert_close(json_num(second, "ttft_ratio"), 15.0 / 14.0, REL);
     assert_close(json_num(second, "tpot_ratio"), 15.0 / 14.0, REL);
+    /* decode at context 0: no prompt, so no prefill: TTFT 0 (its ratio
+     * undefined: null), TPOT still 14 and 15 kernels */
+    snprintf(args, sizeof args,
+             "compare %s %s --hw %s --phase decode --batch 4 --context 0 --format json",
+             data("tiny-gelu.yaml"), data("tiny-rope.yaml"), data("test-overhead.yaml"));
+    assert_int_equal(tu_run(args, out_buf, sizeof out_buf, err_buf, sizeof err_buf), 0);
+    assert_exact(json_num(out_buf, "ttft_s"), 0);
+    assert_close(json_num(out_buf, "tpot_s"), 14 * MS, REL);
+    assert_has(out_buf, "\"ttft_ratio\": null");
+    second = strstr(out_buf, "\"design\": \"tiny-rope\"");
+    assert_non_null(second);
+    assert_exact(json_num(second, "ttft_s"), 0);
+    assert_close(json_num(second, "tpot_ratio"), 15.0 / 14.0, REL);
 }
 
 /* The same two designs as a study: compare.csv, report.md and report.html
