@@ -121,6 +121,36 @@ static void test_figures_tokens_per_s(void **state)
              data("tiny-gelu.yaml"), data("test-overhead.yaml"));
     assert_int_equal(tu_run(args, out_buf, sizeof out_buf, err_buf, sizeof err_buf), 0);
     assert_has(out_buf, "tokens per second   286 "); /* 285.7 at 3 digits */
+    /* every op's intensity (at most a few FLOP/B) is below the ridge 1e19 /
+     * 1e16 = 1000 FLOP/B: all 14 ms in memory-bound ops, all of it overhead */
+    assert_has(out_buf, "14 ms (100% in memory-bound ops, 14 kernels, overhead 100%)");
+    /* per-op csv: qkv_proj (B = 4: FLOPs 2 x 4 x 16 x 8 = 1024; bytes 256
+     * weights + 64 in + 128 out = 448): t_compute 1024 / 1e19, t_memory
+     * 448 / 1e16, time 1 ms + t_memory */
+    snprintf(args, sizeof args,
+             "analyze %s --hw %s --phase decode --batch 4 --context 8 --per-op --format csv",
+             data("tiny-gelu.yaml"), data("test-overhead.yaml"));
+    assert_int_equal(tu_run(args, out_buf, sizeof out_buf, err_buf, sizeof err_buf), 0);
+    {
+        const char *hdr = out_buf, *row = strstr(out_buf, ",qkv_proj,gemm,");
+        assert_non_null(row);
+        while (row > out_buf && row[-1] != '\n') row--;
+        const char *want[4] = {"t_compute_s", "t_memory_s", "time_s", "flops"};
+        const double val[4] = {1024 / 1e19, 448 / 1e16, 1e-3 + 448 / 1e16, 1024};
+        for (int k = 0; k < 4; k++) {
+            int col = 0;
+            const char *p = hdr;
+            const size_t n = strlen(want[k]);
+            while (!(strncmp(p, want[k], n) == 0 && (p[n] == ',' || p[n] == '\n'))) {
+                p += strcspn(p, ",\n");
+                assert_true(*p == ',');
+                p++, col++;
+            }
+            const char *f = row;
+            for (int i = 0; i < col; i++) f += strcspn(f, ",\n") + 1;
+            assert_close(strtod(f, NULL), val[k], 1e-12);
+        }
+    }
     device_free(d);
     model_free(m);
 }
