@@ -325,7 +325,7 @@ static void test_plots_bad_input(void **state)
 {
     (void)state;
     const char *sw = "sweep llama-3-8b --hw h100 --phase decode -o %s ";
-    char f[256];
+    char f[1024];
 #define SW(x) (snprintf(f, sizeof f, "%s%s", sw, x), f)
     expect_bad(SW("--vary context=8k..1k"), "--vary context=8k..1k: the range runs backwards");
     expect_bad(SW("--vary context=1x..2k"), "the ends of a..b must be whole numbers");
