@@ -3,7 +3,10 @@
 #   make          build/opbound and build/libopbound.a
 #   make demo     install missing Debian packages, build, analyze a bundled model on H100
 #   make check    install missing packages, build and run every test, then again under
-#                 AddressSanitizer + UndefinedBehaviorSanitizer; check docs/schema.md
+#                 AddressSanitizer + UndefinedBehaviorSanitizer; check docs/schema.md and
+#                 the figures docs/ quotes (tests/tools/docs-figures.txt)
+#   make mutants  mutation check: tests/mutants/list.txt applied one by one to a copy
+#                 of the tree; prints killed / survived (docs/testing.md)
 #   make bench    engine speed (BENCHMARKS.md)
 #   make kernels  CUDA kernels and build/kernels/bench (docs/kernels.md) when nvcc is on
 #                 PATH; otherwise one line saying they were skipped. Never part of check.

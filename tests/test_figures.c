@@ -406,6 +406,14 @@ static void test_figures_serve_by_hand(void **state)
     assert_close(r.usd_per_mtok, 5.6e-5 / 6 * 1e6, REL);
     assert_close(r.usd_per_mtok_attn, 5.6e-5 / 6 * 1e6 * 36 / 56, REL);
     assert_close(r.usd_per_mtok_ffn, 5.6e-5 / 6 * 1e6 * 20 / 56, REL);
+    /* tp 2: four more kernels per iteration (embed, attention and FFN
+     * all-reduces, logits all-gather): 18 ms, the same schedule (Hkv = 1 is
+     * replicated: 16 B per token per device): makespan 72 ms; two devices at
+     * $0.001/s each: 2 x 0.001 x 0.072 / 6 x 1e6 = $24 per million tokens */
+    assert_int_equal(serve_run(s, d, 2, &r, &e), 0);
+    assert_close(r.makespan_s, 72 * MS, REL);
+    assert_close(r.ttft_s.mean, (18 + 18 + 54) / 3.0 * MS, REL);
+    assert_close(r.usd_per_mtok, 24, REL);
     device_free(d);
     serve_free(s);
 

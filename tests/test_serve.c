@@ -442,22 +442,31 @@ static void test_serve_tiny_by_hand(void **state)
     assert_close(r.usd_per_mtok_ffn, 0.001 * 15 * MS / 3 * 1e6, 1e-9);
     assert_close(r.usd_per_mtok_attn, 0.001 * 27 * MS / 3 * 1e6, 1e-9);
 
-    /* AFD, one micro-batch, link 1e9 B/s: x = L x T x h x 2 B / link, per
-     * direction: prefill 1 x 100 x 8 x 2 / 1e9 = 1.6e-6 s, decode 1.6e-8 s.
-     * a = attention (6 kernels) + model (3) = 9 ms, f = FFN 5 ms; a step is
-     * a + f + 2x: (14 ms + 3.2e-6) + (14 ms + 3.2e-8). Cost: each pool pays
-     * one device over the makespan: $0.001/s x makespan / 2 tokens. */
+    /* AFD on tiny-gelu with two layers (h 8; per layer 6 attention-block
+     * kernels and 5 FFN kernels; embed, final_norm, lm_head), one micro-batch,
+     * link 1e9 B/s: x = L x T x h x 2 B / link per direction: prefill
+     * 2 x 100 x 8 x 2 / 1e9 = 3.2e-6 s, decode 3.2e-8 s. a = attention + model
+     * = 2 x 6 + 3 = 15 ms, f = 2 x 5 = 10 ms; a step is a + f + 2x:
+     * (25 ms + 6.4e-6) + (25 ms + 6.4e-8). Cost: each pool pays one device over
+     * the makespan: $0.001/s x makespan / 2 tokens. */
+    char model2[128];
+    snprintf(model2, sizeof model2, "%s",
+             tu_write_temp("name: tiny2\nhidden: 8\nlayers: 2\nvocab: 16\ntied_embeddings: false\n"
+                           "norm: rmsnorm\ndtypes: {weight: bf16, activation: bf16, kv: bf16}\n"
+                           "groups:\n  - repeat: 2\n"
+                           "    attention: {kind: gqa, heads: 2, kv_heads: 1, head_dim: 4, rope: false}\n"
+                           "    ffn: {kind: gelu, intermediate: 16}\n"));
     snprintf(text, sizeof text,
              "model: %s\nrequests: 1\nlengths: [{input: 100, output: 2}]\n"
              "max_batch: 4\ntoken_budget: 128\n"
-             "afd: {attention_devices: 1, ffn_devices: 1, link_bytes_per_s: 1e9}\n", TINY_MODEL);
+             "afd: {attention_devices: 1, ffn_devices: 1, link_bytes_per_s: 1e9}\n", model2);
     r = tiny_run(text);
     assert_true(r.afd);
-    assert_close(r.afd_transfer_s, 1.6e-6 + 1.6e-8, 1e-9);
-    const double mk = 28 * MS + 2 * 1.6e-6 + 2 * 1.6e-8;
+    assert_close(r.afd_transfer_s, 3.2e-6 + 3.2e-8, 1e-9);
+    const double mk = 50 * MS + 2 * 3.2e-6 + 2 * 3.2e-8;
     assert_close(r.makespan_s, mk, 1e-9);
-    assert_close(r.time_attn_s, 18 * MS, 1e-9);
-    assert_close(r.time_ffn_s, 10 * MS, 1e-9);
+    assert_close(r.time_attn_s, 30 * MS, 1e-9);
+    assert_close(r.time_ffn_s, 20 * MS, 1e-9);
     assert_close(r.usd_per_mtok_attn, 0.001 * mk / 2 * 1e6, 1e-9);
     assert_close(r.usd_per_mtok_ffn, 0.001 * mk / 2 * 1e6, 1e-9);
     /* pipeline of m micro-batches: a + f + 2x + (m - 1) max(a, f, x) */

@@ -6,7 +6,8 @@
 # REPLACEMENT, DESCRIPTION; '#' starts a comment line. For each mutant, in a
 # copy of the tree (never the tree itself): apply it, rebuild the library
 # incrementally (one object recompiled, the tests relinked, not recompiled),
-# run the non-sanitized test programs and stop at the first that fails. A
+# run the non-sanitized test programs (fastest first, and the program that
+# killed the previous mutant before them) and stop at the first that fails. A
 # mutant is killed when a test program fails (or the build breaks: reported
 # apart, not counted), survived when every program passes. A mutant whose
 # ORIGINAL text is no longer in FILE (or not unique) is skipped with a notice,
@@ -85,7 +86,10 @@ open(p, "w").write(s.replace(os.environ["ORIG"], os.environ["REPL"], 1))' "$src"
   cp -p "$WORK/orig.c" "$src"
   if [ -f "$WORK/orig.o" ]; then cp "$WORK/orig.o" "$obj"; touch "$obj"; rm -f "$WORK/orig.o"; fi
   case $verdict in
-    killed) killed=$((killed + 1)); printf 'killed   %-28s by %-16s %s\n' "$file" "$by" "$desc" ;;
+    killed) killed=$((killed + 1))
+            # move the killer to the front: neighbouring mutants tend to die by the same program
+            ORDER="build/tests/$by"$'\n'"$(printf '%s\n' "$ORDER" | grep -vx "build/tests/$by")"
+            printf 'killed   %-28s by %-16s %s\n' "$file" "$by" "$desc" ;;
     survived) survived=$((survived + 1)); SURV="$SURV  $file: $desc"$'\n'
               printf 'SURVIVED %-28s %s\n' "$file" "$desc" ;;
     broken) broken=$((broken + 1)); total=$((total - 1))
