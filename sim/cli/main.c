@@ -28,6 +28,7 @@ static const char USAGE[] =
     "  calibrate MEAS.csv --hw HW -o OUT.yaml            fit efficiencies to kernel timings\n"
     "  validate MEAS.csv --hw HW                         predicted vs measured time, errors\n"
     "  predict OPS.csv --hw HW                           predicted time of ops in that format\n"
+    "  train MODEL --hw HW --gpus N --seq S --global-batch T  one training step: time, memory, MFU\n"
     "  list models|hw|kinds                              bundled models, devices, block kinds\n"
     "  schema                                            the YAML schema (docs/schema.md)\n"
     "\n"
@@ -52,6 +53,7 @@ static const struct {
     {"calibrate", cmd_calibrate},
     {"validate", cmd_validate},
     {"predict", cmd_predict},
+    {"train", cmd_train},
 };
 
 int main(int argc, char **argv)
