@@ -155,6 +155,24 @@ static void test_figures_tokens_per_s(void **state)
     model_free(m);
 }
 
+/* Energy per token on tests/data/test-energy.yaml (only static power, 100 W):
+ * a step of 14 kernels lasts 14 ms: 1.4 J. Prefill B = 2 of S = 8 makes 16
+ * tokens: 87.5 mJ each; decode B = 4 makes 4: 350 mJ each. */
+static void test_figures_energy_per_token(void **state)
+{
+    (void)state;
+    char args[2048];
+    snprintf(args, sizeof args, "analyze %s --hw %s --phase prefill --batch 2 --seq 8 --format json",
+             data("tiny-gelu.yaml"), data("test-energy.yaml"));
+    assert_int_equal(tu_run(args, out_buf, sizeof out_buf, err_buf, sizeof err_buf), 0);
+    assert_close(json_num(out_buf, "energy_j"), 1.4, REL);
+    assert_close(json_num(out_buf, "energy_per_token_j"), 1.4 / 16, REL);
+    snprintf(args, sizeof args, "analyze %s --hw %s --phase decode --batch 4 --context 8",
+             data("tiny-gelu.yaml"), data("test-energy.yaml"));
+    assert_int_equal(tu_run(args, out_buf, sizeof out_buf, err_buf, sizeof err_buf), 0);
+    assert_has(out_buf, "  step                1.4 J, 350 mJ per token");
+}
+
 /* ---- gelu and geglu ---- */
 
 /* tiny-gelu's parameters by hand (h = 8, V = 16, I = 16):
@@ -506,6 +524,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_figures_tokens_per_s),
+        cmocka_unit_test(test_figures_energy_per_token),
         cmocka_unit_test(test_figures_gelu_geglu),
         cmocka_unit_test(test_figures_compare_ratios),
         cmocka_unit_test(test_figures_report_ratios),
