@@ -101,10 +101,33 @@ static void test_figures_tokens_per_s(void **state)
     assert_close(a.tokens_per_s, 4 / (14 * MS), REL);
     assert_close(a.tpot_s, 14 * MS, REL);
     assert_close(a.ttft_s, 14 * MS, REL); /* the prefill of 4 x 8 before it */
+    /* memory at B = 4, context 8: KV 4 x (8 + 1) x 16 B = 576; activations:
+     * the largest op's in + out, gelu's 4 x 16 x 2 + 4 x 16 x 2 = 256; weights
+     * 728 x 2 = 1456; footprint 2288. Largest batch: (1e12 - 1456) / (9 x 16 +
+     * 256 / 4) = 4,807,692,300.69 -> 4,807,692,300 (rounded down). */
+    assert_exact(a.kv_cache_bytes, 576);
+    assert_exact(a.act_bytes, 256);
+    assert_exact(a.memory_bytes, 2288);
+    assert_exact(a.max_batch, 4807692300.0);
     sc = (struct scenario){.phase = PHASE_PREFILL, .batch = 2, .seq = 8};
     analysis_run(&a, m, d, &sc);
     assert_close(a.tokens_per_s, 2 * 8 / (14 * MS), REL);
     analysis_free(&a);
+    /* three layers: 3 + 3 x 11 = 36 kernels, 36 ms; decode B = 4: 4 / 0.036 */
+    struct model *m3 = load_model(tu_write_temp(
+        "name: tiny3\nhidden: 8\nlayers: 3\nvocab: 16\ntied_embeddings: false\nnorm: rmsnorm\n"
+        "dtypes: {weight: bf16, activation: bf16, kv: bf16}\ngroups:\n  - repeat: 3\n"
+        "    attention: {kind: gqa, heads: 2, kv_heads: 1, head_dim: 4, rope: false}\n"
+        "    ffn: {kind: gelu, intermediate: 16}\n"));
+    assert_non_null(m3);
+    assert_int_equal(analysis_init(&a, m3), 0);
+    sc = (struct scenario){.phase = PHASE_DECODE, .batch = 4, .context = 8};
+    analysis_run(&a, m3, d, &sc);
+    assert_exact(a.tot.kernels, 36);
+    assert_close(a.tot.time_s, 36 * MS, REL);
+    assert_close(a.tokens_per_s, 4 / (36 * MS), REL);
+    analysis_free(&a);
+    model_free(m3);
     /* ... and as the user reads them: the JSON totals and the text table */
     char args[2048];
     snprintf(args, sizeof args,
@@ -205,6 +228,7 @@ static void test_figures_gelu_geglu(void **state)
     struct device *d = load_device(data("test-overhead.yaml"));
     const char *kinds[2] = {"gelu", "geglu"};
     const double params[2] = {728, 856}, bias[2] = {24, 40};
+    double gelu_dev = 0;
     for (int k = 0; k < 2; k++) {
         struct model *m = ffn_model(kinds[k], false), *mb = ffn_model(kinds[k], true);
         assert_non_null(m);
@@ -214,6 +238,13 @@ static void test_figures_gelu_geglu(void **state)
         assert_exact(c.params, params[k]);
         model_count(mb, 1, &c);
         assert_exact(c.params, params[k] + bias[k]);
+        /* tp 2: a device holds I/2 = 8 columns of each FFN matrix: 2 x 8 x 8 =
+         * 128 (gelu) or 3 x 8 x 8 = 192 (geglu); the attention share is the
+         * same for both kinds, so params_dev differs by 64 */
+        struct model_counts c2;
+        model_count(m, 2, &c2);
+        if (k == 0) gelu_dev = c2.params_dev;
+        else assert_exact(c2.params_dev - gelu_dev, 192 - 128);
         struct analysis a;
         assert_int_equal(analysis_init(&a, m), 0);
         struct scenario sc = {.phase = PHASE_DECODE, .batch = 4, .context = 8};
