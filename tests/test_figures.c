@@ -105,6 +105,24 @@ static void test_figures_tokens_per_s(void **state)
      * the largest op's in + out, gelu's 4 x 16 x 2 + 4 x 16 x 2 = 256; weights
      * 728 x 2 = 1456; footprint 2288. Largest batch: (1e12 - 1456) / (9 x 16 +
      * 256 / 4) = 4,807,692,300.69 -> 4,807,692,300 (rounded down). */
+    /* bytes of the step (weights + activations read + KV read + written), t = 4:
+     *   embed 64 (4 rows x 8 x 2) + 0 + 0 + 64      = 128
+     *   attn_norm 16 + 64 + 0 + 64                  = 144
+     *   qkv_proj 256 + 64 + 0 + 128                 = 448
+     *   kv_write 0 + 64 + 0 + 64 (K and V: 4 x 8 x 2) = 128
+     *   attention 0 + 64 (Q) + 576 (4 x 9 keys x 8 x 2) + 64 = 704
+     *   o_proj 128 + 64 + 0 + 64                    = 256
+     *   attn_residual 0 + 128 (two inputs) + 0 + 64 = 192
+     *   ffn_norm 144, up_proj 448, gelu 0 + 128 + 0 + 128 = 256,
+     *   down_proj 256 + 128 + 0 + 64 = 448, ffn_residual 192,
+     *   final_norm 144, lm_head 256 + 64 + 0 + 128 = 448
+     * total 4080: weights 1264, activations 1088, KV 576, written 1152 */
+    assert_exact(a.tot.bytes, 4080);
+    assert_exact(a.tot.cost.bytes_w, 1264);
+    assert_exact(a.tot.cost.bytes_act, 1088);
+    assert_exact(a.tot.cost.bytes_kv, 576);
+    assert_exact(a.tot.cost.bytes_out, 1152);
+    assert_exact(find_op(&a.graph, "gelu")->cost.bytes_act, 128);
     assert_exact(a.kv_cache_bytes, 576);
     assert_exact(a.act_bytes, 256);
     assert_exact(a.memory_bytes, 2288);
@@ -194,6 +212,40 @@ static void test_figures_energy_per_token(void **state)
              data("tiny-gelu.yaml"), data("test-energy.yaml"));
     assert_int_equal(tu_run(args, out_buf, sizeof out_buf, err_buf, sizeof err_buf), 0);
     assert_has(out_buf, "  step                1.4 J, 350 mJ per token");
+}
+
+/* KV in fp8, activations bf16: kv_write stores K and V of 4 tokens,
+ * 4 x 2 x 1 x 4 = 32 elements at 1 B (not 2). A sliding window of 4 keys with
+ * dilation 2 holds 2 x (4 - 1) + 1 = 7 tokens (the oldest key a later query
+ * sees is 6 back): 7 x 8 elements per sequence at any longer context. */
+static void test_figures_kv_dtype_and_window(void **state)
+{
+    (void)state;
+    struct model *m = load_model(data("tiny-gelu.yaml"));
+    struct device *d = load_device(data("test-overhead.yaml"));
+    assert_non_null(m);
+    assert_non_null(d);
+    struct analysis a;
+    assert_int_equal(analysis_init(&a, m), 0);
+    struct scenario sc = {.phase = PHASE_DECODE, .batch = 4, .context = 8, .has_dt_kv = true,
+                          .dt_kv = DT_FP8};
+    analysis_run(&a, m, d, &sc);
+    assert_exact(find_op(&a.graph, "kv_write")->cost.bytes_out, 32);
+    assert_exact(find_op(&a.graph, "kv_write")->cost.bytes_act, 64);
+    assert_exact(find_op(&a.graph, "attention")->cost.bytes_kv, 4 * 9 * 8);
+    analysis_free(&a);
+    model_free(m);
+    m = load_model(tu_write_temp(
+        "name: w\nhidden: 8\nlayers: 1\nvocab: 16\ntied_embeddings: false\nnorm: rmsnorm\n"
+        "dtypes: {weight: bf16, activation: bf16, kv: bf16}\ngroups:\n  - repeat: 1\n"
+        "    attention: {kind: swa, heads: 2, kv_heads: 1, head_dim: 4, rope: false, window: 4, "
+        "dilation: 2}\n"
+        "    ffn: {kind: gelu, intermediate: 16}\n"));
+    assert_non_null(m);
+    assert_exact(model_kv_elems_per_seq(m, 1, 100), 7 * 8);
+    assert_exact(model_kv_elems_per_seq(m, 1, 5), 5 * 8);
+    model_free(m);
+    device_free(d);
 }
 
 /* ---- gelu and geglu ---- */
@@ -557,6 +609,7 @@ int main(void)
         cmocka_unit_test(test_figures_tokens_per_s),
         cmocka_unit_test(test_figures_energy_per_token),
         cmocka_unit_test(test_figures_gelu_geglu),
+        cmocka_unit_test(test_figures_kv_dtype_and_window),
         cmocka_unit_test(test_figures_compare_ratios),
         cmocka_unit_test(test_figures_report_ratios),
         cmocka_unit_test(test_figures_serve_by_hand),
