@@ -245,6 +245,22 @@ static void test_figures_kv_dtype_and_window(void **state)
     assert_exact(model_kv_elems_per_seq(m, 1, 100), 7 * 8);
     assert_exact(model_kv_elems_per_seq(m, 1, 5), 5 * 8);
     model_free(m);
+    /* a shared SwiGLU expert of I = 8 (h = 8): gate and up fused, width 16:
+     * 2 x 4 x 16 x 8 = 1024 FLOPs for 4 tokens; weights 8 x 16 x 2 B */
+    m = load_model(tu_write_temp(
+        "name: s\nhidden: 8\nlayers: 1\nvocab: 16\ntied_embeddings: false\nnorm: rmsnorm\n"
+        "dtypes: {weight: bf16, activation: bf16, kv: bf16}\ngroups:\n  - repeat: 1\n"
+        "    attention: {kind: gqa, heads: 2, kv_heads: 1, head_dim: 4, rope: false}\n"
+        "    ffn: {kind: moe, experts: 4, top_k: 1, expert_intermediate: 8, shared_experts: 1, "
+        "shared_intermediate: 8}\n"));
+    assert_non_null(m);
+    assert_int_equal(analysis_init(&a, m), 0);
+    sc = (struct scenario){.phase = PHASE_DECODE, .batch = 4, .context = 8};
+    analysis_run(&a, m, d, &sc);
+    assert_exact(find_op(&a.graph, "shared_gate_up")->cost.flops_mm, 1024);
+    assert_exact(find_op(&a.graph, "shared_gate_up")->cost.bytes_w, 8 * 16 * 2);
+    analysis_free(&a);
+    model_free(m);
     device_free(d);
 }
 
