@@ -5,6 +5,7 @@
 #   make check    install missing packages, build and run every test, then again under
 #                 AddressSanitizer + UndefinedBehaviorSanitizer; check docs/schema.md and
 #                 the figures docs/ quotes (tests/tools/docs-figures.txt)
+#   make layer-check  the include arrows run one way (docs/architecture.md); part of check
 #   make mutants  mutation check: tests/mutants/list.txt applied one by one to a copy
 #                 of the tree; prints killed / survived (docs/testing.md)
 #   make bench    engine speed (BENCHMARKS.md)
@@ -39,7 +40,8 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 DEB_PKGS := gcc make libc6-dev libyaml-dev libcmocka-dev gnuplot-nox
 
-.PHONY: all deps demo check test test-san schema-check docs-check bench clean kernels mutants
+.PHONY: all deps demo check test test-san test-py schema-check layer-check docs-check bench clean \
+        kernels mutants
 .PRECIOUS: $(BUILD)/tests/%.o
 all: $(BUILD)/opbound $(BUILD)/libopbound.a
 
@@ -102,6 +104,13 @@ test: all $(TEST_BIN)
 test-san:
 	$(MAKE) --no-print-directory SAN=address,undefined test
 
+# Python tests (tests/test_*.py: the CSV writer of kernels/collect_torch.py),
+# without torch or a GPU; skipped, and said so, when python3 is missing.
+test-py: all
+	@if command -v python3 >/dev/null 2>&1; then \
+	  python3 -m unittest discover -s tests -p 'test_*.py' -v; \
+	else echo "python tests: skipped (python3 not found)"; fi
+
 schema-check: all
 	@./$(BUILD)/opbound schema | diff -u docs/schema.md - \
 	  || { echo "docs/schema.md is out of date: run './build/opbound schema > docs/schema.md'"; exit 1; }
@@ -118,10 +127,18 @@ docs-check: all
 mutants:
 	@bash tests/mutants/run.sh
 
+# The layer check on this tree, then its own test (it must fail on injected
+# upward, sideways and cyclic includes).
+layer-check:
+	@sh tests/tools/check-layers.sh .
+	@sh tests/tools/test-check-layers.sh
+
 check: deps
+	$(MAKE) --no-print-directory layer-check
 	$(MAKE) --no-print-directory schema-check
 	$(MAKE) --no-print-directory docs-check
 	OPBOUND_REQUIRE_GNUPLOT=1 $(MAKE) --no-print-directory test
+	$(MAKE) --no-print-directory test-py
 	OPBOUND_REQUIRE_GNUPLOT=1 $(MAKE) --no-print-directory test-san
 
 bench: deps

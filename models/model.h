@@ -26,6 +26,7 @@ enum block_slot { SLOT_ATTN, SLOT_FFN, SLOT_COUNT };
 enum phase { PHASE_PREFILL, PHASE_DECODE };
 
 struct model;
+struct profile;
 
 /* One step to lower: B sequences, each adding q_len new tokens on top of
  * ctx_prior tokens already in its KV cache. Prefill of S: q_len = S,
@@ -39,6 +40,9 @@ struct step {
     double ep;        /* expert-parallel devices (1 = none; 0 read as 1): MoE blocks
                        * hold E/ep experts and exchange tokens by all-to-all */
     enum dtype dt_w, dt_act, dt_kv;
+    /* Implementation profile (models/profile.h); NULL lowers one op per role
+     * with no implementation chosen (the outputs before profiles existed). */
+    const struct profile *profile;
 };
 
 /* Per-layer counts of one block. The first three are for the whole model;
@@ -91,8 +95,30 @@ struct block_kind {
     int (*ep_check)(const void *cfg, double ep, char *msg, size_t n);
 };
 
+/* KV-cache budget of a layer group (`kv_budget`, docs/kv-budgets.md): each
+ * sequence keeps at most budget(ctx) tokens of KV per layer; decode attention
+ * reads those; `method` adds the selection work as ops. */
+enum kv_method { KVB_NONE, KVB_SNAPKV, KVB_H2O, KVB_STREAMING, KVB_COUNT };
+struct kv_budget {
+    int method;      /* enum kv_method; KVB_NONE = no budget */
+    int64_t tokens;  /* fixed budget (0 = not given) */
+    double ratio;    /* budget as a fraction of the context (0 = not given) */
+    int64_t sinks, recent; /* StreamingLLM: first sinks + last recent tokens */
+    int64_t window;  /* SnapKV observation window (queries at the end of the prompt) */
+};
+/* Tokens a sequence with ctx tokens holds in a layer with budget b (ctx when
+ * there is no budget). */
+double kv_budget_held(const struct kv_budget *b, double ctx);
+
 struct layer_group {
     int64_t repeat;
+    struct kv_budget budget;
+    /* Layer routing (docs/layer-routing.md); costs are expectations. */
+    double mod_capacity;            /* mixture-of-depths: fraction of tokens through the
+                                     * layer (0 = every token) */
+    const struct block_kind *alt_kind; /* alternative attention block (NULL = none) */
+    void *alt_cfg;                  /* owned */
+    double alt_fraction;            /* share of sequences routed to the alternative */
     int first_layer;
     const struct block_kind *kind[SLOT_COUNT];
     void *cfg[SLOT_COUNT]; /* owned */
@@ -126,8 +152,8 @@ struct model_counts {
     double ep_params_dev;       /* part of params_dev split over expert-parallel devices */
 };
 
-/* Loads a model description: an opbound YAML file, or a Hugging Face
- * config.json (path ending in .json; see hf_import.h). Returns 0 with *out
+/* Loads a model description from an opbound YAML file (model_file_load in
+ * model_file.h also takes a Hugging Face config.json). Returns 0 with *out
  * owned by the caller (model_free), or -1 with e set. */
 int model_load(const char *path, struct model **out, struct err *e);
 /* Same, from YAML text in memory; name is used in messages. */
@@ -158,7 +184,13 @@ double model_norm_flops(const struct model *m);
 int model_set_block(struct model *m, enum block_slot slot, const struct yml_doc *d,
                     yml_node block, struct err *e);
 
-/* Upper bound on the ops model_lower appends. */
+/* Puts the budget described by mapping `map` (a group's kv_budget table) on
+ * every layer group whose attention block keeps a KV cache (study designs).
+ * 0, or -1 with e set (m unchanged on error). */
+int model_set_budget(struct model *m, const struct yml_doc *d, yml_node map, struct err *e);
+
+/* Upper bound on the ops model_lower appends, under any profile (each role
+ * site may become up to PROF_MAX_KERNELS kernels). */
 int model_max_ops(const struct model *m);
 /* Lowers one step of the whole model into g (reset first). */
 void model_lower(const struct model *m, const struct step *st, struct graph *g);

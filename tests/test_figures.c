@@ -487,7 +487,7 @@ static void test_figures_serve_by_hand(void **state)
     struct device *d = load_device(data("test-overhead.yaml"));
     assert_non_null(d);
     struct serve_result r;
-    assert_int_equal(serve_run(s, d, 1, &r, &e), 0);
+    assert_int_equal(serve_run(s, &(struct serve_hw){.d = d}, 1, &r, &e), 0);
     assert_exact(r.iterations, 4);
     assert_close(r.makespan_s, 56 * MS, REL);
     assert_close(r.ttft_s.mean, 70.0 / 3 * MS, REL);
@@ -527,7 +527,7 @@ static void test_figures_serve_by_hand(void **state)
      * all-reduces, logits all-gather): 18 ms, the same schedule (Hkv = 1 is
      * replicated: 16 B per token per device): makespan 72 ms; two devices at
      * $0.001/s each: 2 x 0.001 x 0.072 / 6 x 1e6 = $24 per million tokens */
-    assert_int_equal(serve_run(s, d, 2, &r, &e), 0);
+    assert_int_equal(serve_run(s, &(struct serve_hw){.d = d}, 2, &r, &e), 0);
     assert_close(r.makespan_s, 72 * MS, REL);
     assert_close(r.ttft_s.mean, (18 + 18 + 54) / 3.0 * MS, REL);
     assert_close(r.usd_per_mtok, 24, REL);
@@ -581,6 +581,7 @@ static const struct sheet SHEETS[] = {
     /* Duplex and bank-PIM: an H100 SXM5 xPU (same figures) */
     {"duplex-h100", 80, 3.35, 989.4, 1978.9, 66.9, 450},
     {"bankpim-h100", 80, 3.35, 989.4, 1978.9, 66.9, 450},
+    {"gpu-duplex-baseline", 80, 3.35, 989.4, 1978.9, 66.9, 450},
 };
 
 static void test_figures_devices(void **state)
@@ -604,8 +605,9 @@ static void test_figures_devices(void **state)
         device_free(d);
     }
     /* PIM figures. Duplex: 5 stacks, 4x internal bandwidth (13.4 TB/s), 8192
-     * MACs x 1.3 GHz x 2 x 5 = 106.496 TFLOP/s. Bank-PIM: 8x (26.8 TB/s),
-     * 4096 MACs x 0.65 GHz x 2 x 5 = 26.624 TFLOP/s (docs/logic-pim.md). */
+     * MACs x 1.3 GHz x 2 x 5 = 106.496 TFLOP/s.
+     * Bank-PIM (the Duplex paper's baseline): 16x (53.6 TB/s), 8192 MACs x
+     * 0.65 GHz x 2 x 5 = 53.248 TFLOP/s, ~1 FLOP/B (AttAcc; docs/logic-pim.md). */
     struct device *d = tu_device("duplex-h100");
     assert_non_null(d);
     assert_true(d->has_pim);
@@ -614,8 +616,8 @@ static void test_figures_devices(void **state)
     device_free(d);
     d = tu_device("bankpim-h100");
     assert_non_null(d);
-    assert_close(d->pim.stacks * d->pim.macs_per_stack * 2 * d->pim.clock_hz, 26.624e12, 1e-12);
-    assert_close(d->pim.bw_multiplier * d->mem_bw_bytes_per_s, 26.8e12, 1e-12);
+    assert_close(d->pim.stacks * d->pim.macs_per_stack * 2 * d->pim.clock_hz, 53.248e12, 1e-12);
+    assert_close(d->pim.bw_multiplier * d->mem_bw_bytes_per_s, 53.6e12, 1e-12);
     device_free(d);
 }
 

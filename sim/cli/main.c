@@ -1,7 +1,7 @@
-/* main.c - the opbound command line: dispatches to sim/cmd_<name>.c. The only
+/* main.c - the opbound command line: dispatches to sim/cli/cmd_<name>.c. The only
  * place besides the commands that prints; exit codes are in cli.h.
  *
- * To add a command: write sim/cmd_<name>.c with int cmd_<name>(int, char **),
+ * To add a command: write sim/cli/cmd_<name>.c with int cmd_<name>(int, char **),
  * declare it in cli.h and list it in COMMANDS below. */
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +29,7 @@ static const char USAGE[] =
     "  validate MEAS.csv --hw HW                         predicted vs measured time, errors\n"
     "  predict OPS.csv --hw HW                           predicted time of ops in that format\n"
     "  train MODEL --hw HW --gpus N --seq S --global-batch T  one training step: time, memory, MFU\n"
+    "  plan MODEL --hw HW --gpus N --isl S --osl T      best deployment under TTFT/TPOT targets\n"
     "  list models|hw|kinds                              bundled models, devices, block kinds\n"
     "  schema                                            the YAML schema (docs/schema.md)\n"
     "\n"
@@ -54,6 +55,7 @@ static const struct {
     {"validate", cmd_validate},
     {"predict", cmd_predict},
     {"train", cmd_train},
+    {"plan", cmd_plan},
 };
 
 int main(int argc, char **argv)
