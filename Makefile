@@ -6,6 +6,9 @@
 #                 AddressSanitizer + UndefinedBehaviorSanitizer; check docs/schema.md
 #                 and docs/man (make man-update rewrites docs/man from the option tables)
 #   make layer-check  the include arrows run one way (docs/architecture.md); part of check
+#   make docs-check   the figures docs/ quotes, rerun (tests/tools/docs-figures.txt); part of check
+#   make mutants  mutation check: tests/mutants/list.txt applied one by one to a copy
+#                 of the tree; prints killed / survived (docs/testing.md)
 #   make bench    engine speed (BENCHMARKS.md)
 #   make kernels  CUDA kernels and build/kernels/bench (docs/kernels.md) when nvcc is on
 #                 PATH; otherwise one line saying they were skipped. Never part of check.
@@ -71,7 +74,9 @@ COMMANDS := analyze compare import list serve schema roofline sweep report calib
             train plan
 MAN_PAGES := $(BUILD)/man/opbound.1 $(COMMANDS:%=$(BUILD)/man/opbound-%.1)
 
-.PHONY: all deps demo check test test-san test-py schema-check layer-check man-check man-update \
+.PRECIOUS: $(BUILD)/tests/%.o
+.PHONY: all deps demo check test test-san test-py schema-check layer-check docs-check mutants \
+        man-check man-update \
         bench clean kernels install uninstall man check-browser fuzz fuzz-smoke malformed
 ifeq ($(SAN),)
 all: $(BUILD)/opbound $(BUILD)/libopbound.a $(BUILD)/libopbound.so $(BUILD)/pub/libopbound.a man
@@ -153,10 +158,14 @@ uninstall:
 	rm -rf "$(DATADIR)"
 	@echo "removed opbound from $(DESTDIR)$(PREFIX)"
 
-$(BUILD)/tests/%: tests/%.c tests/testutil.h $(BUILD)/libopbound.a
+# Test objects apart from the link, so a library change relinks the tests
+# without recompiling them (`make mutants` relies on it).
+$(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SRC_DEF) -DOB_BIN='"$(CURDIR)/$(BUILD)/opbound"' $< $(BUILD)/libopbound.a \
-	    $(TEST_LDLIBS) -o $@
+	$(CC) $(ALL_CFLAGS) $(SRC_DEF) -DOB_BIN='"$(CURDIR)/$(BUILD)/opbound"' -c $< -o $@
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libopbound.a
+	$(CC) $(ALL_CFLAGS) $< $(BUILD)/libopbound.a $(TEST_LDLIBS) -o $@
 
 # Installs whatever of DEB_PKGS is missing (root, or sudo when available).
 deps:
@@ -177,18 +186,22 @@ demo: deps
 	./$(BUILD)/opbound analyze llama-3-8b --hw h100 --phase decode --batch 32 --context 8192 --per-op
 
 # Runs every test program; prints their output and one summary line
-# "tests (BUILD): N passed, M failed" counted from cmocka's own report lines.
+# "tests (BUILD): N passed, M failed, K skipped" counted from cmocka's own
+# report lines (a test that needs a missing tool, such as gnuplot for the
+# image checks, is skipped, never passed; `make check` installs gnuplot and
+# sets OPBOUND_REQUIRE_GNUPLOT=1 so that those tests fail instead).
 test: all $(TEST_BIN)
-	@passed=0; failed=0; progs_failed=0; \
+	@passed=0; failed=0; skipped=0; progs_failed=0; \
 	for t in $(TEST_BIN); do \
 	  echo "== $$t"; ./$$t > $$t.log 2>&1; rc=$$?; cat $$t.log; \
 	  p=$$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' $$t.log); \
 	  f=$$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' $$t.log); \
-	  passed=$$((passed + $${p:-0})); failed=$$((failed + $${f:-0})); \
+	  k=$$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' $$t.log); \
+	  passed=$$((passed + $${p:-0})); failed=$$((failed + $${f:-0})); skipped=$$((skipped + $${k:-0})); \
 	  if [ $$rc -ne 0 ]; then progs_failed=$$((progs_failed + 1)); \
 	    [ -n "$$f" ] || failed=$$((failed + 1)); fi; \
 	done; \
-	echo "tests ($(BUILD)): $$passed passed, $$failed failed"; \
+	echo "tests ($(BUILD)): $$passed passed, $$failed failed, $$skipped skipped"; \
 	[ $$progs_failed -eq 0 ]
 	$(MAKE) --no-print-directory malformed
 
@@ -212,6 +225,17 @@ schema-check: all
 	  || { echo "docs/schema.md is out of date: run './build/opbound schema > docs/schema.md'"; exit 1; }
 	@echo "docs/schema.md matches the loader's key tables"
 
+# Every figure docs/ quotes that the CLI prints, rerun and compared as
+# printed (tests/tools/docs-figures.sh, one line per figure).
+docs-check: all
+	@bash tests/tools/docs-figures.sh ./$(BUILD)/opbound
+
+# Mutation check (docs/testing.md): each small source change listed in
+# tests/mutants/list.txt is applied to a copy of the tree, the library rebuilt
+# incrementally and the (non-sanitized) tests run; prints killed / survived.
+mutants:
+	@bash tests/mutants/run.sh
+
 # The layer check on this tree, then its own test (it must fail on injected
 # upward, sideways and cyclic includes).
 layer-check:
@@ -222,9 +246,10 @@ check: deps
 	$(MAKE) --no-print-directory layer-check
 	$(MAKE) --no-print-directory schema-check
 	$(MAKE) --no-print-directory man-check
-	$(MAKE) --no-print-directory test
+	$(MAKE) --no-print-directory docs-check
+	OPBOUND_REQUIRE_GNUPLOT=1 $(MAKE) --no-print-directory test
 	$(MAKE) --no-print-directory test-py
-	$(MAKE) --no-print-directory test-san
+	OPBOUND_REQUIRE_GNUPLOT=1 $(MAKE) --no-print-directory test-san
 	$(MAKE) --no-print-directory fuzz-smoke
 
 # A real browser on the report (tests/tools/check-browser.js). The page is

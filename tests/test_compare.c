@@ -1,5 +1,6 @@
 /* test_compare.c - study files and `opbound compare`: designs placed in a
- * skeleton, figures equal to `analyze` of the equivalent model, ratios, and
+ * skeleton (counts by hand), ratios (json rows; every format in
+ * test_figures.c), and
  * bad study files with FILE:LINE:COL. */
 #include "testutil.h"
 
@@ -104,9 +105,10 @@ static double jnum(struct yml_doc *d, yml_node map, const char *key)
     return strtod(s, NULL);
 }
 
-/* compare json rows equal analyze json for the same model and scenario, and
- * the first row's ratios are 1. */
-static void test_compare_matches_analyze(void **state)
+/* compare json: the published parameters, KV per token by hand, and each
+ * ratio equal to the division of the two printed figures (times by hand are
+ * in tests/test_figures.c, on the test device). */
+static void test_compare_json_rows(void **state)
 {
     (void)state;
     assert_int_equal(run("compare llama-3-8b qwen3-30b-a3b --hw h100 --phase decode --batch 8 "
@@ -121,20 +123,27 @@ static void test_compare_matches_analyze(void **state)
     assert_int_equal(yml_seq_len(cd, rows), 2);
     yml_node r0 = yml_seq_at(cd, rows, 0), r1 = yml_seq_at(cd, rows, 1);
     assert_exact(jnum(cd, r0, "tpot_ratio"), 1);
+    assert_exact(jnum(cd, r0, "ttft_ratio"), 1);
     assert_exact(jnum(cd, r0, "params"), 8030261248.0);
+    assert_exact(jnum(cd, r1, "params"), 30532122624.0); /* Qwen3-30B-A3B, test_counts.c */
     /* Qwen3-30B-A3B KV: 48 x 2 x 4 x 128 x 2 = 98,304 B; ratio to Llama's 131,072 = 0.75 */
+    assert_exact(jnum(cd, r0, "kv_cache_bytes_per_token"), 131072.0);
     assert_exact(jnum(cd, r1, "kv_cache_bytes_per_token"), 98304.0);
     assert_close(jnum(cd, r1, "kv_ratio"), 0.75, 1e-15);
-    const double tpot = jnum(cd, r1, "tpot_s");
-    assert_int_equal(run("analyze qwen3-30b-a3b --hw h100 --phase decode --batch 8 --context 2047 "
-                         "--format json"),
+    assert_close(jnum(cd, r1, "tpot_ratio"), jnum(cd, r1, "tpot_s") / jnum(cd, r0, "tpot_s"), 1e-15);
+    assert_close(jnum(cd, r1, "ttft_ratio"), jnum(cd, r1, "ttft_s") / jnum(cd, r0, "ttft_s"), 1e-15);
+    yml_free(cd);
+    /* tp 2: each device holds half of every KV head set (8 -> 4, 4 -> 2 heads):
+     * 65,536 and 49,152 B per device; the ratio stays that of the models, 0.75 */
+    assert_int_equal(run("compare llama-3-8b qwen3-30b-a3b --hw h100 --phase decode --batch 8 "
+                         "--context 2047 --tp 2 --format json"),
                      0);
-    struct yml_doc *ad = NULL;
-    assert_int_equal(yml_load_string("analyze", out_buf, strlen(out_buf), &ad, &e), 0);
-    yml_node tot = yml_map_get(ad, yml_root(ad), "totals");
-    assert_exact(jnum(ad, tot, "tpot_s"), tpot);
-    assert_exact(jnum(ad, tot, "time_s"), tpot);
-    yml_free(ad);
+    assert_int_equal(yml_load_string("compare", out_buf, strlen(out_buf), &cd, &e), 0);
+    rows = yml_map_get(cd, yml_seq_at(cd, yml_map_get(cd, yml_root(cd), "blocks"), 0), "rows");
+    r0 = yml_seq_at(cd, rows, 0), r1 = yml_seq_at(cd, rows, 1);
+    assert_exact(jnum(cd, r0, "device_kv_cache_bytes_per_token"), 65536.0);
+    assert_exact(jnum(cd, r1, "device_kv_cache_bytes_per_token"), 49152.0);
+    assert_close(jnum(cd, r1, "kv_ratio"), 0.75, 1e-15);
     yml_free(cd);
 }
 
@@ -183,7 +192,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_compare_study_designs),
         cmocka_unit_test(test_compare_study_errors),
-        cmocka_unit_test(test_compare_matches_analyze),
+        cmocka_unit_test(test_compare_json_rows),
         cmocka_unit_test(test_compare_cli_errors),
         cmocka_unit_test(test_compare_undefined_ratio),
     };

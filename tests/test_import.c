@@ -510,6 +510,72 @@ static void test_import_gemma2(void **state)
     model_free(m);
 }
 
+/* README-listed families without a bundled model, from their published
+ * config.json (tests/data/hf/SOURCES.md), counted by hand:
+ * Gemma 3 1B (gemma3_text): h 1152, 26 layers, H 4, Hkv 1, D 256, GeGLU 6912,
+ *   V 262144 tied, q/k norms, four norms per layer:
+ *   attention 1152 x 4 x 256 x 2 + 1152 x 256 x 2 = 2,949,120; q/k norms 512;
+ *   GeGLU 3 x 1152 x 6912 = 23,887,872; norms 4 x 1152 = 4,608
+ *   26 x 26,842,112 + 262,144 x 1152 + 1152 = 999,885,952 (keras-hub's
+ *   gemma3_1b preset lists 999,885,952). Every 6th layer global
+ *   (sliding_window_pattern 6: layers 5, 11, 17, 23), the others a 512 window.
+ *   KV/token 26 x 2 x 1 x 256 x 2 B = 26,624 B.
+ * Qwen3-4B (qwen3): h 2560, 36 layers, H 32, Hkv 8, D 128, SwiGLU 9728,
+ *   V 151936 tied: attention 2560 x 4096 x 2 + 2560 x 1024 x 2 = 26,214,400,
+ *   q/k norms 256, SwiGLU 3 x 2560 x 9728 = 74,711,040, norms 5,120:
+ *   36 x 100,930,816 + 151,936 x 2560 + 2560 = 4,022,468,096 ("4.0B").
+ *   KV/token 36 x 2 x 8 x 128 x 2 B = 147,456 B.
+ * Phi-3-mini-4k (phi3): h 3072, 32 layers, MHA 32 x 96, SwiGLU 8192,
+ *   V 32064 untied: attention 4 x 3072^2 = 37,748,736, SwiGLU 3 x 3072 x 8192 =
+ *   75,497,472, norms 6,144: 32 x 113,252,352 + 2 x 32,064 x 3072 + 3072 =
+ *   3,821,079,552 (keras-hub's phi3_mini_4k_instruct_en lists 3,821,079,552);
+ *   sliding_window 2047 on every layer. KV/token 32 x 2 x 3072 x 2 B = 393,216 B. */
+static void test_import_readme_families(void **state)
+{
+    (void)state;
+    struct model_counts c;
+    struct model *m = load_json("gemma-3-1b-pt");
+    assert_non_null(m);
+    model_count(m, 1, &c);
+    assert_exact(c.params, 26 * (2949120.0 + 512 + 23887872 + 4608) + 262144.0 * 1152 + 1152);
+    assert_exact(c.params, 999885952.0);
+    assert_exact(c.kv_elems_per_token * 2, 26624.0);
+    assert_true(m->post_norms);
+    int global = 0;
+    for (int i = 0; i < m->n_groups; i++) {
+        assert_string_equal(m->groups[i].kind[SLOT_FFN]->name, "geglu");
+        if (strcmp(m->groups[i].kind[SLOT_ATTN]->name, "gqa") == 0) global += m->groups[i].repeat;
+        else assert_string_equal(m->groups[i].kind[SLOT_ATTN]->name, "swa");
+    }
+    assert_int_equal(global, 4);
+    assert_int_equal(m->dt_w, DT_BF16);
+    model_free(m);
+
+    m = load_json("qwen3-4b");
+    assert_non_null(m);
+    model_count(m, 1, &c);
+    assert_exact(c.params, 36 * (26214400.0 + 256 + 74711040 + 5120) + 151936.0 * 2560 + 2560);
+    assert_exact(c.params, 4022468096.0);
+    assert_exact(c.kv_elems_per_token * 2, 147456.0);
+    for (int i = 0; i < m->n_groups; i++) {
+        assert_string_equal(m->groups[i].kind[SLOT_ATTN]->name, "gqa");
+        assert_string_equal(m->groups[i].kind[SLOT_FFN]->name, "swiglu");
+    }
+    model_free(m);
+
+    m = load_json("phi-3-mini-4k-instruct");
+    assert_non_null(m);
+    model_count(m, 1, &c);
+    assert_exact(c.params, 32 * (37748736.0 + 75497472 + 6144) + 2 * 32064.0 * 3072 + 3072);
+    assert_exact(c.params, 3821079552.0);
+    assert_exact(c.kv_elems_per_token * 2, 393216.0);
+    for (int i = 0; i < m->n_groups; i++)
+        assert_string_equal(m->groups[i].kind[SLOT_ATTN]->name, "swa");
+    /* below the window every token is held: 1000 x 196,608 elements */
+    assert_exact(model_kv_elems_per_seq(m, 1, 1000), 1000 * 196608.0);
+    model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -518,6 +584,7 @@ int main(void)
         cmocka_unit_test(test_import_windows),
         cmocka_unit_test(test_import_window_rules),
         cmocka_unit_test(test_import_gemma2),
+        cmocka_unit_test(test_import_readme_families),
         cmocka_unit_test(test_import_roundtrip),
         cmocka_unit_test(test_import_errors),
         cmocka_unit_test(test_import_cli),

@@ -198,8 +198,20 @@ static void test_layer_huge_counts(void **state)
     const double want = 2 * 4 * S * mats + 4 * 128 * (S * (S + 1) / 2) * 512;
     assert_true(isfinite(s.mm));
     assert_close(s.mm, want, 1e-15);
-    assert_true(want > 9007199254740992.0); /* beyond 2^53: rounded, not exact */
     graph_free(&g);
+    /* beyond 2^53 (want is about 2.3e18): the tool must say its counts are rounded */
+    struct analysis a;
+    assert_int_equal(analysis_init(&a, m), 0);
+    struct device *d = tu_device("h100-sxm5-80gb");
+    assert_non_null(d);
+    struct scenario sc = {.phase = PHASE_PREFILL, .batch = 4, .seq = S};
+    analysis_run(&a, m, d, &sc);
+    assert_false(a.counts_exact);
+    sc = (struct scenario){.phase = PHASE_DECODE, .batch = 1, .context = 1000};
+    analysis_run(&a, m, d, &sc); /* about 2 x 185e9 FLOPs: exact */
+    assert_true(a.counts_exact);
+    device_free(d);
+    analysis_free(&a);
     model_free(m);
 }
 

@@ -100,4 +100,18 @@ static inline struct device *tu_device(const char *name)
     return d;
 }
 
+/* The test device of hand-derived times (tests/data/test-overhead.yaml):
+ * every op costs its 1 ms kernel overhead, roofline terms of the tiny test
+ * models stay below 1e-12 s. */
+static inline struct device *tu_test_device(void)
+{
+    struct device *d = NULL;
+    struct err e;
+    if (device_load(OB_DATADIR "/tests/data/test-overhead.yaml", &d, &e)) {
+        err_print(&e, stderr);
+        return NULL;
+    }
+    return d;
+}
+
 #endif
