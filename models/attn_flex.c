@@ -109,4 +109,5 @@ const struct block_kind BLOCK_FLEX = {
     .summary = "grouped-query attention under a mask program, FlexAttention block skipping",
     .keys = FLEX_KEYS, .n_keys = N(FLEX_KEYS), .cfg_size = sizeof(struct flex_cfg),
     .defaults = flex_defaults, .check = flex_check, .count = flex_count,
-    .tp_check = flex_tp_check, .lower = flex_lower, .max_ops = 5};
+    .tp_check = flex_tp_check, .lower = flex_lower, .max_ops = 5,
+    .max_len = 2097152.0 /* 2^21 tokens: O(S) mask evaluation stays within about a second */};

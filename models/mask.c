@@ -293,8 +293,52 @@ static void eval_node(const struct mask_prog *p, int idx, int64_t q, struct iset
     }
 }
 
+/* FNV-1a over the program's bytes: the memo's key (a program freed and another
+ * read at the same address must not hit). */
+static uint64_t prog_hash(const struct mask_prog *p)
+{
+    const unsigned char *b = (const unsigned char *)p;
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < sizeof *p; i++) h = (h ^ b[i]) * 1099511628211ULL;
+    return h;
+}
+
+static void mask_count_eval(const struct mask_prog *p, double prior, double q, double tq,
+                            double tk, struct mask_pairs *out);
+
+/* The same step is often lowered many times (both phases of an analysis, the
+ * largest-batch and smallest-fit searches, sweeps): the last few results are
+ * kept per thread. */
 void mask_count(const struct mask_prog *p, double prior, double q, double tq, double tk,
                 struct mask_pairs *out)
+{
+    static _Thread_local struct {
+        uint64_t h;
+        double prior, q, tq, tk;
+        struct mask_pairs r;
+        int used;
+    } memo[8];
+    static _Thread_local int next;
+    const uint64_t h = prog_hash(p);
+    for (int i = 0; i < 8; i++)
+        if (memo[i].used && memo[i].h == h && memo[i].prior == prior && memo[i].q == q &&
+            memo[i].tq == tq && memo[i].tk == tk) {
+            *out = memo[i].r;
+            return;
+        }
+    mask_count_eval(p, prior, q, tq, tk, out);
+    memo[next].h = h;
+    memo[next].prior = prior;
+    memo[next].q = q;
+    memo[next].tq = tq;
+    memo[next].tk = tk;
+    memo[next].r = *out;
+    memo[next].used = 1;
+    next = (next + 1) % 8;
+}
+
+static void mask_count_eval(const struct mask_prog *p, double prior, double q, double tq,
+                            double tk, struct mask_pairs *out)
 {
     out->useful = out->computed = out->tiles = 0;
     const int64_t p0 = (int64_t)prior, end = (int64_t)(prior + q), TQ = (int64_t)tq,

@@ -460,6 +460,23 @@ int model_tp_check(const struct model *m, double tp, struct err *e)
     return 0;
 }
 
+int model_len_check(const struct model *m, double len, struct err *e)
+{
+    for (int i = 0; i < m->n_groups; i++)
+        for (int s = 0; s < SLOT_COUNT; s++) {
+            const struct layer_group *g = &m->groups[i];
+            const double lim = g->kind[s]->max_len;
+            if (lim > 0 && len > lim)
+                return err_set(e, m->file, 0, 0,
+                               "layer group %d (layers %d-%lld): kind %s evaluates its mask per "
+                               "query and handles sequences of at most %.0f tokens, not %.0f "
+                               "(docs/variants/flex.md)",
+                               i, g->first_layer, (long long)(g->first_layer + g->repeat - 1),
+                               g->kind[s]->name, lim, len);
+        }
+    return 0;
+}
+
 int model_ep_check(const struct model *m, double ep, struct err *e)
 {
     for (int i = 0; i < m->n_groups; i++)

@@ -98,6 +98,9 @@ struct block_kind {
     /* Whether the block can be split over ep expert-parallel devices (may be
      * NULL: nothing to split); like tp_check. */
     int (*ep_check)(const void *cfg, double ep, char *msg, size_t n);
+    /* Longest sequence (tokens) the kind's lowering handles in bounded time;
+     * 0 = no limit (model_len_check). */
+    double max_len;
 };
 
 /* KV-cache budget of a layer group (`kv_budget`, docs/kv-budgets.md): each
@@ -174,6 +177,9 @@ void model_count(const struct model *m, double tp, struct model_counts *out);
 double model_kv_elems_per_seq(const struct model *m, double tp, double ctx);
 /* Whether every block can be split over tp devices; -1 with e set if not. */
 int model_tp_check(const struct model *m, double tp, struct err *e);
+/* Whether every block handles sequences of len tokens (struct block_kind's
+ * max_len); -1 with e set if not. */
+int model_len_check(const struct model *m, double len, struct err *e);
 /* Whether every block can be split over ep expert-parallel devices; -1 with
  * e set if not. */
 int model_ep_check(const struct model *m, double ep, struct err *e);

@@ -174,6 +174,7 @@ int train_check(const struct model *m, const struct train_cfg *c, char *msg, siz
                         "data- and tensor-parallel devices)", c->ep, c->dp * c->tp),
                -1;
     struct err e;
+    if (model_len_check(m, c->seq, &e)) return snprintf(msg, n, "%s", e.msg), -1;
     if (model_tp_check(m, c->tp, &e))
         return snprintf(msg, n, "%s", e.msg), -1;
     if (c->ep > 1 && model_ep_check(m, c->ep, &e)) return snprintf(msg, n, "%s", e.msg), -1;

@@ -167,6 +167,28 @@ static void test_flex_errors(void **state)
                     "a mapping of one key");
 }
 
+/* A mask program is evaluated per query: the kind handles sequences up to
+ * 2^21 = 2,097,152 tokens and refuses longer ones quickly (exit 2). */
+static void test_flex_length_limit(void **state)
+{
+    (void)state;
+    char out[8192], err[4096];
+    char args[512];
+    snprintf(args, sizeof args,
+             "analyze %s/examples/attn-flex.yaml --hw h100 --phase prefill --seq 1099511627776",
+             OB_DATADIR);
+    assert_int_equal(tu_run(args, out, sizeof out, err, sizeof err), 2);
+    assert_non_null(strstr(err, "at most 2097152 tokens, not 1099511627776"));
+    snprintf(args, sizeof args,
+             "analyze %s/examples/attn-flex.yaml --hw h100 --phase decode --context 2097151",
+             OB_DATADIR);
+    assert_int_equal(tu_run(args, out, sizeof out, err, sizeof err), 0);
+    snprintf(args, sizeof args,
+             "analyze %s/examples/attn-flex.yaml --hw h100 --phase decode --context 2097152",
+             OB_DATADIR);
+    assert_int_equal(tu_run(args, out, sizeof out, err, sizeof err), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -174,6 +196,7 @@ int main(void)
         cmocka_unit_test(test_mask_by_hand),
         cmocka_unit_test(test_flex_kind),
         cmocka_unit_test(test_flex_errors),
+        cmocka_unit_test(test_flex_length_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -396,6 +396,8 @@ int cli_check_scenario(const struct model *m, const struct scenario *sc)
     struct err e;
     if (model_tp_check(m, sc->tp, &e)) return cli_fail_err(&e);
     if (sc->ep > 1 && model_ep_check(m, sc->ep, &e)) return cli_fail_err(&e);
+    const double len = sc->phase == PHASE_PREFILL ? sc->seq : sc->context + 1.0;
+    if (model_len_check(m, len, &e)) return cli_fail_err(&e);
     return 0;
 }
 

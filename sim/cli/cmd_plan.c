@@ -108,6 +108,11 @@ int cmd_plan(int argc, char **argv)
         return cli_fail(C, "--objective usd-per-mtok needs a device price (price_usd_per_hour "
                            "in %s)", a.hw);
     }
+    if (model_len_check(m, q.isl + q.osl, &e)) {
+        model_free(m);
+        device_free(d);
+        return cli_fail_err(&e);
+    }
     struct plan_result r;
     if (plan_run(m, d, &q, &r)) {
         fprintf(stderr, "opbound: out of memory\n");
