@@ -28,6 +28,7 @@ static const char USAGE[] =
     "  calibrate MEAS.csv --hw HW -o OUT.yaml            fit efficiencies to kernel timings\n"
     "  validate MEAS.csv --hw HW                         predicted vs measured time, errors\n"
     "  predict OPS.csv --hw HW                           predicted time of ops in that format\n"
+    "  measure import BENCH.json -o OUT.csv              library-benchmark JSON to measurements\n"
     "  list models|hw|kinds                              bundled models, devices, block kinds\n"
     "  schema                                            the YAML schema (docs/schema.md)\n"
     "\n"
@@ -52,6 +53,7 @@ static const struct {
     {"calibrate", cmd_calibrate},
     {"validate", cmd_validate},
     {"predict", cmd_predict},
+    {"measure", cmd_measure},
 };
 
 int main(int argc, char **argv)
