@@ -324,6 +324,7 @@ static int parse_row(const char *path, int line, const char *buf, char **f, bool
     if (has[F_BYTES] && fabs(v[F_BYTES] - bytes) > 1e-9 * bytes)
         return err_set(e, path, line, COL(F_BYTES), "bytes %.17g disagrees with the cost "
                        "model's %.17g for this shape", v[F_BYTES], bytes);
+    if (cont) prev->more[prev->nmore++] = r->op;
     return 0;
 #undef COL
 }

@@ -12,6 +12,7 @@
 #include "../core/catalog.h"
 
 bool cli_verbose = false;
+static int cli_launch = LAUNCH_EAGER; /* set by cli_parse from --launch */
 
 /* Tells the user what an imported config.json left out: every field with
  * --verbose, else one line when some field is unknown to opbound. */
@@ -108,6 +109,7 @@ int cli_parse(const char *cmd, int argc, char **argv, const char *const *extra,
         {"--tp", offsetof(struct cli_args, tp)},
         {"--ep", offsetof(struct cli_args, ep)},
         {"-o", offsetof(struct cli_args, out)},
+        {"--launch", offsetof(struct cli_args, launch)},
     };
     for (int i = 0; i < argc; i++) {
         const char *s = argv[i];
@@ -144,6 +146,13 @@ int cli_parse(const char *cmd, int argc, char **argv, const char *const *extra,
             a->xname[a->nx] = s;
             a->xval[a->nx++] = argv[++i];
         }
+    }
+    cli_launch = LAUNCH_EAGER;
+    if (a->launch) {
+        if (strcmp(a->launch, "graph") == 0) cli_launch = LAUNCH_GRAPH;
+        else if (strcmp(a->launch, "eager") != 0)
+            return cli_fail(cmd, "--launch must be graph (CUDA-graph replay) or eager, got '%s'",
+                            a->launch);
     }
     return 0;
 }
@@ -224,7 +233,10 @@ int cli_load_device(const char *arg, struct device **d, struct err *e)
 {
     char path[1024];
     if (catalog_resolve("hw", arg, path, sizeof path, e)) return -1;
-    return device_load(path, d, e);
+    if (device_load(path, d, e)) return -1;
+    (*d)->launch = cli_launch; /* --launch of the last cli_parse */
+    device_derive(*d);
+    return 0;
 }
 
 int cli_check_scenario(const struct model *m, const struct scenario *sc)

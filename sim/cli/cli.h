@@ -23,6 +23,7 @@
 /* What the shared parser collected. Values are argv strings (NULL = absent). */
 struct cli_args {
     const char *hw, *phase, *seq, *ctx, *batch, *wdt, *kvdt, *format, *tp, *ep, *out;
+    const char *launch; /* --launch graph|eager (applied by cli_load_device) */
     bool per_op;
     bool verbose;
     const char *pos[CLI_MAX_ARGS]; /* positional arguments in order */
