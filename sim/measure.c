@@ -227,6 +227,7 @@ static int parse_row(const char *path, int line, const char *buf, char **f, bool
     const bool launch = strcmp(kind, "launch") == 0;
     /* impl: an op implementation (sim/core/graph.h), or graph/eager for launch rows */
     r->impl = IMPL_DEFAULT;
+    r->launch_eager = 1; /* a launch row without impl: the eager per-kernel overhead */
     if (f[F_IMPL] && *f[F_IMPL]) {
         if (launch) {
             if (strcmp(f[F_IMPL], "graph") == 0) r->launch_eager = 0;

@@ -40,7 +40,7 @@ struct meas_row {
     char name[64];       /* kernel name */
     struct op op;        /* the cost-model op (kind, dtypes, shape, cost) */
     enum op_impl impl;   /* the impl column (IMPL_DEFAULT when absent) */
-    int launch_eager;    /* launch rows: 1 when impl is eager, 0 graph or absent */
+    int launch_eager;    /* launch rows: 0 when impl is graph, else 1 (eager) */
     int nmore;           /* ops of the '+KIND' rows that follow, timed with this one */
     struct op more[MEAS_MAX_PARTS - 1];
     bool timed;          /* median_s given */
