@@ -204,7 +204,8 @@ static void test_pim_zero_compute_is_xpu(void **state)
 {
     (void)state;
     struct model *m = tu_model("mixtral-8x7b");
-    struct device *dx = tu_device("duplex-h100"), *h = tu_device("h100-sxm5-80gb");
+    /* the duplex file is the datasheet H100 plus PIM: compare with the ideal H100 */
+    struct device *dx = tu_device("duplex-h100"), *h = tu_device_ideal();
     assert_non_null(m);
     assert_non_null(dx);
     assert_non_null(h);
