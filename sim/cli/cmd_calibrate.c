@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "../calibrate.h"
+#include "../../reports/plot.h"
+#include "../../reports/residual_plot.h"
 #include "cli.h"
 #include "../eval.h"
 
@@ -26,12 +28,14 @@ static const char CAL_USAGE[] =
     "      kfold:K fits K times, each without one fold, prints the out-of-fold errors and\n"
     "      writes the device fitted on every row\n";
 static const char VAL_USAGE[] =
-    "usage: opbound validate MEASUREMENTS.csv --hw HW [--format table|csv|json] [--launch graph|eager]\n"
+    "usage: opbound validate MEASUREMENTS.csv --hw HW [--format table|csv|json]\n"
+    "                        [--launch graph|eager] [-o PLOT.png]\n"
     "\n"
     "Predicted vs measured time of every row, its signed error, then per class: rows,\n"
     "median and max absolute percentage error and the signed median (bias; < 0: the\n"
     "model is too fast). Rows are labelled fitted / held-out only when HW was calibrated\n"
-    "on this file (its calibration_source).\n";
+    "on this file (its calibration_source). -o PLOT.png also draws predicted vs measured\n"
+    "(log-log, one colour per class) with gnuplot, keeping PLOT.gp and PLOT.dat.\n";
 static const char PRED_USAGE[] =
     "usage: opbound predict OPS.csv --hw HW\n"
     "\n"
@@ -225,10 +229,9 @@ int cmd_validate(int argc, char **argv)
     if (rc || help) return rc;
     enum out_format fmt;
     if ((rc = cli_format(C, &a, &fmt))) goto done;
-    if (a.out) {
-        rc = cli_fail(C, "validate writes to standard output; it takes no -o");
+    char dir[PLOT_PATH_MAX], base_name[256];
+    if (a.out && (rc = cli_out_split(C, a.out, dir, sizeof dir, base_name, sizeof base_name)))
         goto done;
-    }
     /* fitted / held-out only when d was calibrated on this very file */
     const char *base = strrchr(m.path, '/');
     base = base ? base + 1 : m.path;
@@ -305,6 +308,26 @@ int cmd_validate(int argc, char **argv)
             }
         if (fmt == OUT_JSON) printf("\n]}\n");
         free(cls);
+    }
+    if (a.out) {
+        /* the residual chart: NAME.dat, NAME.gp, and NAME.png/.svg with gnuplot */
+        struct err e;
+        char title[300], path[PLOT_PATH_MAX];
+        snprintf(title, sizeof title, "%.200s on %.60s", base, d->name);
+        if (plot_mkdirs(dir, &e) || residual_plot_write(&m, pred, title, dir, base_name, &e)) {
+            rc = cli_fail_out(&e);
+        } else {
+            char name[2][PLOT_PATH_MAX];
+            snprintf(name[0], sizeof name[0], "%s.png", base_name);
+            snprintf(name[1], sizeof name[1], "%s.svg", base_name);
+            snprintf(path, sizeof path, "%s.gp", base_name);
+            bool warned = false;
+            const char *vars[] = {"png_file", "svg_file"}, *files[] = {name[0], name[1]};
+            rc = cli_render(C, dir, path, vars, files, 2, &warned);
+            if (rc == 0)
+                fprintf(stderr, "wrote %s/%s.%s\n", dir, base_name,
+                        warned ? "{gp,dat}" : "{png,svg,gp,dat}");
+        }
     }
     free(ape);
     free(pred);
