@@ -26,6 +26,9 @@ extern const struct block_kind BLOCK_MOBA;
 extern const struct block_kind BLOCK_NSA;
 extern const struct block_kind BLOCK_DSA;
 extern const struct block_kind BLOCK_SWA;
+extern const struct block_kind BLOCK_ROUTING;
+extern const struct block_kind BLOCK_BIFORMER;
+extern const struct block_kind BLOCK_FLEX;
 /* FFN kinds */
 extern const struct block_kind BLOCK_SWIGLU;
 extern const struct block_kind BLOCK_GELU;
@@ -52,6 +55,9 @@ static const struct block_kind *const KINDS[] = {
     &BLOCK_NSA,
     &BLOCK_DSA,
     &BLOCK_SWA,
+    &BLOCK_ROUTING,
+    &BLOCK_BIFORMER,
+    &BLOCK_FLEX,
     &BLOCK_SWIGLU,
     &BLOCK_GELU,
     &BLOCK_GEGLU,

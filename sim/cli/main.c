@@ -29,6 +29,7 @@ static const char USAGE[] =
     "  validate MEAS.csv --hw HW                         predicted vs measured time, errors\n"
     "  predict OPS.csv --hw HW                           predicted time of ops in that format\n"
     "  measure import BENCH.json -o OUT.csv              library-benchmark JSON to measurements\n"
+    "  train MODEL --hw HW --gpus N --seq S --global-batch T  one training step: time, memory, MFU\n"
     "  list models|hw|kinds                              bundled models, devices, block kinds\n"
     "  schema                                            the YAML schema (docs/schema.md)\n"
     "\n"
@@ -54,6 +55,7 @@ static const struct {
     {"validate", cmd_validate},
     {"predict", cmd_predict},
     {"measure", cmd_measure},
+    {"train", cmd_train},
 };
 
 int main(int argc, char **argv)

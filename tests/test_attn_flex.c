@@ -1,0 +1,179 @@
+/* test_attn_flex.c - mask programs (models/mask.c) and the flex attention
+ * kind. Every mask is checked against a brute-force enumeration of all
+ * (query, key) pairs and all tiles, written here independently of the
+ * interval code; one case is also derived by hand; bad masks fail at
+ * FILE:LINE:COL. */
+#include "attn_util.h"
+
+#include "../models/mask.h"
+
+typedef bool (*keep_fn)(long q, long k);
+
+static bool m_causal(long q, long k) { return k <= q; }
+static bool m_swa7(long q, long k) { return k <= q && q - k < 7; }
+static bool m_prefix_lm(long q, long k) { return k <= q || k < 10; }
+static bool m_docs(long q, long k)
+{
+    /* documents of 13, 20, 17 tokens, repeating every 50 */
+    const long ends[3] = {13, 33, 50};
+    long dq = 0, dk = 0, bq = q / 50, bk = k / 50;
+    while (q % 50 >= ends[dq]) dq++;
+    while (k % 50 >= ends[dk]) dk++;
+    return k <= q && bq == bk && dq == dk;
+}
+static bool m_chunk16(long q, long k) { return k <= q && q / 16 == k / 16; }
+static bool m_blocks(long q, long k)
+{
+    const long jq = q / 8, jk = k / 8;
+    return k <= q && (jk == jq || jk == jq - 2 || jk == 0);
+}
+static bool m_nested(long q, long k) { return (k <= q && q - k < 5) || k < 3; }
+
+static const struct {
+    const char *yaml;
+    keep_fn keep;
+} CASES[] = {
+    {"[causal]", m_causal},
+    {"[causal, {window: 7}]", m_swa7},
+    {"[{any: [causal, {prefix: 10}]}]", m_prefix_lm},
+    {"[causal, {documents: [13, 20, 17]}]", m_docs},
+    {"[causal, {chunk: 16}]", m_chunk16},
+    {"[causal, {blocks: {size: 8, offsets: [0, 2], global: [0]}}]", m_blocks},
+    {"[{any: [{all: [causal, {window: 5}]}, {prefix: 3}]}]", m_nested},
+};
+
+static void brute(keep_fn keep, long prior, long q, long tq, long tk, struct mask_pairs *out)
+{
+    const long end = prior + q;
+    out->useful = out->computed = out->tiles = 0;
+    for (long r = prior; r < end; r++)
+        for (long k = 0; k < end; k++) out->useful += keep(r, k);
+    for (long qt = 0; qt * tq < end; qt++)
+        for (long kt = 0; kt * tk < end; kt++) {
+            long rows = 0, any = 0;
+            for (long r = qt * tq; r < qt * tq + tq && r < end; r++) {
+                if (r < prior) continue;
+                rows++;
+                for (long k = kt * tk; k < kt * tk + tk && k < end; k++) any |= keep(r, k);
+            }
+            if (!any || !rows) continue;
+            const long keys = (kt * tk + tk < end ? kt * tk + tk : end) - kt * tk;
+            out->computed += (double)(rows * keys);
+            out->tiles += 1;
+        }
+}
+
+static void read_mask(const char *yaml, struct mask_prog *p)
+{
+    struct yml_doc *d = NULL;
+    struct err e;
+    assert_int_equal(yml_load_string("mask", yaml, strlen(yaml), &d, &e), 0);
+    if (mask_read(d, yml_root(d), p, &e)) {
+        err_print(&e, stderr);
+        fail();
+    }
+    yml_free(d);
+}
+
+static void test_masks_enumerated(void **state)
+{
+    (void)state;
+    for (size_t c = 0; c < sizeof CASES / sizeof CASES[0]; c++) {
+        struct mask_prog p;
+        read_mask(CASES[c].yaml, &p);
+        const long steps[][2] = {{0, 50}, {20, 30}, {49, 1}, {0, 1}, {37, 64}, {100, 1}};
+        const long tiles[][2] = {{8, 8}, {16, 8}, {4, 16}, {1, 1}};
+        for (size_t s = 0; s < sizeof steps / sizeof steps[0]; s++)
+            for (size_t t = 0; t < sizeof tiles / sizeof tiles[0]; t++) {
+                struct mask_pairs got, want;
+                mask_count(&p, (double)steps[s][0], (double)steps[s][1], (double)tiles[t][0],
+                           (double)tiles[t][1], &got);
+                brute(CASES[c].keep, steps[s][0], steps[s][1], tiles[t][0], tiles[t][1], &want);
+                if (got.useful != want.useful || got.computed != want.computed ||
+                    got.tiles != want.tiles) {
+                    print_error("mask %s, prior %ld q %ld, tiles %ldx%ld: got %g/%g/%g, want "
+                                "%g/%g/%g\n",
+                                CASES[c].yaml, steps[s][0], steps[s][1], tiles[t][0],
+                                tiles[t][1], got.useful, got.computed, got.tiles, want.useful,
+                                want.computed, want.tiles);
+                    fail();
+                }
+            }
+    }
+}
+
+/* By hand: causal prefill of 16 with 8 x 8 tiles: 16*17/2 = 136 kept pairs;
+ * tiles (0,0), (1,0), (1,1) computed, (0,1) skipped: 3 x 64 = 192. A causal
+ * window of 4 at S = 16, tiles 8 x 8: kept 1+2+3+4*13 = 58; tiles (0,0),
+ * (1,0) (query 8 sees keys 5..8), (1,1): still 192 computed. */
+static void test_mask_by_hand(void **state)
+{
+    (void)state;
+    struct mask_prog p;
+    struct mask_pairs mp;
+    read_mask("[causal]", &p);
+    mask_count(&p, 0, 16, 8, 8, &mp);
+    assert_exact(mp.useful, 136);
+    assert_exact(mp.computed, 192);
+    assert_exact(mp.tiles, 3);
+    read_mask("[causal, {window: 4}]", &p);
+    mask_count(&p, 0, 16, 8, 8, &mp);
+    assert_exact(mp.useful, 58);
+    assert_exact(mp.computed, 192);
+}
+
+/* The flex kind lowers the mask's pairs into its attention op: H = 4 heads,
+ * D = 16, causal prefill of 16 with 8 x 8 tiles: 4 x 192 pairs x 2(16 + 16)
+ * FLOPs = 49152, of which 4 x (192 - 136) x 64 = 14336 wasted. */
+static void test_flex_kind(void **state)
+{
+    (void)state;
+    char buf[2048];
+    struct model *m = au_text(au_base(
+        buf, sizeof buf,
+        "{kind: flex, heads: 4, kv_heads: 2, head_dim: 16, tile_q: 8, tile_k: 8, mask: [causal]}"));
+    struct graph g;
+    au_lower(m, &g, PHASE_PREFILL, 1, 16, DT_BF16, 1);
+    const struct op *at = au_op(&g, 0, "attention");
+    assert_exact(at->cost.flops_mm, 49152);
+    assert_exact(at->cost.flops_wasted, 14336);
+    graph_free(&g);
+    /* decode at L = 20: keys 0..20 in tiles 0..2 (the last holds 16..20): 21
+     * keys read and computed, per KV head 2 x 16 x 2 B each, 2 KV heads */
+    au_lower(m, &g, PHASE_DECODE, 1, 20, DT_BF16, 1);
+    at = au_op(&g, 0, "attention");
+    assert_exact(at->cost.bytes_kv, 21.0 * 64 * 2);
+    graph_free(&g);
+    model_free(m);
+}
+
+static void test_flex_errors(void **state)
+{
+    (void)state;
+    char buf[2048];
+#define FX "{kind: flex, heads: 4, kv_heads: 2, head_dim: 16, mask: "
+    au_expect_error(au_base(buf, sizeof buf, FX "[causual]}"), 10, "causual", "unknown mask part 'causual'");
+    au_expect_error(au_base(buf, sizeof buf, FX "[{causal: 1}]}"), 10, "{causal", "causal takes no value");
+    au_expect_error(au_base(buf, sizeof buf, FX "[causal, {window: 0}]}"), 10, "0}]",
+                    "window must be a whole number from 1");
+    au_expect_error(au_base(buf, sizeof buf, FX "[{blocks: {offsets: [0]}}]}"), 10, "{offsets",
+                    "blocks needs size");
+    au_expect_error(au_base(buf, sizeof buf, FX "[{blocks: {size: 8, stride: 2}}]}"), 10,
+                    "stride", "unknown key 'stride' in blocks");
+    au_expect_error(au_base(buf, sizeof buf, FX "[]}"), 10, "[]", "non-empty list");
+    au_expect_error(au_base(buf, sizeof buf, FX "[{documents: []}]}"), 10, "[]}]",
+                    "documents needs at least one length");
+    au_expect_error(au_base(buf, sizeof buf, FX "[{window: 4, chunk: 2}]}"), 10, "{window",
+                    "a mapping of one key");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_masks_enumerated),
+        cmocka_unit_test(test_mask_by_hand),
+        cmocka_unit_test(test_flex_kind),
+        cmocka_unit_test(test_flex_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
