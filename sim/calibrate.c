@@ -61,6 +61,7 @@ bool cal_is_held(const struct cal_holdout *h, const struct meas_file *m, int i)
 double cal_row_predict(const struct meas_row *r, const struct device *d)
 {
     if (r->launch) return 0;
+    if (r->step) return meas_step_predict(r, d);
     struct op_eval ev;
     double t = eval_op(&r->op, d, &ev);
     for (int j = 0; j < r->nmore; j++) t += eval_op(&r->more[j], d, &ev);
@@ -397,7 +398,7 @@ int cal_fit(const struct meas_file *m, const struct device *prior, const struct 
         if (!r->timed) continue;
         if (r->launch && r->launch_eager) eager[res->n_launch++] = r->median_s;
         else if (r->launch) graph[res->n_launch_graph++] = r->median_s;
-        else res->n_fit++;
+        else if (!r->step) res->n_fit++; /* step rows are validated, never fitted */
     }
     res->overhead_s = res->n_launch ? median(eager, res->n_launch) : prior->kernel_overhead_s;
     res->graph_overhead_s = res->n_launch_graph ? median(graph, res->n_launch_graph)
@@ -422,7 +423,7 @@ int cal_fit(const struct meas_file *m, const struct device *prior, const struct 
     /* pass 1: entries named by single-op rows */
     for (int i = 0; i < m->n; i++) {
         const struct meas_row *r = &m->rows[i];
-        if (cal_is_held(h, m, i) || !r->timed || r->launch || r->nmore) continue;
+        if (cal_is_held(h, m, i) || !r->timed || r->launch || r->nmore || r->step) continue;
         int k, im, p;
         row_entry(out, &r->op, &k, &im, &p);
         if (!find_or_add(res, k, im, p, 1)) {
@@ -436,7 +437,7 @@ int cal_fit(const struct meas_file *m, const struct device *prior, const struct 
         enum dtype dt = DT_BF16;
         for (int i = 0; i < m->n; i++) {
             const struct meas_row *r = &m->rows[i];
-            if (cal_is_held(h, m, i) || !r->timed || r->launch || r->nmore) continue;
+            if (cal_is_held(h, m, i) || !r->timed || r->launch || r->nmore || r->step) continue;
             int k, im, p;
             row_entry(out, &r->op, &k, &im, &p);
             if (k == f->kind && im == f->impl && p == f->phase) rows[n++] = i, dt = r->op.dt_act;
@@ -454,7 +455,7 @@ int cal_fit(const struct meas_file *m, const struct device *prior, const struct 
     const int first2 = res->nent;
     for (int i = 0; i < m->n; i++) {
         const struct meas_row *r = &m->rows[i];
-        if (cal_is_held(h, m, i) || !r->timed || r->launch || !r->nmore) continue;
+        if (cal_is_held(h, m, i) || !r->timed || r->launch || !r->nmore || r->step) continue;
         rows[P.nrows++] = i;
         for (int q = -1; q < r->nmore; q++) {
             const struct op *op = q < 0 ? &r->op : &r->more[q];

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyze.h"
+#include "core/catalog.h"
 #include "core/dtype.h"
 #include "core/opcost.h"
 
@@ -31,6 +33,120 @@ enum { F_KIND, F_CLASS, F_NAME, F_DTYPE, F_KVDT, F_B, F_HQ, F_DQK, F_DV, F_SQ, F
 #define MEAS_MAX_ROWS (1 << 20)
 
 enum pw_kind { PW_ELEMENTWISE, PW_COPY, PW_NORM, PW_SOFTMAX };
+
+/* A `step` row: the model and scenario it times. */
+struct meas_step {
+    struct model *m;
+    struct scenario sc;
+    int first, count; /* layer range [first, first + count); count 0 = the whole step */
+    int launch;       /* enum launch_mode */
+};
+/* Largest batch and token counts of a step row (the analysis of a bigger step
+ * is not a measurement anyone took). */
+#define MEAS_STEP_MAX_BATCH 65536.0
+#define MEAS_STEP_MAX_TOKENS 16777216.0
+
+double meas_step_predict(const struct meas_row *r, const struct device *d)
+{
+    const struct meas_step *st = r->step;
+    if (!st) return 0;
+    struct device *dc = malloc(sizeof *dc);
+    OB_ASSERT(dc);
+    *dc = *d;
+    dc->launch = st->launch;
+    device_derive(dc);
+    struct analysis a;
+    OB_ASSERT(analysis_init(&a, st->m) == 0);
+    analysis_run(&a, st->m, dc, &st->sc);
+    double t = 0;
+    for (int i = 0; i < a.graph.n; i++) {
+        const struct op *op = &a.graph.ops[i];
+        if (st->count == 0) {
+            t += op->layer_count * a.per_op[i].time_s;
+            continue;
+        }
+        if (op->layer_first < 0) continue;
+        const int lo = op->layer_first > st->first ? op->layer_first : st->first;
+        const int hi1 = op->layer_first + op->layer_count, hi2 = st->first + st->count;
+        const int hi = hi1 < hi2 ? hi1 : hi2;
+        if (hi > lo) t += (hi - lo) * a.per_op[i].time_s;
+    }
+    analysis_free(&a);
+    free(dc);
+    return t;
+}
+
+static void step_free(struct meas_step *st)
+{
+    if (!st) return;
+    model_free(st->m);
+    free(st);
+}
+
+/* Parses the step-specific fields of a `step` row into r->step. */
+static int parse_step(const char *path, int line, const char *buf, char **f, const double *v,
+                      const bool *has, struct meas_row *r, struct err *e)
+{
+#define COL(i) ((int)(f[i] - buf) + 1)
+    if (has[F_FLOPS] || has[F_BYTES])
+        return err_set(e, path, line, COL(has[F_FLOPS] ? F_FLOPS : F_BYTES), "a step row "
+                       "takes no flops or bytes (its ops are counted from the model)");
+    if (!has[F_B] || !(v[F_B] >= 1 && v[F_B] <= MEAS_STEP_MAX_BATCH) || floor(v[F_B]) != v[F_B])
+        return err_set(e, path, line, COL(F_B), "a step row needs b: the batch, a whole number "
+                       "from 1 to %.0f", MEAS_STEP_MAX_BATCH);
+    if (!has[F_SQ] || !(v[F_SQ] >= 1 && v[F_SQ] <= MEAS_STEP_MAX_TOKENS) ||
+        floor(v[F_SQ]) != v[F_SQ])
+        return err_set(e, path, line, COL(F_SQ), "a step row needs sq: new tokens per "
+                       "sequence (prefill S, decode 1), a whole number from 1 to %.0f",
+                       MEAS_STEP_MAX_TOKENS);
+    if (has[F_SKV] && (v[F_SQ] != 1 || v[F_SKV] > MEAS_STEP_MAX_TOKENS || floor(v[F_SKV]) != v[F_SKV]))
+        return err_set(e, path, line, COL(v[F_SQ] != 1 ? F_SQ : F_SKV), "a decode step row "
+                       "(skv given: the cached tokens) has sq 1 and a whole skv up to %.0f",
+                       MEAS_STEP_MAX_TOKENS);
+    if (has[F_M] != has[F_N])
+        return err_set(e, path, line, COL(has[F_M] ? F_N : F_M), "a layer range needs both m "
+                       "(first layer, from 0) and n (layers); both empty = the whole step");
+    struct meas_step *st = calloc(1, sizeof *st);
+    OB_ASSERT(st);
+    char mp[1024];
+    if (catalog_resolve_in("models", path, f[F_NAME], mp, sizeof mp, e) ||
+        model_load(mp, &st->m, e)) {
+        const struct err inner = *e;
+        free(st);
+        return err_set(e, path, line, COL(F_NAME), "model '%s': %s", f[F_NAME], inner.msg);
+    }
+    st->sc = (struct scenario){.phase = has[F_SKV] ? PHASE_DECODE : PHASE_PREFILL,
+                               .batch = v[F_B], .seq = has[F_SKV] ? 0 : v[F_SQ],
+                               .context = has[F_SKV] ? v[F_SKV] : 0, .tp = 1};
+    enum dtype dt;
+    if (*f[F_DTYPE]) {
+        if (dtype_parse(f[F_DTYPE], &dt)) {
+            step_free(st);
+            return err_set(e, path, line, COL(F_DTYPE), "unknown dtype '%s'", f[F_DTYPE]);
+        }
+        st->sc.has_dt_w = true, st->sc.dt_w = dt;
+    }
+    if (*f[F_KVDT]) {
+        if (dtype_parse(f[F_KVDT], &dt)) {
+            step_free(st);
+            return err_set(e, path, line, COL(F_KVDT), "unknown kv_dtype '%s'", f[F_KVDT]);
+        }
+        st->sc.has_dt_kv = true, st->sc.dt_kv = dt;
+    }
+    const double layers = (double)st->m->layers;
+    if (has[F_M] && !(v[F_N] >= 1 && floor(v[F_M]) == v[F_M] && floor(v[F_N]) == v[F_N] &&
+                      v[F_M] + v[F_N] <= layers)) {
+        step_free(st);
+        return err_set(e, path, line, COL(F_N), "layers m = %g .. m + n = %g outside the "
+                       "model's %.0f layers", v[F_M], v[F_M] + v[F_N], layers);
+    }
+    st->first = has[F_M] ? (int)v[F_M] : 0;
+    st->count = has[F_M] ? (int)v[F_N] : 0;
+    st->launch = r->launch_eager ? LAUNCH_EAGER : LAUNCH_GRAPH;
+    r->step = st;
+    return 0;
+#undef COL
+}
 
 /* The first attention field the cost model's builder would refuse (so that it
  * never asserts on input), or -1 when the shape is valid. */
@@ -224,17 +340,17 @@ static int parse_row(const char *path, int line, const char *buf, char **f, bool
     snprintf(r->cls, sizeof r->cls, "%s", f[F_CLASS]);
     snprintf(r->name, sizeof r->name, "%s", f[F_NAME]);
     const char *kind = f[F_KIND] + (cont ? 1 : 0);
-    const bool launch = strcmp(kind, "launch") == 0;
+    const bool launch = strcmp(kind, "launch") == 0, step = strcmp(kind, "step") == 0;
     /* impl: an op implementation (sim/core/graph.h), or graph/eager for launch rows */
     r->impl = IMPL_DEFAULT;
     r->launch_eager = 1; /* a launch row without impl: the eager per-kernel overhead */
     if (f[F_IMPL] && *f[F_IMPL]) {
-        if (launch) {
+        if (launch || step) {
             if (strcmp(f[F_IMPL], "graph") == 0) r->launch_eager = 0;
             else if (strcmp(f[F_IMPL], "eager") == 0) r->launch_eager = 1;
             else
-                return err_set(e, path, line, COL(F_IMPL), "impl of a launch row must be graph "
-                               "or eager, got '%s'", f[F_IMPL]);
+                return err_set(e, path, line, COL(F_IMPL), "impl of a %s row must be graph "
+                               "or eager, got '%s'", kind, f[F_IMPL]);
         } else if ((r->impl = op_impl_parse(f[F_IMPL])) == IMPL_COUNT) {
             return err_set(e, path, line, COL(F_IMPL), "unknown impl '%s' (default, fa2, cudnn, "
                            "mem_efficient, eager, opbound, cublas, fused)", f[F_IMPL]);
@@ -253,8 +369,9 @@ static int parse_row(const char *path, int line, const char *buf, char **f, bool
         if (prev->nmore == MEAS_MAX_PARTS - 1)
             return err_set(e, path, line, COL(F_KIND), "more than %d ops in one timed row",
                            MEAS_MAX_PARTS);
-        if (launch)
-            return err_set(e, path, line, COL(F_KIND), "a launch row cannot continue an op list");
+        if (launch || step)
+            return err_set(e, path, line, COL(F_KIND), "a %s row cannot continue an op list",
+                           kind);
     }
     r->timed = has[F_MEDIAN];
     r->median_s = v[F_MEDIAN];
@@ -267,6 +384,10 @@ static int parse_row(const char *path, int line, const char *buf, char **f, bool
     if (launch) {
         r->launch = true;
         return 0;
+    }
+    if (step) {
+        if (cont) return err_set(e, path, line, COL(F_KIND), "a step row cannot continue an op list");
+        return parse_step(path, line, buf, f, v, has, r, e);
     }
     enum dtype dt, kv;
     if (dtype_parse(f[F_DTYPE], &dt))
@@ -313,7 +434,7 @@ static int parse_row(const char *path, int line, const char *buf, char **f, bool
         OB_ASSERT(build_pointwise((enum pw_kind)pw, dt, kv, v, has, &r->op) == 0);
     } else {
         return err_set(e, path, line, COL(F_KIND), "unknown kind '%s' (attention, gemm, "
-                       "batched_gemm, elementwise, copy, norm, softmax, launch; '+KIND' "
+                       "batched_gemm, elementwise, copy, norm, softmax, launch, step; '+KIND' "
                        "continues the row before)", f[F_KIND]);
     }
     r->op.impl = r->impl;
@@ -426,6 +547,7 @@ fail:
 void meas_free(struct meas_file *m)
 {
     if (!m) return;
+    for (int i = 0; i < m->n; i++) step_free(m->rows[i].step);
     free(m->rows);
     m->rows = NULL;
     m->n = 0;

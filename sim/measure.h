@@ -5,6 +5,8 @@
  * and min time. Loading rebuilds every row as a cost-model op (sim/core/graph.h
  * builders) and checks that the file's flops and bytes columns, when given,
  * equal the cost model's counts: the bench and the model cannot drift apart.
+ * Rows of kind `step` time a whole model step or a range of its layers (a
+ * bundled model or a model file beside the CSV, batch, new tokens, context).
  * Rows of kind `launch` time an empty kernel (the per-kernel overhead). A row
  * whose kind starts with '+' adds one more op to the timed row before it (an
  * eager composition of several kernels timed together; no time of its own).
@@ -33,6 +35,9 @@
 /* Ops one timed row may hold: the row plus up to 15 '+KIND' rows after it. */
 #define MEAS_MAX_PARTS 16
 
+struct device;
+struct meas_step;
+
 struct meas_row {
     int line;            /* 1-based line in the file */
     bool launch;         /* kind `launch`: empty kernel; op unused */
@@ -43,6 +48,7 @@ struct meas_row {
     int launch_eager;    /* launch rows: 0 when impl is graph, else 1 (eager) */
     int nmore;           /* ops of the '+KIND' rows that follow, timed with this one */
     struct op more[MEAS_MAX_PARTS - 1];
+    struct meas_step *step; /* kind `step`: a model step or layer range (measure.c) */
     bool timed;          /* median_s given */
     double median_s, min_s;
 };
@@ -58,6 +64,11 @@ struct meas_file {
  * Returns 0 with *m filled (meas_free), or -1 with e set (FILE:LINE:COL). */
 int meas_load(const char *path, bool need_times, struct meas_file *m, struct err *e);
 void meas_free(struct meas_file *m); /* accepts NULL and a zeroed struct */
+
+/* Predicted time of a `step` row on d: the model's step lowered and evaluated
+ * (sim/analyze.h) in the row's launch mode, summed over its layer range
+ * (whole step: every op). 0 for other rows. */
+double meas_step_predict(const struct meas_row *r, const struct device *d);
 
 /* Converts the JSON of the library-kernel benchmark (kernels/measurements/
  * README.md) into measurement CSV text (with the impl column). *csv is owned

@@ -15,7 +15,13 @@
 
 #define SHIPPED OB_DATADIR "/kernels/measurements/h100-library-2026-11-22.csv"
 
-static double g_out[1]; /* unused; keeps -Wunused quiet for helpers below */
+/* A temp file with text (never NULL: a failed write names a missing file). */
+static const char *temp_file(const char *text)
+{
+    const char *p = tu_write_temp(text);
+    return p ? p : "/nonexistent/opbound-temp";
+}
+
 
 /* A made-up device whose numbers make the arithmetic short (not a GPU). */
 static const char TEST_DEV[] =
@@ -34,7 +40,7 @@ static const char TEST_DEV[] =
 
 static struct device *test_dev(void)
 {
-    const char *p = tu_write_temp(TEST_DEV);
+    const char *p = temp_file(TEST_DEV);
     struct device *d = NULL;
     struct err e;
     if (device_load(p, &d, &e)) err_print(&e, stderr);
@@ -278,7 +284,7 @@ static void expect_fail(const char *args, int line, int col, const char *msg, co
 
 static void bad_meas(const char *text, int line, int col, const char *msg)
 {
-    const char *p = tu_write_temp(text);
+    const char *p = temp_file(text);
     char args[512];
     snprintf(args, sizeof args, "validate %s --hw " TU_IDEAL_H100, p);
     expect_fail(args, line, col, msg, p);
@@ -324,7 +330,7 @@ static void test_bad_new_rows(void **state)
     expect_fail(args, 0, 0, "--launch must be graph", NULL);
     expect_fail("measure convert x.json", 0, 0, "unknown subcommand 'convert'", NULL);
     /* a JSON row without its time: the position of the row (its opening brace) */
-    const char *j = tu_write_temp(
+    const char *j = temp_file(
         "{\"device\": \"X\", \"torch\": \"t\", \"props\": {\"sms\": 1, \"l2_bytes\": 0},\n"
         " \"ceilings\": {\"copy_GBps\": 1, \"gemm8192_bf16_TFLOPs\": 1},\n"
         " \"gemms\": [{\"op\": \"g\", \"M\": 1, \"N\": 2, \"K\": 3, \"dtype\": \"bf16\"}]}\n");
@@ -396,7 +402,58 @@ static void test_calibration_marked(void **state)
                             "graph", out, sizeof out, err, sizeof err), 0);
     assert_non_null(strstr(out, "kernels   launch graph; default impl gemm=cublas"));
     assert_non_null(strstr(out, "1.5 us per kernel"));
-    (void)g_out;
+}
+
+/* Step rows: a decode layer of Llama-3-8B (12 kernels: attn_norm, qkv_proj,
+ * rope, kv_write, attention, o_proj, attn_residual, ffn_norm, gate_up_proj,
+ * silu_mul, down_proj, ffn_residual; test_eval.c) launched eagerly costs
+ * exactly 12 x (4.0 - 1.5) us = 30 us more than replayed from a CUDA graph on
+ * the bundled h100 (kernel_overhead_s 4 us, graph_overhead_s 1.5 us, no entry
+ * overrides either); the 32 layers of the whole step are 32 times one layer
+ * (identical layers) plus the ops outside the stack (embed, final_norm,
+ * lm_head), so whole - 32 x layer >= 0 and equals those three ops. */
+static void test_step_rows(void **state)
+{
+    (void)state;
+    const char *p = temp_file(
+        MEAS_HEADER_IMPL "\n"
+        "step,l,llama-3-8b,,,1,,,,1,1024,,,,0,1,,,,2e-4,,graph\n"
+        "step,l,llama-3-8b,,,1,,,,1,1024,,,,0,1,,,,2e-4,,eager\n"
+        "step,m,llama-3-8b,,,1,,,,1,1024,,,,,,,,,6e-3,,graph\n"
+        "step,p,llama-3-8b,,,2,,,,512,,,,,31,1,,,,1e-3,,\n");
+    struct meas_file m;
+    struct err e;
+    assert_int_equal(meas_load(p, true, &m, &e), 0);
+    struct device *d = tu_device("h100-sxm5-80gb");
+    const double g = cal_row_predict(&m.rows[0], d), x = cal_row_predict(&m.rows[1], d);
+    assert_close(x - g, 12 * 2.5e-6, 1e-9);
+    const double whole = cal_row_predict(&m.rows[2], d);
+    assert_true(whole > 32 * g);
+    assert_true(cal_row_predict(&m.rows[3], d) > 0);
+    /* never fitted: calibrate finds nothing to fit in a file of step rows only */
+    struct device *fitted = malloc(sizeof *fitted);
+    struct cal_result *r = malloc(sizeof *r);
+    struct cal_holdout h = {.mode = HOLD_NONE};
+    assert_int_equal(cal_fit(&m, d, &h, fitted, r, &e), -1);
+    free(fitted);
+    free(r);
+    device_free(d);
+    meas_free(&m);
+    unlink(p);
+    /* errors: "step,l,NAME,,,1,,,,1,1024,,,,0,1..." with NAME at 8; for
+     * llama-3-8b (10 characters): dtype 19, kv_dtype 20, b 21, hq..dv 23-25,
+     * sq 26, skv 28 ("1024"), pairs 33, kv_width 34, count 35, m 36, n 38,
+     * k 40 (n one character), flops 41, bytes 42, median_s 43, min_s 48, impl 49 */
+#define H MEAS_HEADER_IMPL "\n"
+    bad_meas(H "step,l,no-such-model,,,1,,,,1,1024,,,,0,1,,,,2e-4,,\n", 2, 8, "model 'no-such-model'");
+    bad_meas(H "step,l,llama-3-8b,,,1,,,,1,1024,,,,0,40,,,,2e-4,,\n", 2, 38,
+             "outside the model's 32 layers");
+    bad_meas(H "step,l,llama-3-8b,,,1,,,,2,1024,,,,,,,,,2e-4,,\n", 2, 26, "a decode step row");
+    bad_meas(H "step,l,llama-3-8b,,,1,,,,1,1024,,,,0,,,,,2e-4,,\n", 2, 38, "a layer range needs both");
+    bad_meas(H "step,l,llama-3-8b,,,0,,,,1,1024,,,,,,,,,2e-4,,\n", 2, 21, "a step row needs b");
+    bad_meas(H "step,l,llama-3-8b,,,1,,,,1,1024,,,,0,1,,,,2e-4,,fa2\n", 2, 49,
+             "impl of a step row must be graph or eager");
+#undef H
 }
 
 int main(void)
@@ -411,6 +468,7 @@ int main(void)
         cmocka_unit_test(test_bad_new_rows),
         cmocka_unit_test(test_calibrate_refuses_out_of_range),
         cmocka_unit_test(test_calibration_marked),
+        cmocka_unit_test(test_step_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -264,7 +264,8 @@ int cmd_validate(int argc, char **argv)
     for (int i = 0; i < m.n; i++) {
         const struct meas_row *r = &m.rows[i];
         if (ape[i] < 0) continue;
-        const char *kind = op_kind_name(r->op.kind), *impl = op_impl_name(r->impl);
+        const char *kind = r->step ? "step" : op_kind_name(r->op.kind);
+        const char *impl = r->step ? (r->launch_eager ? "eager" : "graph") : op_impl_name(r->impl);
         const char *set = !h ? "-" : cal_is_held(h, &m, i) ? "held-out" : "fitted";
         const double err = 100 * (pred[i] - r->median_s) / r->median_s;
         if (fmt == OUT_CSV)
@@ -361,6 +362,10 @@ int cmd_predict(int argc, char **argv)
         struct op_eval ev;
         eval_op(&r->op, d, &ev);
         const double t = cal_row_predict(r, d);
+        if (r->step) {
+            printf("%d,step,%s,%s,,,%.17g,step\n", r->line, r->cls, r->name, t);
+            continue;
+        }
         printf("%d,%s,%s,%s,%.17g,%.17g,%.17g,%s\n", r->line, op_kind_name(r->op.kind), r->cls,
                r->name, ev.flops, ev.bytes, t, bound_name(ev.bound));
     }
