@@ -84,14 +84,19 @@ static int fields(const struct serve_result *r, struct field *f)
     return n;
 }
 
-static void print_table(const struct serve_scenario *s, const struct serve_result *r)
+static void print_table(const struct serve_scenario *s, const struct serve_result *r,
+                        const struct device *d)
 {
     struct field f[MAX_FIELDS];
     const int n = fields(r, f);
     printf("serve: %s  model %s  on %g x %s", s->name[0] ? s->name : s->file, s->m->name,
            r->afd ? r->afd_attn_devices : r->tp, r->attn_hw_name);
     if (r->afd) printf(" (attention) + %g x %s (FFN)", r->afd_ffn_devices, r->ffn_hw_name);
-    printf("\n\n");
+    printf("\n");
+    char desc[512];
+    device_describe(d, desc, sizeof desc);
+    printf("kernels: %s\n", desc);
+    printf("\n");
     for (int i = 0; i < n; i++) {
         char b[64];
         const char *v = b;
@@ -219,7 +224,7 @@ int cmd_serve(int argc, char **argv)
         rc = cli_fail_err(&e);
     } else {
         switch (fmt) {
-        case OUT_TABLE: print_table(s, &r); break;
+        case OUT_TABLE: print_table(s, &r, d); break;
         case OUT_CSV: print_csv(s, &r); break;
         case OUT_JSON: print_json(s, &r); break;
         }
