@@ -37,7 +37,7 @@ static inline double eval_one(const struct op *op, const struct device *d, struc
         const double tout = c->bytes_out * k->inv_mem_rate;
         t += k->r_serial * (tc < tout ? tc : tout);
     }
-    out->time_s = t + eval_overhead_s(op, d);
+    out->time_s = t + k->t_overhead_s;
     out->flops = c->flops_mm + c->flops_vec;
     out->bytes = bytes;
     out->intensity = bytes > 0 ? out->flops / bytes : 0;
