@@ -20,7 +20,8 @@ static const struct key_spec TOP_KEYS[] = {
     {"clock_hz", KEY_NUM, OFF(clock_hz), 1e6, 1e11, 0, NULL, "Hz",
      "clock the peak figures assume (informational)"},
     {"kernel_overhead_s", KEY_NUM, OFF(kernel_overhead_s), 0, 1, 1, NULL, "s",
-     "fixed time added to every kernel (launch and tail)"},
+     "fixed time added to every kernel (launch and tail); with graph_overhead_s: the host's "
+     "time per eager launch, the least time of a kernel under --launch eager"},
     {"interconnect_bytes_per_s", KEY_NUM, OFF(interconnect_bytes_per_s), 1e6, 1e16, 1, NULL,
      "bytes/s", "device-to-device bandwidth, one direction"},
     {"tensor_flops_per_s", KEY_MAP, 0, 0, 0, 1, NULL, "",
@@ -47,7 +48,8 @@ static const struct key_spec TOP_KEYS[] = {
     {"calibration_holdout", KEY_STR, OFF(cal_holdout), 0, 64, 0, NULL, "",
      "rows held out of that fit: none, every:N, class:NAME (calibrate --holdout)"},
     {"graph_overhead_s", KEY_NUM, OFF(graph_overhead_s), 0, 1, 0, NULL, "s",
-     "per-kernel overhead under CUDA-graph replay (--launch graph; default kernel_overhead_s)"},
+     "gap added to every kernel (CUDA-graph replay); with it, an eager kernel costs max(time "
+     "+ this, kernel_overhead_s) (default: none, every kernel + kernel_overhead_s)"},
     {"default_impl", KEY_MAP, 0, 0, 0, 0, NULL, "",
      "op kind -> implementation an op without one uses (e.g. attention: fa2); default: default"},
 };
@@ -249,8 +251,13 @@ static void resolve(struct device *d, int k, int i, int p)
     out->r_flops_half = src ? src->flops_half : 0;
     out->r_serial = src ? src->serial : 0;
     const double eager = src && src->overhead_s >= 0 ? src->overhead_s : d->kernel_overhead_s;
-    const double graph = d->graph_overhead_s >= 0 ? d->graph_overhead_s : d->kernel_overhead_s;
-    out->t_overhead_s = d->launch == LAUNCH_GRAPH ? graph : eager;
+    if (d->graph_overhead_s < 0) { /* no graph figure: additive, both modes */
+        out->t_overhead_s = eager;
+        out->t_floor_s = 0;
+    } else {
+        out->t_overhead_s = d->graph_overhead_s;
+        out->t_floor_s = d->launch == LAUNCH_EAGER ? eager : 0;
+    }
     out->src_kind = (signed char)sk, out->src_impl = (signed char)si, out->src_phase = (signed char)sp;
 }
 

@@ -84,12 +84,18 @@ struct device_cal {
     double tensor_scale, vector_scale; /* multiply inv_tensor_rate[], inv_vector_rate[] */
     double inv_mem_rate;               /* 1 / (bandwidth * memory eff) */
     double r_bytes_half, r_flops_half, r_serial;
-    double t_overhead_s;               /* per-kernel overhead in the device's launch mode */
+    double t_overhead_s;               /* time added to every kernel (the launch gap) */
+    double t_floor_s;                  /* least time of a kernel (eager: the host launch rate) */
     signed char src_kind, src_impl, src_phase; /* the entry used; src_kind -1: device-wide */
 };
 
-/* Launch modes (--launch): eager = every kernel launched by the host
- * (kernel_overhead_s); graph = replayed from a CUDA graph (graph_overhead_s). */
+/* Launch modes (--launch). graph: replayed from a CUDA graph, every kernel
+ * costs its time + graph_overhead_s (the gap between kernels). eager: the host
+ * launches each kernel, at most one per kernel_overhead_s, while the GPU runs
+ * the ones before: a kernel costs max(its time + graph_overhead_s,
+ * kernel_overhead_s) (the GPU waits for the host only on short kernels).
+ * A device without graph_overhead_s keeps the older additive model in both
+ * modes: time + kernel_overhead_s. */
 enum launch_mode { LAUNCH_EAGER, LAUNCH_GRAPH, LAUNCH_COUNT };
 
 struct device {

@@ -159,7 +159,7 @@ static double overhead_s(const struct analysis_view *v)
     double t = 0;
     for (int i = 0; i < a->graph.n; i++) {
         const struct op *op = &a->graph.ops[i];
-        double o = device_cal_of(d, op)->t_overhead_s;
+        double o = a->per_op[i].t_overhead_s; /* as eval_op charged it */
         if (a->placed && a->place[i].side == SIDE_PIM) o = d->pim.overhead_s;
         else if (a->placed && a->place[i].side == SIDE_CO) /* as placement.c: both sides run */
             o = device_cal_of(d, op)->t_overhead_s > d->pim.overhead_s ? device_cal_of(d, op)->t_overhead_s

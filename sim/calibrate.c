@@ -356,7 +356,9 @@ static int choose_terms(struct cal_entry_fit *f, const struct meas_file *m, cons
         f->terms = CAL_T_TENSOR | CAL_T_MEMORY;
     }
     const bool fit_mem = f->terms & CAL_T_MEMORY, fit_mm = f->terms & CAL_T_TENSOR;
-    if (n >= CAL_MIN_ROWS_FALLOFF)
+    if (f->inherit_half)
+        NOTE("falloff of the parent kind's entry (not identifiable in compositions); ");
+    else if (n >= CAL_MIN_ROWS_FALLOFF)
         f->terms |= (fit_mm ? CAL_T_FLOPS_HALF : 0) | (fit_mem ? CAL_T_BYTES_HALF : 0);
     else
         NOTE("falloff refused (%d rows < %d); ", n, CAL_MIN_ROWS_FALLOFF);
@@ -415,6 +417,10 @@ int cal_fit(const struct meas_file *m, const struct device *prior, const struct 
     }
     out->kernel_overhead_s = res->overhead_s;
     out->graph_overhead_s = res->graph_overhead_s;
+    /* kernel rows are timed on the GPU (CUDA events) with the launch queued
+     * behind the L2 flush: the host's launch cost is hidden, as under graph
+     * replay. The fitted device stays in graph mode (a file does not store it). */
+    out->launch = LAUNCH_GRAPH;
     if (res->n_fit == 0 && res->n_launch + res->n_launch_graph == 0) {
         rc = err_set(e, m->path, 0, 0, "no timed rows to fit (%d held out)", res->n_held);
         goto done;
@@ -473,6 +479,16 @@ int cal_fit(const struct meas_file *m, const struct device *prior, const struct 
                 if (!have) {
                     P.inv_rt[P.nent] = out->inv_tensor_rate[op->dt_act] * out->eff_tensor;
                     P.ent[P.nent++] = f;
+                    /* a kind with a parent entry keeps the parent's falloff: the
+                     * compositions time several kernels together, so the fixed
+                     * time of each cannot be told apart (fitting both the GEMM's
+                     * and the pointwise kernels' falloff is not identifiable) */
+                    const struct device_cal *pc = device_cal_of(out, op);
+                    if (pc->src_kind >= 0) {
+                        f->inherit_half = true;
+                        f->cal.bytes_half = pc->r_bytes_half;
+                        f->cal.flops_half = pc->r_flops_half;
+                    }
                 }
             }
         }
@@ -620,8 +636,10 @@ int cal_write_device(const struct device *d, const struct cal_result *r, const c
         if (f->terms & CAL_T_TENSOR) fprintf(out, "    tensor: %.6g\n", c->eff_tensor);
         if (f->terms & CAL_T_MEMORY) fprintf(out, "    memory: %.6g\n", c->eff_memory);
         if (f->terms & CAL_T_VECTOR) fprintf(out, "    vector: %.6g\n", c->eff_vector);
-        if (f->terms & CAL_T_FLOPS_HALF) fprintf(out, "    flops_half: %.6g\n", c->flops_half);
-        if (f->terms & CAL_T_BYTES_HALF) fprintf(out, "    bytes_half: %.6g\n", c->bytes_half);
+        if ((f->terms & CAL_T_FLOPS_HALF) || (f->inherit_half && c->flops_half > 0))
+            fprintf(out, "    flops_half: %.6g\n", c->flops_half);
+        if ((f->terms & CAL_T_BYTES_HALF) || (f->inherit_half && c->bytes_half > 0))
+            fprintf(out, "    bytes_half: %.6g\n", c->bytes_half);
         if (f->terms & CAL_T_SERIAL) fprintf(out, "    serial: %.6g\n", c->serial);
     }
     if (fclose(out) != 0) rc = -1;

@@ -63,6 +63,7 @@ struct cal_entry_fit {
     int pass;              /* 1: its own rows; 2: jointly on compositions */
     bool fitted;           /* false: refused (note says why) */
     unsigned terms;        /* CAL_T_* bits fitted */
+    bool inherit_half;     /* pass 2: half sizes copied from the parent kind's entry */
     char note[160];        /* terms refused and why */
     struct device_cal cal; /* fitted values (eff_*, *_half, serial) */
 };

@@ -37,7 +37,12 @@ static inline double eval_one(const struct op *op, const struct device *d, struc
         const double tout = c->bytes_out * k->inv_mem_rate;
         t += k->r_serial * (tc < tout ? tc : tout);
     }
-    out->time_s = t + k->t_overhead_s;
+    /* launch: a gap per kernel; eager, with a graph figure: at least the host's
+     * time per launch (hw/device.h, enum launch_mode) */
+    double tt = t + k->t_overhead_s;
+    if (tt < k->t_floor_s) tt = k->t_floor_s;
+    out->time_s = tt;
+    out->t_overhead_s = tt - t;
     out->flops = c->flops_mm + c->flops_vec;
     out->bytes = bytes;
     out->intensity = bytes > 0 ? out->flops / bytes : 0;

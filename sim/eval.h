@@ -22,6 +22,7 @@ enum bound { BOUND_MEMORY, BOUND_COMPUTE, BOUND_NETWORK, BOUND_COUNT };
 
 struct op_eval {
     double t_compute_s, t_memory_s, t_network_s, time_s; /* per layer */
+    double t_overhead_s; /* of time_s, the part fixed per kernel (launch gap, eager floor) */
     double flops, bytes, intensity;         /* per layer; intensity = flops / bytes */
     enum bound bound;
 };

@@ -33,7 +33,9 @@ static const char VAL_USAGE[] =
     "\n"
     "Predicted vs measured time of every row, its signed error, then per class: rows,\n"
     "median and max absolute percentage error and the signed median (bias; < 0: the\n"
-    "model is too fast). Rows are labelled fitted / held-out only when HW was calibrated\n"
+    "model is too fast). Kernel rows are predicted as under CUDA-graph replay (they are\n"
+    "GPU-timed; --launch eager to change it); step rows in their own launch mode. Rows\n"
+    "are labelled fitted / held-out only when HW was calibrated\n"
     "on this file (its calibration_source). -o PLOT.png also draws predicted vs measured\n"
     "(log-log, one colour per class) with gnuplot, keeping PLOT.gp and PLOT.dat.\n";
 static const char PRED_USAGE[] =
@@ -61,6 +63,10 @@ static int load_all(const char *C, const char *usage, int argc, char **argv, boo
         return cli_fail(C, "scenario options do not apply: shapes come from the file");
     struct err e;
     if (cli_load_device(a->hw, d, &e)) return cli_fail_err(&e);
+    if (!a->launch) { /* kernel rows are GPU-timed: graph replay unless --launch says */
+        (*d)->launch = LAUNCH_GRAPH;
+        device_derive(*d);
+    }
     if (meas_load(a->pos[0], need_times, m, &e)) {
         device_free(*d);
         return cli_fail_err(&e);
