@@ -251,7 +251,7 @@ static void resolve(struct device *d, int k, int i, int p)
     out->r_flops_half = src ? src->flops_half : 0;
     out->r_serial = src ? src->serial : 0;
     const double eager = src && src->overhead_s >= 0 ? src->overhead_s : d->kernel_overhead_s;
-    if (d->graph_overhead_s < 0) { /* no graph figure: additive, both modes */
+    if (!d->has_graph_overhead) { /* no graph figure: additive, both modes */
         out->t_overhead_s = eager;
         out->t_floor_s = 0;
     } else {
@@ -462,6 +462,7 @@ int device_load(const char *path, struct device **out, struct err *e)
     if (load_pim_energy(doc, root, d, e)) goto fail;
     yml_node cal = yml_map_get(doc, root, "calibration");
     if (cal && read_calibration(doc, cal, d, e)) goto fail;
+    d->has_graph_overhead = d->graph_overhead_s >= 0;
     yml_node di = yml_map_get(doc, root, "default_impl");
     if (di && read_default_impl(doc, di, d, e)) goto fail;
     if (!d->cal_note[0] && device_cal_count(d))

@@ -126,7 +126,8 @@ struct device {
     struct energy_spec energy;
     struct device_cal cal[OP_COUNT][IMPL_COUNT][PH_COUNT]; /* see struct device_cal */
     int default_impl[OP_COUNT];   /* enum op_impl an IMPL_DEFAULT op of each kind uses */
-    double graph_overhead_s;      /* per kernel under CUDA-graph replay (< 0: kernel_overhead_s) */
+    double graph_overhead_s;      /* per kernel under CUDA-graph replay (see enum launch_mode) */
+    bool has_graph_overhead;      /* the file gives graph_overhead_s (false: additive model) */
     int launch;                   /* enum launch_mode; LAUNCH_EAGER unless the CLI says */
     char cal_note[160];           /* "not calibrated" or where the calibration comes from */
     char cal_source[128];         /* measurement file the entries were fitted to ("" unknown) */

@@ -50,7 +50,7 @@ static void header(FILE *out, const struct analysis_view *v)
             fmt_si((char[B64]){0}, B64, v->d->tensor_rate[st->dt_act], "FLOP"),
             dtype_name(st->dt_act), device_ridge(v->d, st->dt_act),
             fmt_time((char[B64]){0}, B64,
-                     v->d->launch == LAUNCH_GRAPH && v->d->graph_overhead_s >= 0
+                     v->d->launch == LAUNCH_GRAPH && v->d->has_graph_overhead
                          ? v->d->graph_overhead_s : v->d->kernel_overhead_s));
     char desc[512];
     device_describe(v->d, desc, sizeof desc);

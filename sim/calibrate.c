@@ -417,6 +417,7 @@ int cal_fit(const struct meas_file *m, const struct device *prior, const struct 
     }
     out->kernel_overhead_s = res->overhead_s;
     out->graph_overhead_s = res->graph_overhead_s;
+    out->has_graph_overhead = res->graph_overhead_s >= 0;
     /* kernel rows are timed on the GPU (CUDA events) with the launch queued
      * behind the L2 flush: the host's launch cost is hidden, as under graph
      * replay. The fitted device stays in graph mode (a file does not store it). */
