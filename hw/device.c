@@ -55,6 +55,7 @@ static const struct key_spec TOP_KEYS[] = {
 };
 
 static const char *const PIM_KINDS[] = {"logic", "bank", NULL};
+static const char *const PIM_OPS[] = {"all", "attention", NULL};
 #define POFF(f) offsetof(struct device, pim.f)
 #define EOFF(f) offsetof(struct device, energy.f)
 static const struct key_spec PIM_KEYS[] = {
@@ -72,6 +73,9 @@ static const struct key_spec PIM_KEYS[] = {
      "PIM-side SRAM per stack (informational; default 0)"},
     {"overhead_s", KEY_NUM, POFF(overhead_s), 0, 1, 0, NULL, "s",
      "fixed time per PIM kernel (default: the device's kernel_overhead_s)"},
+    {"ops", KEY_ENUM, POFF(ops), 0, 0, 0, PIM_OPS, "",
+     "ops PIM may run: all (every op but collectives; default) or attention (the attention "
+     "core only, as AttAcc: Park et al., ASPLOS 2024)"},
     {"coprocess", KEY_BOOL, POFF(coprocess), 0, 0, 0, NULL, "",
      "xPU and PIM may split one MoE or attention op (experts / requests); default false"},
     {"baseline", KEY_STR, POFF(baseline), 0, 64, 0, NULL, "",
@@ -105,6 +109,10 @@ static const struct key_spec TENSOR_KEYS[] = {
     {"fp8", KEY_NUM, OFF(tensor_flops_per_s[DT_FP8]), 1e6, 1e19, 0, NULL, "FLOP/s", "fp8"},
     {"int8", KEY_NUM, OFF(tensor_flops_per_s[DT_INT8]), 1e6, 1e19, 0, NULL, "OP/s", "int8"},
     {"int4", KEY_NUM, OFF(tensor_flops_per_s[DT_INT4]), 1e6, 1e19, 0, NULL, "OP/s", "int4"},
+    {"nvfp4", KEY_NUM, OFF(tensor_flops_per_s[DT_NVFP4]), 1e6, 1e19, 0, NULL, "FLOP/s",
+     "nvfp4 (Blackwell)"},
+    {"mxfp4", KEY_NUM, OFF(tensor_flops_per_s[DT_MXFP4]), 1e6, 1e19, 0, NULL, "FLOP/s",
+     "mxfp4 (Blackwell)"},
 };
 static const struct key_spec VECTOR_KEYS[] = {
     {"fp32", KEY_NUM, OFF(vector_flops_per_s[DT_FP32]), 1e6, 1e19, 1, NULL, "FLOP/s", "fp32"},

@@ -24,6 +24,8 @@
  * die, fed by extra TSVs; bank PIM (Samsung HBM-PIM, AttAcc): units beside the
  * DRAM banks. Both share the stacks with the xPU: weights and KV live once. */
 enum pim_kind { PIM_LOGIC, PIM_BANK, PIM_KIND_COUNT };
+/* Which ops PIM may run (`pim.ops`). */
+enum pim_ops { PIM_OPS_ALL, PIM_OPS_ATTENTION, PIM_OPS_COUNT };
 
 struct pim_spec {
     int kind;                      /* enum pim_kind (device.has_pim says whether there is one) */
@@ -34,6 +36,7 @@ struct pim_spec {
     double buffer_bytes_per_stack; /* PIM-side SRAM (informational) */
     double overhead_s;             /* fixed time per PIM kernel (command issue, sync) */
     bool coprocess;                /* xPU and PIM may work on one op at once */
+    int ops;                       /* enum pim_ops: every op but collectives, or the attention core only */
     char baseline[64];             /* device to compare with (bundled name), "" if none */
     /* derived by device_derive() */
     double flops_per_s;            /* 2 x stacks x MACs x clock */

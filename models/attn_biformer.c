@@ -190,7 +190,8 @@ static void biformer_lower(const void *p, const struct lower_ctx *x, struct grap
         keys = end; /* every key read once (ideal tiling) */
     }
     const struct attn_shape as = {.b = b, .hq = hq, .dqk = d, .dv = d, .sq = s, .skv = keys,
-                                  .pairs = sp.computed, .pairs_useful = sp.useful,
+                                  .pairs = sp.useful, /* own region's masked half not
+                                                       * charged: docs/conventions.md */
                                   .kv_width = 2.0 * hkv * d, .kv_cached = cached};
     op_attention(g, "attention", &as);
     if (c->lce > 0) /* V convolved over lce taps, added to the attention output */

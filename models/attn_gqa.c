@@ -15,7 +15,7 @@
 #include "model.h"
 
 struct gqa_cfg {
-    int64_t heads, kv_heads, head_dim;
+    int64_t heads, kv_heads, head_dim, kv_share;
     bool qk_norm, qkv_bias, o_bias, rope;
 };
 
@@ -31,7 +31,11 @@ struct gqa_cfg {
     {"o_bias", KEY_BOOL, OFF(o_bias), 0, 0, 0, NULL, "",                                       \
      "bias on the output projection (default false)"},                                         \
     {"rope", KEY_BOOL, OFF(rope), 0, 0, 0, NULL, "",                                           \
-     "rotary position embedding on q and k (default true)"}
+     "rotary position embedding on q and k (default true)"},                                   \
+    {"kv_share", KEY_INT, OFF(kv_share), 1, 4096, 0, NULL, "layers",                           \
+     "cross-layer KV sharing: each run of this many consecutive layers of the group computes " \
+     "and caches one K/V, the others attend to it (CLA factor; YOCO: the whole cross-decoder; " \
+     "default 1)"}
 
 static const struct key_spec GQA_KEYS[] = {
     KIND_KEY("gqa: grouped-query attention"),
@@ -47,15 +51,20 @@ static void gqa_defaults(void *p)
 {
     struct gqa_cfg *c = p;
     c->rope = true;
+    c->kv_share = 1;
 }
 
 static int gqa_check(void *p, uint64_t present, const struct model *m, const struct yml_doc *d,
                      yml_node map, struct err *e)
 {
     (void)present;
-    (void)m;
     struct gqa_cfg *c = p;
     if (attn_heads_check(c->heads, c->kv_heads, d, map, e)) return -1;
+    if (m->reading_repeat % c->kv_share != 0)
+        return yml_fail(d, yml_map_get(d, map, "kv_share"), e,
+                        "kv_share %lld does not divide the group's %lld layers (each run of "
+                        "kv_share layers shares one KV)",
+                        (long long)c->kv_share, (long long)m->reading_repeat);
     return 0;
 }
 
@@ -80,7 +89,9 @@ static int mqa_check(void *p, uint64_t present, const struct model *m, const str
  * those are local counts; the output bias and q/k norms are replicated). */
 static double gqa_params(const struct gqa_cfg *c, double h, double hq, double hkv)
 {
-    const double d = (double)c->head_dim, qkv_n = (hq + 2.0 * hkv) * d;
+    /* with kv_share s, one layer in s has the K and V projections: the
+     * per-layer average is 2 Hkv D / s columns */
+    const double d = (double)c->head_dim, qkv_n = (hq + 2.0 * hkv / (double)c->kv_share) * d;
     double p = h * qkv_n + hq * d * h;
     if (c->qkv_bias) p += qkv_n;
     if (c->o_bias) p += h;
@@ -95,9 +106,9 @@ static void gqa_count(const void *p, const struct model *m, double tp, struct bl
                  d = (double)c->head_dim, kvl = attn_local_kv_heads(hkv, tp);
     out->params = gqa_params(c, h, hq, hkv);
     out->active_params = out->params;
-    out->kv_elems = 2.0 * hkv * d;
+    out->kv_elems = 2.0 * hkv * d / (double)c->kv_share;
     out->params_dev = gqa_params(c, h, hq / tp, kvl);
-    out->kv_elems_dev = 2.0 * kvl * d;
+    out->kv_elems_dev = 2.0 * kvl * d / (double)c->kv_share;
 }
 
 /* Heads split evenly; KV heads split when tp divides them, else replicated
@@ -114,11 +125,13 @@ static void gqa_lower(const void *p, const struct lower_ctx *x, struct graph *g)
     const struct step *st = x->st;
     const double h = (double)x->m->hidden, hq = (double)c->heads / st->tp,
                  hkv = attn_local_kv_heads((double)c->kv_heads, st->tp), d = (double)c->head_dim,
-                 t = x->tokens;
-    op_gemm(g, "qkv_proj", t, (hq + 2.0 * hkv) * d, h, c->qkv_bias);
-    if (c->qk_norm) op_norm(g, "qk_norm", t * (hq + hkv), d, 2.0 * d, FLOPS_RMSNORM);
-    if (c->rope) op_elementwise(g, "rope", t, (hq + hkv) * d, 1, FLOPS_ROPE, false);
-    op_elementwise(g, "kv_write", t, 2.0 * hkv * d, 1, 0, true);
+                 t = x->tokens, share = (double)c->kv_share;
+    /* kv_share s: K and V are produced (projected, normed, rotated, cached) in
+     * one layer of every s; figures are the per-layer average of the group */
+    op_gemm(g, "qkv_proj", t, (hq + 2.0 * hkv / share) * d, h, c->qkv_bias);
+    if (c->qk_norm) op_norm(g, "qk_norm", t * (hq + hkv / share), d, 2.0 * d, FLOPS_RMSNORM);
+    if (c->rope) op_elementwise(g, "rope", t, (hq + hkv / share) * d, 1, FLOPS_ROPE, false);
+    op_elementwise(g, "kv_write", t, 2.0 * hkv * d / share, 1, 0, true);
     /* Causal: query i of the step (0-based) sees ctx_prior + i + 1 keys. */
     const double s = st->q_len, pairs = attn_causal_pairs(st);
     const struct attn_shape as = {.b = st->batch, .hq = hq, .dqk = d, .dv = d, .sq = s,

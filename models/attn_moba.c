@@ -132,6 +132,11 @@ static void moba_lower(const void *p, const struct lower_ctx *x, struct graph *g
         op_router(g, "moba_topk", t * hq, cand, fmin(k - 1.0, cand))->per_seq = true;
     }
 
+    /* Pairs charged: the useful ones. The only pairs a MoBA kernel computes
+     * beyond them are the masked half of each query's own (diagonal) block
+     * tile, which the dense causal convention S(S+1)/2 of gqa, and swa's rule
+     * (tile waste beyond what the dense convention leaves out), do not charge
+     * either: one rule for every kind (docs/conventions.md, "Causal pairs"). */
     struct sparse_pairs sp;
     sparse_block_pairs(prior, s, bs, k, &sp);
     double keys = prior + s; /* prefill: each key read once (ideal tiling) */
@@ -142,8 +147,7 @@ static void moba_lower(const void *p, const struct lower_ctx *x, struct graph *g
         keys = fmin(j, grp * (k - 1.0)) * bs + (prior - j * bs + 1.0);
     }
     const struct attn_shape as = {.b = st->batch, .hq = hq, .dqk = d, .dv = d, .sq = s,
-                                  .skv = keys, .pairs = sp.computed,
-                                  .pairs_useful = sp.useful, .kv_width = 2.0 * hkv * d,
+                                  .skv = keys, .pairs = sp.useful, .kv_width = 2.0 * hkv * d,
                                   .kv_cached = prior > 0};
     op_attention(g, "attention", &as);
     op_gemm(g, "o_proj", t, h, hq * d, false);

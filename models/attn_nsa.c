@@ -190,10 +190,13 @@ static void nsa_lower(const void *p, const struct lower_ctx *x, struct graph *g)
                        false)->per_seq = true; /* blocks seen follow the context */
         op_router(g, "sel_topk", t * hkv, seen, fmin(n, seen))->per_seq = true;
     }
+    /* Pairs charged per head: the useful ones; the masked half of each own
+     * (diagonal) block tile is not charged, as in gqa, swa and moba (one rule,
+     * docs/conventions.md "Causal pairs"). Padded heads are charged below. */
     struct sparse_pairs sp;
     sparse_block_pairs(prior, s, ls, n, &sp);
     struct attn_shape sel = {.b = b, .hq = hq, .dqk = dk, .dv = dv, .sq = s,
-                             .pairs = sp.computed, .pairs_useful = sp.useful,
+                             .pairs = sp.useful,
                              .kv_width = kvw, .kv_cached = cached};
     if (c->kernel == NSA_KERNEL_FSA && s > 1) {
         sel.skv = grp * end; /* every query head loads every KV block once */

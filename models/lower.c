@@ -19,15 +19,78 @@ int model_max_ops(const struct model *m)
 {
     int n = 5; /* embed (+ all-reduce), final_norm, lm_head (+ all-gather) */
     for (int i = 0; i < m->n_groups; i++)
-        n += 8 + m->groups[i].kind[SLOT_ATTN]->max_ops + m->groups[i].kind[SLOT_FFN]->max_ops;
+        n += 12 + m->groups[i].kind[SLOT_ATTN]->max_ops + m->groups[i].kind[SLOT_FFN]->max_ops +
+             (m->groups[i].alt_kind ? m->groups[i].alt_kind->max_ops : 0);
     return n;
+}
+
+/* An attention block under a KV budget (docs/kv-budgets.md): the cached
+ * context it attends is what the budget keeps, min(P, budget(P)); a prefill
+ * attends its whole prompt. The selection work follows the block:
+ * - snapkv: once, at the end of a prompt longer than the budget, the last
+ *   `window` queries score every key (a GEMM per head), and each head keeps
+ *   its top budget(n) keys;
+ * - h2o: every decode step adds the step's attention probabilities to each
+ *   kept key's score (read back from the attention) and evicts the lowest;
+ * - streaming: a ring buffer of sinks + recent tokens, no selection work. */
+static void lower_budgeted(const struct model *m, const struct layer_group *lg,
+                           const struct step *st, struct graph *g)
+{
+    const struct kv_budget *b = &lg->budget;
+    struct step s2 = *st;
+    s2.ctx_prior = kv_budget_held(b, st->ctx_prior);
+    const struct lower_ctx c2 = {.m = m, .st = &s2, .tokens = st->batch * st->q_len};
+    const int first = g->n;
+    lg->kind[SLOT_ATTN]->lower(lg->cfg[SLOT_ATTN], &c2, g);
+    const struct attn_shape *as = NULL; /* the block's attention core */
+    for (int i = first; i < g->n; i++)
+        if (g->ops[i].kind == OP_ATTENTION) as = &g->ops[i].shape.attn;
+    if (!as) return;
+    const double n = st->ctx_prior + st->q_len, keep = kv_budget_held(b, n);
+    if (b->method == KVB_SNAPKV && st->q_len > 1 && keep < n) {
+        const double w = (double)b->window < st->q_len ? (double)b->window : st->q_len;
+        op_batched_gemm(g, "snapkv_score", as->b * as->hq, w, n, as->dqk, false)->per_seq = true;
+        op_router(g, "snapkv_select", as->b * as->hq, n, keep)->per_seq = true;
+    } else if (b->method == KVB_H2O && st->q_len == 1) {
+        const double kept = s2.ctx_prior + 1.0;
+        op_elementwise(g, "h2o_accumulate", as->b * as->hq, kept, 2, 1, false)->per_seq = true;
+        if (keep < n) op_router(g, "h2o_evict", as->b * as->hq, kept, 1)->per_seq = true;
+    }
+}
+
+/* The attention slot of a group: the main block, or under layer routing the
+ * main block for (1 - f) of the sequences and the alternative for f (an
+ * expectation over requests; docs/layer-routing.md). */
+static void attn_block(const struct model *m, const struct layer_group *lg,
+                       const struct block_kind *k, const void *cfg, const struct step *st,
+                       struct graph *g)
+{
+    if (lg->budget.method != KVB_NONE && k == lg->kind[SLOT_ATTN]) {
+        lower_budgeted(m, lg, st, g);
+        return;
+    }
+    const struct lower_ctx c = {.m = m, .st = st, .tokens = st->batch * st->q_len};
+    k->lower(cfg, &c, g);
+}
+
+static void lower_attention(const struct model *m, const struct layer_group *lg,
+                            const struct step *st, struct graph *g)
+{
+    if (!lg->alt_kind || lg->alt_fraction <= 0) {
+        attn_block(m, lg, lg->kind[SLOT_ATTN], lg->cfg[SLOT_ATTN], st, g);
+        return;
+    }
+    struct step main = *st, alt = *st;
+    main.batch = st->batch * (1.0 - lg->alt_fraction);
+    alt.batch = st->batch * lg->alt_fraction;
+    if (main.batch > 0) attn_block(m, lg, lg->kind[SLOT_ATTN], lg->cfg[SLOT_ATTN], &main, g);
+    attn_block(m, lg, lg->alt_kind, lg->alt_cfg, &alt, g);
 }
 
 void model_lower(const struct model *m, const struct step *st, struct graph *g)
 {
     const double h = (double)m->hidden;
     const double t = st->batch * st->q_len;
-    const struct lower_ctx c = {.m = m, .st = st, .tokens = t};
     OB_ASSERT(st->tp >= 1 && st->batch >= 1 && st->q_len >= 1);
     const double norm_p = model_norm_params(m, h), norm_f = model_norm_flops(m);
     graph_reset(g);
@@ -42,21 +105,47 @@ void model_lower(const struct model *m, const struct step *st, struct graph *g)
     if (st->tp > 1) op_allreduce(g, "embed_allreduce", t, h, st->tp);
     for (int i = 0; i < m->n_groups; i++) {
         const struct layer_group *lg = &m->groups[i];
+        /* mixture-of-depths: a router scores every token and sends a fraction
+         * c through the layer (prefill: c of each sequence's tokens; decode:
+         * c of the sequences' new tokens, an expectation); the layer runs on
+         * those, with c of the context cached (Raposo et al. 2024) */
+        struct step gsv = *st;
+        const struct step *gs = st;
+        double tg = t;
+        if (lg->mod_capacity > 0) {
+            const double cap = lg->mod_capacity;
+            if (st->q_len > 1) gsv.q_len = st->q_len * cap;
+            else gsv.batch = st->batch * cap;
+            gsv.ctx_prior = st->ctx_prior * cap;
+            gs = &gsv;
+            tg = gsv.batch * gsv.q_len;
+        }
         g->group = i;
         g->layer_first = lg->first_layer;
         g->layer_count = (int)lg->repeat;
         g->block = BLK_ATTN;
-        op_norm(g, "attn_norm", t, h, norm_p, norm_f);
-        lg->kind[SLOT_ATTN]->lower(lg->cfg[SLOT_ATTN], &c, g);
-        if (st->tp > 1) op_allreduce(g, "attn_allreduce", t, h, st->tp);
-        if (m->post_norms) op_norm(g, "attn_post_norm", t, h, norm_p, norm_f);
-        op_elementwise(g, "attn_residual", t, h, 2, FLOPS_RESIDUAL, false);
+        if (lg->mod_capacity > 0) {
+            op_gemm(g, "mod_router", t, 1, h, false);
+            if (st->q_len > 1) /* each sequence keeps its top c of q tokens */
+                op_router(g, "mod_topk", st->batch, st->q_len, gsv.q_len);
+            op_elementwise(g, "mod_gather", tg, h, 1, 0, false); /* routed rows copied out */
+        }
+        op_norm(g, "attn_norm", tg, h, norm_p, norm_f);
+        lower_attention(m, lg, gs, g);
+        if (st->tp > 1) op_allreduce(g, "attn_allreduce", tg, h, st->tp);
+        if (m->post_norms) op_norm(g, "attn_post_norm", tg, h, norm_p, norm_f);
+        op_elementwise(g, "attn_residual", tg, h, 2, FLOPS_RESIDUAL, false);
         g->block = BLK_FFN;
-        op_norm(g, "ffn_norm", t, h, norm_p, norm_f);
-        lg->kind[SLOT_FFN]->lower(lg->cfg[SLOT_FFN], &c, g);
-        if (st->tp > 1) op_allreduce(g, "ffn_allreduce", t, h, st->tp);
-        if (m->post_norms) op_norm(g, "ffn_post_norm", t, h, norm_p, norm_f);
-        op_elementwise(g, "ffn_residual", t, h, 2, FLOPS_RESIDUAL, false);
+        op_norm(g, "ffn_norm", tg, h, norm_p, norm_f);
+        {
+            const struct lower_ctx cg = {.m = m, .st = gs, .tokens = tg};
+            lg->kind[SLOT_FFN]->lower(lg->cfg[SLOT_FFN], &cg, g);
+        }
+        if (st->tp > 1) op_allreduce(g, "ffn_allreduce", tg, h, st->tp);
+        if (m->post_norms) op_norm(g, "ffn_post_norm", tg, h, norm_p, norm_f);
+        op_elementwise(g, "ffn_residual", tg, h, 2, FLOPS_RESIDUAL, false);
+        if (lg->mod_capacity > 0) /* weighted by the router score, written back */
+            op_elementwise(g, "mod_scatter", tg, h, 2, 1, false);
     }
     g->block = BLK_MODEL;
     g->group = -1;

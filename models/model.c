@@ -1,6 +1,7 @@
 /* model.c - loading model descriptions and whole-model counts; see model.h. */
 #include "model.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 #include "hf_import.h"
@@ -43,13 +44,92 @@ static const struct key_spec DTYPE_KEYS[] = {
 
 struct group_in {
     int64_t repeat;
+    double mod_capacity, alt_fraction;
 };
+
+static const char *const KVB_NAMES[] = {"none", "snapkv", "h2o", "streaming", NULL};
+#define BOFF(f) offsetof(struct kv_budget, f)
+static const struct key_spec BUDGET_KEYS[] = {
+    {"method", KEY_ENUM, BOFF(method), 0, 0, 1, KVB_NAMES, "",
+     "how tokens are chosen: snapkv (scores of the prompt's last queries, once after prefill), "
+     "h2o (accumulated attention, evict the lowest each step), streaming (sinks + recent)"},
+    {"tokens", KEY_INT, BOFF(tokens), 1, (double)(1LL << 40), 0, NULL, "tokens",
+     "tokens kept per sequence and layer (snapkv, h2o)"},
+    {"ratio", KEY_NUM, BOFF(ratio), 1e-6, 1, 0, NULL, "fraction",
+     "tokens kept as a fraction of the context, rounded up (snapkv, h2o; not with tokens)"},
+    {"sinks", KEY_INT, BOFF(sinks), 0, (double)(1LL << 40), 0, NULL, "tokens",
+     "streaming: first tokens always kept (attention sinks)"},
+    {"recent", KEY_INT, BOFF(recent), 1, (double)(1LL << 40), 0, NULL, "tokens",
+     "streaming: most recent tokens kept"},
+    {"window", KEY_INT, BOFF(window), 1, 1 << 20, 0, NULL, "tokens",
+     "snapkv: observation window, the prompt's last queries that score the keys (default 32)"},
+};
+
+double kv_budget_held(const struct kv_budget *b, double ctx)
+{
+    double keep = ctx;
+    switch ((enum kv_method)b->method) {
+    case KVB_NONE: break;
+    case KVB_SNAPKV:
+    case KVB_H2O: keep = b->tokens > 0 ? (double)b->tokens : ceil(b->ratio * ctx); break;
+    case KVB_STREAMING: keep = (double)(b->sinks + b->recent); break;
+    case KVB_COUNT: break;
+    }
+    return keep < ctx ? keep : ctx;
+}
+
+/* Reads a group's optional kv_budget mapping; checks the combination. */
+static int read_budget(const struct yml_doc *d, yml_node map, const struct layer_group *g,
+                       const struct model *m, struct kv_budget *b, struct err *e)
+{
+    uint64_t present;
+    memset(b, 0, sizeof *b);
+    b->window = 32;
+    if (yml_map_read(d, map, "kv_budget", BUDGET_KEYS, N(BUDGET_KEYS), b, &present, e)) return -1;
+#define HAS(k) ((present >> yml_key_index(BUDGET_KEYS, N(BUDGET_KEYS), k)) & 1)
+    const bool stream = b->method == KVB_STREAMING;
+    if (b->method == KVB_NONE)
+        return yml_fail(d, yml_map_get(d, map, "method"), e,
+                        "method none: leave kv_budget out instead");
+    if (stream && (!HAS("recent") || HAS("tokens") || HAS("ratio")))
+        return yml_fail(d, map, e, "streaming keeps sinks + recent tokens: give recent (and "
+                                   "sinks), not tokens or ratio");
+    if (!stream && HAS("tokens") == HAS("ratio"))
+        return yml_fail(d, map, e, "%s needs exactly one of tokens and ratio",
+                        KVB_NAMES[b->method]);
+    if (!stream && (HAS("sinks") || HAS("recent")))
+        return yml_fail(d, yml_map_get(d, map, HAS("sinks") ? "sinks" : "recent"), e,
+                        "sinks and recent belong to method streaming");
+    if (HAS("window") && b->method != KVB_SNAPKV)
+        return yml_fail(d, yml_map_get(d, map, "window"), e,
+                        "window is SnapKV's observation window (method snapkv)");
+#undef HAS
+    struct block_counts bc = {0};
+    g->kind[SLOT_ATTN]->count(g->cfg[SLOT_ATTN], m, 1, &bc);
+    if (bc.kv_elems <= 0)
+        return yml_fail(d, map, e, "kv_budget needs an attention block with a KV cache; '%s' "
+                                   "keeps none",
+                        g->kind[SLOT_ATTN]->name);
+    return 0;
+}
 static const struct key_spec GROUP_KEYS[] = {
     {"repeat", KEY_INT, offsetof(struct group_in, repeat), 1, 100000, 1, NULL, "count",
      "identical consecutive layers in this group"},
     {"attention", KEY_MAP, 0, 0, 0, 1, NULL, "",
      "token-mixing block; `kind` selects its table below"},
     {"ffn", KEY_MAP, 0, 0, 0, 1, NULL, "", "feed-forward block; `kind` selects its table below"},
+    {"mod_capacity", KEY_NUM, offsetof(struct group_in, mod_capacity), 1e-6, 1, 0, NULL,
+     "fraction",
+     "mixture-of-depths: a router sends this fraction of tokens through the layers, the rest "
+     "skip them (docs/layer-routing.md)"},
+    {"alt_attention", KEY_MAP, 0, 0, 0, 0, NULL, "",
+     "a second attention block the layer can route to (e.g. sparse beside full); needs "
+     "alt_fraction"},
+    {"alt_fraction", KEY_NUM, offsetof(struct group_in, alt_fraction), 0, 1, 0, NULL,
+     "fraction", "share of sequences whose step takes alt_attention (an expectation)"},
+    {"kv_budget", KEY_MAP, 0, 0, 0, 0, NULL, "",
+     "keep at most a budget of KV tokens per sequence in these layers (see kv_budget table; "
+     "docs/kv-budgets.md)"},
 };
 
 int model_schema_section(int i, const char **title, const struct key_spec **keys, size_t *n)
@@ -58,6 +138,8 @@ int model_schema_section(int i, const char **title, const struct key_spec **keys
     case 0: *title = "Model: top level"; *keys = TOP_KEYS; *n = N(TOP_KEYS); return 0;
     case 1: *title = "Model: `dtypes`"; *keys = DTYPE_KEYS; *n = N(DTYPE_KEYS); return 0;
     case 2: *title = "Model: each item of `groups`"; *keys = GROUP_KEYS; *n = N(GROUP_KEYS);
+        return 0;
+    case 3: *title = "Model: a group's `kv_budget`"; *keys = BUDGET_KEYS; *n = N(BUDGET_KEYS);
         return 0;
     default: return -1;
     }
@@ -135,6 +217,22 @@ int model_set_block(struct model *m, enum block_slot slot, const struct yml_doc 
 static int model_from_doc(struct yml_doc *d, const char *path, struct model **out,
                           struct err *e);
 
+int model_set_budget(struct model *m, const struct yml_doc *d, yml_node map, struct err *e)
+{
+    struct kv_budget b[1];
+    for (int i = 0; i < m->n_groups; i++) { /* check every group first: m unchanged on error */
+        struct block_counts bc = {0};
+        m->groups[i].kind[SLOT_ATTN]->count(m->groups[i].cfg[SLOT_ATTN], m, 1, &bc);
+        if (bc.kv_elems > 0 && read_budget(d, map, &m->groups[i], m, b, e)) return -1;
+    }
+    for (int i = 0; i < m->n_groups; i++) {
+        struct block_counts bc = {0};
+        m->groups[i].kind[SLOT_ATTN]->count(m->groups[i].cfg[SLOT_ATTN], m, 1, &bc);
+        if (bc.kv_elems > 0) read_budget(d, map, &m->groups[i], m, &m->groups[i].budget, e);
+    }
+    return 0;
+}
+
 int model_load(const char *path, struct model **out, struct err *e)
 {
     const size_t l = strlen(path);
@@ -188,6 +286,25 @@ static int model_from_doc(struct yml_doc *d, const char *path, struct model **ou
         m->reading_repeat = gi.repeat;
         if (read_block(d, yml_map_get(d, gn, "attention"), SLOT_ATTN, m, g, e)) goto fail;
         if (read_block(d, yml_map_get(d, gn, "ffn"), SLOT_FFN, m, g, e)) goto fail;
+        yml_node bn = yml_map_get(d, gn, "kv_budget");
+        if (bn && read_budget(d, bn, g, m, &g->budget, e)) goto fail;
+        g->mod_capacity = gi.mod_capacity;
+        yml_node alt = yml_map_get(d, gn, "alt_attention");
+        const yml_node frac = yml_map_get(d, gn, "alt_fraction");
+        if (!alt != !frac) {
+            yml_fail(d, alt ? alt : frac, e, "alt_attention and alt_fraction go together");
+            goto fail;
+        }
+        if (alt) {
+            struct layer_group tmp = {0};
+            if (read_block(d, alt, SLOT_ATTN, m, &tmp, e)) {
+                free(tmp.cfg[SLOT_ATTN]);
+                goto fail;
+            }
+            g->alt_kind = tmp.kind[SLOT_ATTN];
+            g->alt_cfg = tmp.cfg[SLOT_ATTN];
+            g->alt_fraction = gi.alt_fraction;
+        }
     }
     if (layer != m->layers) {
         yml_fail(d, groups, e, "the groups' repeats add up to %lld layers, but 'layers' is %lld",
@@ -215,8 +332,10 @@ fail:
 void model_free(struct model *m)
 {
     if (!m) return;
-    for (int i = 0; i < m->n_groups; i++)
+    for (int i = 0; i < m->n_groups; i++) {
         for (int s = 0; s < SLOT_COUNT; s++) free(m->groups[i].cfg[s]);
+        free(m->groups[i].alt_cfg);
+    }
     free(m->groups);
     free(m);
 }
@@ -268,6 +387,31 @@ void model_count(const struct model *m, double tp, struct model_counts *out)
             std += bc.state_elems_dev;
             epd += bc.ep_params_dev;
         }
+        /* routing (expectations): the alternative block's weights exist beside
+         * the main one; a token touches the main block's (1 - f) of the time and
+         * the alternative's f; the cache holds what either form needs. MoD: a
+         * token touches the layer with probability c (plus the router, h
+         * weights); only routed tokens are cached. */
+        if (g->alt_kind) {
+            struct block_counts main = {0}, alt = {0};
+            g->kind[SLOT_ATTN]->count(g->cfg[SLOT_ATTN], m, tp, &main);
+            g->alt_kind->count(g->alt_cfg, m, tp, &alt);
+            const double f = g->alt_fraction;
+            p += alt.params;
+            pd += alt.params_dev;
+            a += f * (alt.active_params - main.active_params);
+            if (alt.kv_elems > main.kv_elems) kv += alt.kv_elems - main.kv_elems;
+            if (alt.kv_elems_dev > main.kv_elems_dev) kvd += alt.kv_elems_dev - main.kv_elems_dev;
+            if (alt.state_elems > main.state_elems) st += alt.state_elems - main.state_elems;
+            if (alt.state_elems_dev > main.state_elems_dev)
+                std += alt.state_elems_dev - main.state_elems_dev;
+        }
+        if (g->mod_capacity > 0) {
+            p += h, pd += h;
+            a = g->mod_capacity * a + h;
+            kv *= g->mod_capacity;
+            kvd *= g->mod_capacity;
+        }
         const double r = (double)g->repeat;
         out->params += r * p;
         out->active_params += r * a;
@@ -288,7 +432,14 @@ double model_kv_elems_per_seq(const struct model *m, double tp, double ctx)
         for (int s = 0; s < SLOT_COUNT; s++) {
             struct block_counts bc = {0};
             g->kind[s]->count(g->cfg[s], m, tp, &bc);
-            const double held = bc.kv_window > 0 && bc.kv_window < ctx ? bc.kv_window : ctx;
+            if (s == SLOT_ATTN && g->alt_kind) { /* the larger of the two caches */
+                struct block_counts alt = {0};
+                g->alt_kind->count(g->alt_cfg, m, tp, &alt);
+                if (alt.kv_elems_dev > bc.kv_elems_dev) bc = alt;
+            }
+            double held = bc.kv_window > 0 && bc.kv_window < ctx ? bc.kv_window : ctx;
+            if (s == SLOT_ATTN) held = kv_budget_held(&g->budget, held);
+            if (g->mod_capacity > 0) held *= g->mod_capacity; /* routed tokens only */
             kv += (double)g->repeat * held * bc.kv_elems_dev;
         }
     }

@@ -91,8 +91,30 @@ struct block_kind {
     int (*ep_check)(const void *cfg, double ep, char *msg, size_t n);
 };
 
+/* KV-cache budget of a layer group (`kv_budget`, docs/kv-budgets.md): each
+ * sequence keeps at most budget(ctx) tokens of KV per layer; decode attention
+ * reads those; `method` adds the selection work as ops. */
+enum kv_method { KVB_NONE, KVB_SNAPKV, KVB_H2O, KVB_STREAMING, KVB_COUNT };
+struct kv_budget {
+    int method;      /* enum kv_method; KVB_NONE = no budget */
+    int64_t tokens;  /* fixed budget (0 = not given) */
+    double ratio;    /* budget as a fraction of the context (0 = not given) */
+    int64_t sinks, recent; /* StreamingLLM: first sinks + last recent tokens */
+    int64_t window;  /* SnapKV observation window (queries at the end of the prompt) */
+};
+/* Tokens a sequence with ctx tokens holds in a layer with budget b (ctx when
+ * there is no budget). */
+double kv_budget_held(const struct kv_budget *b, double ctx);
+
 struct layer_group {
     int64_t repeat;
+    struct kv_budget budget;
+    /* Layer routing (docs/layer-routing.md); costs are expectations. */
+    double mod_capacity;            /* mixture-of-depths: fraction of tokens through the
+                                     * layer (0 = every token) */
+    const struct block_kind *alt_kind; /* alternative attention block (NULL = none) */
+    void *alt_cfg;                  /* owned */
+    double alt_fraction;            /* share of sequences routed to the alternative */
     int first_layer;
     const struct block_kind *kind[SLOT_COUNT];
     void *cfg[SLOT_COUNT]; /* owned */
@@ -157,6 +179,11 @@ double model_norm_flops(const struct model *m);
  * (m is unchanged on error). */
 int model_set_block(struct model *m, enum block_slot slot, const struct yml_doc *d,
                     yml_node block, struct err *e);
+
+/* Puts the budget described by mapping `map` (a group's kv_budget table) on
+ * every layer group whose attention block keeps a KV cache (study designs).
+ * 0, or -1 with e set (m unchanged on error). */
+int model_set_budget(struct model *m, const struct yml_doc *d, yml_node map, struct err *e);
 
 /* Upper bound on the ops model_lower appends. */
 int model_max_ops(const struct model *m);

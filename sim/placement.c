@@ -65,9 +65,11 @@ double placement_op(const struct op *op, const struct device *d, enum place_mode
     out->side = SIDE_XPU;
     out->bound = ev.bound;
     out->time_s = tx;
-    /* PIM cannot run collectives, and PIM without compute units runs nothing. */
+    /* PIM cannot run collectives, PIM without compute units runs nothing, and
+     * attention-only PIM (pim.ops: attention) runs only the attention core. */
     if (!d->has_pim || d->pim.flops_per_s <= 0 || op->kind == OP_ALLREDUCE ||
-        op->kind == OP_ALLTOALL || op->kind == OP_ALLGATHER) {
+        op->kind == OP_ALLTOALL || op->kind == OP_ALLGATHER ||
+        (d->pim.ops == PIM_OPS_ATTENTION && op->kind != OP_ATTENTION)) {
         out->t_pim_s = 0;
         out->energy_j = energy_of(d, ev.flops, ev.bytes, 1.0, tx);
         return tx;

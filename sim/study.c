@@ -35,6 +35,8 @@ static const struct key_spec DESIGN_KEYS[] = {
     {"attention", KEY_MAP, 0, 0, 0, 0, NULL, "",
      "attention block placed in every layer group (as in a model file)"},
     {"ffn", KEY_MAP, 0, 0, 0, 0, NULL, "", "FFN block placed in every layer group"},
+    {"kv_budget", KEY_MAP, 0, 0, 0, 0, NULL, "",
+     "KV-cache budget put on every layer group with a KV cache (as a group's kv_budget)"},
 };
 
 static const char *const PHASES[] = {"prefill", "decode", NULL};
@@ -133,8 +135,10 @@ static int load_design(struct study *s, const struct yml_doc *d, yml_node dn,
     if (resolve(s->file, base, "models", path, sizeof path, e)) return at_node(d, base_node, e);
     struct model *m = NULL;
     if (model_load(path, &m, e)) return at_node(d, base_node, e);
+    yml_node budget = yml_map_get(d, dn, "kv_budget");
     if ((attn && model_set_block(m, SLOT_ATTN, d, attn, e)) ||
-        (ffn && model_set_block(m, SLOT_FFN, d, ffn, e))) {
+        (ffn && model_set_block(m, SLOT_FFN, d, ffn, e)) ||
+        (budget && model_set_budget(m, d, budget, e))) {
         model_free(m);
         return -1;
     }

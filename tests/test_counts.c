@@ -205,12 +205,51 @@ static void test_counts_grok1(void **state)
     model_free(m);
 }
 
+/* GLaM (8B/64E), models/glam-8b-64e.yaml (Duplex's "GLaM 143B"): h 4096, 32
+ * layers alternating dense and MoE, 32 heads of 128 (MHA), d_ff 16384, 64
+ * experts top-2, LayerNorm (scale and bias: 2h per norm), V 256,000 tied.
+ *   attention  4 x 4096 x 4096                          = 67,108,864
+ *   dense FFN  GLU, three matrices 3 x 4096 x 16384     = 201,326,592
+ *   expert     two-matrix GELU 2 x 4096 x 16384         = 134,217,728
+ *   dense layer 67,108,864 + 201,326,592 + 16,384       = 268,451,840
+ *   MoE layer   67,108,864 + 4096 x 64 + 64 x 134,217,728 + 16,384
+ *                                                       = 8,657,321,984
+ *   total = V h 1,048,576,000 + 16 x 268,451,840 + 16 x 8,657,321,984
+ *           + final norm 8,192 = 143,860,965,376 (GLaM Table 4: "143B")
+ *   active = h + V h + 16 x 268,451,840
+ *            + 16 x (67,108,864 + 262,144 + 2 x 134,217,728 + 16,384) + 8,192
+ *          = 10,716,983,296
+ * KV: 32 layers x 2 x 4096 x 2 B = 524,288 B per token. */
+static void test_counts_glam_8b(void **state)
+{
+    (void)state;
+    const double h = 4096, V = 256000, I = 16384;
+    const double attn = 4 * h * h, dense_ffn = 3 * h * I, expert = 2 * h * I, norms = 4 * h;
+    assert_exact(attn, 67108864.0);
+    const double dense = attn + dense_ffn + norms, moe = attn + h * 64 + 64 * expert + norms;
+    assert_exact(dense, 268451840.0);
+    assert_exact(moe, 8657321984.0);
+    const double params = V * h + 16 * dense + 16 * moe + 2 * h;
+    const double active = h + V * h + 16 * dense + 16 * (attn + h * 64 + 2 * expert + norms) + 2 * h;
+    assert_exact(params, 143860965376.0);
+    assert_exact(active, 10716983296.0);
+    struct model *m = tu_model("glam-8b-64e");
+    assert_non_null(m);
+    struct model_counts c;
+    model_count(m, 1, &c);
+    assert_exact(c.params, params);
+    assert_exact(c.active_params, active);
+    assert_exact(m->published_params, 143e9);
+    assert_exact(c.kv_elems_per_token * dtype_bytes(m->dt_kv), 32.0 * 2 * 4096 * 2);
+    model_free(m);
+}
+
 /* Every bundled model names its source. */
 static void test_counts_bundled_models_cite_source(void **state)
 {
     (void)state;
     const char *names[] = {"llama-3-8b", "llama-3-70b", "mixtral-8x7b", "qwen3-30b-a3b",
-                           "qwen3-235b-a22b", "glam-64b-64e", "grok-1"};
+                           "qwen3-235b-a22b", "glam-64b-64e", "glam-8b-64e", "grok-1"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         struct model *m = tu_model(names[i]);
         assert_non_null(m);
@@ -229,6 +268,7 @@ int main(void)
         cmocka_unit_test(test_counts_qwen3_235b),
         cmocka_unit_test(test_counts_annotated_example),
         cmocka_unit_test(test_counts_glam),
+        cmocka_unit_test(test_counts_glam_8b),
         cmocka_unit_test(test_counts_grok1),
         cmocka_unit_test(test_counts_bundled_models_cite_source),
     };

@@ -198,14 +198,41 @@ static void test_pim_energy_read(void **state)
     assert_close(pl.energy_j, 1e9 * 8 * 4e-12 + 1e9 * 0.5e-12, 1e-15);
 }
 
-/* The bundled Duplex device with no PIM compute times exactly like the plain
- * H100 file (its xPU rows are the same), in both phases. */
+/* pim.ops: attention (AttAcc-style PIM): a GEMM of Op/B 1, which the
+ * default (`all`) sends to PIM (1e9 / 4e12 + 5 us), stays on the xPU
+ * (1e9 / 1e12 + 5 us); an attention core of the same cost goes to PIM. */
+static void test_pim_ops_attention_only(void **state)
+{
+    (void)state;
+    struct device d = pim_device(false);
+    struct op_place pl;
+    struct op gemm = raw_op(1e9, 1e9), attn = raw_op(1e9, 1e9);
+    attn.kind = OP_ATTENTION;
+    placement_op(&gemm, &d, PLACE_AUTO, &pl);
+    assert_int_equal(pl.side, SIDE_PIM);
+    d.pim.ops = PIM_OPS_ATTENTION;
+    placement_op(&gemm, &d, PLACE_AUTO, &pl);
+    assert_int_equal(pl.side, SIDE_XPU);
+    assert_close(pl.time_s, 1e9 / 1e12 + 5e-6, 1e-15);
+    placement_op(&attn, &d, PLACE_AUTO, &pl);
+    assert_int_equal(pl.side, SIDE_PIM);
+    assert_close(pl.time_s, 1e9 / 4e12 + 5e-6, 1e-15);
+    /* the bundled bank-PIM file states `ops: all` (the Duplex paper's baseline
+     * takes FC work too: docs/papers.md); a bad value: test_pim_bad_files */
+    struct device *b = tu_device("bankpim-h100");
+    assert_non_null(b);
+    assert_int_equal(b->pim.ops, PIM_OPS_ALL);
+    device_free(b);
+}
+
+/* The bundled Duplex device with no PIM compute times exactly like its GPU
+ * baseline file (hw/gpu-duplex-baseline.yaml: the same xPU rows; not the
+ * bundled h100, whose efficiencies may be calibrated), in both phases. */
 static void test_pim_zero_compute_is_xpu(void **state)
 {
     (void)state;
     struct model *m = tu_model("mixtral-8x7b");
-    /* the duplex file is the datasheet H100 plus PIM: compare with the ideal H100 */
-    struct device *dx = tu_device("duplex-h100"), *h = tu_device_ideal();
+    struct device *dx = tu_device("duplex-h100"), *h = tu_device("gpu-duplex-baseline");
     assert_non_null(m);
     assert_non_null(dx);
     assert_non_null(h);
@@ -277,6 +304,7 @@ static void test_pim_bad_files(void **state)
                "  static_w: 1\n",
                20, 19, "cannot cost more");
     expect_bad(PIM_OK "  bandwidth_multiplier: 4\n  kind2: bank\n", 16, 3, "unknown");
+    expect_bad(PIM_OK "  bandwidth_multiplier: 4\n  ops: weights\n", 16, 8, "ops");
     /* The command line reports FILE:LINE:COL and exits 2. */
     char text[2048], out[4096], err[4096], args[1024];
     snprintf(text, sizeof text,
@@ -386,6 +414,7 @@ int main(void)
         cmocka_unit_test(test_pim_coprocess_balance),
         cmocka_unit_test(test_pim_coprocess_calibrated_overhead),
         cmocka_unit_test(test_pim_energy_read),
+        cmocka_unit_test(test_pim_ops_attention_only),
         cmocka_unit_test(test_pim_zero_compute_is_xpu),
         cmocka_unit_test(test_pim_bad_files),
         cmocka_unit_test(test_pim_mixtral_split_by_hand),

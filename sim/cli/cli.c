@@ -45,7 +45,8 @@ const char CLI_SCENARIO_HELP[] =
     "                       tokens reach them by all-to-all (docs/moe.md)\n"
     "  --weight-dtype D     override the model's weight dtype\n"
     "  --kv-dtype D         override the model's KV-cache dtype\n"
-    "                       D: fp32, bf16, fp16, fp8, int8, int4\n"
+    "                       D: fp32, bf16, fp16, fp8, int8, int4, int4_g128,\n"
+    "                       nvfp4, mxfp4 (block scales counted: docs/conventions.md)\n"
     "Numbers accept a k (x1024) or m (x1048576) suffix: --context 128k.\n";
 
 bool cli_is_help(const char *s) { return strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0; }
@@ -191,14 +192,14 @@ int cli_scenario(const char *cmd, const struct cli_args *a, struct scenario *sc)
     if (a->wdt) {
         if (dtype_parse(a->wdt, &sc->dt_w))
             return cli_fail(cmd,
-                            "--weight-dtype: unknown dtype '%s' (fp32, bf16, fp16, fp8, int8, int4)",
+                            "--weight-dtype: unknown dtype '%s' (fp32, bf16, fp16, fp8, int8, int4, int4_g128, nvfp4, mxfp4)",
                             a->wdt);
         sc->has_dt_w = true;
     }
     if (a->kvdt) {
         if (dtype_parse(a->kvdt, &sc->dt_kv))
             return cli_fail(cmd,
-                            "--kv-dtype: unknown dtype '%s' (fp32, bf16, fp16, fp8, int8, int4)",
+                            "--kv-dtype: unknown dtype '%s' (fp32, bf16, fp16, fp8, int8, int4, int4_g128, nvfp4, mxfp4)",
                             a->kvdt);
         sc->has_dt_kv = true;
     }

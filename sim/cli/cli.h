@@ -91,6 +91,7 @@ int cmd_calibrate(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_measure(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 
 /* Shared help text for the scenario options. */

@@ -30,6 +30,7 @@ static const char USAGE[] =
     "  predict OPS.csv --hw HW                           predicted time of ops in that format\n"
     "  measure import BENCH.json -o OUT.csv              library-benchmark JSON to measurements\n"
     "  train MODEL --hw HW --gpus N --seq S --global-batch T  one training step: time, memory, MFU\n"
+    "  plan MODEL --hw HW --gpus N --isl S --osl T      best deployment under TTFT/TPOT targets\n"
     "  list models|hw|kinds                              bundled models, devices, block kinds\n"
     "  schema                                            the YAML schema (docs/schema.md)\n"
     "\n"
@@ -56,6 +57,7 @@ static const struct {
     {"predict", cmd_predict},
     {"measure", cmd_measure},
     {"train", cmd_train},
+    {"plan", cmd_plan},
 };
 
 int main(int argc, char **argv)
