@@ -221,8 +221,18 @@ done:
     return rc;
 }
 
-/* JSON string of a name made of letters, digits and _ - . + (measure.c). */
-static void jstr(const char *s) { printf("\"%s\"", s); }
+/* A JSON string: quotes, backslashes and control characters escaped. */
+static void jstr(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        const unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') printf("\\%c", c);
+        else if (c < 0x20) printf("\\u%04x", c);
+        else putchar(c);
+    }
+    putchar('"');
+}
 
 int cmd_validate(int argc, char **argv)
 {
@@ -256,16 +266,22 @@ int cmd_validate(int argc, char **argv)
         if ((int)strlen(m.rows[i].name) > wn) wn = (int)strlen(m.rows[i].name);
     }
     const char *const SETS[3] = {"all", "fitted", "held-out"};
-    if (fmt == OUT_CSV)
+    if (fmt == OUT_CSV) {
         printf("record,line,kind,impl,class,name,set,n,predicted_s,measured_s,error_pct,"
                "median_abs_pct,max_abs_pct,median_signed_pct\n");
-    else if (fmt == OUT_JSON)
-        printf("{\"file\": \"%s\", \"device\": \"%s\", \"header\": \"%s\", \"rows\": [", base,
-               d->name, desc);
-    else
+    } else if (fmt == OUT_JSON) {
+        printf("{\"file\": ");
+        jstr(base);
+        printf(", \"device\": ");
+        jstr(d->name);
+        printf(", \"header\": ");
+        jstr(desc);
+        printf(", \"rows\": [");
+    } else {
         printf("%s on %s (%s)\n%6s %-13s %-13s %-*s %-*s %-8s %11s %11s %8s\n", m.path, d->name,
                desc, "line", "kind", "impl", wc, "class", wn, "name", "set", "predicted",
                "measured", "error%");
+    }
     int nrow = 0;
     for (int i = 0; i < m.n; i++) {
         const struct meas_row *r = &m.rows[i];
