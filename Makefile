@@ -4,6 +4,7 @@
 #   make demo     install missing Debian packages, build, analyze a bundled model on H100
 #   make check    install missing packages, build and run every test, then again under
 #                 AddressSanitizer + UndefinedBehaviorSanitizer; check docs/schema.md
+#   make layer-check  the include arrows run one way (docs/architecture.md); part of check
 #   make bench    engine speed (BENCHMARKS.md)
 #   make kernels  CUDA kernels and build/kernels/bench (docs/kernels.md) when nvcc is on
 #                 PATH; otherwise one line saying they were skipped. Never part of check.
@@ -36,7 +37,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 DEB_PKGS := gcc make libc6-dev libyaml-dev libcmocka-dev gnuplot-nox
 
-.PHONY: all deps demo check test test-san schema-check bench clean kernels
+.PHONY: all deps demo check test test-san test-py schema-check layer-check bench clean kernels
 all: $(BUILD)/opbound $(BUILD)/libopbound.a
 
 $(BUILD)/obj/%.o: %.c
@@ -90,14 +91,29 @@ test: all $(TEST_BIN)
 test-san:
 	$(MAKE) --no-print-directory SAN=address,undefined test
 
+# Python tests (tests/test_*.py: the CSV writer of kernels/collect_torch.py),
+# without torch or a GPU; skipped, and said so, when python3 is missing.
+test-py: all
+	@if command -v python3 >/dev/null 2>&1; then \
+	  python3 -m unittest discover -s tests -p 'test_*.py' -v; \
+	else echo "python tests: skipped (python3 not found)"; fi
+
 schema-check: all
 	@./$(BUILD)/opbound schema | diff -u docs/schema.md - \
 	  || { echo "docs/schema.md is out of date: run './build/opbound schema > docs/schema.md'"; exit 1; }
 	@echo "docs/schema.md matches the loader's key tables"
 
+# The layer check on this tree, then its own test (it must fail on injected
+# upward, sideways and cyclic includes).
+layer-check:
+	@sh tests/tools/check-layers.sh .
+	@sh tests/tools/test-check-layers.sh
+
 check: deps
+	$(MAKE) --no-print-directory layer-check
 	$(MAKE) --no-print-directory schema-check
 	$(MAKE) --no-print-directory test
+	$(MAKE) --no-print-directory test-py
 	$(MAKE) --no-print-directory test-san
 
 bench: deps

@@ -13,6 +13,7 @@
 
 #include "attn_common.h"
 #include "model.h"
+#include "sites.h"
 
 struct gqa_cfg {
     int64_t heads, kv_heads, head_dim, kv_share;
@@ -128,16 +129,26 @@ static void gqa_lower(const void *p, const struct lower_ctx *x, struct graph *g)
                  t = x->tokens, share = (double)c->kv_share;
     /* kv_share s: K and V are produced (projected, normed, rotated, cached) in
      * one layer of every s; figures are the per-layer average of the group */
-    op_gemm(g, "qkv_proj", t, (hq + 2.0 * hkv / share) * d, h, c->qkv_bias);
-    if (c->qk_norm) op_norm(g, "qk_norm", t * (hq + hkv / share), d, 2.0 * d, FLOPS_RMSNORM);
-    if (c->rope) op_elementwise(g, "rope", t, (hq + hkv / share) * d, 1, FLOPS_ROPE, false);
-    op_elementwise(g, "kv_write", t, 2.0 * hkv * d / share, 1, 0, true);
+    double v[SYM_COUNT];
+    site_vars(x, v);
+    v[SYM_H] = hq;
+    v[SYM_HKV] = hkv / share;
+    v[SYM_D] = d;
+    site_gemm(x, g, ROLE_QKV_PROJ, "qkv_proj", v, t, (hq + 2.0 * hkv / share) * d, h,
+              c->qkv_bias);
+    if (c->qk_norm)
+        site_norm(x, g, ROLE_QK_NORM, "qk_norm", v, t * (hq + hkv / share), d, 2.0 * d,
+                  FLOPS_RMSNORM);
+    if (c->rope)
+        site_pointwise(x, g, ROLE_ROPE, "rope", v, t, (hq + hkv / share) * d, 1, FLOPS_ROPE,
+                       false);
+    site_pointwise(x, g, ROLE_KV_WRITE, "kv_write", v, t, 2.0 * hkv * d / share, 1, 0, true);
     /* Causal: query i of the step (0-based) sees ctx_prior + i + 1 keys. */
     const double s = st->q_len, pairs = attn_causal_pairs(st);
     const struct attn_shape as = {.b = st->batch, .hq = hq, .dqk = d, .dv = d, .sq = s,
                                   .skv = st->ctx_prior + s, .pairs = pairs,
                                   .kv_width = 2.0 * hkv * d, .kv_cached = st->ctx_prior > 0};
-    op_attention(g, "attention", &as);
+    site_attention(x, g, "attention", &as);
     op_gemm(g, "o_proj", t, h, hq * d, c->o_bias); /* row-parallel: bias after the sum */
 }
 

@@ -24,7 +24,7 @@
  * Entry point: BLOCK_MOH (listed in registry.c). */
 #include <stddef.h>
 
-#include "ffn_moe.h"
+#include "moe_route.h"
 #include "attn_common.h"
 #include "model.h"
 

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "model.h"
+#include "sites.h"
 
 struct dense_cfg {
     int64_t intermediate;
@@ -67,8 +68,11 @@ static void swiglu_lower(const void *p, const struct lower_ctx *x, struct graph 
     const struct dense_cfg *c = p;
     const double h = (double)x->m->hidden, i = (double)c->intermediate / x->st->tp,
                  t = x->tokens;
-    op_gemm(g, "gate_up_proj", t, 2.0 * i, h, c->bias);
-    op_elementwise(g, "silu_mul", t, i, 2, FLOPS_SILU_MUL, false);
+    double v[SYM_COUNT];
+    site_vars(x, v);
+    v[SYM_I] = i;
+    site_gemm(x, g, ROLE_GATE_UP_PROJ, "gate_up_proj", v, t, 2.0 * i, h, c->bias);
+    site_pointwise(x, g, ROLE_SILU_MUL, "silu_mul", v, t, i, 2, FLOPS_SILU_MUL, false);
     op_gemm(g, "down_proj", t, h, i, c->bias);
 }
 
@@ -79,8 +83,11 @@ static void geglu_lower(const void *p, const struct lower_ctx *x, struct graph *
     const struct dense_cfg *c = p;
     const double h = (double)x->m->hidden, i = (double)c->intermediate / x->st->tp,
                  t = x->tokens;
-    op_gemm(g, "gate_up_proj", t, 2.0 * i, h, c->bias);
-    op_elementwise(g, "gelu_mul", t, i, 2, FLOPS_GELU + 1.0, false);
+    double v[SYM_COUNT];
+    site_vars(x, v);
+    v[SYM_I] = i;
+    site_gemm(x, g, ROLE_GATE_UP_PROJ, "gate_up_proj", v, t, 2.0 * i, h, c->bias);
+    site_pointwise(x, g, ROLE_GELU_MUL, "gelu_mul", v, t, i, 2, FLOPS_GELU + 1.0, false);
     op_gemm(g, "down_proj", t, h, i, c->bias);
 }
 
@@ -105,8 +112,11 @@ static void gelu_lower(const void *p, const struct lower_ctx *x, struct graph *g
     const struct dense_cfg *c = p;
     const double h = (double)x->m->hidden, i = (double)c->intermediate / x->st->tp,
                  t = x->tokens;
+    double v[SYM_COUNT];
+    site_vars(x, v);
+    v[SYM_I] = i;
     op_gemm(g, "up_proj", t, i, h, c->bias);
-    op_elementwise(g, "gelu", t, i, 1, FLOPS_GELU, false);
+    site_pointwise(x, g, ROLE_GELU, "gelu", v, t, i, 1, FLOPS_GELU, false);
     op_gemm(g, "down_proj", t, h, i, c->bias);
 }
 

@@ -20,9 +20,9 @@
 #include <stddef.h>
 #include <stdlib.h>
 
-#include "ffn_moe.h"
 #include "model.h"
 #include "moe_cfg.h"
+#include "moe_plan.h"
 #include "moe_route.h"
 
 static const char *const EXPERT_ACTS[] = {"swiglu", "gelu", NULL};
@@ -377,24 +377,6 @@ static int moe_ep_check(const void *p, double ep, char *msg, size_t n)
         if (e % d) return snprintf(msg, n, "experts (%lld) not divisible by %lld", e, d), -1;
     }
     return 0;
-}
-
-int moe_runs(const void *cfg) { return ((const struct moe_cfg *)cfg)->n_runs; }
-void moe_run_shape(const void *cfg, int r, double *experts, double *layers)
-{
-    const struct moe_cfg *c = cfg;
-    *experts = (double)c->run[r].experts;
-    *layers = (double)c->run[r].layers;
-}
-
-/* Expected distinct experts touched by T tokens under uniform routing:
- * E * (1 - (1 - k/E)^T), computed as -E * expm1(T * log1p(-k/E)) so it stays
- * accurate for small k/E and large T; exactly E when k = E. */
-double moe_experts_touched(double experts, double k, double tokens)
-{
-    if (tokens <= 0) return 0;
-    if (k >= experts) return experts;
-    return -experts * expm1(tokens * log1p(-k / experts));
 }
 
 static const char *const GATE_UP[MOE_BUCKETS] = {"experts_gate_up", "experts_gate_up_1",

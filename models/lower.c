@@ -14,6 +14,7 @@
  * ring all-gather of B x V (logits_allgather, the last op). Norms and
  * residuals run on every device. */
 #include "model.h"
+#include "sites.h"
 
 int model_max_ops(const struct model *m)
 {
@@ -21,7 +22,7 @@ int model_max_ops(const struct model *m)
     for (int i = 0; i < m->n_groups; i++)
         n += 12 + m->groups[i].kind[SLOT_ATTN]->max_ops + m->groups[i].kind[SLOT_FFN]->max_ops +
              (m->groups[i].alt_kind ? m->groups[i].alt_kind->max_ops : 0);
-    return n;
+    return n * PROF_MAX_KERNELS;
 }
 
 /* An attention block under a KV budget (docs/kv-budgets.md): the cached
@@ -93,7 +94,10 @@ void model_lower(const struct model *m, const struct step *st, struct graph *g)
     const double t = st->batch * st->q_len;
     OB_ASSERT(st->tp >= 1 && st->batch >= 1 && st->q_len >= 1);
     const double norm_p = model_norm_params(m, h), norm_f = model_norm_flops(m);
+    const struct lower_ctx c = {.m = m, .st = st, .tokens = t};
+    double v[SYM_COUNT];
     graph_reset(g);
+    profile_apply_kinds(st->profile, g);
     g->dt_w = st->dt_w;
     g->dt_act = st->dt_act;
     g->dt_kv = st->dt_kv;
@@ -120,6 +124,8 @@ void model_lower(const struct model *m, const struct step *st, struct graph *g)
             gs = &gsv;
             tg = gsv.batch * gsv.q_len;
         }
+        const struct lower_ctx cg = {.m = m, .st = gs, .tokens = tg};
+        site_vars(&cg, v);
         g->group = i;
         g->layer_first = lg->first_layer;
         g->layer_count = (int)lg->repeat;
@@ -130,20 +136,17 @@ void model_lower(const struct model *m, const struct step *st, struct graph *g)
                 op_router(g, "mod_topk", st->batch, st->q_len, gsv.q_len);
             op_elementwise(g, "mod_gather", tg, h, 1, 0, false); /* routed rows copied out */
         }
-        op_norm(g, "attn_norm", tg, h, norm_p, norm_f);
+        site_norm(&cg, g, ROLE_NORM, "attn_norm", v, tg, h, norm_p, norm_f);
         lower_attention(m, lg, gs, g);
         if (st->tp > 1) op_allreduce(g, "attn_allreduce", tg, h, st->tp);
-        if (m->post_norms) op_norm(g, "attn_post_norm", tg, h, norm_p, norm_f);
-        op_elementwise(g, "attn_residual", tg, h, 2, FLOPS_RESIDUAL, false);
+        if (m->post_norms) site_norm(&cg, g, ROLE_NORM, "attn_post_norm", v, tg, h, norm_p, norm_f);
+        site_pointwise(&cg, g, ROLE_RESIDUAL, "attn_residual", v, tg, h, 2, FLOPS_RESIDUAL, false);
         g->block = BLK_FFN;
-        op_norm(g, "ffn_norm", tg, h, norm_p, norm_f);
-        {
-            const struct lower_ctx cg = {.m = m, .st = gs, .tokens = tg};
-            lg->kind[SLOT_FFN]->lower(lg->cfg[SLOT_FFN], &cg, g);
-        }
+        site_norm(&cg, g, ROLE_NORM, "ffn_norm", v, tg, h, norm_p, norm_f);
+        lg->kind[SLOT_FFN]->lower(lg->cfg[SLOT_FFN], &cg, g);
         if (st->tp > 1) op_allreduce(g, "ffn_allreduce", tg, h, st->tp);
-        if (m->post_norms) op_norm(g, "ffn_post_norm", tg, h, norm_p, norm_f);
-        op_elementwise(g, "ffn_residual", tg, h, 2, FLOPS_RESIDUAL, false);
+        if (m->post_norms) site_norm(&cg, g, ROLE_NORM, "ffn_post_norm", v, tg, h, norm_p, norm_f);
+        site_pointwise(&cg, g, ROLE_RESIDUAL, "ffn_residual", v, tg, h, 2, FLOPS_RESIDUAL, false);
         if (lg->mod_capacity > 0) /* weighted by the router score, written back */
             op_elementwise(g, "mod_scatter", tg, h, 2, 1, false);
     }
@@ -151,7 +154,10 @@ void model_lower(const struct model *m, const struct step *st, struct graph *g)
     g->group = -1;
     g->layer_first = -1;
     g->layer_count = 1;
-    op_norm(g, "final_norm", t, h, norm_p, norm_f);
-    op_gemm(g, "lm_head", st->batch, (double)m->vocab / st->tp, h, false);
-    if (st->tp > 1) op_allgather(g, "logits_allgather", st->batch, (double)m->vocab, st->tp);
+    site_vars(&c, v);
+    site_norm(&c, g, ROLE_NORM, "final_norm", v, t, h, norm_p, norm_f);
+    /* the head: only sequences that sample a token need it (struct op.head) */
+    op_gemm(g, "lm_head", st->batch, (double)m->vocab / st->tp, h, false)->head = true;
+    if (st->tp > 1)
+        op_allgather(g, "logits_allgather", st->batch, (double)m->vocab, st->tp)->head = true;
 }

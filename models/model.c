@@ -3,8 +3,6 @@
 
 #include <math.h>
 #include <stdlib.h>
-
-#include "hf_import.h"
 #include <string.h>
 
 #define OFF(f) offsetof(struct model, f)
@@ -235,8 +233,6 @@ int model_set_budget(struct model *m, const struct yml_doc *d, yml_node map, str
 
 int model_load(const char *path, struct model **out, struct err *e)
 {
-    const size_t l = strlen(path);
-    if (l > 5 && strcmp(path + l - 5, ".json") == 0) return hf_load(path, out, NULL, e);
     struct yml_doc *d = NULL;
     if (yml_load(path, &d, e)) return -1;
     return model_from_doc(d, path, out, e);

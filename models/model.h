@@ -26,6 +26,7 @@ enum block_slot { SLOT_ATTN, SLOT_FFN, SLOT_COUNT };
 enum phase { PHASE_PREFILL, PHASE_DECODE };
 
 struct model;
+struct profile;
 
 /* One step to lower: B sequences, each adding q_len new tokens on top of
  * ctx_prior tokens already in its KV cache. Prefill of S: q_len = S,
@@ -39,6 +40,9 @@ struct step {
     double ep;        /* expert-parallel devices (1 = none; 0 read as 1): MoE blocks
                        * hold E/ep experts and exchange tokens by all-to-all */
     enum dtype dt_w, dt_act, dt_kv;
+    /* Implementation profile (models/profile.h); NULL lowers one op per role
+     * with no implementation chosen (the outputs before profiles existed). */
+    const struct profile *profile;
 };
 
 /* Per-layer counts of one block. The first three are for the whole model;
@@ -148,8 +152,8 @@ struct model_counts {
     double ep_params_dev;       /* part of params_dev split over expert-parallel devices */
 };
 
-/* Loads a model description: an opbound YAML file, or a Hugging Face
- * config.json (path ending in .json; see hf_import.h). Returns 0 with *out
+/* Loads a model description from an opbound YAML file (model_file_load in
+ * model_file.h also takes a Hugging Face config.json). Returns 0 with *out
  * owned by the caller (model_free), or -1 with e set. */
 int model_load(const char *path, struct model **out, struct err *e);
 /* Same, from YAML text in memory; name is used in messages. */
@@ -185,7 +189,8 @@ int model_set_block(struct model *m, enum block_slot slot, const struct yml_doc 
  * 0, or -1 with e set (m unchanged on error). */
 int model_set_budget(struct model *m, const struct yml_doc *d, yml_node map, struct err *e);
 
-/* Upper bound on the ops model_lower appends. */
+/* Upper bound on the ops model_lower appends, under any profile (each role
+ * site may become up to PROF_MAX_KERNELS kernels). */
 int model_max_ops(const struct model *m);
 /* Lowers one step of the whole model into g (reset first). */
 void model_lower(const struct model *m, const struct step *st, struct graph *g);

@@ -1,12 +1,16 @@
-/* moe_cfg.h - the MoE block's configuration as read and derived by
- * ffn_moe.c (private to ffn_moe.c and moe_plan.c). */
+/* moe_cfg.h - the MoE block's limits and its configuration as read and
+ * derived by ffn_moe.c (the struct is private to ffn_moe.c and moe_plan.c;
+ * the limits are public through moe_plan.h). */
 #ifndef OB_MOE_CFG_H
 #define OB_MOE_CFG_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "ffn_moe.h"
+#define MOE_BUCKETS 4    /* expert GEMM groups per layer (by expected load) */
+#define MOE_MAX_RUNS 8   /* layer runs of an expert-count schedule */
+#define MOE_MAX_SKEW 1024 /* most experts for zipf / histogram routing */
+#define MOE_MAX_KDIST 16 /* entries of a top_k_dist */
 
 enum expert_act { EXPERT_SWIGLU, EXPERT_GELU };
 enum routing { ROUTE_UNIFORM, ROUTE_ZIPF, ROUTE_HISTOGRAM, ROUTE_CONCENTRATED, ROUTE_SPREAD };

@@ -4,6 +4,8 @@
  * all-to-all moves. Every formula: docs/moe.md. No allocation. */
 #include <math.h>
 
+#include "moe_plan.h"
+
 #include "moe_cfg.h"
 #include "moe_route.h"
 
@@ -176,4 +178,12 @@ void moe_plan(const void *cfg, int run, double tokens, double ep, struct moe_pla
         plan_skewed(c, &c->run[run], tokens, n, pl);
     pl->touched = pl->load = 0;
     for (int b = 0; b < pl->n_buckets; b++) pl->touched += pl->count[b], pl->load += pl->tokens[b];
+}
+
+int moe_runs(const void *cfg) { return ((const struct moe_cfg *)cfg)->n_runs; }
+void moe_run_shape(const void *cfg, int r, double *experts, double *layers)
+{
+    const struct moe_cfg *c = cfg;
+    *experts = (double)c->run[r].experts;
+    *layers = (double)c->run[r].layers;
 }

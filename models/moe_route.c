@@ -56,3 +56,13 @@ double moe_binom_excess(double n, double p, double c)
     }
     return s;
 }
+
+/* Expected distinct experts touched by T tokens under uniform routing:
+ * E * (1 - (1 - k/E)^T), computed as -E * expm1(T * log1p(-k/E)) so it stays
+ * accurate for small k/E and large T; exactly E when k = E. */
+double moe_experts_touched(double experts, double k, double tokens)
+{
+    if (tokens <= 0) return 0;
+    if (k >= experts) return experts;
+    return -experts * expm1(tokens * log1p(-k / experts));
+}

@@ -20,4 +20,8 @@ double moe_touched_p(const double *p, int n, double tokens);
  * standard deviations of the mean (the rest is below 1e-300). */
 double moe_binom_excess(double n, double p, double c);
 
+/* Expected number of distinct experts that `tokens` tokens touch when each
+ * picks k of E experts uniformly: E * (1 - (1 - k/E)^T). */
+double moe_experts_touched(double experts, double k, double tokens);
+
 #endif

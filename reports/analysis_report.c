@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "../models/profile.h"
 #include "fmt.h"
 #include "pim_report.h"
 
@@ -36,6 +37,11 @@ static void header(FILE *out, const struct analysis_view *v)
                 st->ctx_prior);
     fprintf(out, "; weights %s, activations %s, KV cache %s\n", dtype_name(st->dt_w),
             dtype_name(st->dt_act), dtype_name(st->dt_kv));
+    if (v->sc->profile) {
+        char pb[512];
+        profile_describe(v->sc->profile, pb, sizeof pb);
+        fprintf(out, "profile   %s (%s)\n", pb, profile_file(v->sc->profile));
+    }
     if (st->tp > 1)
         fprintf(out, "parallel  tensor-parallel over %.0f devices: ops, step totals and memory "
                      "are per device\n",
@@ -274,6 +280,7 @@ void report_analysis_csv(FILE *out, const struct analysis_view *v, bool per_op)
                      "bytes,bytes_weights,bytes_activations,bytes_kv_cache,bytes_written,"
                      "intensity,bound,t_compute_s,t_memory_s,time_s,bytes_interconnect,t_network_s");
         if (a->placed) report_pim_csv_header(out);
+        if (v->sc->profile) fputs(",impl", out);
         fputc('\n', out);
         for (int i = 0; i < a->graph.n; i++) {
             const struct op *op = &a->graph.ops[i];
@@ -295,11 +302,12 @@ void report_analysis_csv(FILE *out, const struct analysis_view *v, bool per_op)
             fprintf(out, "%s,", X(op->cost.bytes_net));
             fprintf(out, "%s", X(ev->t_network_s));
             if (a->placed) report_pim_csv_op(out, v, i);
+            if (v->sc->profile) fprintf(out, ",%s", op_impl_name(op->impl));
             fputc('\n', out);
         }
         return;
     }
-    fprintf(out, "%s\n", TOTAL_COLS);
+    fprintf(out, "%s%s\n", TOTAL_COLS, v->sc->profile ? ",profile" : "");
     csv_str(out, v->m->name);
     fputc(',', out);
     csv_str(out, v->d->name);
@@ -322,7 +330,12 @@ void report_analysis_csv(FILE *out, const struct analysis_view *v, bool per_op)
     fprintf(out, "%s,", X(a->weight_bytes_dev));
     fprintf(out, "%s,", X(a->kv_bytes_per_token_dev));
     fprintf(out, "%s,", X(t->cost.bytes_net));
-    fprintf(out, "%s\n", X(a->step.ep));
+    fprintf(out, "%s", X(a->step.ep));
+    if (v->sc->profile) {
+        fputc(',', out);
+        csv_str(out, profile_name(v->sc->profile));
+    }
+    fputc('\n', out);
 }
 
 static void jnum(FILE *out, const char *key, double v, bool comma)
@@ -374,7 +387,14 @@ void report_analysis_json(FILE *out, const struct analysis_view *v)
     jnum(out, "ep", a->step.ep, true);
     jstr(out, "weight_dtype", dtype_name(a->step.dt_w), true);
     jstr(out, "activation_dtype", dtype_name(a->step.dt_act), true);
-    jstr(out, "kv_dtype", dtype_name(a->step.dt_kv), false);
+    jstr(out, "kv_dtype", dtype_name(a->step.dt_kv), v->sc->profile != NULL);
+    if (v->sc->profile) {
+        char pb[512];
+        profile_describe(v->sc->profile, pb, sizeof pb);
+        jstr(out, "profile", profile_name(v->sc->profile), true);
+        jstr(out, "profile_file", profile_file(v->sc->profile), true);
+        jstr(out, "profile_choices", pb, false);
+    }
     fprintf(out, "},\n  \"totals\": {");
     jnum(out, "params", a->counts.params, true);
     jnum(out, "active_params", a->counts.active_params, true);

@@ -8,20 +8,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "../sim/analyze.h"
+#include "analysis_view.h"
 
 enum out_format { OUT_TABLE, OUT_CSV, OUT_JSON };
-
-struct analysis_view {
-    const struct model *m;
-    const struct device *d;
-    const struct scenario *sc;
-    const struct analysis *a;
-    /* optional: the same model and scenario on the device's `pim.baseline`
-     * (a bank-PIM variant), for the speedup line; NULL when absent */
-    const struct analysis *base;
-    const struct device *base_d;
-};
 
 void report_analysis_table(FILE *out, const struct analysis_view *v, bool per_op);
 /* csv: one row of totals, or one row per op with per_op. */

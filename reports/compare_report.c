@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../models/profile.h"
 #include "fmt.h"
 
 #define B64 64
@@ -43,7 +44,12 @@ static void scenario_line(char *buf, size_t n, const struct device *d, const str
     if (sc->tp > 1 && k > 0 && (size_t)k < n)
         k += snprintf(buf + k, n - (size_t)k, ", tensor-parallel over %.0f (per device)", sc->tp);
     if (sc->ep > 1 && k > 0 && (size_t)k < n)
-        snprintf(buf + k, n - (size_t)k, ", expert-parallel over %.0f (busiest device)", sc->ep);
+        k += snprintf(buf + k, n - (size_t)k, ", expert-parallel over %.0f (busiest device)", sc->ep);
+    if (sc->profile && k > 0 && (size_t)k < n) {
+        char pb[512];
+        profile_describe(sc->profile, pb, sizeof pb);
+        snprintf(buf + k, n - (size_t)k, "; profile %s", pb);
+    }
 }
 
 static void table(FILE *out, const char *title, const struct compare_block *blocks, int nb)
@@ -52,7 +58,7 @@ static void table(FILE *out, const char *title, const struct compare_block *bloc
                                       "decode FLOPs", "dec Op/B",  "TTFT",     "TPOT",
                                       "memory",       "max batch", "KV x",     "TTFT x",
                                       "TPOT x"};
-    char b[8][B64], line[256];
+    char b[8][B64], line[1024];
     if (title && *title) fprintf(out, "%s\n\n", title);
     for (int bi = 0; bi < nb; bi++) {
         const struct compare_block *bl = &blocks[bi];
@@ -110,10 +116,14 @@ static void csv_text(FILE *out, const char *s)
 static void csv(FILE *out, const struct compare_block *blocks, int n_blocks)
 {
     char num[64];
+    bool any_profile = false; /* a last column `profile` when some scenario has one */
+    for (int bi = 0; bi < n_blocks; bi++)
+        if (blocks[bi].sc->profile) any_profile = true;
     fprintf(out, "hw,phase,batch,seq,context,tp,design,params,active_params,"
                  "kv_cache_bytes_per_token,device_kv_cache_bytes_per_token,prefill_flops,"
                  "decode_flops,prefill_intensity,decode_intensity,ttft_s,tpot_s,memory_bytes,"
-                 "fits,max_batch,kv_ratio,ttft_ratio,tpot_ratio,ep\n");
+                 "fits,max_batch,kv_ratio,ttft_ratio,tpot_ratio,ep%s\n",
+            any_profile ? ",profile" : "");
     for (int bi = 0; bi < n_blocks; bi++) {
         const struct compare_block *bl = &blocks[bi];
         const struct compare_row *f = &bl->rows[0];
@@ -137,7 +147,12 @@ static void csv(FILE *out, const struct compare_block *blocks, int n_blocks)
             const double q[3] = {ratio(r->kv_bytes_per_token, f->kv_bytes_per_token),
                                  ratio(r->ttft_s, f->ttft_s), ratio(r->tpot_s, f->tpot_s)};
             for (int k = 0; k < 3; k++) fprintf(out, ",%s", isnan(q[k]) ? "" : X(q[k]));
-            fprintf(out, ",%s\n", X(sc->ep >= 1 ? sc->ep : 1));
+            fprintf(out, ",%s", X(sc->ep >= 1 ? sc->ep : 1));
+            if (any_profile) {
+                fputc(',', out);
+                if (sc->profile) csv_text(out, profile_name(sc->profile));
+            }
+            fputc('\n', out);
         }
     }
 }
@@ -164,7 +179,11 @@ static void json(FILE *out, const char *title, const struct compare_block *block
         jkey(out, sc->phase == PHASE_PREFILL ? "seq" : "context",
              sc->phase == PHASE_PREFILL ? sc->seq : sc->context, true);
         jkey(out, "tp", sc->tp, true);
-        jkey(out, "ep", sc->ep >= 1 ? sc->ep : 1, false);
+        jkey(out, "ep", sc->ep >= 1 ? sc->ep : 1, sc->profile != NULL);
+        if (sc->profile) {
+            fprintf(out, "\"profile\": ");
+            fmt_json_str(out, profile_name(sc->profile));
+        }
         fprintf(out, "},\n     \"rows\": [");
         for (int i = 0; i < bl->n; i++) {
             const struct compare_row *r = &bl->rows[i];

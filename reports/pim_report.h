@@ -10,7 +10,7 @@
 
 #include <stdio.h>
 
-#include "analysis_report.h"
+#include "analysis_view.h"
 
 void report_pim_summary(FILE *out, const struct analysis_view *v);
 void report_pim_json_totals(FILE *out, const struct analysis_view *v);

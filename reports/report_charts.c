@@ -210,23 +210,16 @@ static const struct {
 const char *breakdown_part_name(enum bd_part p) { return BD_PARTS[p].name; }
 const char *breakdown_part_id(enum bd_part p) { return BD_PARTS[p].id; }
 
+/* The op's part: its kind's class (graph.h) within its block. */
 static enum bd_part breakdown_part(const struct op *op)
 {
     bool gemm = false;
-    switch (op->kind) {
-    case OP_ATTENTION:
-    case OP_SCAN: return BD_ATTN_CORE; /* a linear mixer's recurrent core */
-    case OP_ALLREDUCE:
-    case OP_ALLTOALL:
-    case OP_ALLGATHER: return BD_ALLREDUCE;
-    case OP_GEMM:
-    case OP_BATCHED_GEMM: gemm = true; break;
-    case OP_ELEMENTWISE:
-    case OP_NORM:
-    case OP_SOFTMAX:
-    case OP_ROUTER:
-    case OP_GATHER:
-    case OP_COUNT: break;
+    switch (op_kind_class(op->kind)) {
+    case OPC_CORE: return BD_ATTN_CORE; /* attention, or a linear mixer's recurrent core */
+    case OPC_COLLECTIVE: return BD_ALLREDUCE;
+    case OPC_MATMUL: gemm = true; break;
+    case OPC_VECTOR:
+    case OPC_COUNT: break;
     }
     switch (op->block) {
     case BLK_ATTN: return gemm ? BD_ATTN_PROJ : BD_ATTN_OTHER;

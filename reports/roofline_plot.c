@@ -15,18 +15,14 @@
 #define RL_MAX_MODELS ROOFLINE_MAX_MODELS
 #define RL_MAX_CEIL 16
 
-/* gnuplot point types (cairo terminals): open / filled shape per op kind. Line
- * symbols (+ x *) have no filled form. */
-static const int PT_OPEN[OP_COUNT] = {
-    [OP_GEMM] = 6,        [OP_BATCHED_GEMM] = 4, [OP_ATTENTION] = 8, [OP_ELEMENTWISE] = 12,
-    [OP_NORM] = 10,       [OP_SOFTMAX] = 14,     [OP_ROUTER] = 1,    [OP_GATHER] = 2,
-    [OP_ALLREDUCE] = 3,   [OP_ALLGATHER] = 3,
-};
-static const int PT_FILLED[OP_COUNT] = {
-    [OP_GEMM] = 7,        [OP_BATCHED_GEMM] = 5, [OP_ATTENTION] = 9, [OP_ELEMENTWISE] = 13,
-    [OP_NORM] = 11,       [OP_SOFTMAX] = 15,     [OP_ROUTER] = 1,    [OP_GATHER] = 2,
-    [OP_ALLREDUCE] = 3,   [OP_ALLGATHER] = 3,
-};
+/* The gnuplot point type of op kind k (its marker in OP_KINDS, graph.h): a
+ * number, or a one-character string for kinds drawn as a letter. */
+static void fprint_pt(FILE *f, enum op_kind k, bool open)
+{
+    const struct op_marker mk = op_kind_marker(k);
+    if (mk.glyph) fprintf(f, "\"%c\"", mk.glyph);
+    else fprintf(f, "%d", open ? mk.open : mk.filled);
+}
 
 /* Chart geometry (screen fractions of W x H): the plot area and the key column. */
 #define RL_W 1400
@@ -203,10 +199,16 @@ static void write_gp(FILE *f, struct rl *r, const char *base)
     fprintf(f, "BW = %.17g  # memory, bytes/s\n", d->mem_rate);
     fprintf(f, "XMIN = %g; XMAX = %g; YMIN = %g; YMAX = %g\n", xlo, xhi, ylo, yhi);
     fprintf(f, "# point type per op kind (column kind_id): open for decode, filled for "
-               "prefill\narray PT_OPEN[%d] = [", OP_COUNT);
-    for (int k = 0; k < OP_COUNT; k++) fprintf(f, "%s%d", k ? ", " : "", PT_OPEN[k]);
+               "prefill; a letter for both\narray PT_OPEN[%d] = [", OP_COUNT);
+    for (int k = 0; k < OP_COUNT; k++) {
+        fputs(k ? ", " : "", f);
+        fprint_pt(f, (enum op_kind)k, true);
+    }
     fprintf(f, "]\narray PT_FILLED[%d] = [", OP_COUNT);
-    for (int k = 0; k < OP_COUNT; k++) fprintf(f, "%s%d", k ? ", " : "", PT_FILLED[k]);
+    for (int k = 0; k < OP_COUNT; k++) {
+        fputs(k ? ", " : "", f);
+        fprint_pt(f, (enum op_kind)k, false);
+    }
     fprintf(f, "]\n\n");
 
     fprintf(f, "set terminal pngcairo size %d,%d noenhanced font 'sans,12'\n", RL_W, RL_H);
@@ -299,9 +301,12 @@ static void write_gp(FILE *f, struct rl *r, const char *base)
     }
     fprintf(f, "     keyentry title ' ', keyentry title 'op kind', \\\n");
     for (int kd = 0; kd < OP_COUNT; kd++)
-        if (r->kinds_seen[kd])
-            fprintf(f, "     keyentry with points pt %d ps 1.5 lc rgb '#333333' title '%s', \\\n",
-                    r->nph == 2 ? PT_OPEN[kd] : PT_FILLED[kd], op_kind_name((enum op_kind)kd));
+        if (r->kinds_seen[kd]) {
+            fprintf(f, "     keyentry with points pt ");
+            fprint_pt(f, (enum op_kind)kd, r->nph == 2);
+            fprintf(f, " ps 1.5 lc rgb '#333333' title '%s', \\\n",
+                    op_kind_name((enum op_kind)kd));
+        }
     if (r->nph == 2)
         fprintf(f, "     keyentry title ' ', keyentry title 'phase', \\\n"
                    "     keyentry with points pt 7 ps 1.5 lc rgb '#333333' title 'prefill (filled)', \\\n"

@@ -45,6 +45,7 @@ static void set_step(struct step *st, enum phase ph, double batch, double len,
     st->dt_w = sc->has_dt_w ? sc->dt_w : m->dt_w;
     st->dt_act = m->dt_act;
     st->dt_kv = sc->has_dt_kv ? sc->dt_kv : m->dt_kv;
+    st->profile = sc->profile;
 }
 
 void analysis_run(struct analysis *a, const struct model *m, const struct device *d,

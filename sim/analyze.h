@@ -23,6 +23,7 @@ struct scenario {
     double ep;      /* expert-parallel devices (0 or 1 = none); see docs/moe.md */
     bool has_dt_w, has_dt_kv;
     enum dtype dt_w, dt_kv; /* overrides of the model's dtypes */
+    const struct profile *profile; /* implementation profile; NULL: none (models/profile.h) */
 };
 
 struct analysis {

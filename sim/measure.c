@@ -99,13 +99,22 @@ static int parse_step(const char *path, int line, const char *buf, char **f, con
         return err_set(e, path, line, COL(F_SQ), "a step row needs sq: new tokens per "
                        "sequence (prefill S, decode 1), a whole number from 1 to %.0f",
                        MEAS_STEP_MAX_TOKENS);
-    if (has[F_SKV] && (v[F_SQ] != 1 || v[F_SKV] > MEAS_STEP_MAX_TOKENS || floor(v[F_SKV]) != v[F_SKV]))
-        return err_set(e, path, line, COL(v[F_SQ] != 1 ? F_SQ : F_SKV), "a decode step row "
-                       "(skv given: the cached tokens) has sq 1 and a whole skv up to %.0f",
-                       MEAS_STEP_MAX_TOKENS);
+    /* skv: keys after the step, as on attention rows (decode at context L:
+     * L + 1); sq 1 with skv > 1 is a decode step, else a prefill of sq tokens */
+    if (has[F_SKV] && (v[F_SKV] > MEAS_STEP_MAX_TOKENS || floor(v[F_SKV]) != v[F_SKV] ||
+                       v[F_SKV] < v[F_SQ]))
+        return err_set(e, path, line, COL(F_SKV), "skv (keys after the step) must be a whole "
+                       "number from sq to %.0f", MEAS_STEP_MAX_TOKENS);
+    const bool decode = v[F_SQ] == 1 && has[F_SKV] && v[F_SKV] > 1;
+    if (!decode && has[F_SKV] && v[F_SKV] != v[F_SQ])
+        return err_set(e, path, line, COL(F_SKV), "a prefill step row (sq > 1) starts from an "
+                       "empty cache: skv must be empty or sq (chunked prefill is not modelled)");
     if (has[F_M] != has[F_N])
         return err_set(e, path, line, COL(has[F_M] ? F_N : F_M), "a layer range needs both m "
                        "(first layer, from 0) and n (layers); both empty = the whole step");
+    if (has[F_COUNT] && has[F_M])
+        return err_set(e, path, line, COL(F_COUNT), "give the layers as m and n, or as count "
+                       "(the first count layers), not both");
     struct meas_step *st = calloc(1, sizeof *st);
     OB_ASSERT(st);
     char mp[1024];
@@ -115,9 +124,9 @@ static int parse_step(const char *path, int line, const char *buf, char **f, con
         free(st);
         return err_set(e, path, line, COL(F_NAME), "model '%s': %s", f[F_NAME], inner.msg);
     }
-    st->sc = (struct scenario){.phase = has[F_SKV] ? PHASE_DECODE : PHASE_PREFILL,
-                               .batch = v[F_B], .seq = has[F_SKV] ? 0 : v[F_SQ],
-                               .context = has[F_SKV] ? v[F_SKV] : 0, .tp = 1};
+    st->sc = (struct scenario){.phase = decode ? PHASE_DECODE : PHASE_PREFILL,
+                               .batch = v[F_B], .seq = decode ? 0 : v[F_SQ],
+                               .context = decode ? v[F_SKV] - 1 : 0, .tp = 1};
     enum dtype dt;
     if (*f[F_DTYPE]) {
         if (dtype_parse(f[F_DTYPE], &dt)) {
@@ -140,8 +149,13 @@ static int parse_step(const char *path, int line, const char *buf, char **f, con
         return err_set(e, path, line, COL(F_N), "layers m = %g .. m + n = %g outside the "
                        "model's %.0f layers", v[F_M], v[F_M] + v[F_N], layers);
     }
+    if (has[F_COUNT] && !(v[F_COUNT] >= 1 && v[F_COUNT] <= layers && floor(v[F_COUNT]) == v[F_COUNT])) {
+        step_free(st);
+        return err_set(e, path, line, COL(F_COUNT), "count %g: the first count layers of "
+                       "the model's %.0f", v[F_COUNT], layers);
+    }
     st->first = has[F_M] ? (int)v[F_M] : 0;
-    st->count = has[F_M] ? (int)v[F_N] : 0;
+    st->count = has[F_M] ? (int)v[F_N] : has[F_COUNT] ? (int)v[F_COUNT] : 0;
     st->launch = r->launch_eager ? LAUNCH_EAGER : LAUNCH_GRAPH;
     r->step = st;
     return 0;

@@ -21,25 +21,18 @@ double placement_threshold(const struct device *d)
     return d->has_pim && d->pim.flops_per_s > 0 ? d->pim.flops_per_s * d->inv_mem_rate : 0;
 }
 
-/* Units an op splits into between the two sides: touched experts of a routed
- * expert GEMM (Duplex expert co-processing), requests of an attention core
- * (attention co-processing); 0 when the op is not split. */
+/* Units an op splits into between the two sides, by its kind's placement
+ * class (graph.h): touched experts of a routed expert GEMM (Duplex expert
+ * co-processing), requests of an attention core (attention co-processing);
+ * 0 when the op is not split. */
 static double op_units(const struct op *op)
 {
-    switch (op->kind) {
-    case OP_BATCHED_GEMM: return op->block == BLK_FFN ? op->shape.gemm.count : 0;
-    case OP_ATTENTION: return op->shape.attn.b;
-    case OP_GEMM:
-    case OP_ELEMENTWISE:
-    case OP_NORM:
-    case OP_SOFTMAX:
-    case OP_ROUTER:
-    case OP_GATHER:
-    case OP_ALLREDUCE:
-    case OP_ALLTOALL:
-    case OP_ALLGATHER:
-    case OP_SCAN: /* a recurrent scan runs whole on one side */
-    case OP_COUNT: break;
+    switch (op_kind_place_class(op->kind)) {
+    case OPP_SPLIT_EXPERTS: return op->block == BLK_FFN ? op->shape.gemm.count : 0;
+    case OPP_SPLIT_SEQS: return op->shape.attn.b;
+    case OPP_WHOLE:
+    case OPP_XPU_ONLY:
+    case OPP_COUNT: break;
     }
     return 0;
 }
@@ -65,10 +58,11 @@ double placement_op(const struct op *op, const struct device *d, enum place_mode
     out->side = SIDE_XPU;
     out->bound = ev.bound;
     out->time_s = tx;
-    /* PIM cannot run collectives, PIM without compute units runs nothing, and
-     * attention-only PIM (pim.ops: attention) runs only the attention core. */
-    if (!d->has_pim || d->pim.flops_per_s <= 0 || op->kind == OP_ALLREDUCE ||
-        op->kind == OP_ALLTOALL || op->kind == OP_ALLGATHER ||
+    /* PIM cannot run collectives (placement class OPP_XPU_ONLY), PIM without
+     * compute units runs nothing, and attention-only PIM (pim.ops: attention)
+     * runs only the attention core. */
+    if (!d->has_pim || d->pim.flops_per_s <= 0 ||
+        op_kind_place_class(op->kind) == OPP_XPU_ONLY ||
         (d->pim.ops == PIM_OPS_ATTENTION && op->kind != OP_ATTENTION)) {
         out->t_pim_s = 0;
         out->energy_j = energy_of(d, ev.flops, ev.bytes, 1.0, tx);

@@ -2,6 +2,8 @@
  * serve.h. Rules and formulas: docs/serving.md. */
 #include "serve.h"
 
+#include "../models/profile.h"
+
 #include "placement.h"
 
 #include <math.h>
@@ -33,8 +35,10 @@ int serve_engine_init(struct serve_engine *e, const struct model *m, const struc
     for (int i = 0; i < m->n_groups; i++)
         if (m->groups[i].kind[SLOT_ATTN]->max_ops > attn_ops)
             attn_ops = m->groups[i].kind[SLOT_ATTN]->max_ops;
-    if (graph_init(&e->g, model_max_ops(m) + m->n_groups * attn_ops) ||
-        graph_init(&e->scratch, attn_ops)) {
+    /* a profile may turn each op of the attention block into up to
+     * PROF_MAX_KERNELS kernels (models/profile.h) */
+    if (graph_init(&e->g, model_max_ops(m) + m->n_groups * attn_ops * PROF_MAX_KERNELS) ||
+        graph_init(&e->scratch, attn_ops * PROF_MAX_KERNELS)) {
         serve_engine_free(e);
         return -1;
     }
@@ -58,16 +62,16 @@ static int item_cmp(const void *pa, const void *pb)
     return 0;
 }
 
-/* Sums b into a, except the weights of a plain GEMM: they are model weights
- * (MLA kv_up, NSA cmp_k/cmp_v) that one kernel over every sequence reads
- * once, so the merged op reads them once (the largest of the groups'). A
- * batched GEMM's weight operand belongs to each sequence (MoBA's gate holds
- * the queries there) and adds up. */
-static void cost_add(struct op_cost *a, const struct op_cost *b, enum op_kind kind)
+/* Sums b into a, except shared weights (op_kind_weights OPW_SHARED: a plain
+ * GEMM's model weights such as MLA kv_up, NSA cmp_k/cmp_v): one kernel over
+ * every sequence reads them once, so the merged op reads them once (the
+ * largest of the groups'). Other weight operands belong to each sequence
+ * (MoBA's batched gate holds the queries there) and add up. */
+static void cost_add(struct op_cost *a, const struct op_cost *b, bool shared_w)
 {
     a->flops_mm += b->flops_mm;
     a->flops_vec += b->flops_vec;
-    if (kind == OP_GEMM) a->bytes_w = fmax(a->bytes_w, b->bytes_w);
+    if (shared_w) a->bytes_w = fmax(a->bytes_w, b->bytes_w);
     else a->bytes_w += b->bytes_w;
     a->bytes_act += b->bytes_act;
     a->bytes_kv += b->bytes_kv;
@@ -78,17 +82,21 @@ static void cost_add(struct op_cost *a, const struct op_cost *b, enum op_kind ki
 
 /* Adds a per-sequence op of one group into the iteration graph's op of the
  * same layer group and name (appending one if the base lowering has none). */
-static void merge_op(struct graph *g, const struct op *src)
+static void merge_op(struct graph *g, const struct graph *from, const struct op *src)
 {
     for (int i = 0; i < g->n; i++) {
         struct op *o = &g->ops[i];
         if (o->group == src->group && op_per_seq(o) && strcmp(o->name, src->name) == 0) {
-            cost_add(&o->cost, &src->cost, o->kind);
+            cost_add(&o->cost, &src->cost, op_kind_weights(o->kind) == OPW_SHARED);
             return;
         }
     }
     OB_ASSERT(g->n < g->cap);
     g->ops[g->n++] = *src;
+    /* a name made while lowering lives in from's name store, which the next
+     * graph_reset reuses: keep a copy in g's */
+    if (src->name >= from->names && src->name < from->names + (size_t)from->cap * GRAPH_NAME_MAX)
+        g->ops[g->n - 1].name = graph_name(g, src->name, NULL);
 }
 
 double serve_engine_eval(struct serve_engine *e, const struct serve_item *items, int n,
@@ -133,23 +141,19 @@ double serve_engine_eval(struct serve_engine *e, const struct serve_item *items,
     st.ctx_prior = it[0].ctx;
     struct graph *g = &e->g;
     model_lower(e->m, &st, g);
-    /* lm_head (and under tp the logits all-gather after it, the last op) run
-     * on the sequences that sample a token this iteration. */
-    const int tail = e->st.tp > 1 ? 2 : 1;
-    struct op *lm = &g->ops[g->n - tail];
-    OB_ASSERT(strcmp(lm->name, "lm_head") == 0);
+    /* The head (lm_head, and under tp its logits all-gather: struct op.head)
+     * runs on the sequences that sample a token this iteration. */
     if (samples != b) {
-        if (samples == 0) {
-            g->n -= tail;
-        } else {
-            lm->shape.gemm.m = samples;
-            op_count(lm);
-            if (tail == 2) {
-                OB_ASSERT(g->ops[g->n - 1].kind == OP_ALLGATHER);
-                g->ops[g->n - 1].shape.allreduce.rows = samples;
-                op_count(&g->ops[g->n - 1]);
+        int w = 0;
+        for (int i = 0; i < g->n; i++) {
+            if (g->ops[i].head) {
+                if (samples == 0) continue; /* no kernel */
+                op_set_rows(&g->ops[i], samples);
             }
+            if (w != i) g->ops[w] = g->ops[i];
+            w++;
         }
+        g->n = w;
     }
     for (int i = 0; i < g->n; i++)
         if (op_per_seq(&g->ops[i])) memset(&g->ops[i].cost, 0, sizeof g->ops[i].cost);
@@ -165,6 +169,7 @@ double serve_engine_eval(struct serve_engine *e, const struct serve_item *items,
             gs.ctx_prior = it[k].ctx;
             const struct lower_ctx c = {.m = e->m, .st = &gs, .tokens = gs.batch * gs.q_len};
             graph_reset(sg);
+            profile_apply_kinds(st.profile, sg);
             sg->dt_w = st.dt_w;
             sg->dt_act = st.dt_act;
             sg->dt_kv = st.dt_kv;
@@ -174,7 +179,7 @@ double serve_engine_eval(struct serve_engine *e, const struct serve_item *items,
             sg->layer_count = (int)lg->repeat;
             lg->kind[SLOT_ATTN]->lower(lg->cfg[SLOT_ATTN], &c, sg);
             for (int j = 0; j < sg->n; j++)
-                if (op_per_seq(&sg->ops[j])) merge_op(g, &sg->ops[j]);
+                if (op_per_seq(&sg->ops[j])) merge_op(g, sg, &sg->ops[j]);
         }
     }
     /* Per-sequence ops no group produced launch no kernel. */
@@ -230,20 +235,110 @@ double serve_afd_step(double a, double f, double x, double micro_batches)
     return a + f + 2.0 * x + (micro_batches - 1.0) * mx;
 }
 
-/* Growable double array. */
-struct vec {
-    double *v;
-    size_t n, cap;
-};
-static void vec_push(struct vec *a, double x)
+/* ---- streaming statistics and the occupancy timeline (bounded memory) ---- */
+
+#define HIST_LOG2_MIN (-60) /* histogram range: 2^-60 .. 2^60 (about 1e-18 .. 1e18) */
+#define HIST_OCTAVES 120
+#define HIST_PER_OCTAVE 512 /* bin width 2^(1/512) - 1 = 0.135%, mid-bin error < 0.068% */
+#define HIST_BINS (HIST_OCTAVES * HIST_PER_OCTAVE)
+
+void serve_stream_init(struct serve_stream *st, size_t cap_runs, bool merge_runs)
 {
-    if (a->n == a->cap) {
-        a->cap = a->cap ? 2 * a->cap : 1024;
-        a->v = realloc(a->v, a->cap * sizeof *a->v);
-        OB_ASSERT(a->v);
-    }
-    a->v[a->n++] = x;
+    memset(st, 0, sizeof *st);
+    st->cap_runs = cap_runs;
+    st->merge = merge_runs;
 }
+
+void serve_stream_free(struct serve_stream *st)
+{
+    free(st->v);
+    free(st->c);
+    free(st->hist);
+    st->v = st->c = st->hist = NULL;
+    st->nr = st->alloc = 0;
+}
+
+static size_t hist_bin(double v)
+{
+    if (!(v > 0)) return 0;
+    const double x = (log2(v) - HIST_LOG2_MIN) * HIST_PER_OCTAVE;
+    if (x < 0) return 0;
+    if (x >= HIST_BINS - 1) return HIST_BINS - 1;
+    return (size_t)x;
+}
+
+static double hist_mid(size_t b)
+{
+    return exp2(HIST_LOG2_MIN + ((double)b + 0.5) / HIST_PER_OCTAVE);
+}
+
+/* Neumaier's compensated summation (Neumaier 1974, an improvement of Kahan
+ * 1965): the rounding error of every addition is kept in comp, so a mean of
+ * many samples is accurate to about one rounding of the result. */
+static void sum_add(struct serve_stream *st, double v)
+{
+    const double t = st->sum + v;
+    st->comp += fabs(st->sum) >= fabs(v) ? (st->sum - t) + v : (v - t) + st->sum;
+    st->sum = t;
+}
+
+/* Closes the last stored run into the sum (runs are summed as value x count
+ * in the order they were stored). */
+static void stream_close_run(struct serve_stream *st)
+{
+    if (st->nr == 0 || st->closed == st->nr) return;
+    sum_add(st, st->v[st->nr - 1] * st->c[st->nr - 1]);
+    st->closed = st->nr;
+}
+
+/* Moves every stored run into the histogram; from then on samples go there. */
+static void stream_to_hist(struct serve_stream *st)
+{
+    stream_close_run(st);
+    st->hist = calloc(HIST_BINS, sizeof *st->hist);
+    OB_ASSERT(st->hist);
+    for (size_t i = 0; i < st->nr; i++) st->hist[hist_bin(st->v[i])] += st->c[i];
+    free(st->v);
+    free(st->c);
+    st->v = st->c = NULL;
+    st->nr = st->alloc = st->closed = 0;
+}
+
+/* The hot path (one call per generated token): a gap equal to the last one
+ * only counts up its run (its value already set min and max). */
+static inline void stream_add(struct serve_stream *st, double v)
+{
+    st->n += 1;
+    if (st->merge && st->nr > st->closed && st->v[st->nr - 1] == v) {
+        st->c[st->nr - 1] += 1;
+        return;
+    }
+    if (st->n == 1 || v > st->max) st->max = v;
+    if (st->n == 1 || v < st->min) st->min = v;
+    if (st->hist) {
+        sum_add(st, v);
+        st->hist[hist_bin(v)] += 1;
+        return;
+    }
+    stream_close_run(st);
+    if (st->nr == st->cap_runs) {
+        stream_to_hist(st);
+        sum_add(st, v);
+        st->hist[hist_bin(v)] += 1;
+        return;
+    }
+    if (st->nr == st->alloc) {
+        st->alloc = st->alloc ? 2 * st->alloc : 1024;
+        if (st->alloc > st->cap_runs) st->alloc = st->cap_runs;
+        st->v = realloc(st->v, st->alloc * sizeof *st->v);
+        st->c = realloc(st->c, st->alloc * sizeof *st->c);
+        OB_ASSERT(st->v && st->c);
+    }
+    st->v[st->nr] = v;
+    st->c[st->nr++] = 1;
+}
+
+void serve_stream_add(struct serve_stream *st, double v) { stream_add(st, v); }
 
 static int dbl_cmp(const void *pa, const void *pb)
 {
@@ -251,49 +346,6 @@ static int dbl_cmp(const void *pa, const void *pb)
     return a < b ? -1 : a > b;
 }
 
-/* Nearest-rank percentile p (0..1] of sorted x[0..n). */
-static double rank_pct(const double *x, size_t n, double p)
-{
-    size_t k = (size_t)ceil(p * (double)n);
-    return x[k > 0 ? k - 1 : 0];
-}
-
-static void stats_of(struct vec *a, struct serve_stats *s)
-{
-    memset(s, 0, sizeof *s);
-    if (a->n == 0) return;
-    double sum = 0;
-    for (size_t i = 0; i < a->n; i++) sum += a->v[i];
-    qsort(a->v, a->n, sizeof *a->v, dbl_cmp);
-    s->mean = sum / (double)a->n;
-    s->p50 = rank_pct(a->v, a->n, 0.5);
-    s->p99 = rank_pct(a->v, a->n, 0.99);
-    s->max = a->v[a->n - 1];
-}
-
-/* Gaps between tokens as (value, count) runs: most decode tokens of one
- * iteration share its duration, so this stays about one entry per iteration. */
-struct gaps {
-    double *v, *c;
-    size_t n, cap;
-    double total;
-};
-static void gaps_add(struct gaps *g, double v)
-{
-    g->total += 1;
-    if (g->n && g->v[g->n - 1] == v) {
-        g->c[g->n - 1] += 1;
-        return;
-    }
-    if (g->n == g->cap) {
-        g->cap = g->cap ? 2 * g->cap : 1024;
-        g->v = realloc(g->v, g->cap * sizeof *g->v);
-        g->c = realloc(g->c, g->cap * sizeof *g->c);
-        OB_ASSERT(g->v && g->c);
-    }
-    g->v[g->n] = v;
-    g->c[g->n++] = 1;
-}
 struct run_vc {
     double v, c;
 };
@@ -301,33 +353,78 @@ static int run_cmp(const void *pa, const void *pb)
 {
     return dbl_cmp(&((const struct run_vc *)pa)->v, &((const struct run_vc *)pb)->v);
 }
-static void gaps_stats(struct gaps *g, struct serve_stats *s)
+
+void serve_stream_stats(struct serve_stream *st, struct serve_stats *out)
 {
-    memset(s, 0, sizeof *s);
-    if (g->n == 0) return;
-    struct run_vc *x = malloc(g->n * sizeof *x);
-    OB_ASSERT(x);
-    double sum = 0;
-    for (size_t i = 0; i < g->n; i++) {
-        x[i] = (struct run_vc){g->v[i], g->c[i]};
-        sum += g->v[i] * g->c[i];
-    }
-    qsort(x, g->n, sizeof *x, run_cmp);
-    /* nearest rank over the expanded multiset */
-    const double want50 = ceil(0.5 * g->total), want99 = ceil(0.99 * g->total);
+    memset(out, 0, sizeof *out);
+    if (st->n == 0) return;
+    stream_close_run(st);
+    out->mean = (st->sum + st->comp) / st->n;
+    out->max = st->max;
+    /* nearest rank over the whole multiset */
+    const double want50 = ceil(0.5 * st->n), want99 = ceil(0.99 * st->n);
     double cum = 0;
     bool got50 = false;
-    for (size_t i = 0; i < g->n; i++) {
+    if (st->hist) {
+        for (size_t b = 0; b < HIST_BINS; b++) {
+            if (st->hist[b] == 0) continue;
+            cum += st->hist[b];
+            const double mid = fmin(fmax(hist_mid(b), st->min), st->max);
+            if (!got50 && cum >= want50) out->p50 = mid, got50 = true;
+            if (cum >= want99) {
+                out->p99 = mid;
+                break;
+            }
+        }
+        return;
+    }
+    struct run_vc *x = malloc(st->nr * sizeof *x);
+    OB_ASSERT(x);
+    for (size_t i = 0; i < st->nr; i++) x[i] = (struct run_vc){st->v[i], st->c[i]};
+    qsort(x, st->nr, sizeof *x, run_cmp);
+    for (size_t i = 0; i < st->nr; i++) {
         cum += x[i].c;
-        if (!got50 && cum >= want50) s->p50 = x[i].v, got50 = true;
+        if (!got50 && cum >= want50) out->p50 = x[i].v, got50 = true;
         if (cum >= want99) {
-            s->p99 = x[i].v;
+            out->p99 = x[i].v;
             break;
         }
     }
-    s->mean = sum / g->total;
-    s->max = x[g->n - 1].v;
     free(x);
+}
+
+/* The KV occupancy at every stride-th iteration, stride doubling (every
+ * other kept point dropped) whenever cap (SERVE_EXACT_SAMPLES) points are held:
+ * the timeline's evenly spaced iterations are exact up to that many
+ * iterations and within stride - 1 iterations beyond. */
+struct timeline {
+    double *t, *kv;
+    size_t n, alloc;    /* points held */
+    size_t stride, seen; /* iterations seen */
+    size_t cap;          /* even, >= 2 */
+};
+
+static void timeline_add(struct timeline *tl, double t, double kv)
+{
+    if (tl->stride == 0) tl->stride = 1;
+    const size_t j = tl->seen++;
+    if (j % tl->stride) return;
+    if (tl->n == tl->cap) {
+        size_t w = 0;
+        for (size_t i = 0; i < tl->n; i += 2) tl->t[w] = tl->t[i], tl->kv[w++] = tl->kv[i];
+        tl->n = w;
+        tl->stride *= 2;
+        if (j % tl->stride) return;
+    }
+    if (tl->n == tl->alloc) {
+        tl->alloc = tl->alloc ? 2 * tl->alloc : 1024;
+        if (tl->alloc > tl->cap) tl->alloc = tl->cap;
+        tl->t = realloc(tl->t, tl->alloc * sizeof *tl->t);
+        tl->kv = realloc(tl->kv, tl->alloc * sizeof *tl->kv);
+        OB_ASSERT(tl->t && tl->kv);
+    }
+    tl->t[tl->n] = t;
+    tl->kv[tl->n++] = kv;
 }
 
 /* FFN weights one of tp devices holds. */
@@ -343,12 +440,44 @@ static double ffn_params_dev(const struct model *m, double tp)
     return p;
 }
 
+/* ---- one run, in the steps of docs/serving.md ---- */
+
 struct pools {
     struct serve_engine a, f; /* f used only under AFD */
-    struct device *da, *df;   /* owned when loaded for AFD */
+    const struct device *da, *df;
     double link, layers, hidden, act_b;
     struct serve_item *mb;
 };
+
+/* The state of one run: the requests, the running set, the clock, the KV
+ * cache held, and what the statistics need. */
+struct sim {
+    const struct serve_scenario *s;
+    struct serve_result *r;
+    struct pools p;
+    enum dtype dw, dk;
+    double tp_a, state_b;
+    size_t nreq, next, nrun, done;
+    struct req *q;
+    size_t *run;               /* running requests, in admission order */
+    struct serve_item *items;  /* this iteration's work */
+    /* The clock is epoch + rel: epoch is the arrival the clock last jumped
+     * to (when nothing ran), rel the iteration times summed since. Latencies
+     * are rel - (arrival - epoch), the difference of two nearby doubles
+     * (exact), so they keep their precision however far the absolute clock
+     * has run (docs/serving.md, "Clock"). */
+    double epoch, rel, kv, kv_time;
+    double work; /* units done (SERVE_MAX_WORK) */
+    struct serve_stream iters, ttft, e2e, gaps;
+    struct timeline tl;
+};
+
+static double clock_abs(const struct sim *x) { return x->epoch + x->rel; }
+/* Seconds from request r's arrival to now (r arrived in the current window). */
+static double since_arrival(const struct sim *x, const struct req *r)
+{
+    return x->rel - (r->arrival - x->epoch);
+}
 
 static double iteration(struct pools *p, const struct serve_scenario *s, struct serve_item *it,
                         int n, struct serve_result *r)
@@ -388,37 +517,45 @@ static int fail_at(const struct serve_scenario *s, int line, int col, struct err
     return err_set(e, s->file, line, col, "%s", msg);
 }
 
-int serve_run(const struct serve_scenario *s, const struct device *d, double tp,
-              struct serve_result *r, struct err *e)
+/* The device pools: one engine on hw->d, or under AFD an attention engine
+ * and an FFN engine on their pools' devices (docs/serving.md, AFD). */
+static void pools_open(struct sim *x, const struct serve_hw *hw, double tp)
 {
-    memset(r, 0, sizeof *r);
+    const struct serve_scenario *s = x->s;
     const struct model *m = s->m;
-    const enum dtype dw = s->has_dt_w ? s->dt_w : m->dt_w, dk = s->has_dt_kv ? s->dt_kv : m->dt_kv;
-    struct pools p;
-    memset(&p, 0, sizeof p);
-    char msg[768];
-    int rc = -1;
-    const double tp_a = s->afd.on ? s->afd.attn_devices : tp;
+    OB_ASSERT(!s->afd.on || ((!s->afd.attn_hw[0] || hw->attn) && (!s->afd.ffn_hw[0] || hw->ffn)));
+    x->p.da = s->afd.on && hw->attn ? hw->attn : hw->d;
+    x->p.df = s->afd.on && hw->ffn ? hw->ffn : hw->d;
+    x->tp_a = s->afd.on ? s->afd.attn_devices : tp;
+    OB_ASSERT(serve_engine_init(&x->p.a, m, x->p.da, x->tp_a, x->dw, m->dt_act, x->dk) == 0);
+    x->p.a.st.profile = s->profile;
     if (s->afd.on) {
-        if (s->afd.attn_hw[0] && device_load(s->afd.attn_hw, &p.da, e)) goto out;
-        if (s->afd.ffn_hw[0] && device_load(s->afd.ffn_hw, &p.df, e)) goto out;
+        OB_ASSERT(serve_engine_init(&x->p.f, m, x->p.df, s->afd.ffn_devices, x->dw, m->dt_act,
+                                    x->dk) == 0);
+        x->p.f.st.profile = s->profile;
     }
-    const struct device *da = p.da ? p.da : d, *df = p.df ? p.df : d;
-    OB_ASSERT(serve_engine_init(&p.a, m, da, tp_a, dw, m->dt_act, dk) == 0);
-    if (s->afd.on)
-        OB_ASSERT(serve_engine_init(&p.f, m, df, s->afd.ffn_devices, dw, m->dt_act, dk) == 0);
-    snprintf(r->hw_name, sizeof r->hw_name, "%s", d->name);
-    snprintf(r->attn_hw_name, sizeof r->attn_hw_name, "%s", da->name);
-    snprintf(r->ffn_hw_name, sizeof r->ffn_hw_name, "%s", df->name);
+    struct serve_result *r = x->r;
+    snprintf(r->hw_name, sizeof r->hw_name, "%s", hw->d->name);
+    snprintf(r->attn_hw_name, sizeof r->attn_hw_name, "%s", x->p.da->name);
+    snprintf(r->ffn_hw_name, sizeof r->ffn_hw_name, "%s", x->p.df->name);
     r->tp = tp;
+}
 
-    /* memory: weights, activation reserve, KV budget (per device) */
+/* KV-cache memory per device: weights, activation reserve, KV limit. 0, or
+ * -1 with e set when nothing is left for the cache. */
+static int memory_budget(struct sim *x, struct err *e)
+{
+    const struct serve_scenario *s = x->s;
+    const struct model *m = s->m;
+    struct serve_result *r = x->r;
+    const struct device *da = x->p.da, *df = x->p.df;
+    char msg[768];
     struct model_counts mc;
-    model_count(m, tp_a, &mc);
-    const double wb = dtype_bytes(dw), kvb = dtype_bytes(dk);
+    model_count(m, x->tp_a, &mc);
+    const double wb = dtype_bytes(x->dw), kvb = dtype_bytes(x->dk);
     r->weight_bytes_dev = mc.params_dev * wb;
     if (s->afd.on) {
-        r->weight_bytes_dev -= ffn_params_dev(m, tp_a) * wb;
+        r->weight_bytes_dev -= ffn_params_dev(m, x->tp_a) * wb;
         r->ffn_weight_bytes_dev = ffn_params_dev(m, s->afd.ffn_devices) * wb;
         if (r->ffn_weight_bytes_dev > df->mem_capacity_bytes) {
             snprintf(msg, sizeof msg,
@@ -426,18 +563,17 @@ int serve_run(const struct serve_scenario *s, const struct device *d, double tp,
                      "memory (%.17g bytes)",
                      r->ffn_weight_bytes_dev, s->afd.ffn_devices, df->name,
                      df->mem_capacity_bytes);
-            fail_at(s, s->line_model, s->col_model, e, msg);
-            goto out;
+            return fail_at(s, s->line_model, s->col_model, e, msg);
         }
     }
     r->kv_bytes_per_token_dev = mc.kv_elems_per_token_dev * kvb;
-    const double state_b = mc.state_elems_per_seq_dev * kvb;
-    struct eval_totals tot;
+    x->state_b = mc.state_elems_per_seq_dev * kvb;
     if (s->act_reserve_bytes >= 0) {
         r->act_reserve_bytes = s->act_reserve_bytes;
     } else {
+        struct eval_totals tot;
         const struct serve_item one = {1, s->token_budget, 0, 1};
-        serve_engine_eval(&p.a, &one, 1, &tot);
+        serve_engine_eval(&x->p.a, &one, 1, &tot);
         r->act_reserve_bytes = tot.act_peak_bytes;
     }
     r->kv_limit_bytes = s->kv_memory_bytes >= 0
@@ -447,19 +583,23 @@ int serve_run(const struct serve_scenario *s, const struct device *d, double tp,
         snprintf(msg, sizeof msg,
                  "weights (%.17g bytes per device at tp %g) and the activation reserve (%.17g "
                  "bytes) leave no KV-cache memory on %s (%.17g bytes)",
-                 r->weight_bytes_dev, tp_a, r->act_reserve_bytes, da->name,
+                 r->weight_bytes_dev, x->tp_a, r->act_reserve_bytes, da->name,
                  da->mem_capacity_bytes);
-        fail_at(s, s->line_model, s->col_model, e, msg);
-        goto out;
+        return fail_at(s, s->line_model, s->col_model, e, msg);
     }
+    return 0;
+}
 
-    /* requests */
-    const size_t nreq = (size_t)s->requests;
-    struct req *q = calloc(nreq, sizeof *q);
-    size_t *run = malloc(nreq * sizeof *run);
-    struct serve_item *items = malloc(nreq * sizeof *items);
-    p.mb = malloc(nreq * sizeof *p.mb);
-    OB_ASSERT(q && run && items && p.mb);
+/* Requests: lengths (cycled mix or uniform draws), arrivals (all at 0 or
+ * Poisson), and each one's final KV footprint. 0, or -1 with e set when a
+ * request can never fit. */
+static int requests_make(struct sim *x, struct err *e)
+{
+    const struct serve_scenario *s = x->s;
+    struct serve_result *r = x->r;
+    const size_t nreq = x->nreq;
+    struct req *q = x->q;
+    const double kvb = dtype_bytes(x->dk);
     uint64_t rs = s->seed, as = s->seed ^ 0x5eedULL;
     double t_arr = 0;
     for (size_t i = 0; i < nreq; i++) {
@@ -475,167 +615,291 @@ int serve_run(const struct serve_scenario *s, const struct device *d, double tp,
         /* cache held at the end: the prompt and every output token but the last,
          * at most kv_window of them in a sliding-window layer */
         q[i].need_bytes =
-            model_kv_elems_per_seq(m, tp_a, q[i].input + q[i].output - 1) * kvb + state_b;
+            model_kv_elems_per_seq(s->m, x->tp_a, q[i].input + q[i].output - 1) * kvb + x->state_b;
         if (q[i].need_bytes > r->kv_limit_bytes) {
+            char msg[768];
             snprintf(msg, sizeof msg,
                      "a request of %g input and %g output tokens needs %.17g bytes of KV cache "
                      "per device, more than the %.17g available: it can never be served",
                      q[i].input, q[i].output, q[i].need_bytes, r->kv_limit_bytes);
-            fail_at(s, s->line_mix, s->col_mix, e, msg);
-            free(q), free(run), free(items);
-            goto out;
+            return fail_at(s, s->line_mix, s->col_mix, e, msg);
         }
         r->input_tokens += q[i].input;
         r->output_tokens += q[i].output;
     }
     r->requests = (double)nreq;
-    if (s->afd.on) {
-        r->afd = true;
-        r->afd_attn_devices = s->afd.attn_devices;
-        r->afd_ffn_devices = s->afd.ffn_devices;
-        r->afd_micro_batches = s->afd.micro_batches;
-        const double la = s->afd.attn_devices * da->interconnect_bytes_per_s,
-                     lf = s->afd.ffn_devices * df->interconnect_bytes_per_s;
-        p.link = s->afd.link_bytes_per_s > 0 ? s->afd.link_bytes_per_s : (la < lf ? la : lf);
-        r->afd_link_bytes_per_s = p.link;
-        p.layers = (double)m->layers;
-        p.hidden = (double)m->hidden;
-        p.act_b = dtype_bytes(m->dt_act);
-    }
+    return 0;
+}
 
-    /* the loop */
-    struct vec iters = {0}, ttft = {0}, e2e = {0}, tl_t = {0}, tl_kv = {0};
-    struct gaps gp = {0};
-    size_t next = 0, nrun = 0, done = 0;
-    double now = 0, kv = 0, kv_time = 0;
-    while (done < nreq) {
-        while (next < nreq && q[next].arrival <= now && (double)nrun < s->max_batch &&
-               kv + q[next].need_bytes <= r->kv_limit_bytes) {
-            q[next].admit = now;
-            kv += q[next].need_bytes;
-            if (now > q[next].arrival) {
-                const double w = now - q[next].arrival;
-                r->waited += 1;
-                r->wait_mean_s += w;
-                if (w > r->wait_max_s) r->wait_max_s = w;
-            }
-            run[nrun++] = next++;
+/* The least work the requests need (SERVE_MAX_WORK): every request takes
+ * output - 1 decode turns and at least ceil(input / c) prefill chunks, c =
+ * min(prefill_chunk, token_budget); an iteration holds at most max_batch of
+ * these and at most token_budget tokens, so iterations >= max(sum of turns /
+ * max_batch, sum of tokens / token_budget). Work >= (turns + SERVE_ITER_WORK
+ * x iterations) x layer groups, twice that under AFD (two engines). 0, or -1
+ * with e set (the scenario is refused before it runs). */
+static int work_bound(struct sim *x, struct err *e)
+{
+    const struct serve_scenario *s = x->s;
+    const double c = fmin(s->prefill_chunk, s->token_budget);
+    double turns = 0, tokens = 0;
+    for (size_t i = 0; i < x->nreq; i++) {
+        turns += x->q[i].output - 1 + ceil(x->q[i].input / c);
+        tokens += x->q[i].input + x->q[i].output - 1;
+    }
+    const double iters = fmax(ceil(turns / s->max_batch), ceil(tokens / s->token_budget));
+    const double groups = (double)s->m->n_groups;
+    const double work = (s->afd.on ? 2 : 1) * (turns + SERVE_ITER_WORK * iters) * groups;
+    if (work <= s->max_work) return 0;
+    char msg[512];
+    snprintf(msg, sizeof msg,
+             "this scenario needs at least %.6g units of work (%.6g iterations, %.6g "
+             "sequence turns, %g layer groups), more than serve's work bound of %g "
+             "(docs/serving.md, \"Work bound\"): simulate fewer requests or shorter outputs",
+             work, iters, turns, groups, s->max_work);
+    return fail_at(s, s->line_requests, s->col_requests, e, msg);
+}
+
+/* AFD: the link between the pools and the transfer's shape. */
+static void afd_link(struct sim *x)
+{
+    const struct serve_scenario *s = x->s;
+    struct serve_result *r = x->r;
+    if (!s->afd.on) return;
+    r->afd = true;
+    r->afd_attn_devices = s->afd.attn_devices;
+    r->afd_ffn_devices = s->afd.ffn_devices;
+    r->afd_micro_batches = s->afd.micro_batches;
+    const double la = s->afd.attn_devices * x->p.da->interconnect_bytes_per_s,
+                 lf = s->afd.ffn_devices * x->p.df->interconnect_bytes_per_s;
+    x->p.link = s->afd.link_bytes_per_s > 0 ? s->afd.link_bytes_per_s : (la < lf ? la : lf);
+    r->afd_link_bytes_per_s = x->p.link;
+    x->p.layers = (double)s->m->layers;
+    x->p.hidden = (double)s->m->hidden;
+    x->p.act_b = dtype_bytes(s->m->dt_act);
+}
+
+/* Step 1, admission (FCFS, no overtaking): arrived requests join while the
+ * batch has room and the cache holds their final footprint. */
+static void admit(struct sim *x)
+{
+    struct req *q = x->q;
+    struct serve_result *r = x->r;
+    while (x->next < x->nreq && q[x->next].arrival - x->epoch <= x->rel &&
+           (double)x->nrun < x->s->max_batch && x->kv + q[x->next].need_bytes <= r->kv_limit_bytes) {
+        struct req *n = &q[x->next];
+        n->admit = clock_abs(x);
+        x->kv += n->need_bytes;
+        const double w = since_arrival(x, n);
+        if (w > 0) {
+            r->waited += 1;
+            r->wait_mean_s += w;
+            if (w > r->wait_max_s) r->wait_max_s = w;
         }
-        if (nrun == 0) {
-            OB_ASSERT(next < nreq && q[next].arrival > now);
-            now = q[next].arrival;
+        x->run[x->nrun++] = x->next++;
+    }
+}
+
+/* Steps 2 and 3: decodes first (stall-free), then prefill chunks, within
+ * the token budget. Fills x->items; returns their number. */
+static int schedule(struct sim *x)
+{
+    const struct serve_scenario *s = x->s;
+    double budget = s->token_budget;
+    int ni = 0;
+    for (size_t k = 0; k < x->nrun; k++) { /* decodes first (stall-free) */
+        struct req *r = &x->q[x->run[k]];
+        r->sched = false;
+        if (r->prefilled < r->input) continue;
+        if (budget < 1) {
+            x->r->starved_tokens += 1;
             continue;
         }
-        double budget = s->token_budget;
-        int ni = 0;
-        for (size_t k = 0; k < nrun; k++) { /* decodes first (stall-free) */
-            struct req *x = &q[run[k]];
-            x->sched = false;
-            if (x->prefilled < x->input) continue;
-            if (budget < 1) {
-                r->starved_tokens += 1;
+        x->items[ni++] = (struct serve_item){1, 1, r->input + r->generated - 1, 1};
+        r->sched = true;
+        r->chunk = 0;
+        budget -= 1;
+    }
+    for (size_t k = 0; k < x->nrun && budget >= 1; k++) { /* then prefill chunks */
+        struct req *r = &x->q[x->run[k]];
+        if (r->prefilled >= r->input) continue;
+        double c = r->input - r->prefilled;
+        if (c > s->prefill_chunk) c = s->prefill_chunk;
+        if (c > budget) c = budget;
+        x->items[ni++] = (struct serve_item){1, c, r->prefilled, c == r->input - r->prefilled};
+        r->sched = true;
+        r->chunk = c;
+        budget -= c;
+    }
+    OB_ASSERT(ni > 0);
+    return ni;
+}
+
+/* Step 4: the iteration of t seconds ran: the clock advances, prompts that
+ * finished give their first token, decodes one token each, and finished
+ * requests leave and free their cache. */
+static void advance(struct sim *x, double t)
+{
+    x->kv_time += x->kv * t;
+    x->rel += t;
+    stream_add(&x->iters, t);
+    size_t w = 0;
+    for (size_t k = 0; k < x->nrun; k++) {
+        struct req *r = &x->q[x->run[k]];
+        r->since += t; /* a sum of iteration times, so a gap of one iteration is exact */
+        if (r->sched) {
+            if (r->chunk == 0) {
+                r->generated += 1;
+                stream_add(&x->gaps, r->since);
+                r->since = 0;
+            } else {
+                r->prefilled += r->chunk;
+                if (r->prefilled == r->input) {
+                    r->generated = 1;
+                    r->first = clock_abs(x);
+                    r->since = 0;
+                    stream_add(&x->ttft, since_arrival(x, r));
+                }
+            }
+            if (r->generated == r->output) {
+                x->kv -= r->need_bytes;
+                stream_add(&x->e2e, since_arrival(x, r));
+                x->done++;
                 continue;
             }
-            items[ni++] = (struct serve_item){1, 1, x->input + x->generated - 1, 1};
-            x->sched = true;
-            x->chunk = 0;
-            budget -= 1;
         }
-        for (size_t k = 0; k < nrun && budget >= 1; k++) { /* then prefill chunks */
-            struct req *x = &q[run[k]];
-            if (x->prefilled >= x->input) continue;
-            double c = x->input - x->prefilled;
-            if (c > s->prefill_chunk) c = s->prefill_chunk;
-            if (c > budget) c = budget;
-            items[ni++] = (struct serve_item){1, c, x->prefilled, c == x->input - x->prefilled};
-            x->sched = true;
-            x->chunk = c;
-            budget -= c;
-        }
-        OB_ASSERT(ni > 0);
-        if (kv > r->kv_peak_bytes) r->kv_peak_bytes = kv;
-        vec_push(&tl_t, now);
-        vec_push(&tl_kv, kv);
-        const double t = iteration(&p, s, items, ni, r);
-        kv_time += kv * t;
-        now += t;
-        vec_push(&iters, t);
-        size_t w = 0;
-        for (size_t k = 0; k < nrun; k++) {
-            struct req *x = &q[run[k]];
-            x->since += t; /* a sum of iteration times, so a gap of one iteration is exact */
-            if (x->sched) {
-                if (x->chunk == 0) {
-                    x->generated += 1;
-                    gaps_add(&gp, x->since);
-                    x->since = 0;
-                } else {
-                    x->prefilled += x->chunk;
-                    if (x->prefilled == x->input) {
-                        x->generated = 1;
-                        x->first = now;
-                        x->since = 0;
-                        vec_push(&ttft, now - x->arrival);
-                    }
-                }
-                if (x->generated == x->output) {
-                    kv -= x->need_bytes;
-                    vec_push(&e2e, now - x->arrival);
-                    done++;
-                    continue;
-                }
-            }
-            run[w++] = run[k];
-        }
-        nrun = w;
-        if (nrun == 0) kv = 0; /* drop rounding residue */
+        x->run[w++] = x->run[k];
     }
-    r->iterations = (double)iters.n;
+    x->nrun = w;
+    if (x->nrun == 0) x->kv = 0; /* drop rounding residue */
+}
+
+/* The loop: admit, schedule, cost, advance; when nothing runs and nothing
+ * can be admitted the clock jumps to the next arrival (a new epoch). 0, or
+ * -1 with e set when the run reaches the work bound. */
+static int simulate(struct sim *x, struct err *e)
+{
+    struct serve_result *r = x->r;
+    const double groups = (double)x->s->m->n_groups;
+    while (x->done < x->nreq) {
+        admit(x);
+        if (x->nrun == 0) {
+            OB_ASSERT(x->next < x->nreq && x->q[x->next].arrival - x->epoch > x->rel);
+            x->epoch = x->q[x->next].arrival;
+            x->rel = 0;
+            continue;
+        }
+        const int ni = schedule(x);
+        /* under AFD each micro-batch is evaluated on both pools' engines */
+        const double mbs = x->s->afd.on ? fmin(x->s->afd.micro_batches, (double)ni) : 1;
+        x->work += (x->s->afd.on ? 2 : 1) * ((double)ni + SERVE_ITER_WORK * mbs) * groups;
+        if (x->work > x->s->max_work) {
+            char msg[512];
+            snprintf(msg, sizeof msg,
+                     "stopped after %zu iterations (%zu of %.17g requests done): the run "
+                     "reached serve's work bound of %g units (iterations x (scheduled sequences "
+                     "+ %g) x %g layer groups; docs/serving.md, \"Work bound\"): simulate "
+                     "fewer requests or shorter outputs",
+                     x->tl.seen, x->done, (double)x->nreq, x->s->max_work, SERVE_ITER_WORK,
+                     groups);
+            return fail_at(x->s, x->s->line_requests, x->s->col_requests, e, msg);
+        }
+        if (x->kv > r->kv_peak_bytes) r->kv_peak_bytes = x->kv;
+        timeline_add(&x->tl, clock_abs(x), x->kv);
+        advance(x, iteration(&x->p, x->s, x->items, ni, r));
+    }
+    return 0;
+}
+
+/* Latency, throughput, occupancy and timeline figures of the finished run. */
+static void summarize(struct sim *x)
+{
+    struct serve_result *r = x->r;
+    const double now = clock_abs(x);
+    r->iterations = x->iters.n;
     r->makespan_s = now;
-    stats_of(&iters, &r->iter_s);
-    stats_of(&ttft, &r->ttft_s);
-    stats_of(&e2e, &r->e2e_s);
-    gaps_stats(&gp, &r->tbt_s);
+    serve_stream_stats(&x->iters, &r->iter_s);
+    serve_stream_stats(&x->ttft, &r->ttft_s);
+    serve_stream_stats(&x->e2e, &r->e2e_s);
+    serve_stream_stats(&x->gaps, &r->tbt_s);
     r->output_tokens_per_s = r->output_tokens / now;
     r->total_tokens_per_s = (r->input_tokens + r->output_tokens) / now;
     if (r->waited > 0) r->wait_mean_s /= r->waited;
-    r->kv_mean_bytes = kv_time / now;
-    r->n_timeline = tl_t.n < SERVE_TIMELINE ? (int)tl_t.n : SERVE_TIMELINE;
+    r->kv_mean_bytes = x->kv_time / now;
+    const struct timeline *tl = &x->tl;
+    r->n_timeline = tl->seen < SERVE_TIMELINE ? (int)tl->seen : SERVE_TIMELINE;
     for (int i = 0; i < r->n_timeline; i++) {
-        const size_t k = r->n_timeline > 1 ? (size_t)i * (tl_t.n - 1) / (size_t)(r->n_timeline - 1) : 0;
-        r->timeline_t_s[i] = tl_t.v[k];
-        r->timeline_kv_bytes[i] = tl_kv.v[k];
+        /* evenly spaced iterations; beyond SERVE_EXACT_SAMPLES the kept one below */
+        const size_t k = r->n_timeline > 1 ? (size_t)i * (tl->seen - 1) / (size_t)(r->n_timeline - 1) : 0;
+        r->timeline_t_s[i] = tl->t[k / tl->stride];
+        r->timeline_kv_bytes[i] = tl->kv[k / tl->stride];
     }
-    /* cost: devices x price x makespan, per million output tokens */
-    const double pa = da->price_usd_per_hour, pf = df->price_usd_per_hour;
+}
+
+/* Cost: devices x price x makespan, per million output tokens. */
+static void price(struct sim *x, double tp)
+{
+    const struct serve_scenario *s = x->s;
+    struct serve_result *r = x->r;
+    const double pa = x->p.da->price_usd_per_hour, pf = x->p.df->price_usd_per_hour;
     r->devices_attn = s->afd.on ? s->afd.attn_devices : tp;
     r->devices_ffn = s->afd.on ? s->afd.ffn_devices : 0;
     r->price_attn_usd_per_hour = pa;
     r->price_ffn_usd_per_hour = s->afd.on ? pf : pa;
     r->has_price = pa > 0 && (!s->afd.on || pf > 0);
-    if (r->has_price) {
-        const double hours = now / 3600.0, per_mtok = 1e6 / r->output_tokens;
-        if (s->afd.on) {
-            r->usd_per_mtok_attn = r->devices_attn * pa * hours * per_mtok;
-            r->usd_per_mtok_ffn = r->devices_ffn * pf * hours * per_mtok;
-            r->usd_per_mtok = r->usd_per_mtok_attn + r->usd_per_mtok_ffn;
-        } else {
-            r->usd_per_mtok = tp * pa * hours * per_mtok;
-            const double busy = r->time_attn_s + r->time_ffn_s + r->time_other_s;
-            r->usd_per_mtok_attn = r->usd_per_mtok * (r->time_attn_s + r->time_other_s) / busy;
-            r->usd_per_mtok_ffn = r->usd_per_mtok * r->time_ffn_s / busy;
-        }
-        r->usd_total = r->usd_per_mtok * r->output_tokens / 1e6;
+    if (!r->has_price) return;
+    const double hours = clock_abs(x) / 3600.0, per_mtok = 1e6 / r->output_tokens;
+    if (s->afd.on) {
+        r->usd_per_mtok_attn = r->devices_attn * pa * hours * per_mtok;
+        r->usd_per_mtok_ffn = r->devices_ffn * pf * hours * per_mtok;
+        r->usd_per_mtok = r->usd_per_mtok_attn + r->usd_per_mtok_ffn;
+    } else {
+        r->usd_per_mtok = tp * pa * hours * per_mtok;
+        const double busy = r->time_attn_s + r->time_ffn_s + r->time_other_s;
+        r->usd_per_mtok_attn = r->usd_per_mtok * (r->time_attn_s + r->time_other_s) / busy;
+        r->usd_per_mtok_ffn = r->usd_per_mtok * r->time_ffn_s / busy;
     }
-    free(iters.v), free(ttft.v), free(e2e.v), free(tl_t.v), free(tl_kv.v);
-    free(gp.v), free(gp.c);
-    free(q), free(run), free(items);
+    r->usd_total = r->usd_per_mtok * r->output_tokens / 1e6;
+}
+
+int serve_run(const struct serve_scenario *s, const struct serve_hw *hw, double tp,
+              struct serve_result *r, struct err *e)
+{
+    memset(r, 0, sizeof *r);
+    struct sim x;
+    memset(&x, 0, sizeof x);
+    x.s = s;
+    x.r = r;
+    x.dw = s->has_dt_w ? s->dt_w : s->m->dt_w;
+    x.dk = s->has_dt_kv ? s->dt_kv : s->m->dt_kv;
+    x.nreq = (size_t)s->requests;
+    int rc = -1;
+    pools_open(&x, hw, tp);
+    if (memory_budget(&x, e)) goto out;
+    x.q = calloc(x.nreq, sizeof *x.q);
+    x.run = malloc(x.nreq * sizeof *x.run);
+    x.items = malloc(x.nreq * sizeof *x.items);
+    x.p.mb = malloc(x.nreq * sizeof *x.p.mb);
+    OB_ASSERT(x.q && x.run && x.items && x.p.mb);
+    if (requests_make(&x, e)) goto out;
+    if (work_bound(&x, e)) goto out;
+    afd_link(&x);
+    OB_ASSERT(s->exact_samples >= 2 && s->exact_samples % 2 == 0);
+    serve_stream_init(&x.iters, s->exact_samples, false);
+    serve_stream_init(&x.ttft, s->exact_samples, false);
+    serve_stream_init(&x.e2e, s->exact_samples, false);
+    serve_stream_init(&x.gaps, s->exact_samples, true); /* decodes of one iteration share a gap */
+    x.tl.cap = s->exact_samples;
+    if (simulate(&x, e)) goto out;
+    summarize(&x);
+    price(&x, tp);
     rc = 0;
 out:
-    free(p.mb);
-    serve_engine_free(&p.a);
-    serve_engine_free(&p.f);
-    device_free(p.da);
-    device_free(p.df);
+    serve_stream_free(&x.iters), serve_stream_free(&x.ttft), serve_stream_free(&x.e2e);
+    serve_stream_free(&x.gaps);
+    free(x.tl.t), free(x.tl.kv);
+    free(x.q), free(x.run), free(x.items), free(x.p.mb);
+    serve_engine_free(&x.p.a);
+    serve_engine_free(&x.p.f);
     return rc;
 }

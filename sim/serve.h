@@ -86,8 +86,12 @@ struct serve_scenario {
     bool has_dt_w, has_dt_kv;
     enum dtype dt_w, dt_kv;
     struct serve_afd afd;
+    struct profile *profile; /* owned; implementation profile the iterations are lowered
+                              * with (NULL: none; models/profile.h) */
+    double max_work;      /* SERVE_MAX_WORK (tests lower it) */
+    size_t exact_samples; /* SERVE_EXACT_SAMPLES (tests lower it) */
     /* where serve_run points its errors (1-based line, column; 0 = unknown) */
-    int line_model, col_model, line_mix, col_mix;
+    int line_model, col_model, line_mix, col_mix, line_requests, col_requests;
 };
 
 /* Loads and checks a scenario file. *out owned by the caller (serve_free).
@@ -103,6 +107,39 @@ int serve_schema_section(int i, const char **title, const struct key_spec **keys
 struct serve_stats {
     double mean, p50, p99, max;
 };
+
+/* Bounds on one run (docs/serving.md, "Work bound"). Work is counted in
+ * attention-block lowerings: an iteration lowers the attention block once per
+ * scheduled sequence in every layer group, and lowers and evaluates the
+ * token-wise ops, which cost about SERVE_ITER_WORK attention lowerings per
+ * layer group; so an iteration of n sequences is (n + SERVE_ITER_WORK) x
+ * layer groups units (about 73 ns each on the BENCHMARKS.md machine). A
+ * scenario whose least possible work exceeds its max_work (SERVE_MAX_WORK)
+ * is refused before it runs, and a run is stopped (refused) when it reaches
+ * it. Statistics are exact over at
+ * most SERVE_EXACT_SAMPLES stored samples each; beyond, percentiles come from
+ * a log-spaced histogram (relative error below 0.07%) and the occupancy
+ * timeline from every 2^k-th iteration. */
+#define SERVE_MAX_WORK 5e7
+#define SERVE_ITER_WORK 24.0
+#define SERVE_EXACT_SAMPLES ((size_t)1 << 20)
+
+/* Sample statistics in bounded memory: count, sum, min and max always;
+ * samples (as runs of equal consecutive values when merge is set) stored
+ * until cap_runs runs, then a histogram. */
+struct serve_stream {
+    double n, sum, comp, min, max; /* sum + comp: compensated sum */
+    double *v, *c;          /* stored runs: value, count */
+    size_t nr, alloc, closed; /* runs stored, allocated, already summed */
+    size_t cap_runs;
+    bool merge;
+    double *hist; /* NULL while exact */
+};
+void serve_stream_init(struct serve_stream *st, size_t cap_runs, bool merge_runs);
+void serve_stream_add(struct serve_stream *st, double v);
+/* mean, nearest-rank p50 and p99, max. Exact while no histogram is used. */
+void serve_stream_stats(struct serve_stream *st, struct serve_stats *out);
+void serve_stream_free(struct serve_stream *st); /* accepts a zeroed stream */
 
 struct serve_result {
     double tp;
@@ -136,9 +173,19 @@ struct serve_result {
  * a + f + 2x + (m - 1) * max(a, f, x). */
 double serve_afd_step(double a, double f, double x, double micro_batches);
 
-/* Runs scenario s on device d (tp >= 1 devices). 0, or -1 with e set (the
- * scenario does not fit: weights exceed memory, a request can never fit). */
-int serve_run(const struct serve_scenario *s, const struct device *d, double tp,
+/* The devices a run uses: d (the --hw device), and under AFD the attention
+ * and FFN pools' devices, which the caller loads from s->afd.attn_hw /
+ * ffn_hw (NULL when the scenario names none: d is used). */
+struct serve_hw {
+    const struct device *d, *attn, *ffn;
+};
+
+/* Runs scenario s on hw (tp >= 1 devices), in the steps of docs/serving.md:
+ * pools, memory budget, requests, then admit / schedule / cost / advance
+ * until every request is done, then statistics and price. 0, or -1 with e set
+ * (the scenario does not fit: weights exceed memory, a request can never
+ * fit). */
+int serve_run(const struct serve_scenario *s, const struct serve_hw *hw, double tp,
               struct serve_result *r, struct err *e);
 
 #endif

@@ -7,8 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../models/model_file.h"
 #include "core/catalog.h"
 #include "serve.h"
+
+#include "../models/profile.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_TOKENS 16777216.0 /* 2^24 tokens per prompt or output */
@@ -18,6 +21,7 @@ struct top_in {
     int64_t requests, seed, max_batch, token_budget, prefill_chunk, tp;
     double rate, reserve, kv_mem;
     enum dtype wdt, kvdt;
+    char profile[512], impl[256];
 };
 #define TOFF(f) offsetof(struct top_in, f)
 static const struct key_spec TOP_KEYS[] = {
@@ -25,8 +29,9 @@ static const struct key_spec TOP_KEYS[] = {
     {"model", KEY_STR, TOFF(model), 0, 256, 1, NULL, "",
      "bundled model name or path (relative to this file)"},
     {"requests", KEY_INT, TOFF(requests), 1, 1000000, 1, NULL, "count",
-     "requests to serve (capped at 10^6: the simulation steps through every iteration; 10^6 "
-     "requests of a few hundred tokens take tens of seconds)"},
+     "requests to serve (at most 10^6; the simulation steps through every iteration, and "
+     "a scenario needing more than 5e7 units of work is refused: docs/serving.md, Work "
+     "bound)"},
     {"lengths", KEY_SEQ, 0, 0, 0, 0, NULL, "",
      "fixed mix: a list of {input, output}, cycled over the requests (give this or `uniform`)"},
     {"uniform", KEY_MAP, 0, 0, 0, 0, NULL, "",
@@ -50,6 +55,11 @@ static const struct key_spec TOP_KEYS[] = {
      "tensor-parallel devices (default 1; --tp overrides)"},
     {"weight_dtype", KEY_DTYPE, TOFF(wdt), 0, 0, 0, NULL, "", "override the model's weight dtype"},
     {"kv_dtype", KEY_DTYPE, TOFF(kvdt), 0, 0, 0, NULL, "", "override the model's KV-cache dtype"},
+    {"profile", KEY_STR, TOFF(profile), 0, 512, 0, NULL, "",
+     "implementation profile: engine, hf, or a profile file relative to this file "
+     "(docs/profiles.md; default: none, one fused op per role); --profile overrides"},
+    {"impl", KEY_STR, TOFF(impl), 0, 256, 0, NULL, "",
+     "implementation choices KEY=IMPL,... as --impl (e.g. attention=cudnn)"},
     {"afd", KEY_MAP, 0, 0, 0, 0, NULL, "",
      "attention-FFN disaggregation (see afd table); default: off"},
 };
@@ -211,16 +221,19 @@ int serve_load(const char *path, struct serve_scenario **out, struct err *e)
     yml_node root = yml_root(d);
     if (yml_map_read(d, root, "serve scenario", TOP_KEYS, N(TOP_KEYS), &in, &pr, e)) goto fail;
     snprintf(s->name, sizeof s->name, "%s", in.name);
+    yml_mark(d, yml_map_get(d, root, "requests"), &s->line_requests, &s->col_requests);
     yml_node mn = yml_map_get(d, root, "model");
     yml_mark(d, mn, &s->line_model, &s->col_model);
     char mpath[1024];
     if (resolve(path, in.model, "models", mpath, sizeof mpath, e) ||
-        model_load(mpath, &s->m, e)) {
+        model_file_load(mpath, &s->m, NULL, e)) {
         at_node(d, mn, e);
         goto fail;
     }
     if (load_mix(s, d, root, e)) goto fail;
     s->requests = (double)in.requests;
+    s->max_work = SERVE_MAX_WORK;
+    s->exact_samples = SERVE_EXACT_SAMPLES;
     s->seed = (uint64_t)in.seed;
     s->arrival_rate_per_s = has(pr, TOP_KEYS, N(TOP_KEYS), "arrival_rate_per_s") ? in.rate : 0;
     s->max_batch = (double)in.max_batch;
@@ -241,6 +254,22 @@ int serve_load(const char *path, struct serve_scenario **out, struct err *e)
     s->dt_w = in.wdt;
     s->has_dt_kv = has(pr, TOP_KEYS, N(TOP_KEYS), "kv_dtype");
     s->dt_kv = in.kvdt;
+    if (in.profile[0] || in.impl[0]) {
+        char ppath[1024];
+        struct err pe;
+        if (catalog_resolve_in("models/profiles", path, in.profile[0] ? in.profile : "default",
+                               ppath, sizeof ppath, &pe)) {
+            yml_fail(d, yml_map_get(d, root, in.profile[0] ? "profile" : "impl"), e, "%s",
+                     pe.msg);
+            goto fail;
+        }
+        if (profile_load(ppath, &s->profile, e)) goto fail; /* its own FILE:LINE:COL */
+        struct err ie;
+        if (in.impl[0] && profile_set_impl(s->profile, in.impl, "impl", &ie)) {
+            yml_fail(d, yml_map_get(d, root, "impl"), e, "%s", ie.msg);
+            goto fail;
+        }
+    }
     struct err te;
     if (model_tp_check(s->m, s->tp, &te)) {
         yml_fail(d, yml_map_get(d, root, "tp"), e, "%s", te.msg);
@@ -261,5 +290,6 @@ void serve_free(struct serve_scenario *s)
 {
     if (!s) return;
     model_free(s->m);
+    profile_free(s->profile);
     free(s);
 }

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../models/model_file.h"
+#include "../models/profile.h"
 #include "core/catalog.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -44,6 +46,7 @@ struct scen_in {
     int phase;
     int64_t batch, seq, context, tp, ep;
     enum dtype wdt, kvdt;
+    char profile[512], impl[256];
 };
 static const struct key_spec SCEN_KEYS[] = {
     {"phase", KEY_ENUM, offsetof(struct scen_in, phase), 0, 0, 1, PHASES, "",
@@ -60,6 +63,11 @@ static const struct key_spec SCEN_KEYS[] = {
      "expert-parallel devices (default 1; not with tp > 1)"},
     {"weight_dtype", KEY_DTYPE, offsetof(struct scen_in, wdt), 0, 0, 0, NULL, "",
      "override the designs' weight dtype"},
+    {"profile", KEY_STR, offsetof(struct scen_in, profile), 0, 512, 0, NULL, "",
+     "implementation profile: engine, hf, or a profile file relative to this file "
+     "(docs/profiles.md; default: none, one fused op per role)"},
+    {"impl", KEY_STR, offsetof(struct scen_in, impl), 0, 256, 0, NULL, "",
+     "implementation choices KEY=IMPL,... as --impl (e.g. attention=cudnn)"},
     {"kv_dtype", KEY_DTYPE, offsetof(struct scen_in, kvdt), 0, 0, 0, NULL, "",
      "override the designs' KV-cache dtype"},
 };
@@ -134,7 +142,7 @@ static int load_design(struct study *s, const struct yml_doc *d, yml_node dn,
     char path[1024];
     if (resolve(s->file, base, "models", path, sizeof path, e)) return at_node(d, base_node, e);
     struct model *m = NULL;
-    if (model_load(path, &m, e)) return at_node(d, base_node, e);
+    if (model_file_load(path, &m, NULL, e)) return at_node(d, base_node, e);
     yml_node budget = yml_map_get(d, dn, "kv_budget");
     if ((attn && model_set_block(m, SLOT_ATTN, d, attn, e)) ||
         (ffn && model_set_block(m, SLOT_FFN, d, ffn, e)) ||
@@ -181,6 +189,21 @@ static int load_scenario(struct study *s, const struct yml_doc *d, yml_node n, s
     sc->dt_w = in.wdt;
     sc->has_dt_kv = present & (UINT64_C(1) << yml_key_index(SCEN_KEYS, N(SCEN_KEYS), "kv_dtype"));
     sc->dt_kv = in.kvdt;
+    if (in.profile[0] || in.impl[0]) {
+        char path[1024];
+        struct profile *p = NULL;
+        struct err pe;
+        if (catalog_resolve_in("models/profiles", s->file, in.profile[0] ? in.profile : "default",
+                               path, sizeof path, &pe))
+            return yml_fail(d, yml_map_get(d, n, in.profile[0] ? "profile" : "impl"), e, "%s",
+                            pe.msg);
+        if (profile_load(path, &p, e)) return -1; /* its own FILE:LINE:COL */
+        s->profiles[s->n_scenarios] = p; /* owned by the study from here */
+        struct err ie;
+        if (in.impl[0] && profile_set_impl(p, in.impl, "impl", &ie))
+            return yml_fail(d, yml_map_get(d, n, "impl"), e, "%s", ie.msg);
+        sc->profile = p;
+    }
     for (int i = 0; i < s->n_designs; i++) {
         struct err te;
         if (model_tp_check(s->designs[i].m, sc->tp, &te))
@@ -252,5 +275,6 @@ void study_free(struct study *s)
 {
     if (!s) return;
     for (int i = 0; i < s->n_designs; i++) model_free(s->designs[i].m);
+    for (int i = 0; i < STUDY_MAX; i++) profile_free(s->profiles[i]);
     free(s);
 }

@@ -31,6 +31,7 @@ struct study {
     int n_hw;
     struct scenario scenarios[STUDY_MAX];
     int n_scenarios;
+    struct profile *profiles[STUDY_MAX]; /* owned; scenarios[i].profile (NULL: none) */
 };
 
 /* Loads and checks a study (designs loaded, scenarios validated against every

@@ -250,10 +250,10 @@ int train_run(const struct model *m, const struct device *d, const struct train_
     extra.block = BLK_MODEL;
     for (int i = 0; i < g.n; i++) {
         struct op op = g.ops[i];
-        if (op.kind == OP_ALLGATHER && op.group < 0) continue; /* logits all-gather */
-        if (op.kind == OP_GEMM && op.group < 0 && strcmp(op.name, "lm_head") == 0) {
-            op.shape.gemm.m = t;
-            op_count(&op);
+        /* the head (struct op.head): lm_head and its logits all-gather */
+        if (op.head && op.kind == OP_ALLGATHER) continue; /* logits all-gather */
+        if (op.head && op.kind == OP_GEMM) {
+            op_set_rows(&op, t);
             push(r, &op, d, c->recompute);
             graph_reset(&extra);
             push(r, op_softmax(&extra, "loss", t, (double)m->vocab / c->tp), d, c->recompute);

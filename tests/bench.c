@@ -90,7 +90,7 @@ int main(void)
     struct serve_result r;
     for (int run = 0; run < 3; run++) {
         const double t0 = now_s();
-        if (serve_run(s, d, 8, &r, &e)) {
+        if (serve_run(s, &(struct serve_hw){.d = d}, 8, &r, &e)) {
             err_print(&e, stderr);
             return 2;
         }

@@ -415,7 +415,8 @@ static void test_calibration_marked(void **state)
     assert_non_null(strstr(out, "1.5 us per kernel"));
 }
 
-/* Step rows: a decode layer of Llama-3-8B (12 kernels: attn_norm, qkv_proj,
+/* Step rows (skv = keys after the step, as on attention rows: 1024 = context
+ * 1023 + 1): a decode layer of Llama-3-8B (12 kernels: attn_norm, qkv_proj,
  * rope, kv_write, attention, o_proj, attn_residual, ffn_norm, gate_up_proj,
  * silu_mul, down_proj, ffn_residual; test_eval.c). On the bundled h100
  * (graph_overhead_s 1.5 us, kernel_overhead_s 4 us) a kernel costs t + 1.5 us
@@ -432,7 +433,8 @@ static void test_step_rows(void **state)
         "step,l,llama-3-8b,,,1,,,,1,1024,,,,0,1,,,,2e-4,,graph\n"
         "step,l,llama-3-8b,,,1,,,,1,1024,,,,0,1,,,,2e-4,,eager\n"
         "step,m,llama-3-8b,,,1,,,,1,1024,,,,,,,,,6e-3,,graph\n"
-        "step,p,llama-3-8b,,,2,,,,512,,,,,31,1,,,,1e-3,,\n");
+        "step,p,llama-3-8b,,,2,,,,512,,,,,31,1,,,,1e-3,,\n"
+        "step,c,llama-3-8b,,,1,,,,1,1024,,,2,,,,,,4e-4,,graph\n");
     struct meas_file m;
     struct err e;
     assert_int_equal(meas_load(p, true, &m, &e), 0);
@@ -443,6 +445,8 @@ static void test_step_rows(void **state)
     const double whole = cal_row_predict(&m.rows[2], d);
     assert_true(whole > 32 * g);
     assert_true(cal_row_predict(&m.rows[3], d) > 0);
+    /* count 2: the first two (identical) layers = twice layer 0 */
+    assert_close(cal_row_predict(&m.rows[4], d), 2 * g, 1e-12);
     /* never fitted: calibrate finds nothing to fit in a file of step rows only */
     struct device *fitted = malloc(sizeof *fitted);
     struct cal_result *r = malloc(sizeof *r);
@@ -461,7 +465,8 @@ static void test_step_rows(void **state)
     bad_meas(H "step,l,no-such-model,,,1,,,,1,1024,,,,0,1,,,,2e-4,,\n", 2, 8, "model 'no-such-model'");
     bad_meas(H "step,l,llama-3-8b,,,1,,,,1,1024,,,,0,40,,,,2e-4,,\n", 2, 38,
              "outside the model's 32 layers");
-    bad_meas(H "step,l,llama-3-8b,,,1,,,,2,1024,,,,,,,,,2e-4,,\n", 2, 26, "a decode step row");
+    bad_meas(H "step,l,llama-3-8b,,,1,,,,2,1024,,,,,,,,,2e-4,,\n", 2, 28,
+             "a prefill step row (sq > 1) starts from an empty cache");
     bad_meas(H "step,l,llama-3-8b,,,1,,,,1,1024,,,,0,,,,,2e-4,,\n", 2, 38, "a layer range needs both");
     bad_meas(H "step,l,llama-3-8b,,,0,,,,1,1024,,,,,,,,,2e-4,,\n", 2, 21, "a step row needs b");
     bad_meas(H "step,l,llama-3-8b,,,1,,,,1,1024,,,,0,1,,,,2e-4,,fa2\n", 2, 49,

@@ -263,6 +263,10 @@ static void test_cli_output_documented(void **state)
     json_documented("analyze mixtral --hw h100 --phase prefill --seq 512 --ep 2 --format json");
     json_documented("analyze llama-3-8b --hw duplex-h100 --phase decode --context 4096 --format json");
     json_documented("compare llama-3-8b mixtral --hw h100 --phase decode --context 1k --format json");
+    json_documented("analyze llama-3-8b --hw h100 --phase decode --context 64 --profile hf "
+                    "--format json");
+    json_documented("compare llama-3-8b mixtral --hw h100 --phase decode --context 1k "
+                    "--profile engine --format json");
     json_documented("serve " OB_DATADIR "/examples/serve-step3-afd.yaml --hw h800 --format json");
     snprintf(args, sizeof args, "%s --format csv", an);
     csv_documented(args);
@@ -271,6 +275,12 @@ static void test_cli_output_documented(void **state)
     csv_documented("analyze llama-3-8b --hw duplex-h100 --phase decode --context 4096 --format csv "
                    "--per-op");
     csv_documented("compare llama-3-8b mixtral --hw h100 --phase decode --context 1k --format csv");
+    csv_documented("analyze llama-3-8b --hw h100 --phase decode --context 64 --profile engine "
+                   "--format csv");
+    csv_documented("compare llama-3-8b mixtral --hw h100 --phase decode --context 1k "
+                   "--profile hf --format csv");
+    csv_documented("analyze llama-3-8b --hw h100 --phase decode --context 64 --impl "
+                   "attention=cudnn --format csv --per-op");
     csv_documented("serve " OB_DATADIR "/examples/serve-step3-afd.yaml --hw h800 --format csv");
     char dir[64], path[128];
     snprintf(dir, sizeof dir, "/tmp/opbound-sweep-XXXXXX");

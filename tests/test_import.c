@@ -5,7 +5,7 @@
  * bad configs fail with FILE:LINE:COL. */
 #include "testutil.h"
 
-#include "../models/hf_import.h"
+#include "../models/model_file.h"
 
 static struct model *load_json(const char *name)
 {
@@ -13,7 +13,7 @@ static struct model *load_json(const char *name)
     snprintf(path, sizeof path, "%s/tests/data/hf/%s.json", OB_DATADIR, name);
     struct model *m = NULL;
     struct err e;
-    if (model_load(path, &m, &e)) {
+    if (model_file_load(path, &m, NULL, &e)) {
         err_print(&e, stderr);
         return NULL;
     }
@@ -133,7 +133,7 @@ static struct model *load_path(const char *path)
 {
     struct model *m = NULL;
     struct err e;
-    if (model_load(path, &m, &e)) err_print(&e, stderr);
+    if (model_file_load(path, &m, NULL, &e)) err_print(&e, stderr);
     return m;
 }
 
@@ -241,7 +241,7 @@ static void test_import_window_rules(void **state)
             p = json_variant("qwen2-7b", "\"max_window_layers\": 28", LT_TO[v]);
             struct err le;
             m = NULL;
-            assert_int_equal(model_load(p, &m, &le), -1);
+            assert_int_equal(model_file_load(p, &m, NULL, &le), -1);
             assert_null(m);
             assert_int_equal(le.line, 11); /* the line of max_window_layers in the file */
             assert_true(le.col > 1);
@@ -255,7 +255,7 @@ static void test_import_window_rules(void **state)
                      "\"block_ffn_dim_multiplier\": 1e30");
     struct err e;
     m = NULL;
-    assert_int_equal(model_load(p, &m, &e), -1);
+    assert_int_equal(model_file_load(p, &m, NULL, &e), -1);
     assert_int_equal(e.line, 6);
     assert_int_equal(e.col, 31);
     assert_string_equal(e.msg, "'block_ffn_dim_multiplier' must be between 0.001 and 1000, got 1e30");
@@ -298,7 +298,7 @@ static void test_import_roundtrip(void **state)
         assert_int_equal(hf_to_yaml(path, &yaml, NULL, &e), 0);
         struct model *a = NULL, *b = NULL;
         assert_int_equal(model_load_text("imported.yaml", yaml, strlen(yaml), &a, &e), 0);
-        assert_int_equal(model_load(path, &b, &e), 0);
+        assert_int_equal(model_file_load(path, &b, NULL, &e), 0);
         struct analysis x, y;
         assert_int_equal(analysis_init(&x, a), 0);
         assert_int_equal(analysis_init(&y, b), 0);
@@ -329,7 +329,7 @@ static void expect_json_error(const char *text, int line, int col, const char *m
     struct model *m = NULL;
     struct err e;
     memset(&e, 0, sizeof e);
-    int rc = model_load(path, &m, &e);
+    int rc = model_file_load(path, &m, NULL, &e);
     if (rc == 0 || e.line != line || (col && e.col != col) || !strstr(e.msg, msg)) {
         print_error("want %d:%d '%s', got rc %d %d:%d '%s'\n", line, col, msg, rc, e.line, e.col,
                     e.msg);
@@ -403,7 +403,7 @@ static void test_import_cli(void **state)
     assert_int_equal(tu_run(args, out_buf, sizeof out_buf, err_buf, sizeof err_buf), 0);
     struct model *m = NULL;
     struct err e;
-    assert_int_equal(model_load(yaml_path, &m, &e), 0);
+    assert_int_equal(model_file_load(yaml_path, &m, NULL, &e), 0);
     struct model_counts c;
     model_count(m, 1, &c);
     assert_exact(c.params, 46702792704.0);

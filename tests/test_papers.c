@@ -104,7 +104,7 @@ static double serve_tps(struct serve_scenario *s, const struct device *d)
 {
     struct serve_result r;
     struct err e;
-    if (serve_run(s, d, s->tp, &r, &e)) {
+    if (serve_run(s, &(struct serve_hw){.d = d}, s->tp, &r, &e)) {
         err_print(&e, stderr);
         fail();
     }

@@ -284,7 +284,7 @@ static struct serve_scenario *load_ok(const char *text)
 static void run_ok(const struct serve_scenario *s, double tp, struct serve_result *r)
 {
     struct err e;
-    if (serve_run(s, h100, tp, r, &e)) {
+    if (serve_run(s, &(struct serve_hw){.d = h100}, tp, r, &e)) {
         err_print(&e, stderr);
         fail();
     }
@@ -446,7 +446,7 @@ static void expect_error(const char *text, int line, int col, const char *msg)
     int rc = serve_load(tu_write_temp(text), &s, &e);
     if (rc == 0) { /* errors found when the scenario meets the device */
         struct serve_result r;
-        rc = serve_run(s, h100, 1, &r, &e);
+        rc = serve_run(s, &(struct serve_hw){.d = h100}, 1, &r, &e);
         serve_free(s);
     }
     if (rc == 0 || e.line != line || (col && e.col != col) || !strstr(e.msg, msg)) {
@@ -536,7 +536,7 @@ static void test_serve_cost_by_hand(void **state)
     priced.price_usd_per_hour = 3.6; /* $0.001 per second */
     struct serve_result r;
     struct err e;
-    assert_int_equal(serve_run(s, &priced, 1, &r, &e), 0);
+    assert_int_equal(serve_run(s, &(struct serve_hw){.d = &priced}, 1, &r, &e), 0);
     assert_true(r.has_price);
     /* makespan is p + d0 + d1 (test above); 3 output tokens */
     assert_close(r.usd_total, 0.001 * r.makespan_s, 1e-15);
@@ -547,7 +547,7 @@ static void test_serve_cost_by_hand(void **state)
     assert_close(r.usd_per_mtok_attn, 0.001 * (r.makespan_s - ffn_s) / 3 * 1e6, 1e-13);
     /* without a price: n/a */
     priced.price_usd_per_hour = 0;
-    assert_int_equal(serve_run(s, &priced, 1, &r, &e), 0);
+    assert_int_equal(serve_run(s, &(struct serve_hw){.d = &priced}, 1, &r, &e), 0);
     assert_false(r.has_price);
     serve_free(s);
 }
@@ -583,7 +583,7 @@ static void test_serve_afd_by_hand(void **state)
     struct device priced = *h100;
     priced.price_usd_per_hour = 3.6;
     struct err e;
-    assert_int_equal(serve_run(s, &priced, 1, &r, &e), 0);
+    assert_int_equal(serve_run(s, &(struct serve_hw){.d = &priced}, 1, &r, &e), 0);
     assert_close(r.usd_per_mtok_attn, 0.001 * r.makespan_s / 2 * 1e6, 1e-15);
     assert_close(r.usd_per_mtok_ffn, 0.001 * r.makespan_s / 2 * 1e6, 1e-15);
     analysis_free(&a);
@@ -607,6 +607,196 @@ static void test_serve_examples(void **state)
     assert_non_null(strstr(out, "usd_per_mtok_ffn"));
 }
 
+/* Issue 18, item 5: the clock far from zero. Arrivals at 1e-9 per second are
+ * about 1e9 s apart, far longer than any iteration, so every request meets
+ * an empty system: its TTFT is exactly one prefill iteration of its 512
+ * prompt tokens (t_p) and its end-to-end time t_p plus one decode iteration
+ * at context 512 (t_d), whose gap is the time between its tokens. 20,000
+ * requests take the absolute clock to about 2e13 s, where one double step is
+ * 2^-8 s = 3.9 ms: an absolute clock (now - arrival) loses the 10 ms TTFT to
+ * rounding (the run gave 5.20 ms for 6.47 ms at 1e5 requests). */
+static void test_serve_clock_far_from_zero(void **state)
+{
+    (void)state;
+    struct serve_scenario *s = load_ok("name: slow\nmodel: llama-3-8b\nrequests: 20000\n"
+                                       "lengths:\n  - {input: 512, output: 2}\n"
+                                       "arrival_rate_per_s: 1e-9\nmax_batch: 4\n"
+                                       "token_budget: 1024\n");
+    struct serve_engine en;
+    assert_int_equal(serve_engine_init(&en, s->m, h100, 1, s->m->dt_w, s->m->dt_act,
+                                       s->m->dt_kv), 0);
+    struct eval_totals tot;
+    const struct serve_item prefill = {1, 512, 0, 1}, decode = {1, 1, 512, 1};
+    const double tp = serve_engine_eval(&en, &prefill, 1, &tot);
+    const double td = serve_engine_eval(&en, &decode, 1, &tot);
+    serve_engine_free(&en);
+    struct serve_result r;
+    run_ok(s, 1, &r);
+    assert_true(r.makespan_s > 1e13); /* the clock did run far */
+    assert_exact(r.iterations, 40000);
+    const struct serve_stats *st[] = {&r.ttft_s, &r.e2e_s, &r.tbt_s};
+    const double want[] = {tp, tp + td, td};
+    for (int i = 0; i < 3; i++) {
+        assert_close(st[i]->mean, want[i], 1e-15);
+        assert_close(st[i]->p50, want[i], 1e-15);
+        assert_close(st[i]->p99, want[i], 1e-15);
+        assert_close(st[i]->max, want[i], 1e-15);
+    }
+    serve_free(s);
+}
+
+/* Issue 18, item 6: the work bound, before the run. 10^6 requests of 512 +
+ * 500,000 tokens at max_batch 1 (llama-3-8b: one layer group): each needs
+ * 499,999 decode turns and ceil(512 / 1024) = 1 prefill chunk, 5e11 turns in
+ * all, one per iteration, so work >= 5e11 + 24 x 5e11 = 1.25e13 units, far
+ * over 5e7: refused at `requests` (line 3, column 11) instead of running for
+ * days. */
+static void test_serve_work_bound_refused(void **state)
+{
+    (void)state;
+    struct serve_scenario *s = load_ok("name: huge\nmodel: llama-3-8b\nrequests: 1000000\n"
+                                       "lengths:\n  - {input: 512, output: 500000}\n"
+                                       "max_batch: 1\ntoken_budget: 1024\n");
+    struct serve_result r;
+    struct err e;
+    assert_int_equal(serve_run(s, &(struct serve_hw){.d = h100}, 1, &r, &e), -1);
+    assert_int_equal(e.line, 3);
+    assert_int_equal(e.col, 11);
+    assert_non_null(strstr(e.msg, "at least 1.25e+13 units of work (5e+11 iterations"));
+    assert_non_null(strstr(e.msg, "work bound of 5e+07"));
+    serve_free(s);
+}
+
+/* The work bound during the run. kv_memory_bytes holds one request of 1 + 100
+ * tokens (100 x 131,072 B = 13,107,200 B), so requests run one at a time
+ * although max_batch is 64: each takes 100 iterations (a 1-token prefill that
+ * gives the first token, then 99 decodes) of (1 + 24) units. The bound before
+ * the run sees 50 x 100 = 5,000 turns and ceil(5000 / 64) = 79 iterations:
+ * 5,000 + 24 x 79 = 6,896 units, under a bound of 10,000; the run passes it
+ * in its 401st iteration (400 x 25 = 10,000 is not over): stopped after 400
+ * iterations, 4 requests done. */
+static void test_serve_work_bound_stops(void **state)
+{
+    (void)state;
+    struct serve_scenario *s = load_ok("name: one at a time\nmodel: llama-3-8b\nrequests: 50\n"
+                                       "lengths:\n  - {input: 1, output: 100}\n"
+                                       "max_batch: 64\ntoken_budget: 1024\n"
+                                       "kv_memory_bytes: 13107200\n");
+    s->max_work = 10000;
+    struct serve_result r;
+    struct err e;
+    assert_int_equal(serve_run(s, &(struct serve_hw){.d = h100}, 1, &r, &e), -1);
+    assert_int_equal(e.line, 3);
+    assert_non_null(strstr(e.msg, "stopped after 400 iterations (4 of 50 requests done)"));
+    assert_non_null(strstr(e.msg, "work bound of 10000 units"));
+    s->max_work = 6896; /* exactly the least work: refused only when over it */
+    memset(&e, 0, sizeof e);
+    assert_int_equal(serve_run(s, &(struct serve_hw){.d = h100}, 1, &r, &e), -1);
+    assert_non_null(strstr(e.msg, "stopped after"));
+    s->max_work = 6895;
+    assert_int_equal(serve_run(s, &(struct serve_hw){.d = h100}, 1, &r, &e), -1);
+    assert_non_null(strstr(e.msg, "at least 6896 units of work (79 iterations, 5000 sequence"));
+    serve_free(s);
+    /* Under AFD both pools' engines evaluate every micro-batch: twice the
+     * least work, 2 x 6,896 = 13,792 units. With one micro-batch of one
+     * sequence per iteration the run does 2 x (1 + 24) = 50 units per
+     * iteration: a bound of 13,792 passes the check before the run and stops
+     * it in iteration 276 (275 x 50 = 13,750 is not over): 275 iterations, 2
+     * requests done. */
+    s = load_ok("name: one at a time\nmodel: llama-3-8b\nrequests: 50\n"
+                "lengths:\n  - {input: 1, output: 100}\n"
+                "max_batch: 64\ntoken_budget: 1024\nkv_memory_bytes: 13107200\n"
+                "afd: {attention_devices: 1, ffn_devices: 1}\n");
+    s->max_work = 13791;
+    assert_int_equal(serve_run(s, &(struct serve_hw){.d = h100}, 1, &r, &e), -1);
+    assert_non_null(strstr(e.msg, "at least 13792 units of work"));
+    s->max_work = 13792;
+    assert_int_equal(serve_run(s, &(struct serve_hw){.d = h100}, 1, &r, &e), -1);
+    assert_non_null(strstr(e.msg, "stopped after 275 iterations (2 of 50 requests done)"));
+    serve_free(s);
+}
+
+/* Streaming statistics. Exact: 1..1000, nearest rank p50 = the 500th value =
+ * 500, p99 = the 990th = 990, mean 500500 / 1000 = 500.5. With 8 stored
+ * runs the rest goes to the histogram: percentiles within its mid-bin error
+ * (2^(1/1024) - 1 < 0.068%), mean and max still exact. Merged runs: 5, 5, 5,
+ * 7: p50 = 2nd = 5, p99 = 4th = 7, mean 22 / 4 = 5.5. */
+static void test_serve_stream_stats(void **state)
+{
+    (void)state;
+    struct serve_stream a, b, c;
+    serve_stream_init(&a, 2048, false);
+    serve_stream_init(&b, 8, false);
+    serve_stream_init(&c, 8, true);
+    for (int i = 1; i <= 1000; i++) serve_stream_add(&a, i), serve_stream_add(&b, i);
+    struct serve_stats sa, sb, sc;
+    serve_stream_stats(&a, &sa);
+    serve_stream_stats(&b, &sb);
+    assert_exact(sa.p50, 500);
+    assert_exact(sa.p99, 990);
+    assert_exact(sa.mean, 500.5);
+    assert_exact(sa.max, 1000);
+    assert_null(a.hist);
+    assert_non_null(b.hist);
+    assert_close(sb.p50, 500, 6.8e-4);
+    assert_close(sb.p99, 990, 6.8e-4);
+    assert_exact(sb.mean, 500.5);
+    assert_exact(sb.max, 1000);
+    serve_stream_add(&c, 5), serve_stream_add(&c, 5), serve_stream_add(&c, 5);
+    serve_stream_add(&c, 7);
+    assert_int_equal(c.nr, 2);
+    serve_stream_stats(&c, &sc);
+    assert_exact(sc.p50, 5);
+    assert_exact(sc.p99, 7);
+    assert_exact(sc.mean, 5.5);
+    serve_stream_free(&a), serve_stream_free(&b), serve_stream_free(&c);
+}
+
+/* The timeline beyond its cap. One request of 1 + 40 tokens runs 40
+ * iterations (a 1-token prefill, 39 decodes). Keeping at most 4 points, the
+ * stride doubles at iterations 4, 8, 16 and 32 (kept: 0 2; 0 4; 0 8; 0 16,
+ * then 32), so it ends at 16 with iterations 0, 16 and 32 kept. Point i of 16
+ * is iteration k = floor(39 i / 15), read at the kept iteration floor(k / 16)
+ * x 16, which starts when the first 16 (or 32) iterations have run: the
+ * makespan of the same request with 16 (or 32) output tokens. The cache holds
+ * the whole request throughout: 40 x 131,072 B. The iteration times go to the
+ * histogram: p50 within its mid-bin error of the exact run's. */
+static void test_serve_timeline_capped(void **state)
+{
+    (void)state;
+    const char *fmt = "name: long\nmodel: llama-3-8b\nrequests: 1\n"
+                      "lengths:\n  - {input: 1, output: %d}\nmax_batch: 1\ntoken_budget: 1024\n";
+    char text[256];
+    double start[3] = {0, 0, 0}; /* start of iterations 0, 16, 32 */
+    for (int j = 1; j < 3; j++) {
+        snprintf(text, sizeof text, fmt, 16 * j);
+        struct serve_scenario *s = load_ok(text);
+        struct serve_result r;
+        run_ok(s, 1, &r);
+        start[j] = r.makespan_s;
+        serve_free(s);
+    }
+    snprintf(text, sizeof text, fmt, 40);
+    struct serve_scenario *s = load_ok(text);
+    struct serve_result exact, capped;
+    run_ok(s, 1, &exact);
+    s->exact_samples = 4;
+    run_ok(s, 1, &capped);
+    assert_exact(capped.iterations, 40);
+    assert_int_equal(capped.n_timeline, 16);
+    for (int i = 0; i < 16; i++) {
+        const int k = 39 * i / 15;
+        assert_exact(capped.timeline_t_s[i], start[k / 16]);
+        assert_exact(capped.timeline_kv_bytes[i], 40 * LLAMA8B_KV_BYTES_PER_TOKEN);
+    }
+    assert_close(capped.iter_s.p50, exact.iter_s.p50, 6.8e-4);
+    assert_close(capped.iter_s.p99, exact.iter_s.p99, 6.8e-4);
+    assert_exact(capped.iter_s.max, exact.iter_s.max);
+    assert_close(capped.iter_s.mean, exact.iter_s.mean, 1e-15);
+    assert_exact(capped.makespan_s, exact.makespan_s);
+    serve_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -623,6 +813,11 @@ int main(void)
         cmocka_unit_test(test_serve_cost_by_hand),
         cmocka_unit_test(test_serve_afd_by_hand),
         cmocka_unit_test(test_serve_examples),
+        cmocka_unit_test(test_serve_clock_far_from_zero),
+        cmocka_unit_test(test_serve_work_bound_refused),
+        cmocka_unit_test(test_serve_work_bound_stops),
+        cmocka_unit_test(test_serve_stream_stats),
+        cmocka_unit_test(test_serve_timeline_capped),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

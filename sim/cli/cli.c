@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../models/hf_import.h"
+#include "../../models/model_file.h"
 #include "../../reports/plot.h"
 #include "../core/catalog.h"
 
@@ -47,6 +47,10 @@ const char CLI_SCENARIO_HELP[] =
     "  --kv-dtype D         override the model's KV-cache dtype\n"
     "                       D: fp32, bf16, fp16, fp8, int8, int4, int4_g128,\n"
     "                       nvfp4, mxfp4 (block scales counted: docs/conventions.md)\n"
+    "  --profile P          implementation profile: engine, hf, or a profile file\n"
+    "                       (docs/profiles.md); default: one fused op per role\n"
+    "  --impl K=I,...       implementation per role or op kind, e.g.\n"
+    "                       attention=cudnn,gemm=cublas,norm=eager\n"
     "Numbers accept a k (x1024) or m (x1048576) suffix: --context 128k.\n";
 
 bool cli_is_help(const char *s) { return strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0; }
@@ -111,6 +115,8 @@ int cli_parse(const char *cmd, int argc, char **argv, const char *const *extra,
         {"--ep", offsetof(struct cli_args, ep)},
         {"-o", offsetof(struct cli_args, out)},
         {"--launch", offsetof(struct cli_args, launch)},
+        {"--profile", offsetof(struct cli_args, profile)},
+        {"--impl", offsetof(struct cli_args, impl)},
     };
     for (int i = 0; i < argc; i++) {
         const char *s = argv[i];
@@ -189,6 +195,7 @@ int cli_scenario(const char *cmd, const struct cli_args *a, struct scenario *sc)
         return cli_fail(cmd, "--ep must be a whole number from 1 to 65536, got '%s'", a->ep);
     if (sc->ep > 1 && sc->tp > 1)
         return cli_fail(cmd, "--ep with --tp is not modelled yet: use one of them");
+    if (cli_profile(cmd, a->profile, a->impl, &sc->profile)) return CLI_USAGE;
     if (a->wdt) {
         if (dtype_parse(a->wdt, &sc->dt_w))
             return cli_fail(cmd,
@@ -206,6 +213,38 @@ int cli_scenario(const char *cmd, const struct cli_args *a, struct scenario *sc)
     return 0;
 }
 
+#define CLI_PROFILES_MAX 8
+static struct profile *cli_profiles[CLI_PROFILES_MAX];
+static int cli_n_profiles;
+
+static void cli_profiles_free(void)
+{
+    for (int i = 0; i < cli_n_profiles; i++) profile_free(cli_profiles[i]);
+    cli_n_profiles = 0;
+}
+
+int cli_profile(const char *cmd, const char *name, const char *impl, const struct profile **out)
+{
+    *out = NULL;
+    if (!name && !impl) return 0;
+    if (cli_n_profiles == CLI_PROFILES_MAX) return cli_fail(cmd, "too many profiles");
+    struct err e;
+    char path[1024];
+    struct profile *p = NULL;
+    if (catalog_resolve("models/profiles", name ? name : "default", path, sizeof path, &e) ||
+        profile_load(path, &p, &e))
+        return cli_fail_err(&e);
+    if (impl && profile_set_impl(p, impl, "--impl", &e)) {
+        profile_free(p);
+        fprintf(stderr, "opbound %s: %s\n", cmd, e.msg);
+        return CLI_USAGE;
+    }
+    if (cli_n_profiles == 0) atexit(cli_profiles_free);
+    cli_profiles[cli_n_profiles++] = p;
+    *out = p;
+    return 0;
+}
+
 int cli_format(const char *cmd, const struct cli_args *a, enum out_format *fmt)
 {
     const char *f = a->format ? a->format : "table";
@@ -220,14 +259,11 @@ int cli_load_model(const char *arg, struct model **m, struct err *e)
 {
     char path[1024];
     if (catalog_resolve("models", arg, path, sizeof path, e)) return -1;
-    const size_t l = strlen(path);
-    if (l > 5 && strcmp(path + l - 5, ".json") == 0) {
-        struct hf_notes notes;
-        if (hf_load(path, m, &notes, e)) return -1;
-        cli_print_hf_notes(path, &notes);
-        return 0;
-    }
-    return model_load(path, m, e);
+    struct hf_notes notes;
+    const bool json = model_file_is_json(path);
+    if (model_file_load(path, m, json ? &notes : NULL, e)) return -1;
+    if (json) cli_print_hf_notes(path, &notes);
+    return 0;
 }
 
 int cli_load_device(const char *arg, struct device **d, struct err *e)

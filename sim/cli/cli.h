@@ -1,7 +1,7 @@
 /* cli.h - shared pieces of the opbound commands: option parsing, scenario
  * options, loading by bundled name, error exits.
  *
- * Each command lives in sim/cmd_<name>.c as `int cmd_<name>(int argc, char
+ * Each command lives in sim/cli/cmd_<name>.c as `int cmd_<name>(int argc, char
  * **argv)` and is listed in COMMANDS in main.c. Exit codes (docs/output.md):
  * 0 success; 2 (CLI_USAGE) bad input or usage, including an -o path that cannot
  * be created or written; 1 a failure not caused by the input (gnuplot failed,
@@ -14,6 +14,7 @@
 
 #include "../../hw/device.h"
 #include "../../models/model.h"
+#include "../../models/profile.h"
 #include "../../reports/analysis_report.h"
 #include "../analyze.h"
 
@@ -24,6 +25,7 @@
 struct cli_args {
     const char *hw, *phase, *seq, *ctx, *batch, *wdt, *kvdt, *format, *tp, *ep, *out;
     const char *launch; /* --launch graph|eager (applied by cli_load_device) */
+    const char *profile, *impl; /* --profile NAME|PATH, --impl KEY=IMPL,... */
     bool per_op;
     bool verbose;
     const char *pos[CLI_MAX_ARGS]; /* positional arguments in order */
@@ -38,9 +40,16 @@ struct cli_args {
  * taking a value (may be NULL). Returns 0, or CLI_USAGE after printing why. */
 int cli_parse(const char *cmd, int argc, char **argv, const char *const *extra,
               struct cli_args *a);
-/* Builds a scenario from --phase/--seq/--context/--batch/--tp/--*-dtype.
- * Returns 0, or CLI_USAGE after printing why. */
+/* Builds a scenario from --phase/--seq/--context/--batch/--tp/--*-dtype and
+ * --profile/--impl (the profile stays loaded until exit). Returns 0, or
+ * CLI_USAGE after printing why. */
 int cli_scenario(const char *cmd, const struct cli_args *a, struct scenario *sc);
+/* Loads implementation profile `name` (a file, or a bundled name in
+ * models/profiles) and applies the --impl choices `impl` (either may be
+ * NULL; --impl alone starts from the bundled `default` profile). *out is
+ * NULL when both are NULL; otherwise the profile stays loaded until exit.
+ * Returns 0, or CLI_USAGE after printing why. */
+int cli_profile(const char *cmd, const char *name, const char *impl, const struct profile **out);
 /* --format (table, csv, json; default table). */
 int cli_format(const char *cmd, const struct cli_args *a, enum out_format *fmt);
 

@@ -1,4 +1,4 @@
-/* cmd_list.c - `opbound list models|hw|kinds`: what is bundled. */
+/* cmd_list.c - `opbound list models|hw|kinds|profiles`: what is bundled. */
 #include <stdio.h>
 #include <string.h>
 
@@ -7,11 +7,12 @@
 #include "cli.h"
 
 static const char USAGE[] =
-    "usage: opbound list models|hw|kinds\n"
+    "usage: opbound list models|hw|kinds|profiles\n"
     "\n"
     "  models   bundled models: name, family, parameters, active parameters, KV cache per token\n"
     "  hw       bundled devices: memory, bandwidth, bf16 tensor peak, ridge point, calibration\n"
-    "  kinds    attention and FFN block kinds a model can use\n";
+    "  kinds    attention and FFN block kinds a model can use\n"
+    "  profiles implementation profiles (--profile NAME; docs/profiles.md)\n";
 
 static const char *slot_kind_name(const struct model *m, enum block_slot s)
 {
@@ -97,6 +98,22 @@ int cmd_list(int argc, char **argv)
         }
         return 0;
     }
-    return cli_fail("list", "unknown list '%s' (models, hw or kinds)", argv[0]);
+    if (strcmp(argv[0], "profiles") == 0) {
+        int n = catalog_list("models/profiles", names, 256);
+        for (int i = 0; i < n; i++) {
+            char path[1024];
+            struct profile *p = NULL;
+            if (catalog_resolve("models/profiles", names[i], path, sizeof path, &e) ||
+                profile_load(path, &p, &e))
+                return cli_fail_err(&e);
+            printf("%-10s %-6s %s\n", names[i], profile_launch(p)[0] ? profile_launch(p) : "-",
+                   profile_summary(p));
+            profile_free(p);
+        }
+        printf("\n(from %s/models/profiles; launch: how the code launches kernels)\n",
+               catalog_dir());
+        return 0;
+    }
+    return cli_fail("list", "unknown list '%s' (models, hw, kinds or profiles)", argv[0]);
 }
 

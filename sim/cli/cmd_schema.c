@@ -58,6 +58,11 @@ int cmd_schema(int argc, char **argv)
     printf("## Serve scenarios (`opbound serve SCENARIO.yaml`)\n\n");
     for (int i = 0; serve_schema_section(i, &title, &keys, &n) == 0; i++)
         schema_section(title, keys, n);
+    printf("## Implementation profiles (`--profile FILE`, `models/profiles/`)\n\n"
+           "What a profile is and the bundled `engine` and `hf` decompositions: "
+           "docs/profiles.md. Expressions (elems, flops, count, m, n, k) use + - * / ( ), "
+           "min(a, b), max(a, b), numbers and the role's symbols.\n\n");
+    profile_schema(stdout);
     printf("## Device files\n\n");
     for (int i = 0; device_schema_section(i, &title, &keys, &n) == 0; i++)
         schema_section(title, keys, n);

@@ -6,6 +6,7 @@
 
 #include "../../reports/fmt.h"
 #include "cli.h"
+#include "../core/catalog.h"
 #include "../serve.h"
 
 static const char USAGE[] =
@@ -22,6 +23,9 @@ static const char USAGE[] =
     "\n"
     "  --hw HW       device (bundled name, unique prefix, or path)\n"
     "  --tp N        tensor-parallel devices (default: the scenario's tp, else 1)\n"
+    "  --profile P   implementation profile (engine, hf, or a file; docs/profiles.md);\n"
+    "                overrides the scenario's `profile:`\n"
+    "  --impl K=I,.. implementation per role or op kind (e.g. attention=cudnn)\n"
     "  --format F    table (default), csv or json\n";
 
 struct field {
@@ -92,11 +96,15 @@ static void print_table(const struct serve_scenario *s, const struct serve_resul
     printf("serve: %s  model %s  on %g x %s", s->name[0] ? s->name : s->file, s->m->name,
            r->afd ? r->afd_attn_devices : r->tp, r->attn_hw_name);
     if (r->afd) printf(" (attention) + %g x %s (FFN)", r->afd_ffn_devices, r->ffn_hw_name);
+    if (s->profile) {
+        char pb[512];
+        profile_describe(s->profile, pb, sizeof pb);
+        printf("\nprofile %s", pb);
+    }
     printf("\n");
     char desc[512];
     device_describe(d, desc, sizeof desc);
-    printf("kernels: %s\n", desc);
-    printf("\n");
+    printf("kernels: %s\n\n", desc);
     for (int i = 0; i < n; i++) {
         char b[64];
         const char *v = b;
@@ -186,6 +194,21 @@ static void print_json(const struct serve_scenario *s, const struct serve_result
     printf("]}\n");
 }
 
+/* The AFD pools' devices the scenario names (resolved paths; none: NULL, the
+ * --hw device serves). 0, or -1 with e set and nothing left loaded. */
+static int load_pools(const struct serve_scenario *s, struct device **pa, struct device **pf,
+                      struct err *e)
+{
+    if (!s->afd.on) return 0;
+    if (s->afd.attn_hw[0] && device_load(s->afd.attn_hw, pa, e)) return -1;
+    if (s->afd.ffn_hw[0] && device_load(s->afd.ffn_hw, pf, e)) {
+        device_free(*pa);
+        *pa = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 int cmd_serve(int argc, char **argv)
 {
     const char *C = "serve";
@@ -199,8 +222,8 @@ int cmd_serve(int argc, char **argv)
     enum out_format fmt;
     if ((rc = cli_format(C, &a, &fmt))) return rc;
     if (a.phase || a.seq || a.ctx || a.batch || a.wdt || a.kvdt || a.per_op || a.out)
-        return cli_fail(C, "only --hw, --tp and --format are options of serve; the rest comes "
-                           "from the scenario file");
+        return cli_fail(C, "only --hw, --tp, --format, --profile and --impl are options of "
+                           "serve; the rest comes from the scenario file");
     if (a.npos != 1) return cli_fail(C, "expected one SCENARIO.yaml");
     if (!a.hw) return cli_fail(C, "missing --hw HW");
     double tp = 0;
@@ -214,13 +237,40 @@ int cmd_serve(int argc, char **argv)
         serve_free(s);
         return cli_fail_err(&e);
     }
-    struct device *d = NULL;
-    if (cli_load_device(a.hw, &d, &e)) {
+    struct device *d = NULL, *pa = NULL, *pf = NULL;
+    if (cli_load_device(a.hw, &d, &e) || load_pools(s, &pa, &pf, &e)) {
+        device_free(d);
         serve_free(s);
         return cli_fail_err(&e);
     }
+    if (a.profile || (a.impl && !s->profile)) {
+        /* --profile replaces the file's profile; --impl alone starts from the
+         * file's, else from the bundled default */
+        char path[1024];
+        struct profile *p = NULL;
+        if (catalog_resolve("models/profiles", a.profile ? a.profile : "default", path,
+                            sizeof path, &e) ||
+            profile_load(path, &p, &e)) {
+            device_free(pf);
+            device_free(pa);
+            device_free(d);
+            serve_free(s);
+            return cli_fail_err(&e);
+        }
+        profile_free(s->profile);
+        s->profile = p;
+    }
+    if (a.impl && profile_set_impl(s->profile, a.impl, "--impl", &e)) {
+        fprintf(stderr, "opbound %s: %s\n", C, e.msg);
+        device_free(pf);
+        device_free(pa);
+        device_free(d);
+        serve_free(s);
+        return CLI_USAGE;
+    }
+    const struct serve_hw hw = {.d = d, .attn = pa, .ffn = pf};
     struct serve_result r;
-    if (serve_run(s, d, tp, &r, &e)) {
+    if (serve_run(s, &hw, tp, &r, &e)) {
         rc = cli_fail_err(&e);
     } else {
         switch (fmt) {
@@ -229,6 +279,8 @@ int cmd_serve(int argc, char **argv)
         case OUT_JSON: print_json(s, &r); break;
         }
     }
+    device_free(pf);
+    device_free(pa);
     device_free(d);
     serve_free(s);
     return rc;

@@ -228,7 +228,8 @@ static void write_csv(FILE *f, const struct sw *s)
     fprintf(f, "model,hw,phase,batch,seq,context,tp,weight_dtype,activation_dtype,kv_dtype,"
                "time_s,ttft_s,tpot_s,tokens_per_s,kv_cache_bytes,activation_bytes,memory_bytes,"
                "fits,max_batch,flops,bytes,intensity,bytes_weights,bytes_kv_cache,params,"
-               "active_params,weight_bytes,kv_cache_bytes_per_token,ep\n");
+               "active_params,weight_bytes,kv_cache_bytes_per_token,ep%s\n",
+            s->sc.profile ? ",profile" : "");
     for (int i = 0; i < s->npts; i++) {
         const struct sw_point *p = &s->pts[i];
         csv_name(f, s->m[p->model]->name);
@@ -249,7 +250,12 @@ static void write_csv(FILE *f, const struct sw *s)
                              p->weight_bytes, p->kv_per_token};
         for (size_t k = 0; k < sizeof v2 / sizeof v2[0]; k++)
             fprintf(f, ",%s", fmt_exact(nb, sizeof nb, v2[k]));
-        fprintf(f, ",%s\n", fmt_exact(nb, sizeof nb, s->sc.ep >= 1 ? s->sc.ep : 1));
+        fprintf(f, ",%s", fmt_exact(nb, sizeof nb, s->sc.ep >= 1 ? s->sc.ep : 1));
+        if (s->sc.profile) {
+            fputc(',', f);
+            csv_name(f, profile_name(s->sc.profile));
+        }
+        fputc('\n', f);
     }
 }
 

@@ -1,7 +1,7 @@
-/* main.c - the opbound command line: dispatches to sim/cmd_<name>.c. The only
+/* main.c - the opbound command line: dispatches to sim/cli/cmd_<name>.c. The only
  * place besides the commands that prints; exit codes are in cli.h.
  *
- * To add a command: write sim/cmd_<name>.c with int cmd_<name>(int, char **),
+ * To add a command: write sim/cli/cmd_<name>.c with int cmd_<name>(int, char **),
  * declare it in cli.h and list it in COMMANDS below. */
 #include <stdio.h>
 #include <string.h>

@@ -49,7 +49,7 @@ static int ends_with(const char *s, const char *suf)
 
 static const char *what_of(const char *subdir)
 {
-    return strcmp(subdir, "hw") == 0 ? "device" : "model";
+    return strcmp(subdir, "hw") == 0 ? "device" : strcmp(subdir, "models/profiles") == 0 ? "profile" : "model";
 }
 
 /* Names containing '/' or ending in .yaml, .yml or .json can only be paths. */

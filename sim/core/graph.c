@@ -3,6 +3,7 @@
 #include "graph.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -229,24 +230,55 @@ static void count_alltoall(const struct op *op, struct op_cost *c)
     c->bytes_net = (s > r ? s : r) * cols * ab;
 }
 
+/* The op kind table: every per-kind property in one row (graph.h, "Op kind
+ * properties"). KIND() takes each property positionally, so a row that
+ * leaves one out does not compile; tests/test_opkinds.c checks that every
+ * kind has a row and every property a valid value.
+ *   marker:  gnuplot point types (cairo terminals) for decode (open) and
+ *            prefill (filled); line symbols (+ x *) have one form; the six
+ *            closed shapes and three line symbols are taken, so the last
+ *            three kinds draw as a letter.
+ *   class:   breakdown part / colour group; OPC_COLLECTIVE = a collective.
+ *   weights: OPW_SHARED: a model weight that one kernel over many sequences
+ *            reads once (serve's merge keeps the largest group's); OPW_PER_SEQ:
+ *            the weight operand belongs to each sequence (MoBA's gate holds the
+ *            queries there) or each token (gather), so merged ops add them;
+ *            OPW_NONE: no weight operand.
+ *   place:   how the op may be placed on a device with processing in memory. */
+#define KIND(nm, fn, pt_open, pt_filled, glyph, cl, w, pl)                                   \
+    {.name = nm, .count = fn, .marker = {pt_open, pt_filled, glyph}, .cls = cl, .weights = w, \
+     .place = pl}
 static const struct {
     const char *name;
     void (*count)(const struct op *, struct op_cost *);
-} OP_KINDS[OP_COUNT] = {
-    [OP_GEMM] = {"gemm", count_gemm},
-    [OP_BATCHED_GEMM] = {"batched_gemm", count_gemm},
-    [OP_ATTENTION] = {"attention", count_attention},
-    [OP_ELEMENTWISE] = {"elementwise", count_elementwise},
-    [OP_NORM] = {"norm", count_norm},
-    [OP_SOFTMAX] = {"softmax", count_softmax},
-    [OP_ROUTER] = {"router", count_router},
-    [OP_GATHER] = {"gather", count_gather},
-    [OP_ALLREDUCE] = {"allreduce", count_allreduce},
-    [OP_SCAN] = {"scan", count_scan},
-    [OP_ALLTOALL] = {"alltoall", count_alltoall},
-    [OP_ALLGATHER] = {"allgather", count_allgather},
+    struct op_marker marker;
+    enum op_class cls;
+    enum op_weights weights;
+    enum op_place_class place;
+} OP_KINDS[] = {
+    [OP_GEMM] = KIND("gemm", count_gemm, 6, 7, 0, OPC_MATMUL, OPW_SHARED, OPP_WHOLE),
+    [OP_BATCHED_GEMM] = KIND("batched_gemm", count_gemm, 4, 5, 0, OPC_MATMUL, OPW_PER_SEQ,
+                             OPP_SPLIT_EXPERTS),
+    [OP_ATTENTION] = KIND("attention", count_attention, 8, 9, 0, OPC_CORE, OPW_NONE,
+                          OPP_SPLIT_SEQS),
+    [OP_ELEMENTWISE] = KIND("elementwise", count_elementwise, 12, 13, 0, OPC_VECTOR, OPW_NONE,
+                            OPP_WHOLE),
+    [OP_NORM] = KIND("norm", count_norm, 10, 11, 0, OPC_VECTOR, OPW_SHARED, OPP_WHOLE),
+    [OP_SOFTMAX] = KIND("softmax", count_softmax, 14, 15, 0, OPC_VECTOR, OPW_NONE, OPP_WHOLE),
+    [OP_ROUTER] = KIND("router", count_router, 1, 1, 0, OPC_VECTOR, OPW_NONE, OPP_WHOLE),
+    [OP_GATHER] = KIND("gather", count_gather, 2, 2, 0, OPC_VECTOR, OPW_PER_SEQ, OPP_WHOLE),
+    [OP_ALLREDUCE] = KIND("allreduce", count_allreduce, 3, 3, 0, OPC_COLLECTIVE, OPW_NONE,
+                          OPP_XPU_ONLY),
+    /* a recurrent scan runs whole on one side */
+    [OP_SCAN] = KIND("scan", count_scan, 0, 0, 'S', OPC_CORE, OPW_NONE, OPP_WHOLE),
+    [OP_ALLTOALL] = KIND("alltoall", count_alltoall, 0, 0, 'A', OPC_COLLECTIVE, OPW_NONE,
+                         OPP_XPU_ONLY),
+    [OP_ALLGATHER] = KIND("allgather", count_allgather, 0, 0, 'G', OPC_COLLECTIVE, OPW_NONE,
+                          OPP_XPU_ONLY),
 };
-_Static_assert(sizeof OP_KINDS / sizeof OP_KINDS[0] == OP_COUNT, "OP_KINDS out of date");
+#undef KIND
+_Static_assert(sizeof OP_KINDS / sizeof OP_KINDS[0] == OP_COUNT,
+               "OP_KINDS needs one row per op kind, the last one included");
 
 static const char *const BLOCK_NAMES[BLK_COUNT] = {
     [BLK_MODEL] = "model", [BLK_ATTN] = "attention", [BLK_FFN] = "ffn"};
@@ -266,8 +298,38 @@ enum op_impl op_impl_parse(const char *name)
 }
 
 const char *op_kind_name(enum op_kind k) { return OP_KINDS[k].name; }
+struct op_marker op_kind_marker(enum op_kind k) { return OP_KINDS[k].marker; }
+enum op_class op_kind_class(enum op_kind k) { return OP_KINDS[k].cls; }
+bool op_kind_collective(enum op_kind k) { return OP_KINDS[k].cls == OPC_COLLECTIVE; }
+enum op_weights op_kind_weights(enum op_kind k) { return OP_KINDS[k].weights; }
+enum op_place_class op_kind_place_class(enum op_kind k) { return OP_KINDS[k].place; }
+bool op_kind_counted(enum op_kind k) { return OP_KINDS[k].count != NULL; }
 const char *op_block_name(enum op_block b) { return BLOCK_NAMES[b]; }
-void op_count(struct op *op) { OP_KINDS[op->kind].count(op, &op->cost); }
+void op_count(struct op *op)
+{
+    if (!op->cost_fixed) OP_KINDS[op->kind].count(op, &op->cost);
+}
+
+void op_set_rows(struct op *op, double rows)
+{
+    OB_ASSERT(rows >= 0);
+    switch (op->kind) {
+    case OP_GEMM: op->shape.gemm.m = rows; break;
+    case OP_ALLREDUCE:
+    case OP_ALLGATHER: op->shape.allreduce.rows = rows; break;
+    case OP_BATCHED_GEMM:
+    case OP_ATTENTION:
+    case OP_ELEMENTWISE:
+    case OP_NORM:
+    case OP_SOFTMAX:
+    case OP_ROUTER:
+    case OP_GATHER:
+    case OP_SCAN:
+    case OP_ALLTOALL:
+    case OP_COUNT: OB_ASSERT(!"op_set_rows: a kind without token rows"); break;
+    }
+    op_count(op);
+}
 
 double op_act_bytes(const struct op *op)
 {
@@ -285,7 +347,14 @@ int graph_init(struct graph *g, int cap)
 {
     memset(g, 0, sizeof *g);
     g->ops = calloc((size_t)cap, sizeof *g->ops);
-    if (!g->ops) return -1;
+    g->names = malloc((size_t)cap * GRAPH_NAME_MAX);
+    if (!g->ops || !g->names) {
+        free(g->ops);
+        free(g->names);
+        g->ops = NULL;
+        g->names = NULL;
+        return -1;
+    }
     g->cap = cap;
     g->group = -1;
     g->layer_first = -1;
@@ -297,11 +366,26 @@ void graph_free(struct graph *g)
 {
     if (!g) return;
     free(g->ops);
+    free(g->names);
     g->ops = NULL;
-    g->n = g->cap = 0;
+    g->names = NULL;
+    g->n = g->cap = g->n_names = 0;
 }
 
-void graph_reset(struct graph *g) { g->n = 0; }
+void graph_reset(struct graph *g)
+{
+    g->n = 0;
+    g->n_names = 0;
+}
+
+const char *graph_name(struct graph *g, const char *a, const char *b)
+{
+    OB_ASSERT(g->n_names < g->cap);
+    char *s = g->names + (size_t)g->n_names++ * GRAPH_NAME_MAX;
+    if (b) snprintf(s, GRAPH_NAME_MAX, "%s.%s", a, b);
+    else snprintf(s, GRAPH_NAME_MAX, "%s", a);
+    return s;
+}
 
 static struct op *add(struct graph *g, enum op_kind kind, const char *name)
 {
@@ -317,7 +401,9 @@ static struct op *add(struct graph *g, enum op_kind kind, const char *name)
     op->dt_act = g->dt_act;
     op->dt_kv = g->dt_kv;
     op->per_seq = false;
-    op->impl = g->impl;
+    op->head = false;
+    op->impl = g->impl != IMPL_DEFAULT ? g->impl : g->kind_impl[kind];
+    op->cost_fixed = false;
     return op;
 }
 

@@ -14,7 +14,8 @@
  * docs/conventions.md, "Precision").
  *
  * To add an op kind: add OP_X before OP_COUNT, a row in OP_KINDS (graph.c) with
- * its count function, a shape struct in union op_shape and a builder here. */
+ * its count function and every property below (marker, class, weights,
+ * placement), a shape struct in union op_shape and a builder here. */
 #ifndef OB_GRAPH_H
 #define OB_GRAPH_H
 
@@ -53,6 +54,47 @@ enum op_impl {
     IMPL_CUBLAS,        /* cuBLAS GEMMs */
     IMPL_FUSED,         /* fused elementwise/norm kernels (serving engines) */
     IMPL_COUNT
+};
+
+/* ---- Op kind properties: one row per kind in OP_KINDS (graph.c) ---- */
+
+/* How a kind is drawn on a roofline chart: gnuplot point types (cairo
+ * terminals) for decode (open) and prefill (filled), or, when glyph is not 0,
+ * that character for both. */
+struct op_marker {
+    int open, filled;
+    char glyph;
+};
+
+/* What kind of work an op is: the breakdown part and colour group of the
+ * reports (with the op's block), and whether it is a collective. 0 is no
+ * class, so a row that forgot one is found by tests/test_opkinds.c. */
+enum op_class {
+    OPC_MATMUL = 1, /* GEMMs on the tensor units (projections, experts, lm_head) */
+    OPC_CORE,       /* the attention core, or a linear mixer's recurrent scan */
+    OPC_COLLECTIVE, /* traffic between devices (all-reduce, all-to-all, all-gather) */
+    OPC_VECTOR,     /* the rest: pointwise, norms, softmax, router, gather */
+    OPC_COUNT
+};
+
+/* Whose the weight operand is when per-sequence lowerings of one op are
+ * merged into one kernel (serve, docs/serving.md "Iteration cost"): a
+ * property of the kind, so ops carry no flag for it (op_kind_weights). */
+enum op_weights {
+    OPW_NONE = 1, /* no weight operand */
+    OPW_SHARED,   /* model weights: one kernel over every sequence reads them once */
+    OPW_PER_SEQ,  /* an operand of each sequence or token: merged ops add them up */
+    OPW_COUNT
+};
+
+/* Where an op may run on a device with processing in memory (placement.c,
+ * docs/logic-pim.md). */
+enum op_place_class {
+    OPP_WHOLE = 1,     /* all on the xPU or all in PIM, whichever is faster */
+    OPP_SPLIT_EXPERTS, /* routed experts of an FFN block split between the sides (Duplex) */
+    OPP_SPLIT_SEQS,    /* sequences split between the sides (attention co-processing) */
+    OPP_XPU_ONLY,      /* PIM cannot run it (collectives) */
+    OPP_COUNT
 };
 
 /* Which part of a layer an op belongs to (for per-layer summaries). */
@@ -134,7 +176,16 @@ struct op {
      * builders of other context-dependent ops (a sparse-attention indexer's
      * top-k, a block router) set it on the op they get back. */
     bool per_seq;
+    /* Part of the model-level head that runs only for the sequences that
+     * sample a token this step (lm_head and its logits all-gather): serve
+     * sets its rows to the sampling sequences (op_set_rows). Set by the
+     * lowering (models/lower.c). */
+    bool head;
     enum op_impl impl; /* set from the graph's current implementation (add()) */
+    /* The cost was given by an implementation profile's kernel description
+     * (models/profile.h: bytes and FLOPs stated per kernel), not counted from
+     * the shape: op_count leaves it as it is. */
+    bool cost_fixed;
 };
 
 struct graph {
@@ -145,14 +196,34 @@ struct graph {
     int group, layer_first, layer_count;
     enum dtype dt_w, dt_act, dt_kv;
     enum op_impl impl; /* implementation given to the ops added next (IMPL_DEFAULT) */
+    /* Implementation per op kind, used where impl is IMPL_DEFAULT (an
+     * implementation profile's `impl` map; all IMPL_DEFAULT unless set). */
+    enum op_impl kind_impl[OP_COUNT];
+    /* Names made while lowering ("attn_norm.pow"): cap slots of
+     * GRAPH_NAME_MAX bytes, valid until the next graph_reset. */
+    char *names;
+    int n_names;
 };
+
+#define GRAPH_NAME_MAX 48
 
 /* Allocates room for cap ops. Returns 0, or -1 if out of memory. */
 int graph_init(struct graph *g, int cap);
 void graph_free(struct graph *g); /* accepts NULL */
 void graph_reset(struct graph *g);
+/* "a.b" (or a alone when b is NULL) kept in the graph's name store until the
+ * next graph_reset; for op names made while lowering. Truncated to
+ * GRAPH_NAME_MAX - 1 bytes; asserts when the store (cap names) is full. */
+const char *graph_name(struct graph *g, const char *a, const char *b);
 
 const char *op_kind_name(enum op_kind k);
+/* The kind's properties (OP_KINDS in graph.c). */
+struct op_marker op_kind_marker(enum op_kind k);
+enum op_class op_kind_class(enum op_kind k);
+bool op_kind_collective(enum op_kind k); /* class OPC_COLLECTIVE */
+enum op_weights op_kind_weights(enum op_kind k);
+enum op_place_class op_kind_place_class(enum op_kind k);
+bool op_kind_counted(enum op_kind k); /* has a count function */
 const char *op_block_name(enum op_block b);
 /* "default", "fa2", "cudnn", "mem_efficient", "eager", "opbound", "cublas", "fused". */
 const char *op_impl_name(enum op_impl i);
@@ -160,6 +231,10 @@ const char *op_impl_name(enum op_impl i);
 enum op_impl op_impl_parse(const char *name);
 /* Recomputes op->cost from its shape with the kind's count function. */
 void op_count(struct op *op);
+/* Sets the token rows of a row-wise op (a GEMM's m, a collective's rows) and
+ * recounts it: serve's head ops run on the sampling sequences only. Asserts
+ * on kinds without token rows. */
+void op_set_rows(struct op *op, double rows);
 /* Activation bytes of a counted op, read + written, without what it writes
  * into the KV cache or a recurrent state (those are held in the KV/state
  * memory already): the "activations" term of the memory footprint. */
