@@ -8,6 +8,8 @@
 #   make bench    engine speed (BENCHMARKS.md)
 #   make kernels  CUDA kernels and build/kernels/bench (docs/kernels.md) when nvcc is on
 #                 PATH; otherwise one line saying they were skipped. Never part of check.
+#   make kernels-sanitize  bench --check-only under compute-sanitizer (memcheck, racecheck)
+#   kernels/run-gpu.sh OUT  the whole GPU run: build, check, sanitize, measure, calibrate
 #   make deps     only install the Debian packages the build needs
 #   SAN=address,undefined make ...   sanitized build into build-san/
 
@@ -30,14 +32,14 @@ LDLIBS  := -lyaml -lm
 TEST_LDLIBS := -lcmocka $(LDLIBS)
 
 LIB_SRC := $(wildcard sim/core/*.c) $(wildcard sim/*.c) $(filter-out sim/cli/main.c,$(wildcard sim/cli/*.c)) $(wildcard models/*.c) \
-           $(wildcard hw/*.c) $(wildcard reports/*.c)
+           $(wildcard hw/*.c) $(wildcard reports/*.c) kernels/bench_host.c
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 DEB_PKGS := gcc make libc6-dev libyaml-dev libcmocka-dev gnuplot-nox
 
-.PHONY: all deps demo check test test-san test-py schema-check layer-check bench clean kernels
+.PHONY: all deps demo check test test-san test-py schema-check layer-check bench clean
 all: $(BUILD)/opbound $(BUILD)/libopbound.a
 
 $(BUILD)/obj/%.o: %.c
@@ -124,23 +126,62 @@ $(BUILD)/bench: tests/bench.c $(BUILD)/libopbound.a
 	$(CC) $(ALL_CFLAGS) $< $(BUILD)/libopbound.a $(LDLIBS) -o $@
 
 # CUDA (docs/kernels.md): built only by `make kernels`, only when nvcc is found.
+# Machine code for sm_80, sm_90 and sm_90a, plus compute_90 PTX that newer GPUs
+# compile at load. kernels/bench_host.c is plain C inside libopbound.a, so
+# `make check` tests the bench's host logic without nvcc.
 NVCC      ?= nvcc
-NVCCFLAGS ?= -O3 -std=c++17 -lineinfo -Xptxas -v \
-             -gencode arch=compute_90,code=sm_90 -gencode arch=compute_80,code=sm_80
+CU_ARCHS  := -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
+             -gencode arch=compute_90a,code=sm_90a -gencode arch=compute_90,code=compute_90
+NVCC_THREADS ?= 1
+NVCCFLAGS ?= -O3 -std=c++17 -lineinfo -Xptxas -v --threads $(NVCC_THREADS)
 CU_SRC    := $(wildcard kernels/*.cu)
+CU_OBJ    := $(CU_SRC:kernels/%.cu=$(BUILD)/kernels/%.o)
 CU_HDR    := $(wildcard kernels/*.h) sim/core/opcost.h
+SANITIZER ?= $(shell command -v compute-sanitizer 2>/dev/null || \
+               { [ -x /usr/local/cuda/bin/compute-sanitizer ] && echo /usr/local/cuda/bin/compute-sanitizer; })
 
+.PHONY: kernels kernels-sanitize opbound-static
 kernels:
 	@if command -v $(NVCC) >/dev/null 2>&1; then \
-	  echo "make kernels: nvcc found ($$(command -v $(NVCC))): building CUDA kernels and bench for sm_90, sm_80"; \
+	  echo "make kernels: nvcc found ($$(command -v $(NVCC))): building CUDA kernels and bench for sm_80, sm_90, sm_90a + compute_90 PTX"; \
 	  $(MAKE) --no-print-directory $(BUILD)/kernels/bench; \
 	else \
 	  echo "make kernels: nvcc not found on PATH; skipping the CUDA kernels and bench"; \
 	fi
 
-$(BUILD)/kernels/bench: $(CU_SRC) $(CU_HDR) $(BUILD)/libopbound.a
+$(BUILD)/kernels/%.o: kernels/%.cu $(CU_HDR)
 	@mkdir -p $(dir $@)
-	$(NVCC) $(NVCCFLAGS) $(CU_SRC) $(BUILD)/libopbound.a -lcublas -lyaml -lm -o $@
+	$(NVCC) $(NVCCFLAGS) $(CU_ARCHS) -c $< -o $@
+
+# The bench needs only the cost model's counts (sim/core/opcost.h) and bench_host.c:
+# it links the library objects without the YAML reader, so it builds and runs
+# on a GPU machine that has no libyaml.
+KLIB_OBJ := $(filter-out $(BUILD)/obj/sim/yml.o,$(LIB_OBJ))
+$(BUILD)/kernels/libopbound-noyaml.a: $(KLIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/kernels/bench: $(CU_OBJ) $(BUILD)/kernels/libopbound-noyaml.a
+	$(NVCC) $(CU_ARCHS) $(CU_OBJ) $(BUILD)/kernels/libopbound-noyaml.a -lcublas -lm -o $@
+
+# opbound with libyaml linked in, to carry to a machine without libyaml
+# (kernels/run-gpu.sh uses it for validate and calibrate when present).
+opbound-static: $(BUILD)/opbound-static
+$(BUILD)/opbound-static: $(BUILD)/obj/sim/cli/main.o $(BUILD)/libopbound.a
+	$(CC) $(ALL_CFLAGS) $^ -Wl,-Bstatic -lyaml -Wl,-Bdynamic -lm -o $@
+
+# The bench's --check-only mode (small shapes; --no-large) under compute-sanitizer
+# memcheck and racecheck, when it is installed; one skip line otherwise.
+kernels-sanitize:
+	@if [ -z "$(SANITIZER)" ] || ! command -v $(NVCC) >/dev/null 2>&1; then \
+	  echo "make kernels-sanitize: compute-sanitizer or nvcc not found; skipping"; \
+	else \
+	  $(MAKE) --no-print-directory kernels && \
+	  $(SANITIZER) --tool memcheck --leak-check full --error-exitcode 3 \
+	    ./$(BUILD)/kernels/bench --check-only --no-large && \
+	  $(SANITIZER) --tool racecheck --error-exitcode 3 \
+	    ./$(BUILD)/kernels/bench --check-only --no-large; \
+	fi
 
 clean:
 	rm -rf build build-san
