@@ -9,7 +9,7 @@
 
 #include "../kernels/bench_host.h"
 #include "../sim/measure.h"
-#include "../sim/opcost.h"
+#include "../sim/core/opcost.h"
 
 /* Tile of the v2 decode kernel for head dim d: (32 / (d / 8)) keys per pass
  * x 4 passes (kernels/attn_decode.cu, dec_tk). */
