@@ -1,7 +1,7 @@
 /* measure_import.c - converts the JSON of the library-kernel benchmark
- * (the format of kernels/measurements/h100-library-2026-11-22.json: sections
+ * (the format of kernels/measurements/library/h100-library-2026-11-22.json: sections
  * props, ceilings, gemms, prefill, decode, mla_decode_bmm; see
- * kernels/measurements/README.md) into the measurement CSV (measure.h).
+ * kernels/measurements/library/CSV.md) into the measurement CSV (measure.h).
  *
  * JSON is read with libyaml (sim/core/yml.c): a JSON text is a YAML 1.2 flow
  * document, so every value keeps its line and column for errors.

@@ -1,5 +1,5 @@
 /* test_accuracy.c - the calibrated model against the shipped H100 measurements
- * (kernels/measurements/, real timings; see its README), the model terms by
+ * (kernels/measurements/library/, real timings; see CSV.md there), the model terms by
  * hand, the calibration chain, launch modes, and the new measurement row kinds,
  * flags and their errors.
  *
@@ -13,7 +13,7 @@
 #include "../sim/calibrate.h"
 #include "../sim/eval.h"
 
-#define SHIPPED OB_DATADIR "/kernels/measurements/h100-library-2026-11-22.csv"
+#define SHIPPED OB_DATADIR "/kernels/measurements/library/h100-library-2026-11-22.csv"
 
 /* A temp file with text (never NULL: a failed write names a missing file). */
 static const char *temp_file(const char *text)
@@ -260,7 +260,7 @@ static void test_measure_import_reproduces(void **state)
     (void)state;
     static char out[1 << 17], err[4096];
     assert_int_equal(tu_run("measure import " OB_DATADIR
-                            "/kernels/measurements/h100-library-2026-11-22.json",
+                            "/kernels/measurements/library/h100-library-2026-11-22.json",
                             out, sizeof out, err, sizeof err), 0);
     FILE *f = fopen(SHIPPED, "r");
     static char want[1 << 17];

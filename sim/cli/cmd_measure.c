@@ -17,7 +17,7 @@ static const char USAGE[] =
     "\n"
     "Converts the JSON written by the library-kernel benchmark (cuBLAS GEMMs, PyTorch SDPA\n"
     "prefill and decode per backend, eager grouped and MLA decode compositions; format in\n"
-    "kernels/measurements/README.md) into a measurement file for calibrate and validate.\n"
+    "kernels/measurements/library/CSV.md) into a measurement file for calibrate and validate.\n"
     "Without -o the CSV goes to standard output.\n";
 
 int cmd_measure(int argc, char **argv)
