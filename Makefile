@@ -4,13 +4,22 @@
 #   make demo     install missing Debian packages, build, analyze a bundled model on H100
 #   make check    install missing packages, build and run every test, then again under
 #                 AddressSanitizer + UndefinedBehaviorSanitizer; check docs/schema.md
+#                 and docs/man (make man-update rewrites docs/man from the option tables)
 #   make layer-check  the include arrows run one way (docs/architecture.md); part of check
 #   make bench    engine speed (BENCHMARKS.md)
 #   make kernels  CUDA kernels and build/kernels/bench (docs/kernels.md) when nvcc is on
 #                 PATH; otherwise one line saying they were skipped. Never part of check.
 #   make kernels-sanitize  bench --check-only under compute-sanitizer (memcheck, racecheck)
 #   kernels/run-gpu.sh OUT  the whole GPU run: build, check, sanitize, measure, calibrate
+#   make check-browser   opens a generated report.html in headless Chromium (installed
+#                 from Debian, DevTools client chrome-remote-interface from npm, when
+#                 missing); fails on console errors, failed or external requests,
+#                 broken images, roofline points without hover titles; screenshots
+#                 in build/browser/. Run by .ci/run after check.
 #   make deps     only install the Debian packages the build needs
+#   make install PREFIX=/usr/local [DESTDIR=]   binary, libopbound.a/.so, opbound.h,
+#                 opbound.pc, man pages, bash completion, data in PREFIX/share/opbound
+#   make uninstall PREFIX=...   removes exactly what install put there
 #   SAN=address,undefined make ...   sanitized build into build-san/
 
 CC      ?= cc
@@ -26,21 +35,45 @@ endif
 
 WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS := -std=c11 $(CFLAGS) $(WARN) $(SANFLAGS) -MMD -MP \
-              -DOB_VERSION='"$(VERSION)"' -DOB_DATADIR='"$(CURDIR)"'
+# -fvisibility=hidden: only functions marked OB_API (sim/api/opbound.h) leave
+# libopbound.so and the installed libopbound.a; -fPIC so one object set serves
+# both libraries.
+ALL_CFLAGS := -std=c11 $(CFLAGS) $(WARN) $(SANFLAGS) -MMD -MP -fPIC -fvisibility=hidden \
+              -DOB_VERSION='"$(VERSION)"'
+# Tests and the benchmark read files of this clone (examples/, tests/data/).
+SRC_DEF := -DOB_DATADIR='"$(CURDIR)"'
 LDLIBS  := -lyaml -lm
 TEST_LDLIBS := -lcmocka $(LDLIBS)
 
-LIB_SRC := $(wildcard sim/core/*.c) $(wildcard sim/*.c) $(filter-out sim/cli/main.c,$(wildcard sim/cli/*.c)) $(wildcard models/*.c) \
+LIB_SRC := $(wildcard sim/core/*.c) $(wildcard sim/*.c) $(wildcard sim/api/*.c) $(filter-out sim/cli/main.c,$(wildcard sim/cli/*.c)) $(wildcard models/*.c) \
            $(wildcard hw/*.c) $(wildcard reports/*.c) kernels/bench_host.c
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-DEB_PKGS := gcc make libc6-dev libyaml-dev libcmocka-dev gnuplot-nox
+DEB_PKGS := gcc make libc6-dev libyaml-dev libcmocka-dev gnuplot-nox pkg-config binutils
 
-.PHONY: all deps demo check test test-san test-py schema-check layer-check bench clean
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SOMAJOR := 0
+BINDIR  := $(DESTDIR)$(PREFIX)/bin
+LIBDIR  := $(DESTDIR)$(PREFIX)/lib
+INCDIR  := $(DESTDIR)$(PREFIX)/include
+PCDIR   := $(LIBDIR)/pkgconfig
+MANDIR  := $(DESTDIR)$(PREFIX)/share/man/man1
+COMPDIR := $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+DATADIR := $(DESTDIR)$(PREFIX)/share/opbound
+COMMANDS := analyze compare import list serve schema roofline sweep report calibrate validate predict \
+            train plan
+MAN_PAGES := $(BUILD)/man/opbound.1 $(COMMANDS:%=$(BUILD)/man/opbound-%.1)
+
+.PHONY: all deps demo check test test-san test-py schema-check layer-check man-check man-update \
+        bench clean kernels install uninstall man check-browser
+ifeq ($(SAN),)
+all: $(BUILD)/opbound $(BUILD)/libopbound.a $(BUILD)/libopbound.so $(BUILD)/pub/libopbound.a man
+else
 all: $(BUILD)/opbound $(BUILD)/libopbound.a
+endif
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -52,9 +85,73 @@ $(BUILD)/libopbound.a: $(LIB_OBJ)
 $(BUILD)/opbound: $(BUILD)/obj/sim/cli/main.o $(BUILD)/libopbound.a
 	$(CC) $(ALL_CFLAGS) $^ $(LDLIBS) -o $@
 
+# The shared library: only ob_ symbols (hidden visibility plus a version script).
+$(BUILD)/libopbound.so: $(LIB_OBJ) sim/api/opbound.map
+	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,libopbound.so.$(SOMAJOR) \
+	    -Wl,--version-script=sim/api/opbound.map $(LIB_OBJ) $(LDLIBS) -o $@
+
+# The installed static library: every object linked into one whose hidden
+# (internal) symbols are made local, so only ob_ names can clash with a user's.
+# build/libopbound.a keeps the internal names for the CLI and the tests.
+$(BUILD)/pub/libopbound.a: $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(LD) -r $(LIB_OBJ) -o $(BUILD)/pub/opbound.o
+	objcopy --localize-hidden $(BUILD)/pub/opbound.o
+	rm -f $@ && ar rcs $@ $(BUILD)/pub/opbound.o
+
+# Man pages: `opbound man [CMD]` writes them from the option tables that --help
+# prints, so the two cannot drift; docs/man/ keeps a copy to read without
+# building, checked by man-check.
+man: $(MAN_PAGES)
+$(BUILD)/man/opbound.1: $(BUILD)/opbound
+	@mkdir -p $(dir $@)
+	$(BUILD)/opbound man > $@.tmp && mv $@.tmp $@
+$(BUILD)/man/opbound-%.1: $(BUILD)/opbound
+	@mkdir -p $(dir $@)
+	$(BUILD)/opbound man $* > $@.tmp && mv $@.tmp $@
+
+man-check: man
+	@for p in $(MAN_PAGES); do diff -u docs/man/$$(basename $$p) $$p || \
+	  { echo "docs/man is out of date: run 'make man-update'"; exit 1; }; done
+	@test "$$(ls docs/man | wc -l)" -eq "$(words $(MAN_PAGES))" || \
+	  { echo "docs/man holds pages of no command: run 'make man-update'"; exit 1; }
+	@echo "docs/man matches the commands' option tables"
+
+man-update: man
+	rm -rf docs/man && mkdir -p docs/man && cp $(MAN_PAGES) docs/man/
+
+# Paths are quoted: a PREFIX may contain spaces.
+install: all
+	install -d "$(BINDIR)" "$(LIBDIR)" "$(PCDIR)" "$(INCDIR)" "$(MANDIR)" "$(COMPDIR)" \
+	    "$(DATADIR)/models" "$(DATADIR)/hw" "$(DATADIR)/examples"
+	install -m 755 $(BUILD)/opbound "$(BINDIR)/opbound"
+	install -m 644 $(BUILD)/pub/libopbound.a "$(LIBDIR)/libopbound.a"
+	install -m 755 $(BUILD)/libopbound.so "$(LIBDIR)/libopbound.so.$(VERSION)"
+	ln -sf libopbound.so.$(VERSION) "$(LIBDIR)/libopbound.so.$(SOMAJOR)"
+	ln -sf libopbound.so.$(SOMAJOR) "$(LIBDIR)/libopbound.so"
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+	  'Name: opbound' 'Description: cost model for attention and MoE designs of LLMs' \
+	  'Version: $(VERSION)' 'Libs: -L$${libdir} -lopbound' 'Libs.private: -lyaml -lm' \
+	  'Cflags: -I$${includedir}' > "$(PCDIR)/opbound.pc"
+	install -m 644 sim/api/opbound.h "$(INCDIR)/opbound.h"
+	install -m 644 $(MAN_PAGES) "$(MANDIR)"
+	install -m 644 sim/cli/opbound.bash "$(COMPDIR)/opbound"
+	install -m 644 models/*.yaml "$(DATADIR)/models"
+	install -m 644 hw/*.yaml "$(DATADIR)/hw"
+	install -m 644 examples/*.yaml "$(DATADIR)/examples"
+	@echo "installed into $(DESTDIR)$(PREFIX)"
+
+uninstall:
+	rm -f "$(BINDIR)/opbound" "$(LIBDIR)/libopbound.a" "$(LIBDIR)/libopbound.so" \
+	    "$(LIBDIR)/libopbound.so.$(SOMAJOR)" "$(LIBDIR)/libopbound.so.$(VERSION)" \
+	    "$(PCDIR)/opbound.pc" "$(INCDIR)/opbound.h" "$(COMPDIR)/opbound" "$(MANDIR)/opbound.1"
+	for c in $(COMMANDS); do rm -f "$(MANDIR)/opbound-$$c.1"; done
+	rm -rf "$(DATADIR)"
+	@echo "removed opbound from $(DESTDIR)$(PREFIX)"
+
 $(BUILD)/tests/%: tests/%.c tests/testutil.h $(BUILD)/libopbound.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -DOB_BIN='"$(CURDIR)/$(BUILD)/opbound"' $< $(BUILD)/libopbound.a \
+	$(CC) $(ALL_CFLAGS) $(SRC_DEF) -DOB_BIN='"$(CURDIR)/$(BUILD)/opbound"' $< $(BUILD)/libopbound.a \
 	    $(TEST_LDLIBS) -o $@
 
 # Installs whatever of DEB_PKGS is missing (root, or sudo when available).
@@ -114,16 +211,36 @@ layer-check:
 check: deps
 	$(MAKE) --no-print-directory layer-check
 	$(MAKE) --no-print-directory schema-check
+	$(MAKE) --no-print-directory man-check
 	$(MAKE) --no-print-directory test
 	$(MAKE) --no-print-directory test-py
 	$(MAKE) --no-print-directory test-san
+
+# A real browser on the report (tests/tools/check-browser.js). The page is
+# copied alone into another folder first: it must not need the files beside it.
+BROWSER_DIR := $(BUILD)/browser
+CRI_VERSION := 0.34.0
+check-browser: deps
+	$(MAKE) --no-print-directory all
+	@command -v chromium >/dev/null 2>&1 || $(MAKE) --no-print-directory deps DEB_PKGS=chromium
+	@{ command -v node && command -v npm; } >/dev/null 2>&1 || \
+	  $(MAKE) --no-print-directory deps DEB_PKGS="nodejs npm"
+	@test -f $(BROWSER_DIR)/node_modules/chrome-remote-interface/package.json || \
+	  { echo "installing chrome-remote-interface $(CRI_VERSION) from npm into $(BROWSER_DIR)"; \
+	    mkdir -p $(BROWSER_DIR) && npm install --silent --no-audit --no-fund --no-save \
+	      --prefix $(BROWSER_DIR) chrome-remote-interface@$(CRI_VERSION); }
+	rm -rf $(BROWSER_DIR)/report $(BROWSER_DIR)/alone
+	./$(BUILD)/opbound report examples/study-attention.yaml -o $(BROWSER_DIR)/report >/dev/null
+	mkdir -p $(BROWSER_DIR)/alone && cp $(BROWSER_DIR)/report/report.html $(BROWSER_DIR)/alone/
+	NODE_PATH=$(CURDIR)/$(BROWSER_DIR)/node_modules timeout 300 node tests/tools/check-browser.js \
+	  "$$(command -v chromium)" $(BROWSER_DIR)/alone/report.html $(BROWSER_DIR)
 
 bench: deps
 	$(MAKE) --no-print-directory all $(BUILD)/bench
 	./$(BUILD)/bench
 
 $(BUILD)/bench: tests/bench.c $(BUILD)/libopbound.a
-	$(CC) $(ALL_CFLAGS) $< $(BUILD)/libopbound.a $(LDLIBS) -o $@
+	$(CC) $(ALL_CFLAGS) $(SRC_DEF) $< $(BUILD)/libopbound.a $(LDLIBS) -o $@
 
 # CUDA (docs/kernels.md): built only by `make kernels`, only when nvcc is found.
 # Machine code for sm_80, sm_90 and sm_90a, plus compute_90 PTX that newer GPUs

@@ -18,7 +18,8 @@
  *             output (per head c -> d_v): attention over the cached latent with
  *             d_qk = c + d_rope, d_v = c, one KV "head" shared by all H heads.
  *   auto      naive for prefill, absorbed for decode (as DeepSeek's and vLLM's
- *             inference does; default).
+ *             inference does; default); a speculative verify step of up to
+ *             step.decode_q_max tokens counts as decode.
  * docs/variants/mla.md derives where each is cheaper.
  *
  * Tensor parallelism (key `tp_mode`): `replicate` (default) splits heads; every
@@ -155,8 +156,9 @@ void mla_lower_core(const struct mla_cfg *c, const struct lower_ctx *x, struct g
     const double pairs = sp ? sp->pairs : attn_causal_pairs(st);
     /* keys the absorbed form reads from the cache per sequence */
     const double kread = sp ? sp->keys_read : skv;
-    const bool decode = st->q_len == 1 && st->ctx_prior > 0;
-    const bool absorbed = c->execution == MLA_ABSORBED || (c->execution == MLA_AUTO && s == 1);
+    const double dq = st->decode_q_max > 1 ? st->decode_q_max : 1.0;
+    const bool decode = st->q_len <= dq && st->ctx_prior > 0;
+    const bool absorbed = c->execution == MLA_ABSORBED || (c->execution == MLA_AUTO && s <= dq);
     const bool tpla = c->tp_mode == MLA_TP_TPLA && tp > 1 && absorbed && decode;
     const double hl = c->heads / (double)tp; /* heads per device (head split) */
 

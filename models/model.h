@@ -43,6 +43,11 @@ struct step {
     /* Implementation profile (models/profile.h); NULL lowers one op per role
      * with no implementation chosen (the outputs before profiles existed). */
     const struct profile *profile;
+    /* Steps of at most this many new tokens per sequence run the decode
+     * kernels (0 read as 1). Speculative decoding's verify step (k + 1 tokens
+     * over the cache) sets k + 1, as vLLM does for its decode path; MLA's
+     * `auto` then stays absorbed (sim/spec.c). */
+    double decode_q_max;
 };
 
 /* Per-layer counts of one block. The first three are for the whole model;

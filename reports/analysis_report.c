@@ -188,16 +188,16 @@ void report_analysis_table(FILE *out, const struct analysis_view *v, bool per_op
     fprintf(out, "Model\n");
     fprintf(out, "  parameters          %s total, %s active per token\n",
             fmt_si(b[0], B64, a->counts.params, ""), fmt_si(b[1], B64, a->counts.active_params, ""));
-    fprintf(out, "  weights             %s\n", fmt_si(b[0], B64, a->weight_bytes, "B"));
+    fprintf(out, "  weights             %s\n", fmt_bin(b[0], B64, a->weight_bytes));
     fprintf(out, "  KV cache per token  %s (all layers)\n",
-            fmt_si(b[0], B64, a->kv_bytes_per_token, "B"));
+            fmt_bin(b[0], B64, a->kv_bytes_per_token));
     if (a->state_bytes_per_seq > 0)
         fprintf(out, "  state per sequence  %s (constant in context; conv/recurrent state)\n",
-                fmt_si(b[0], B64, a->state_bytes_per_seq, "B"));
+                fmt_bin(b[0], B64, a->state_bytes_per_seq));
     if (a->step.tp > 1)
         fprintf(out, "  per device          weights %s, KV cache per token %s\n",
-                fmt_si(b[0], B64, a->weight_bytes_dev, "B"),
-                fmt_si(b[1], B64, a->kv_bytes_per_token_dev, "B"));
+                fmt_bin(b[0], B64, a->weight_bytes_dev),
+                fmt_bin(b[1], B64, a->kv_bytes_per_token_dev));
     fprintf(out, "Step (%s)\n", phase_name(v->sc->phase));
     fprintf(out, "  FLOPs               %s (%s matmul, %s vector)\n",
             fmt_si(b[0], B64, t->flops, ""), fmt_si(b[1], B64, t->cost.flops_mm, ""),
@@ -225,21 +225,39 @@ void report_analysis_table(FILE *out, const struct analysis_view *v, bool per_op
     const double uncapped =
         a->step.batch * (a->ctx_tokens * a->kv_bytes_per_token_dev + a->state_bytes_per_seq_dev);
     fprintf(out, "  KV cache            %s (%.0f x %.0f tokens%s)\n",
-            fmt_si(b[0], B64, a->kv_cache_bytes, "B"), a->step.batch, a->ctx_tokens,
+            fmt_bin(b[0], B64, a->kv_cache_bytes), a->step.batch, a->ctx_tokens,
             a->kv_cache_bytes < uncapped ? "; windowed layers hold fewer" : "");
-    fprintf(out, "  activations         %s (largest op)\n", fmt_si(b[0], B64, a->act_bytes, "B"));
-    fprintf(out, "  footprint           %s of %s: %s\n", fmt_si(b[0], B64, a->memory_bytes, "B"),
-            fmt_si(b[1], B64, v->d->mem_capacity_bytes, "B"), a->fits ? "fits" : "DOES NOT FIT");
+    fprintf(out, "  activations         %s (largest op)\n", fmt_bin(b[0], B64, a->act_bytes));
+    fprintf(out, "  footprint           %s of %s: %s\n", fmt_bin(b[0], B64, a->memory_bytes),
+            fmt_bin(b[1], B64, v->d->mem_capacity_bytes), a->fits ? "fits" : "DOES NOT FIT");
     fprintf(out, "  largest batch       %.0f at this length\n", a->max_batch);
     fprintf(out, "Serving\n");
-    fprintf(out, "  time to first token %s (prefill of %.0f x %.0f tokens)\n",
-            fmt_time(b[0], B64, a->ttft_s), a->step.batch,
-            v->sc->phase == PHASE_PREFILL ? v->sc->seq : v->sc->context);
+    const double plen = v->sc->phase == PHASE_PREFILL ? v->sc->seq : v->sc->context;
+    if (v->has_ttft_request)
+        fprintf(out, "  time to first token %s (one request of %.0f tokens, prefilled alone)\n",
+                fmt_time(b[0], B64, v->ttft_request_s), plen);
+    if (!v->has_ttft_request || a->step.batch > 1) /* at batch 1 it is the line above */
+        fprintf(out, "  %s %s (%.0f x %.0f tokens%s)\n",
+                v->has_ttft_request ? "batch prefill      " : "time to first token",
+                fmt_time(b[0], B64, a->ttft_s), a->step.batch, plen,
+                v->has_ttft_request ? " together: each of these requests waits this long" : "");
     fprintf(out, "  time per out token  %s (decode at context %.0f)\n",
             fmt_time(b[0], B64, a->tpot_s),
             v->sc->phase == PHASE_PREFILL ? v->sc->seq : v->sc->context);
-    fprintf(out, "  tokens per second   %s (%s)\n", fmt_si(b[0], B64, a->tokens_per_s, ""),
-            v->sc->phase == PHASE_PREFILL ? "prompt tokens processed" : "tokens generated");
+    const char *what = v->sc->phase == PHASE_PREFILL ? "prompt tokens processed" : "tokens generated";
+    if (!a->fits)
+        fprintf(out, "  tokens per second   n/a (does not fit in memory)\n");
+    else if (a->step.tp > 1) /* one batch split over the group */
+        fprintf(out, "  tokens per second   %s (%s by the group of %.0f devices; %s per device)\n",
+                fmt_si(b[0], B64, a->tokens_per_s, ""), what, a->step.tp,
+                fmt_si(b[1], B64, a->tokens_per_s / a->step.tp, ""));
+    else if (a->step.ep > 1) /* each device its own batch (docs/moe.md) */
+        fprintf(out, "  tokens per second   %s (%s per device, each with its own batch; %s by "
+                     "the group of %.0f)\n",
+                fmt_si(b[0], B64, a->tokens_per_s, ""), what,
+                fmt_si(b[1], B64, a->tokens_per_s * a->step.ep, ""), a->step.ep);
+    else
+        fprintf(out, "  tokens per second   %s (%s)\n", fmt_si(b[0], B64, a->tokens_per_s, ""), what);
     if (!a->counts_exact)
         fprintf(out, "note: totals above 2^53 are rounded to double precision (relative error "
                      "below 1e-15); see docs/conventions.md\n");
@@ -425,8 +443,10 @@ void report_analysis_json(FILE *out, const struct analysis_view *v)
     fprintf(out, "\"fits\": %s, ", a->fits ? "true" : "false");
     jnum(out, "max_batch", a->max_batch, true);
     jnum(out, "ttft_s", a->ttft_s, true);
+    if (v->has_ttft_request) jnum(out, "ttft_request_s", v->ttft_request_s, true);
     jnum(out, "tpot_s", a->tpot_s, true);
-    jnum(out, "tokens_per_s", a->tokens_per_s, true);
+    if (a->fits) jnum(out, "tokens_per_s", a->tokens_per_s, true);
+    else fputs("\"tokens_per_s\": null, ", out); /* not applicable: does not fit */
     fprintf(out, "\"counts_exact\": %s", a->counts_exact ? "true" : "false");
     if (a->placed) report_pim_json_totals(out, v);
     fprintf(out, "},\n  \"ops\": [");

@@ -5,6 +5,8 @@
 #ifndef OB_ANALYSIS_VIEW_H
 #define OB_ANALYSIS_VIEW_H
 
+#include <stdbool.h>
+
 #include "../sim/analyze.h"
 
 struct analysis_view {
@@ -16,6 +18,10 @@ struct analysis_view {
      * (a bank-PIM variant), for the speedup line; NULL when absent */
     const struct analysis *base;
     const struct device *base_d;
+    /* optional (analysis_ttft_request_s): TTFT of one request prefilled alone;
+     * has_ttft_request false when not computed */
+    bool has_ttft_request;
+    double ttft_request_s;
 };
 
 #endif

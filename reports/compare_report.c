@@ -74,13 +74,13 @@ static void table(FILE *out, const char *title, const struct compare_block *bloc
             table_row(&t);
             table_cell(&t, 0, "%s", r->design);
             table_cell(&t, 1, "%s", fmt_si(b[0], B64, r->params, ""));
-            table_cell(&t, 2, "%s", fmt_si(b[1], B64, r->kv_bytes_per_token, "B"));
+            table_cell(&t, 2, "%s", fmt_bin(b[1], B64, r->kv_bytes_per_token));
             table_cell(&t, 3, "%s", fmt_si(b[2], B64, r->prefill_flops, ""));
             table_cell(&t, 4, "%s", fmt_si(b[3], B64, r->decode_flops, ""));
             table_cell(&t, 5, r->decode_intensity >= 100 ? "%.0f" : "%.3g", r->decode_intensity);
             table_cell(&t, 6, "%s", fmt_time(b[4], B64, r->ttft_s));
             table_cell(&t, 7, "%s", fmt_time(b[5], B64, r->tpot_s));
-            table_cell(&t, 8, "%s%s", fmt_si(b[6], B64, r->memory_bytes, "B"), r->fits ? "" : " !");
+            table_cell(&t, 8, "%s%s", fmt_bin(b[6], B64, r->memory_bytes), r->fits ? "" : " !");
             table_cell(&t, 9, "%.0f", r->max_batch);
             const double q[3] = {ratio(r->kv_bytes_per_token, f->kv_bytes_per_token),
                                  ratio(r->ttft_s, f->ttft_s), ratio(r->tpot_s, f->tpot_s)};

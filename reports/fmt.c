@@ -27,6 +27,24 @@ const char *fmt_si(char *buf, size_t n, double v, const char *unit)
     return buf;
 }
 
+const char *fmt_bin(char *buf, size_t n, double v)
+{
+    static const char *const P[] = {"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
+    double a = fabs(v);
+    int i = 0;
+    while (a >= 999.5 && i < 6) a /= 1024.0, i++;
+    const double s = v < 0 ? -a : a;
+    if (v == 0)
+        snprintf(buf, n, "0 B");
+    else if (a >= 99.95 || (i == 0 && a == floor(a)))
+        snprintf(buf, n, "%.0f %sB", s, P[i]);
+    else if (a >= 9.995)
+        snprintf(buf, n, "%.1f %sB", s, P[i]);
+    else
+        snprintf(buf, n, "%.2f %sB", s, P[i]);
+    return buf;
+}
+
 const char *fmt_time(char *buf, size_t n, double s)
 {
     const double a = fabs(s);

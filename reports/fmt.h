@@ -11,6 +11,10 @@
 
 /* Writes v with an SI prefix and unit into buf ("1.23 TFLOP", "80.0 GB"). */
 const char *fmt_si(char *buf, size_t n, double v, const char *unit);
+/* Sizes held in memory (capacity, weights, KV cache, footprint) with binary
+ * prefixes, 3 significant digits: "80.0 GiB" (80 x 2^30 B), "128 KiB", "512 B"
+ * (docs/conventions.md, "Units"). Bytes moved and bandwidths use fmt_si. */
+const char *fmt_bin(char *buf, size_t n, double bytes);
 /* Seconds with ms/us/ns ("12.3 ms"). */
 const char *fmt_time(char *buf, size_t n, double s);
 /* Exact form for csv/json. */

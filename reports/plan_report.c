@@ -18,7 +18,7 @@ static void row_line(FILE *out, const struct plan_row *w, int rank)
             w->batch, fmt_time(t1, sizeof t1, w->ttft_s), fmt_time(t2, sizeof t2, w->tpot_s),
             fmt_si(s1, sizeof s1, w->tok_s_user, ""), fmt_si(s2, sizeof s2, w->tok_s_gpu, ""),
             w->usd_per_mtok > 0 ? (snprintf(s3, sizeof s3, "%.3g", w->usd_per_mtok), s3) : "n/a",
-            fmt_si(mem, sizeof mem, w->memory_bytes, "B"));
+            fmt_bin(mem, sizeof mem, w->memory_bytes));
 }
 
 static void header(FILE *out)

@@ -113,6 +113,14 @@ bool plot_gnuplot_find(const char **prog)
     return false;
 }
 
+void plot_gp_yformat(FILE *f, const char *unit)
+{
+    if (strcmp(unit, "B") == 0)
+        fprintf(f, "set logscale y 2\nset format y '%%.0b %%BB'\n");
+    else
+        fprintf(f, "set format y '%%.0s %%c%s'\n", unit);
+}
+
 void plot_gp_str(FILE *f, const char *s)
 {
     fputc('\'', f);
@@ -130,6 +138,66 @@ static void unlink_in(const char *dir, const char *name)
 {
     char p[PLOT_PATH_MAX * 2];
     if (plot_path(p, sizeof p, dir, name) == 0) unlink(p);
+}
+
+/* gnuplot's SVG writes a hypertext label as
+ *   <g onmousemove="gnuplot_svg.showHypertext(evt,'TEXT')" onmouseout="..."><title> </title>
+ * which needs its gnuplot_svg.js (not shipped: the page must stand alone).
+ * Rewritten as <g><title>TEXT</title>: the browser's own hover text, no script.
+ * TEXT is already XML-escaped by gnuplot. Returns 0, or -1 if the file cannot
+ * be read or written. */
+static int svg_plain_titles(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n + 65536 > cap) {
+            char *nb = realloc(buf, cap = 2 * cap + 65536);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return -1;
+            }
+            buf = nb;
+        }
+        size_t k = fread(buf + n, 1, cap - n - 1, f);
+        n += k;
+        if (k == 0) break;
+    }
+    fclose(f);
+    buf[n] = 0;
+    static const char OPEN[] = "<g onmousemove=\"gnuplot_svg.showHypertext(evt,'";
+    static const char CLOSE[] = "')\" onmouseout=\"gnuplot_svg.hideHypertext()\"><title> </title>";
+    if (!strstr(buf, OPEN)) {
+        free(buf);
+        return 0;
+    }
+    char tmp[PLOT_PATH_MAX * 2 + 8];
+    snprintf(tmp, sizeof tmp, "%s.t", path);
+    FILE *o = fopen(tmp, "wb");
+    if (!o) {
+        free(buf);
+        return -1;
+    }
+    const char *p = buf;
+    for (const char *g; (g = strstr(p, OPEN));) {
+        const char *text = g + sizeof OPEN - 1, *end = strstr(text, CLOSE);
+        if (!end) break;
+        fwrite(p, 1, (size_t)(g - p), o);
+        fputs("<g><title>", o);
+        fwrite(text, 1, (size_t)(end - text), o);
+        fputs("</title>", o);
+        p = end + sizeof CLOSE - 1;
+    }
+    fputs(p, o);
+    free(buf);
+    if (fclose(o) != 0 || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
 }
 
 enum plot_status plot_render(const char *dir, const char *script, const char *const *vars,
@@ -191,7 +259,9 @@ enum plot_status plot_render(const char *dir, const char *script, const char *co
         return PLOT_FAILED;
     }
     for (int i = 0; i < n; i++) {
-        if (plot_path(path, sizeof path, dir, tmp[i]) ||
+        const size_t fl = strlen(files[i]);
+        const bool svg = fl > 4 && strcmp(files[i] + fl - 4, ".svg") == 0;
+        if (plot_path(path, sizeof path, dir, tmp[i]) || (svg && svg_plain_titles(path)) ||
             plot_path(dst, sizeof dst, dir, files[i]) || rename(path, dst) != 0) {
             err_set(e, dst, 0, 0, "cannot write: %s", strerror(errno));
             for (int k = i; k < n; k++) unlink_in(dir, tmp[k]);

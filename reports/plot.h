@@ -62,6 +62,10 @@ enum plot_status plot_render(const char *dir, const char *script, const char *co
 /* Writes s as a single-quoted gnuplot string ('' for a quote; newlines become
  * spaces). */
 void plot_gp_str(FILE *f, const char *s);
+/* Tick labels of a log y axis in unit: bytes held in memory in binary steps on
+ * a base-2 axis ("8 GiB", docs/conventions.md "Units"), anything else with
+ * decimal SI prefixes ("10 ms"). */
+void plot_gp_yformat(FILE *f, const char *unit);
 
 /* Colours told apart by most readers, colour-blind ones included (Okabe and
  * Ito 2008, plus black and grey); series cycle through them. */

@@ -53,12 +53,22 @@ static int group_curves(const struct curves *c, int *group, int *first)
 
 /* Legend of group g: the first design with the curve's sample, the others
  * with the same values on their own lines below it ("= name"). */
+/* The key names at most KEY_MAX designs (a study may hold 64); *room counts
+ * down the lines left, *hidden counts the designs left out (named in
+ * compare.csv and report.md), said on the key's last line. */
+#define KEY_MAX 28
 static void group_key(FILE *f, const struct curves *c, const int *group, int g, int dt,
-                      int pt, const char *col)
+                      int pt, const char *col, int *room, int *hidden)
 {
     bool first = true;
     for (int i = 0; i < c->n; i++) {
         if (group[i] != g) continue;
+        if (*room <= 0) {
+            ++*hidden;
+            first = false;
+            continue;
+        }
+        --*room;
         if (first) {
             fprintf(f, "  keyentry with linespoints lw 2 dt %d pt %d ps 1.3 lc rgb '%s' title ",
                     dt, pt, col);
@@ -152,7 +162,8 @@ int chart_curves_write(const struct curves *c, const char *dir, const char *base
         plot_gp_str(f, c->xlabel);
         fprintf(f, "\nset ylabel ");
         plot_gp_str(f, c->ylabel);
-        fprintf(f, "\nset format y '%%.0s %%c%s'\n", c->yunit);
+        fputc('\n', f);
+        plot_gp_yformat(f, c->yunit);
         if (c->nx <= 16) {
             fprintf(f, "set xtics (");
             for (int j = 0; j < c->nx; j++) {
@@ -172,13 +183,14 @@ int chart_curves_write(const struct curves *c, const char *dir, const char *base
                        "nohead dt 2 lw 1.5 lc rgb '#555555'\n"
                        "set label 'device memory %s' at graph 0.01, first CAPACITY offset 0,0.7 "
                        "left tc rgb '#555555'\n",
-                    c->capacity, fmt_si(nb[0], 64, c->capacity, "B"));
+                    c->capacity, fmt_bin(nb[0], 64, c->capacity));
         fprintf(f, "# one curve per group of designs with identical values; open points do not "
                    "fit in device memory\nplot \\\n");
+        int room = c->n > KEY_MAX ? KEY_MAX - 1 : KEY_MAX, hidden = 0;
         for (int g = 0; g < ng; g++) {
             const char *col = curve_color(g);
             const int sh = curve_shape(g), dt = curve_dash(g);
-            group_key(f, c, group, g, dt, PT_FILLED[sh], col);
+            group_key(f, c, group, g, dt, PT_FILLED[sh], col, &room, &hidden);
             fprintf(f, "  DATA index %d using 1:2 with lines lw 2 dt %d lc rgb '%s' "
                        "notitle, \\\n", g, dt, col);
             fprintf(f, "  DATA index %d using 1:($3 > 0 ? $2 : NaN) with points pt %d ps 1.3 "
@@ -186,6 +198,9 @@ int chart_curves_write(const struct curves *c, const char *dir, const char *base
             fprintf(f, "  DATA index %d using 1:($3 > 0 ? NaN : $2) with points pt %d ps 1.3 "
                        "lw 1.5 lc rgb '%s' notitle, \\\n", g, PT_OPEN[sh], col);
         }
+        if (hidden)
+            fprintf(f, "  keyentry title '... and %d more (see compare.csv)', "
+                       "\\\n", hidden);
         fprintf(f, "  keyentry title ' ', keyentry with points pt 6 lc rgb '#333333' "
                    "title 'open point: does not fit'\n");
         gp_tail(f, W, H);
@@ -299,9 +314,18 @@ int chart_breakdown_write(const struct breakdown *b, const char *dir, const char
         for (int i = 0; i < b->n; i++) {
             double sum = 0;
             for (int p = 0; p < BD_COUNT; p++) sum += b->t[i][p];
-            fprintf(f, "set label %d '%s' at %d, %.17g center offset 0,0.7 font 'sans,10'\n",
-                    i + 1, fmt_time(nb, sizeof nb, sum), i, sum);
+            const bool no_fit = b->fits && !b->fits[i];
+            fprintf(f, "set label %d \"%s%s\" at %d, %.17g center offset 0,%s font 'sans,10'%s\n",
+                    i + 1, fmt_time(nb, sizeof nb, sum), no_fit ? "\\nDOES NOT FIT" : "", i, sum,
+                    no_fit ? "1.4" : "0.7", no_fit ? " tc rgb '#B2182B'" : "");
         }
+        bool any_no_fit = false;
+        for (int i = 0; b->fits && i < b->n; i++) any_no_fit |= !b->fits[i];
+        if (any_no_fit)
+            fprintf(f, "set label %d 'DOES NOT FIT: the memory footprint exceeds the device; "
+                       "the time is what the step would take' at screen 0.02, screen 0.03 left "
+                       "tc rgb '#B2182B' font 'sans,10'\n",
+                    b->n + 1);
         fprintf(f, "TOTAL = %d  # column of the total\nplot \\\n", BD_COUNT + 2);
         bool any = false;
         for (int p = 0; p < BD_COUNT; p++) {

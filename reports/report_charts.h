@@ -60,6 +60,8 @@ struct breakdown {
     int n;                      /* designs (bars) */
     const char *const *names;   /* [n] */
     const double (*t)[BD_COUNT]; /* [n] seconds */
+    const bool *fits;           /* [n], or NULL when all fit: a bar that does not is
+                                 * marked "DOES NOT FIT" above its total */
 };
 
 int chart_breakdown_write(const struct breakdown *b, const char *dir, const char *base,

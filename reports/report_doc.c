@@ -3,6 +3,7 @@
 #include "report_doc.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../sim/core/err.h"
@@ -45,7 +46,9 @@ static const char STYLE[] =
     "table{border-collapse:collapse;margin:0.5em 0 1em}\n"
     "th,td{border:1px solid #ccc;padding:0.25em 0.6em}\n"
     "th{background:#f0f0f0}td.r{text-align:right;font-variant-numeric:tabular-nums}\n"
-    "img{max-width:100%;border:1px solid #ddd;margin:0.5em 0}\n"
+    "img,figure svg{max-width:100%;height:auto;border:1px solid #ddd;margin:0.5em 0}\n"
+    "figure{margin:0}\n"
+    ".scroll{overflow-x:auto;max-width:100%}\n"
     "pre{background:#f6f6f6;padding:0.6em;overflow-x:auto}\n"
     ".missing{color:#a33}\n";
 
@@ -55,7 +58,8 @@ void doc_begin(struct doc *d, FILE *f, enum doc_fmt fmt, const char *title)
     d->f = f;
     d->fmt = fmt;
     if (fmt == DOC_HTML) {
-        fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>",
+        fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+              "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
               f);
         put_text(d, title, false);
         fprintf(f, "</title>\n<style>\n%s</style>\n</head>\n<body>\n", STYLE);
@@ -111,7 +115,7 @@ void doc_table_begin(struct doc *d, int ncols, const char *const *hdr, const cha
     d->ncols = ncols;
     snprintf(d->align, sizeof d->align, "%s", align);
     if (d->fmt == DOC_HTML) {
-        fputs("<table>\n<tr>", d->f);
+        fputs("<div class=\"scroll\"><table>\n<tr>", d->f);
         for (int i = 0; i < ncols; i++) {
             fputs("<th>", d->f);
             put_text(d, hdr[i], true);
@@ -154,8 +158,98 @@ void doc_table_row(struct doc *d, const char *const *cells)
 
 void doc_table_end(struct doc *d)
 {
-    fputs(d->fmt == DOC_HTML ? "</table>\n" : "\n", d->f);
+    fputs(d->fmt == DOC_HTML ? "</table></div>\n" : "\n", d->f);
     d->ncols = 0;
+}
+
+/* The whole of DIR/name (NUL-terminated, *len bytes), or NULL. */
+static char *slurp(const char *dir, const char *name, size_t *len)
+{
+    char path[1400];
+    snprintf(path, sizeof path, "%s/%s", dir ? dir : ".", name);
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n + 65536 > cap) {
+            char *nb = realloc(buf, cap = 2 * cap + 65536);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = nb;
+        }
+        size_t k = fread(buf + n, 1, cap - n - 1, f);
+        n += k;
+        if (k == 0) break;
+    }
+    fclose(f);
+    buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+/* STEM.svg of file STEM.png, inlined from its <svg ...> on (the XML prolog
+ * dropped). Ids and references to them get a per-figure prefix, since every
+ * gnuplot SVG defines the same ids (gpPt0, ...). Returns 0, or -1 when there is
+ * no SVG to inline. */
+static int inline_svg(struct doc *d, const char *file, const char *alt)
+{
+    char name[512];
+    const char *dot = strrchr(file, '.');
+    snprintf(name, sizeof name, "%.*s.svg", dot ? (int)(dot - file) : (int)strlen(file), file);
+    size_t n;
+    char *buf = slurp(d->dir, name, &n);
+    if (!buf) return -1;
+    const char *p = strstr(buf, "<svg");
+    if (!p) {
+        free(buf);
+        return -1;
+    }
+    char pre[16];
+    snprintf(pre, sizeof pre, "f%d-", ++d->n_inlined);
+    fputs("<figure>\n", d->f);
+    static const char *const KEYS[] = {"id='", "id=\"", "href='#", "href=\"#", "url(#"};
+    while (*p) {
+        size_t best = strlen(p), klen = 0;
+        for (size_t k = 0; k < sizeof KEYS / sizeof KEYS[0]; k++) {
+            const char *q = strstr(p, KEYS[k]);
+            if (q && (size_t)(q - p) < best) best = (size_t)(q - p), klen = strlen(KEYS[k]);
+        }
+        fwrite(p, 1, best + klen, d->f);
+        p += best + klen;
+        if (klen) fputs(pre, d->f);
+    }
+    fputs("<figcaption>", d->f);
+    put_text(d, alt, false);
+    fputs("</figcaption>\n</figure>\n", d->f);
+    free(buf);
+    return 0;
+}
+
+/* The PNG as a data: URI (RFC 2397, base64 of RFC 4648). Returns 0 or -1. */
+static int inline_png(struct doc *d, const char *file, const char *alt)
+{
+    size_t n;
+    unsigned char *buf = (unsigned char *)slurp(d->dir, file, &n);
+    if (!buf) return -1;
+    static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    fputs("<p><img src=\"data:image/png;base64,", d->f);
+    for (size_t i = 0; i < n; i += 3) {
+        const unsigned v = (unsigned)buf[i] << 16 | (i + 1 < n ? (unsigned)buf[i + 1] << 8 : 0) |
+                           (i + 2 < n ? buf[i + 2] : 0);
+        fputc(B64[v >> 18 & 63], d->f);
+        fputc(B64[v >> 12 & 63], d->f);
+        fputc(i + 1 < n ? B64[v >> 6 & 63] : '=', d->f);
+        fputc(i + 2 < n ? B64[v & 63] : '=', d->f);
+    }
+    fputs("\" alt=\"", d->f);
+    put_text(d, alt, false);
+    fputs("\"></p>\n", d->f);
+    free(buf);
+    return 0;
 }
 
 void doc_image(struct doc *d, const char *file, const char *alt, bool present,
@@ -177,11 +271,10 @@ void doc_image(struct doc *d, const char *file, const char *alt, bool present,
         return;
     }
     if (d->fmt == DOC_HTML) {
-        fputs("<p><img src=\"", d->f);
-        put_href(d, file);
-        fputs("\" alt=\"", d->f);
-        put_text(d, alt, false);
-        fputs("\"></p>\n", d->f);
+        if (inline_svg(d, file, alt) == 0 || inline_png(d, file, alt) == 0) return;
+        fputs("<p class=\"missing\">[missing image] <code>", d->f);
+        put_text(d, file, false);
+        fputs("</code> could not be read to inline it.</p>\n", d->f);
     } else {
         fputs("![", d->f);
         put_text(d, alt, true);
@@ -242,13 +335,13 @@ void doc_compare_table(struct doc *d, const struct compare_block *b)
         const struct compare_row *r = &b->rows[i];
         snprintf(c[0], 64, "%s", r->design);
         fmt_si(c[1], 64, r->params, "");
-        fmt_si(c[2], 64, r->kv_bytes_per_token, "B");
+        fmt_bin(c[2], 64, r->kv_bytes_per_token);
         fmt_si(c[3], 64, r->prefill_flops, "");
         fmt_si(c[4], 64, r->decode_flops, "");
         snprintf(c[5], 64, r->decode_intensity >= 100 ? "%.0f" : "%.3g", r->decode_intensity);
         fmt_time(c[6], 64, r->ttft_s);
         fmt_time(c[7], 64, r->tpot_s);
-        fmt_si(c[8], 48, r->memory_bytes, "B");
+        fmt_bin(c[8], 48, r->memory_bytes);
         if (!r->fits) strcat(c[8], " !");
         snprintf(c[9], 64, "%.0f", r->max_batch);
         snprintf(c[10], 64, "%.3g", ratio(r->kv_bytes_per_token, f->kv_bytes_per_token));

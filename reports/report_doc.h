@@ -1,6 +1,8 @@
 /* report_doc.h - the text of `opbound report`: one set of calls writes either
  * Markdown (report.md) or a self-contained HTML page (report.html: inline
- * style, images are <img> of files beside it, no external assets).
+ * style; every chart inlined, as its SVG (text stays sharp, points keep their
+ * hover text) or else its PNG as a data: URI; no external assets, so the page
+ * can be copied alone).
  *
  * Entry points: doc_begin / doc_end, doc_heading, doc_para, doc_code,
  * doc_table_begin / doc_table_row / doc_table_end, doc_image, doc_list_begin /
@@ -20,6 +22,8 @@ struct doc {
     enum doc_fmt fmt;
     int ncols;          /* of the open table */
     char align[16];
+    const char *dir;    /* HTML: the folder the images are read from to inline them */
+    int n_inlined;      /* SVGs inlined so far (their ids are prefixed per figure) */
 };
 
 /* Starts the document (HTML: head with the page's style). */
@@ -35,8 +39,9 @@ void doc_code(struct doc *d, const char *text);
 void doc_table_begin(struct doc *d, int ncols, const char *const *hdr, const char *align);
 void doc_table_row(struct doc *d, const char *const *cells);
 void doc_table_end(struct doc *d);
-/* An image file (relative path). When !present, a note says it was not drawn
- * and how to draw it (script = its gnuplot script). */
+/* An image file (relative path; HTML inlines d->dir/STEM.svg, else the PNG).
+ * When !present, a note says it was not drawn and how to draw it (script = its
+ * gnuplot script). */
 void doc_image(struct doc *d, const char *file, const char *alt, bool present,
                const char *script);
 void doc_list_begin(struct doc *d);

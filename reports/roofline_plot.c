@@ -68,8 +68,18 @@ static void add_ceiling(struct rl *r, double rate, enum dtype dt, bool tensor, b
         memset(c, 0, sizeof *c);
         c->rate = rate;
     }
+    /* A device's fp32 "matmul" peak is the CUDA-core rate (no TF32: the
+     * device schema's fp32 tensor key), so it is labelled with the CUDA-core
+     * peaks, once. */
+    if (dt == DT_FP32) tensor = false;
     char *list = tensor ? c->tensor : c->vector;
     size_t n = strlen(list);
+    for (const char *p = strstr(list, dtype_name(dt)); p; p = strstr(p + 1, dtype_name(dt)))
+        if ((p == list || p[-1] == '/') && (p[strlen(dtype_name(dt))] == 0 ||
+                                             p[strlen(dtype_name(dt))] == '/')) {
+            c->strong |= strong;
+            return;
+        }
     snprintf(list + n, sizeof c->tensor - n, "%s%s", n ? "/" : "", dtype_name(dt));
     c->strong |= strong;
 }
@@ -79,10 +89,10 @@ static void ceiling_label(char *buf, size_t n, const struct ceiling *c)
     char rate[64];
     fmt_si(rate, sizeof rate, c->rate, "FLOP/s");
     if (c->tensor[0] && c->vector[0])
-        snprintf(buf, n, "%s tensor, %s vector %s", c->tensor, c->vector, rate);
+        snprintf(buf, n, "%s tensor, %s (CUDA cores) %s", c->tensor, c->vector, rate);
     else
         snprintf(buf, n, "%s %s %s", c->tensor[0] ? c->tensor : c->vector,
-                 c->tensor[0] ? "tensor" : "vector", rate);
+                 c->tensor[0] ? "tensor" : "(CUDA cores)", rate);
 }
 
 /* Tensor peaks of every dtype the device lists, plus the activation dtypes of
@@ -118,6 +128,26 @@ static void scenario_text(char *buf, size_t n, const struct scenario *sc)
     }
 }
 
+/* The point's hover text as one quoted column: quotes in names are dropped
+ * (they would end the string in gnuplot or in the SVG). */
+static void hover(FILE *f, const char *model, const char *phase, const struct op *op,
+                  const struct op_eval *ev)
+{
+    char lay[48], t[32], text[512];
+    if (op->layer_first < 0) snprintf(lay, sizeof lay, "outside the layers");
+    else if (op->layer_count > 1)
+        snprintf(lay, sizeof lay, "layers %d-%d", op->layer_first,
+                 op->layer_first + op->layer_count - 1);
+    else snprintf(lay, sizeof lay, "layer %d", op->layer_first);
+    snprintf(text, sizeof text, "%s (%s), %s; %s, %s; %.3g Op/B; %s per layer, %s-bound",
+             op->name, op_kind_name(op->kind), lay, model, phase, ev->intensity,
+             fmt_time(t, sizeof t, ev->time_s), bound_name(ev->bound));
+    fputc('"', f);
+    for (const char *c = text; *c; c++)
+        if (*c != '"' && *c != '\'' && *c != '\\') fputc(*c, f);
+    fputs("\"\n", f);
+}
+
 /* The points: one block per model and phase (gnuplot `index` counts them). */
 static void write_dat(FILE *f, struct rl *r)
 {
@@ -130,7 +160,9 @@ static void write_dat(FILE *f, struct rl *r)
     fprintf(f, "# Ops with no FLOPs or no bytes (log axes cannot show them) are listed as "
                "comments. One block per model and phase.\n");
     fprintf(f, "# model phase group layer layer_count name kind kind_id flops bytes intensity "
-               "t_compute_s t_memory_s t_network_s time_s rate_roof rate_achieved bound\n");
+               "t_compute_s t_memory_s t_network_s time_s rate_roof rate_achieved bound hover\n");
+    fprintf(f, "# hover: the text an SVG reader shows over the point (op, kind, layers, model, "
+               "phase, Op/B, time)\n");
     r->xmin = r->ymin = INFINITY;
     r->xmax = r->ymax = 0;
     int block = 0;
@@ -154,7 +186,8 @@ static void write_dat(FILE *f, struct rl *r)
                                     ev->t_memory_s, ev->t_network_s, ev->time_s,    roof, ach};
                 for (size_t k = 0; k < sizeof v / sizeof v[0]; k++)
                     fprintf(f, " %s", fmt_exact(nb, sizeof nb, v[k]));
-                fprintf(f, " %s\n", bound_name(ev->bound));
+                fprintf(f, " %s ", bound_name(ev->bound));
+                hover(f, r->label[mi], phase_name(r->sc[p].phase), op, ev);
                 if (!drawn) continue;
                 double y = r->achieved ? ach : roof;
                 r->kinds_seen[op->kind] = true;
@@ -287,8 +320,9 @@ static void write_gp(FILE *f, struct rl *r, const char *base)
         for (int p = 0; p < r->nph; p++, block++) {
             bool open = r->nph == 2 && r->sc[p].phase == PHASE_DECODE;
             /* later models smaller, so points that coincide stay visible */
-            fprintf(f, "     DATA index %d using 11:%s:(%s[$8+1]) with points pt variable "
-                       "ps %.2f lw 1.5 lc rgb '%s', \\\n",
+            /* labels hypertext: the point plus its hover text in the SVG */
+            fprintf(f, "     DATA index %d using 11:%s:19:(%s[$8+1]) with labels hypertext "
+                       "point pt variable ps %.2f lw 1.5 lc rgb '%s', \\\n",
                     block, ycol, open ? "PT_OPEN" : "PT_FILLED", 2.0 - 1.0 * mi / r->nm,
                     PLOT_COLORS[mi]);
         }

@@ -115,3 +115,39 @@ void analysis_run(struct analysis *a, const struct model *m, const struct device
     const double exact = 9007199254740992.0;
     a->counts_exact = a->tot.flops < exact && a->tot.bytes < exact && a->counts.params < exact;
 }
+
+double analysis_ttft_request_s(const struct model *m, const struct device *d,
+                               const struct scenario *sc)
+{
+    struct scenario one = *sc;
+    one.batch = 1;
+    one.phase = PHASE_PREFILL;
+    one.seq = sc->phase == PHASE_PREFILL ? sc->seq : sc->context;
+    one.context = 0;
+    if (one.seq < 1) return 0; /* decode at context 0: no prompt */
+    struct analysis a;
+    if (analysis_init(&a, m)) return -1;
+    analysis_run(&a, m, d, &one);
+    const double t = a.tot.time_s;
+    analysis_free(&a);
+    return t;
+}
+
+double analysis_smallest_fit(const struct model *m, const struct device *d,
+                             const struct scenario *sc, bool ep, int max)
+{
+    struct analysis a;
+    if (analysis_init(&a, m)) return -1;
+    double found = 0;
+    for (int n = 2; n <= max && found == 0; n++) {
+        struct scenario s = *sc;
+        s.tp = ep ? 1 : n;
+        s.ep = ep ? n : 1;
+        /* silent checks: a split the model cannot take is skipped */
+        if (ep ? model_ep_check(m, n, NULL) : model_tp_check(m, n, NULL)) continue;
+        analysis_run(&a, m, d, &s);
+        if (a.fits) found = n;
+    }
+    analysis_free(&a);
+    return found;
+}

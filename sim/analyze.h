@@ -68,6 +68,18 @@ void analysis_free(struct analysis *a); /* accepts a zeroed or freed analysis */
 void analysis_run(struct analysis *a, const struct model *m, const struct device *d,
                   const struct scenario *sc);
 
+/* Time to first token of one request alone: the prefill of one prompt (batch
+ * 1) of the scenario's length, on the scenario's devices; 0 for decode at
+ * context 0. a->ttft_s is the prefill of the whole batch. -1 if out of memory. */
+double analysis_ttft_request_s(const struct model *m, const struct device *d,
+                               const struct scenario *sc);
+/* The smallest number of tensor-parallel (ep false) or expert-parallel (ep
+ * true) devices, 2 to max, for which the scenario fits in memory, keeping
+ * every other setting; 0 when none does (or the model cannot be split that
+ * way), -1 if out of memory. */
+double analysis_smallest_fit(const struct model *m, const struct device *d,
+                             const struct scenario *sc, bool ep, int max);
+
 const char *phase_name(enum phase p);
 
 #endif

@@ -267,7 +267,7 @@ static void test_cli_output_documented(void **state)
                     "--format json");
     json_documented("compare llama-3-8b mixtral --hw h100 --phase decode --context 1k "
                     "--profile engine --format json");
-    json_documented("serve " OB_DATADIR "/examples/serve-step3-afd.yaml --hw h800 --format json");
+    json_documented("serve " OB_DATADIR "/examples/serve-step3-afd.yaml --format json");
     snprintf(args, sizeof args, "%s --format csv", an);
     csv_documented(args);
     snprintf(args, sizeof args, "%s --format csv --per-op", an);
@@ -281,7 +281,7 @@ static void test_cli_output_documented(void **state)
                    "--profile hf --format csv");
     csv_documented("analyze llama-3-8b --hw h100 --phase decode --context 64 --impl "
                    "attention=cudnn --format csv --per-op");
-    csv_documented("serve " OB_DATADIR "/examples/serve-step3-afd.yaml --hw h800 --format csv");
+    csv_documented("serve " OB_DATADIR "/examples/serve-step3-afd.yaml --format csv");
     char dir[64], path[128];
     snprintf(dir, sizeof dir, "/tmp/opbound-sweep-XXXXXX");
     assert_non_null(mkdtemp(dir));

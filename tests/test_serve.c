@@ -600,7 +600,7 @@ static void test_serve_examples(void **state)
                             out, sizeof out, err, sizeof err),
                      0);
     assert_non_null(strstr(out, "\"tbt_p99_s\""));
-    assert_int_equal(tu_run("serve " OB_DATADIR "/examples/serve-step3-afd.yaml --hw h800 "
+    assert_int_equal(tu_run("serve " OB_DATADIR "/examples/serve-step3-afd.yaml "
                             "--format csv",
                             out, sizeof out, err, sizeof err),
                      0);

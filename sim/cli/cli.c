@@ -33,26 +33,6 @@ void cli_print_hf_notes(const char *path, const struct hf_notes *n)
     }
 }
 
-const char CLI_SCENARIO_HELP[] =
-    "  --hw HW              device (bundled name, unique prefix, or path)\n"
-    "  --phase P            prefill or decode\n"
-    "  --seq S              prefill: prompt tokens per sequence\n"
-    "  --context L          decode: tokens already cached per sequence; the step adds\n"
-    "                       one token that attends to L + 1 keys\n"
-    "  --batch B            sequences in the batch (default 1)\n"
-    "  --tp N               tensor-parallel devices (default 1); figures are per device\n"
-    "  --ep N               expert-parallel devices (default 1): each holds E/N experts;\n"
-    "                       tokens reach them by all-to-all (docs/moe.md)\n"
-    "  --weight-dtype D     override the model's weight dtype\n"
-    "  --kv-dtype D         override the model's KV-cache dtype\n"
-    "                       D: fp32, bf16, fp16, fp8, int8, int4, int4_g128,\n"
-    "                       nvfp4, mxfp4 (block scales counted: docs/conventions.md)\n"
-    "  --profile P          implementation profile: engine, hf, or a profile file\n"
-    "                       (docs/profiles.md); default: one fused op per role\n"
-    "  --impl K=I,...       implementation per role or op kind, e.g.\n"
-    "                       attention=cudnn,gemm=cublas,norm=eager\n"
-    "Numbers accept a k (x1024) or m (x1048576) suffix: --context 128k.\n";
-
 bool cli_is_help(const char *s) { return strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0; }
 
 int cli_fail(const char *cmd, const char *fmt, ...)
@@ -95,62 +75,86 @@ int cli_count(const char *s, double min, double max, double *out)
     return 0;
 }
 
-int cli_parse(const char *cmd, int argc, char **argv, const char *const *extra,
-              struct cli_args *a)
+/* The options with a named field in struct cli_args. */
+static const struct {
+    const char *name;
+    size_t off;
+} FIELDS[] = {
+    {"--hw", offsetof(struct cli_args, hw)},
+    {"--phase", offsetof(struct cli_args, phase)},
+    {"--seq", offsetof(struct cli_args, seq)},
+    {"--context", offsetof(struct cli_args, ctx)},
+    {"--batch", offsetof(struct cli_args, batch)},
+    {"--weight-dtype", offsetof(struct cli_args, wdt)},
+    {"--kv-dtype", offsetof(struct cli_args, kvdt)},
+    {"--format", offsetof(struct cli_args, format)},
+    {"--tp", offsetof(struct cli_args, tp)},
+    {"--ep", offsetof(struct cli_args, ep)},
+    {"-o", offsetof(struct cli_args, out)},
+    {"--profile", offsetof(struct cli_args, profile)},
+    {"--impl", offsetof(struct cli_args, impl)},
+    {"--launch", offsetof(struct cli_args, launch)},
+};
+
+static const struct cli_opt *find_opt(const struct cli_cmd *c, const char *s)
 {
+    for (const struct cli_opt *o = c->opts; o && o->name; o++)
+        if (strcmp(s, o->name) == 0 || (strcmp(o->name, "--verbose") == 0 && strcmp(s, "-v") == 0))
+            return o;
+    return NULL;
+}
+
+/* Whether some command has option s. */
+static bool known_elsewhere(const char *s)
+{
+    static const struct cli_cmd *const ALL[] = {
+        &CLI_ANALYZE, &CLI_COMPARE,  &CLI_IMPORT, &CLI_LIST,      &CLI_SERVE,    &CLI_SCHEMA,
+        &CLI_ROOFLINE, &CLI_SWEEP, &CLI_REPORT, &CLI_CALIBRATE, &CLI_VALIDATE, &CLI_PREDICT,
+        &CLI_TRAIN, &CLI_PLAN, &CLI_MEASURE};
+    for (size_t i = 0; i < sizeof ALL / sizeof ALL[0]; i++)
+        if (find_opt(ALL[i], s)) return true;
+    return false;
+}
+
+int cli_parse(const struct cli_cmd *c, int argc, char **argv, struct cli_args *a)
+{
+    const char *cmd = c->name;
     memset(a, 0, sizeof *a);
-    static const struct {
-        const char *name;
-        size_t off;
-    } OPTS[] = {
-        {"--hw", offsetof(struct cli_args, hw)},
-        {"--phase", offsetof(struct cli_args, phase)},
-        {"--seq", offsetof(struct cli_args, seq)},
-        {"--context", offsetof(struct cli_args, ctx)},
-        {"--batch", offsetof(struct cli_args, batch)},
-        {"--weight-dtype", offsetof(struct cli_args, wdt)},
-        {"--kv-dtype", offsetof(struct cli_args, kvdt)},
-        {"--format", offsetof(struct cli_args, format)},
-        {"--tp", offsetof(struct cli_args, tp)},
-        {"--ep", offsetof(struct cli_args, ep)},
-        {"-o", offsetof(struct cli_args, out)},
-        {"--launch", offsetof(struct cli_args, launch)},
-        {"--profile", offsetof(struct cli_args, profile)},
-        {"--impl", offsetof(struct cli_args, impl)},
-    };
     for (int i = 0; i < argc; i++) {
         const char *s = argv[i];
         if (cli_is_help(s)) {
             a->help = true;
             return 0;
         }
-        if (strcmp(s, "--per-op") == 0) {
-            a->per_op = true;
-            continue;
-        }
-        if (strcmp(s, "--verbose") == 0 || strcmp(s, "-v") == 0) {
-            a->verbose = true;
-            cli_verbose = true;
-            continue;
-        }
-        const char **slot = NULL;
-        for (size_t k = 0; k < sizeof OPTS / sizeof OPTS[0]; k++)
-            if (strcmp(s, OPTS[k].name) == 0) slot = (const char **)((char *)a + OPTS[k].off);
-        bool is_extra = false;
-        for (int k = 0; extra && extra[k]; k++)
-            if (strcmp(s, extra[k]) == 0) is_extra = true;
-        if (!slot && !is_extra) {
-            if (s[0] == '-' && s[1]) return cli_fail(cmd, "unknown option '%s'", s);
+        const struct cli_opt *o = s[0] == '-' && s[1] ? find_opt(c, s) : NULL;
+        if (!o) {
+            if (s[0] == '-' && s[1]) {
+                if (!known_elsewhere(s)) return cli_fail(cmd, "unknown option '%s'", s);
+                char list[512] = "";
+                for (const struct cli_opt *k = c->opts; k && k->name; k++)
+                    snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+                             list[0] ? ", " : "", k->name);
+                return cli_fail(cmd, "%s is not an option here (%s takes %s)", s, cmd,
+                                list[0] ? list : "no options");
+            }
             if (a->npos == CLI_MAX_ARGS) return cli_fail(cmd, "too many arguments");
             a->pos[a->npos++] = s;
             continue;
         }
+        if (!o->arg) { /* a flag */
+            if (strcmp(o->name, "--per-op") == 0) a->per_op = true;
+            if (strcmp(o->name, "--verbose") == 0) a->verbose = cli_verbose = true;
+            continue;
+        }
         if (i + 1 >= argc) return cli_fail(cmd, "%s needs a value", s);
+        const char **slot = NULL;
+        for (size_t k = 0; k < sizeof FIELDS / sizeof FIELDS[0]; k++)
+            if (strcmp(o->name, FIELDS[k].name) == 0) slot = (const char **)((char *)a + FIELDS[k].off);
         if (slot) {
             *slot = argv[++i];
         } else {
             if (a->nx == CLI_MAX_ARGS) return cli_fail(cmd, "too many options");
-            a->xname[a->nx] = s;
+            a->xname[a->nx] = o->name;
             a->xval[a->nx++] = argv[++i];
         }
     }
@@ -162,6 +166,129 @@ int cli_parse(const char *cmd, int argc, char **argv, const char *const *extra,
                             a->launch);
     }
     return 0;
+}
+
+void cli_help(const struct cli_cmd *c, FILE *out)
+{
+    const char *u = c->usage;
+    for (int first = 1; *u; first = 0) {
+        size_t l = strcspn(u, "\n");
+        fprintf(out, "%s%.*s\n", first ? "usage: " : "       ", (int)l, u);
+        u += l + (u[l] == '\n');
+    }
+    fprintf(out, "\n%s", c->about);
+    if (c->opts && c->opts->name) {
+        fprintf(out, "\noptions:\n");
+        for (const struct cli_opt *o = c->opts; o->name; o++) {
+            char head[64];
+            snprintf(head, sizeof head, "%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+            const char *h = o->help;
+            size_t l = strcspn(h, "\n");
+            if (strlen(head) > 18) fprintf(out, "  %s\n  %-18s %.*s\n", head, "", (int)l, h);
+            else fprintf(out, "  %-18s %.*s\n", head, (int)l, h);
+            for (h += l; *h == '\n'; h += l) {
+                h++;
+                l = strcspn(h, "\n");
+                fprintf(out, "  %-18s %.*s\n", "", (int)l, h);
+            }
+        }
+        fprintf(out, "  %-18s %s\n", "--help", "this help (also -h)");
+    }
+    if (c->notes) fprintf(out, "%s", c->notes);
+}
+
+/* Writes s as roff text: backslashes and hyphens escaped, a leading dot or
+ * quote guarded. */
+static void roff(FILE *out, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n && s[i]; i++) {
+        if ((i == 0 || s[i - 1] == '\n') && (s[i] == '.' || s[i] == '\'')) fputs("\\&", out);
+        if (s[i] == '\\') fputs("\\e", out);
+        else if (s[i] == '-') fputs("\\-", out);
+        else fputc(s[i], out);
+    }
+}
+
+static void man_tail(FILE *out)
+{
+    fputs(".SH ENVIRONMENT\n.TP\n.B OPBOUND_DATA\nThe folder holding the bundled models/ and hw/. "
+          "When unset they are looked for beside the program: ../share/opbound (an installed "
+          "tree), then the clone it was built in.\n"
+          ".SH EXIT STATUS\n0 success, 2 bad input or usage (FILE:LINE:COL: what is wrong), "
+          "1 any other failure.\n",
+          out);
+}
+
+void cli_man(const struct cli_cmd *c, const struct cli_cmd *const *cmds, int n,
+             const char *version, FILE *out)
+{
+    if (!c) {
+        fprintf(out, ".TH OPBOUND 1 \"\" \"opbound %s\" \"opbound manual\"\n.SH NAME\n"
+                     "opbound \\- cost model for attention and MoE designs of LLMs\n"
+                     ".SH SYNOPSIS\n.B opbound\n.I COMMAND\n[\\fIARGS\\fR]\n.br\n"
+                     ".B opbound\n\\-\\-help | \\-\\-version\n.SH DESCRIPTION\n",
+                version);
+        fputs("Describe an architecture in YAML, pick a device and a scenario: opbound lowers it "
+              "to an op graph and gives FLOPs, bytes moved, arithmetic intensity, the bound and the "
+              "roofline time of every op, and per model parameters, KV cache, memory fit, time to "
+              "first token, time per output token and tokens per second.\n.SH COMMANDS\n",
+              out);
+        for (int i = 0; i < n; i++) {
+            fputs(".TP\n.B ", out);
+            roff(out, cmds[i]->brief, strlen(cmds[i]->brief));
+            fputs("\n", out);
+            roff(out, cmds[i]->summary, strlen(cmds[i]->summary));
+            fprintf(out, " (\\fBopbound\\-%s\\fR(1))\n", cmds[i]->name);
+        }
+        man_tail(out);
+        fputs(".SH SEE ALSO\n", out);
+        for (int i = 0; i < n; i++)
+            fprintf(out, ".BR opbound\\-%s (1)%s\n", cmds[i]->name, i + 1 < n ? "," : "");
+        return;
+    }
+    fprintf(out, ".TH OPBOUND\\-");
+    for (const char *p = c->name; *p; p++) fputc(*p >= 'a' && *p <= 'z' ? *p - 32 : *p, out);
+    fprintf(out, " 1 \"\" \"opbound %s\" \"opbound manual\"\n.SH NAME\nopbound\\-%s \\- ", version,
+            c->name);
+    roff(out, c->summary, strlen(c->summary));
+    fputs("\n.SH SYNOPSIS\n.nf\n", out);
+    roff(out, c->usage, strlen(c->usage));
+    fputs("\n.fi\n.SH DESCRIPTION\n", out);
+    for (const char *p = c->about; *p;) {
+        const char *end = strstr(p, "\n\n");
+        size_t l = end ? (size_t)(end - p) : strlen(p);
+        while (l > 0 && p[l - 1] == '\n') l--;
+        roff(out, p, l);
+        fputs("\n", out);
+        if (!end) break;
+        p = end + 2;
+        fputs(".PP\n", out);
+    }
+    if (c->opts && c->opts->name) {
+        fputs(".SH OPTIONS\n", out);
+        for (const struct cli_opt *o = c->opts; o->name; o++) {
+            fputs(".TP\n.B ", out);
+            roff(out, o->name, strlen(o->name));
+            if (o->arg) {
+                fputs(" \\fI", out);
+                roff(out, o->arg, strlen(o->arg));
+                fputs("\\fR", out);
+            }
+            fputs("\n", out);
+            roff(out, o->help, strlen(o->help));
+            fputs("\n", out);
+        }
+        fputs(".TP\n.B \\-\\-help\\fR, \\fB\\-h\nthis help\n", out);
+    }
+    if (c->notes) {
+        fputs(".SH NOTES\n", out);
+        size_t l = strlen(c->notes);
+        while (l > 0 && c->notes[l - 1] == '\n') l--;
+        roff(out, c->notes, l);
+        fputs("\n", out);
+    }
+    man_tail(out);
+    fputs(".SH SEE ALSO\n.BR opbound (1)\n", out);
 }
 
 int cli_scenario(const char *cmd, const struct cli_args *a, struct scenario *sc)

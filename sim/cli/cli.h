@@ -36,10 +36,68 @@ struct cli_args {
     bool help;
 };
 
-/* Parses argv. `extra` is a NULL-terminated list of command-specific options
- * taking a value (may be NULL). Returns 0, or CLI_USAGE after printing why. */
-int cli_parse(const char *cmd, int argc, char **argv, const char *const *extra,
-              struct cli_args *a);
+/* One option of a command: the table each command declares is the one source
+ * of its --help, its man page (`opbound man CMD`) and what cli_parse accepts. */
+struct cli_opt {
+    const char *name; /* "--hw", "-o" */
+    const char *arg;  /* the value's placeholder ("HW"); NULL for a flag */
+    const char *help; /* lines separated by '\n' */
+};
+#define CLI_OPT_END {NULL, NULL, NULL}
+
+/* A command: its one-line summary and short form (for `opbound --help` and
+ * the man page's NAME), usage lines, description, option table, notes. */
+struct cli_cmd {
+    const char *name;
+    const char *brief;    /* "analyze MODEL --hw HW --phase prefill|decode ..." */
+    const char *summary;  /* "FLOPs, bytes, intensity, roofline time" */
+    const char *usage;    /* "opbound analyze ...\nopbound analyze ...": one line per form */
+    const char *about;    /* description; paragraphs separated by an empty line */
+    const struct cli_opt *opts; /* ends with CLI_OPT_END */
+    const char *notes;    /* printed after the options; may be NULL */
+};
+
+/* The options every scenario command shares (help texts in one place). */
+#define CLI_OPT_HW {"--hw", "HW", "device (bundled name in any case, unique prefix,\nor path)"}
+#define CLI_OPT_LAUNCH                                                                         \
+    {"--launch", "M", "graph (CUDA-graph replay) or eager kernel launches\n"                  \
+                      "(default eager; docs/measurements.md)"}
+#define CLI_OPTS_SCENARIO_BODY                                                                 \
+    CLI_OPT_LAUNCH,                                                                            \
+    {"--seq", "S", "prefill: prompt tokens per sequence"},                                     \
+    {"--context", "L", "decode: tokens already cached per sequence; the step adds\n"           \
+                       "one token that attends to L + 1 keys"},                                \
+    {"--batch", "B", "sequences in the batch (default 1)"},                                    \
+    {"--tp", "N", "tensor-parallel devices (default 1): ops, step totals\n"                  \
+                  "and memory are per device; tokens/s is the group's"},                       \
+    {"--ep", "N", "expert-parallel devices (default 1): each holds E/N\n"                    \
+                  "experts and its own batch; tokens reach experts by\n"                      \
+                  "all-to-all (docs/moe.md)"},                                                 \
+    {"--weight-dtype", "D", "override the model's weight dtype"},                              \
+    {"--kv-dtype", "D", "override the model's KV-cache dtype\n"                               \
+                        "D: fp32, bf16, fp16, fp8, int8, int4, int4_g128,\n"                  \
+                        "nvfp4, mxfp4 (block scales counted: docs/conventions.md)"},           \
+    {"--profile", "P", "implementation profile: engine, hf, or a profile file\n"              \
+                       "(docs/profiles.md); default: one fused op per role"},                 \
+    {"--impl", "K=I,...", "implementation per role or op kind, e.g.\n"                        \
+                          "attention=cudnn,gemm=cublas,norm=eager"}
+#define CLI_OPT_PHASE {"--phase", "P", "prefill or decode"}
+#define CLI_OPT_VERBOSE                                                                        \
+    {"--verbose", NULL, "list every field of a Hugging Face config.json that was\n"           \
+                        "ignored or assumed (also -v)"}
+#define CLI_NOTE_COUNTS "Numbers accept a k (x1024) or m (x1048576) suffix: --context 128k.\n"
+
+/* Parses argv against c's option table: an option not in it is refused (named
+ * as belonging to other commands when it does). Values of options outside
+ * struct cli_args's named fields go to xname/xval. Returns 0, or CLI_USAGE
+ * after printing why. */
+int cli_parse(const struct cli_cmd *c, int argc, char **argv, struct cli_args *a);
+/* --help of c, from its table. */
+void cli_help(const struct cli_cmd *c, FILE *out);
+/* The man page of c (roff), from the same table; c NULL: opbound(1) listing
+ * cmds[0..n). */
+void cli_man(const struct cli_cmd *c, const struct cli_cmd *const *cmds, int n,
+             const char *version, FILE *out);
 /* Builds a scenario from --phase/--seq/--context/--batch/--tp/--*-dtype and
  * --profile/--impl (the profile stays loaded until exit). Returns 0, or
  * CLI_USAGE after printing why. */
@@ -103,7 +161,9 @@ int cmd_measure(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 
-/* Shared help text for the scenario options. */
-extern const char CLI_SCENARIO_HELP[];
+/* The command specs (each in its cmd_*.c). */
+extern const struct cli_cmd CLI_ANALYZE, CLI_COMPARE, CLI_IMPORT, CLI_LIST, CLI_SERVE, CLI_SCHEMA,
+    CLI_ROOFLINE, CLI_SWEEP, CLI_REPORT, CLI_CALIBRATE, CLI_VALIDATE, CLI_PREDICT, CLI_TRAIN, CLI_PLAN,
+    CLI_MEASURE;
 
 #endif

@@ -2,31 +2,66 @@
  * device, one scenario; per-op and per-model figures as table, csv or json. */
 #include <stdio.h>
 
+#include "../../reports/fmt.h"
 #include "cli.h"
 
-static const char USAGE[] =
-    "usage: opbound analyze MODEL --hw HW --phase prefill --seq S [options]\n"
-    "       opbound analyze MODEL --hw HW --phase decode --context L [options]\n"
-    "\n"
-    "Lowers MODEL to an op graph for one step and evaluates it on device HW with a\n"
-    "roofline: per op FLOPs, bytes (weights / activations / KV cache / written),\n"
-    "intensity, bound and time; per model parameters, KV cache, memory fit, largest\n"
-    "batch, time to first token, time per output token and tokens per second.\n"
-    "MODEL is a file (YAML, or a Hugging Face config.json) if one by that name exists,\n"
-    "else a bundled name or a prefix that starts exactly one.\n"
-    "\n"
-    "%s"
-    "  --format F           table (default), csv or json\n"
-    "  --per-op             table/csv: one row per op (json always lists ops)\n";
+static const struct cli_opt OPTS[] = {
+    CLI_OPT_HW,
+    CLI_OPT_PHASE,
+    CLI_OPTS_SCENARIO_BODY,
+    {"--format", "F", "table (default), csv or json"},
+    {"--per-op", NULL, "table/csv: one row per op (json always lists ops)"},
+    CLI_OPT_VERBOSE,
+    CLI_OPT_END,
+};
+
+const struct cli_cmd CLI_ANALYZE = {
+    .name = "analyze",
+    .brief = "analyze MODEL --hw HW --phase prefill|decode ...",
+    .summary = "FLOPs, bytes, intensity, roofline time per op",
+    .usage = "opbound analyze MODEL --hw HW --phase prefill --seq S [options]\n"
+             "opbound analyze MODEL --hw HW --phase decode --context L [options]",
+    .about = "Lowers MODEL to an op graph for one step and evaluates it on device HW with a\n"
+             "roofline: per op FLOPs, bytes (weights / activations / KV cache / written),\n"
+             "intensity, bound and time; per model parameters, KV cache, memory fit, largest\n"
+             "batch, time to first token, time per output token and tokens per second.\n"
+             "MODEL is a file (YAML, or a Hugging Face config.json) if one by that name exists,\n"
+             "else a bundled name (any case) or a prefix that starts exactly one. A scenario\n"
+             "that does not fit in memory is warned about on stderr with the smallest --tp\n"
+             "(and --ep) that fits.\n",
+    .opts = OPTS,
+    .notes = CLI_NOTE_COUNTS,
+};
+
+/* Does not fit: says so on stderr with the smallest --tp (and --ep for a
+ * model with routed experts) that would fit, keeping every other setting. */
+static void fit_warning(const struct model *m, const struct device *d, const struct scenario *sc,
+                        const struct analysis *an)
+{
+    char b[2][64];
+    fprintf(stderr, "opbound analyze: warning: %s does not fit on %s: footprint %s of %s per device; "
+                    "throughput is not applicable\n",
+            m->name, d->name, fmt_bin(b[0], 64, an->memory_bytes),
+            fmt_bin(b[1], 64, d->mem_capacity_bytes));
+    const double tp = sc->ep > 1 ? 0 : analysis_smallest_fit(m, d, sc, false, 1024);
+    const bool moe = model_ep_check(m, 2, NULL) == 0;
+    const double ep = moe && sc->tp <= 1 ? analysis_smallest_fit(m, d, sc, true, 1024) : 0;
+    if (tp > sc->tp) fprintf(stderr, "hint: --tp %.0f is the smallest tensor parallelism that fits\n", tp);
+    if (ep > sc->ep) fprintf(stderr, "hint: --ep %.0f is the smallest expert parallelism that fits\n", ep);
+    if (!(tp > sc->tp) && !(ep > sc->ep))
+        fprintf(stderr, "hint: no %s up to 1024 devices fits; lower --batch (largest that fits "
+                        "here: %.0f), the length or the dtypes\n",
+                moe ? "--tp or --ep" : "--tp", an->max_batch);
+}
 
 int cmd_analyze(int argc, char **argv)
 {
     const char *C = "analyze";
     struct cli_args a;
-    int rc = cli_parse(C, argc, argv, NULL, &a);
+    int rc = cli_parse(&CLI_ANALYZE, argc, argv, &a);
     if (rc) return rc;
     if (a.help) {
-        printf(USAGE, CLI_SCENARIO_HELP);
+        cli_help(&CLI_ANALYZE, stdout);
         return 0;
     }
     if (a.npos == 0) return cli_fail(C, "missing MODEL");
@@ -35,7 +70,6 @@ int cmd_analyze(int argc, char **argv)
     struct scenario sc;
     enum out_format fmt;
     if ((rc = cli_scenario(C, &a, &sc)) || (rc = cli_format(C, &a, &fmt))) return rc;
-    if (a.out) return cli_fail(C, "analyze writes to standard output; -o is not an option here");
 
     struct err e;
     struct model *m = NULL;
@@ -56,7 +90,13 @@ int cmd_analyze(int argc, char **argv)
         return 1;
     }
     analysis_run(&an, m, d, &sc);
-    struct analysis_view v = {.m = m, .d = d, .sc = &sc, .a = &an};
+    struct analysis_view v = {.m = m, .d = d, .sc = &sc, .a = &an, .has_ttft_request = true};
+    v.ttft_request_s = analysis_ttft_request_s(m, d, &sc);
+    if (v.ttft_request_s < 0) {
+        fprintf(stderr, "opbound: out of memory\n");
+        return 1;
+    }
+    if (!an.fits) fit_warning(m, d, &sc, &an);
     /* A PIM device may name a baseline device (docs/logic-pim.md): the same
      * model and scenario run there too, for the speedup line. */
     struct device *bd = NULL;

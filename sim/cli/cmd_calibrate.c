@@ -15,52 +15,75 @@
 #include "cli.h"
 #include "../eval.h"
 
-static const char CAL_USAGE[] =
-    "usage: opbound calibrate MEASUREMENTS.csv --hw HW -o OUT.yaml [--holdout H]\n"
-    "\n"
-    "Fits calibration entries (op kind, implementation, phase: efficiencies, small-problem\n"
-    "falloff, compute/memory overlap) and the launch overheads to the timings in\n"
-    "MEASUREMENTS.csv (docs/measurements.md) and writes an ordinary device file (loadable\n"
-    "with --hw) that says when and from what it was fitted. Prints every fitted entry,\n"
-    "the terms refused for lack of rows, and per class the error of the prior and of the\n"
-    "calibrated device.\n"
-    "  --holdout none | every:N | class:NAME | kfold:K   rows never fitted (default every:5);\n"
-    "      kfold:K fits K times, each without one fold, prints the out-of-fold errors and\n"
-    "      writes the device fitted on every row\n";
-static const char VAL_USAGE[] =
-    "usage: opbound validate MEASUREMENTS.csv --hw HW [--format table|csv|json]\n"
-    "                        [--launch graph|eager] [-o PLOT.png]\n"
-    "\n"
-    "Predicted vs measured time of every row, its signed error, then per class: rows,\n"
-    "median and max absolute percentage error and the signed median (bias; < 0: the\n"
-    "model is too fast). Kernel rows are predicted as under CUDA-graph replay (they are\n"
-    "GPU-timed; --launch eager to change it); step rows in their own launch mode. Rows\n"
-    "are labelled fitted / held-out only when HW was calibrated\n"
-    "on this file (its calibration_source). -o PLOT.png also draws predicted vs measured\n"
-    "(log-log, one colour per class) with gnuplot, keeping PLOT.gp and PLOT.dat.\n";
-static const char PRED_USAGE[] =
-    "usage: opbound predict OPS.csv --hw HW\n"
-    "\n"
-    "Predicts the time of every row of a file in the measurement format (times may be\n"
-    "left empty) and writes CSV: line, kind, class, name, flops, bytes, predicted_s, bound.\n";
+static const struct cli_opt CAL_OPTS[] = {
+    CLI_OPT_HW,
+    {"-o", "OUT.yaml", "the calibrated device file to write"},
+    {"--holdout", "H", "none | every:N | class:NAME | kfold:K: rows never fitted\n"
+                       "(default every:5); kfold:K fits K times without one fold,\n"
+                       "prints the out-of-fold errors, writes the fit on every row"},
+    CLI_OPT_LAUNCH,
+    CLI_OPT_END,
+};
+static const struct cli_opt VAL_OPTS[] = {
+    CLI_OPT_HW,
+    {"--format", "F", "table (default), csv or json"},
+    CLI_OPT_LAUNCH,
+    {"-o", "PLOT.png", "also draw predicted vs measured (gnuplot; .gp and .dat kept)"},
+    CLI_OPT_END,
+};
+static const struct cli_opt PRED_OPTS[] = {CLI_OPT_HW, CLI_OPT_LAUNCH, CLI_OPT_END};
+
+const struct cli_cmd CLI_CALIBRATE = {
+    .name = "calibrate",
+    .brief = "calibrate MEAS.csv --hw HW -o OUT.yaml",
+    .summary = "fit efficiencies to kernel timings",
+    .usage = "opbound calibrate MEASUREMENTS.csv --hw HW -o OUT.yaml [--holdout H]",
+    .about = "Fits calibration entries (op kind, implementation, phase: efficiencies,\n"
+             "small-problem falloff, compute/memory overlap) and the launch overheads to the\n"
+             "timings in MEASUREMENTS.csv (docs/measurements.md) and writes an ordinary device\n"
+             "file (loadable with --hw) that says when and from what it was fitted. Prints every\n"
+             "fitted entry, the terms refused for lack of rows, and per class the error of the\n"
+             "prior and of the calibrated device. Shapes come from the file.\n",
+    .opts = CAL_OPTS,
+};
+const struct cli_cmd CLI_VALIDATE = {
+    .name = "validate",
+    .brief = "validate MEAS.csv --hw HW",
+    .summary = "predicted vs measured time, errors",
+    .usage = "opbound validate MEASUREMENTS.csv --hw HW [--format table|csv|json] [-o PLOT.png]",
+    .about = "Predicted vs measured time of every row, its signed error, then per class: rows,\n"
+             "median and max absolute percentage error and the signed median (bias; < 0: the\n"
+             "model is too fast). Kernel rows are predicted as under CUDA-graph replay (they\n"
+             "are GPU-timed; --launch eager to change it); step rows in their own launch mode.\n"
+             "Rows are labelled fitted / held-out only when HW was calibrated on this file.\n",
+    .opts = VAL_OPTS,
+};
+const struct cli_cmd CLI_PREDICT = {
+    .name = "predict",
+    .brief = "predict OPS.csv --hw HW",
+    .summary = "predicted time of ops in that format",
+    .usage = "opbound predict OPS.csv --hw HW",
+    .about = "Predicts the time of every row of a file in the measurement format (times may be\n"
+             "left empty) and writes CSV to standard output: line, kind, class, name, flops,\n"
+             "bytes, predicted_s, bound.\n",
+    .opts = PRED_OPTS,
+};
 
 /* Shared start: parse, check arguments, load measurements and device. */
-static int load_all(const char *C, const char *usage, int argc, char **argv, bool need_times,
-                    const char *const *extra, struct cli_args *a, struct meas_file *m,
-                    struct device **d, bool *help)
+static int load_all(const struct cli_cmd *spec, int argc, char **argv, bool need_times,
+                    struct cli_args *a, struct meas_file *m, struct device **d, bool *help)
 {
+    const char *C = spec->name;
     *help = false;
-    int rc = cli_parse(C, argc, argv, extra, a);
+    int rc = cli_parse(spec, argc, argv, a);
     if (rc) return rc;
     if (a->help) {
-        fputs(usage, stdout);
+        cli_help(spec, stdout);
         *help = true;
         return 0;
     }
     if (a->npos != 1) return cli_fail(C, "expected one measurement file");
     if (!a->hw) return cli_fail(C, "missing --hw HW");
-    if (a->phase || a->seq || a->ctx || a->batch || a->tp || a->wdt || a->kvdt || a->per_op)
-        return cli_fail(C, "scenario options do not apply: shapes come from the file");
     struct err e;
     if (cli_load_device(a->hw, d, &e)) return cli_fail_err(&e);
     if (!a->launch) { /* kernel rows are GPU-timed: graph replay unless --launch says */
@@ -143,12 +166,11 @@ static void print_entries(const struct device *d, const struct cal_result *res)
 int cmd_calibrate(int argc, char **argv)
 {
     const char *C = "calibrate";
-    static const char *const EXTRA[] = {"--holdout", NULL};
     struct cli_args a;
     struct meas_file m;
     struct device *d = NULL;
     bool help;
-    int rc = load_all(C, CAL_USAGE, argc, argv, true, EXTRA, &a, &m, &d, &help);
+    int rc = load_all(&CLI_CALIBRATE, argc, argv, true, &a, &m, &d, &help);
     if (rc || help) return rc;
     struct cal_holdout h = {.mode = HOLD_EVERY, .n = 5};
     for (int i = 0; i < a.nx; i++)
@@ -241,7 +263,7 @@ int cmd_validate(int argc, char **argv)
     struct meas_file m;
     struct device *d = NULL;
     bool help;
-    int rc = load_all(C, VAL_USAGE, argc, argv, true, NULL, &a, &m, &d, &help);
+    int rc = load_all(&CLI_VALIDATE, argc, argv, true, &a, &m, &d, &help);
     if (rc || help) return rc;
     enum out_format fmt;
     if ((rc = cli_format(C, &a, &fmt))) goto done;
@@ -362,17 +384,12 @@ done:
 
 int cmd_predict(int argc, char **argv)
 {
-    const char *C = "predict";
     struct cli_args a;
     struct meas_file m;
     struct device *d = NULL;
     bool help;
-    int rc = load_all(C, PRED_USAGE, argc, argv, false, NULL, &a, &m, &d, &help);
+    int rc = load_all(&CLI_PREDICT, argc, argv, false, &a, &m, &d, &help);
     if (rc || help) return rc;
-    if (a.format || a.out) {
-        rc = cli_fail(C, "predict writes CSV to standard output; it takes no --format or -o");
-        goto done;
-    }
     printf("line,kind,class,name,flops,bytes,predicted_s,bound\n");
     for (int i = 0; i < m.n; i++) {
         const struct meas_row *r = &m.rows[i];
@@ -391,7 +408,6 @@ int cmd_predict(int argc, char **argv)
         printf("%d,%s,%s,%s,%.17g,%.17g,%.17g,%s\n", r->line, op_kind_name(r->op.kind), r->cls,
                r->name, ev.flops, ev.bytes, t, bound_name(ev.bound));
     }
-done:
     meas_free(&m);
     device_free(d);
     return rc;

@@ -15,18 +15,31 @@
 #include "cli.h"
 #include "../study.h"
 
-static const char USAGE[] =
-    "usage: opbound compare MODEL MODEL... --hw HW --phase prefill|decode ... [options]\n"
-    "       opbound compare STUDY.yaml [--format F]\n"
-    "\n"
-    "One row per design: parameters, KV-cache bytes per token, prefill and decode FLOPs,\n"
-    "decode intensity, time to first token (prefill of the batch at the scenario's\n"
-    "length), time per output token (decode at that context), memory and the largest\n"
-    "batch, with ratios against the first design. A study file (see\n"
-    "examples/study-attention.yaml and docs/schema.md) names a skeleton model and the\n"
-    "attention or FFN blocks to place in it, the devices and the scenarios.\n"
-    "\n"
-    "%s";
+static const struct cli_opt OPTS[] = {
+    CLI_OPT_HW,
+    CLI_OPT_PHASE,
+    CLI_OPTS_SCENARIO_BODY,
+    {"--format", "F", "table (default), csv or json"},
+    CLI_OPT_VERBOSE,
+    CLI_OPT_END,
+};
+
+const struct cli_cmd CLI_COMPARE = {
+    .name = "compare",
+    .brief = "compare MODEL... | STUDY.yaml",
+    .summary = "designs side by side, ratios to the first",
+    .usage = "opbound compare MODEL MODEL... --hw HW --phase prefill|decode ... [options]\n"
+             "opbound compare STUDY.yaml [--format F]",
+    .about = "One row per design: parameters, KV-cache bytes per token, prefill and decode FLOPs,\n"
+             "decode intensity, time to first token (prefill of the batch at the scenario's\n"
+             "length), time per output token (decode at that context), memory and the largest\n"
+             "batch, with ratios against the first design. A study file (see\n"
+             "examples/study-attention.yaml and docs/schema.md) names a skeleton model and the\n"
+             "attention or FFN blocks to place in it, the devices and the scenarios; with a study\n"
+             "file only --format may be given.\n",
+    .opts = OPTS,
+    .notes = CLI_NOTE_COUNTS,
+};
 
 static int run(const char *title, struct study *s, enum out_format fmt)
 {
@@ -67,22 +80,21 @@ int cmd_compare(int argc, char **argv)
 {
     const char *C = "compare";
     struct cli_args a;
-    int rc = cli_parse(C, argc, argv, NULL, &a);
+    int rc = cli_parse(&CLI_COMPARE, argc, argv, &a);
     if (rc) return rc;
     if (a.help) {
-        printf(USAGE, CLI_SCENARIO_HELP);
+        cli_help(&CLI_COMPARE, stdout);
         return 0;
     }
     enum out_format fmt;
     if ((rc = cli_format(C, &a, &fmt))) return rc;
-    if (a.per_op || a.out) return cli_fail(C, "--per-op and -o are not options of compare");
     if (a.npos == 0) return cli_fail(C, "missing MODEL... or STUDY.yaml");
     struct err e;
     /* One argument: a study file's own errors come before any missing option. */
     const int study = a.npos == 1 ? study_sniff(a.pos[0], &e) : 0;
     if (study < 0) return cli_fail_err(&e);
     if (study) {
-        if (a.hw || a.phase || a.seq || a.ctx || a.batch || a.tp || a.wdt || a.kvdt)
+        if (a.hw || a.phase || a.seq || a.ctx || a.batch || a.tp || a.ep || a.wdt || a.kvdt)
             return cli_fail(C, "%s is a study file: its devices and scenarios come from it; "
                                "only --format may be given",
                             a.pos[0]);

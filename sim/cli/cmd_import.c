@@ -8,29 +8,38 @@
 #include "../../models/hf_import.h"
 #include "cli.h"
 
-static const char USAGE[] =
-    "usage: opbound import config.json [-o model.yaml] [--verbose]\n"
-    "\n"
-    "Converts a Hugging Face config.json into an opbound model description (standard\n"
-    "output, or the file given with -o, written only when the conversion succeeds).\n"
-    "Families: llama, mistral, phi3, mixtral, qwen2, qwen3, qwen3_moe, deepseek_v2,\n"
-    "deepseek_v3, kimi_k2, lfm2, gpt_oss, gemma2, gemma3. Fields that do not change cost are ignored (--verbose lists\n"
-    "them); fields that change cost in a way opbound cannot model are refused with\n"
-    "their position. Every command that takes MODEL also takes a config.json directly.\n";
+static const struct cli_opt OPTS[] = {
+    {"-o", "FILE", "write the model description to FILE (else standard output)"},
+    CLI_OPT_VERBOSE,
+    CLI_OPT_END,
+};
+
+const struct cli_cmd CLI_IMPORT = {
+    .name = "import",
+    .brief = "import config.json [-o model.yaml]",
+    .summary = "Hugging Face config -> opbound YAML",
+    .usage = "opbound import config.json [-o model.yaml] [--verbose]",
+    .about = "Converts a Hugging Face config.json into an opbound model description (standard\n"
+             "output, or the file given with -o, written only when the conversion succeeds).\n"
+             "Families: llama, mistral, phi3, mixtral, qwen2, qwen3, qwen3_moe, deepseek_v2,\n"
+             "deepseek_v3, kimi_k2, lfm2, gpt_oss, gemma2, gemma3. Fields that do not change\n"
+             "cost are ignored (--verbose lists them); fields that change cost in a way opbound\n"
+             "cannot model are refused with their position. Every command that takes MODEL\n"
+             "also takes a config.json directly.\n",
+    .opts = OPTS,
+};
 
 int cmd_import(int argc, char **argv)
 {
     const char *C = "import";
     struct cli_args a;
-    int rc = cli_parse(C, argc, argv, NULL, &a);
+    int rc = cli_parse(&CLI_IMPORT, argc, argv, &a);
     if (rc) return rc;
     if (a.help) {
-        fputs(USAGE, stdout);
+        cli_help(&CLI_IMPORT, stdout);
         return 0;
     }
     if (a.npos != 1) return cli_fail(C, "expected one config.json");
-    if (a.hw || a.phase || a.seq || a.ctx || a.batch || a.tp || a.wdt || a.kvdt || a.format)
-        return cli_fail(C, "import takes only -o and --verbose");
     struct err e;
     char *yaml = NULL;
     struct hf_notes notes;

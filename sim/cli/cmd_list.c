@@ -6,13 +6,24 @@
 #include "../core/catalog.h"
 #include "cli.h"
 
-static const char USAGE[] =
-    "usage: opbound list models|hw|kinds|profiles\n"
-    "\n"
-    "  models   bundled models: name, family, parameters, active parameters, KV cache per token\n"
-    "  hw       bundled devices: memory, bandwidth, bf16 tensor peak, ridge point, calibration\n"
-    "  kinds    attention and FFN block kinds a model can use\n"
-    "  profiles implementation profiles (--profile NAME; docs/profiles.md)\n";
+static const struct cli_opt OPTS[] = {CLI_OPT_END};
+
+const struct cli_cmd CLI_LIST = {
+    .name = "list",
+    .brief = "list models|hw|kinds|profiles",
+    .summary = "bundled models, devices, block kinds",
+    .usage = "opbound list models|hw|kinds|profiles",
+    .about = "models   bundled models: name, family, parameters, active parameters, KV cache per\n"
+             "         token (memory held: binary units, KiB = 2^10 B)\n"
+             "hw       bundled devices: memory (GiB = 2^30 B), bandwidth (decimal TB/s),\n"
+             "         bf16 tensor peak, ridge point, calibration (calibrated / not calibrated)\n"
+             "kinds    attention and FFN block kinds a model can use\n"
+             "profiles implementation profiles (--profile NAME; docs/profiles.md)\n"
+             "\n"
+             "Bundled files are read from the data folder (OPBOUND_DATA, else beside the\n"
+             "program); the folder used is printed under the table.\n",
+    .opts = OPTS,
+};
 
 static const char *slot_kind_name(const struct model *m, enum block_slot s)
 {
@@ -24,10 +35,15 @@ static const char *slot_kind_name(const struct model *m, enum block_slot s)
 
 int cmd_list(int argc, char **argv)
 {
-    if (argc != 1 || cli_is_help(argv[0])) {
-        fputs(USAGE, argc == 1 ? stdout : stderr);
-        return argc == 1 ? 0 : CLI_USAGE;
+    struct cli_args a;
+    int rc = cli_parse(&CLI_LIST, argc, argv, &a);
+    if (rc) return rc;
+    if (a.help) {
+        cli_help(&CLI_LIST, stdout);
+        return 0;
     }
+    if (a.npos != 1) return cli_fail("list", "expected one of models, hw, kinds or profiles");
+    argv = (char **)a.pos;
     static char names[256][64];
     char b[4][64];
     struct err e;
@@ -36,7 +52,11 @@ int cmd_list(int argc, char **argv)
                                           "attention", "ffn", "KV/token", "dtypes"};
         struct table t;
         table_init(&t, 8, hdr, "llrrllrl");
-        int n = catalog_list("models", names, 256);
+        int n = catalog_list("models", names, 256, &e);
+        if (n < 0) {
+            table_free(&t);
+            return cli_fail_err(&e);
+        }
         for (int i = 0; i < n; i++) {
             struct model *m;
             if (cli_load_model(names[i], &m, &e)) {
@@ -52,7 +72,7 @@ int cmd_list(int argc, char **argv)
             table_cell(&t, 3, "%s", fmt_si(b[1], 64, c.active_params, ""));
             table_cell(&t, 4, "%s", slot_kind_name(m, SLOT_ATTN));
             table_cell(&t, 5, "%s", slot_kind_name(m, SLOT_FFN));
-            table_cell(&t, 6, "%s", fmt_si(b[2], 64, c.kv_elems_per_token * dtype_bytes(m->dt_kv), "B"));
+            table_cell(&t, 6, "%s", fmt_bin(b[2], 64, c.kv_elems_per_token * dtype_bytes(m->dt_kv)));
             table_cell(&t, 7, "w %s, kv %s", dtype_name(m->dt_w), dtype_name(m->dt_kv));
             model_free(m);
         }
@@ -66,7 +86,11 @@ int cmd_list(int argc, char **argv)
                                           "ridge (bf16)", "calibration"};
         struct table t;
         table_init(&t, 7, hdr, "llrrrrl");
-        int n = catalog_list("hw", names, 256);
+        int n = catalog_list("hw", names, 256, &e);
+        if (n < 0) {
+            table_free(&t);
+            return cli_fail_err(&e);
+        }
         for (int i = 0; i < n; i++) {
             struct device *d;
             if (cli_load_device(names[i], &d, &e)) {
@@ -76,7 +100,7 @@ int cmd_list(int argc, char **argv)
             table_row(&t);
             table_cell(&t, 0, "%s", names[i]);
             table_cell(&t, 1, "%s", d->name);
-            table_cell(&t, 2, "%s", fmt_si(b[0], 64, d->mem_capacity_bytes, "B"));
+            table_cell(&t, 2, "%s", fmt_bin(b[0], 64, d->mem_capacity_bytes));
             table_cell(&t, 3, "%s/s", fmt_si(b[1], 64, d->mem_rate, "B"));
             table_cell(&t, 4, "%s/s", fmt_si(b[2], 64, d->tensor_rate[DT_BF16], "FLOP"));
             table_cell(&t, 5, "%.0f FLOP/B", device_ridge(d, DT_BF16));
@@ -99,7 +123,8 @@ int cmd_list(int argc, char **argv)
         return 0;
     }
     if (strcmp(argv[0], "profiles") == 0) {
-        int n = catalog_list("models/profiles", names, 256);
+        int n = catalog_list("models/profiles", names, 256, &e);
+        if (n < 0) return cli_fail_err(&e);
         for (int i = 0; i < n; i++) {
             char path[1024];
             struct profile *p = NULL;

@@ -12,30 +12,37 @@
 #include "../measure.h"
 #include "cli.h"
 
-static const char USAGE[] =
-    "usage: opbound measure import BENCH.json -o OUT.csv\n"
-    "\n"
-    "Converts the JSON written by the library-kernel benchmark (cuBLAS GEMMs, PyTorch SDPA\n"
-    "prefill and decode per backend, eager grouped and MLA decode compositions; format in\n"
-    "kernels/measurements/library/CSV.md) into a measurement file for calibrate and validate.\n"
-    "Without -o the CSV goes to standard output.\n";
+static const struct cli_opt OPTS[] = {
+    {"-o", "OUT.csv", "the measurement file to write (default: standard output)"},
+    CLI_OPT_END,
+};
+
+const struct cli_cmd CLI_MEASURE = {
+    .name = "measure",
+    .brief = "measure import BENCH.json -o OUT.csv",
+    .summary = "library-benchmark JSON to measurements",
+    .usage = "opbound measure import BENCH.json -o OUT.csv",
+    .about = "Converts the JSON written by the library-kernel benchmark (cuBLAS GEMMs, PyTorch\n"
+             "SDPA prefill and decode per backend, eager grouped and MLA decode compositions;\n"
+             "format in kernels/measurements/library/) into a measurement file for calibrate\n"
+             "and validate (docs/measurements.md). Without -o the CSV goes to standard output.\n",
+    .opts = OPTS,
+};
 
 int cmd_measure(int argc, char **argv)
 {
     const char *C = "measure";
     if (argc < 1 || cli_is_help(argv[0])) {
-        fputs(USAGE, argc < 1 ? stderr : stdout);
+        cli_help(&CLI_MEASURE, argc < 1 ? stderr : stdout);
         return argc < 1 ? CLI_USAGE : 0;
     }
     if (strcmp(argv[0], "import") != 0)
         return cli_fail(C, "unknown subcommand '%s' (import)", argv[0]);
     struct cli_args a;
-    int rc = cli_parse(C, argc - 1, argv + 1, NULL, &a);
+    int rc = cli_parse(&CLI_MEASURE, argc - 1, argv + 1, &a);
     if (rc) return rc;
-    if (a.help) return fputs(USAGE, stdout), 0;
+    if (a.help) return cli_help(&CLI_MEASURE, stdout), 0;
     if (a.npos != 1) return cli_fail(C, "expected one JSON file");
-    if (a.hw || a.phase || a.seq || a.ctx || a.batch || a.tp || a.wdt || a.kvdt || a.format)
-        return cli_fail(C, "measure import takes only -o");
     struct err e;
     char *csv = NULL;
     if (meas_import_json(a.pos[0], &csv, &e)) return cli_fail_err(&e);

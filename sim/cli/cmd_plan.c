@@ -10,25 +10,40 @@
 #include "../plan.h"
 #include "cli.h"
 
-static const char USAGE[] =
-    "usage: opbound plan MODEL --hw HW --gpus N --isl S --osl T [options]\n"
-    "\n"
-    "Searches the deployments of MODEL on devices HW (tensor parallelism, expert\n"
-    "parallelism for MoE models, weight and KV dtypes, decode batch), keeps those that\n"
-    "fit and meet the latency targets, ranks them, and prints the Pareto front of\n"
-    "tokens/s per GPU against tokens/s per user and the winner's per-op breakdown\n"
-    "(docs/plan.md).\n"
-    "\n"
-    "  --hw HW              device (bundled name, unique prefix, or path)\n"
-    "  --gpus N             devices one deployment may use (replicas fill the rest)\n"
-    "  --isl S, --osl T     input and output tokens per request\n"
-    "  --ttft MS            time-to-first-token target, milliseconds\n"
-    "  --tpot MS            time-per-output-token target, milliseconds\n"
-    "  --objective O        tokens-per-gpu (default) or usd-per-mtok\n"
-    "  --dtypes D           vary (default: also fp8/int4 weights, fp8 KV) or model\n"
-    "  --top K              rows in the ranked table (default 10)\n"
-    "  -o PATH.png          also draw the front (PNG + SVG, gnuplot script and data kept)\n"
-    "Numbers accept a k (x1024) or m (x1048576) suffix: --isl 8k.\n";
+/* The options without a field in struct cli_args, in the order x[] reads them. */
+static const char *const EXTRA[] = {"--gpus", "--isl", "--osl", "--ttft", "--tpot",
+                                    "--objective", "--dtypes", "--top", NULL};
+
+static const struct cli_opt OPTS[] = {
+    CLI_OPT_HW,
+    {"--gpus", "N", "devices one deployment may use (replicas fill the rest)"},
+    {"--isl", "S", "input tokens per request"},
+    {"--osl", "T", "output tokens per request"},
+    {"--ttft", "MS", "time-to-first-token target, milliseconds"},
+    {"--tpot", "MS", "time-per-output-token target, milliseconds"},
+    {"--objective", "O", "tokens-per-gpu (default) or usd-per-mtok"},
+    {"--dtypes", "D", "vary (default: also fp8/int4 weights, fp8 KV) or model"},
+    {"--top", "K", "rows in the ranked table (default 10)"},
+    {"-o", "PATH.png", "also draw the front (PNG + SVG, gnuplot script and\n"
+                       "data kept)"},
+    CLI_OPT_VERBOSE,
+    CLI_OPT_END,
+};
+
+const struct cli_cmd CLI_PLAN = {
+    .name = "plan",
+    .brief = "plan MODEL --hw HW --gpus N --isl S --osl T",
+    .summary = "best deployment under TTFT/TPOT targets",
+    .usage = "opbound plan MODEL --hw HW --gpus N --isl S --osl T [options]",
+    .about = "Searches the deployments of MODEL on devices HW (tensor parallelism, expert\n"
+             "parallelism for MoE models, weight and KV dtypes, decode batch), keeps those that\n"
+             "fit and meet the latency targets, ranks them, and prints the Pareto front of\n"
+             "tokens/s per GPU against tokens/s per user and the winner's per-op breakdown\n"
+             "(docs/plan.md). It searches tp, ep, batch and dtypes itself, so the scenario\n"
+             "options are not taken.\n",
+    .opts = OPTS,
+    .notes = "Numbers accept a k (x1024) or m (x1048576) suffix: --isl 8k.\n",
+};
 
 static int ms(const char *C, const char *opt, const char *s, double *out)
 {
@@ -44,21 +59,15 @@ static int ms(const char *C, const char *opt, const char *s, double *out)
 int cmd_plan(int argc, char **argv)
 {
     const char *C = "plan";
-    static const char *const EXTRA[] = {"--gpus", "--isl", "--osl", "--ttft", "--tpot",
-                                        "--objective", "--dtypes", "--top", NULL};
     struct cli_args a;
-    int rc = cli_parse(C, argc, argv, EXTRA, &a);
+    int rc = cli_parse(&CLI_PLAN, argc, argv, &a);
     if (rc) return rc;
     if (a.help) {
-        fputs(USAGE, stdout);
+        cli_help(&CLI_PLAN, stdout);
         return 0;
     }
     if (a.npos != 1) return cli_fail(C, a.npos ? "one MODEL expected" : "missing MODEL");
     if (!a.hw) return cli_fail(C, "missing --hw HW");
-    if (a.phase || a.seq || a.ctx || a.batch || a.tp || a.ep || a.wdt || a.kvdt || a.format)
-        return cli_fail(C, "plan searches tp, ep, batch and dtypes itself; --phase, --seq, "
-                           "--context, --batch, --tp, --ep, --*-dtype and --format are not its "
-                           "options");
     const char *x[9] = {0};
     for (int i = 0; i < a.nx; i++)
         for (int k = 0; EXTRA[k]; k++)

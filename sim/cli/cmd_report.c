@@ -37,18 +37,28 @@
 #define OB_VERSION "0.1.0"
 #endif
 
-static const char USAGE[] =
-    "usage: opbound report STUDY.yaml -o DIR\n"
-    "\n"
-    "Writes a report of a study file (see examples/study-attention.yaml) into folder DIR:\n"
-    "report.md and report.html (tables and charts), compare.csv (the rows of 'opbound\n"
-    "compare STUDY.yaml --format csv'), and per device and scenario: rooflines of every\n"
-    "design, KV-cache bytes and decode time per token against the context, a breakdown of\n"
-    "the step time per design (each chart as .png, .svg, .gp and .dat), the breakdown as\n"
-    "csv and the per-op tables as csv (ops/).\n"
-    "\n"
-    "  -o DIR      output folder; it is replaced when it holds an earlier report\n"
-    "Without gnuplot everything but the images is written (exit status 0).\n";
+static const struct cli_opt OPTS[] = {
+    {"-o", "DIR", "output folder; it is replaced when it holds an earlier\n"
+                  "report"},
+    CLI_OPT_VERBOSE,
+    CLI_OPT_END,
+};
+
+const struct cli_cmd CLI_REPORT = {
+    .name = "report",
+    .brief = "report STUDY.yaml -o DIR",
+    .summary = "tables, charts and csv of a study",
+    .usage = "opbound report STUDY.yaml -o DIR",
+    .about = "Writes a report of a study file (see examples/study-attention.yaml) into folder DIR:\n"
+             "report.md and report.html (tables and charts), compare.csv (the rows of 'opbound\n"
+             "compare STUDY.yaml --format csv'), and per device and scenario: rooflines of every\n"
+             "design, KV-cache bytes and decode time per token against the context, a breakdown of\n"
+             "the step time per design (each chart as .png, .svg, .gp and .dat), the breakdown as\n"
+             "csv and the per-op tables as csv (ops/). The devices and scenarios come from the\n"
+             "study file.\n",
+    .opts = OPTS,
+    .notes = "Without gnuplot everything but the images is written (exit status 0).\n",
+};
 
 struct rp_block {
     char slug[160];  /* file-name part: "h100-sxm5-80gb_decode-b32-c8192" */
@@ -275,7 +285,10 @@ static int run_block(struct rp *r, int bi, struct err *e)
     struct rp_block *b = &r->blocks[bi];
     const int n = r->s->n_designs;
     double (*bd)[BD_COUNT] = calloc((size_t)n, sizeof *bd);
-    if (!bd) {
+    bool *fits = calloc((size_t)n, sizeof *fits);
+    if (!bd || !fits) {
+        free(bd);
+        free(fits);
         r->failed_inside = true;
         return err_set(e, r->final_dir, 0, 0, "out of memory");
     }
@@ -284,6 +297,7 @@ static int run_block(struct rp *r, int bi, struct err *e)
         analysis_run(&r->an[k], r->s->designs[k].m, b->cb.d, b->cb.sc);
         compare_row_fill(&b->cb.rows[k], r->names[k], &r->an[k], b->cb.sc);
         breakdown_sum(&r->an[k], bd[k]);
+        fits[k] = r->an[k].fits;
     }
     int rc = write_tables(r, bi, bd, e);
     char title[256], sub[256], base[256];
@@ -291,12 +305,13 @@ static int run_block(struct rp *r, int bi, struct err *e)
              phase_name(b->cb.sc->phase));
     snprintf(sub, sizeof sub, "%s", b->title);
     const struct breakdown brk = {r->cmd_line, title, sub, "step time, all layers (s)", n,
-                                  r->names, (const double(*)[BD_COUNT])bd};
+                                  r->names, (const double(*)[BD_COUNT])bd, fits};
     snprintf(base, sizeof base, "breakdown_%s", b->slug);
     progress(r, bi, "breakdown");
     if (rc == 0) r->nfiles += 2, rc = chart_breakdown_write(&brk, r->dir, base, e);
     if (rc == 0) rc = render(r, base, e);
     free(bd);
+    free(fits);
     progress(r, bi, "rooflines");
     if (rc == 0) rc = write_rooflines(r, bi, e);
     progress(r, bi, "curves");
@@ -318,14 +333,16 @@ static void write_doc(FILE *f, enum doc_fmt fmt, const struct rp *r)
     struct doc d;
     char buf[512], base[256];
     doc_begin(&d, f, fmt, s->name);
+    d.dir = r->dir; /* the images are inlined from the folder being built */
     doc_para(&d, "Made by opbound %s from the study file %s: %d designs, %d device%s, %d "
                  "scenario%s. The command:", OB_VERSION, s->file, s->n_designs, s->n_hw,
              s->n_hw == 1 ? "" : "s", s->n_scenarios, s->n_scenarios == 1 ? "" : "s");
     doc_code(&d, r->cmd_line);
     doc_para(&d, "TTFT is the prefill of the batch at the scenario's length, TPOT one decode "
                  "step at that context; ratios are against the first design; '!' marks a "
-                 "memory footprint that does not fit the device. Numbers use decimal SI "
-                 "prefixes; the csv files hold them exactly. Every chart has its gnuplot "
+                 "memory footprint that does not fit the device. Memory held (KV/token, memory) "
+                 "is in binary units (GiB = 2^30 B), other numbers use decimal SI prefixes; "
+                 "the csv files hold them exactly. Every chart has its gnuplot "
                  "script (.gp) and data (.dat) beside it: run gnuplot NAME.gp in this folder "
                  "to redraw it.");
     doc_list_begin(&d);
@@ -538,18 +555,14 @@ int cmd_report(int argc, char **argv)
 {
     const char *C = "report";
     struct cli_args a;
-    int rc = cli_parse(C, argc, argv, NULL, &a);
+    int rc = cli_parse(&CLI_REPORT, argc, argv, &a);
     if (rc) return rc;
     if (a.help) {
-        fputs(USAGE, stdout);
+        cli_help(&CLI_REPORT, stdout);
         return 0;
     }
     if (a.npos == 0) return cli_fail(C, "missing STUDY.yaml");
     if (a.npos > 1) return cli_fail(C, "one study file only, got %d arguments", a.npos);
-    if (a.hw || a.phase || a.seq || a.ctx || a.batch || a.tp || a.wdt || a.kvdt || a.format ||
-        a.per_op)
-        return cli_fail(C, "the devices and scenarios come from the study file; only -o DIR "
-                           "may be given");
     if (!a.out) return cli_fail(C, "missing -o DIR (the output folder)");
     char dir[PLOT_PATH_MAX], parent[PLOT_PATH_MAX], name[256], cmd_line[2048];
     if ((rc = check_out(C, a.out, dir, parent, name))) return rc;

@@ -19,23 +19,34 @@
 
 #define RL_MAX_MODELS ROOFLINE_MAX_MODELS
 
-static const char USAGE[] =
-    "usage: opbound roofline MODEL... --hw HW --phase prefill|decode|both [options] -o PATH\n"
-    "\n"
-    "Draws the roofline of device HW (log-log: arithmetic intensity in FLOP/byte against\n"
-    "FLOP/s) with its ceilings (memory bandwidth, tensor peak per dtype the device\n"
-    "lists, vector peak) and every op of every MODEL as a point: colour = model,\n"
-    "shape = op kind; with --phase both, prefill points are filled and decode points open.\n"
-    "Writes PATH's .png, .svg, .gp (gnuplot script) and .dat (the points); the script\n"
-    "and data stay so the chart can be restyled: cd DIR && gnuplot NAME.gp.\n"
-    "\n"
-    "  MODEL...             up to 8 models (bundled names, prefixes or YAML paths)\n"
-    "  -o PATH              e.g. out/roofline.png (folders are created)\n"
-    "  --phase both         prefill (needs --seq) and decode (needs --context)\n"
-    "  --rate R             y of a point: roof (default) = FLOPs / roofline time without\n"
-    "                       the kernel overhead; achieved = FLOPs / time with it\n"
-    "%s"
-    "Without gnuplot the data and script are still written (exit status 0).\n";
+static const struct cli_opt OPTS[] = {
+    CLI_OPT_HW,
+    {"--phase", "P", "prefill, decode, or both; --phase both draws prefill\n"
+                     "(needs --seq) and decode (needs --context) in one chart"},
+    CLI_OPTS_SCENARIO_BODY,
+    {"-o", "PATH", "e.g. out/roofline.png (folders are created)"},
+    {"--rate", "R", "y of a point: roof (default) = FLOPs / roofline time\n"
+                    "without the kernel overhead; achieved = FLOPs / time\n"
+                    "with it"},
+    CLI_OPT_VERBOSE,
+    CLI_OPT_END,
+};
+
+const struct cli_cmd CLI_ROOFLINE = {
+    .name = "roofline",
+    .brief = "roofline MODEL... --hw HW --phase ... -o PATH",
+    .summary = "roofline chart: ceilings and every op",
+    .usage = "opbound roofline MODEL... --hw HW --phase prefill|decode|both [options] -o PATH",
+    .about = "Draws the roofline of device HW (log-log: arithmetic intensity in FLOP/byte against\n"
+             "FLOP/s) with its ceilings (memory bandwidth, tensor peak per dtype the device\n"
+             "lists, CUDA-core peaks) and every op of every MODEL (up to 8: bundled names,\n"
+             "prefixes or paths) as a point: colour = model, shape = op kind; with --phase\n"
+             "both, prefill points are filled and decode points open. Writes PATH's .png,\n"
+             ".svg, .gp (gnuplot script) and .dat (the points); the script and data stay so\n"
+             "the chart can be restyled: cd DIR && gnuplot NAME.gp.\n",
+    .opts = OPTS,
+    .notes = CLI_NOTE_COUNTS "Without gnuplot the data and script are still written (exit status 0).\n",
+};
 
 
 /* Checks --rate, --phase and the scenario options; fills r->sc, r->nph. */
@@ -80,12 +91,11 @@ static int write_all(const struct roofline_plot *r, const char *dir, const char 
 int cmd_roofline(int argc, char **argv)
 {
     const char *C = "roofline";
-    static const char *const EXTRA[] = {"--rate", NULL};
     struct cli_args a;
-    int rc = cli_parse(C, argc, argv, EXTRA, &a);
+    int rc = cli_parse(&CLI_ROOFLINE, argc, argv, &a);
     if (rc) return rc;
     if (a.help) {
-        printf(USAGE, CLI_SCENARIO_HELP);
+        cli_help(&CLI_ROOFLINE, stdout);
         return 0;
     }
     struct roofline_plot r;
@@ -96,8 +106,6 @@ int cmd_roofline(int argc, char **argv)
         return cli_fail(C, "at most %d models in one chart, got %d", RL_MAX_MODELS, a.npos);
     if (!a.hw) return cli_fail(C, "missing --hw HW");
     if (!a.out) return cli_fail(C, "missing -o PATH (e.g. -o out/roofline.png)");
-    if (a.format) return cli_fail(C, "--format is not an option here: roofline writes files");
-    if (a.per_op) return cli_fail(C, "--per-op is not an option here: every op is drawn");
     if ((rc = parse_scenarios(C, &a, &r))) return rc;
     char dir[PLOT_PATH_MAX], base[256], cmd_line[2048];
     if ((rc = cli_out_split(C, a.out, dir, sizeof dir, base, sizeof base))) return rc;

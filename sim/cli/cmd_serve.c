@@ -9,24 +9,38 @@
 #include "../core/catalog.h"
 #include "../serve.h"
 
-static const char USAGE[] =
-    "usage: opbound serve SCENARIO.yaml --hw HW [--tp N] [--format table|csv|json]\n"
-    "\n"
-    "Simulates continuous batching of the scenario's requests (Sarathi-Serve style:\n"
-    "decodes first, then prefill chunks up to the token budget; requests wait while the\n"
-    "batch is full or their KV cache does not fit) on --tp devices of HW, each iteration\n"
-    "costed by the roofline of its exact mix of decodes and prefill chunks. Reports\n"
-    "iteration times, time to first token, time between tokens, throughput, KV-cache\n"
-    "occupancy, waiting, and USD per million output tokens when the device has a price.\n"
-    "A scenario may split attention and FFN over two device pools (afd:). See\n"
-    "docs/serving.md and examples/serve-*.yaml.\n"
-    "\n"
-    "  --hw HW       device (bundled name, unique prefix, or path)\n"
-    "  --tp N        tensor-parallel devices (default: the scenario's tp, else 1)\n"
-    "  --profile P   implementation profile (engine, hf, or a file; docs/profiles.md);\n"
-    "                overrides the scenario's `profile:`\n"
-    "  --impl K=I,.. implementation per role or op kind (e.g. attention=cudnn)\n"
-    "  --format F    table (default), csv or json\n";
+static const struct cli_opt OPTS[] = {
+    {"--hw", "HW", "device (bundled name in any case, unique prefix, or\n"
+                   "path); refused when the scenario's afd: names both\n"
+                   "attention_hw and ffn_hw"},
+    {"--tp", "N", "tensor-parallel devices (default: the scenario's tp,\n"
+                  "else 1); refused with afd: (its pools give the counts)"},
+    {"--profile", "P", "implementation profile (engine, hf, or a file;\n"
+                       "docs/profiles.md); overrides the scenario's `profile:`"},
+    {"--impl", "K=I,..", "implementation per role or op kind (e.g.\n"
+                         "attention=cudnn)"},
+    {"--format", "F", "table (default), csv or json"},
+    CLI_OPT_VERBOSE,
+    CLI_OPT_END,
+};
+
+const struct cli_cmd CLI_SERVE = {
+    .name = "serve",
+    .brief = "serve SCENARIO.yaml --hw HW [--tp N]",
+    .summary = "continuous-batching simulation, cost per token",
+    .usage = "opbound serve SCENARIO.yaml --hw HW [--tp N] [--format table|csv|json]\n"
+             "opbound serve AFD-SCENARIO.yaml [--format table|csv|json]",
+    .about = "Simulates continuous batching of the scenario's requests (Sarathi-Serve style:\n"
+             "decodes first, then prefill chunks up to the token budget; requests wait while the\n"
+             "batch is full or their KV cache does not fit) on --tp devices of HW, each iteration\n"
+             "costed by the roofline of its exact mix of decodes and prefill chunks. Reports\n"
+             "iteration times, time to first token, time between tokens, throughput, KV-cache\n"
+             "occupancy, waiting, and USD per million output tokens when the device has a price.\n"
+             "A scenario may split attention and FFN over two device pools (afd:); when it names\n"
+             "both pools' devices, --hw and --tp are refused. See docs/serving.md and\n"
+             "examples/serve-*.yaml.\n",
+    .opts = OPTS,
+};
 
 struct field {
     const char *name;
@@ -110,7 +124,7 @@ static void print_table(const struct serve_scenario *s, const struct serve_resul
         const char *v = b;
         switch (f[i].kind) {
         case 't': fmt_time(b, sizeof b, f[i].v); break;
-        case 'b': fmt_si(b, sizeof b, f[i].v, "B"); break;
+        case 'b': fmt_bin(b, sizeof b, f[i].v); break; /* memory held */
         case 'r': fmt_si(b, sizeof b, f[i].v, "/s"); break;
         case 'u':
             if (r->has_price) snprintf(b, sizeof b, "$%.4g", f[i].v);
@@ -121,11 +135,11 @@ static void print_table(const struct serve_scenario *s, const struct serve_resul
         printf("  %-30s %s\n", f[i].name, v);
     }
     printf("\nKV-cache occupancy over time (per device, of %s):\n",
-           fmt_si((char[32]){0}, 32, r->kv_limit_bytes, "B"));
+           fmt_bin((char[32]){0}, 32, r->kv_limit_bytes));
     for (int i = 0; i < r->n_timeline; i++) {
         char t[32], b[32];
         printf("  t = %-10s %10s  %5.1f%%\n", fmt_time(t, sizeof t, r->timeline_t_s[i]),
-               fmt_si(b, sizeof b, r->timeline_kv_bytes[i], "B"),
+               fmt_bin(b, sizeof b, r->timeline_kv_bytes[i]),
                100.0 * r->timeline_kv_bytes[i] / r->kv_limit_bytes);
     }
     if (!r->has_price)
@@ -213,32 +227,42 @@ int cmd_serve(int argc, char **argv)
 {
     const char *C = "serve";
     struct cli_args a;
-    int rc = cli_parse(C, argc, argv, NULL, &a);
+    int rc = cli_parse(&CLI_SERVE, argc, argv, &a);
     if (rc) return rc;
     if (a.help) {
-        fputs(USAGE, stdout);
+        cli_help(&CLI_SERVE, stdout);
         return 0;
     }
     enum out_format fmt;
     if ((rc = cli_format(C, &a, &fmt))) return rc;
-    if (a.phase || a.seq || a.ctx || a.batch || a.wdt || a.kvdt || a.per_op || a.out)
-        return cli_fail(C, "only --hw, --tp, --format, --profile and --impl are options of "
-                           "serve; the rest comes from the scenario file");
     if (a.npos != 1) return cli_fail(C, "expected one SCENARIO.yaml");
-    if (!a.hw) return cli_fail(C, "missing --hw HW");
     double tp = 0;
     if (a.tp && cli_count(a.tp, 1, 65536, &tp))
         return cli_fail(C, "--tp must be a whole number from 1 to 65536, got '%s'", a.tp);
     struct err e;
     struct serve_scenario *s = NULL;
     if (serve_load(a.pos[0], &s, &e)) return cli_fail_err(&e);
+    /* An AFD scenario naming both pools' devices takes neither --hw (it would be
+     * ignored) nor --tp (the pools give the device counts). */
+    const bool pools_named = s->afd.on && s->afd.attn_hw[0] && s->afd.ffn_hw[0];
+    if ((pools_named && a.hw) || (s->afd.on && a.tp)) {
+        serve_free(s);
+        return cli_fail(C, "%s does not apply: %s splits attention and FFN (afd:)%s", a.tp ? "--tp" : "--hw",
+                        a.pos[0], a.tp ? " and its pools give the device counts"
+                                       : " and names both pools' devices (attention_hw, ffn_hw)");
+    }
+    if (!a.hw && !pools_named) {
+        serve_free(s);
+        return cli_fail(C, "missing --hw HW");
+    }
     if (tp == 0) tp = s->tp;
     if (model_tp_check(s->m, tp, &e)) {
         serve_free(s);
         return cli_fail_err(&e);
     }
     struct device *d = NULL, *pa = NULL, *pf = NULL;
-    if (cli_load_device(a.hw, &d, &e) || load_pools(s, &pa, &pf, &e)) {
+    if ((pools_named ? device_load(s->afd.attn_hw, &d, &e) : cli_load_device(a.hw, &d, &e)) ||
+        load_pools(s, &pa, &pf, &e)) {
         device_free(d);
         serve_free(s);
         return cli_fail_err(&e);

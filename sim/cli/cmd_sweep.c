@@ -26,24 +26,36 @@
 
 #define SW_MAX_VALS 64
 #define SW_MAX_MODELS PLOT_NCOLORS
+#define SW_KEY_MAX 24 /* curves named in a chart's key */
 
-static const char USAGE[] =
-    "usage: opbound sweep MODEL... --hw HW --phase decode|prefill --vary NAME=RANGE... -o DIR\n"
-    "\n"
-    "Evaluates every combination of the varied values for every MODEL on device HW and\n"
-    "writes DIR/sweep.csv (one row per point: time, TTFT, TPOT, KV cache, memory, fit,\n"
-    "FLOPs, bytes, ...) and charts, each as .png, .svg, .gp (gnuplot script) and .dat:\n"
-    "KV-cache bytes against the length; decode (or prefill) step time against the\n"
-    "length and against the batch, one curve per model and value of the other axis.\n"
-    "\n"
-    "  --vary NAME=RANGE    NAME: batch, context (decode) or seq (prefill)\n"
-    "                       RANGE: a..b doubles from a up to b (1k..128k), or a list\n"
-    "                       (1,8,64); k = x1024, m = x1048576; at most 64 values\n"
-    "  -o DIR               output folder (created if missing)\n"
-    "  MODEL...             up to 8 models\n"
-    "A name that is not varied takes its --batch, --context or --seq value.\n"
-    "%s"
-    "Without gnuplot the csv, data and scripts are still written (exit status 0).\n";
+static const struct cli_opt OPTS[] = {
+    CLI_OPT_HW,
+    CLI_OPT_PHASE,
+    CLI_OPTS_SCENARIO_BODY,
+    {"--vary", "NAME=RANGE", "NAME: batch, context (decode) or seq (prefill)\n"
+                             "RANGE: a..b doubles from a up to b (1k..128k), or a list\n"
+                             "(1,8,64); k = x1024, m = x1048576; at most 64 values"},
+    {"-o", "DIR", "output folder (created if missing)"},
+    CLI_OPT_VERBOSE,
+    CLI_OPT_END,
+};
+
+const struct cli_cmd CLI_SWEEP = {
+    .name = "sweep",
+    .brief = "sweep MODEL... --hw HW --phase ... --vary ... -o DIR",
+    .summary = "csv and charts over batch/length",
+    .usage = "opbound sweep MODEL... --hw HW --phase decode|prefill --vary NAME=RANGE... -o DIR",
+    .about = "Evaluates every combination of the varied values for every MODEL (up to 8) on\n"
+             "device HW and writes DIR/sweep.csv (one row per point: time, TTFT, TPOT, KV cache,\n"
+             "memory, fit, FLOPs, bytes, ...) and charts, each as .png, .svg, .gp (gnuplot\n"
+             "script) and .dat: KV-cache bytes against the length; decode (or prefill) step\n"
+             "time against the length and against the batch, one curve per model and value of\n"
+             "the other axis. A name that is not varied takes its --batch, --context or --seq\n"
+             "value.\n",
+    .opts = OPTS,
+    .notes = CLI_NOTE_COUNTS
+    "Without gnuplot the csv, data and scripts are still written (exit status 0).\n",
+};
 
 enum sw_axis { AX_BATCH, AX_LEN, AX_COUNT };
 
@@ -317,7 +329,7 @@ static void write_chart_gp(FILE *f, const struct sw *s, const struct chart *c)
     fprintf(f, "set output png_file\n");
     fprintf(f, "set logscale x 2\nset logscale y 10\nset grid xtics ytics lc rgb '#dddddd' lt 1\n");
     fprintf(f, "set xlabel '%s'\nset ylabel '%s'\n", xn, c->ylabel);
-    fprintf(f, "set format y '%%.0s %%c%s'\n", c->yunit);
+    plot_gp_yformat(f, c->yunit);
     if (s->nv[c->x] <= 16) {
         fprintf(f, "set xtics (");
         for (int i = 0; i < s->nv[c->x]; i++) {
@@ -343,30 +355,43 @@ static void write_chart_gp(FILE *f, const struct sw *s, const struct chart *c)
                    "dt 2 lw 1.5 lc rgb '#555555'\n"
                    "set label 'device memory %s' at graph 0.01, first CAPACITY offset 0,0.7 "
                    "left tc rgb '#555555'\n",
-                s->d->mem_capacity_bytes, fmt_si(v, sizeof v, s->d->mem_capacity_bytes, "B"));
+                s->d->mem_capacity_bytes, fmt_bin(v, sizeof v, s->d->mem_capacity_bytes));
     fprintf(f, "# a curve per model (point type) and %s (colour); open points do not fit in "
                "device memory\nplot \\\n",
             other == AX_BATCH ? "batch" : len_name(s));
+    /* Curve (model mi, value o): colour o mod 8 (Okabe-Ito); point type and dash
+     * from (mi + w, mi + 2w) mod 5 with w = o / 8, a one-to-one map of (mi, w)
+     * for mi, w < 5, so up to 5 models x 40 values every curve differs from
+     * every other in colour, marker or dash. The key lists at most SW_KEY_MAX
+     * curves; the rest are counted under it (all are named in sweep.csv). */
+    const int total = s->nm * s->nv[other];
     int block = 0;
     for (int mi = 0; mi < s->nm; mi++)
         for (int o = 0; o < s->nv[other]; o++, block++) {
             const char *col = PLOT_COLORS[o % PLOT_NCOLORS];
             static const int PT_FILLED[5] = {7, 5, 9, 13, 11}, PT_OPEN[5] = {6, 4, 8, 12, 10};
+            const int w = o / PLOT_NCOLORS, pt = (mi + w) % 5, dt = 1 + (mi + 2 * w) % 5;
             count_label(v, sizeof v, s->vals[other][o]);
             snprintf(b, sizeof b, "%s%s%s %s", s->nm > 1 ? s->m[mi]->name : "",
                      s->nm > 1 ? ", " : "", other == AX_BATCH ? "batch" : len_name(s), v);
-            fprintf(f, "  keyentry with linespoints lw 2 dt %d pt %d ps 1.2 lc rgb '%s' title ",
-                    1 + mi % 5, PT_FILLED[mi % 5], col);
-            plot_gp_str(f, b);
-            fprintf(f, ", \\\n  DATA index %d using 1:2 with lines lw 2 dt %d lc rgb '%s' notitle, "
-                       "\\\n", block, 1 + mi % 5, col);
+            if (total <= SW_KEY_MAX || block < SW_KEY_MAX - 1) {
+                fprintf(f, "  keyentry with linespoints lw 2 dt %d pt %d ps 1.2 lc rgb '%s' title ",
+                        dt, PT_FILLED[pt], col);
+                plot_gp_str(f, b);
+                fprintf(f, ", \\\n");
+            } /* else unnamed in the key (a comment would end the plot command) */
+            fprintf(f, "  DATA index %d using 1:2 with lines lw 2 dt %d lc rgb '%s' notitle, "
+                       "\\\n", block, dt, col);
             fprintf(f, "  DATA index %d using 1:($3 > 0 ? $2 : NaN) with points pt %d ps 1.2 "
                        "lc rgb '%s' notitle, \\\n",
-                    block, PT_FILLED[mi % 5], col);
+                    block, PT_FILLED[pt], col);
             fprintf(f, "  DATA index %d using 1:($3 > 0 ? NaN : $2) with points pt %d ps 1.2 "
                        "lc rgb '%s' notitle, \\\n",
-                    block, PT_OPEN[mi % 5], col);
+                    block, PT_OPEN[pt], col);
         }
+    if (total > SW_KEY_MAX)
+        fprintf(f, "  keyentry title '... and %d more curves (named in sweep.csv)', \\\n",
+                total - (SW_KEY_MAX - 1));
     fprintf(f, "  keyentry title ' ', keyentry with points pt 6 lc rgb '#333333' "
                "title 'open: does not fit'\n\n");
     fprintf(f, "set terminal svg size 1200,800 dynamic noenhanced font 'sans,12' background "
@@ -435,12 +460,11 @@ static int write_all(struct sw *s, const char *dir)
 int cmd_sweep(int argc, char **argv)
 {
     const char *C = "sweep";
-    static const char *const EXTRA[] = {"--vary", NULL};
     struct cli_args a;
-    int rc = cli_parse(C, argc, argv, EXTRA, &a);
+    int rc = cli_parse(&CLI_SWEEP, argc, argv, &a);
     if (rc) return rc;
     if (a.help) {
-        printf(USAGE, CLI_SCENARIO_HELP);
+        cli_help(&CLI_SWEEP, stdout);
         return 0;
     }
     static struct sw s;
@@ -450,8 +474,6 @@ int cmd_sweep(int argc, char **argv)
         return cli_fail(C, "at most %d models in one sweep, got %d", SW_MAX_MODELS, a.npos);
     if (!a.hw) return cli_fail(C, "missing --hw HW");
     if (!a.out) return cli_fail(C, "missing -o DIR (the output folder)");
-    if (a.format) return cli_fail(C, "--format is not an option here: sweep writes DIR/sweep.csv");
-    if (a.per_op) return cli_fail(C, "--per-op is not an option here");
     if ((rc = parse_axes(C, &a, &s))) return rc;
     if (strlen(a.out) > 900) return cli_fail(C, "-o %.40s...: path too long", a.out);
     char cmd_line[2048];

@@ -9,30 +9,46 @@
 #include "../train.h"
 #include "cli.h"
 
-static const char USAGE[] =
-    "usage: opbound train MODEL --hw HW --gpus N --seq S --global-batch TOKENS [options]\n"
-    "\n"
-    "One optimizer step of training MODEL on N devices HW: forward, backward and\n"
-    "recomputation per op, weights/gradients/optimizer states under ZeRO, activation\n"
-    "memory, tensor/pipeline/data/context/expert-parallel traffic, step time, tokens/s\n"
-    "and MFU (docs/training.md).\n"
-    "\n"
-    "  --hw HW              device (bundled name, unique prefix, or path)\n"
-    "  --gpus N             devices in the job (= tp x pp x dp x cp)\n"
-    "  --seq S              tokens per sequence\n"
-    "  --global-batch T     tokens per optimizer step (a multiple of S)\n"
-    "  --micro-batch B      sequences per micro-batch (default 1)\n"
-    "  --tp N, --pp N, --cp N, --ep N\n"
-    "                       tensor, pipeline, context, expert parallelism (default 1)\n"
-    "  --dp N               data parallelism (default: gpus / (tp pp cp))\n"
-    "  --cp-scheme S        ring (default; zig-zag balanced) or ulysses\n"
-    "  --recompute R        none (default), selective (attention core) or full\n"
-    "  --zero Z             ZeRO stage 0 (default), 1, 2 or 3\n"
-    "  --optimizer O        adamw (default) or sgd (with momentum)\n"
-    "  --dtype D            weights, activations and gradients (default bf16)\n"
-    "  --per-op             one row per op: forward and backward time\n"
-    "  --format F           table (default) or json\n"
-    "Numbers accept a k (x1024) or m (x1048576) suffix: --seq 8k.\n";
+/* The options taking a value that struct cli_args has no field for, in the
+ * order x[] below reads them. */
+static const char *const EXTRA[] = {"--gpus", "--global-batch", "--micro-batch", "--pp",
+                                    "--dp", "--cp", "--cp-scheme", "--recompute", "--zero",
+                                    "--optimizer", "--dtype", NULL};
+
+static const struct cli_opt OPTS[] = {
+    CLI_OPT_HW,
+    {"--gpus", "N", "devices in the job (= tp x pp x dp x cp)"},
+    {"--seq", "S", "tokens per sequence"},
+    {"--global-batch", "T", "tokens per optimizer step (a multiple of S)"},
+    {"--micro-batch", "B", "sequences per micro-batch (default 1)"},
+    {"--tp", "N", "tensor parallelism (default 1)"},
+    {"--pp", "N", "pipeline parallelism (default 1)"},
+    {"--cp", "N", "context parallelism (default 1)"},
+    {"--ep", "N", "expert parallelism (default 1)"},
+    {"--dp", "N", "data parallelism (default: gpus / (tp pp cp))"},
+    {"--cp-scheme", "S", "ring (default; zig-zag balanced) or ulysses"},
+    {"--recompute", "R", "none (default), selective (attention core) or full"},
+    {"--zero", "Z", "ZeRO stage 0 (default), 1, 2 or 3"},
+    {"--optimizer", "O", "adamw (default) or sgd (with momentum)"},
+    {"--dtype", "D", "weights, activations and gradients (default bf16)"},
+    {"--per-op", NULL, "one row per op: forward and backward time"},
+    {"--format", "F", "table (default) or json"},
+    CLI_OPT_VERBOSE,
+    CLI_OPT_END,
+};
+
+const struct cli_cmd CLI_TRAIN = {
+    .name = "train",
+    .brief = "train MODEL --hw HW --gpus N --seq S --global-batch T",
+    .summary = "one training step: time, memory, MFU",
+    .usage = "opbound train MODEL --hw HW --gpus N --seq S --global-batch TOKENS [options]",
+    .about = "One optimizer step of training MODEL on N devices HW: forward, backward and\n"
+             "recomputation per op, weights/gradients/optimizer states under ZeRO, activation\n"
+             "memory, tensor/pipeline/data/context/expert-parallel traffic, step time, tokens/s\n"
+             "and MFU (docs/training.md).\n",
+    .opts = OPTS,
+    .notes = "Numbers accept a k (x1024) or m (x1048576) suffix: --seq 8k.\n",
+};
 
 static int num(const char *C, const char *opt, const char *s, double min, double max,
                double *out)
@@ -85,7 +101,7 @@ static void print_table(const struct model *m, const struct device *d, const str
                    fmt_si(b1, sizeof b1, o->fwd.cost.flops_mm + o->fwd.cost.flops_vec, ""),
                    fmt_si(b2, sizeof b2, o->bwd.cost.flops_mm + o->bwd.cost.flops_vec, ""),
                    fmt_time(b3, sizeof b3, o->t_fwd_s), fmt_time(b4, sizeof b4, o->t_bwd_s),
-                   fmt_si(b5, sizeof b5, o->saved_bytes, "B"), o->recomputed ? " (recomputed)" : "");
+                   fmt_bin(b5, sizeof b5, o->saved_bytes), o->recomputed ? " (recomputed)" : "");
         }
     }
     printf("\nStep (busiest pipeline stage: %s of the layers%s)\n",
@@ -112,14 +128,14 @@ static void print_table(const struct model *m, const struct device *d, const str
     printf("  MFU                 %.1f%% of %s dense %s peak\n", 100.0 * r->mfu, d->name,
            dtype_name(c->dt));
     printf("Memory per device\n");
-    printf("  weights             %s\n", fmt_si(b1, sizeof b1, r->mem_weights, "B"));
-    printf("  gradients           %s\n", fmt_si(b1, sizeof b1, r->mem_grads, "B"));
-    printf("  optimizer states    %s\n", fmt_si(b1, sizeof b1, r->mem_optimizer, "B"));
+    printf("  weights             %s\n", fmt_bin(b1, sizeof b1, r->mem_weights));
+    printf("  gradients           %s\n", fmt_bin(b1, sizeof b1, r->mem_grads));
+    printf("  optimizer states    %s\n", fmt_bin(b1, sizeof b1, r->mem_optimizer));
     printf("  activations         %s (%s per micro-batch x %g in flight)\n",
-           fmt_si(b1, sizeof b1, r->mem_activations, "B"),
-           fmt_si(b2, sizeof b2, r->act_per_mb, "B"), r->mb_in_flight);
-    printf("  total               %s of %s: %s\n", fmt_si(b1, sizeof b1, r->mem_total, "B"),
-           fmt_si(b2, sizeof b2, d->mem_capacity_bytes, "B"), r->fits ? "fits" : "DOES NOT FIT");
+           fmt_bin(b1, sizeof b1, r->mem_activations),
+           fmt_bin(b2, sizeof b2, r->act_per_mb), r->mb_in_flight);
+    printf("  total               %s of %s: %s\n", fmt_bin(b1, sizeof b1, r->mem_total),
+           fmt_bin(b2, sizeof b2, d->mem_capacity_bytes), r->fits ? "fits" : "DOES NOT FIT");
 }
 
 static void print_json(const struct model *m, const struct device *d, const struct train_cfg *c,
@@ -167,22 +183,16 @@ static void print_json(const struct model *m, const struct device *d, const stru
 int cmd_train(int argc, char **argv)
 {
     const char *C = "train";
-    static const char *const EXTRA[] = {"--gpus", "--global-batch", "--micro-batch", "--pp",
-                                        "--dp", "--cp", "--cp-scheme", "--recompute", "--zero",
-                                        "--optimizer", "--dtype", NULL};
     struct cli_args a;
-    int rc = cli_parse(C, argc, argv, EXTRA, &a);
+    int rc = cli_parse(&CLI_TRAIN, argc, argv, &a);
     if (rc) return rc;
     if (a.help) {
-        fputs(USAGE, stdout);
+        cli_help(&CLI_TRAIN, stdout);
         return 0;
     }
     if (a.npos == 0) return cli_fail(C, "missing MODEL");
     if (a.npos > 1) return cli_fail(C, "one MODEL expected, got '%s' and '%s'", a.pos[0], a.pos[1]);
     if (!a.hw) return cli_fail(C, "missing --hw HW");
-    if (a.phase || a.ctx || a.batch || a.wdt || a.kvdt || a.out)
-        return cli_fail(C, "--phase, --context, --batch, --weight-dtype, --kv-dtype and -o are "
-                           "not options of train (see --help)");
     const char *x[16] = {0};
     for (int i = 0; i < a.nx; i++)
         for (int k = 0; EXTRA[k]; k++)
@@ -260,7 +270,7 @@ int cmd_train(int argc, char **argv)
         fprintf(stderr,
                 "warning: %s of memory per device does not fit %s; try --zero 3, --recompute "
                 "full, a larger --tp/--pp, or a smaller --micro-batch\n",
-                fmt_si(msg, sizeof msg, r.mem_total, "B"), d->name);
+                fmt_bin(msg, sizeof msg, r.mem_total), d->name);
     train_free(&r);
     model_free(m);
     device_free(d);

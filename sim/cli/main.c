@@ -12,70 +12,73 @@
 #define OB_VERSION "0.1.0"
 #endif
 
-static const char USAGE[] =
-    "opbound - cost model for attention and MoE designs on GPUs\n"
-    "\n"
-    "usage: opbound COMMAND [ARGS]\n"
-    "\n"
-    "commands:\n"
-    "  analyze MODEL --hw HW --phase prefill|decode ...   FLOPs, bytes, intensity, roofline time\n"
-    "  compare MODEL... | STUDY.yaml                     designs side by side, ratios to the first\n"
-    "  import config.json [-o model.yaml]                Hugging Face config -> opbound YAML\n"
-    "  roofline MODEL... --hw HW --phase ... -o PATH      roofline chart: ceilings and every op\n"
-    "  sweep MODEL... --hw HW --phase ... --vary ... -o DIR   csv and charts over batch/length\n"
-    "  serve SCENARIO.yaml --hw HW [--tp N]             continuous-batching simulation, cost per token\n"
-    "  report STUDY.yaml -o DIR                          tables, charts and csv of a study\n"
-    "  calibrate MEAS.csv --hw HW -o OUT.yaml            fit efficiencies to kernel timings\n"
-    "  validate MEAS.csv --hw HW                         predicted vs measured time, errors\n"
-    "  predict OPS.csv --hw HW                           predicted time of ops in that format\n"
-    "  measure import BENCH.json -o OUT.csv              library-benchmark JSON to measurements\n"
-    "  train MODEL --hw HW --gpus N --seq S --global-batch T  one training step: time, memory, MFU\n"
-    "  plan MODEL --hw HW --gpus N --isl S --osl T      best deployment under TTFT/TPOT targets\n"
-    "  list models|hw|kinds                              bundled models, devices, block kinds\n"
-    "  schema                                            the YAML schema (docs/schema.md)\n"
-    "\n"
-    "options: --help (also after a command), --version\n"
-    "MODEL and HW are files if one by that name exists (YAML; MODEL may also be a\n"
-    "Hugging Face config.json), else bundled names (see 'opbound list') or prefixes\n"
-    "that start exactly one. Exit status: 0 ok, 2 bad input or usage, 1 other failure.\n";
-
 static const struct {
-    const char *name;
+    const struct cli_cmd *spec;
     int (*run)(int argc, char **argv);
 } COMMANDS[] = {
-    {"analyze", cmd_analyze},
-    {"compare", cmd_compare},
-    {"import", cmd_import},
-    {"list", cmd_list},
-    {"serve", cmd_serve},
-    {"schema", cmd_schema},
-    {"roofline", cmd_roofline},
-    {"sweep", cmd_sweep},
-    {"report", cmd_report},
-    {"calibrate", cmd_calibrate},
-    {"validate", cmd_validate},
-    {"predict", cmd_predict},
-    {"measure", cmd_measure},
-    {"train", cmd_train},
-    {"plan", cmd_plan},
+    {&CLI_ANALYZE, cmd_analyze},     {&CLI_COMPARE, cmd_compare},   {&CLI_IMPORT, cmd_import},
+    {&CLI_ROOFLINE, cmd_roofline},   {&CLI_SWEEP, cmd_sweep},       {&CLI_SERVE, cmd_serve},
+    {&CLI_REPORT, cmd_report},       {&CLI_CALIBRATE, cmd_calibrate}, {&CLI_VALIDATE, cmd_validate},
+    {&CLI_PREDICT, cmd_predict},     {&CLI_TRAIN, cmd_train},       {&CLI_PLAN, cmd_plan},
+    {&CLI_LIST, cmd_list},           {&CLI_SCHEMA, cmd_schema},     {&CLI_MEASURE, cmd_measure},
 };
+#define N_COMMANDS ((int)(sizeof COMMANDS / sizeof COMMANDS[0]))
+
+/* The command list comes from the same specs as each command's --help. */
+static void usage(FILE *out)
+{
+    fputs("opbound - cost model for attention and MoE designs on GPUs\n\n"
+          "usage: opbound COMMAND [ARGS]\n\ncommands:\n",
+          out);
+    int w = 13; /* "man [COMMAND]" */
+    for (int i = 0; i < N_COMMANDS; i++)
+        if ((int)strlen(COMMANDS[i].spec->brief) > w) w = (int)strlen(COMMANDS[i].spec->brief);
+    for (int i = 0; i < N_COMMANDS; i++)
+        fprintf(out, "  %-*s  %s\n", w, COMMANDS[i].spec->brief, COMMANDS[i].spec->summary);
+    fprintf(out, "  %-*s  the man page (roff) of opbound or a command\n", w, "man [COMMAND]");
+    fputs("\noptions: --help (also after a command), --version\n"
+          "MODEL and HW are files if one by that name exists (YAML; MODEL may also be a\n"
+          "Hugging Face config.json), else bundled names in any case (see 'opbound list') or\n"
+          "prefixes that start exactly one. Bundled files come from $OPBOUND_DATA, else from\n"
+          "beside the program. Exit status: 0 ok, 2 bad input or usage, 1 other failure.\n",
+          out);
+}
+
+/* `opbound man [COMMAND]`: the man page, made from the option tables. */
+static int man(int argc, char **argv)
+{
+    const struct cli_cmd *specs[N_COMMANDS];
+    for (int i = 0; i < N_COMMANDS; i++) specs[i] = COMMANDS[i].spec;
+    if (argc == 0) {
+        cli_man(NULL, specs, N_COMMANDS, OB_VERSION, stdout);
+        return 0;
+    }
+    for (int i = 0; argc == 1 && i < N_COMMANDS; i++)
+        if (strcmp(argv[0], specs[i]->name) == 0) {
+            cli_man(specs[i], NULL, 0, OB_VERSION, stdout);
+            return 0;
+        }
+    fprintf(stderr, "opbound man: expected no argument or one command name\n");
+    return CLI_USAGE;
+}
 
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fputs(USAGE, stderr);
+        usage(stderr);
         return CLI_USAGE;
     }
     if (cli_is_help(argv[1]) || strcmp(argv[1], "help") == 0) {
-        fputs(USAGE, stdout);
+        usage(stdout);
         return 0;
     }
+    if (strcmp(argv[1], "man") == 0) return man(argc - 2, argv + 2);
     if (strcmp(argv[1], "--version") == 0) {
         printf("opbound %s\n", OB_VERSION);
         return 0;
     }
-    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
-        if (strcmp(argv[1], COMMANDS[i].name) == 0) {
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (strcmp(argv[1], COMMANDS[i].spec->name) == 0) {
             int rc = COMMANDS[i].run(argc - 2, argv + 2);
             if (fflush(stdout) != 0 || ferror(stdout)) {
                 fprintf(stderr, "opbound: error writing output\n");
@@ -83,6 +86,7 @@ int main(int argc, char **argv)
             }
             return rc;
         }
-    fprintf(stderr, "opbound: unknown command '%s'\n\n%s", argv[1], USAGE);
+    fprintf(stderr, "opbound: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
     return CLI_USAGE;
 }

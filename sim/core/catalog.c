@@ -1,31 +1,136 @@
 /* catalog.c - bundled file lookup; see catalog.h. */
-#define _DEFAULT_SOURCE
+#define _GNU_SOURCE /* dladdr, realpath */
 #include "catalog.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
+#include <limits.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#ifndef OB_DATADIR
-#define OB_DATADIR "."
-#endif
+/* A data folder holds the bundled models/ and hw/ folders. */
+static bool is_data_dir(const char *dir)
+{
+    char p[PATH_MAX + 16];
+    struct stat sb;
+    if ((size_t)snprintf(p, sizeof p, "%s/models", dir) >= sizeof p) return false;
+    if (stat(p, &sb) != 0 || !S_ISDIR(sb.st_mode)) return false;
+    if ((size_t)snprintf(p, sizeof p, "%s/hw", dir) >= sizeof p) return false;
+    return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+static char g_dir[PATH_MAX];
+static char g_tried[2048];
+static int g_state; /* 0 not searched, 1 found, -1 none */
+
+/* The folder of the running program (or of libopbound.so when the code runs
+ * from it) into out; false when it cannot be found. */
+static bool code_dir(bool shared_lib, char *out, size_t n)
+{
+    char path[PATH_MAX];
+    if (shared_lib) {
+        Dl_info info;
+        if (!dladdr((void *)&g_state, &info) || !info.dli_fname) return false;
+        if (!realpath(info.dli_fname, path)) return false;
+    } else {
+        ssize_t l = readlink("/proc/self/exe", path, sizeof path - 1);
+        if (l <= 0) return false;
+        path[l] = 0;
+    }
+    char *slash = strrchr(path, '/');
+    if (!slash) return false;
+    *slash = 0;
+    return (size_t)snprintf(out, n, "%s", path[0] ? path : "/") < n;
+}
+
+
+/* Candidate c: the folder if it is a data folder; else noted in g_tried. */
+static bool try_dir(const char *c)
+{
+    char real[PATH_MAX];
+    const char *use = realpath(c, real) ? real : c;
+    if (is_data_dir(use)) {
+        if ((size_t)snprintf(g_dir, sizeof g_dir, "%s", use) >= sizeof g_dir) return false;
+        return true;
+    }
+    size_t l = strlen(g_tried);
+    if (l + strlen(use) + 3 < sizeof g_tried)
+        snprintf(g_tried + l, sizeof g_tried - l, "%s%s", l ? ", " : "", use);
+    return false;
+}
+
+/* The folder above dir ("/" stays "/"). */
+static void parent(const char *dir, char *out, size_t n)
+{
+    const char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir) snprintf(out, n, "/");
+    else snprintf(out, n, "%.*s", (int)(slash - dir), dir);
+}
+
+static void search(void)
+{
+    g_tried[0] = 0;
+    const char *env = getenv("OPBOUND_DATA");
+    if (env && *env) {
+        /* An explicit choice is never overridden, nor silently skipped. */
+        g_state = try_dir(env) ? 1 : -1;
+        if (g_state < 0)
+            snprintf(g_tried, sizeof g_tried, "OPBOUND_DATA=%.1900s (no models/ and hw/ folders there)",
+                     env);
+        return;
+    }
+    /* Installed (PREFIX/bin/opbound -> PREFIX/share/opbound), build tree
+     * (build/opbound -> the clone), a test program (build/tests/x -> the clone). */
+    char prev[PATH_MAX - 32] = "";
+    for (int lib = 0; lib < 2; lib++) {
+        char base[PATH_MAX - 32];
+        if (!code_dir(lib == 1, base, sizeof base) || strcmp(base, prev) == 0) continue;
+        snprintf(prev, sizeof prev, "%s", base);
+        /* base/.. holds share/opbound (installed) or is the clone (build/opbound);
+         * base/../.. is the clone for build/tests/x. */
+        char up1[PATH_MAX - 32], up2[PATH_MAX - 32], c[PATH_MAX];
+        parent(base, up1, sizeof up1);
+        parent(up1, up2, sizeof up2);
+        snprintf(c, sizeof c, "%s/share/opbound", strcmp(up1, "/") ? up1 : "");
+        if (try_dir(c) || try_dir(up1) || try_dir(up2)) {
+            g_state = 1;
+            return;
+        }
+    }
+    size_t l = strlen(g_tried);
+    snprintf(g_tried + l, sizeof g_tried - l, "%sOPBOUND_DATA (not set)", l ? ", " : "");
+    g_state = -1;
+}
 
 const char *catalog_dir(void)
 {
-    const char *env = getenv("OPBOUND_DATA");
-    return env && *env ? env : OB_DATADIR;
+    if (g_state == 0) search();
+    return g_state > 0 ? g_dir : NULL;
+}
+
+int catalog_dir_err(struct err *e)
+{
+    if (catalog_dir()) return 0;
+    return err_set(e, NULL, 0, 0,
+                   "no bundled models and devices found; tried %s. Set OPBOUND_DATA to a folder "
+                   "holding models/ and hw/ (an installed tree has PREFIX/share/opbound)",
+                   g_tried);
 }
 
 static int cmp_names(const void *a, const void *b) { return strcmp(a, b); }
 
-int catalog_list(const char *subdir, char names[][64], int max)
+int catalog_list(const char *subdir, char names[][64], int max, struct err *e)
 {
-    char dir[1024];
+    if (catalog_dir_err(e)) return -1;
+    char dir[PATH_MAX + 16];
     snprintf(dir, sizeof dir, "%s/%s", catalog_dir(), subdir);
     DIR *dp = opendir(dir);
-    if (!dp) return 0;
+    if (!dp) return err_set(e, dir, 0, 0, "cannot open the folder of bundled files");
     int n = 0;
     struct dirent *de;
     while ((de = readdir(dp)) && n < max) {
@@ -64,7 +169,7 @@ static void join_names(char *list, size_t n, char names[][64], int cnt, const ch
 {
     list[0] = 0;
     for (int i = 0; i < cnt; i++) {
-        if (prefix && strncmp(names[i], prefix, strlen(prefix)) != 0) continue;
+        if (prefix && strncasecmp(names[i], prefix, strlen(prefix)) != 0) continue;
         if (list[0]) strncat(list, ", ", n - strlen(list) - 1);
         strncat(list, names[i], n - strlen(list) - 1);
     }
@@ -77,14 +182,16 @@ static int bundled(const char *subdir, const char *arg, bool is_dir, char *path,
 {
     if (!*arg) return err_set(e, NULL, 0, 0, "empty %s name", what_of(subdir));
     static char names[256][64];
-    int cnt = catalog_list(subdir, names, 256), hit = -1, hits = 0;
+    int cnt = catalog_list(subdir, names, 256, e), hit = -1, hits = 0;
+    if (cnt < 0) return -1;
+    /* Bundled names are matched without regard to case (--hw H100). */
     for (int i = 0; i < cnt; i++) {
-        if (strcmp(names[i], arg) == 0) {
+        if (strcasecmp(names[i], arg) == 0) {
             hit = i;
             hits = 1;
             break;
         }
-        if (strncmp(names[i], arg, strlen(arg)) == 0) hit = i, hits++;
+        if (strncasecmp(names[i], arg, strlen(arg)) == 0) hit = i, hits++;
     }
     char list[1024];
     const char *what = what_of(subdir);
