@@ -1,5 +1,8 @@
 /* device.c - loading device files and deriving effective rates; see device.h. */
+#define _POSIX_C_SOURCE 200809L
 #include "device.h"
+
+#include <stdio.h>
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,7 +22,8 @@ static const struct key_spec TOP_KEYS[] = {
     {"clock_hz", KEY_NUM, OFF(clock_hz), 1e6, 1e11, 0, NULL, "Hz",
      "clock the peak figures assume (informational)"},
     {"kernel_overhead_s", KEY_NUM, OFF(kernel_overhead_s), 0, 1, 1, NULL, "s",
-     "fixed time added to every kernel (launch and tail)"},
+     "fixed time added to every kernel (launch and tail); with graph_overhead_s: the host's "
+     "time per eager launch, the least time of a kernel under --launch eager"},
     {"interconnect_bytes_per_s", KEY_NUM, OFF(interconnect_bytes_per_s), 1e6, 1e16, 1, NULL,
      "bytes/s", "device-to-device bandwidth, one direction"},
     {"tensor_flops_per_s", KEY_MAP, 0, 0, 0, 1, NULL, "",
@@ -36,7 +40,20 @@ static const struct key_spec TOP_KEYS[] = {
     {"energy", KEY_MAP, 0, 0, 0, 0, NULL, "",
      "energy constants (see energy table); absent = energy not reported"},
     {"calibration", KEY_MAP, 0, 0, 0, 0, NULL, "",
-     "fitted per-op-kind efficiencies, falloff and overhead (see calibration table)"},
+     "fitted entries KIND[.IMPL][.PHASE] -> efficiencies, falloff, overlap, overhead (see "
+     "calibration table; docs/measurements.md)"},
+    {"calibration_note", KEY_STR, OFF(cal_note), 0, 160, 0, NULL, "",
+     "where the calibration comes from (shown in output headers)"},
+    {"calibration_source", KEY_STR, OFF(cal_source), 0, 128, 0, NULL, "",
+     "file name of the measurements the calibration was fitted to (validate labels its rows "
+     "fitted / held out only on that file)"},
+    {"calibration_holdout", KEY_STR, OFF(cal_holdout), 0, 64, 0, NULL, "",
+     "rows held out of that fit: none, every:N, class:NAME (calibrate --holdout)"},
+    {"graph_overhead_s", KEY_NUM, OFF(graph_overhead_s), 0, 1, 0, NULL, "s",
+     "gap added to every kernel (CUDA-graph replay); with it, an eager kernel costs max(time "
+     "+ this, kernel_overhead_s) (default: none, every kernel + kernel_overhead_s)"},
+    {"default_impl", KEY_MAP, 0, 0, 0, 0, NULL, "",
+     "op kind -> implementation an op without one uses (e.g. attention: fa2); default: default"},
 };
 
 static const char *const PIM_KINDS[] = {"logic", "bank", NULL};
@@ -125,7 +142,12 @@ static const struct key_spec CAL_KEYS[] = {
     {"flops_half", KEY_NUM, COFF(flops_half), 0, 1e18, 0, NULL, "FLOP",
      "falloff: tensor efficiency x flops/(flops + flops_half) (default 0: none)"},
     {"overhead_s", KEY_NUM, COFF(overhead_s), 0, 1, 0, NULL, "s",
-     "per-kernel overhead for this op kind (default: kernel_overhead_s)"},
+     "per-kernel overhead for this entry, eager launch (default: kernel_overhead_s)"},
+    {"vector", KEY_NUM, COFF(eff_vector), 1e-6, 1, 0, NULL, "fraction",
+     "of the vector peaks for this entry (default: efficiency.vector)"},
+    {"serial", KEY_NUM, COFF(serial), 0, 1, 0, NULL, "fraction",
+     "of the output write NOT overlapped with the compute (GEMM epilogue): t = max(compute, "
+     "memory) + serial x min(compute, bytes written / bandwidth) (default 0: max())"},
 };
 
 int device_schema_section(int i, const char **title, const struct key_spec **keys, size_t *n)
@@ -151,13 +173,102 @@ int device_schema_section(int i, const char **title, const struct key_spec **key
         return 0;
     case 6: *title = "Device: `energy`"; *keys = ENERGY_KEYS; *n = N(ENERGY_KEYS); return 0;
     case 7:
-        *title = "Device: `calibration` (optional; one map per op kind: gemm, batched_gemm, "
-                 "attention, ...; written by `opbound calibrate`)";
+        *title = "Device: `calibration` (optional; one map per entry KIND[.IMPL][.PHASE]: "
+                 "gemm, gemm.cublas, attention.fa2.decode, elementwise.eager, ...; written by "
+                 "`opbound calibrate`)";
         *keys = CAL_KEYS;
         *n = N(CAL_KEYS);
         return 0;
     default: return -1;
     }
+}
+
+int device_cal_parent(int kind)
+{
+    switch ((enum op_kind)kind) {
+    case OP_BATCHED_GEMM: return OP_GEMM;
+    case OP_NORM:
+    case OP_SOFTMAX: return OP_ELEMENTWISE;
+    case OP_GEMM:
+    case OP_ATTENTION:
+    case OP_ELEMENTWISE:
+    case OP_ROUTER:
+    case OP_GATHER:
+    case OP_ALLREDUCE:
+    case OP_SCAN:
+    case OP_ALLTOALL:
+    case OP_ALLGATHER:
+    case OP_COUNT: break;
+    }
+    return -1;
+}
+
+static const char *const PHASE_NAMES[PH_COUNT] = {"", "decode", "prefill"};
+
+void device_cal_name(int kind, int impl, int phase, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s%s%s%s%s", op_kind_name((enum op_kind)kind), impl ? "." : "",
+             impl ? op_impl_name((enum op_impl)impl) : "", phase ? "." : "", PHASE_NAMES[phase]);
+}
+
+int device_cal_count(const struct device *d)
+{
+    int n = 0;
+    for (int k = 0; k < OP_COUNT; k++)
+        for (int i = 0; i < IMPL_COUNT; i++)
+            for (int p = 0; p < PH_COUNT; p++) n += d->cal[k][i][p].present;
+    return n;
+}
+
+const char *launch_mode_name(int mode) { return mode == LAUNCH_GRAPH ? "graph" : "eager"; }
+
+void device_describe(const struct device *d, char *buf, size_t n)
+{
+    int w = snprintf(buf, n, "launch %s; default impl", launch_mode_name(d->launch));
+    int any = 0;
+    for (int k = 0; k < OP_COUNT && w >= 0 && (size_t)w < n; k++)
+        if (d->default_impl[k] != IMPL_DEFAULT)
+            w += snprintf(buf + w, n - (size_t)w, "%s%s=%s", any++ ? "," : " ",
+                          op_kind_name((enum op_kind)k), op_impl_name((enum op_impl)d->default_impl[k]));
+    if (w >= 0 && (size_t)w < n && !any) w += snprintf(buf + w, n - (size_t)w, " none");
+    if (w >= 0 && (size_t)w < n)
+        snprintf(buf + w, n - (size_t)w, "; %s", d->cal_note[0] ? d->cal_note : "not calibrated");
+}
+
+/* Resolves entry (k, i, p) along the chain of struct device_cal. */
+static void resolve(struct device *d, int k, int i, int p)
+{
+    struct device_cal *out = &d->cal[k][i][p];
+    const struct device_cal *src = NULL;
+    int sk = -1, si = 0, sp = 0;
+    for (int kind = k; kind >= 0 && !src; kind = device_cal_parent(kind)) {
+        const int want = i != IMPL_DEFAULT ? i : d->default_impl[kind];
+        const int impls[3] = {want, d->default_impl[kind], IMPL_DEFAULT};
+        for (int a = 0; a < 3 && !src; a++)
+            for (int b = 0; b < 2 && !src; b++) {
+                const int ph = b == 0 ? p : PH_ANY;
+                if (d->cal[kind][impls[a]][ph].present)
+                    src = &d->cal[kind][impls[a]][ph], sk = kind, si = impls[a], sp = ph;
+            }
+    }
+    const double et = src && src->eff_tensor > 0 ? src->eff_tensor : d->eff_tensor;
+    const double em = src && src->eff_memory > 0 ? src->eff_memory : d->eff_memory;
+    const double ev = src && src->eff_vector > 0 ? src->eff_vector : d->eff_vector;
+    out->tensor_scale = d->eff_tensor / et;
+    out->vector_scale = d->eff_vector / ev;
+    out->inv_mem_rate = 1.0 / (d->mem_bw_bytes_per_s * em);
+    out->r_bytes_half = src ? src->bytes_half : 0;
+    out->r_flops_half = src ? src->flops_half : 0;
+    out->r_serial = src ? src->serial : 0;
+    const double eager = src && src->overhead_s >= 0 ? src->overhead_s : d->kernel_overhead_s;
+    if (!d->has_graph_overhead) { /* no graph figure: additive, both modes */
+        out->t_overhead_s = eager;
+        out->t_floor_s = 0;
+    } else {
+        out->t_overhead_s = d->graph_overhead_s;
+        out->t_floor_s = d->launch == LAUNCH_EAGER ? eager : 0;
+    }
+    out->src_kind = (signed char)sk, out->src_impl = (signed char)si, out->src_phase = (signed char)sp;
 }
 
 void device_derive(struct device *d)
@@ -188,14 +299,9 @@ void device_derive(struct device *d)
         en->j_byte_ext = en->ext_pj_per_bit * 8e-12;
         en->j_byte_pim = en->pim_pj_per_bit * 8e-12;
     }
-    for (int k = 0; k < OP_COUNT; k++) {
-        struct device_cal *c = &d->cal[k];
-        const double et = c->eff_tensor > 0 ? c->eff_tensor : d->eff_tensor;
-        const double em = c->eff_memory > 0 ? c->eff_memory : d->eff_memory;
-        c->tensor_scale = d->eff_tensor / et;
-        c->inv_mem_rate = 1.0 / (d->mem_bw_bytes_per_s * em);
-        c->t_overhead_s = c->overhead_s >= 0 && c->present ? c->overhead_s : d->kernel_overhead_s;
-    }
+    for (int k = 0; k < OP_COUNT; k++)
+        for (int i = 0; i < IMPL_COUNT; i++)
+            for (int p = 0; p < PH_COUNT; p++) resolve(d, k, i, p);
 }
 
 const char *pim_kind_name(int kind)
@@ -259,7 +365,32 @@ int device_kind_index(const char *name)
     return -1;
 }
 
-/* Reads the optional `calibration:` map: op kind -> CAL_KEYS. */
+/* Parses an entry name KIND[.IMPL][.PHASE]; 0, or -1 when it names no entry. */
+static int parse_entry(const char *name, int *k, int *impl, int *ph)
+{
+    char buf[96];
+    if (strlen(name) >= sizeof buf) return -1;
+    snprintf(buf, sizeof buf, "%s", name);
+    char *save = NULL, *tok = strtok_r(buf, ".", &save);
+    if (!tok || (*k = device_kind_index(tok)) < 0) return -1;
+    *impl = IMPL_DEFAULT, *ph = PH_ANY;
+    int stage = 0;
+    while ((tok = strtok_r(NULL, ".", &save))) {
+        const enum op_impl im = op_impl_parse(tok);
+        if (stage == 0 && im != IMPL_COUNT) {
+            *impl = (int)im, stage = 1;
+            continue;
+        }
+        int p = -1;
+        for (int j = 1; j < PH_COUNT; j++)
+            if (strcmp(tok, PHASE_NAMES[j]) == 0) p = j;
+        if (p < 0 || stage == 2 || *k != OP_ATTENTION) return -1;
+        *ph = p, stage = 2;
+    }
+    return 0;
+}
+
+/* Reads the optional `calibration:` map: entry -> CAL_KEYS. */
 static int read_calibration(const struct yml_doc *doc, yml_node cal, struct device *d,
                             struct err *e)
 {
@@ -268,16 +399,18 @@ static int read_calibration(const struct yml_doc *doc, yml_node cal, struct devi
     for (int i = 0; i < yml_map_len(doc, cal); i++) {
         yml_node key = yml_map_key_at(doc, cal, i);
         const char *name = yml_scalar(doc, key);
-        const int k = name ? device_kind_index(name) : -1;
-        if (k < 0) {
+        int k, im, ph;
+        if (!name || parse_entry(name, &k, &im, &ph)) {
             char kinds[256] = "";
             for (int j = 0; j < OP_COUNT; j++) /* every kind, from the op table */
                 snprintf(kinds + strlen(kinds), sizeof kinds - strlen(kinds), "%s%s",
                          j ? ", " : "", op_kind_name((enum op_kind)j));
-            return yml_fail(doc, key, e, "unknown op kind '%s' in calibration (%s)",
-                            name ? name : "?", kinds);
+            return yml_fail(doc, key, e, "unknown op kind '%s' in calibration: an entry is "
+                            "KIND[.IMPL][.PHASE] with KIND one of %s, IMPL an implementation "
+                            "(fa2, cudnn, mem_efficient, eager, opbound, cublas, fused) and "
+                            "PHASE decode or prefill (attention only)", name ? name : "?", kinds);
         }
-        struct device_cal *c = &d->cal[k];
+        struct device_cal *c = &d->cal[k][im][ph];
         if (c->present) return yml_fail(doc, key, e, "duplicate calibration for '%s'", name);
         uint64_t present;
         c->overhead_s = -1;
@@ -285,6 +418,28 @@ static int read_calibration(const struct yml_doc *doc, yml_node cal, struct devi
                          N(CAL_KEYS), c, &present, e))
             return -1;
         c->present = 1;
+    }
+    return 0;
+}
+
+/* Reads the optional `default_impl:` map: op kind -> implementation. */
+static int read_default_impl(const struct yml_doc *doc, yml_node m, struct device *d,
+                             struct err *e)
+{
+    if (yml_kind_of(doc, m) != YML_MAP)
+        return yml_fail(doc, m, e, "'default_impl' must be a mapping of op kind to implementation");
+    for (int i = 0; i < yml_map_len(doc, m); i++) {
+        yml_node key = yml_map_key_at(doc, m, i);
+        const char *name = yml_scalar(doc, key);
+        const int k = name ? device_kind_index(name) : -1;
+        if (k < 0) return yml_fail(doc, key, e, "unknown op kind '%s' in default_impl", name ? name : "?");
+        yml_node v = yml_map_get(doc, m, name);
+        const char *iv = yml_scalar(doc, v);
+        const enum op_impl im = iv ? op_impl_parse(iv) : IMPL_COUNT;
+        if (im == IMPL_COUNT)
+            return yml_fail(doc, v, e, "unknown implementation '%s' (default, fa2, cudnn, "
+                            "mem_efficient, eager, opbound, cublas, fused)", iv ? iv : "?");
+        d->default_impl[k] = (int)im;
     }
     return 0;
 }
@@ -302,7 +457,10 @@ int device_load(const char *path, struct device **out, struct err *e)
     OB_ASSERT(d);
     snprintf(d->file, sizeof d->file, "%s", path);
     d->eff_tensor = d->eff_vector = d->eff_memory = 1.0;
-    for (int k = 0; k < OP_COUNT; k++) d->cal[k].overhead_s = -1;
+    d->graph_overhead_s = -1;
+    for (int k = 0; k < OP_COUNT; k++)
+        for (int i = 0; i < IMPL_COUNT; i++)
+            for (int p = 0; p < PH_COUNT; p++) d->cal[k][i][p].overhead_s = -1;
     uint64_t present;
     yml_node root = yml_root(doc);
     if (yml_map_read(doc, root, "device file", TOP_KEYS, N(TOP_KEYS), d, &present, e)) goto fail;
@@ -321,6 +479,11 @@ int device_load(const char *path, struct device **out, struct err *e)
     if (load_pim_energy(doc, root, d, e)) goto fail;
     yml_node cal = yml_map_get(doc, root, "calibration");
     if (cal && read_calibration(doc, cal, d, e)) goto fail;
+    d->has_graph_overhead = d->graph_overhead_s >= 0;
+    yml_node di = yml_map_get(doc, root, "default_impl");
+    if (di && read_default_impl(doc, di, d, e)) goto fail;
+    if (!d->cal_note[0] && device_cal_count(d))
+        snprintf(d->cal_note, sizeof d->cal_note, "calibrated (%d entries)", device_cal_count(d));
     device_derive(d);
     yml_free(doc);
     *out = d;

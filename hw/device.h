@@ -55,23 +55,51 @@ struct energy_spec {
     double j_flop_xpu, j_flop_pim, j_byte_ext, j_byte_pim;
 };
 
-/* Per-op-kind calibration (optional `calibration:` map, written by `opbound
- * calibrate`). A kind without an entry uses the device-wide efficiencies, no
- * falloff and kernel_overhead_s, so files without the map are unchanged.
- * Small-problem falloff: efficiency(bytes) = memory * bytes / (bytes +
- * bytes_half), which is the same as adding bytes_half to the bytes moved:
- * t_memory = (bytes + bytes_half) / (bandwidth * memory); likewise flops_half
- * for the tensor term (applied to ops with matmul FLOPs). */
+/* Calibration entries (optional `calibration:` map, written by `opbound
+ * calibrate`; docs/measurements.md, "The model"). An entry is keyed by op
+ * kind, implementation (graph.h's enum op_impl; IMPL_DEFAULT = any) and
+ * phase (attention only: decode = at most CAL_DECODE_SQ queries per sequence,
+ * prefill = more; PH_ANY = either): `attention.fa2.decode`, `gemm.cublas`,
+ * `elementwise.eager`, `gemm`. An op uses the first entry present along
+ *   (kind, impl, phase) (kind, impl) (kind, default impl, phase) (kind, default impl)
+ *   (kind, phase) (kind), then the same for the parent kind
+ * (batched_gemm -> gemm; norm, softmax -> elementwise; with the op's impl),
+ * where impl = the op's impl, or the device's default_impl for its kind when
+ * the op says IMPL_DEFAULT; with no entry, the device-wide efficiencies and
+ * kernel_overhead_s (so files without the map are unchanged).
+ *   t_compute = (F_mm + flops_half)/(R_tensor e_t) + F_vec/(R_vector e_v)
+ *   t_memory  = (bytes + bytes_half)/(BW e_m)
+ *   t_out     = bytes written/(BW e_m)
+ *   t         = max(t_compute, t_memory) + serial min(t_compute, t_out)
+ * bytes_half / flops_half: small-problem falloff (efficiency x size/(size +
+ * half)); serial: the share of the output write not overlapped with the
+ * compute (a GEMM epilogue after its main loop; 0 = the roofline's max()). */
+enum cal_phase { PH_ANY, PH_DECODE, PH_PREFILL, PH_COUNT };
+#define CAL_DECODE_SQ 16 /* attention with at most this many queries per sequence is decode */
+
 struct device_cal {
-    double eff_tensor, eff_memory; /* fractions; 0 in the file = device-wide value */
+    double eff_tensor, eff_memory, eff_vector; /* fractions; 0 = device-wide value */
     double bytes_half, flops_half; /* falloff half sizes (bytes, FLOPs); 0 = none */
-    double overhead_s;             /* per kernel; < 0 = kernel_overhead_s */
-    int present;                   /* 1 when the file has an entry for this kind */
-    /* derived by device_derive() */
-    double tensor_scale; /* multiplies inv_tensor_rate[] (device eff / kind eff) */
-    double inv_mem_rate; /* 1 / (bandwidth * memory eff of this kind) */
-    double t_overhead_s; /* overhead used for this kind */
+    double serial;                 /* unoverlapped share of the output write; 0 = max() */
+    double overhead_s;             /* per kernel (eager launch); < 0 = kernel_overhead_s */
+    int present;                   /* 1 when the file has this entry */
+    /* derived by device_derive() from the entry the chain resolves to */
+    double tensor_scale, vector_scale; /* multiply inv_tensor_rate[], inv_vector_rate[] */
+    double inv_mem_rate;               /* 1 / (bandwidth * memory eff) */
+    double r_bytes_half, r_flops_half, r_serial;
+    double t_overhead_s;               /* time added to every kernel (the launch gap) */
+    double t_floor_s;                  /* least time of a kernel (eager: the host launch rate) */
+    signed char src_kind, src_impl, src_phase; /* the entry used; src_kind -1: device-wide */
 };
+
+/* Launch modes (--launch). graph: replayed from a CUDA graph, every kernel
+ * costs its time + graph_overhead_s (the gap between kernels). eager: the host
+ * launches each kernel, at most one per kernel_overhead_s, while the GPU runs
+ * the ones before: a kernel costs max(its time + graph_overhead_s,
+ * kernel_overhead_s) (the GPU waits for the host only on short kernels).
+ * A device without graph_overhead_s keeps the older additive model in both
+ * modes: time + kernel_overhead_s. */
+enum launch_mode { LAUNCH_EAGER, LAUNCH_GRAPH, LAUNCH_COUNT };
 
 struct device {
     char name[64];
@@ -99,11 +127,41 @@ struct device {
     bool has_pim, has_energy;
     struct pim_spec pim;
     struct energy_spec energy;
-    struct device_cal cal[OP_COUNT]; /* per op kind; see struct device_cal */
+    struct device_cal cal[OP_COUNT][IMPL_COUNT][PH_COUNT]; /* see struct device_cal */
+    int default_impl[OP_COUNT];   /* enum op_impl an IMPL_DEFAULT op of each kind uses */
+    double graph_overhead_s;      /* per kernel under CUDA-graph replay (see enum launch_mode) */
+    bool has_graph_overhead;      /* the file gives graph_overhead_s (false: additive model) */
+    int launch;                   /* enum launch_mode; LAUNCH_EAGER unless the CLI says */
+    char cal_note[160];           /* "not calibrated" or where the calibration comes from */
+    char cal_source[128];         /* measurement file the entries were fitted to ("" unknown) */
+    char cal_holdout[64];         /* its held-out rows (calibrate --holdout syntax) */
 };
 
 /* Index of an op kind by name ("attention"), -1 if none. */
 int device_kind_index(const char *name);
+
+/* Phase of op for calibration lookup (PH_DECODE / PH_PREFILL for attention,
+ * PH_ANY otherwise). */
+static inline int device_op_phase(const struct op *op)
+{
+    if (op->kind != OP_ATTENTION) return PH_ANY;
+    return op->shape.attn.sq <= CAL_DECODE_SQ ? PH_DECODE : PH_PREFILL;
+}
+/* The resolved calibration an op uses (see struct device_cal). */
+static inline const struct device_cal *device_cal_of(const struct device *d, const struct op *op)
+{
+    return &d->cal[op->kind][op->impl][device_op_phase(op)];
+}
+/* Parent kind in the calibration chain, or -1. */
+int device_cal_parent(int kind);
+/* Writes "attention.fa2.decode"-style entry names. */
+void device_cal_name(int kind, int impl, int phase, char *buf, size_t n);
+/* Number of calibration entries present (0: not calibrated). */
+int device_cal_count(const struct device *d);
+/* "launch eager|graph; default impl attention=fa2, ...; calibration ..." for
+ * output headers. */
+void device_describe(const struct device *d, char *buf, size_t n);
+const char *launch_mode_name(int mode);
 
 /* Loads a device file. *out is owned by the caller (device_free). Returns 0,
  * or -1 with e set (FILE:LINE:COL for bad content). */

@@ -52,11 +52,16 @@ static void header(FILE *out, const struct analysis_view *v)
                      "1/%.0f of the routed experts: figures are the busiest device's "
                      "(docs/moe.md)\n",
                 st->ep, st->ep);
-    fprintf(out, "roofline  %s/s memory, %s/s tensor (%s), ridge %.0f FLOP/B, %s per kernel\n\n",
+    fprintf(out, "roofline  %s/s memory, %s/s tensor (%s), ridge %.0f FLOP/B, %s per kernel\n",
             fmt_si(b1, sizeof b1, v->d->mem_rate, "B"),
             fmt_si((char[B64]){0}, B64, v->d->tensor_rate[st->dt_act], "FLOP"),
             dtype_name(st->dt_act), device_ridge(v->d, st->dt_act),
-            fmt_time((char[B64]){0}, B64, v->d->kernel_overhead_s));
+            fmt_time((char[B64]){0}, B64,
+                     v->d->launch == LAUNCH_GRAPH && v->d->has_graph_overhead
+                         ? v->d->graph_overhead_s : v->d->kernel_overhead_s));
+    char desc[512];
+    device_describe(v->d, desc, sizeof desc);
+    fprintf(out, "kernels   %s\n\n", desc);
 }
 
 static void per_op_table(FILE *out, const struct analysis_view *v)
@@ -168,10 +173,10 @@ static double overhead_s(const struct analysis_view *v)
     double t = 0;
     for (int i = 0; i < a->graph.n; i++) {
         const struct op *op = &a->graph.ops[i];
-        double o = d->cal[op->kind].t_overhead_s;
+        double o = a->per_op[i].t_overhead_s; /* as eval_op charged it */
         if (a->placed && a->place[i].side == SIDE_PIM) o = d->pim.overhead_s;
         else if (a->placed && a->place[i].side == SIDE_CO) /* as placement.c: both sides run */
-            o = d->cal[op->kind].t_overhead_s > d->pim.overhead_s ? d->cal[op->kind].t_overhead_s
+            o = device_cal_of(d, op)->t_overhead_s > d->pim.overhead_s ? device_cal_of(d, op)->t_overhead_s
                                                                  : d->pim.overhead_s;
         t += o * op->layer_count;
     }
@@ -395,7 +400,9 @@ void report_analysis_json(FILE *out, const struct analysis_view *v)
     jnum(out, "tensor_flops_per_s", d->tensor_rate[a->step.dt_act], true);
     jnum(out, "vector_flops_per_s", d->vector_rate[a->step.dt_act], true);
     jnum(out, "ridge_flops_per_byte", device_ridge(d, a->step.dt_act), true);
-    jnum(out, "kernel_overhead_s", d->kernel_overhead_s, false);
+    jnum(out, "kernel_overhead_s", d->kernel_overhead_s, true);
+    jstr(out, "launch", launch_mode_name(d->launch), true);
+    jstr(out, "calibration", d->cal_note[0] ? d->cal_note : "not calibrated", false);
     fprintf(out, "},\n  \"scenario\": {");
     jstr(out, "phase", phase_name(v->sc->phase), true);
     jnum(out, "batch", v->sc->batch, true);

@@ -63,7 +63,9 @@ static void table(FILE *out, const char *title, const struct compare_block *bloc
     for (int bi = 0; bi < nb; bi++) {
         const struct compare_block *bl = &blocks[bi];
         scenario_line(line, sizeof line, bl->d, bl->sc);
-        fprintf(out, "%s\n", line);
+        char desc[512];
+        device_describe(bl->d, desc, sizeof desc);
+        fprintf(out, "%s\nkernels: %s\n", line, desc);
         struct table t;
         table_init(&t, 13, hdr, "lrrrrrrrrrrrr");
         const struct compare_row *f = &bl->rows[0];

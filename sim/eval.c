@@ -18,11 +18,11 @@ static inline double eval_one(const struct op *op, const struct device *d, struc
     const struct op_cost *c = &op->cost;
     const double bytes = c->bytes_w + c->bytes_act + c->bytes_kv + c->bytes_out;
     /* Per-kind calibration (hw/device.h): identity when the file has none. */
-    const struct device_cal *k = &d->cal[op->kind];
-    const double mm = c->flops_mm > 0 ? c->flops_mm + k->flops_half : 0;
+    const struct device_cal *k = device_cal_of(d, op);
+    const double mm = c->flops_mm > 0 ? c->flops_mm + k->r_flops_half : 0;
     const double tc = mm * d->inv_tensor_rate[op->dt_act] * k->tensor_scale +
-                      c->flops_vec * d->inv_vector_rate[op->dt_act];
-    const double tm = (bytes + k->bytes_half) * k->inv_mem_rate;
+                      c->flops_vec * d->inv_vector_rate[op->dt_act] * k->vector_scale;
+    const double tm = (bytes + k->r_bytes_half) * k->inv_mem_rate;
     const double tn = c->bytes_net * d->inv_net_rate;
     out->t_compute_s = tc;
     out->t_memory_s = tm;
@@ -31,7 +31,18 @@ static inline double eval_one(const struct op *op, const struct device *d, struc
     out->bound = BOUND_MEMORY;
     if (tc > t) t = tc, out->bound = BOUND_COMPUTE;
     if (tn > t) t = tn, out->bound = BOUND_NETWORK;
-    out->time_s = t + eval_overhead_s(op, d);
+    /* partial overlap: a share of the output write (a GEMM's epilogue stores
+     * its tile after the main loop) is not hidden under the compute */
+    if (k->r_serial > 0 && out->bound != BOUND_NETWORK) {
+        const double tout = c->bytes_out * k->inv_mem_rate;
+        t += k->r_serial * (tc < tout ? tc : tout);
+    }
+    /* launch: a gap per kernel; eager, with a graph figure: at least the host's
+     * time per launch (hw/device.h, enum launch_mode) */
+    double tt = t + k->t_overhead_s;
+    if (tt < k->t_floor_s) tt = k->t_floor_s;
+    out->time_s = tt;
+    out->t_overhead_s = tt - t;
     out->flops = c->flops_mm + c->flops_vec;
     out->bytes = bytes;
     out->intensity = bytes > 0 ? out->flops / bytes : 0;

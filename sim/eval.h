@@ -6,6 +6,10 @@
  *   t_network = bytes sent by a collective / interconnect bandwidth
  *   time      = max(t_compute, t_memory, t_network) + kernel overhead
  * rates with the device's efficiency factors applied; bound = the larger term.
+ * With a calibration (hw/device.h, struct device_cal) the entry of the op's
+ * (kind, impl, phase) adds falloff half sizes, its own efficiencies and a
+ * partial overlap: t = max(tc, tm) + serial min(tc, t_out), t_out the
+ * time of the bytes written.
  * Totals multiply each node by the layers it stands for. No allocation here:
  * callers pass the per-op result array (graph capacity). */
 #ifndef OB_EVAL_H
@@ -18,6 +22,7 @@ enum bound { BOUND_MEMORY, BOUND_COMPUTE, BOUND_NETWORK, BOUND_COUNT };
 
 struct op_eval {
     double t_compute_s, t_memory_s, t_network_s, time_s; /* per layer */
+    double t_overhead_s; /* of time_s, the part fixed per kernel (launch gap, eager floor) */
     double flops, bytes, intensity;         /* per layer; intensity = flops / bytes */
     enum bound bound;
 };
@@ -32,11 +37,12 @@ struct eval_totals {
     double act_peak_bytes;  /* largest activation bytes (read + written) of one op */
 };
 
-/* Fixed time per kernel of op on d: its kind's calibrated overhead (the
- * device file's `calibration` map), else the device's kernel_overhead_s. */
+/* Fixed time per kernel of op on d: the calibration entry's overhead (eager
+ * launch) or the device's graph_overhead_s (graph launch), else the device's
+ * kernel_overhead_s. */
 static inline double eval_overhead_s(const struct op *op, const struct device *d)
 {
-    return d->cal[op->kind].t_overhead_s;
+    return device_cal_of(d, op)->t_overhead_s;
 }
 
 /* Evaluates one op; returns its time. */

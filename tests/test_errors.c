@@ -284,9 +284,9 @@ static void test_errors_device(void **state)
     char cal[1024];
     snprintf(cal, sizeof cal, "%scalibration: {matmul: {overhead_s: 1e-6}}\n", DEV);
     expect_device_error(cal, 11, 15,
-                        "unknown op kind 'matmul' in calibration (gemm, batched_gemm, attention, "
-                        "elementwise, norm, softmax, router, gather, allreduce, scan, alltoall, "
-                        "allgather)");
+                        "unknown op kind 'matmul' in calibration: an entry is KIND[.IMPL][.PHASE] "
+                        "with KIND one of gemm, batched_gemm, attention, elementwise, norm, "
+                        "softmax, router, gather, allreduce, scan, alltoall, allgather, IMPL");
 }
 
 int main(void)

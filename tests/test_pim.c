@@ -156,8 +156,8 @@ static void test_pim_coprocess_calibrated_overhead(void **state)
 {
     (void)state;
     struct device d = pim_device(true);
-    d.cal[OP_BATCHED_GEMM].present = 1;
-    d.cal[OP_BATCHED_GEMM].overhead_s = 25e-6;
+    d.cal[OP_BATCHED_GEMM][IMPL_DEFAULT][PH_ANY].present = 1;
+    d.cal[OP_BATCHED_GEMM][IMPL_DEFAULT][PH_ANY].overhead_s = 25e-6;
     device_derive(&d);
     struct graph g;
     assert_int_equal(graph_init(&g, 1), 0);

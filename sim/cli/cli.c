@@ -12,6 +12,7 @@
 #include "../core/catalog.h"
 
 bool cli_verbose = false;
+static int cli_launch = LAUNCH_EAGER; /* set by cli_parse from --launch */
 
 /* Tells the user what an imported config.json left out: every field with
  * --verbose, else one line when some field is unknown to opbound. */
@@ -92,6 +93,7 @@ static const struct {
     {"-o", offsetof(struct cli_args, out)},
     {"--profile", offsetof(struct cli_args, profile)},
     {"--impl", offsetof(struct cli_args, impl)},
+    {"--launch", offsetof(struct cli_args, launch)},
 };
 
 static const struct cli_opt *find_opt(const struct cli_cmd *c, const char *s)
@@ -108,7 +110,7 @@ static bool known_elsewhere(const char *s)
     static const struct cli_cmd *const ALL[] = {
         &CLI_ANALYZE, &CLI_COMPARE,  &CLI_IMPORT, &CLI_LIST,      &CLI_SERVE,    &CLI_SCHEMA,
         &CLI_ROOFLINE, &CLI_SWEEP, &CLI_REPORT, &CLI_CALIBRATE, &CLI_VALIDATE, &CLI_PREDICT,
-        &CLI_TRAIN, &CLI_PLAN};
+        &CLI_TRAIN, &CLI_PLAN, &CLI_MEASURE};
     for (size_t i = 0; i < sizeof ALL / sizeof ALL[0]; i++)
         if (find_opt(ALL[i], s)) return true;
     return false;
@@ -155,6 +157,13 @@ int cli_parse(const struct cli_cmd *c, int argc, char **argv, struct cli_args *a
             a->xname[a->nx] = o->name;
             a->xval[a->nx++] = argv[++i];
         }
+    }
+    cli_launch = LAUNCH_EAGER;
+    if (a->launch) {
+        if (strcmp(a->launch, "graph") == 0) cli_launch = LAUNCH_GRAPH;
+        else if (strcmp(a->launch, "eager") != 0)
+            return cli_fail(cmd, "--launch must be graph (CUDA-graph replay) or eager, got '%s'",
+                            a->launch);
     }
     return 0;
 }
@@ -388,7 +397,10 @@ int cli_load_device(const char *arg, struct device **d, struct err *e)
 {
     char path[1024];
     if (catalog_resolve("hw", arg, path, sizeof path, e)) return -1;
-    return device_load(path, d, e);
+    if (device_load(path, d, e)) return -1;
+    (*d)->launch = cli_launch; /* --launch of the last cli_parse */
+    device_derive(*d);
+    return 0;
 }
 
 int cli_check_scenario(const struct model *m, const struct scenario *sc)

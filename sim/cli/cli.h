@@ -24,6 +24,7 @@
 /* What the shared parser collected. Values are argv strings (NULL = absent). */
 struct cli_args {
     const char *hw, *phase, *seq, *ctx, *batch, *wdt, *kvdt, *format, *tp, *ep, *out;
+    const char *launch; /* --launch graph|eager (applied by cli_load_device) */
     const char *profile, *impl; /* --profile NAME|PATH, --impl KEY=IMPL,... */
     bool per_op;
     bool verbose;
@@ -58,7 +59,11 @@ struct cli_cmd {
 
 /* The options every scenario command shares (help texts in one place). */
 #define CLI_OPT_HW {"--hw", "HW", "device (bundled name in any case, unique prefix,\nor path)"}
+#define CLI_OPT_LAUNCH                                                                         \
+    {"--launch", "M", "graph (CUDA-graph replay) or eager kernel launches\n"                  \
+                      "(default eager; docs/measurements.md)"}
 #define CLI_OPTS_SCENARIO_BODY                                                                 \
+    CLI_OPT_LAUNCH,                                                                            \
     {"--seq", "S", "prefill: prompt tokens per sequence"},                                     \
     {"--context", "L", "decode: tokens already cached per sequence; the step adds\n"           \
                        "one token that attends to L + 1 keys"},                                \
@@ -152,11 +157,13 @@ int cmd_report(int argc, char **argv);
 int cmd_calibrate(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
+int cmd_measure(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 
 /* The command specs (each in its cmd_*.c). */
 extern const struct cli_cmd CLI_ANALYZE, CLI_COMPARE, CLI_IMPORT, CLI_LIST, CLI_SERVE, CLI_SCHEMA,
-    CLI_ROOFLINE, CLI_SWEEP, CLI_REPORT, CLI_CALIBRATE, CLI_VALIDATE, CLI_PREDICT, CLI_TRAIN, CLI_PLAN;
+    CLI_ROOFLINE, CLI_SWEEP, CLI_REPORT, CLI_CALIBRATE, CLI_VALIDATE, CLI_PREDICT, CLI_TRAIN, CLI_PLAN,
+    CLI_MEASURE;
 
 #endif

@@ -16,7 +16,7 @@ const struct cli_cmd CLI_LIST = {
     .about = "models   bundled models: name, family, parameters, active parameters, KV cache per\n"
              "         token (memory held: binary units, KiB = 2^10 B)\n"
              "hw       bundled devices: memory (GiB = 2^30 B), bandwidth (decimal TB/s),\n"
-             "         bf16 tensor peak, ridge point\n"
+             "         bf16 tensor peak, ridge point, calibration (calibrated / not calibrated)\n"
              "kinds    attention and FFN block kinds a model can use\n"
              "profiles implementation profiles (--profile NAME; docs/profiles.md)\n"
              "\n"
@@ -83,9 +83,9 @@ int cmd_list(int argc, char **argv)
     }
     if (strcmp(argv[0], "hw") == 0) {
         static const char *const hdr[] = {"name", "device", "memory", "bandwidth", "bf16 tensor",
-                                          "ridge (bf16)"};
+                                          "ridge (bf16)", "calibration"};
         struct table t;
-        table_init(&t, 6, hdr, "llrrrr");
+        table_init(&t, 7, hdr, "llrrrrl");
         int n = catalog_list("hw", names, 256, &e);
         if (n < 0) {
             table_free(&t);
@@ -104,6 +104,9 @@ int cmd_list(int argc, char **argv)
             table_cell(&t, 3, "%s/s", fmt_si(b[1], 64, d->mem_rate, "B"));
             table_cell(&t, 4, "%s/s", fmt_si(b[2], 64, d->tensor_rate[DT_BF16], "FLOP"));
             table_cell(&t, 5, "%.0f FLOP/B", device_ridge(d, DT_BF16));
+            /* "calibrated" (entries from measurements, docs/measurements.md) or
+             * "not calibrated" (datasheet priors only) */
+            table_cell(&t, 6, "%s", device_cal_count(d) ? "calibrated" : "not calibrated");
             device_free(d);
         }
         table_print(&t, stdout);

@@ -102,7 +102,8 @@ static int fields(const struct serve_result *r, struct field *f)
     return n;
 }
 
-static void print_table(const struct serve_scenario *s, const struct serve_result *r)
+static void print_table(const struct serve_scenario *s, const struct serve_result *r,
+                        const struct device *d)
 {
     struct field f[MAX_FIELDS];
     const int n = fields(r, f);
@@ -114,7 +115,10 @@ static void print_table(const struct serve_scenario *s, const struct serve_resul
         profile_describe(s->profile, pb, sizeof pb);
         printf("\nprofile %s", pb);
     }
-    printf("\n\n");
+    printf("\n");
+    char desc[512];
+    device_describe(d, desc, sizeof desc);
+    printf("kernels: %s\n\n", desc);
     for (int i = 0; i < n; i++) {
         char b[64];
         const char *v = b;
@@ -294,7 +298,7 @@ int cmd_serve(int argc, char **argv)
         rc = cli_fail_err(&e);
     } else {
         switch (fmt) {
-        case OUT_TABLE: print_table(s, &r); break;
+        case OUT_TABLE: print_table(s, &r, d); break;
         case OUT_CSV: print_csv(s, &r); break;
         case OUT_JSON: print_json(s, &r); break;
         }

@@ -21,7 +21,7 @@ static const struct {
     {&CLI_ROOFLINE, cmd_roofline},   {&CLI_SWEEP, cmd_sweep},       {&CLI_SERVE, cmd_serve},
     {&CLI_REPORT, cmd_report},       {&CLI_CALIBRATE, cmd_calibrate}, {&CLI_VALIDATE, cmd_validate},
     {&CLI_PREDICT, cmd_predict},     {&CLI_TRAIN, cmd_train},       {&CLI_PLAN, cmd_plan},
-    {&CLI_LIST, cmd_list},           {&CLI_SCHEMA, cmd_schema},
+    {&CLI_LIST, cmd_list},           {&CLI_SCHEMA, cmd_schema},     {&CLI_MEASURE, cmd_measure},
 };
 #define N_COMMANDS ((int)(sizeof COMMANDS / sizeof COMMANDS[0]))
 
