@@ -71,7 +71,7 @@ MANDIR  := $(DESTDIR)$(PREFIX)/share/man/man1
 COMPDIR := $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 DATADIR := $(DESTDIR)$(PREFIX)/share/opbound
 COMMANDS := analyze compare import list serve schema roofline sweep report calibrate validate predict \
-            train plan
+            train plan measure
 MAN_PAGES := $(BUILD)/man/opbound.1 $(COMMANDS:%=$(BUILD)/man/opbound-%.1)
 
 .PRECIOUS: $(BUILD)/tests/%.o

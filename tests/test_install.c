@@ -276,7 +276,7 @@ static void test_api_example_via_pkg_config_matches_cli(void **state)
 static const char *const COMMANDS[] = {"analyze", "compare",  "import",   "list",
                                        "serve",   "schema",   "roofline", "sweep",
                                        "report",  "calibrate", "validate", "predict",
-                                       "train",   "plan"};
+                                       "train",   "plan",     "measure"};
 
 /* Every --option of `opbound CMD --help` is in its man page (as \-\-option). */
 static void test_man_pages_carry_every_option(void **state)
