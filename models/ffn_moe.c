@@ -401,7 +401,7 @@ static void lower_run(const struct moe_cfg *c, int r, const struct lower_ctx *x,
         op_elementwise(g, "shared_silu_mul", t, is, 2, FLOPS_SILU_MUL, false);
         op_gemm(g, "shared_down", t, h, is, false);
     }
-    if (ep > 1) op_alltoall(g, "moe_dispatch", pl.sent, pl.received, h);
+    if (ep > 1) op_alltoall(g, "moe_dispatch", pl.sent, pl.received, h, ep);
     const bool swiglu = c->expert_activation == EXPERT_SWIGLU;
     for (int b = 0; b < pl.n_buckets; b++) {
         const double per = pl.count[b] > 0 ? pl.tokens[b] / pl.count[b] : 0;
@@ -416,7 +416,7 @@ static void lower_run(const struct moe_cfg *c, int r, const struct lower_ctx *x,
         const double per = pl.count[b] > 0 ? pl.tokens[b] / pl.count[b] : 0;
         op_batched_gemm(g, DOWN[b], pl.count[b], per, h, ie, c->expert_bias);
     }
-    if (ep > 1) op_alltoall(g, "moe_gather", pl.received, pl.sent, h);
+    if (ep > 1) op_alltoall(g, "moe_gather", pl.received, pl.sent, h, ep);
     /* Weighted sum of the k expert outputs (and the shared output) per token:
      * reads k (+1) rows of h, a multiply and an add per input element. */
     const double inputs = pl.k_bar + (c->shared_experts > 0 ? 1.0 : 0.0);

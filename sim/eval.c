@@ -1,6 +1,8 @@
 /* eval.c - roofline evaluation; see eval.h. */
 #include "eval.h"
 
+#include "net.h"
+
 
 const char *bound_name(enum bound b)
 {
@@ -23,7 +25,11 @@ static inline double eval_one(const struct op *op, const struct device *d, struc
     const double tc = mm * d->inv_tensor_rate[op->dt_act] * k->tensor_scale +
                       c->flops_vec * d->inv_vector_rate[op->dt_act] * k->vector_scale;
     const double tm = (bytes + k->r_bytes_half) * k->inv_mem_rate;
-    const double tn = c->bytes_net * d->inv_net_rate;
+    /* one tier: bytes over the link; a network map: the collective's tiers
+     * and latencies (sim/net.h) */
+    const double tn = c->bytes_net <= 0 ? 0
+                      : d->has_network ? net_op_time_s(op, d)
+                                       : c->bytes_net * d->inv_net_rate;
     out->t_compute_s = tc;
     out->t_memory_s = tm;
     out->t_network_s = tn;
