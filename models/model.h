@@ -171,10 +171,19 @@ void model_free(struct model *m); /* accepts NULL */
 
 /* Counts for the whole model and for one of tp tensor-parallel devices. */
 void model_count(const struct model *m, double tp, struct model_counts *out);
+/* Counts of layers [lo, hi) only (a pipeline stage), with the ends the stage
+ * holds: MODEL_ENDS_EMBED the embedding table, MODEL_ENDS_HEAD lm_head and the
+ * final norm (a tied table is counted once when both are held, else once by
+ * each end). model_count is [0, layers) with both ends. */
+enum { MODEL_ENDS_EMBED = 1, MODEL_ENDS_HEAD = 2 };
+void model_count_layers(const struct model *m, double tp, int lo, int hi, int ends,
+                        struct model_counts *out);
 /* KV-cache elements one of tp devices holds per sequence with ctx tokens in
  * context: sum over layers of min(ctx, kv_window) x cached elements per token
  * (ctx where kv_window is 0). State elements are not included. */
 double model_kv_elems_per_seq(const struct model *m, double tp, double ctx);
+/* The same for layers [lo, hi) only (a pipeline stage). */
+double model_kv_elems_per_seq_layers(const struct model *m, double tp, double ctx, int lo, int hi);
 /* Whether every block can be split over tp devices; -1 with e set if not. */
 int model_tp_check(const struct model *m, double tp, struct err *e);
 /* Whether every block handles sequences of len tokens (struct block_kind's

@@ -15,6 +15,10 @@ static const struct cli_opt OPTS[] = {
     CLI_OPTS_SCENARIO_BODY,
     {"--format", "F", "table (default), csv or json"},
     {"--per-op", NULL, "table/csv: one row per op (json always lists ops)"},
+    {"--pp", "N", "pipeline stages (default 1): contiguous layers per stage,\n"
+                  "each stage --tp x --ep devices (docs/pipeline.md)"},
+    {"--micro-batches", "M", "with --pp: micro-batches the batch is split into\n"
+                             "(default: the stages, at most --batch)"},
     {"--draft", "MODEL", "decode: speculative decoding with this draft model\n"
                          "(a file or bundled name; docs/speculative.md)"},
     {"--spec-k", "K", "draft tokens proposed per step (default 1)"},
@@ -79,12 +83,24 @@ int cmd_analyze(int argc, char **argv)
     struct scenario sc;
     enum out_format fmt;
     if ((rc = cli_scenario(C, &a, &sc)) || (rc = cli_format(C, &a, &fmt))) return rc;
-    const char *draft_arg = NULL, *k_arg = NULL, *acc_arg = NULL;
+    const char *draft_arg = NULL, *k_arg = NULL, *acc_arg = NULL, *pp_arg = NULL, *mb_arg = NULL;
     for (int i = 0; i < a.nx; i++) {
+        if (strcmp(a.xname[i], "--pp") == 0) pp_arg = a.xval[i];
+        if (strcmp(a.xname[i], "--micro-batches") == 0) mb_arg = a.xval[i];
         if (strcmp(a.xname[i], "--draft") == 0) draft_arg = a.xval[i];
         if (strcmp(a.xname[i], "--spec-k") == 0) k_arg = a.xval[i];
         if (strcmp(a.xname[i], "--spec-accept") == 0) acc_arg = a.xval[i];
     }
+    if (pp_arg && cli_count(pp_arg, 1, PIPE_MAX_STAGES, &sc.pp))
+        return cli_fail(C, "--pp must be a whole number from 1 to %d, got '%s'", PIPE_MAX_STAGES,
+                        pp_arg);
+    if (mb_arg && !pp_arg) return cli_fail(C, "--micro-batches needs --pp N");
+    if (mb_arg && cli_count(mb_arg, 1, 1073741824.0, &sc.micro_batches))
+        return cli_fail(C, "--micro-batches must be a whole number from 1 to 2^30, got '%s'", mb_arg);
+    if (sc.micro_batches > sc.batch)
+        return cli_fail(C, "--micro-batches %.0f: more micro-batches than the %.0f sequences of "
+                           "--batch", sc.micro_batches, sc.batch);
+    if (sc.pp > 1 && draft_arg) return cli_fail(C, "--draft with --pp is not modelled");
     struct spec_cfg spec = {.k = 1};
     struct model *draft = NULL;
     if ((k_arg || acc_arg) && !draft_arg)
@@ -114,6 +130,13 @@ int cmd_analyze(int argc, char **argv)
         model_free(m);
         device_free(d);
         return rc;
+    }
+    if (sc.pp > (double)m->layers) {
+        fprintf(stderr, "opbound %s: --pp %.0f: more pipeline stages than the model's %lld "
+                        "layers (%s)\n", C, sc.pp, (long long)m->layers, m->name);
+        model_free(m);
+        device_free(d);
+        return CLI_USAGE;
     }
     if (draft_arg && (cli_load_model(draft_arg, &draft, &e) || model_tp_check(draft, sc.tp, &e))) {
         model_free(draft);
