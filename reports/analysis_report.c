@@ -207,7 +207,7 @@ static void report_pipeline(FILE *out, const struct analysis_view *v)
     }
     fprintf(out, "  stage send          %s prefill, %s decode per micro-batch (%s, %s)\n",
             fmt_si(b[0], B64, p->send_bytes_prefill, "B"), fmt_si(b[1], B64, p->send_bytes_decode, "B"),
-            p->send_crosses ? "across nodes" : "within a node",
+            !v->d->has_network ? "one tier" : p->send_crosses ? "across nodes" : "within a node",
             fmt_time(b[2], B64, p->t_send_decode_s));
     fprintf(out, "  prefill schedule    %s (GPipe: sum of stages + %.0f sends + %.0f x slowest "
                  "stage %d); bubble %.1f%% of the ideal\n",
