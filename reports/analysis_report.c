@@ -502,6 +502,36 @@ void report_analysis_json(FILE *out, const struct analysis_view *v)
     if (a->fits) jnum(out, "tokens_per_s", a->tokens_per_s, true);
     else fputs("\"tokens_per_s\": null, ", out); /* not applicable: does not fit */
     fprintf(out, "\"counts_exact\": %s", a->counts_exact ? "true" : "false");
+    if (a->piped) { /* docs/pipeline.md */
+        const struct pipe_figures *p = &a->pipe;
+        fputs(", \"pipeline\": {", out);
+        jnum(out, "pp", p->pp, true);
+        jnum(out, "micro_batches", p->m, true);
+        jnum(out, "micro_batch_sequences", p->b_mb, true);
+        jnum(out, "send_bytes_prefill", p->send_bytes_prefill, true);
+        jnum(out, "send_bytes_decode", p->send_bytes_decode, true);
+        jnum(out, "t_send_prefill_s", p->t_send_prefill_s, true);
+        jnum(out, "t_send_decode_s", p->t_send_decode_s, true);
+        fprintf(out, "\"send_crosses_nodes\": %s, ", p->send_crosses ? "true" : "false");
+        jnum(out, "t_prefill_s", p->t_prefill_s, true);
+        jnum(out, "t_decode_s", p->t_decode_s, true);
+        jnum(out, "bubble_prefill", p->bubble_prefill, true);
+        jnum(out, "busy_decode", p->busy_decode, true);
+        fputs("\"stages\": [", out);
+        for (int s = 0; s < (int)p->pp; s++) {
+            const struct pipe_stage *st = &p->stage[s];
+            fputs(s ? ", {" : "{", out);
+            jnum(out, "layer_first", st->layer_lo, true);
+            jnum(out, "layer_last", st->layer_hi - 1, true);
+            jnum(out, "t_prefill_s", st->t_prefill_s, true);
+            jnum(out, "t_decode_s", st->t_decode_s, true);
+            jnum(out, "weight_bytes", st->weight_bytes, true);
+            jnum(out, "cache_bytes_per_sequence", st->cache_bytes_per_seq, true);
+            jnum(out, "memory_bytes", st->memory_bytes, false);
+            fputs("}", out);
+        }
+        fputs("]}", out);
+    }
     if (a->placed) report_pim_json_totals(out, v);
     fprintf(out, "},\n  \"ops\": [");
     for (int i = 0; i < a->graph.n; i++) {
