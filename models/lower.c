@@ -144,7 +144,9 @@ void model_lower(const struct model *m, const struct step *st, struct graph *g)
         g->block = BLK_FFN;
         site_norm(&cg, g, ROLE_NORM, "ffn_norm", v, tg, h, norm_p, norm_f);
         lg->kind[SLOT_FFN]->lower(lg->cfg[SLOT_FFN], &cg, g);
-        if (st->tp > 1) op_allreduce(g, "ffn_allreduce", tg, h, st->tp);
+        /* an expert-parallel block under tp gathers its own rows (ffn_moe.c) */
+        const bool ep_ffn = st->ep > 1 && lg->kind[SLOT_FFN]->ep_check;
+        if (st->tp > 1 && !ep_ffn) op_allreduce(g, "ffn_allreduce", tg, h, st->tp);
         if (m->post_norms) site_norm(&cg, g, ROLE_NORM, "ffn_post_norm", v, tg, h, norm_p, norm_f);
         site_pointwise(&cg, g, ROLE_RESIDUAL, "ffn_residual", v, tg, h, 2, FLOPS_RESIDUAL, false);
         if (lg->mod_capacity > 0) /* weighted by the router score, written back */

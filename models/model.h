@@ -158,6 +158,8 @@ struct model_counts {
     double state_elems_per_seq; /* summed over layers; stored in the KV dtype */
     double state_elems_per_seq_dev;
     double ep_params_dev;       /* part of params_dev split over expert-parallel devices */
+    double ep_block_params_dev; /* part of params_dev in blocks that expert parallelism
+                                 * splits (router, shared and routed experts) */
 };
 
 /* Loads a model description from an opbound YAML file (model_file_load in

@@ -43,11 +43,17 @@ static void header(FILE *out, const struct analysis_view *v)
         profile_describe(v->sc->profile, pb, sizeof pb);
         fprintf(out, "profile   %s (%s)\n", pb, profile_file(v->sc->profile));
     }
-    if (st->tp > 1)
+    if (st->tp > 1 && st->ep > 1)
+        fprintf(out, "parallel  attention tensor-parallel over %.0f devices, experts "
+                     "expert-parallel over %.0f: %.0f attention groups, each with its own batch; "
+                     "each device holds 1/%.0f of the routed experts, whole, and dispatches 1/%.0f "
+                     "of its group's tokens: figures are the busiest device's (docs/moe.md)\n",
+                st->tp, st->ep, st->ep / st->tp, st->ep, st->tp);
+    else if (st->tp > 1)
         fprintf(out, "parallel  tensor-parallel over %.0f devices: ops, step totals and memory "
                      "are per device\n",
                 st->tp);
-    if (st->ep > 1)
+    if (st->ep > 1 && st->tp <= 1)
         fprintf(out, "parallel  expert-parallel over %.0f devices, each with its own batch and "
                      "1/%.0f of the routed experts: figures are the busiest device's "
                      "(docs/moe.md)\n",
@@ -301,6 +307,12 @@ void report_analysis_table(FILE *out, const struct analysis_view *v, bool per_op
         fprintf(out, "  tokens per second   %s (%s by the pipeline of %.0f devices; %s per device)\n",
                 fmt_si(b[0], B64, a->tokens_per_s, ""), what, a->pipe.pp * a->step.tp * a->step.ep,
                 fmt_si(b[1], B64, a->tokens_per_s / (a->pipe.pp * a->step.tp * a->step.ep), ""));
+    else if (a->step.tp > 1 && a->step.ep > 1) /* a batch per attention group of tp */
+        fprintf(out, "  tokens per second   %s (%s by one attention group of %.0f devices; %s per "
+                     "device; %s by the expert group of %.0f)\n",
+                fmt_si(b[0], B64, a->tokens_per_s, ""), what, a->step.tp,
+                fmt_si(b[1], B64, a->tokens_per_s / a->step.tp, ""),
+                fmt_si(b[2], B64, a->tokens_per_s * a->step.ep / a->step.tp, ""), a->step.ep);
     else if (a->step.tp > 1) /* one batch split over the group */
         fprintf(out, "  tokens per second   %s (%s by the group of %.0f devices; %s per device)\n",
                 fmt_si(b[0], B64, a->tokens_per_s, ""), what, a->step.tp,

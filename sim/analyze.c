@@ -19,6 +19,7 @@ int analysis_init(struct analysis *a, const struct model *m)
     a->place = calloc((size_t)cap, sizeof *a->place);
     if (!a->per_op || !a->other_per_op || !a->place) goto fail;
     model_count(m, 1, &a->counts); /* depends on the scenario's tp only */
+    a->counts1 = a->counts;
     a->counts_tp = 1;
     return 0;
 fail:
@@ -51,6 +52,19 @@ static void set_step(struct step *st, enum phase ph, double batch, double len,
     st->dt_act = m->dt_act;
     st->dt_kv = sc->has_dt_kv ? sc->dt_kv : m->dt_kv;
     st->profile = sc->profile;
+}
+
+/* Parameters one device holds: ct counted at tp, c1 at tp 1. Expert
+ * parallelism alone: 1/ep of the routed experts (docs/moe.md); with tp too,
+ * the expert blocks are not tp-split (whole router and shared experts, routed
+ * experts / ep) while everything else is. */
+static double dev_params(const struct model_counts *ct, const struct model_counts *c1,
+                         double tp, double ep)
+{
+    if (ep > 1 && tp > 1)
+        return ct->params_dev - ct->ep_block_params_dev + c1->ep_block_params_dev -
+               c1->ep_params_dev * (1.0 - 1.0 / ep);
+    return ct->params_dev - ct->ep_params_dev * (1.0 - 1.0 / ep);
 }
 
 /* Pipeline figures (pipeline.h) from the micro-batch graphs; overrides the
@@ -94,7 +108,10 @@ static void pipe_run(struct analysis *a, const struct model *m, const struct dev
         struct model_counts c;
         const int ends = (s == 0 ? MODEL_ENDS_EMBED : 0) | (s == P - 1 ? MODEL_ENDS_HEAD : 0);
         model_count_layers(m, a->step.tp, st->layer_lo, st->layer_hi, ends, &c);
-        st->weight_bytes = (c.params_dev - c.ep_params_dev * (1.0 - 1.0 / a->step.ep)) * wb;
+        struct model_counts c1 = c;
+        if (a->step.ep > 1 && a->step.tp > 1)
+            model_count_layers(m, 1, st->layer_lo, st->layer_hi, ends, &c1);
+        st->weight_bytes = dev_params(&c, &c1, a->step.tp, a->step.ep) * wb;
         st->cache_bytes_per_seq =
             model_kv_elems_per_seq_layers(m, a->step.tp, a->ctx_tokens, st->layer_lo, st->layer_hi) *
                 kvb +
@@ -173,8 +190,7 @@ void analysis_run(struct analysis *a, const struct model *m, const struct device
     a->weight_bytes = a->counts.params * wb;
     a->kv_bytes_per_token = a->counts.kv_elems_per_token * kvb;
     /* expert parallelism: each device holds 1/ep of the routed experts */
-    a->weight_bytes_dev =
-        (a->counts.params_dev - a->counts.ep_params_dev * (1.0 - 1.0 / a->step.ep)) * wb;
+    a->weight_bytes_dev = dev_params(&a->counts, &a->counts1, a->step.tp, a->step.ep) * wb;
     a->kv_bytes_per_token_dev = a->counts.kv_elems_per_token_dev * kvb;
     a->state_bytes_per_seq = a->counts.state_elems_per_seq * kvb;
     a->state_bytes_per_seq_dev = a->counts.state_elems_per_seq_dev * kvb;

@@ -36,6 +36,7 @@ struct analysis {
     struct op_eval *other_per_op; /* graph.cap entries, for other */
     struct eval_totals tot, other_tot;
     struct model_counts counts;      /* at counts_tp */
+    struct model_counts counts1;     /* at tp 1 (EP with TP: the experts are not tp-split) */
     double counts_tp;
     double weight_bytes;             /* params x weight dtype (whole model) */
     double kv_bytes_per_token;       /* summed over layers (whole model) */

@@ -167,6 +167,95 @@ static void test_net_deepseek_ep(void **state)
     model_free(m);
 }
 
+static int find_op(const struct graph *g, const char *name, int layer)
+{
+    for (int i = 0; i < g->n; i++)
+        if (strcmp(g->ops[i].name, name) == 0 &&
+            (layer < 0 || (g->ops[i].layer_first <= layer &&
+                           layer < g->ops[i].layer_first + g->ops[i].layer_count)))
+            return i;
+    return -1;
+}
+
+/* Mixtral 8x7B with attention TP 2 and experts EP 4 (2 attention groups).
+ * Per device, by hand (h = 4096, 32 layers, 32 heads, 8 KV heads of 128,
+ * 8 experts of 14336, vocab 32000, untied):
+ *   attention 4096*(4096 + 2*1024 + 4096) = 41,943,040 / 2 = 20,971,520
+ *   norms 2*4096 = 8192 (replicated); router 4096*8 = 32,768 (whole)
+ *   routed 8*3*4096*14336 = 1,409,286,144 / 4 = 352,321,536 (whole experts)
+ *   per layer 373,334,016; x 32 = 11,946,688,512
+ *   embedding + lm_head 2*32000*4096 / 2 = 131,072,000, final norm 4096
+ *   -> 12,077,764,608 parameters, bf16 */
+static void test_ep_with_tp_mixtral(void **state)
+{
+    (void)state;
+    struct model *m = tu_model("mixtral-8x7b");
+    struct device *d = tu_device("h100-sxm5-80gb");
+    struct analysis an;
+    assert_int_equal(analysis_init(&an, m), 0);
+    struct scenario sc = {.phase = PHASE_DECODE, .batch = 8, .context = 1024, .tp = 2, .ep = 4};
+    analysis_run(&an, m, d, &sc);
+    assert_exact(an.weight_bytes_dev, 2.0 * 12077764608.0);
+    /* 8 tokens per attention group, 4 per device to the experts: k = 2, each
+     * device holds 2 of the 8 experts, so 2*2/8 = 0.5 picks stay home:
+     * sent 4*(2 - 0.5) = 6 rows of 4096 bf16 = 49,152 B */
+    const int disp = find_op(&an.graph, "moe_dispatch", 0);
+    assert_true(disp >= 0);
+    assert_exact(an.graph.ops[disp].cost.bytes_net, 49152);
+    assert_exact(an.graph.ops[disp].shape.alltoall.devices, 4);
+    /* the experts run whole: gate_up of width 2*14336 */
+    const int gu = find_op(&an.graph, "experts_gate_up", 0);
+    assert_exact(an.graph.ops[gu].shape.gemm.n, 2.0 * 14336);
+    /* the group gathers its 8 rows back: (2-1)/2 * 8*4096*2 = 32,768 B; no
+     * ffn all-reduce after an expert-parallel block */
+    const int ag = find_op(&an.graph, "moe_allgather", 0);
+    assert_true(ag >= 0);
+    assert_exact(an.graph.ops[ag].cost.bytes_net, 32768);
+    assert_true(find_op(&an.graph, "ffn_allreduce", -1) < 0);
+    assert_true(find_op(&an.graph, "attn_allreduce", 0) >= 0);
+    analysis_free(&an);
+    device_free(d);
+    model_free(m);
+}
+
+/* DeepSeek-V3's decode deployment (report sec. 3.4: attention TP4 with SP and
+ * DP80, MoE EP320 over 40 nodes of H800, one routed expert per GPU, 64 GPUs
+ * for redundant and shared experts). opbound does not replicate experts, so
+ * the nearest is EP256 (32 nodes) with attention TP4 (64 attention groups). */
+static void test_ep_with_tp_deepseek_decode(void **state)
+{
+    (void)state;
+    struct model *m = tu_model("deepseek-v3");
+    struct device *d = tu_device("h800");
+    struct analysis a, b;
+    assert_int_equal(analysis_init(&a, m), 0);
+    assert_int_equal(analysis_init(&b, m), 0);
+    /* 128 sequences per attention group: 32 tokens per device to the experts */
+    struct scenario sc = {.phase = PHASE_DECODE, .batch = 128, .context = 4096, .tp = 4, .ep = 256};
+    analysis_run(&a, m, d, &sc);
+    /* dispatch as in test_net_deepseek_ep: 32 tokens x 8 x 255/256 = 255 rows
+     * of 7168 bf16 = 3,655,680 B, 248/255 of it over IB: 3,555,328/50e9 +
+     * 2.7e-6 = 7.380656e-5 s */
+    const int disp = find_op(&a.graph, "moe_dispatch", 10);
+    assert_exact(a.graph.ops[disp].cost.bytes_net, 3655680);
+    assert_close(a.per_op[disp].t_network_s, 7.380656e-5, 1e-9);
+    /* the gather inside the TP group (one node): 3/4 x 128*7168*2 = 1,376,256 B
+     * over NVLink: 1376256/200e9 + 3 x 0.47e-6 = 8.29128e-6 s */
+    const int ag = find_op(&a.graph, "moe_allgather", 10);
+    assert_exact(a.graph.ops[ag].cost.bytes_net, 1376256);
+    assert_close(a.per_op[ag].t_network_s, 8.29128e-6, 1e-9);
+    /* one routed expert per device (256 / 256): 58 layers x 3 x 7168 x 2048 =
+     * 2,554,331,136 fp8 bytes; with EP128 two of them: the difference is one */
+    struct scenario s2 = sc;
+    s2.ep = 128;
+    analysis_run(&b, m, d, &s2);
+    assert_exact(b.weight_bytes_dev - a.weight_bytes_dev, 2554331136.0);
+    analysis_free(&a);
+    analysis_free(&b);
+    device_free(d);
+    model_free(m);
+}
+
 static void test_pipe_split(void **state)
 {
     (void)state;
@@ -328,6 +417,8 @@ int main(void)
         cmocka_unit_test(test_net_eval_allreduce),
         cmocka_unit_test(test_net_bundled),
         cmocka_unit_test(test_net_deepseek_ep),
+        cmocka_unit_test(test_ep_with_tp_mixtral),
+        cmocka_unit_test(test_ep_with_tp_deepseek_decode),
         cmocka_unit_test(test_pipe_split),
         cmocka_unit_test(test_pipe_memory),
         cmocka_unit_test(test_pipe_schedule),
