@@ -8,6 +8,7 @@
 #include "../sim/analyze.h"
 #include "../sim/net.h"
 #include "../sim/pipeline.h"
+#include "../sim/serve.h"
 
 /* 8 devices per node; inside 100 GB/s and 1 us per step, across 10 GB/s and
  * 5 us per step (round numbers for the arithmetic below). */
@@ -380,6 +381,51 @@ static void test_pipe_prefill_bubble(void **state)
     model_free(m);
 }
 
+/* Serve's AFD with a data-parallel attention pool. Step-3 (MFA: one KV head
+ * of K and V of 256 each) caches 2 x 256 = 512 elements per layer and token,
+ * x 61 layers = 31,232, fp8: 31,232 B per token per device; a tensor-parallel
+ * pool cannot split its single KV head, so every device holds every
+ * sequence's whole cache. A request of 1000 + 24 tokens holds 1023 tokens at
+ * the end: 1023 x 31,232 = 31,950,336 B. With kv_memory_bytes 2.5 of those
+ * per device, a pool of 4 tensor-parallel devices admits 2 requests; 4
+ * data-parallel devices each hold their own (2.5 x 4 = 10 requests): the
+ * peak per device is 10/4 = 2.5 requests' cache instead of 2. */
+static struct serve_result afd_run(bool dp)
+{
+    char text[1024];
+    snprintf(text, sizeof text,
+             "model: step-3\nweight_dtype: fp8\nkv_dtype: fp8\nrequests: 16\n"
+             "lengths: [{input: 1000, output: 24}]\nmax_batch: 64\ntoken_budget: 65536\n"
+             "kv_memory_bytes: %.17g\n"
+             "afd: {attention_devices: 4, ffn_devices: 8, attention_dp: %s}\n",
+             2.5 * 31950336.0, dp ? "true" : "false");
+    struct serve_scenario *sc = NULL;
+    struct err e;
+    if (serve_load(tu_write_temp(text), &sc, &e)) err_print(&e, stderr);
+    assert_non_null(sc);
+    struct device *d = tu_device("h800");
+    struct serve_result r;
+    if (serve_run(sc, &(struct serve_hw){.d = d}, 1, &r, &e)) {
+        err_print(&e, stderr);
+        fail();
+    }
+    device_free(d);
+    serve_free(sc);
+    return r;
+}
+
+static void test_afd_attention_dp(void **state)
+{
+    (void)state;
+    struct serve_result tp = afd_run(false), dp = afd_run(true);
+    assert_exact(tp.kv_bytes_per_token_dev, 31232);
+    assert_exact(dp.kv_bytes_per_token_dev, 31232);
+    assert_exact(tp.kv_peak_bytes, 2 * 31950336.0);
+    assert_exact(dp.kv_peak_bytes, 2.5 * 31950336.0);
+    /* the data-parallel pool holds the attention weights whole (tp 1) */
+    assert_true(dp.weight_bytes_dev > tp.weight_bytes_dev);
+}
+
 static char out_buf[1 << 16], err_buf[1 << 14];
 
 static void test_pipe_cli_errors(void **state)
@@ -424,6 +470,7 @@ int main(void)
         cmocka_unit_test(test_pipe_schedule),
         cmocka_unit_test(test_pipe_prefill_bubble),
         cmocka_unit_test(test_pipe_cli_errors),
+        cmocka_unit_test(test_afd_attention_dp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
