@@ -9,6 +9,7 @@
 #include "../sim/net.h"
 #include "../sim/pipeline.h"
 #include "../sim/serve.h"
+#include "../sim/train.h"
 
 /* 8 devices per node; inside 100 GB/s and 1 us per step, across 10 GB/s and
  * 5 us per step (round numbers for the arithmetic below). */
@@ -426,6 +427,31 @@ static void test_afd_attention_dp(void **state)
     assert_true(dp.weight_bytes_dev > tp.weight_bytes_dev);
 }
 
+/* Training's data-parallel all-reduce on the tier its group spans: tp 8 fills
+ * each H100 node, so the 2 data-parallel replicas are 8 devices apart, one per
+ * node (g = 1, k = 2): 2 x 1/2 x S / 50e9 + 2 x 2.7e-6, S = the device's
+ * weights in bf16 (docs/network.md). With dp 2 at tp 4 the pair shares a node:
+ * 2 x 1/2 x S / 450e9 + 2 x 0.47e-6. */
+static void test_train_dp_tiers(void **state)
+{
+    (void)state;
+    struct model *m = tu_model("llama-3-8b");
+    struct device *d = tu_device("h100-sxm5-80gb");
+    struct train_cfg c = {.gpus = 16, .seq = 1024, .global_tokens = 2048, .micro_batch = 1,
+                          .tp = 8, .pp = 1, .dp = 2, .cp = 1, .ep = 1, .dt = DT_BF16};
+    struct train_result r;
+    assert_int_equal(train_run(m, d, &c, &r), 0);
+    const double s8 = r.params_dev * 2;
+    assert_close(r.t_dp_s, s8 / 50e9 + 2 * 2.7e-6, 1e-12);
+    train_free(&r);
+    c.tp = 4, c.gpus = 8;
+    assert_int_equal(train_run(m, d, &c, &r), 0);
+    assert_close(r.t_dp_s, r.params_dev * 2 / 450e9 + 2 * 0.47e-6, 1e-12);
+    train_free(&r);
+    device_free(d);
+    model_free(m);
+}
+
 static char out_buf[1 << 16], err_buf[1 << 14];
 
 static void test_pipe_cli_errors(void **state)
@@ -471,6 +497,7 @@ int main(void)
         cmocka_unit_test(test_pipe_prefill_bubble),
         cmocka_unit_test(test_pipe_cli_errors),
         cmocka_unit_test(test_afd_attention_dp),
+        cmocka_unit_test(test_train_dp_tiers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
