@@ -389,11 +389,12 @@ void model_count_layers(const struct model *m, double tp, int lo, int hi, int en
     out->state_elems_per_seq_dev = 0;
     out->ep_params_dev = 0;
     out->ep_block_params_dev = 0;
+    out->ffn_params_dev = 0;
     for (int i = 0; i < m->n_groups; i++) {
         const struct layer_group *g = &m->groups[i];
         const double layer_norms = (m->post_norms ? 4.0 : 2.0) * norm;
         double p = layer_norms, a = layer_norms, kv = 0, pd = layer_norms, kvd = 0, st = 0, std = 0,
-               epd = 0, epb = 0;
+               epd = 0, epb = 0, ffd = 0;
         for (int s = 0; s < SLOT_COUNT; s++) {
             struct block_counts bc = {0};
             g->kind[s]->count(g->cfg[s], m, tp, &bc);
@@ -406,6 +407,7 @@ void model_count_layers(const struct model *m, double tp, int lo, int hi, int en
             std += bc.state_elems_dev;
             epd += bc.ep_params_dev;
             if (g->kind[s]->ep_check) epb += bc.params_dev;
+            if (s == SLOT_FFN) ffd += bc.params_dev;
         }
         /* routing (expectations): the alternative block's weights exist beside
          * the main one; a token touches the main block's (1 - f) of the time and
@@ -442,6 +444,7 @@ void model_count_layers(const struct model *m, double tp, int lo, int hi, int en
         out->state_elems_per_seq_dev += r * std;
         out->ep_params_dev += r * epd;
         out->ep_block_params_dev += r * epb;
+        out->ffn_params_dev += r * ffd;
     }
 }
 

@@ -48,6 +48,10 @@ struct step {
      * over the cache) sets k + 1, as vLLM does for its decode path; MLA's
      * `auto` then stays absorbed (sim/spec.c). */
     double decode_q_max;
+    /* Data-parallel attention (0 or 1 = none): attention, embedding and head
+     * whole on each of attn_dp devices with its own sequences (tp must be 1);
+     * the FFN tensor-parallel over the attn_dp devices on all their rows. */
+    double attn_dp;
 };
 
 /* Per-layer counts of one block. The first three are for the whole model;
@@ -160,6 +164,7 @@ struct model_counts {
     double ep_params_dev;       /* part of params_dev split over expert-parallel devices */
     double ep_block_params_dev; /* part of params_dev in blocks that expert parallelism
                                  * splits (router, shared and routed experts) */
+    double ffn_params_dev;      /* part of params_dev in the FFN slot */
 };
 
 /* Loads a model description from an opbound YAML file (model_file_load in

@@ -58,6 +58,11 @@ static void header(FILE *out, const struct analysis_view *v)
                      "1/%.0f of the routed experts: figures are the busiest device's "
                      "(docs/moe.md)\n",
                 st->ep, st->ep);
+    if (st->attn_dp > 1)
+        fprintf(out, "parallel  data-parallel attention over %.0f devices, each with its own "
+                     "batch and the attention whole; the FFN tensor-parallel over the %.0f on "
+                     "all their rows (docs/pipeline.md): figures are one device's\n",
+                st->attn_dp, st->attn_dp);
     if (a->piped)
         fprintf(out, "parallel  pipeline of %.0f stages, %.0f micro-batches of %.4g sequences: the "
                      "step and op figures are one micro-batch through every layer; memory, "
@@ -307,6 +312,11 @@ void report_analysis_table(FILE *out, const struct analysis_view *v, bool per_op
         fprintf(out, "  tokens per second   %s (%s by the pipeline of %.0f devices; %s per device)\n",
                 fmt_si(b[0], B64, a->tokens_per_s, ""), what, a->pipe.pp * a->step.tp * a->step.ep,
                 fmt_si(b[1], B64, a->tokens_per_s / (a->pipe.pp * a->step.tp * a->step.ep), ""));
+    else if (a->step.attn_dp > 1) /* each device its own batch */
+        fprintf(out, "  tokens per second   %s (%s per device, each with its own batch; %s by "
+                     "the group of %.0f)\n",
+                fmt_si(b[0], B64, a->tokens_per_s, ""), what,
+                fmt_si(b[1], B64, a->tokens_per_s * a->step.attn_dp, ""), a->step.attn_dp);
     else if (a->step.tp > 1 && a->step.ep > 1) /* a batch per attention group of tp */
         fprintf(out, "  tokens per second   %s (%s by one attention group of %.0f devices; %s per "
                      "device; %s by the expert group of %.0f)\n",
@@ -469,6 +479,7 @@ void report_analysis_json(FILE *out, const struct analysis_view *v)
     jnum(out, "tokens", a->step.batch * a->step.q_len, true);
     jnum(out, "tp", a->step.tp, true);
     jnum(out, "ep", a->step.ep, true);
+    if (a->step.attn_dp > 1) jnum(out, "attn_dp", a->step.attn_dp, true);
     jstr(out, "weight_dtype", dtype_name(a->step.dt_w), true);
     jstr(out, "activation_dtype", dtype_name(a->step.dt_act), true);
     jstr(out, "kv_dtype", dtype_name(a->step.dt_kv), v->sc->profile != NULL);

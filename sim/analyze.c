@@ -52,6 +52,7 @@ static void set_step(struct step *st, enum phase ph, double batch, double len,
     st->dt_act = m->dt_act;
     st->dt_kv = sc->has_dt_kv ? sc->dt_kv : m->dt_kv;
     st->profile = sc->profile;
+    st->attn_dp = sc->attn_dp > 1 ? sc->attn_dp : 0;
 }
 
 /* Parameters one device holds: ct counted at tp, c1 at tp 1. Expert
@@ -191,6 +192,12 @@ void analysis_run(struct analysis *a, const struct model *m, const struct device
     a->kv_bytes_per_token = a->counts.kv_elems_per_token * kvb;
     /* expert parallelism: each device holds 1/ep of the routed experts */
     a->weight_bytes_dev = dev_params(&a->counts, &a->counts1, a->step.tp, a->step.ep) * wb;
+    if (a->step.attn_dp > 1) { /* attention whole, the FFN split over the dp devices */
+        struct model_counts cd;
+        model_count(m, a->step.attn_dp, &cd);
+        a->weight_bytes_dev =
+            (a->counts.params_dev - a->counts.ffn_params_dev + cd.ffn_params_dev) * wb;
+    }
     a->kv_bytes_per_token_dev = a->counts.kv_elems_per_token_dev * kvb;
     a->state_bytes_per_seq = a->counts.state_elems_per_seq * kvb;
     a->state_bytes_per_seq_dev = a->counts.state_elems_per_seq_dev * kvb;

@@ -27,6 +27,8 @@ struct scenario {
     const struct profile *profile; /* implementation profile; NULL: none (models/profile.h) */
     double pp;            /* pipeline stages (0 or 1 = none; <= layers); docs/pipeline.md */
     double micro_batches; /* with pp: micro-batches per step (0 = pp; at most batch) */
+    double attn_dp;       /* data-parallel attention devices (0 or 1 = none; tp = ep = 1);
+                           * the batch is each device's; docs/pipeline.md */
 };
 
 struct analysis {

@@ -258,6 +258,43 @@ static void test_ep_with_tp_deepseek_decode(void **state)
     model_free(m);
 }
 
+/* Data-parallel attention over 8 devices, FFN tensor-parallel over them:
+ * Llama-3-70B, 16 sequences per device. Per device, by hand: attention whole
+ * 80 x 150,994,944 = 12,079,595,520; norms 80 x 16,384 + 8192 = 1,318,912;
+ * embedding and lm_head whole 2 x 1,050,673,152 = 2,101,346,304; MLP
+ * 80 x 704,643,072 / 8 = 7,046,430,720 -> 21,228,691,456 parameters, bf16.
+ * The FFN runs on the 8 devices' 128 rows: the all-gather's output is
+ * 128 x 8192 x 2 = 2,097,152 B, 7/8 of it received (1,835,008 B; on one H100
+ * node 1835008/450e9 + 7 x 0.47e-6 = 7.3678e-6 s); gate_up is 128 x 7168
+ * (2 x 28672 / 8) x 8192; the all-reduce of the same rows sends 2 x 7/8 of
+ * them (3,670,016 B). The KV cache is whole per sequence: 80 x 2 x 8 x 128 x
+ * 2 B = 327,680 B per token. */
+static void test_attn_dp_dense(void **state)
+{
+    (void)state;
+    struct model *m = tu_model("llama-3-70b");
+    struct device *d = tu_device("h100-sxm5-80gb");
+    struct analysis an;
+    assert_int_equal(analysis_init(&an, m), 0);
+    struct scenario sc = {.phase = PHASE_DECODE, .batch = 16, .context = 2048, .tp = 1,
+                          .attn_dp = 8};
+    analysis_run(&an, m, d, &sc);
+    assert_exact(an.weight_bytes_dev, 2.0 * 21228691456.0);
+    assert_exact(an.kv_bytes_per_token_dev, 327680);
+    const int ag = find_op(&an.graph, "ffn_allgather", 0);
+    assert_exact(an.graph.ops[ag].cost.bytes_net, 1835008);
+    assert_close(an.per_op[ag].t_network_s, 1835008 / 450e9 + 7 * 0.47e-6, 1e-12);
+    const int gu = find_op(&an.graph, "gate_up_proj", 0);
+    assert_exact(an.graph.ops[gu].shape.gemm.m, 128);
+    assert_exact(an.graph.ops[gu].shape.gemm.n, 7168);
+    const int ar = find_op(&an.graph, "ffn_allreduce", 0);
+    assert_exact(an.graph.ops[ar].cost.bytes_net, 3670016);
+    assert_true(find_op(&an.graph, "attn_allreduce", -1) < 0);
+    analysis_free(&an);
+    device_free(d);
+    model_free(m);
+}
+
 static void test_pipe_split(void **state)
 {
     (void)state;
@@ -472,6 +509,15 @@ static void test_pipe_cli_errors(void **state)
                 out_buf, sizeof out_buf, err_buf, sizeof err_buf);
     assert_int_equal(rc, 2);
     assert_non_null(strstr(err_buf, "--micro-batches needs --pp"));
+    rc = tu_run("analyze llama-3-8b --hw h100 --phase decode --context 8 --attn-dp 2 --tp 2",
+                out_buf, sizeof out_buf, err_buf, sizeof err_buf);
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(err_buf, "--attn-dp with --tp, --ep or --pp is not modelled"));
+    /* 8 KV heads and a 14336-wide MLP do not split over 3 */
+    rc = tu_run("analyze llama-3-8b --hw h100 --phase decode --context 8 --attn-dp 3", out_buf,
+                sizeof out_buf, err_buf, sizeof err_buf);
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(err_buf, "--attn-dp 3: the FFN is split over the 3 devices"));
     rc = tu_run("analyze llama-3-8b --hw h100 --phase decode --context 8 --pp 0", out_buf,
                 sizeof out_buf, err_buf, sizeof err_buf);
     assert_int_equal(rc, 2);
@@ -491,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_net_deepseek_ep),
         cmocka_unit_test(test_ep_with_tp_mixtral),
         cmocka_unit_test(test_ep_with_tp_deepseek_decode),
+        cmocka_unit_test(test_attn_dp_dense),
         cmocka_unit_test(test_pipe_split),
         cmocka_unit_test(test_pipe_memory),
         cmocka_unit_test(test_pipe_schedule),

@@ -373,6 +373,8 @@ cli('batch-huge', A + '--phase decode --context 8 --batch 99999999999', P, '--ba
 cli('pp-over-layers', A + '--phase decode --context 8 --pp 33', P, "more pipeline stages than the model's 32 layers")
 cli('pp-zero', A + '--phase decode --context 8 --pp 0', P, '--pp must be a whole number')
 cli('micro-batches-over-batch', A + '--phase decode --context 8 --pp 2 --batch 2 --micro-batches 3', P, 'more micro-batches than the 2 sequences')
+cli('attn-dp-with-tp', A + '--phase decode --context 8 --attn-dp 2 --tp 2', P, '--attn-dp with --tp, --ep or --pp is not modelled')
+cli('ep-not-multiple-of-tp', 'analyze mixtral-8x7b --hw h100 --phase decode --context 8 --tp 4 --ep 2', P, '--ep a multiple of --tp')
 cli('context-for-prefill', A + '--phase prefill --seq 8 --context 8', P, '--context is for --phase decode')
 cli('seq-for-decode', A + '--phase decode --context 8 --seq 8', P, '--seq is for --phase prefill')
 cli('decode-no-context', A + '--phase decode', P, 'needs --context')
