@@ -362,7 +362,7 @@ struct variant_cfg {
 #define VOFF(f) offsetof(struct variant_cfg, f)
 static const struct key_spec VARIANT_KEYS[] = {
     {"impl", KEY_STR, VOFF(impl), 0, 32, 1, NULL, "",
-     "implementation: default, fa2, cudnn, mem_efficient, eager, opbound, cublas, fused"},
+     "implementation: " OP_IMPL_LIST},
     {"kernels", KEY_SEQ, 0, 0, 0, 0, NULL, "",
      "kernels launched, in order (absent: the role's default op, tagged with impl; []: "
      "none, the work is done in another role's kernel)"},
@@ -461,8 +461,7 @@ static int parse_impl(const struct yml_doc *d, yml_node at, const char *s, enum 
     *out = op_impl_parse(s);
     if (*out == IMPL_COUNT)
         return yml_fail(d, at, e,
-                        "unknown implementation '%s' (default, fa2, cudnn, mem_efficient, eager, "
-                        "opbound, cublas, fused)",
+                        "unknown implementation '%s' (" OP_IMPL_LIST ")",
                         s);
     return 0;
 }
@@ -667,8 +666,7 @@ static int set_one(struct profile *p, const char *key, const char *val, const ch
     const enum op_impl im = op_impl_parse(val);
     if (im == IMPL_COUNT)
         return err_set(e, "", 0, 0,
-                       "%s: unknown implementation '%s' in '%s=%s' (default, fa2, cudnn, "
-                       "mem_efficient, eager, opbound, cublas, fused)",
+                       "%s: unknown implementation '%s' in '%s=%s' (" OP_IMPL_LIST ")",
                        what, val, key, val);
     const enum prof_role r = prof_role_parse(key);
     int kind = -1;

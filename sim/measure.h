@@ -29,7 +29,7 @@
     "kind,class,name,dtype,kv_dtype,b,hq,dqk,dv,sq,skv,pairs,kv_width,count,m,n,k,flops," \
     "bytes,median_s,min_s"
 /* The same with a last column `impl`: the op implementation
- * (default, fa2, cudnn, mem_efficient, eager, opbound, cublas, fused) or, on a
+ * (OP_IMPL_LIST, sim/core/graph.h) or, on a
  * launch row, graph or eager. */
 #define MEAS_HEADER_IMPL MEAS_HEADER ",impl"
 /* Ops one timed row may hold: the row plus up to 15 '+KIND' rows after it. */
