@@ -151,6 +151,11 @@ static const struct key_spec CAL_KEYS[] = {
     {"serial", KEY_NUM, COFF(serial), 0, 1, 0, NULL, "fraction",
      "of the output write NOT overlapped with the compute (GEMM epilogue): t = max(compute, "
      "memory) + serial x min(compute, bytes written / bandwidth) (default 0: max())"},
+    {"tile_q", KEY_NUM, COFF(tile_q), 1, 4096, 0, NULL, "queries",
+     "prefill attention: query rows per CTA of the kernel; with ctas_per_sm, the compute time "
+     "is stretched by the CTA schedule's tail (docs/measurements.md; default 0: none)"},
+    {"ctas_per_sm", KEY_NUM, COFF(ctas_per_sm), 1, 64, 0, NULL, "count",
+     "prefill attention: CTAs of the kernel resident per SM (needs tile_q and sm_count)"},
 };
 
 /* impl_priors entries: read into a scratch struct, then checked and stored. */
@@ -307,6 +312,9 @@ static void resolve(struct device *d, int k, int i, int p)
     out->r_bytes_half = src ? src->bytes_half : 0;
     out->r_flops_half = src ? src->flops_half : 0;
     out->r_serial = src ? src->serial : 0;
+    const bool tail = src && src->tile_q > 0 && src->ctas_per_sm > 0 && d->sm_count > 0;
+    out->r_tile_q = tail ? src->tile_q : 0;
+    out->r_slots = tail ? src->ctas_per_sm * d->sm_count : 0;
     const double eager = src && src->overhead_s >= 0 ? src->overhead_s : d->kernel_overhead_s;
     if (!d->has_graph_overhead) { /* no graph figure: additive, both modes */
         out->t_overhead_s = eager;
@@ -344,6 +352,7 @@ static void priors_apply(struct device *d)
         dst->eff_tensor = fmin(1.0, et * pr->compute);
         dst->eff_vector = fmin(1.0, ev * pr->compute);
         dst->eff_memory = fmin(1.0, em * pr->memory);
+        dst->tile_q = dst->ctas_per_sm = 0; /* the base kernel's tiles are not the prior's */
         dst->present = 1;
         dst->prior = 1;
     }
@@ -496,6 +505,9 @@ static int read_calibration(const struct yml_doc *doc, yml_node cal, struct devi
         if (yml_map_read(doc, yml_map_get(doc, cal, name), "calibration entry", CAL_KEYS,
                          N(CAL_KEYS), c, &present, e))
             return -1;
+        if ((c->tile_q > 0) != (c->ctas_per_sm > 0))
+            return yml_fail(doc, key, e, "calibration '%s': tile_q and ctas_per_sm go together",
+                            name);
         c->present = 1;
     }
     return 0;

@@ -82,11 +82,14 @@ struct device_cal {
     double bytes_half, flops_half; /* falloff half sizes (bytes, FLOPs); 0 = none */
     double serial;                 /* unoverlapped share of the output write; 0 = max() */
     double overhead_s;             /* per kernel (eager launch); < 0 = kernel_overhead_s */
+    double tile_q, ctas_per_sm;    /* prefill attention: queries per CTA and resident CTAs
+                                    * per SM of the kernel (the causal tail); 0 = none */
     int present;                   /* 1 when the file has this entry */
     /* derived by device_derive() from the entry the chain resolves to */
     double tensor_scale, vector_scale; /* multiply inv_tensor_rate[], inv_vector_rate[] */
     double inv_mem_rate;               /* 1 / (bandwidth * memory eff) */
     double r_bytes_half, r_flops_half, r_serial;
+    double r_tile_q, r_slots;          /* tile_q; ctas_per_sm x sm_count (0: no tail term) */
     double t_overhead_s;               /* time added to every kernel (the launch gap) */
     double t_floor_s;                  /* least time of a kernel (eager: the host launch rate) */
     signed char src_kind, src_impl, src_phase; /* the entry used; src_kind -1: device-wide */

@@ -173,15 +173,14 @@ static void class_summary(const struct meas_file *m, const double *pred, const c
 }
 
 /* Targets (docs/measurements.md, "Acceptance"): median |error| per class,
- * and GEMM max. prefill.mem_efficient has 5 rows (4 per fold): its target is
- * the one this model misses; its bound here is the documented 15%. */
+ * and GEMM max. */
 struct target {
     const char *cls;
     double median, max; /* percent; max < 0: not asserted */
 };
 static const struct target TARGETS[] = {
     {"gemm", 4, 15},           {"prefill.fa2", 8, -1},       {"prefill.cudnn", 8, -1},
-    {"prefill.mem_efficient", 15, -1}, {"decode.fa2", 8, -1}, {"decode.cudnn", 8, -1},
+    {"prefill.mem_efficient", 8, -1}, {"decode.fa2", 8, -1}, {"decode.cudnn", 8, -1},
     {"decode.mem_efficient", 8, -1},   {"decode.eager", 15, -1}, {"mla_decode.eager", 15, -1},
 };
 
@@ -415,6 +414,113 @@ static void test_calibration_marked(void **state)
     assert_non_null(strstr(out, "1.5 us per kernel"));
 }
 
+/* The CTA schedule's tail (docs/measurements.md) on TEST_DEV (sm_count 1)
+ * with attention.fa2.prefill given tile_q 128 and ctas_per_sm 5: 5 slots.
+ * B = 1, H = 8, S = L = 1024, tiles of 128 queries: n = 8.
+ *   full: N = 64 CTAs of equal work on 5 slots: 12.8 waves -> 13: x 13/12.8
+ *     = 1.015625. tc (as test_terms_attention_phase_by_hand) 57.179869184 +
+ *     4.194304 = 61.374173184 us x 1.015625 = 62.33314464 us, + 0.5 us gap
+ *     = 62.83314464 us.
+ *   causal: pairs 1024 x 1025 / 2 = 524,800; F_mm 2 x 8 x 524,800 x 256 =
+ *     2,149,580,800 (+ 1e10 falloff) / 2.5e14 = 48.5983232 us; F_vec 5 x 8 x
+ *     524,800 = 20,992,000 / 1e13 = 2.0992 us; tc = 50.6975232 us. Keys per
+ *     tile 128, 256, ..., 1024: 4,608 per head; ideal 8 x 4,608 / 5 = 7,372.8,
+ *     span 7,372.8 + 0.6 x 1,024 = 7,987.2: x 13/12; 54.9223168 us + 0.5 us =
+ *     55.4223168 us.
+ * And the closed form against a greedy in-order simulation written here
+ * (CTAs (head, tile) with tiles fastest onto the least-loaded slot): within 5%
+ * of the simulated makespan for the shapes of the shipped rows. */
+static double sim_makespan(int bh, int n, int tq, int s, int slots)
+{
+    double load[600] = {0};
+    for (int h = 0; h < bh; h++)
+        for (int i = 0; i < n; i++) {
+            int best = 0;
+            for (int p = 1; p < slots; p++)
+                if (load[p] < load[best]) best = p;
+            load[best] += (i + 1) * tq < s ? (i + 1) * tq : s;
+        }
+    double mx = 0;
+    for (int p = 0; p < slots; p++) mx = load[p] > mx ? load[p] : mx;
+    return mx;
+}
+
+static void test_causal_tail_by_hand(void **state)
+{
+    (void)state;
+    char text[4096];
+    snprintf(text, sizeof text, "%s", TEST_DEV);
+    char *at = strstr(text, "flops_half: 1e10}");
+    assert_non_null(at);
+    memmove(at + 17 + 29, at + 17, strlen(at + 17) + 1);
+    memcpy(at, "flops_half: 1e10, tile_q: 128, ctas_per_sm: 5}", 46);
+    const char *p = temp_file(text);
+    struct device *d = NULL;
+    struct err e;
+    if (device_load(p, &d, &e)) err_print(&e, stderr);
+    unlink(p);
+    assert_non_null(d);
+    struct graph g;
+    assert_int_equal(graph_init(&g, 4), 0);
+    g.dt_w = g.dt_act = g.dt_kv = DT_BF16;
+    struct attn_shape full = {.b = 1, .hq = 8, .dqk = 128, .dv = 128, .sq = 1024, .skv = 1024,
+                              .pairs = 1024.0 * 1024, .kv_width = 2048, .kv_cached = false};
+    struct attn_shape causal = full;
+    causal.pairs = 1024.0 * 1025 / 2;
+    struct op_eval ev;
+    assert_close(eval_op(op_attention(&g, "full", &full), d, &ev), 62.83314464e-6, 1e-12);
+    assert_close(eval_op(op_attention(&g, "causal", &causal), d, &ev), 55.4223168e-6, 1e-12);
+    graph_free(&g);
+    device_free(d);
+    /* closed form vs simulation: B H, S, tq, slots of the shipped prefill rows */
+    static const int SH[][4] = {{4, 16384, 64, 264}, {8, 16384, 64, 264}, {32, 4096, 64, 264},
+                                {32, 16384, 128, 264}, {4, 16384, 128, 264}, {256, 2048, 128, 264},
+                                {16, 16384, 64, 264}, {64, 8192, 128, 264}};
+    for (size_t i = 0; i < sizeof SH / sizeof SH[0]; i++) {
+        const int bh = SH[i][0], s = SH[i][1], tq = SH[i][2], slots = SH[i][3], n = s / tq;
+        const double work = (double)bh * tq * n * (n + 1) / 2, ideal = work / slots;
+        const double closed = fmax(ideal + 0.6 * s, s);
+        const double sim = sim_makespan(bh, n, tq, s, slots);
+        if (fabs(closed / sim - 1) > 0.05)
+            fail_msg("shape %zu: closed form %g, simulated %g", i, closed, sim);
+    }
+}
+
+/* Row-parallel softmax (docs/measurements.md) on TEST_DEV with 4 SMs, graph
+ * launch (+0.5 us), softmax -> elementwise.eager (memory 0.25: 2.5e11 B/s),
+ * vector 2e13 FLOP/s, 5 FLOPs per element, bf16 in and out:
+ *   2 rows x 2048: 16,384 B / 2.5e11 = 65.536 ns, one CTA per row on 2 of 4
+ *     SMs: x 4/2 = 131.072 ns (> 20,480 FLOP / 2e13 = 1.024 ns): 0.631072 us;
+ *   4 rows x 2048: 32,768 B = 131.072 ns, every SM busy: 0.631072 us, the same;
+ *   2 rows x 1024 (the persistent path, dim <= 1024): 8,192 B = 32.768 ns:
+ *     0.532768 us. */
+static void test_softmax_rows_by_hand(void **state)
+{
+    (void)state;
+    char text[4096];
+    snprintf(text, sizeof text, "%s", TEST_DEV);
+    char *at = strstr(text, "sm_count: 1\n");
+    assert_non_null(at);
+    at[10] = '4';
+    const char *p = temp_file(text);
+    struct device *d = NULL;
+    struct err e;
+    if (device_load(p, &d, &e)) err_print(&e, stderr);
+    unlink(p);
+    assert_non_null(d);
+    d->launch = LAUNCH_GRAPH;
+    device_derive(d);
+    struct graph g;
+    assert_int_equal(graph_init(&g, 4), 0);
+    g.dt_w = g.dt_act = g.dt_kv = DT_BF16;
+    struct op_eval ev;
+    assert_close(eval_op(op_softmax(&g, "a", 2, 2048), d, &ev), 0.631072e-6, 1e-15);
+    assert_close(eval_op(op_softmax(&g, "b", 4, 2048), d, &ev), 0.631072e-6, 1e-15);
+    assert_close(eval_op(op_softmax(&g, "c", 2, 1024), d, &ev), 0.532768e-6, 1e-15);
+    graph_free(&g);
+    device_free(d);
+}
+
 /* Implementation priors on TEST_DEV (attention.fa2.prefill: tensor 0.25,
  * vector 0.5, flops_half 1e10; fa2.decode: memory 0.5, bytes_half 2e6).
  * Prefill B = 1, H = 8, D = 128, S = L = 1024 (full): F_mm = 2 x 8 x 2^20 x
@@ -527,8 +633,11 @@ static void test_flex_priors_bundled(void **state)
     struct graph g;
     assert_int_equal(graph_init(&g, 8), 0);
     g.dt_w = g.dt_act = g.dt_kv = DT_BF16;
-    struct attn_shape pre = {.b = 1, .hq = 32, .dqk = 128, .dv = 128, .sq = 8192, .skv = 8192,
-                             .pairs = 8192.0 * 8193 / 2, .kv_width = 2048, .kv_cached = false};
+    /* full (not causal), 33 heads x 64 query tiles of 128 = 2,112 CTAs = 8
+     * waves of FA2's 264 slots (2 x 132 SMs): FA2's tail factor is 1, and the
+     * priors carry none (their kernels' tiles are not FA2's) */
+    struct attn_shape pre = {.b = 1, .hq = 33, .dqk = 128, .dv = 128, .sq = 8192, .skv = 8192,
+                             .pairs = 8192.0 * 8192, .kv_width = 2048, .kv_cached = false};
     struct attn_shape dec = {.b = 8, .hq = 32, .dqk = 128, .dv = 128, .sq = 1, .skv = 8193,
                              .pairs = 8193, .kv_width = 2048, .kv_cached = true};
     struct op *op[3][2];
@@ -637,6 +746,8 @@ int main(void)
         cmocka_unit_test(test_calibration_marked),
         cmocka_unit_test(test_step_rows),
         cmocka_unit_test(test_impl_priors_by_hand),
+        cmocka_unit_test(test_causal_tail_by_hand),
+        cmocka_unit_test(test_softmax_rows_by_hand),
         cmocka_unit_test(test_flex_priors_bundled),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -289,6 +289,10 @@ static void test_profile_errors(void **state)
                       "        writes: [{elems: T*hh, dtype: act}]\n",
                  9, 28, "unknown symbol 'hh'");
     expect_error(HEAD "roles:\n  nrom: {impl: fused}\n", 4, 3, "unknown role 'nrom'");
+    /* "      - {name: a, kind: elementwise, rows: T, ...": 'T' at column 44 */
+    expect_error(HEAD "roles:\n  residual:\n    impl: eager\n    kernels:\n"
+                      "      - {name: a, kind: elementwise, rows: T, writes: [{elems: T, dtype: act}]}\n",
+                 7, 44, "rows is for softmax kernels");
     expect_error(HEAD "roles:\n  norm: {impl: eager}\n", 4, 9, "must list its kernels");
     expect_error(HEAD "roles:\n  norm: {impl: fast}\n", 4, 16, "unknown implementation 'fast'");
     expect_error(HEAD "impl: {gemm: cublass}\n", 3, 14, "unknown implementation 'cublass'");
