@@ -222,12 +222,13 @@ int device_cal_parent(int kind)
     switch ((enum op_kind)kind) {
     case OP_BATCHED_GEMM: return OP_GEMM;
     case OP_NORM:
-    case OP_SOFTMAX: return OP_ELEMENTWISE;
+    case OP_SOFTMAX:
+    case OP_ROUTER: /* softmax + top-k over the experts: a pointwise/reduction kernel */
+    case OP_GATHER: /* an embedding lookup: a copy */
+        return OP_ELEMENTWISE;
     case OP_GEMM:
     case OP_ATTENTION:
     case OP_ELEMENTWISE:
-    case OP_ROUTER:
-    case OP_GATHER:
     case OP_ALLREDUCE:
     case OP_SCAN:
     case OP_ALLTOALL:
