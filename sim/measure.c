@@ -76,6 +76,12 @@ double meas_step_predict(const struct meas_row *r, const struct device *d)
     return t;
 }
 
+void meas_set_profile(struct meas_file *m, const struct profile *p)
+{
+    for (int i = 0; i < m->n; i++)
+        if (m->rows[i].step) m->rows[i].step->sc.profile = p;
+}
+
 static void step_free(struct meas_step *st)
 {
     if (!st) return;

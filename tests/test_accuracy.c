@@ -12,6 +12,7 @@
 
 #include "../sim/calibrate.h"
 #include "../sim/eval.h"
+#include "../models/profile.h"
 
 #define SHIPPED OB_DATADIR "/kernels/measurements/library/h100-library-2026-11-22.csv"
 
@@ -523,6 +524,53 @@ static void test_softmax_rows_by_hand(void **state)
     device_free(d);
 }
 
+/* Step rows under a profile (validate/predict/calibrate --profile): one
+ * Llama-3-8B decode layer at B = 1, context 1023, replayed from a graph on the
+ * bundled h100 (graph gap 1.5 us per kernel). Bounds by hand: the layer reads
+ * its weights, h(H + 2Hkv)D + HDh + 3hI = 4096 x 6144 + 4096^2 + 3 x 4096 x
+ * 14336 = 218,103,808 elements x 2 B = 436,207,616 B, at most at 3.35e12
+ * B/s: >= 130.21 us; opbound's lowering launches 12 kernels (>= 12 x 1.5 us),
+ * hf 40 (test_profile_hf_layer_kernels): hf >= 130.21 + 60 us, and hf -
+ * default >= 28 x 1.5 us less the fused kernels' own time it replaces (the
+ * norms, rope, residuals: under 4 us each of the 6 at batch 1), so > 18 us.
+ * The bundled `default` profile is opbound's lowering: the same prediction. */
+static void test_step_rows_profile(void **state)
+{
+    (void)state;
+    const char *p = temp_file(MEAS_HEADER_IMPL "\n"
+                              "step,l,llama-3-8b,,,1,,,,1,1024,,,,0,1,,,,2e-4,,graph\n");
+    struct meas_file m;
+    struct err e;
+    assert_int_equal(meas_load(p, true, &m, &e), 0);
+    struct device *d = tu_device("h100-sxm5-80gb");
+    const double plain = cal_row_predict(&m.rows[0], d);
+    char path[1024];
+    struct profile *hf = NULL, *def = NULL;
+    snprintf(path, sizeof path, "%s/models/profiles/hf.yaml", OB_DATADIR);
+    assert_int_equal(profile_load(path, &hf, &e), 0);
+    snprintf(path, sizeof path, "%s/models/profiles/default.yaml", OB_DATADIR);
+    assert_int_equal(profile_load(path, &def, &e), 0);
+    meas_set_profile(&m, hf);
+    const double with_hf = cal_row_predict(&m.rows[0], d);
+    meas_set_profile(&m, def);
+    assert_close(cal_row_predict(&m.rows[0], d), plain, 1e-15);
+    assert_true(plain >= 130.21e-6 + 12 * 1.5e-6);
+    assert_true(with_hf >= 130.21e-6 + 40 * 1.5e-6);
+    assert_true(with_hf - plain > 18e-6);
+    profile_free(hf);
+    profile_free(def);
+    device_free(d);
+    meas_free(&m);
+    /* the CLI: --profile hf changes the step row's prediction; a bad one is refused */
+    static char out[1 << 16], err[4096], cmd[1200];
+    snprintf(cmd, sizeof cmd, "predict %s --hw h100 --profile hf", p);
+    assert_int_equal(tu_run(cmd, out, sizeof out, err, sizeof err), 0);
+    snprintf(cmd, sizeof cmd, "validate %s --hw h100 --profile nosuch", p);
+    assert_int_equal(tu_run(cmd, out, sizeof out, err, sizeof err), 2);
+    assert_non_null(strstr(err, "nosuch"));
+    unlink(p);
+}
+
 /* Implementation priors on TEST_DEV (attention.fa2.prefill: tensor 0.25,
  * vector 0.5, flops_half 1e10; fa2.decode: memory 0.5, bytes_half 2e6).
  * Prefill B = 1, H = 8, D = 128, S = L = 1024 (full): F_mm = 2 x 8 x 2^20 x
@@ -790,6 +838,7 @@ int main(void)
         cmocka_unit_test(test_step_rows),
         cmocka_unit_test(test_impl_priors_by_hand),
         cmocka_unit_test(test_chain_bundled_h100),
+        cmocka_unit_test(test_step_rows_profile),
         cmocka_unit_test(test_causal_tail_by_hand),
         cmocka_unit_test(test_softmax_rows_by_hand),
         cmocka_unit_test(test_flex_priors_bundled),
