@@ -5,6 +5,7 @@
 #include "../models/profile.h"
 
 #include "placement.h"
+#include "serve_cache.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -50,16 +51,47 @@ void serve_engine_free(struct serve_engine *e)
     graph_free(&e->g);
     graph_free(&e->scratch);
     free(e->items);
-    e->items = NULL;
+    free(e->tmp);
+    free(e->key);
+    serve_cache_free(e->cache);
+    e->items = e->tmp = NULL;
+    e->key = NULL;
+    e->cache = NULL;
     e->items_cap = 0;
 }
 
-static int item_cmp(const void *pa, const void *pb)
+static inline bool item_less(const struct serve_item *a, const struct serve_item *b)
 {
-    const struct serve_item *a = pa, *b = pb;
-    if (a->q != b->q) return a->q < b->q ? -1 : 1;
-    if (a->ctx != b->ctx) return a->ctx < b->ctx ? -1 : 1;
-    return 0;
+    return a->q < b->q || (a->q == b->q && a->ctx < b->ctx);
+}
+
+/* Sorts it[0..n) by (q, ctx): a stable bottom-up merge sort with the
+ * comparison inlined (qsort's indirect calls were 14% of a run), runs of 8
+ * by insertion first. tmp holds n items. */
+static void items_sort(struct serve_item *it, struct serve_item *tmp, int n)
+{
+    for (int lo = 0; lo < n; lo += 8) {
+        const int hi = lo + 8 < n ? lo + 8 : n;
+        for (int i = lo + 1; i < hi; i++) {
+            const struct serve_item v = it[i];
+            int j = i;
+            while (j > lo && item_less(&v, &it[j - 1])) it[j] = it[j - 1], j--;
+            it[j] = v;
+        }
+    }
+    struct serve_item *a = it, *b = tmp;
+    for (int w = 8; w < n; w *= 2) {
+        for (int lo = 0; lo < n; lo += 2 * w) {
+            const int mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+            int i = lo, j = mid, k = lo;
+            while (i < mid && j < hi) b[k++] = item_less(&a[j], &a[i]) ? a[j++] : a[i++];
+            while (i < mid) b[k++] = a[i++];
+            while (j < hi) b[k++] = a[j++];
+        }
+        struct serve_item *t = a;
+        a = b, b = t;
+    }
+    if (a != it) memcpy(it, a, (size_t)n * sizeof *it);
 }
 
 /* Sums b into a, except shared weights (op_kind_weights OPW_SHARED: a plain
@@ -103,15 +135,53 @@ double serve_engine_eval(struct serve_engine *e, const struct serve_item *items,
                          struct eval_totals *tot)
 {
     OB_ASSERT(n >= 1);
+    e->calls += 1;
     if (n > e->items_cap) {
-        free(e->items);
+        free(e->items), free(e->tmp), free(e->key);
         e->items = malloc((size_t)n * sizeof *e->items);
-        OB_ASSERT(e->items);
+        e->tmp = malloc((size_t)n * sizeof *e->tmp);
+        e->key = malloc(((size_t)n * 4 + 3) * sizeof *e->key); /* as given, then merged */
+        OB_ASSERT(e->items && e->tmp && e->key);
         e->items_cap = n;
+    }
+    /* First the items as given: the scheduler tends to repeat a composition in
+     * the same order, and this key needs no sort. Each item of one sequence
+     * (n = 1, samples 0 or 1, whole q < 2^30 and ctx < 2^32) packs into one
+     * 64-bit word, ctx | q << 32 | samples << 62, stored in a double's bits
+     * (compared by memcmp, never as numbers); a call with any other item
+     * skips this key. Keys are tagged by their first word (-1 as given, -2
+     * merged), so the two kinds never match. */
+    uint64_t h_raw = 0;
+    size_t nk_raw = 0;
+    double *key = e->key;
+    if (!e->no_cache) {
+        if (!e->cache) OB_ASSERT((e->cache = serve_cache_new()));
+        key[nk_raw++] = -1;
+        for (int i = 0; i < n; i++) {
+            const struct serve_item *x = &items[i];
+            if (!(x->n == 1 && (x->samples == 0 || x->samples == 1) && x->q >= 1 &&
+                  x->q < 0x1p30 && x->q == (double)(uint32_t)x->q && x->ctx >= 0 &&
+                  x->ctx < 0x1p32 && x->ctx == (double)(uint32_t)x->ctx)) {
+                nk_raw = 0;
+                break;
+            }
+            const uint64_t w = (uint64_t)x->ctx | (uint64_t)x->q << 32 |
+                               (uint64_t)x->samples << 62;
+            memcpy(&key[nk_raw++], &w, sizeof w);
+        }
+        if (nk_raw) {
+            h_raw = serve_cache_hash(key, nk_raw);
+            const struct eval_totals *hit = serve_cache_find(e->cache, key, nk_raw, h_raw);
+            if (hit) {
+                e->work += n * SERVE_HIT_WORK;
+                *tot = *hit;
+                return tot->time_s;
+            }
+        }
     }
     struct serve_item *it = e->items;
     memcpy(it, items, (size_t)n * sizeof *it);
-    qsort(it, (size_t)n, sizeof *it, item_cmp);
+    items_sort(it, e->tmp, n);
     /* Merge equal (q, ctx): one lowering per group, batch = the group's size. */
     int ng = 0;
     for (int i = 0; i < n; i++) {
@@ -131,6 +201,28 @@ double serve_engine_eval(struct serve_engine *e, const struct serve_item *items,
         t += it[i].n * it[i].q;
         samples += it[i].samples;
         if (it[i].q != 1 || it[i].ctx == 0) all_decode = false;
+    }
+    /* The cost depends on the merged groups and the sampling count only: the
+     * key is exactly these numbers (serve_cache.h). */
+    uint64_t h = 0;
+    size_t nk = 0;
+    double *mkey = key + nk_raw; /* after the key as given, kept for the store */
+    if (!e->no_cache) {
+        mkey[nk++] = -2;
+        for (int i = 0; i < ng; i++) {
+            mkey[nk++] = it[i].n;
+            mkey[nk++] = it[i].q;
+            mkey[nk++] = it[i].ctx;
+        }
+        mkey[nk++] = samples;
+        h = serve_cache_hash(mkey, nk);
+        const struct eval_totals *hit = serve_cache_find(e->cache, mkey, nk, h);
+        if (hit) {
+            e->work += n * SERVE_HIT_WORK;
+            *tot = *hit;
+            if (nk_raw) serve_cache_put(e->cache, key, nk_raw, h_raw, tot);
+            return tot->time_s;
+        }
     }
     /* (a) Token-wise ops at T tokens over B sequences: q_len = T / B, which is
      * each sequence's q exactly when all are equal (then B * q_len == T). */
@@ -201,6 +293,12 @@ double serve_engine_eval(struct serve_engine *e, const struct serve_item *items,
         placement_graph(g, e->d, PLACE_AUTO, NULL, &pt);
         placement_apply(0, NULL, NULL, &pt, tot);
     }
+    if (!e->no_cache) {
+        serve_cache_put(e->cache, mkey, nk, h, tot);
+        if (nk_raw) serve_cache_put(e->cache, key, nk_raw, h_raw, tot);
+    }
+    e->work += (n + SERVE_ITER_WORK) * e->m->n_groups;
+    e->evaluated += 1;
     return tot->time_s;
 }
 
@@ -529,10 +627,12 @@ static void pools_open(struct sim *x, const struct serve_hw *hw, double tp)
     x->tp_a = s->afd.on ? s->afd.attn_devices : tp;
     OB_ASSERT(serve_engine_init(&x->p.a, m, x->p.da, x->tp_a, x->dw, m->dt_act, x->dk) == 0);
     x->p.a.st.profile = s->profile;
+    x->p.a.no_cache = s->no_cache;
     if (s->afd.on) {
         OB_ASSERT(serve_engine_init(&x->p.f, m, x->p.df, s->afd.ffn_devices, x->dw, m->dt_act,
                                     x->dk) == 0);
         x->p.f.st.profile = s->profile;
+        x->p.f.no_cache = s->no_cache;
     }
     struct serve_result *r = x->r;
     snprintf(r->hw_name, sizeof r->hw_name, "%s", hw->d->name);
@@ -635,9 +735,11 @@ static int requests_make(struct sim *x, struct err *e)
  * output - 1 decode turns and at least ceil(input / c) prefill chunks, c =
  * min(prefill_chunk, token_budget); an iteration holds at most max_batch of
  * these and at most token_budget tokens, so iterations >= max(sum of turns /
- * max_batch, sum of tokens / token_budget). Work >= (turns + SERVE_ITER_WORK
- * x iterations) x layer groups, twice that under AFD (two engines). 0, or -1
- * with e set (the scenario is refused before it runs). */
+ * max_batch, sum of tokens / token_budget). Evaluating every iteration
+ * (no_cache), work >= (turns + SERVE_ITER_WORK x iterations) x layer groups;
+ * with the cache any iteration may be a hit, so work >= turns x
+ * SERVE_HIT_WORK; twice either under AFD (two engines). 0, or -1 with e set
+ * (the scenario is refused before it runs). */
 static int work_bound(struct sim *x, struct err *e)
 {
     const struct serve_scenario *s = x->s;
@@ -649,7 +751,8 @@ static int work_bound(struct sim *x, struct err *e)
     }
     const double iters = fmax(ceil(turns / s->max_batch), ceil(tokens / s->token_budget));
     const double groups = (double)s->m->n_groups;
-    const double work = (s->afd.on ? 2 : 1) * (turns + SERVE_ITER_WORK * iters) * groups;
+    const double work = (s->afd.on ? 2 : 1) * (s->no_cache ? (turns + SERVE_ITER_WORK * iters) * groups
+                                                            : turns * SERVE_HIT_WORK);
     if (work <= s->max_work) return 0;
     char msg[512];
     snprintf(msg, sizeof msg,
@@ -790,23 +893,25 @@ static int simulate(struct sim *x, struct err *e)
             continue;
         }
         const int ni = schedule(x);
-        /* under AFD each micro-batch is evaluated on both pools' engines */
-        const double mbs = x->s->afd.on ? fmin(x->s->afd.micro_batches, (double)ni) : 1;
-        x->work += (x->s->afd.on ? 2 : 1) * ((double)ni + SERVE_ITER_WORK * mbs) * groups;
+        const double t = iteration(&x->p, x->s, x->items, ni, r);
+        /* the engines count their work (serve.h, SERVE_MAX_WORK); under AFD
+         * each micro-batch is evaluated on both pools' engines */
+        x->work = x->p.a.work + x->p.f.work;
         if (x->work > x->s->max_work) {
             char msg[512];
             snprintf(msg, sizeof msg,
                      "stopped after %zu iterations (%zu of %.17g requests done): the run "
-                     "reached serve's work bound of %g units (iterations x (scheduled sequences "
-                     "+ %g) x %g layer groups; docs/serving.md, \"Work bound\"): simulate "
-                     "fewer requests or shorter outputs",
+                     "reached serve's work bound of %g units (evaluated iterations x (scheduled "
+                     "sequences + %g) x %g layer groups, cached ones %g per sequence; "
+                     "docs/serving.md, \"Work bound\"): simulate fewer requests or shorter "
+                     "outputs",
                      x->tl.seen, x->done, (double)x->nreq, x->s->max_work, SERVE_ITER_WORK,
-                     groups);
+                     groups, SERVE_HIT_WORK);
             return fail_at(x->s, x->s->line_requests, x->s->col_requests, e, msg);
         }
         if (x->kv > r->kv_peak_bytes) r->kv_peak_bytes = x->kv;
         timeline_add(&x->tl, clock_abs(x), x->kv);
-        advance(x, iteration(&x->p, x->s, x->items, ni, r));
+        advance(x, t);
     }
     return 0;
 }
@@ -817,6 +922,8 @@ static void summarize(struct sim *x)
     struct serve_result *r = x->r;
     const double now = clock_abs(x);
     r->iterations = x->iters.n;
+    r->cache_misses = x->p.a.evaluated + x->p.f.evaluated;
+    r->cache_hits = x->p.a.calls + x->p.f.calls - r->cache_misses;
     r->makespan_s = now;
     serve_stream_stats(&x->iters, &r->iter_s);
     serve_stream_stats(&x->ttft, &r->ttft_s);
@@ -876,6 +983,7 @@ int serve_run(const struct serve_scenario *s, const struct serve_hw *hw, double 
     int rc = -1;
     pools_open(&x, hw, tp);
     if (memory_budget(&x, e)) goto out;
+    x.p.a.work = 0; /* the reserve's evaluation is no iteration of the run */
     x.q = calloc(x.nreq, sizeof *x.q);
     x.run = malloc(x.nreq * sizeof *x.run);
     x.items = malloc(x.nreq * sizeof *x.items);

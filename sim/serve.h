@@ -35,6 +35,8 @@ struct serve_item {
 };
 
 /* Cost of one iteration on one device of a tensor-parallel group. */
+struct serve_cache;
+
 struct serve_engine {
     const struct model *m;
     const struct device *d;
@@ -42,7 +44,13 @@ struct serve_engine {
     struct graph g;           /* the composed iteration graph */
     struct graph scratch;     /* one attention block of one group */
     struct serve_item *items; /* sorted copy of the caller's items */
+    struct serve_item *tmp;   /* merge sort's buffer */
+    double *key;              /* the iteration's cache key (serve_cache.h) */
     int items_cap;
+    bool no_cache;              /* set to evaluate every iteration (tests) */
+    double work;                /* work units of the calls so far (SERVE_MAX_WORK) */
+    double calls, evaluated;    /* calls so far; of them, evaluated (not from the cache) */
+    struct serve_cache *cache;  /* iterations by batch composition; NULL until first used */
 };
 
 /* Prepares an engine for model m on device d over tp devices with the given
@@ -52,8 +60,11 @@ int serve_engine_init(struct serve_engine *e, const struct model *m, const struc
 void serve_engine_free(struct serve_engine *e); /* accepts a zeroed engine */
 /* Evaluates one iteration of n items (n >= 1, every q >= 1, n and samples
  * whole). Fills tot (time_block_s splits attention / ffn / model) and returns
- * the iteration time in seconds. Allocates only when n exceeds every earlier
- * call's n. */
+ * the iteration time in seconds. An iteration whose merged groups (n, q, ctx)
+ * and sampling count were evaluated before is answered from the engine's
+ * cache with the same totals (bit for bit; no_cache turns it off). Allocates
+ * only when n exceeds every earlier call's n, and the cache (bounded, about
+ * 32 MiB) on the first call. */
 double serve_engine_eval(struct serve_engine *e, const struct serve_item *items, int n,
                          struct eval_totals *tot);
 
@@ -89,6 +100,7 @@ struct serve_scenario {
     struct profile *profile; /* owned; implementation profile the iterations are lowered
                               * with (NULL: none; models/profile.h) */
     double max_work;      /* SERVE_MAX_WORK (tests lower it) */
+    bool no_cache;        /* evaluate every iteration, no cache (tests set it) */
     size_t exact_samples; /* SERVE_EXACT_SAMPLES (tests lower it) */
     /* where serve_run points its errors (1-based line, column; 0 = unknown) */
     int line_model, col_model, line_mix, col_mix, line_requests, col_requests;
@@ -109,19 +121,23 @@ struct serve_stats {
 };
 
 /* Bounds on one run (docs/serving.md, "Work bound"). Work is counted in
- * attention-block lowerings: an iteration lowers the attention block once per
- * scheduled sequence in every layer group, and lowers and evaluates the
- * token-wise ops, which cost about SERVE_ITER_WORK attention lowerings per
- * layer group; so an iteration of n sequences is (n + SERVE_ITER_WORK) x
- * layer groups units (about 73 ns each on the BENCHMARKS.md machine). A
- * scenario whose least possible work exceeds its max_work (SERVE_MAX_WORK)
- * is refused before it runs, and a run is stopped (refused) when it reaches
- * it. Statistics are exact over at
+ * attention-block lowerings: an iteration the engine evaluates lowers the
+ * attention block once per scheduled sequence in every layer group, and
+ * lowers and evaluates the token-wise ops, which cost about SERVE_ITER_WORK
+ * attention lowerings per layer group; so an evaluated iteration of n
+ * sequences is (n + SERVE_ITER_WORK) x layer groups units (about 73 ns each
+ * on the BENCHMARKS.md machine). An iteration answered from the engine's
+ * cache (same batch composition as an earlier one) costs SERVE_HIT_WORK per
+ * scheduled sequence: sorting, hashing and comparing its key plus the
+ * scheduler's own work per sequence. A scenario whose least possible work
+ * exceeds its max_work (SERVE_MAX_WORK) is refused before it runs, and a
+ * run is stopped (refused) when it reaches it. Statistics are exact over at
  * most SERVE_EXACT_SAMPLES stored samples each; beyond, percentiles come from
  * a log-spaced histogram (relative error below 0.07%) and the occupancy
  * timeline from every 2^k-th iteration. */
-#define SERVE_MAX_WORK 5e7
+#define SERVE_MAX_WORK 2e8
 #define SERVE_ITER_WORK 24.0
+#define SERVE_HIT_WORK 0.5
 #define SERVE_EXACT_SAMPLES ((size_t)1 << 20)
 
 /* Sample statistics in bounded memory: count, sum, min and max always;
@@ -144,6 +160,7 @@ void serve_stream_free(struct serve_stream *st); /* accepts a zeroed stream */
 struct serve_result {
     double tp;
     double iterations, requests, makespan_s;
+    double cache_hits, cache_misses; /* engine evaluations answered from / missed by the cache */
     double input_tokens, output_tokens;
     struct serve_stats iter_s, ttft_s, tbt_s, e2e_s;
     double output_tokens_per_s, total_tokens_per_s;
