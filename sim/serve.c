@@ -6,6 +6,7 @@
 
 #include "placement.h"
 #include "serve_cache.h"
+#include "serve_replica.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -306,8 +307,10 @@ double serve_engine_eval(struct serve_engine *e, const struct serve_item *items,
 
 struct req {
     double arrival, input, output;
+    double before; /* fleet: seconds from the request's arrival at the router to `arrival` */
     double prefilled, generated, chunk;
     double admit, first, since, need_bytes; /* since: time since the last token */
+    double handoff_output; /* fleet, prefill replica: the output that decodes elsewhere (0: none) */
     bool sched;
 };
 
@@ -525,6 +528,68 @@ static void timeline_add(struct timeline *tl, double t, double kv)
     tl->kv[tl->n++] = kv;
 }
 
+/* ---- time series in fixed windows (bounded: pairs merge, width doubles) ---- */
+
+int serve_series_init(struct serve_series *ts, double width_s)
+{
+    memset(ts, 0, sizeof *ts);
+    ts->width_s = width_s;
+    ts->queue = calloc(SERVE_SERIES_CAP, sizeof *ts->queue);
+    ts->running = calloc(SERVE_SERIES_CAP, sizeof *ts->running);
+    ts->kv = calloc(SERVE_SERIES_CAP, sizeof *ts->kv);
+    ts->tokens = calloc(SERVE_SERIES_CAP, sizeof *ts->tokens);
+    if (!ts->queue || !ts->running || !ts->kv || !ts->tokens) {
+        serve_series_free(ts);
+        return -1;
+    }
+    return 0;
+}
+
+void serve_series_free(struct serve_series *ts)
+{
+    free(ts->queue), free(ts->running), free(ts->kv), free(ts->tokens);
+    ts->queue = ts->running = ts->kv = ts->tokens = NULL;
+    ts->n = 0;
+}
+
+static void series_halve(struct serve_series *ts)
+{
+    double *a[] = {ts->queue, ts->running, ts->kv, ts->tokens};
+    for (int j = 0; j < 4; j++) {
+        for (size_t i = 0; i < SERVE_SERIES_CAP / 2; i++) a[j][i] = a[j][2 * i] + a[j][2 * i + 1];
+        memset(a[j] + SERVE_SERIES_CAP / 2, 0, SERVE_SERIES_CAP / 2 * sizeof *a[j]);
+    }
+    ts->n = (ts->n + 1) / 2;
+    ts->width_s *= 2;
+}
+
+void serve_series_widen(struct serve_series *ts, double width_s)
+{
+    while (ts->width_s < width_s) series_halve(ts);
+}
+
+void serve_series_add(struct serve_series *ts, double t0, double t1, double queue,
+                      double running, double kv, double tokens)
+{
+    while (t1 >= SERVE_SERIES_CAP * ts->width_s) series_halve(ts);
+    size_t k = (size_t)(t0 / ts->width_s);
+    const size_t k1 = (size_t)(t1 / ts->width_s);
+    while (k <= k1 && k < SERVE_SERIES_CAP) {
+        const double a = fmax(t0, (double)k * ts->width_s),
+                     b = fmin(t1, (double)(k + 1) * ts->width_s);
+        if (b > a) {
+            ts->queue[k] += queue * (b - a);
+            ts->running[k] += running * (b - a);
+            ts->kv[k] += kv * (b - a);
+        }
+        k++;
+    }
+    ts->tokens[k1 < SERVE_SERIES_CAP ? k1 : SERVE_SERIES_CAP - 1] += tokens;
+    if (k1 + 1 > ts->n) ts->n = k1 + 1 < SERVE_SERIES_CAP ? k1 + 1 : SERVE_SERIES_CAP;
+}
+
+void serve_result_free(struct serve_result *r) { serve_series_free(&r->series); }
+
 /* FFN weights one of tp devices holds. */
 static double ffn_params_dev(const struct model *m, double tp)
 {
@@ -568,6 +633,15 @@ struct sim {
     double work; /* units done (SERVE_MAX_WORK) */
     struct serve_stream iters, ttft, e2e, gaps;
     struct timeline tl;
+    /* fleet (sim/fleet.c): requests are pushed by the router; 0 otherwise */
+    bool fleet;
+    int role;                 /* SERVE_ROLE_* */
+    size_t qcap, arrived;     /* q's room; requests arrived by the clock */
+    double pending_t;         /* the iteration in progress (fleet), or -1 */
+    double outstanding;       /* prompt and output tokens still to do */
+    double out_tokens;        /* output tokens produced (time series) */
+    struct serve_fleet_out *fo; /* fleet-level statistics and hand-offs */
+    struct serve_series *ser;   /* time series, or NULL */
 };
 
 static double clock_abs(const struct sim *x) { return x->epoch + x->rel; }
@@ -794,6 +868,7 @@ static void admit(struct sim *x)
         n->admit = clock_abs(x);
         x->kv += n->need_bytes;
         const double w = since_arrival(x, n);
+        if (n->prefilled == n->input) n->since = w; /* decode replica: first token out on arrival */
         if (w > 0) {
             r->waited += 1;
             r->wait_mean_s += w;
@@ -843,9 +918,16 @@ static int schedule(struct sim *x)
  * requests leave and free their cache. */
 static void advance(struct sim *x, double t)
 {
+    const double t0 = clock_abs(x);
+    if (x->ser) {
+        while (x->arrived < x->nreq && x->q[x->arrived].arrival - x->epoch <= x->rel) x->arrived++;
+    }
+    const double queue = (double)(x->arrived - x->next), running = (double)x->nrun, kv = x->kv;
+    double tokens = 0;
     x->kv_time += x->kv * t;
     x->rel += t;
     stream_add(&x->iters, t);
+    struct serve_fleet_out *fo = x->fo;
     size_t w = 0;
     for (size_t k = 0; k < x->nrun; k++) {
         struct req *r = &x->q[x->run[k]];
@@ -854,27 +936,79 @@ static void advance(struct sim *x, double t)
             if (r->chunk == 0) {
                 r->generated += 1;
                 stream_add(&x->gaps, r->since);
+                if (fo) stream_add(&fo->gaps, r->since);
                 r->since = 0;
+                tokens += 1;
             } else {
                 r->prefilled += r->chunk;
+                x->outstanding -= r->chunk;
                 if (r->prefilled == r->input) {
                     r->generated = 1;
                     r->first = clock_abs(x);
                     r->since = 0;
+                    tokens += 1;
                     stream_add(&x->ttft, since_arrival(x, r));
+                    if (fo && r->handoff_output == 0)
+                        stream_add(&fo->ttft, since_arrival(x, r) + r->before);
                 }
             }
             if (r->generated == r->output) {
                 x->kv -= r->need_bytes;
                 stream_add(&x->e2e, since_arrival(x, r));
+                if (fo && r->handoff_output > 0) {
+                    if (fo->nho == fo->ho_cap) {
+                        fo->ho_cap = fo->ho_cap ? 2 * fo->ho_cap : 64;
+                        fo->ho = realloc(fo->ho, fo->ho_cap * sizeof *fo->ho);
+                        OB_ASSERT(fo->ho);
+                    }
+                    fo->ho[fo->nho++] = (struct serve_handoff){
+                        clock_abs(x), since_arrival(x, r) + r->before, r->input, r->handoff_output};
+                } else if (fo) {
+                    stream_add(&fo->e2e, since_arrival(x, r) + r->before);
+                }
                 x->done++;
                 continue;
             }
         }
         x->run[w++] = x->run[k];
     }
+    x->outstanding -= tokens;
+    x->out_tokens += tokens;
     x->nrun = w;
     if (x->nrun == 0) x->kv = 0; /* drop rounding residue */
+    if (x->ser) serve_series_add(x->ser, t0, clock_abs(x), queue, running, kv, tokens);
+}
+
+/* Starts an iteration at the clock: admission, the schedule, its cost. 1
+ * when nothing runs (the caller jumps the clock), else 0 with *t set. */
+static int iteration_start(struct sim *x, double *t)
+{
+    struct serve_result *r = x->r;
+    admit(x);
+    if (x->nrun == 0) return 1;
+    const int ni = schedule(x);
+    *t = iteration(&x->p, x->s, x->items, ni, r);
+    /* the engines count their work (serve.h, SERVE_MAX_WORK); under AFD
+     * each micro-batch is evaluated on both pools' engines */
+    x->work = x->p.a.work + x->p.f.work;
+    if (x->kv > r->kv_peak_bytes) r->kv_peak_bytes = x->kv;
+    timeline_add(&x->tl, clock_abs(x), x->kv);
+    return 0;
+}
+
+static int work_fail(const struct sim *x, struct err *e)
+{
+    char msg[512];
+    snprintf(msg, sizeof msg,
+             "stopped after %zu iterations (%zu of %.17g requests done): the run "
+             "reached serve's work bound of %g units (evaluated iterations x (scheduled "
+             "sequences + %g) x %g layer groups, cached ones %g per sequence; "
+             "docs/serving.md, \"Work bound\"): simulate fewer requests or shorter "
+             "outputs",
+             x->tl.seen - 1, x->done, x->s->requests, x->s->max_work, SERVE_ITER_WORK,
+             (double)x->s->m->n_groups, SERVE_HIT_WORK);
+    return err_set(e, x->s->file, x->s->line_requests, x->s->col_requests, "%s",
+                   msg);
 }
 
 /* The loop: admit, schedule, cost, advance; when nothing runs and nothing
@@ -882,35 +1016,15 @@ static void advance(struct sim *x, double t)
  * -1 with e set when the run reaches the work bound. */
 static int simulate(struct sim *x, struct err *e)
 {
-    struct serve_result *r = x->r;
-    const double groups = (double)x->s->m->n_groups;
     while (x->done < x->nreq) {
-        admit(x);
-        if (x->nrun == 0) {
+        double t;
+        if (iteration_start(x, &t)) {
             OB_ASSERT(x->next < x->nreq && x->q[x->next].arrival - x->epoch > x->rel);
             x->epoch = x->q[x->next].arrival;
             x->rel = 0;
             continue;
         }
-        const int ni = schedule(x);
-        const double t = iteration(&x->p, x->s, x->items, ni, r);
-        /* the engines count their work (serve.h, SERVE_MAX_WORK); under AFD
-         * each micro-batch is evaluated on both pools' engines */
-        x->work = x->p.a.work + x->p.f.work;
-        if (x->work > x->s->max_work) {
-            char msg[512];
-            snprintf(msg, sizeof msg,
-                     "stopped after %zu iterations (%zu of %.17g requests done): the run "
-                     "reached serve's work bound of %g units (evaluated iterations x (scheduled "
-                     "sequences + %g) x %g layer groups, cached ones %g per sequence; "
-                     "docs/serving.md, \"Work bound\"): simulate fewer requests or shorter "
-                     "outputs",
-                     x->tl.seen, x->done, (double)x->nreq, x->s->max_work, SERVE_ITER_WORK,
-                     groups, SERVE_HIT_WORK);
-            return fail_at(x->s, x->s->line_requests, x->s->col_requests, e, msg);
-        }
-        if (x->kv > r->kv_peak_bytes) r->kv_peak_bytes = x->kv;
-        timeline_add(&x->tl, clock_abs(x), x->kv);
+        if (x->work > x->s->max_work) return work_fail(x, e);
         advance(x, t);
     }
     return 0;
@@ -998,11 +1112,16 @@ int serve_run(const struct serve_scenario *s, const struct serve_hw *hw, double 
     serve_stream_init(&x.e2e, s->exact_samples, false);
     serve_stream_init(&x.gaps, s->exact_samples, true); /* decodes of one iteration share a gap */
     x.tl.cap = s->exact_samples;
+    if (s->series_window_s > 0) {
+        OB_ASSERT(serve_series_init(&r->series, s->series_window_s) == 0);
+        x.ser = &r->series;
+    }
     if (simulate(&x, e)) goto out;
     summarize(&x);
     price(&x, tp);
     rc = 0;
 out:
+    if (rc) serve_result_free(r);
     serve_stream_free(&x.iters), serve_stream_free(&x.ttft), serve_stream_free(&x.e2e);
     serve_stream_free(&x.gaps);
     free(x.tl.t), free(x.tl.kv);

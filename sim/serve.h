@@ -101,6 +101,8 @@ struct serve_scenario {
                               * with (NULL: none; models/profile.h) */
     double max_work;      /* SERVE_MAX_WORK (tests lower it) */
     bool no_cache;        /* evaluate every iteration, no cache (tests set it) */
+    double series_window_s; /* time series window (--timeseries, --window); 0 = none */
+    struct serve_fleet *fleet; /* owned; replicas and router (fleet:), or NULL */
     size_t exact_samples; /* SERVE_EXACT_SAMPLES (tests lower it) */
     /* where serve_run points its errors (1-based line, column; 0 = unknown) */
     int line_model, col_model, line_mix, col_mix, line_requests, col_requests;
@@ -157,6 +159,28 @@ void serve_stream_add(struct serve_stream *st, double v);
 void serve_stream_stats(struct serve_stream *st, struct serve_stats *out);
 void serve_stream_free(struct serve_stream *st); /* accepts a zeroed stream */
 
+/* Time series in fixed windows (docs/serving.md, "Time series"): per window,
+ * integrals over time of the waiting queue (requests x s), the running batch
+ * (sequences x s) and the KV cache held (bytes x s), and the output tokens
+ * of the iterations that ended in it. Windows start at t = 0 and are width_s
+ * wide; when a run needs more than SERVE_SERIES_CAP of them, neighbours are
+ * merged in pairs and the width doubles (bounded memory). */
+#define SERVE_SERIES_CAP 4096
+struct serve_series {
+    double width_s;
+    size_t n; /* windows used */
+    double *queue, *running, *kv, *tokens; /* SERVE_SERIES_CAP each */
+};
+/* 0, or -1 if out of memory. */
+int serve_series_init(struct serve_series *ts, double width_s);
+void serve_series_free(struct serve_series *ts); /* accepts a zeroed series */
+/* The interval [t0, t1] held queue, running and kv throughout; tokens came
+ * out at t1. */
+void serve_series_add(struct serve_series *ts, double t0, double t1, double queue,
+                      double running, double kv, double tokens);
+/* Merges windows in pairs until the width is at least width_s. */
+void serve_series_widen(struct serve_series *ts, double width_s);
+
 struct serve_result {
     double tp;
     double iterations, requests, makespan_s;
@@ -184,7 +208,10 @@ struct serve_result {
     double price_attn_usd_per_hour, price_ffn_usd_per_hour;
     double usd_total, usd_per_mtok, usd_per_mtok_attn, usd_per_mtok_ffn;
     char hw_name[64], attn_hw_name[64], ffn_hw_name[64];
+    struct serve_series series; /* when the scenario's series_window_s > 0 */
 };
+/* Frees what a result owns (its time series); accepts a zeroed result. */
+void serve_result_free(struct serve_result *r);
 
 /* AFD step time from per-micro-batch stage times (docs/serving.md):
  * a + f + 2x + (m - 1) * max(a, f, x). */
