@@ -1031,10 +1031,9 @@ static int simulate(struct sim *x, struct err *e)
 }
 
 /* Latency, throughput, occupancy and timeline figures of the finished run. */
-static void summarize(struct sim *x)
+static void summarize(struct sim *x, double now)
 {
     struct serve_result *r = x->r;
-    const double now = clock_abs(x);
     r->iterations = x->iters.n;
     r->cache_misses = x->p.a.evaluated + x->p.f.evaluated;
     r->cache_hits = x->p.a.calls + x->p.f.calls - r->cache_misses;
@@ -1058,7 +1057,7 @@ static void summarize(struct sim *x)
 }
 
 /* Cost: devices x price x makespan, per million output tokens. */
-static void price(struct sim *x, double tp)
+static void price(struct sim *x, double tp, double now)
 {
     const struct serve_scenario *s = x->s;
     struct serve_result *r = x->r;
@@ -1067,9 +1066,9 @@ static void price(struct sim *x, double tp)
     r->devices_ffn = s->afd.on ? s->afd.ffn_devices : 0;
     r->price_attn_usd_per_hour = pa;
     r->price_ffn_usd_per_hour = s->afd.on ? pf : pa;
-    r->has_price = pa > 0 && (!s->afd.on || pf > 0);
+    r->has_price = pa > 0 && (!s->afd.on || pf > 0) && r->output_tokens > 0;
     if (!r->has_price) return;
-    const double hours = clock_abs(x) / 3600.0, per_mtok = 1e6 / r->output_tokens;
+    const double hours = now / 3600.0, per_mtok = 1e6 / r->output_tokens;
     if (s->afd.on) {
         r->usd_per_mtok_attn = r->devices_attn * pa * hours * per_mtok;
         r->usd_per_mtok_ffn = r->devices_ffn * pf * hours * per_mtok;
@@ -1117,8 +1116,8 @@ int serve_run(const struct serve_scenario *s, const struct serve_hw *hw, double 
         x.ser = &r->series;
     }
     if (simulate(&x, e)) goto out;
-    summarize(&x);
-    price(&x, tp);
+    summarize(&x, clock_abs(&x));
+    price(&x, tp, clock_abs(&x));
     rc = 0;
 out:
     if (rc) serve_result_free(r);
@@ -1129,4 +1128,169 @@ out:
     serve_engine_free(&x.p.a);
     serve_engine_free(&x.p.f);
     return rc;
+}
+
+/* ---- one replica of a fleet (serve_replica.h) ---- */
+
+struct serve_replica {
+    struct sim x;
+    double tp;
+};
+
+int serve_replica_open(const struct serve_scenario *s, const struct serve_hw *hw, double tp,
+                       enum serve_role role, struct serve_fleet_out *fo, size_t cap,
+                       struct serve_result *r, struct serve_replica **out, struct err *e)
+{
+    OB_ASSERT(!s->afd.on);
+    memset(r, 0, sizeof *r);
+    struct serve_replica *p = calloc(1, sizeof *p);
+    OB_ASSERT(p);
+    struct sim *x = &p->x;
+    p->tp = tp;
+    x->s = s;
+    x->r = r;
+    x->dw = s->has_dt_w ? s->dt_w : s->m->dt_w;
+    x->dk = s->has_dt_kv ? s->dt_kv : s->m->dt_kv;
+    pools_open(x, hw, tp);
+    if (memory_budget(x, e)) {
+        serve_replica_free(p);
+        return -1;
+    }
+    x->p.a.work = 0;
+    const size_t room = 1 + (size_t)fmin((double)cap, s->max_batch);
+    x->run = malloc(room * sizeof *x->run);
+    x->items = malloc(room * sizeof *x->items);
+    OB_ASSERT(x->run && x->items);
+    serve_stream_init(&x->iters, s->exact_samples, false);
+    serve_stream_init(&x->ttft, s->exact_samples, false);
+    serve_stream_init(&x->e2e, s->exact_samples, false);
+    serve_stream_init(&x->gaps, s->exact_samples, true);
+    x->tl.cap = s->exact_samples;
+    if (s->series_window_s > 0) {
+        OB_ASSERT(serve_series_init(&r->series, s->series_window_s) == 0);
+        x->ser = &r->series;
+    }
+    x->fleet = true;
+    x->role = role;
+    x->fo = fo;
+    x->pending_t = -1;
+    *out = p;
+    return 0;
+}
+
+double serve_replica_kv_limit(const struct serve_replica *p) { return p->x.r->kv_limit_bytes; }
+
+double serve_replica_kv_bytes(const struct serve_replica *p, double tokens)
+{
+    return model_kv_elems_per_seq(p->x.s->m, p->x.tp_a, tokens) * dtype_bytes(p->x.dk) +
+           p->x.state_b;
+}
+
+void serve_replica_push(struct serve_replica *p, double t_s, double before_s, double input,
+                        double output, bool prefilled)
+{
+    struct sim *x = &p->x;
+    OB_ASSERT(t_s >= clock_abs(x) || x->pending_t >= 0);
+    if (x->nreq == x->qcap) {
+        x->qcap = x->qcap ? 2 * x->qcap : 256;
+        x->q = realloc(x->q, x->qcap * sizeof *x->q);
+        OB_ASSERT(x->q);
+    }
+    struct req *r = &x->q[x->nreq++];
+    memset(r, 0, sizeof *r);
+    r->arrival = t_s;
+    r->before = before_s;
+    r->input = input;
+    r->output = output;
+    if (x->role == SERVE_ROLE_PREFILL && output > 1) {
+        r->output = 1; /* the first token; the rest decode elsewhere */
+        r->handoff_output = output;
+    }
+    if (prefilled) {
+        r->prefilled = input;
+        r->generated = 1;
+    } else {
+        x->r->input_tokens += input;
+    }
+    r->need_bytes = serve_replica_kv_bytes(p, r->input + r->output - 1);
+    OB_ASSERT(r->need_bytes <= x->r->kv_limit_bytes);
+    x->outstanding += (r->input - r->prefilled) + (r->output - r->generated);
+    x->r->requests += 1;
+}
+
+double serve_replica_next(const struct serve_replica *p, bool *ends)
+{
+    const struct sim *x = &p->x;
+    *ends = x->pending_t >= 0;
+    if (*ends) return clock_abs(x) + x->pending_t;
+    if (x->nrun > 0 || (x->next < x->nreq && x->q[x->next].arrival - x->epoch <= x->rel))
+        return clock_abs(x);
+    return x->next < x->nreq ? x->q[x->next].arrival : INFINITY;
+}
+
+void serve_replica_event(struct serve_replica *p)
+{
+    struct sim *x = &p->x;
+    if (x->pending_t >= 0) {
+        advance(x, x->pending_t);
+        x->pending_t = -1;
+        return;
+    }
+    double t;
+    if (iteration_start(x, &t)) {
+        OB_ASSERT(x->next < x->nreq);
+        x->epoch = x->q[x->next].arrival;
+        x->rel = 0;
+        OB_ASSERT(iteration_start(x, &t) == 0);
+    }
+    x->pending_t = t;
+}
+
+double serve_replica_outstanding(const struct serve_replica *p) { return p->x.outstanding; }
+double serve_replica_work(const struct serve_replica *p) { return p->x.work; }
+double serve_replica_done(const struct serve_replica *p) { return (double)p->x.done; }
+double serve_replica_iterations(const struct serve_replica *p) { return p->x.iters.n; }
+
+void serve_replica_finish(struct serve_replica *p, double makespan_s)
+{
+    struct sim *x = &p->x;
+    x->r->output_tokens = x->out_tokens;
+    summarize(x, makespan_s);
+    price(x, p->tp, makespan_s);
+}
+
+void serve_replica_free(struct serve_replica *p)
+{
+    if (!p) return;
+    struct sim *x = &p->x;
+    serve_stream_free(&x->iters), serve_stream_free(&x->ttft), serve_stream_free(&x->e2e);
+    serve_stream_free(&x->gaps);
+    free(x->tl.t), free(x->tl.kv);
+    free(x->q), free(x->run), free(x->items), free(x->p.mb);
+    serve_engine_free(&x->p.a);
+    serve_engine_free(&x->p.f);
+    free(p);
+}
+
+/* The scenario's requests one by one, drawn as requests_make draws them
+ * (the same streams, so a fleet sees serve_run's requests). */
+void serve_requests_draw(const struct serve_scenario *s, struct serve_draw *g, double *arrival,
+                         double *input, double *output)
+{
+    if (g->i == 0 && !g->started) {
+        g->rs = s->seed;
+        g->as = s->seed ^ 0x5eedULL;
+        g->t = 0;
+        g->started = true;
+    }
+    const size_t i = g->i++;
+    if (s->n_lengths) {
+        *input = s->input[i % (size_t)s->n_lengths];
+        *output = s->output[i % (size_t)s->n_lengths];
+    } else {
+        *input = rng_int(&g->rs, s->in_min, s->in_max);
+        *output = rng_int(&g->rs, s->out_min, s->out_max);
+    }
+    if (s->arrival_rate_per_s > 0 && i > 0) g->t += -log1p(-rng_unit(&g->as)) / s->arrival_rate_per_s;
+    *arrival = g->t;
 }

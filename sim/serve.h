@@ -213,6 +213,17 @@ struct serve_result {
 /* Frees what a result owns (its time series); accepts a zeroed result. */
 void serve_result_free(struct serve_result *r);
 
+/* The scenario's requests in order, as serve_run draws them: start with a
+ * zeroed serve_draw and call once per request. */
+struct serve_draw {
+    uint64_t rs, as;
+    double t;
+    size_t i;
+    bool started;
+};
+void serve_requests_draw(const struct serve_scenario *s, struct serve_draw *g, double *arrival,
+                         double *input, double *output);
+
 /* AFD step time from per-micro-batch stage times (docs/serving.md):
  * a + f + 2x + (m - 1) * max(a, f, x). */
 double serve_afd_step(double a, double f, double x, double micro_batches);

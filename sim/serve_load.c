@@ -9,6 +9,7 @@
 
 #include "../models/model_file.h"
 #include "core/catalog.h"
+#include "fleet.h"
 #include "serve.h"
 
 #include "../models/profile.h"
@@ -62,6 +63,9 @@ static const struct key_spec TOP_KEYS[] = {
      "implementation choices KEY=IMPL,... as --impl (e.g. attention=cudnn)"},
     {"afd", KEY_MAP, 0, 0, 0, 0, NULL, "",
      "attention-FFN disaggregation (see afd table); default: off"},
+    {"fleet", KEY_MAP, 0, 0, 0, 0, NULL, "",
+     "replicas behind a router, optionally prefill / decode pools (see fleet tables); "
+     "default: one replica (--hw, tp)"},
 };
 
 struct len_in {
@@ -115,7 +119,7 @@ int serve_schema_section(int i, const char **title, const struct key_spec **keys
         return 0;
     case 2: *title = "Serve scenario: `uniform`"; *keys = UNI_KEYS; *n = N(UNI_KEYS); return 0;
     case 3: *title = "Serve scenario: `afd`"; *keys = AFD_KEYS; *n = N(AFD_KEYS); return 0;
-    default: return -1;
+    default: return fleet_schema_section(i - 4, title, keys, n);
     }
 }
 
@@ -277,6 +281,8 @@ int serve_load(const char *path, struct serve_scenario **out, struct err *e)
     }
     yml_node an = yml_map_get(d, root, "afd");
     if (an && load_afd(s, d, an, e)) goto fail;
+    yml_node fln = yml_map_get(d, root, "fleet");
+    if (fln && fleet_load(s, d, fln, e)) goto fail;
     yml_free(d);
     *out = s;
     return 0;
@@ -291,5 +297,6 @@ void serve_free(struct serve_scenario *s)
     if (!s) return;
     model_free(s->m);
     profile_free(s->profile);
+    fleet_free(s->fleet);
     free(s);
 }
