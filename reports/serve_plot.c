@@ -64,7 +64,7 @@ int serve_plot_write(const struct serve_result *const *r, const char *const *lab
     }
     fprintf(f, "]\nset datafile separator ','\nset grid xtics ytics lc rgb '#dddddd' lt 1\n"
                "set key outside right top noenhanced\nset format x '%%.0s %%cs'\n"
-               "set lmargin at screen 0.08\nset rmargin at screen 0.66\nset autoscale xfixmax\n"
+               "set lmargin at screen 0.1\nset rmargin at screen 0.66\nset autoscale xfixmax\n"
                "TITLE = ");
     plot_gp_str(f, title);
     /* column 1: replica index; 3: window start; 5: queue; 6: running; 8: KV share;
@@ -80,7 +80,7 @@ int serve_plot_write(const struct serve_result *const *r, const char *const *lab
             "plot for [i=0:N-1] DATA using 3:($1==i ? 100*$8 : NaN) skip 1 with steps lc rgb "
             "COLOR[i+1] lw 1.5 title LABEL[i+1]; set format y '%%g'; "
             "set ylabel 'output tokens/s'; set xlabel 'time (window start)'; "
-            "set format y '%%.3s %%c'; "
+            "set format y '%%.0f'; "
             "plot for [i=0:N-1] DATA using 3:($1==i ? $9 : NaN) skip 1 with steps lc rgb "
             "COLOR[i+1] lw 1.5 title LABEL[i+1]; set format y '%%g'; unset multiplot\"\n"
             "set terminal pngcairo size 1000,900 noenhanced font 'sans,10'\n"
