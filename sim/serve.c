@@ -5,6 +5,7 @@
 #include "../models/profile.h"
 
 #include "placement.h"
+#include "spec.h"
 #include "serve_cache.h"
 #include "serve_replica.h"
 
@@ -147,8 +148,8 @@ double serve_engine_eval(struct serve_engine *e, const struct serve_item *items,
     }
     /* First the items as given: the scheduler tends to repeat a composition in
      * the same order, and this key needs no sort. Each item of one sequence
-     * (n = 1, samples 0 or 1, whole q < 2^30 and ctx < 2^32) packs into one
-     * 64-bit word, ctx | q << 32 | samples << 62, stored in a double's bits
+     * (n = 1, whole ctx < 2^32, q < 2^20, samples < 2^12) packs into one
+     * 64-bit word, ctx | q << 32 | samples << 52, stored in a double's bits
      * (compared by memcmp, never as numbers); a call with any other item
      * skips this key. Keys are tagged by their first word (-1 as given, -2
      * merged), so the two kinds never match. */
@@ -160,14 +161,15 @@ double serve_engine_eval(struct serve_engine *e, const struct serve_item *items,
         key[nk_raw++] = -1;
         for (int i = 0; i < n; i++) {
             const struct serve_item *x = &items[i];
-            if (!(x->n == 1 && (x->samples == 0 || x->samples == 1) && x->q >= 1 &&
-                  x->q < 0x1p30 && x->q == (double)(uint32_t)x->q && x->ctx >= 0 &&
-                  x->ctx < 0x1p32 && x->ctx == (double)(uint32_t)x->ctx)) {
+            if (!(x->n == 1 && x->samples >= 0 && x->samples < 0x1p12 &&
+                  x->samples == (double)(uint32_t)x->samples && x->q >= 1 && x->q < 0x1p20 &&
+                  x->q == (double)(uint32_t)x->q && x->ctx >= 0 && x->ctx < 0x1p32 &&
+                  x->ctx == (double)(uint32_t)x->ctx)) {
                 nk_raw = 0;
                 break;
             }
             const uint64_t w = (uint64_t)x->ctx | (uint64_t)x->q << 32 |
-                               (uint64_t)x->samples << 62;
+                               (uint64_t)x->samples << 52;
             memcpy(&key[nk_raw++], &w, sizeof w);
         }
         if (nk_raw) {
@@ -187,7 +189,7 @@ double serve_engine_eval(struct serve_engine *e, const struct serve_item *items,
     int ng = 0;
     for (int i = 0; i < n; i++) {
         OB_ASSERT(it[i].n >= 1 && it[i].q >= 1 && it[i].ctx >= 0 && it[i].samples >= 0 &&
-                  it[i].samples <= it[i].n);
+                  it[i].samples <= it[i].n * it[i].q);
         if (ng > 0 && it[ng - 1].q == it[i].q && it[ng - 1].ctx == it[i].ctx) {
             it[ng - 1].n += it[i].n;
             it[ng - 1].samples += it[i].samples;
@@ -197,11 +199,14 @@ double serve_engine_eval(struct serve_engine *e, const struct serve_item *items,
     }
     double b = 0, t = 0, samples = 0;
     bool all_decode = true;
+    /* decode: new tokens over a cache, at most decode_q_max of them (a
+     * speculative verify of k + 1; docs/speculative.md) */
+    const double dq = e->st.decode_q_max > 1 ? e->st.decode_q_max : 1;
     for (int i = 0; i < ng; i++) {
         b += it[i].n;
         t += it[i].n * it[i].q;
         samples += it[i].samples;
-        if (it[i].q != 1 || it[i].ctx == 0) all_decode = false;
+        if (it[i].q > dq || it[i].ctx == 0) all_decode = false;
     }
     /* The cost depends on the merged groups and the sampling count only: the
      * key is exactly these numbers (serve_cache.h). */
@@ -256,7 +261,7 @@ double serve_engine_eval(struct serve_engine *e, const struct serve_item *items,
         const struct layer_group *lg = &e->m->groups[li];
         for (int k = 0; k < ng; k++) {
             struct step gs = st;
-            gs.phase = it[k].q == 1 && it[k].ctx > 0 ? PHASE_DECODE : PHASE_PREFILL;
+            gs.phase = it[k].q <= dq && it[k].ctx > 0 ? PHASE_DECODE : PHASE_PREFILL;
             gs.batch = it[k].n;
             gs.q_len = it[k].q;
             gs.ctx_prior = it[k].ctx;
@@ -311,6 +316,7 @@ struct req {
     double prefilled, generated, chunk;
     double admit, first, since, need_bytes; /* since: time since the last token */
     double handoff_output; /* fleet, prefill replica: the output that decodes elsewhere (0: none) */
+    double spec_credit;    /* speculative: expected tokens accumulated (docs/speculative.md) */
     bool sched;
 };
 
@@ -607,6 +613,8 @@ static double ffn_params_dev(const struct model *m, double tp)
 
 struct pools {
     struct serve_engine a, f; /* f used only under AFD */
+    struct serve_engine dr;   /* the draft model (speculative decoding) */
+    struct serve_item *ditems; /* the draft's decode items of one iteration */
     const struct device *da, *df;
     double link, layers, hidden, act_b;
     struct serve_item *mb;
@@ -642,6 +650,7 @@ struct sim {
     double out_tokens;        /* output tokens produced (time series) */
     struct serve_fleet_out *fo; /* fleet-level statistics and hand-offs */
     struct serve_series *ser;   /* time series, or NULL */
+    double spec_e;              /* speculative: expected tokens per verify */
 };
 
 static double clock_abs(const struct sim *x) { return x->epoch + x->rel; }
@@ -651,15 +660,39 @@ static double since_arrival(const struct sim *x, const struct req *r)
     return x->rel - (r->arrival - x->epoch);
 }
 
+/* Speculative decoding: before the verify, the draft proposes k tokens for
+ * every decoding sequence, k decode steps of the draft at contexts ctx, ctx +
+ * 1, ..., ctx + k - 1 (docs/speculative.md, "In serve"). Their time. */
+static double draft_time(struct pools *p, const struct serve_scenario *s,
+                         const struct serve_item *it, int n, struct serve_result *r)
+{
+    const double q = s->spec.k + 1;
+    int nd = 0;
+    for (int i = 0; i < n; i++)
+        if (it[i].q == q && it[i].samples == q * it[i].n) /* a verify (serve's schedule) */
+            p->ditems[nd++] = (struct serve_item){it[i].n, 1, it[i].ctx, it[i].n};
+    if (nd == 0) return 0;
+    double t = 0;
+    struct eval_totals tot;
+    for (int j = 0; j < (int)s->spec.k; j++) {
+        if (j > 0)
+            for (int i = 0; i < nd; i++) p->ditems[i].ctx += 1;
+        t += serve_engine_eval(&p->dr, p->ditems, nd, &tot);
+    }
+    r->spec_draft_s += t;
+    return t;
+}
+
 static double iteration(struct pools *p, const struct serve_scenario *s, struct serve_item *it,
                         int n, struct serve_result *r)
 {
     struct eval_totals tot;
     if (!s->afd.on) {
-        const double t = serve_engine_eval(&p->a, it, n, &tot);
+        double t = serve_engine_eval(&p->a, it, n, &tot);
         r->time_attn_s += tot.time_block_s[BLK_ATTN];
         r->time_ffn_s += tot.time_block_s[BLK_FFN];
         r->time_other_s += tot.time_block_s[BLK_MODEL];
+        if (s->spec.on) t += draft_time(p, s, it, n, r);
         return t;
     }
     const int mbs = (int)s->afd.micro_batches < n ? (int)s->afd.micro_batches : n;
@@ -702,6 +735,14 @@ static void pools_open(struct sim *x, const struct serve_hw *hw, double tp)
     OB_ASSERT(serve_engine_init(&x->p.a, m, x->p.da, x->tp_a, x->dw, m->dt_act, x->dk) == 0);
     x->p.a.st.profile = s->profile;
     x->p.a.no_cache = s->no_cache;
+    if (s->spec.on) {
+        const struct model *dm = s->spec.draft;
+        x->p.a.st.decode_q_max = s->spec.k + 1; /* the verify runs the decode kernels */
+        OB_ASSERT(serve_engine_init(&x->p.dr, dm, x->p.da, x->tp_a, dm->dt_w, dm->dt_act,
+                                    dm->dt_kv) == 0);
+        x->p.dr.st.profile = s->profile;
+        x->p.dr.no_cache = s->no_cache;
+    }
     if (s->afd.on) {
         OB_ASSERT(serve_engine_init(&x->p.f, m, x->p.df, s->afd.ffn_devices, x->dw, m->dt_act,
                                     x->dk) == 0);
@@ -750,9 +791,15 @@ static int memory_budget(struct sim *x, struct err *e)
         serve_engine_eval(&x->p.a, &one, 1, &tot);
         r->act_reserve_bytes = tot.act_peak_bytes;
     }
+    if (s->spec.on) { /* the draft's weights share the device */
+        struct model_counts dc;
+        model_count(s->spec.draft, x->tp_a, &dc);
+        r->spec_draft_weight_bytes_dev = dc.params_dev * dtype_bytes(s->spec.draft->dt_w);
+    }
     r->kv_limit_bytes = s->kv_memory_bytes >= 0
                             ? s->kv_memory_bytes
-                            : da->mem_capacity_bytes - r->weight_bytes_dev - r->act_reserve_bytes;
+                            : da->mem_capacity_bytes - r->weight_bytes_dev - r->act_reserve_bytes -
+                                  r->spec_draft_weight_bytes_dev;
     if (s->kv_memory_bytes < 0 && r->kv_limit_bytes <= 0) {
         snprintf(msg, sizeof msg,
                  "weights (%.17g bytes per device at tp %g) and the activation reserve (%.17g "
@@ -820,7 +867,9 @@ static int work_bound(struct sim *x, struct err *e)
     const double c = fmin(s->prefill_chunk, s->token_budget);
     double turns = 0, tokens = 0;
     for (size_t i = 0; i < x->nreq; i++) {
-        turns += x->q[i].output - 1 + ceil(x->q[i].input / c);
+        /* speculative: a verify yields at most ceil(E) tokens */
+        const double per = s->spec.on ? ceil(spec_expected_tokens(s->spec.k, s->spec.accept)) : 1;
+        turns += ceil((x->q[i].output - 1) / per) + ceil(x->q[i].input / c);
         tokens += x->q[i].input + x->q[i].output - 1;
     }
     const double iters = fmax(ceil(turns / s->max_batch), ceil(tokens / s->token_budget));
@@ -856,6 +905,18 @@ static void afd_link(struct sim *x)
     x->p.act_b = dtype_bytes(s->m->dt_act);
 }
 
+/* Speculative decoding's figures in the result. */
+static void spec_setup(struct sim *x)
+{
+    const struct serve_scenario *s = x->s;
+    if (!s->spec.on) return;
+    x->spec_e = spec_expected_tokens(s->spec.k, s->spec.accept);
+    x->r->spec = true;
+    x->r->spec_k = s->spec.k;
+    x->r->spec_accept = s->spec.accept;
+    x->r->spec_tokens_per_verify = x->spec_e;
+}
+
 /* Step 1, admission (FCFS, no overtaking): arrived requests join while the
  * batch has room and the cache holds their final footprint. */
 static void admit(struct sim *x)
@@ -889,14 +950,16 @@ static int schedule(struct sim *x)
         struct req *r = &x->q[x->run[k]];
         r->sched = false;
         if (r->prefilled < r->input) continue;
-        if (budget < 1) {
+        /* a speculative verify checks k proposals and the token after them */
+        const double q = s->spec.on ? s->spec.k + 1 : 1;
+        if (budget < q) {
             x->r->starved_tokens += 1;
             continue;
         }
-        x->items[ni++] = (struct serve_item){1, 1, r->input + r->generated - 1, 1};
+        x->items[ni++] = (struct serve_item){1, q, r->input + r->generated - 1, q};
         r->sched = true;
         r->chunk = 0;
-        budget -= 1;
+        budget -= q;
     }
     for (size_t k = 0; k < x->nrun && budget >= 1; k++) { /* then prefill chunks */
         struct req *r = &x->q[x->run[k]];
@@ -934,11 +997,23 @@ static void advance(struct sim *x, double t)
         r->since += t; /* a sum of iteration times, so a gap of one iteration is exact */
         if (r->sched) {
             if (r->chunk == 0) {
-                r->generated += 1;
-                stream_add(&x->gaps, r->since);
-                if (fo) stream_add(&fo->gaps, r->since);
+                /* one token, or under speculative decoding the expected accepted
+                 * tokens E, the fraction carried (docs/speculative.md) */
+                double got = 1;
+                if (x->s->spec.on) {
+                    const double c0 = r->spec_credit;
+                    r->spec_credit += x->spec_e;
+                    got = floor(r->spec_credit) - floor(c0);
+                    if (got > r->output - r->generated) got = r->output - r->generated;
+                }
+                r->generated += got;
+                const double gap = got == 1 ? r->since : r->since / got;
+                for (double j = 0; j < got; j++) {
+                    stream_add(&x->gaps, gap);
+                    if (fo) stream_add(&fo->gaps, gap);
+                }
                 r->since = 0;
-                tokens += 1;
+                tokens += got;
             } else {
                 r->prefilled += r->chunk;
                 x->outstanding -= r->chunk;
@@ -1101,7 +1176,9 @@ int serve_run(const struct serve_scenario *s, const struct serve_hw *hw, double 
     x.run = malloc(x.nreq * sizeof *x.run);
     x.items = malloc(x.nreq * sizeof *x.items);
     x.p.mb = malloc(x.nreq * sizeof *x.p.mb);
-    OB_ASSERT(x.q && x.run && x.items && x.p.mb);
+    x.p.ditems = malloc(x.nreq * sizeof *x.p.ditems);
+    OB_ASSERT(x.q && x.run && x.items && x.p.mb && x.p.ditems);
+    spec_setup(&x);
     if (requests_make(&x, e)) goto out;
     if (work_bound(&x, e)) goto out;
     afd_link(&x);
@@ -1127,6 +1204,8 @@ out:
     free(x.q), free(x.run), free(x.items), free(x.p.mb);
     serve_engine_free(&x.p.a);
     serve_engine_free(&x.p.f);
+    serve_engine_free(&x.p.dr);
+    free(x.p.ditems);
     return rc;
 }
 
@@ -1160,7 +1239,9 @@ int serve_replica_open(const struct serve_scenario *s, const struct serve_hw *hw
     const size_t room = 1 + (size_t)fmin((double)cap, s->max_batch);
     x->run = malloc(room * sizeof *x->run);
     x->items = malloc(room * sizeof *x->items);
-    OB_ASSERT(x->run && x->items);
+    x->p.ditems = malloc(room * sizeof *x->p.ditems);
+    OB_ASSERT(x->run && x->items && x->p.ditems);
+    spec_setup(x);
     serve_stream_init(&x->iters, s->exact_samples, false);
     serve_stream_init(&x->ttft, s->exact_samples, false);
     serve_stream_init(&x->e2e, s->exact_samples, false);
@@ -1269,6 +1350,8 @@ void serve_replica_free(struct serve_replica *p)
     free(x->q), free(x->run), free(x->items), free(x->p.mb);
     serve_engine_free(&x->p.a);
     serve_engine_free(&x->p.f);
+    serve_engine_free(&x->p.dr);
+    free(x->p.ditems);
     free(p);
 }
 

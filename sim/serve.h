@@ -80,6 +80,14 @@ struct serve_afd {
     double link_bytes_per_s; /* 0 = derived from the pools' interconnects */
 };
 
+/* Speculative decoding (docs/speculative.md, "In serve"). */
+struct serve_spec {
+    bool on;
+    struct model *draft; /* owned: the draft model or MTP module */
+    double k;            /* draft tokens per verify */
+    double accept;       /* per-token acceptance probability */
+};
+
 struct serve_scenario {
     char name[128];
     char file[512];
@@ -97,6 +105,7 @@ struct serve_scenario {
     bool has_dt_w, has_dt_kv;
     enum dtype dt_w, dt_kv;
     struct serve_afd afd;
+    struct serve_spec spec;
     struct profile *profile; /* owned; implementation profile the iterations are lowered
                               * with (NULL: none; models/profile.h) */
     double max_work;      /* SERVE_MAX_WORK (tests lower it) */
@@ -202,6 +211,11 @@ struct serve_result {
     double afd_attn_devices, afd_ffn_devices, afd_micro_batches, afd_link_bytes_per_s;
     double afd_transfer_s;  /* transfer time summed over iterations (one direction, per micro-batch chain) */
     double ffn_weight_bytes_dev;
+    /* speculative decoding */
+    bool spec;
+    double spec_k, spec_accept, spec_tokens_per_verify; /* E = (1 - a^(k+1)) / (1 - a) */
+    double spec_draft_s;                                /* draft steps' time, summed */
+    double spec_draft_weight_bytes_dev;                 /* draft weights per device */
     /* cost */
     bool has_price;
     double devices_attn, devices_ffn;     /* devices paid for each side */

@@ -213,6 +213,59 @@ static void test_fleet_series_by_hand(void **state)
     serve_free(s);
 }
 
+/* Speculative decoding by hand: tiny-gelu as target and draft, k = 2, a =
+ * 0.5: E = (1 - 0.5^3) / (1 - 0.5) = 0.875 / 0.5 = 1.75 tokens per verify.
+ * One request of 10 + 8 tokens. Every iteration of tiny-gelu that samples
+ * is 14 kernels = 14 ms on the test device, a verify of q = 3 included; a
+ * decoding iteration adds k = 2 draft decode steps (2 x 14 ms) before its
+ * verify (14 ms): 42 ms. The prefill (14 ms, no draft) gives token 1 at 14
+ * ms. Credit 1.75, 3.5, 5.25, 7.0 after each verify: floor differences 1, 2,
+ * 2, 2 tokens, totals 2, 4, 6, 8 = the output, at 56, 98, 140, 182 ms. Five
+ * iterations, makespan 182 ms, draft time 4 x 28 = 112 ms; gaps: 42 ms for
+ * the first verify's one token, then 42 / 2 = 21 ms for each of the six
+ * tokens of the next three: mean (42 + 6 x 21) / 7 = 24 ms, max 42 ms. */
+static void test_serve_speculative_by_hand(void **state)
+{
+    (void)state;
+    char text[1024];
+    snprintf(text, sizeof text,
+             "model: %s\nrequests: 1\nlengths: [{input: 10, output: 8}]\n"
+             "max_batch: 4\ntoken_budget: 64\n"
+             "speculative: {draft: %s, k: 2, accept: 0.5}\n", TINY_MODEL, TINY_MODEL);
+    struct serve_scenario *s = load_ok(text);
+    struct device *d = tu_test_device();
+    struct serve_result r;
+    struct err e;
+    assert_int_equal(serve_run(s, &(struct serve_hw){.d = d}, 1, &r, &e), 0);
+    assert_exact(r.spec_tokens_per_verify, 1.75);
+    assert_exact(r.iterations, 5);
+    assert_exact(r.output_tokens, 8);
+    assert_close(r.makespan_s, 182 * MS, 1e-6);
+    assert_close(r.e2e_s.mean, 182 * MS, 1e-6);
+    assert_close(r.ttft_s.mean, 14 * MS, 1e-6);
+    assert_close(r.spec_draft_s, 112 * MS, 1e-6);
+    assert_close(r.tbt_s.mean, 24 * MS, 1e-6);
+    assert_close(r.tbt_s.max, 42 * MS, 1e-6);
+    assert_close(r.iter_s.max, 42 * MS, 1e-6);
+    /* the draft (here the target model itself) holds the target's weight
+     * bytes, and the KV limit is that much below the same run without it */
+    const double kv_spec = r.kv_limit_bytes, w_draft = r.spec_draft_weight_bytes_dev;
+    serve_result_free(&r);
+    serve_free(s);
+    snprintf(text, sizeof text,
+             "model: %s\nrequests: 1\nlengths: [{input: 10, output: 8}]\n"
+             "max_batch: 4\ntoken_budget: 64\n", TINY_MODEL);
+    s = load_ok(text);
+    assert_int_equal(serve_run(s, &(struct serve_hw){.d = d}, 1, &r, &e), 0);
+    assert_true(w_draft > 0);
+    assert_exact(w_draft, r.weight_bytes_dev);
+    assert_exact(r.kv_limit_bytes - kv_spec, w_draft);
+    assert_exact(r.iterations, 8); /* plain: a prefill and 7 decodes */
+    serve_result_free(&r);
+    device_free(d);
+    serve_free(s);
+}
+
 /* A request that fits one replica but not another the router may pick is
  * refused before the run, at the mix (line 3). */
 static void test_fleet_request_never_fits(void **state)
@@ -241,6 +294,7 @@ int main(void)
         cmocka_unit_test(test_fleet_one_replica_is_serve_run),
         cmocka_unit_test(test_fleet_series_by_hand),
         cmocka_unit_test(test_fleet_request_never_fits),
+        cmocka_unit_test(test_serve_speculative_by_hand),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

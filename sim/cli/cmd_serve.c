@@ -107,6 +107,13 @@ static int fields(const struct serve_result *r, struct field *f)
         F("afd_transfer_s", r->afd_transfer_s, 't');
         F("afd_ffn_weight_bytes_dev", r->ffn_weight_bytes_dev, 'b');
     }
+    if (r->spec) {
+        F("spec_k", r->spec_k, 'n');
+        F("spec_accept", r->spec_accept, 'n');
+        F("spec_tokens_per_verify", r->spec_tokens_per_verify, 'n');
+        F("spec_draft_s", r->spec_draft_s, 't');
+        F("spec_draft_weight_bytes_dev", r->spec_draft_weight_bytes_dev, 'b');
+    }
     F("usd_per_hour_attention_device", r->price_attn_usd_per_hour, 'u');
     F("usd_per_hour_ffn_device", r->price_ffn_usd_per_hour, 'u');
     F("usd_total", r->usd_total, 'u');

@@ -286,6 +286,15 @@ V('fleet-link-zero', PD + '  kv_link_bytes_per_s: 0\n  kv_link_latency_s: 0\n', 
 V('fleet-and-afd', SERVE + 'afd: {attention_devices: 1, ffn_devices: 1}\n' + FLEET[len(SERVE):], ('router:', 0), "not both")
 V('fleet-hw-unknown', variant(FLEET, 'tp: 1}', 'tp: 1, hw: h999}'), ('h999',), "h999")
 
+# speculative decoding in serve
+SPEC = SERVE + 'speculative: {draft: llama-3-8b, k: 4, accept: 0.7}\n'
+V('spec-k-zero', variant(SPEC, 'k: 4', 'k: 0'), ('k: 0', 3), "'k'")
+V('spec-accept-over', variant(SPEC, 'accept: 0.7', 'accept: 1.5'), ('1.5',), "accept")
+V('spec-draft-unknown', variant(SPEC, 'draft: llama-3-8b', 'draft: llama-0b'), ('llama-0b',), "llama-0b")
+V('spec-draft-missing', variant(SPEC, 'draft: llama-3-8b, ', ''), ('{k: 4', 0), "missing required key 'draft'")
+V('spec-k-over-budget', variant(variant(SPEC, 'k: 4', 'k: 16'), 'token_budget: 1024', 'token_budget: 8'), ('k: 16', 3), "token budget")
+V('spec-and-afd', SERVE + 'afd: {attention_devices: 1, ffn_devices: 1}\nspeculative: {draft: llama-3-8b, k: 4, accept: 0.7}\n', ('{draft', 0), "not both")
+
 # ---------------------------------------------------------------- config.json
 CFG = open(os.path.join(HERE, '..', 'data', 'hf', 'mistral-7b-v0.1.json')).read()
 IM = 'import {} -o out.yaml'
