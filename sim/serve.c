@@ -1160,6 +1160,7 @@ static void price(struct sim *x, double tp, double now)
 int serve_run(const struct serve_scenario *s, const struct serve_hw *hw, double tp,
               struct serve_result *r, struct err *e)
 {
+    OB_ASSERT(!s->fleet); /* a fleet runs with fleet_run (sim/fleet.h) */
     memset(r, 0, sizeof *r);
     struct sim x;
     memset(&x, 0, sizeof x);

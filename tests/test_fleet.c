@@ -286,6 +286,53 @@ static void test_fleet_request_never_fits(void **state)
     serve_free(s);
 }
 
+/* The bundled fleet and speculative examples run end to end through the
+ * command; --timeseries writes its csv (header as docs/output.md lists) and
+ * script, and the chart when gnuplot is installed. */
+static void test_fleet_examples_end_to_end(void **state)
+{
+    (void)state;
+    static char out[1 << 16], err[4096];
+    char dir[512], args[1536], path[600];
+    snprintf(dir, sizeof dir, "%s", tu_write_temp("x"));
+    snprintf(dir + strlen(dir), sizeof dir - strlen(dir), ".d");
+    snprintf(args, sizeof args,
+             "serve " OB_DATADIR "/examples/serve-fleet-llama8b.yaml --hw h100 --format csv "
+             "--timeseries %s/ts.png --window 5", dir);
+    assert_int_equal(tu_run(args, out, sizeof out, err, sizeof err), 0);
+    assert_non_null(strstr(out, "scenario,model,router,replica,role,hw,tp,requests"));
+    assert_non_null(strstr(out, "least_tokens,3,both,A100-SXM4-80GB,2,"));
+    snprintf(path, sizeof path, "%s/ts.csv", dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[512] = "";
+    assert_non_null(fgets(line, sizeof line, f));
+    fclose(f);
+    assert_string_equal(line, "replica,label,t_start_s,window_s,queue_mean,running_mean,"
+                              "kv_mean_bytes,kv_occupancy,output_tokens_per_s\n");
+    snprintf(path, sizeof path, "%s/ts.gp", dir);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    fclose(f);
+    if (!strstr(err, "{png,svg,gp,csv}")) print_message("gnuplot not found: chart skipped\n");
+    static const char *const ext[] = {"csv", "gp", "png", "svg"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "%s/ts.%s", dir, ext[i]);
+        remove(path);
+    }
+    remove(dir);
+    assert_int_equal(tu_run("serve " OB_DATADIR "/examples/serve-fleet-disagg.yaml --hw h100",
+                            out, sizeof out, err, sizeof err),
+                     0);
+    assert_non_null(strstr(out, "kv_transfers                   2000"));
+    assert_int_equal(tu_run("serve " OB_DATADIR "/examples/serve-llama70b-spec.yaml --hw h100 "
+                            "--format json",
+                            out, sizeof out, err, sizeof err),
+                     0);
+    /* E = (1 - 0.7^5) / (1 - 0.7) = (1 - 0.16807) / 0.3 = 2.7731 */
+    assert_non_null(strstr(out, "\"spec_tokens_per_verify\": 2.773"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -295,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_fleet_series_by_hand),
         cmocka_unit_test(test_fleet_request_never_fits),
         cmocka_unit_test(test_serve_speculative_by_hand),
+        cmocka_unit_test(test_fleet_examples_end_to_end),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
