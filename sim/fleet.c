@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "core/catalog.h"
-#include "serve_replica.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -92,6 +91,8 @@ int fleet_load(struct serve_scenario *s, const struct yml_doc *d, yml_node fn, s
         struct err te;
         if (model_tp_check(s->m, (double)ri.tp, &te))
             return yml_fail(d, yml_map_get(d, it, "tp"), e, "%s", te.msg);
+        if (s->spec.on && model_tp_check(s->spec.draft, (double)ri.tp, &te))
+            return yml_fail(d, yml_map_get(d, it, "tp"), e, "speculative draft: %s", te.msg);
         char hw[1024] = "";
         if (ri.hw[0] && catalog_resolve_in("hw", s->file, ri.hw, hw, sizeof hw, &te))
             return yml_fail(d, yml_map_get(d, it, "hw"), e, "%s", te.msg);

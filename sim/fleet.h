@@ -1,6 +1,6 @@
 /* fleet.h - replicas behind a router (`fleet:` in a serve scenario).
  *
- * N replicas, each serve's engine and scheduler (sim/serve_replica.h) with its
+ * N replicas, each serve's engine and scheduler (serve_replica_*, serve.h) with its
  * own tp and device, receive the scenario's requests from a global router:
  * round-robin or least outstanding tokens. Replicas may be split into a
  * prefill pool and a decode pool (DistServe / Splitwise style): a prompt runs
@@ -25,7 +25,7 @@ enum fleet_router { FLEET_ROUND_ROBIN, FLEET_LEAST_TOKENS, FLEET_ROUTER_COUNT };
 struct fleet_replica_spec {
     double tp;
     char hw[1024]; /* resolved device path; "" = the --hw device */
-    int role;      /* enum serve_role (serve_replica.h) */
+    int role;      /* enum serve_role (serve.h) */
 };
 
 struct serve_fleet {

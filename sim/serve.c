@@ -7,7 +7,6 @@
 #include "placement.h"
 #include "spec.h"
 #include "serve_cache.h"
-#include "serve_replica.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -1210,7 +1209,7 @@ out:
     return rc;
 }
 
-/* ---- one replica of a fleet (serve_replica.h) ---- */
+/* ---- one replica of a fleet (serve.h, "one replica stepped event by event") ---- */
 
 struct serve_replica {
     struct sim x;

@@ -538,7 +538,7 @@ int cmd_serve(int argc, char **argv)
         return cli_fail(C, "missing --hw HW");
     }
     if (tp == 0) tp = s->tp;
-    if (model_tp_check(s->m, tp, &e)) {
+    if (model_tp_check(s->m, tp, &e) || (s->spec.on && model_tp_check(s->spec.draft, tp, &e))) {
         serve_free(s);
         return cli_fail_err(&e);
     }
