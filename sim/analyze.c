@@ -116,6 +116,22 @@ void analysis_run(struct analysis *a, const struct model *m, const struct device
     a->counts_exact = a->tot.flops < exact && a->tot.bytes < exact && a->counts.params < exact;
 }
 
+double analysis_run_step(struct analysis *a, const struct model *m, const struct device *d,
+                         const struct scenario *sc)
+{
+    const double len = sc->phase == PHASE_PREFILL ? sc->seq : sc->context;
+    set_step(&a->step, sc->phase, sc->batch, len, m, sc);
+    model_lower(m, &a->step, &a->graph);
+    eval_graph(&a->graph, d, a->per_op, &a->tot);
+    a->placed = d->has_pim || d->has_energy;
+    if (a->placed) {
+        placement_graph(&a->graph, d, PLACE_AUTO, a->place, &a->place_tot);
+        placement_apply(a->graph.n, a->place, a->per_op, &a->place_tot, &a->tot);
+    }
+    a->act_bytes = a->tot.act_peak_bytes;
+    return a->tot.time_s;
+}
+
 double analysis_ttft_request_s(const struct model *m, const struct device *d,
                                const struct scenario *sc)
 {

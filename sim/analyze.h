@@ -68,6 +68,14 @@ void analysis_free(struct analysis *a); /* accepts a zeroed or freed analysis */
 void analysis_run(struct analysis *a, const struct model *m, const struct device *d,
                   const struct scenario *sc);
 
+/* The scenario's own step only: lowers and evaluates sc's phase into a->graph,
+ * a->per_op and a->tot (placed when the device places), and returns its time;
+ * the other phase and the memory figures are left as they were. The search of
+ * `opbound plan` (sim/plan.c) calls it once per batch: half the work of
+ * analysis_run, which also lowers the other phase. */
+double analysis_run_step(struct analysis *a, const struct model *m, const struct device *d,
+                         const struct scenario *sc);
+
 /* Time to first token of one request alone: the prefill of one prompt (batch
  * 1) of the scenario's length, on the scenario's devices; 0 for decode at
  * context 0. a->ttft_s is the prefill of the whole batch. -1 if out of memory. */

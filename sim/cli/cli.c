@@ -143,7 +143,13 @@ int cli_parse(const struct cli_cmd *c, int argc, char **argv, struct cli_args *a
         }
         if (!o->arg) { /* a flag */
             if (strcmp(o->name, "--per-op") == 0) a->per_op = true;
-            if (strcmp(o->name, "--verbose") == 0) a->verbose = cli_verbose = true;
+            else if (strcmp(o->name, "--verbose") == 0) a->verbose = cli_verbose = true;
+            else if (a->nx < CLI_MAX_ARGS) { /* a command's own flag: value "" */
+                a->xname[a->nx] = o->name;
+                a->xval[a->nx++] = "";
+            } else {
+                return cli_fail(cmd, "too many options");
+            }
             continue;
         }
         if (i + 1 >= argc) return cli_fail(cmd, "%s needs a value", s);

@@ -89,8 +89,8 @@ struct cli_cmd {
 
 /* Parses argv against c's option table: an option not in it is refused (named
  * as belonging to other commands when it does). Values of options outside
- * struct cli_args's named fields go to xname/xval. Returns 0, or CLI_USAGE
- * after printing why. */
+ * struct cli_args's named fields go to xname/xval (a command's own flags
+ * with the value ""). Returns 0, or CLI_USAGE after printing why. */
 int cli_parse(const struct cli_cmd *c, int argc, char **argv, struct cli_args *a);
 /* --help of c, from its table. */
 void cli_help(const struct cli_cmd *c, FILE *out);
