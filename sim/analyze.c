@@ -122,12 +122,15 @@ double analysis_run_step(struct analysis *a, const struct model *m, const struct
     const double len = sc->phase == PHASE_PREFILL ? sc->seq : sc->context;
     set_step(&a->step, sc->phase, sc->batch, len, m, sc);
     model_lower(m, &a->step, &a->graph);
-    eval_graph(&a->graph, d, a->per_op, &a->tot);
     a->placed = d->has_pim || d->has_energy;
-    if (a->placed) {
-        placement_graph(&a->graph, d, PLACE_AUTO, a->place, &a->place_tot);
-        placement_apply(a->graph.n, a->place, a->per_op, &a->place_tot, &a->tot);
+    if (!a->placed) { /* the time and the activation peak only */
+        a->tot.time_s = eval_graph_time(&a->graph, d, &a->act_bytes);
+        a->tot.act_peak_bytes = a->act_bytes;
+        return a->tot.time_s;
     }
+    eval_graph(&a->graph, d, a->per_op, &a->tot);
+    placement_graph(&a->graph, d, PLACE_AUTO, a->place, &a->place_tot);
+    placement_apply(a->graph.n, a->place, a->per_op, &a->place_tot, &a->tot);
     a->act_bytes = a->tot.act_peak_bytes;
     return a->tot.time_s;
 }

@@ -68,8 +68,9 @@ void analysis_free(struct analysis *a); /* accepts a zeroed or freed analysis */
 void analysis_run(struct analysis *a, const struct model *m, const struct device *d,
                   const struct scenario *sc);
 
-/* The scenario's own step only: lowers and evaluates sc's phase into a->graph,
- * a->per_op and a->tot (placed when the device places), and returns its time;
+/* The scenario's own step only: lowers sc's phase into a->graph and returns
+ * its time (also a->tot.time_s) and activation peak (a->act_bytes); a->per_op
+ * and the other totals are filled only on devices that place (pim, energy);
  * the other phase and the memory figures are left as they were. The search of
  * `opbound plan` (sim/plan.c) calls it once per batch: half the work of
  * analysis_run, which also lowers the other phase. */

@@ -140,29 +140,34 @@ static int meta_line(struct plan_meta *m, char *name, char *val, const char *pat
 static int row_line(char **f, struct plan_row *w, const char *path, int ln, struct err *e)
 {
     double v[ROW_FIELDS];
-    int col = 1;
-    for (int i = 0; i < ROW_FIELDS; i++) {
+    int col[ROW_FIELDS];
+    col[0] = 1;
+    for (int i = 1; i < ROW_FIELDS; i++) col[i] = col[i - 1] + (int)strlen(f[i - 1]) + 1;
+    for (int i = 1; i < ROW_FIELDS; i++) {
         const bool text = i == 1 || i == 7 || i == 8 || i == 13;
-        if (!text && (i == 0 ? 0 : num(f[i], &v[i])))
-            return err_set(e, path, ln, col, "field %d '%s': not a number", i + 1, f[i]);
-        col += (int)strlen(f[i]) + 1;
+        if (!text && num(f[i], &v[i]))
+            return err_set(e, path, ln, col[i], "field %d '%s': not a number", i + 1, f[i]);
     }
     char *end;
     w->key = strtoull(f[0], &end, 10);
-    if (end == f[0] || *end) return err_set(e, path, ln, 1, "key '%s': not a count", f[0]);
+    if (end == f[0] || *end || f[0][0] == '-')
+        return err_set(e, path, ln, 1, "key '%s': not a count", f[0]);
     if (strcmp(f[1], "agg") == 0) w->mode = PLAN_AGG;
     else if (strcmp(f[1], "disagg") == 0) w->mode = PLAN_DISAGG;
-    else return err_set(e, path, ln, (int)strlen(f[0]) + 2, "mode '%s': agg or disagg", f[1]);
-    if (dtype_parse(f[7], &w->dt_w) || dtype_parse(f[8], &w->dt_kv) ||
-        dtype_parse(f[13], &w->dt_w_p))
-        return err_set(e, path, ln, 1, "unknown dtype among '%s', '%s', '%s'", f[7], f[8], f[13]);
+    else return err_set(e, path, ln, col[1], "mode '%s': agg or disagg", f[1]);
+    static const int DT[3] = {7, 8, 13};
+    enum dtype *dst[3] = {&w->dt_w, &w->dt_kv, &w->dt_w_p};
+    for (int i = 0; i < 3; i++)
+        if (dtype_parse(f[DT[i]], dst[i]))
+            return err_set(e, path, ln, col[DT[i]], "unknown dtype '%s'", f[DT[i]]);
+    for (int i = 24; i < 26; i++)
+        if (v[i] != 0 && v[i] != 1)
+            return err_set(e, path, ln, col[i], "field %d '%s': 0 or 1", i + 1, f[i]);
     w->tp = v[2], w->ep = v[3], w->gpus = v[4], w->replicas = v[5], w->batch = v[6];
     w->n_prefill = v[9], w->n_decode = v[10], w->tp_p = v[11], w->ep_p = v[12];
     w->t_prefill_s = v[14], w->t_kv_s = v[15], w->ttft_s = v[16], w->t_decode_s = v[17];
     w->tpot_s = v[18], w->tok_s_user = v[19], w->tok_s_gpu = v[20], w->tok_s_total = v[21];
     w->usd_per_mtok = v[22], w->memory_bytes = v[23];
-    if ((v[24] != 0 && v[24] != 1) || (v[25] != 0 && v[25] != 1))
-        return err_set(e, path, ln, 1, "meets and sample must be 0 or 1");
     w->meets = v[24] == 1;
     w->sample = v[25] == 1;
     return 0;

@@ -8,6 +8,7 @@
 #include "../../reports/plan_report.h"
 #include "../../reports/plot.h"
 #include "../plan.h"
+#include "../core/outfile.h"
 #include "../plan_shard.h"
 #include "cli.h"
 
@@ -107,10 +108,13 @@ static int plan_outputs(const char *C, const struct model *m, const struct devic
         }
     }
     if (csv) {
-        FILE *f = fopen(csv, "w");
-        if (!f) return cli_fail(C, "--csv '%s': cannot write", csv);
-        const int wr = plan_csv_write(f, model_arg, hw_arg, q, r);
-        if (fclose(f) || wr) return cli_fail(C, "--csv '%s': write failed", csv);
+        struct outfile of;
+        if (outfile_open(&of, csv, &e)) return cli_fail_out(&e);
+        if (plan_csv_write(of.f, model_arg, hw_arg, q, r)) {
+            outfile_discard(&of);
+            return cli_fail(C, "--csv '%s': write failed", csv);
+        }
+        if (outfile_commit(&of, &e)) return cli_fail_out(&e);
         printf("\nwrote %s\n", csv);
     }
     if (out) {
