@@ -162,14 +162,45 @@ static void keep_add(struct coll *c, const struct plan_row *r)
 
 static void coll_row(struct coll *c, const struct plan_row *r)
 {
-    c->configs++;
     if (r->meets) {
-        c->meets++;
         top_add(c, r);
         mode_add(c, r);
         front_add(c, r);
     }
     if (r->sample) keep_add(c, r);
+}
+
+/* Whether a meeting row with these figures would enter the top, the best of
+ * its mode or the front: the test before a row is built (most are not). The
+ * same comparisons as plan_row_before and front_add, on the values. */
+static bool before_v(double usd, double gpu, uint64_t key, const struct plan_row *b,
+                     enum plan_objective o)
+{
+    if (o == PLAN_USD_PER_MTOK && usd > 0 && b->usd_per_mtok > 0) {
+        if (usd != b->usd_per_mtok) return usd < b->usd_per_mtok;
+    } else if (gpu != b->tok_s_gpu) {
+        return gpu > b->tok_s_gpu;
+    }
+    return key < b->key;
+}
+
+static bool wanted(const struct coll *c, uint64_t key, enum plan_mode mode, double user,
+                   double gpu, double usd)
+{
+    if (c->n_top < c->k || before_v(usd, gpu, key, &c->top[c->k - 1], c->obj)) return true;
+    if (!c->has_mode[mode] || before_v(usd, gpu, key, &c->best_mode[mode], c->obj)) return true;
+    /* the front: the last row before this one in the front's order */
+    int lo = 0, hi = c->n_front;
+    while (lo < hi) {
+        const int mid = (lo + hi) / 2;
+        const struct plan_row *f = &c->front[mid];
+        const bool f_first = f->tok_s_user != user   ? f->tok_s_user > user
+                             : f->tok_s_gpu != gpu   ? f->tok_s_gpu > gpu
+                                                     : f->key < key;
+        if (f_first) lo = mid + 1;
+        else hi = mid;
+    }
+    return !(lo > 0 && c->front[lo - 1].tok_s_gpu >= gpu);
 }
 
 /* One cfg and what does not depend on the batch. */
@@ -223,7 +254,7 @@ static void search_cfg(const struct search *s, int j, struct analysis *an, struc
     const struct plan_req *q = s->q;
     const struct cfg *g = &s->cfgs[j];
     const double ctx_avg = q->isl + q->osl / 2.0;
-    const double cap = s->d->mem_capacity_bytes;
+    const double cap = s->d->mem_capacity_bytes, price = s->d->price_usd_per_hour;
     struct scenario sc = {.phase = PHASE_DECODE, .context = ctx_avg, .tp = g->tp, .ep = g->ep,
                           .has_dt_w = true, .has_dt_kv = true, .dt_w = g->dt_w,
                           .dt_kv = g->dt_kv};
@@ -243,40 +274,61 @@ static void search_cfg(const struct search *s, int j, struct analysis *an, struc
             act = an->act_bytes;
         }
         const double mem = g->weight_bytes_dev + b * g->seq_bytes_dev + act;
-        if (mem > cap) continue;
+        if (mem > cap) continue; /* not a configuration: it does not fit */
         const bool sample = q->keep_all || is_pow2(b) || b == g->bmax;
+        const bool fits_d = mem <= cap;
         if (!q->no_agg) {
-            struct plan_row w = {.key = row_key(j, -1, k, 0), .mode = PLAN_AGG, .tp = g->tp,
-                                 .ep = g->ep, .gpus = g->gpus, .batch = b, .dt_w = g->dt_w,
-                                 .dt_kv = g->dt_kv, .dt_w_p = g->dt_w,
-                                 .t_prefill_s = g->t_prefill_s, .ttft_s = g->t_prefill_s,
-                                 .t_decode_s = t_d, .memory_bytes = mem, .sample = sample};
-            w.tpot_s = t_d + b / q->osl * g->t_prefill_s;
-            w.tok_s_gpu = b / (w.tpot_s * w.gpus);
-            set_cost(&w, s);
-            w.tok_s_total = w.replicas * b / w.tpot_s;
-            coll_row(c, &w);
+            const double tpot = t_d + b / q->osl * g->t_prefill_s;
+            const double gpu_rate = b / (tpot * g->gpus);
+            const bool meets = fits_d && (q->ttft_max_s <= 0 || g->t_prefill_s <= q->ttft_max_s) &&
+                               (q->tpot_max_s <= 0 || tpot <= q->tpot_max_s);
+            const uint64_t key = row_key(j, -1, k, 0);
+            c->configs++;
+            c->meets += meets;
+            if (sample || (meets && wanted(c, key, PLAN_AGG, 1.0 / tpot, gpu_rate,
+                                           price > 0 ? price / 3600.0 / gpu_rate * 1e6 : 0))) {
+                struct plan_row w = {.key = key, .mode = PLAN_AGG, .tp = g->tp, .ep = g->ep,
+                                     .gpus = g->gpus, .batch = b, .dt_w = g->dt_w,
+                                     .dt_kv = g->dt_kv, .dt_w_p = g->dt_w,
+                                     .t_prefill_s = g->t_prefill_s, .ttft_s = g->t_prefill_s,
+                                     .t_decode_s = t_d, .tpot_s = tpot, .tok_s_gpu = gpu_rate,
+                                     .memory_bytes = mem, .sample = sample};
+                set_cost(&w, s);
+                w.tok_s_total = w.replicas * b / w.tpot_s;
+                coll_row(c, &w);
+            }
         }
         if (q->no_disagg || q->naive) continue;
         /* requests/s one decode deployment finishes at this batch */
         const double rate_d = b / (q->osl * t_d);
+        const bool tpot_ok = q->tpot_max_s <= 0 || t_d <= q->tpot_max_s;
         for (int i = 0; i < s->n_cfg; i++) {
             const struct cfg *p = &s->cfgs[i];
             if (!p->prefill_fits || p->dt_kv != g->dt_kv || !(p->t_kv_s >= 0)) continue;
+            const double ttft = p->t_prefill_s + p->t_kv_s;
+            const bool meets = fits_d && tpot_ok && (q->ttft_max_s <= 0 || ttft <= q->ttft_max_s);
             for (double nd = 1; nd * g->gpus + p->gpus <= q->gpus; nd++) {
                 /* the prefill pool sized to the decode pool's rate */
                 const double np = fmax(1.0, ceil(nd * rate_d * p->t_prefill_s));
                 const double gpus = np * p->gpus + nd * g->gpus;
                 if (gpus > q->gpus) break;
-                struct plan_row w = {.key = row_key(j, i, k, nd), .mode = PLAN_DISAGG,
-                                     .tp = g->tp, .ep = g->ep, .gpus = gpus, .batch = b,
-                                     .dt_w = g->dt_w, .dt_kv = g->dt_kv, .n_prefill = np,
-                                     .n_decode = nd, .tp_p = p->tp, .ep_p = p->ep,
-                                     .dt_w_p = p->dt_w, .t_prefill_s = p->t_prefill_s,
-                                     .t_kv_s = p->t_kv_s, .ttft_s = p->t_prefill_s + p->t_kv_s,
-                                     .t_decode_s = t_d, .tpot_s = t_d, .memory_bytes = mem,
-                                     .sample = q->keep_all || (is_pow2(b) && nd == 1)};
-                w.tok_s_gpu = nd * b / t_d / gpus;
+                const double gpu_rate = nd * b / t_d / gpus;
+                const uint64_t key = row_key(j, i, k, nd);
+                const bool dsample = q->keep_all || (is_pow2(b) && nd == 1);
+                c->configs++;
+                c->meets += meets;
+                if (!dsample && !(meets && wanted(c, key, PLAN_DISAGG, 1.0 / t_d, gpu_rate,
+                                                  price > 0 ? price / 3600.0 / gpu_rate * 1e6
+                                                            : 0)))
+                    continue;
+                struct plan_row w = {.key = key, .mode = PLAN_DISAGG, .tp = g->tp, .ep = g->ep,
+                                     .gpus = gpus, .batch = b, .dt_w = g->dt_w,
+                                     .dt_kv = g->dt_kv, .n_prefill = np, .n_decode = nd,
+                                     .tp_p = p->tp, .ep_p = p->ep, .dt_w_p = p->dt_w,
+                                     .t_prefill_s = p->t_prefill_s, .t_kv_s = p->t_kv_s,
+                                     .ttft_s = ttft, .t_decode_s = t_d, .tpot_s = t_d,
+                                     .tok_s_gpu = gpu_rate, .memory_bytes = mem,
+                                     .sample = dsample};
                 set_cost(&w, s);
                 w.tok_s_total = w.replicas * nd * b / t_d;
                 coll_row(c, &w);
@@ -288,6 +340,7 @@ static void search_cfg(const struct search *s, int j, struct analysis *an, struc
 struct worker {
     struct search *s;
     struct coll c;
+    struct analysis *given; /* an analysis to use (worker 0: make_cfgs'), or NULL */
     int rc;
 };
 
@@ -295,30 +348,28 @@ static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     struct search *s = w->s;
-    struct analysis an;
-    if (analysis_init(&an, s->m)) {
+    struct analysis own, *an = w->given ? w->given : &own;
+    if (!w->given && analysis_init(&own, s->m)) {
         w->rc = -1;
         return NULL;
     }
     for (;;) {
         const int i = atomic_fetch_add(&s->next, 1);
         if (i >= s->n_owned) break;
-        search_cfg(s, s->owned[i], &an, &w->c);
+        search_cfg(s, s->owned[i], an, &w->c);
         if (w->c.oom) break;
     }
-    analysis_free(&an);
+    if (!w->given) analysis_free(&own);
     if (w->c.oom) w->rc = -1;
     return NULL;
 }
 
 /* The cfgs in search order, with their batch-independent figures. */
-static int make_cfgs(struct search *s)
+static int make_cfgs(struct search *s, struct analysis *an)
 {
     const struct model *m = s->m;
     const struct device *d = s->d;
     const struct plan_req *q = s->q;
-    struct analysis an;
-    if (analysis_init(&an, m)) return -1;
     struct model_counts mc;
     model_count(m, 1, &mc);
     const bool moe = mc.ep_params_dev > 0;
@@ -337,10 +388,7 @@ static int make_cfgs(struct search *s)
                     if (s->n_cfg == cap) {
                         cap = cap ? 2 * cap : 64;
                         struct cfg *p = realloc(s->cfgs, sizeof *p * (size_t)cap);
-                        if (!p) {
-                            analysis_free(&an);
-                            return -1;
-                        }
+                        if (!p) return -1;
                         s->cfgs = p;
                     }
                     struct cfg *g = &s->cfgs[s->n_cfg++];
@@ -349,24 +397,23 @@ static int make_cfgs(struct search *s)
                     struct scenario sc = {.phase = PHASE_PREFILL, .batch = 1, .seq = q->isl,
                                           .tp = tp, .ep = ep, .has_dt_w = true,
                                           .has_dt_kv = true, .dt_w = wts[wi], .dt_kv = kvs[ki]};
-                    analysis_run(&an, m, d, &sc);
-                    g->t_prefill_s = an.tot.time_s;
-                    g->prefill_fits = an.fits;
+                    analysis_run(an, m, d, &sc);
+                    g->t_prefill_s = an->tot.time_s;
+                    g->prefill_fits = an->fits;
                     /* the prompt's KV cache (and state) leaves each prefill device
                      * over its own link (docs/plan.md) */
-                    g->t_kv_s = d->inv_net_rate > 0 ? an.kv_cache_bytes * d->inv_net_rate : -1;
+                    g->t_kv_s = d->inv_net_rate > 0 ? an->kv_cache_bytes * d->inv_net_rate : -1;
                     sc.phase = PHASE_DECODE;
                     sc.context = q->isl + q->osl - 1.0; /* the step brings it to isl + osl */
-                    analysis_run(&an, m, d, &sc);
-                    g->bmax = fmin(an.max_batch, PLAN_BATCH_MAX);
-                    g->weight_bytes_dev = an.weight_bytes_dev;
-                    g->seq_bytes_dev = an.kv_cache_bytes; /* batch 1 */
+                    analysis_run(an, m, d, &sc);
+                    g->bmax = fmin(an->max_batch, PLAN_BATCH_MAX);
+                    g->weight_bytes_dev = an->weight_bytes_dev;
+                    g->seq_bytes_dev = an->kv_cache_bytes; /* batch 1 */
                     g->analyses = 4;                       /* two phases each */
                 }
             }
         }
     }
-    analysis_free(&an);
     return 0;
 }
 
@@ -460,8 +507,13 @@ int plan_run(const struct model *m, const struct device *d, const struct plan_re
     struct coll all;
     struct worker *w = NULL;
     int rc = -1, nt = 0;
+    struct analysis an0;
     if (coll_init(&all, s.k, q->objective)) return -1;
-    if (make_cfgs(&s)) goto out;
+    if (analysis_init(&an0, m)) {
+        coll_free(&all);
+        return -1;
+    }
+    if (make_cfgs(&s, &an0)) goto out;
     s.owned = malloc(sizeof *s.owned * (size_t)(s.n_cfg > 0 ? s.n_cfg : 1));
     if (!s.owned) goto out;
     for (int j = 0; j < s.n_cfg; j++)
@@ -475,6 +527,7 @@ int plan_run(const struct model *m, const struct device *d, const struct plan_re
     if (!w) goto out;
     int started = 0;
     pthread_t th[256];
+    w[0].given = &an0;
     for (int t = 0; t < nt; t++) {
         w[t].s = &s;
         if (coll_init(&w[t].c, s.k, q->objective)) goto join;
@@ -511,6 +564,7 @@ out:
     free(s.owned);
     free(s.cfgs);
     coll_free(&all);
+    analysis_free(&an0);
     r->threads = nt;
     r->wall_s = now_s() - t0;
     if (rc) plan_free(r);
