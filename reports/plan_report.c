@@ -188,7 +188,8 @@ int report_plan_chart(const struct model *m, const struct device *d, const struc
                  d->name, q->isl, q->osl);
         plot_gp_str(f, t);
         fprintf(f, "\nset xlabel 'tokens/s per user (1 / TPOT)'\nset ylabel 'tokens/s per GPU'\n");
-        fprintf(f, "set logscale xy 10\nset grid lc rgb '#dddddd'\nset key outside right top\n");
+        fprintf(f, "set logscale xy 10\nset grid lc rgb '#dddddd'\n"
+                   "set key inside bottom left box opaque\n");
         fprintf(f, "plot data index 0 using ($3 == 0 ? $1 : 1/0):2 with points pt 6 ps 0.8 "
                    "lc rgb '#bbbbbb' title 'misses a target', \\\n");
         fprintf(f, "     data index 0 using ($3 == 1 && $9 == 0 ? $1 : 1/0):2 with points pt 7 "
@@ -196,8 +197,10 @@ int report_plan_chart(const struct model *m, const struct device *d, const struc
         fprintf(f, "     data index 0 using ($3 == 1 && $9 == 1 ? $1 : 1/0):2 with points pt 9 "
                    "ps 0.8 lc rgb '%s' title 'meets: disaggregated prefill/decode', \\\n",
                 PLOT_COLORS[2]);
-        fprintf(f, "     data index 1 using 1:2 with linespoints pt 5 ps 1.2 lw 2 lc rgb '%s' "
-                   "title 'Pareto front', \\\n", PLOT_COLORS[1]);
+        /* a long front: a marker every pi points along the line */
+        fprintf(f, "     data index 1 using 1:2 with linespoints pt 5 ps 1.0 pi %d lw 2 "
+                   "lc rgb '%s' title 'Pareto front', \\\n",
+                r->n_pareto > 50 ? r->n_pareto / 25 : 1, PLOT_COLORS[1]);
         fprintf(f, "     data index 0 using ($5 == 1 ? $1 : 1/0):2 with points pt 3 ps 3 lw 2 "
                    "lc rgb '#000000' title 'best by the objective'\n");
     }
