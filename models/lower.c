@@ -105,7 +105,11 @@ void model_lower(const struct model *m, const struct step *st, struct graph *g)
     g->group = -1;
     g->layer_first = -1;
     g->layer_count = 1;
+    /* the embedding table and lm_head at their own format (dtypes.embedding) */
+    const enum dtype dt_emb = m->has_dt_emb ? m->dt_emb : st->dt_w;
+    g->dt_w = dt_emb;
     op_gather(g, "embed", t, h);
+    g->dt_w = st->dt_w;
     if (st->tp > 1) op_allreduce(g, "embed_allreduce", t, h, st->tp);
     for (int i = 0; i < m->n_groups; i++) {
         const struct layer_group *lg = &m->groups[i];
@@ -157,7 +161,9 @@ void model_lower(const struct model *m, const struct step *st, struct graph *g)
     site_vars(&c, v);
     site_norm(&c, g, ROLE_NORM, "final_norm", v, t, h, norm_p, norm_f);
     /* the head: only sequences that sample a token need it (struct op.head) */
+    g->dt_w = dt_emb;
     op_gemm(g, "lm_head", st->batch, (double)m->vocab / st->tp, h, false)->head = true;
+    g->dt_w = st->dt_w;
     if (st->tp > 1)
         op_allgather(g, "logits_allgather", st->batch, (double)m->vocab, st->tp)->head = true;
 }

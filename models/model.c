@@ -38,6 +38,9 @@ static const struct key_spec DTYPE_KEYS[] = {
     {"activation", KEY_DTYPE, OFF(dt_act), 0, 0, 1, NULL, "",
      "activations; also the compute dtype of matmuls"},
     {"kv", KEY_DTYPE, OFF(dt_kv), 0, 0, 1, NULL, "", "KV cache (--kv-dtype overrides)"},
+    {"embedding", KEY_DTYPE, OFF(dt_emb), 0, 0, 0, NULL, "",
+     "embedding table and lm_head, kept at this format under any weight dtype (AWQ, GPTQ "
+     "and fp8 checkpoints keep them unquantised; default: the weight dtype)"},
 };
 
 struct group_in {
@@ -260,6 +263,7 @@ static int model_from_doc(struct yml_doc *d, const char *path, struct model **ou
     if (yml_map_read(d, yml_map_get(d, root, "dtypes"), "dtypes", DTYPE_KEYS, N(DTYPE_KEYS), m,
                      &present, e))
         goto fail;
+    m->has_dt_emb = (present >> yml_key_index(DTYPE_KEYS, N(DTYPE_KEYS), "embedding")) & 1;
     yml_node groups = yml_map_get(d, root, "groups");
     int ng = yml_seq_len(d, groups);
     if (ng == 0) {
@@ -364,6 +368,8 @@ void model_count(const struct model *m, double tp, struct model_counts *out)
     out->params = tables * emb + norm;
     out->active_params = h + emb + norm;
     out->params_dev = tables * emb / tp + norm;
+    out->emb_params = tables * emb;
+    out->emb_params_dev = tables * emb / tp;
     out->kv_elems_per_token = 0;
     out->kv_elems_per_token_dev = 0;
     out->state_elems_per_seq = 0;

@@ -142,6 +142,11 @@ struct model {
     bool post_norms; /* a second norm after each block (Gemma 2/3 "sandwich" norms) */
     int norm; /* enum norm_kind */
     enum dtype dt_w, dt_act, dt_kv;
+    /* dtypes.embedding: the embedding table and lm_head kept at their own
+     * format (AWQ/GPTQ/fp8 checkpoints keep them unquantised), whatever the
+     * weight dtype or --weight-dtype; absent: they follow the weight dtype */
+    bool has_dt_emb;
+    enum dtype dt_emb;
     double published_params; /* 0 if not given */
     int64_t reading_repeat;  /* while loading: `repeat` of the group whose blocks are read */
     int n_groups;
@@ -158,7 +163,18 @@ struct model_counts {
     double state_elems_per_seq; /* summed over layers; stored in the KV dtype */
     double state_elems_per_seq_dev;
     double ep_params_dev;       /* part of params_dev split over expert-parallel devices */
+    double emb_params, emb_params_dev; /* of params (params_dev): embedding and lm_head */
 };
+
+/* Bytes of `params` weights of which `emb` are the embedding tables: those
+ * at the model's embedding dtype when it names one, the rest at dt_w
+ * (docs/conventions.md, "Precision formats"). */
+static inline double model_weight_bytes(const struct model *m, double params, double emb,
+                                        enum dtype dt_w)
+{
+    const enum dtype de = m->has_dt_emb ? m->dt_emb : dt_w;
+    return (params - emb) * dtype_bytes(dt_w) + emb * dtype_bytes(de);
+}
 
 /* Loads a model description from an opbound YAML file (model_file_load in
  * model_file.h also takes a Hugging Face config.json). Returns 0 with *out

@@ -86,12 +86,13 @@ void analysis_run(struct analysis *a, const struct model *m, const struct device
         model_count(m, a->step.tp, &a->counts);
         a->counts_tp = a->step.tp;
     }
-    const double wb = dtype_bytes(a->step.dt_w), kvb = dtype_bytes(a->step.dt_kv);
-    a->weight_bytes = a->counts.params * wb;
+    const double kvb = dtype_bytes(a->step.dt_kv);
+    a->weight_bytes = model_weight_bytes(m, a->counts.params, a->counts.emb_params, a->step.dt_w);
     a->kv_bytes_per_token = a->counts.kv_elems_per_token * kvb;
     /* expert parallelism: each device holds 1/ep of the routed experts */
-    a->weight_bytes_dev =
-        (a->counts.params_dev - a->counts.ep_params_dev * (1.0 - 1.0 / a->step.ep)) * wb;
+    a->weight_bytes_dev = model_weight_bytes(
+        m, a->counts.params_dev - a->counts.ep_params_dev * (1.0 - 1.0 / a->step.ep),
+        a->counts.emb_params_dev, a->step.dt_w);
     a->kv_bytes_per_token_dev = a->counts.kv_elems_per_token_dev * kvb;
     a->state_bytes_per_seq = a->counts.state_elems_per_seq * kvb;
     a->state_bytes_per_seq_dev = a->counts.state_elems_per_seq_dev * kvb;

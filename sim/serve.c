@@ -553,7 +553,7 @@ static int memory_budget(struct sim *x, struct err *e)
     struct model_counts mc;
     model_count(m, x->tp_a, &mc);
     const double wb = dtype_bytes(x->dw), kvb = dtype_bytes(x->dk);
-    r->weight_bytes_dev = mc.params_dev * wb;
+    r->weight_bytes_dev = model_weight_bytes(m, mc.params_dev, mc.emb_params_dev, x->dw);
     if (s->afd.on) {
         r->weight_bytes_dev -= ffn_params_dev(m, x->tp_a) * wb;
         r->ffn_weight_bytes_dev = ffn_params_dev(m, s->afd.ffn_devices) * wb;

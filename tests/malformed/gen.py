@@ -391,6 +391,12 @@ cli('serve-no-hw', 'serve ' + '{R}/examples/serve-llama8b-fixed.yaml', 'opbound 
 cli('calibrate-no-o', 'calibrate ' + '{R}/tests/fuzz/seeds/meas/gemm-attention.csv' + ' --hw h100', 'opbound calibrate: ', '')
 cli('roofline-bad-ext', 'roofline llama-3-8b --hw h100 --phase decode --context 8 -o out.jpg', 'opbound roofline: ', '.png')
 
+# quantization_config shapes (docs/import.md, "Quantised checkpoints")
+QV = '"vocab_size": 32000'
+C('quant-unknown', variant(CFG, QV, QV + ',\n  "quantization_config": {"quant_method": "bitsandbytes"}'), ('{"quant_method"',), "not modelled")
+C('quant-ct-3bit', variant(CFG, QV, QV + ',\n  "quantization_config": {"quant_method": "compressed-tensors", "config_groups": {"g": {"weights": {"num_bits": 3, "type": "int"}}}}'), ('{"num_bits"',), "3-bit int")
+C('quant-ct-no-weights', variant(CFG, QV, QV + ',\n  "quantization_config": {"quant_method": "compressed-tensors", "config_groups": {}}'), ('{"quant_method"',), "num_bits")
+
 # ---------------------------------------------------------------- plan --csv (shards for --merge)
 PLAN_META = ('meta,format,opbound-plan-1\nmeta,model,llama-3-8b\nmeta,hw,h100\nmeta,gpus,1\n'
              'meta,isl,1024\nmeta,osl,128\nmeta,ttft_s,0\nmeta,tpot_s,0\n'
