@@ -101,6 +101,8 @@ void model_lower(const struct model *m, const struct step *st, struct graph *g)
     g->dt_w = st->dt_w;
     g->dt_act = st->dt_act;
     g->dt_kv = st->dt_kv;
+    g->has_dt_gemm = st->has_dt_gemm || m->has_dt_gemm;
+    g->dt_gemm = st->has_dt_gemm ? st->dt_gemm : m->dt_gemm;
     g->block = BLK_MODEL;
     g->group = -1;
     g->layer_first = -1;

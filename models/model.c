@@ -38,6 +38,10 @@ static const struct key_spec DTYPE_KEYS[] = {
     {"activation", KEY_DTYPE, OFF(dt_act), 0, 0, 1, NULL, "",
      "activations; also the compute dtype of matmuls"},
     {"kv", KEY_DTYPE, OFF(dt_kv), 0, 0, 1, NULL, "", "KV cache (--kv-dtype overrides)"},
+    {"gemm", KEY_DTYPE, OFF(dt_gemm), 0, 0, 0, NULL, "",
+     "compute dtype of the weight GEMMs (projections, FFN and experts, lm_head): their "
+     "tensor rate and input bytes; outputs, the attention core and vector ops stay at "
+     "the activation dtype (--gemm-dtype overrides; default: the activation dtype)"},
     {"embedding", KEY_DTYPE, OFF(dt_emb), 0, 0, 0, NULL, "",
      "embedding table and lm_head, kept at this format under any weight dtype (AWQ, GPTQ "
      "and fp8 checkpoints keep them unquantised; default: the weight dtype)"},
@@ -264,6 +268,7 @@ static int model_from_doc(struct yml_doc *d, const char *path, struct model **ou
                      &present, e))
         goto fail;
     m->has_dt_emb = (present >> yml_key_index(DTYPE_KEYS, N(DTYPE_KEYS), "embedding")) & 1;
+    m->has_dt_gemm = (present >> yml_key_index(DTYPE_KEYS, N(DTYPE_KEYS), "gemm")) & 1;
     yml_node groups = yml_map_get(d, root, "groups");
     int ng = yml_seq_len(d, groups);
     if (ng == 0) {

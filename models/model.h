@@ -40,6 +40,11 @@ struct step {
     double ep;        /* expert-parallel devices (1 = none; 0 read as 1): MoE blocks
                        * hold E/ep experts and exchange tokens by all-to-all */
     enum dtype dt_w, dt_act, dt_kv;
+    /* compute dtype of the weight GEMMs (projections, FFN, experts, lm_head),
+     * overriding the model's dtypes.gemm; the attention core and vector ops
+     * stay at dt_act (docs/conventions.md, "Compute dtype") */
+    bool has_dt_gemm;
+    enum dtype dt_gemm;
     /* Implementation profile (models/profile.h); NULL lowers one op per role
      * with no implementation chosen (the outputs before profiles existed). */
     const struct profile *profile;
@@ -147,6 +152,10 @@ struct model {
      * weight dtype or --weight-dtype; absent: they follow the weight dtype */
     bool has_dt_emb;
     enum dtype dt_emb;
+    /* dtypes.gemm: compute dtype of the weight GEMMs (fp8 GEMMs with bf16
+     * attention); absent: the activation dtype */
+    bool has_dt_gemm;
+    enum dtype dt_gemm;
     double published_params; /* 0 if not given */
     int64_t reading_repeat;  /* while loading: `repeat` of the group whose blocks are read */
     int n_groups;

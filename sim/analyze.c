@@ -45,6 +45,8 @@ static void set_step(struct step *st, enum phase ph, double batch, double len,
     st->dt_w = sc->has_dt_w ? sc->dt_w : m->dt_w;
     st->dt_act = m->dt_act;
     st->dt_kv = sc->has_dt_kv ? sc->dt_kv : m->dt_kv;
+    st->has_dt_gemm = sc->has_dt_gemm;
+    st->dt_gemm = sc->dt_gemm;
     st->profile = sc->profile;
 }
 
@@ -115,6 +117,24 @@ void analysis_run(struct analysis *a, const struct model *m, const struct device
         sc->phase == PHASE_PREFILL ? b * len / a->tot.time_s : b / a->tot.time_s;
     const double exact = 9007199254740992.0;
     a->counts_exact = a->tot.flops < exact && a->tot.bytes < exact && a->counts.params < exact;
+}
+
+int analysis_check_compute(const struct model *m, const struct device *d,
+                           const struct scenario *sc, struct err *e)
+{
+    if (!sc->has_dt_gemm && !m->has_dt_gemm) return 0;
+    const enum dtype g = sc->has_dt_gemm ? sc->dt_gemm : m->dt_gemm;
+    if (d->tensor_flops_per_s[g] > 0) return 0;
+    char list[128] = "";
+    for (int i = 0; i < DT_COUNT; i++)
+        if (d->tensor_flops_per_s[i] > 0)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", list[0] ? ", " : "",
+                     dtype_name((enum dtype)i));
+    return err_set(e, d->file, 0, 0,
+                   "%s has no %s tensor rate (tensor_flops_per_s lists %s): GEMMs in %s (%s) "
+                   "cannot run on it",
+                   d->name, dtype_name(g), list, dtype_name(g),
+                   sc->has_dt_gemm ? "--gemm-dtype" : "the model's dtypes.gemm");
 }
 
 double analysis_run_step(struct analysis *a, const struct model *m, const struct device *d,

@@ -21,8 +21,8 @@ struct scenario {
     double context; /* decode: cached tokens L before the step */
     double tp;      /* tensor-parallel devices (>= 1); figures are per device */
     double ep;      /* expert-parallel devices (0 or 1 = none); see docs/moe.md */
-    bool has_dt_w, has_dt_kv;
-    enum dtype dt_w, dt_kv; /* overrides of the model's dtypes */
+    bool has_dt_w, has_dt_kv, has_dt_gemm;
+    enum dtype dt_w, dt_kv, dt_gemm; /* overrides of the model's dtypes */
     const struct profile *profile; /* implementation profile; NULL: none (models/profile.h) */
 };
 
@@ -88,6 +88,13 @@ double analysis_ttft_request_s(const struct model *m, const struct device *d,
  * way), -1 if out of memory. */
 double analysis_smallest_fit(const struct model *m, const struct device *d,
                              const struct scenario *sc, bool ep, int max);
+
+/* Whether device d has a tensor rate for every compute dtype the scenario
+ * asks of it beyond the activation dtype (the GEMM dtype of --gemm-dtype or
+ * the model's dtypes.gemm). 0, or -1 with e set naming the dtype and what the
+ * device lists. */
+int analysis_check_compute(const struct model *m, const struct device *d,
+                           const struct scenario *sc, struct err *e);
 
 const char *phase_name(enum phase p);
 

@@ -559,6 +559,7 @@ int cmd_sweep(int argc, char **argv)
             sc.tp = s.par[pi].tp;
             sc.ep = s.par[pi].ep;
             rc = cli_check_scenario(s.m[i], &sc);
+            if (!rc && analysis_check_compute(s.m[i], d, &sc, &e)) rc = cli_fail_err(&e);
         }
     }
     if (!rc && run_points(&s)) {
