@@ -133,6 +133,7 @@ void model_lower(const struct model *m, const struct step *st, struct graph *g)
         const struct lower_ctx cg = {.m = m, .st = gs, .tokens = tg};
         site_vars(&cg, v);
         g->group = i;
+        g->dt_kv = lg->has_dt_kv ? lg->dt_kv : st->dt_kv; /* the group's cache format */
         g->layer_first = lg->first_layer;
         g->layer_count = (int)lg->repeat;
         g->block = BLK_ATTN;
@@ -158,6 +159,7 @@ void model_lower(const struct model *m, const struct step *st, struct graph *g)
     }
     g->block = BLK_MODEL;
     g->group = -1;
+    g->dt_kv = st->dt_kv;
     g->layer_first = -1;
     g->layer_count = 1;
     site_vars(&c, v);

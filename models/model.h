@@ -125,6 +125,11 @@ double kv_budget_held(const struct kv_budget *b, double ctx);
 
 struct layer_group {
     int64_t repeat;
+    /* kv_dtype: this group's cache (KV, or a linear mixer's state) in its own
+     * format whatever the model's KV dtype or --kv-dtype (Llama 4's global
+     * layers in bf16, MiniMax's fp32 state); absent: the KV dtype */
+    bool has_dt_kv;
+    enum dtype dt_kv;
     struct kv_budget budget;
     /* Layer routing (docs/layer-routing.md); costs are expectations. */
     double mod_capacity;            /* mixture-of-depths: fraction of tokens through the
@@ -196,6 +201,15 @@ void model_free(struct model *m); /* accepts NULL */
 
 /* Counts for the whole model and for one of tp tensor-parallel devices. */
 void model_count(const struct model *m, double tp, struct model_counts *out);
+/* Cache bytes at KV dtype dt_kv, each group at its own kv_dtype where it
+ * names one (docs/conventions.md, "Cache dtypes"). */
+struct model_cache {
+    double kv_bytes_per_token, kv_bytes_per_token_dev;   /* summed over layers */
+    double state_bytes_per_seq, state_bytes_per_seq_dev;
+};
+void model_cache_bytes(const struct model *m, double tp, enum dtype dt_kv, struct model_cache *out);
+/* model_kv_elems_per_seq in bytes: each group's elements at its dtype. */
+double model_kv_bytes_per_seq(const struct model *m, double tp, double ctx, enum dtype dt_kv);
 /* KV-cache elements one of tp devices holds per sequence with ctx tokens in
  * context: sum over layers of min(ctx, kv_window) x cached elements per token
  * (ctx where kv_window is 0). State elements are not included. */

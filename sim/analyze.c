@@ -88,20 +88,22 @@ void analysis_run(struct analysis *a, const struct model *m, const struct device
         model_count(m, a->step.tp, &a->counts);
         a->counts_tp = a->step.tp;
     }
-    const double kvb = dtype_bytes(a->step.dt_kv);
     a->weight_bytes = model_weight_bytes(m, a->counts.params, a->counts.emb_params, a->step.dt_w);
-    a->kv_bytes_per_token = a->counts.kv_elems_per_token * kvb;
+    struct model_cache cb;
+    model_cache_bytes(m, a->step.tp, a->step.dt_kv, &cb); /* each group at its cache dtype */
+    a->kv_bytes_per_token = cb.kv_bytes_per_token;
     /* expert parallelism: each device holds 1/ep of the routed experts */
     a->weight_bytes_dev = model_weight_bytes(
         m, a->counts.params_dev - a->counts.ep_params_dev * (1.0 - 1.0 / a->step.ep),
         a->counts.emb_params_dev, a->step.dt_w);
-    a->kv_bytes_per_token_dev = a->counts.kv_elems_per_token_dev * kvb;
-    a->state_bytes_per_seq = a->counts.state_elems_per_seq * kvb;
-    a->state_bytes_per_seq_dev = a->counts.state_elems_per_seq_dev * kvb;
+    a->kv_bytes_per_token_dev = cb.kv_bytes_per_token_dev;
+    a->state_bytes_per_seq = cb.state_bytes_per_seq;
+    a->state_bytes_per_seq_dev = cb.state_bytes_per_seq_dev;
     a->ctx_tokens = a->step.ctx_prior + a->step.q_len;
     /* sliding-window layers hold at most their window (model_kv_elems_per_seq) */
     const double seq_cache =
-        model_kv_elems_per_seq(m, a->step.tp, a->ctx_tokens) * kvb + a->state_bytes_per_seq_dev;
+        model_kv_bytes_per_seq(m, a->step.tp, a->ctx_tokens, a->step.dt_kv) +
+        a->state_bytes_per_seq_dev;
     a->kv_cache_bytes = b * seq_cache;
     a->act_bytes = a->tot.act_peak_bytes;
     a->memory_bytes = a->weight_bytes_dev + a->kv_cache_bytes + a->act_bytes;

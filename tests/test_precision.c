@@ -127,6 +127,62 @@ static void test_gemm_compute_dtype(void **state)
     model_free(m);
 }
 
+/* Per-group cache dtypes (docs/conventions.md, "Cache dtypes"): a model of
+ * hidden 256 whose KV dtype is fp8, three GQA layers (2 KV heads of 64: K and
+ * V 2 x 2 x 64 = 256 elements per token each) and one more kept in bf16 (as
+ * Llama 4 keeps its global layers), and a lightning-attention layer (4 heads
+ * of 64: state 4 x 64 x 64 = 16,384 elements) kept in fp32 (as MiniMax keeps
+ * its state). By hand: KV per token 3 x 256 x 1 + 256 x 2 = 1,280 B; state
+ * 16,384 x 4 = 65,536 B per sequence. --kv-dtype int4 moves only the first
+ * group: 3 x 256 x 0.5 + 512 = 896 B. A decode step of one sequence at
+ * context 15 holds 16 tokens: 16 x 1,280 + 65,536 = 86,016 B; the bf16
+ * group's attention reads 16 x 256 x 2 = 8,192 B of KV per layer, an fp8
+ * layer's 4,096. */
+static void test_group_cache_dtypes(void **state)
+{
+    (void)state;
+    static const char y[] =
+        "name: cache-dtypes\nhidden: 256\nlayers: 5\nvocab: 1000\ntied_embeddings: true\n"
+        "norm: rmsnorm\ndtypes: {weight: bf16, activation: bf16, kv: fp8}\ngroups:\n"
+        "  - repeat: 3\n"
+        "    attention: {kind: gqa, heads: 4, kv_heads: 2, head_dim: 64}\n"
+        "    ffn: {kind: swiglu, intermediate: 512}\n"
+        "  - repeat: 1\n    kv_dtype: bf16\n"
+        "    attention: {kind: gqa, heads: 4, kv_heads: 2, head_dim: 64}\n"
+        "    ffn: {kind: swiglu, intermediate: 512}\n"
+        "  - repeat: 1\n    kv_dtype: fp32\n"
+        "    attention: {kind: linattn, heads: 4, head_dim: 64}\n"
+        "    ffn: {kind: swiglu, intermediate: 512}\n";
+    struct model *m = NULL;
+    struct err e;
+    assert_int_equal(model_load_text("cache-dtypes", y, strlen(y), &m, &e), 0);
+    struct model_cache cb;
+    model_cache_bytes(m, 1, DT_FP8, &cb);
+    assert_exact(cb.kv_bytes_per_token, 1280);
+    assert_exact(cb.state_bytes_per_seq, 65536);
+    model_cache_bytes(m, 1, DT_INT4, &cb);
+    assert_exact(cb.kv_bytes_per_token, 896);
+    assert_exact(cb.state_bytes_per_seq, 65536);
+    struct device *d = tu_device_ideal();
+    struct analysis a;
+    assert_int_equal(analysis_init(&a, m), 0);
+    struct scenario sc = {.phase = PHASE_DECODE, .batch = 1, .context = 15, .tp = 1};
+    analysis_run(&a, m, d, &sc);
+    assert_exact(a.kv_bytes_per_token, 1280);
+    assert_exact(a.kv_cache_bytes, 16 * 1280 + 65536);
+    int seen = 0;
+    for (int i = 0; i < a.graph.n; i++) {
+        const struct op *op = &a.graph.ops[i];
+        if (op->kind != OP_ATTENTION) continue;
+        assert_exact(op->cost.bytes_kv, op->group == 1 ? 8192 : 4096);
+        seen |= 1 << op->group;
+    }
+    assert_int_equal(seen, 3);
+    analysis_free(&a);
+    device_free(d);
+    model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -134,6 +190,7 @@ int main(void)
         cmocka_unit_test(test_gemm_weight_bytes),
         cmocka_unit_test(test_fp4_rates),
         cmocka_unit_test(test_gemm_compute_dtype),
+        cmocka_unit_test(test_group_cache_dtypes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -128,6 +128,9 @@ M('empty-file', '', (1, 1), "empty document")
 M('only-comments', '# nothing here\n# at all\n', (1, 1), "empty document")
 M('layers-mismatch', variant(MODEL, 'layers: 32', 'layers: 30'), ('30',), "30")
 
+M('group-kv-dtype-unknown', variant(MODEL, '  - repeat: 32\n', '  - repeat: 32\n    kv_dtype: fp9\n'), ('fp9',), "unknown dtype 'fp9'")
+M('dtypes-gemm-unknown', variant(MODEL, 'kv: bf16}', 'kv: bf16, gemm: fp9}'), ('fp9',), "unknown dtype 'fp9'")
+
 # ---------------------------------------------------------------- device YAML
 DEV = """# a trimmed H100 for the malformed-input corpus
 name: D
