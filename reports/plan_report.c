@@ -16,15 +16,15 @@ static void row_line(FILE *out, const struct plan_row *w, int rank)
     if (rank > 0) snprintf(rk, sizeof rk, "%d", rank);
     else snprintf(rk, sizeof rk, "-");
     if (w->mode == PLAN_DISAGG)
-        snprintf(pool, sizeof pool, "%gx tp%g ep%g %s", w->n_prefill, w->tp_p, w->ep_p,
-                 dtype_name(w->dt_w_p));
+        snprintf(pool, sizeof pool, "%gx tp%g ep%g %s/%s", w->n_prefill, w->tp_p, w->ep_p,
+                 dtype_name(w->dt_w_p), dtype_name(w->dt_gemm_p));
     else
         snprintf(pool, sizeof pool, "-");
     fprintf(out,
-            "%4s  %-6s  %3g  %3g  %4g  %8g  %-9s  %-6s  %7g  %-20s  %7g  %9s  %9s  %10s  %10s  %8s  "
-            "%10s\n",
+            "%4s  %-6s  %3g  %3g  %4g  %8g  %-9s  %-6s  %-5s  %7g  %-26s  %7g  %9s  %9s  %10s  "
+            "%10s  %8s  %10s\n",
             rk, plan_mode_name(w->mode), w->tp, w->ep, w->gpus, w->replicas, dtype_name(w->dt_w),
-            dtype_name(w->dt_kv), w->batch, pool, w->mode == PLAN_DISAGG ? w->n_decode : 1,
+            dtype_name(w->dt_kv), dtype_name(w->dt_gemm), w->batch, pool, w->mode == PLAN_DISAGG ? w->n_decode : 1,
             fmt_time(t1, sizeof t1, w->ttft_s), fmt_time(t2, sizeof t2, w->tpot_s),
             fmt_si(s1, sizeof s1, w->tok_s_user, ""), fmt_si(s2, sizeof s2, w->tok_s_gpu, ""),
             w->usd_per_mtok > 0 ? (snprintf(s3, sizeof s3, "%.3g", w->usd_per_mtok), s3) : "n/a",
@@ -34,10 +34,10 @@ static void row_line(FILE *out, const struct plan_row *w, int rank)
 static void header(FILE *out)
 {
     fprintf(out,
-            "%4s  %-6s  %3s  %3s  %4s  %8s  %-9s  %-6s  %7s  %-20s  %7s  %9s  %9s  %10s  %10s  %8s  "
-            "%10s\n",
-            "rank", "mode", "tp", "ep", "gpus", "replicas", "weight", "kv", "batch",
-            "prefill pool", "decode", "TTFT", "TPOT", "tok/s/user", "tok/s/GPU", "$/Mtok",
+            "%4s  %-6s  %3s  %3s  %4s  %8s  %-9s  %-6s  %-5s  %7s  %-26s  %7s  %9s  %9s  %10s  "
+            "%10s  %8s  %10s\n",
+            "rank", "mode", "tp", "ep", "gpus", "replicas", "weight", "kv", "gemm", "batch",
+            "prefill pool (w/gemm)", "decode", "TTFT", "TPOT", "tok/s/user", "tok/s/GPU", "$/Mtok",
             "memory");
 }
 

@@ -207,6 +207,8 @@ static bool wanted(const struct coll *c, uint64_t key, enum plan_mode mode, doub
 struct cfg {
     double tp, ep, gpus;
     enum dtype dt_w, dt_kv;
+    bool gemm_own;        /* GEMMs in dt_gemm (fp8) rather than the model's */
+    enum dtype dt_gemm;   /* the weight GEMMs' compute dtype in force */
     double t_prefill_s, t_kv_s; /* one request's prefill; its KV cache over one link */
     bool prefill_fits;
     double bmax;                /* largest decode batch at context isl + osl */
@@ -257,7 +259,8 @@ static void search_cfg(const struct search *s, int j, struct analysis *an, struc
     const double cap = s->d->mem_capacity_bytes, price = s->d->price_usd_per_hour;
     struct scenario sc = {.phase = PHASE_DECODE, .context = ctx_avg, .tp = g->tp, .ep = g->ep,
                           .has_dt_w = true, .has_dt_kv = true, .dt_w = g->dt_w,
-                          .dt_kv = g->dt_kv};
+                          .dt_kv = g->dt_kv, .has_dt_gemm = g->gemm_own,
+                          .dt_gemm = g->dt_gemm};
     int k = 0;
     for (double b = 1; b <= g->bmax; b = b >= g->bmax ? g->bmax + 1 : fmin(next_batch(b), g->bmax),
                 k++) {
@@ -290,6 +293,7 @@ static void search_cfg(const struct search *s, int j, struct analysis *an, struc
                 struct plan_row w = {.key = key, .mode = PLAN_AGG, .tp = g->tp, .ep = g->ep,
                                      .gpus = g->gpus, .batch = b, .dt_w = g->dt_w,
                                      .dt_kv = g->dt_kv, .dt_w_p = g->dt_w,
+                                     .dt_gemm = g->dt_gemm, .dt_gemm_p = g->dt_gemm,
                                      .t_prefill_s = g->t_prefill_s, .ttft_s = g->t_prefill_s,
                                      .t_decode_s = t_d, .tpot_s = tpot, .tok_s_gpu = gpu_rate,
                                      .memory_bytes = mem, .sample = sample};
@@ -325,6 +329,7 @@ static void search_cfg(const struct search *s, int j, struct analysis *an, struc
                                      .gpus = gpus, .batch = b, .dt_w = g->dt_w,
                                      .dt_kv = g->dt_kv, .n_prefill = np, .n_decode = nd,
                                      .tp_p = p->tp, .ep_p = p->ep, .dt_w_p = p->dt_w,
+                                     .dt_gemm = g->dt_gemm, .dt_gemm_p = p->dt_gemm,
                                      .t_prefill_s = p->t_prefill_s, .t_kv_s = p->t_kv_s,
                                      .ttft_s = ttft, .t_decode_s = t_d, .tpot_s = t_d,
                                      .tok_s_gpu = gpu_rate, .memory_bytes = mem,
@@ -375,6 +380,10 @@ static int make_cfgs(struct search *s, struct analysis *an)
     const bool moe = mc.ep_params_dev > 0;
     const enum dtype wts[3] = {m->dt_w, DT_FP8, DT_INT4_G128}, kvs[2] = {m->dt_kv, DT_FP8};
     const int n_w = q->vary_dtypes ? 3 : 1, n_kv = q->vary_dtypes ? 2 : 1;
+    /* GEMMs in the model's compute dtype, and in fp8 where the device has an
+     * fp8 tensor rate and the model computes wider (docs/plan.md) */
+    const enum dtype gemm0 = m->has_dt_gemm ? m->dt_gemm : m->dt_act;
+    const int n_gemm = q->vary_dtypes && d->tensor_flops_per_s[DT_FP8] > 0 && gemm0 < DT_FP8 ? 2 : 1;
     int cap = 0;
     for (double tp = 1; tp <= q->gpus; tp *= 2) {
         if (model_tp_check(m, tp, NULL)) continue;
@@ -384,6 +393,7 @@ static int make_cfgs(struct search *s, struct analysis *an)
                 if (wi > 0 && wts[wi] == wts[0]) continue;
                 for (int ki = 0; ki < n_kv; ki++) {
                     if (ki > 0 && kvs[ki] == kvs[0]) continue;
+                    for (int gi = 0; gi < n_gemm; gi++) {
                     if (s->n_cfg == PLAN_CFG_MAX) break;
                     if (s->n_cfg == cap) {
                         cap = cap ? 2 * cap : 64;
@@ -393,10 +403,12 @@ static int make_cfgs(struct search *s, struct analysis *an)
                     }
                     struct cfg *g = &s->cfgs[s->n_cfg++];
                     *g = (struct cfg){.tp = tp, .ep = ep, .gpus = tp * ep, .dt_w = wts[wi],
-                                      .dt_kv = kvs[ki]};
+                                      .dt_kv = kvs[ki], .gemm_own = gi > 0,
+                                      .dt_gemm = gi > 0 ? DT_FP8 : gemm0};
                     struct scenario sc = {.phase = PHASE_PREFILL, .batch = 1, .seq = q->isl,
                                           .tp = tp, .ep = ep, .has_dt_w = true,
-                                          .has_dt_kv = true, .dt_w = wts[wi], .dt_kv = kvs[ki]};
+                                          .has_dt_kv = true, .dt_w = wts[wi], .dt_kv = kvs[ki],
+                                          .has_dt_gemm = g->gemm_own, .dt_gemm = g->dt_gemm};
                     analysis_run(an, m, d, &sc);
                     g->t_prefill_s = an->tot.time_s;
                     g->prefill_fits = an->fits;
@@ -410,6 +422,7 @@ static int make_cfgs(struct search *s, struct analysis *an)
                     g->weight_bytes_dev = an->weight_bytes_dev;
                     g->seq_bytes_dev = an->kv_cache_bytes; /* batch 1 */
                     g->analyses = 4;                       /* two phases each */
+                    }
                 }
             }
         }

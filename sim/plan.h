@@ -61,6 +61,7 @@ struct plan_row {
     double n_prefill, n_decode; /* deployments in each pool */
     double tp_p, ep_p;          /* one prefill deployment */
     enum dtype dt_w_p;          /* its weights (KV dtype: dt_kv, shared) */
+    enum dtype dt_gemm, dt_gemm_p; /* weight GEMMs' compute dtype: decode, prefill */
     double t_prefill_s;  /* prefill of one request of isl tokens */
     double t_kv_s;       /* moving its KV cache to the decode pool (disaggregated) */
     double ttft_s;       /* t_prefill (+ t_kv) */

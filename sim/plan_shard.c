@@ -12,11 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ROW_FIELDS 26
+#define ROW_FIELDS 28
 static const char *const HEADER =
     "key,mode,tp,ep,gpus,replicas,batch,dt_w,dt_kv,n_prefill,n_decode,tp_p,ep_p,dt_w_p,"
     "t_prefill_s,t_kv_s,ttft_s,t_decode_s,tpot_s,tok_s_user,tok_s_gpu,tok_s_total,"
-    "usd_per_mtok,memory_bytes,meets,sample";
+    "usd_per_mtok,memory_bytes,meets,sample,dt_gemm,dt_gemm_p";
 
 static const char *modes_name(const struct plan_req *q)
 {
@@ -42,12 +42,13 @@ int plan_csv_write(FILE *f, const char *model, const char *hw, const struct plan
         const struct plan_row *w = &r->rows[i];
         fprintf(f,
                 "%llu,%s,%.17g,%.17g,%.17g,%.17g,%.17g,%s,%s,%.17g,%.17g,%.17g,%.17g,%s,"
-                "%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%d,%d\n",
+                "%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%d,%d,%s,%s\n",
                 (unsigned long long)w->key, plan_mode_name(w->mode), w->tp, w->ep, w->gpus,
                 w->replicas, w->batch, dtype_name(w->dt_w), dtype_name(w->dt_kv), w->n_prefill,
                 w->n_decode, w->tp_p, w->ep_p, dtype_name(w->dt_w_p), w->t_prefill_s, w->t_kv_s,
                 w->ttft_s, w->t_decode_s, w->tpot_s, w->tok_s_user, w->tok_s_gpu,
-                w->tok_s_total, w->usd_per_mtok, w->memory_bytes, w->meets, w->sample);
+                w->tok_s_total, w->usd_per_mtok, w->memory_bytes, w->meets, w->sample,
+                dtype_name(w->dt_gemm), dtype_name(w->dt_gemm_p));
     }
     return ferror(f) ? -1 : 0;
 }
@@ -144,7 +145,7 @@ static int row_line(char **f, struct plan_row *w, const char *path, int ln, stru
     col[0] = 1;
     for (int i = 1; i < ROW_FIELDS; i++) col[i] = col[i - 1] + (int)strlen(f[i - 1]) + 1;
     for (int i = 1; i < ROW_FIELDS; i++) {
-        const bool text = i == 1 || i == 7 || i == 8 || i == 13;
+        const bool text = i == 1 || i == 7 || i == 8 || i == 13 || i >= 26;
         if (!text && num(f[i], &v[i]))
             return err_set(e, path, ln, col[i], "field %d '%s': not a number", i + 1, f[i]);
     }
@@ -155,9 +156,9 @@ static int row_line(char **f, struct plan_row *w, const char *path, int ln, stru
     if (strcmp(f[1], "agg") == 0) w->mode = PLAN_AGG;
     else if (strcmp(f[1], "disagg") == 0) w->mode = PLAN_DISAGG;
     else return err_set(e, path, ln, col[1], "mode '%s': agg or disagg", f[1]);
-    static const int DT[3] = {7, 8, 13};
-    enum dtype *dst[3] = {&w->dt_w, &w->dt_kv, &w->dt_w_p};
-    for (int i = 0; i < 3; i++)
+    static const int DT[5] = {7, 8, 13, 26, 27};
+    enum dtype *dst[5] = {&w->dt_w, &w->dt_kv, &w->dt_w_p, &w->dt_gemm, &w->dt_gemm_p};
+    for (int i = 0; i < 5; i++)
         if (dtype_parse(f[DT[i]], dst[i]))
             return err_set(e, path, ln, col[DT[i]], "unknown dtype '%s'", f[DT[i]]);
     for (int i = 24; i < 26; i++)

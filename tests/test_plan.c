@@ -126,7 +126,7 @@ static void test_plan_llama8b(void **state)
         assert_exact(w->ep, 1);
         const bool first = i == 0 || r.rows[i - 1].mode != PLAN_AGG ||
                            r.rows[i - 1].tp != w->tp || r.rows[i - 1].dt_w != w->dt_w ||
-                           r.rows[i - 1].dt_kv != w->dt_kv;
+                           r.rows[i - 1].dt_kv != w->dt_kv || r.rows[i - 1].dt_gemm != w->dt_gemm;
         if (first) {
             assert_exact(w->batch, 1);
             cfgs++;
@@ -139,7 +139,8 @@ static void test_plan_llama8b(void **state)
         if (last) {
             struct scenario sc = {.phase = PHASE_DECODE, .batch = w->batch,
                                   .context = q.isl + q.osl - 1, .tp = w->tp, .has_dt_w = true,
-                                  .has_dt_kv = true, .dt_w = w->dt_w, .dt_kv = w->dt_kv};
+                                  .has_dt_kv = true, .dt_w = w->dt_w, .dt_kv = w->dt_kv,
+                                  .has_dt_gemm = true, .dt_gemm = w->dt_gemm};
             analysis_run(&an, m, d, &sc);
             assert_true(an.fits);
             sc.batch += 1;
@@ -147,14 +148,31 @@ static void test_plan_llama8b(void **state)
             assert_false(an.fits);
         }
     }
-    assert_int_equal(cfgs, 12);
+    /* x 2 GEMM compute dtypes: bf16 and fp8 (the H100 lists an fp8 rate) */
+    assert_int_equal(cfgs, 24);
     analysis_free(&an);
     plan_free(&r);
     /* keeping the model's dtypes: bf16 only */
     q.vary_dtypes = false;
     assert_int_equal(plan_run(m, d, &q, &r), 0);
-    for (int i = 0; i < r.n; i++) assert_true(r.rows[i].dt_w == DT_BF16 && r.rows[i].dt_kv == DT_BF16);
+    for (int i = 0; i < r.n; i++)
+        assert_true(r.rows[i].dt_w == DT_BF16 && r.rows[i].dt_kv == DT_BF16 &&
+                    r.rows[i].dt_gemm == DT_BF16);
     plan_free(&r);
+    /* the A100 lists no fp8 tensor rate: no fp8 GEMMs searched there; the H100
+     * search above had them */
+    bool fp8_h100 = false;
+    for (int i = 0; i < r.n; i++) fp8_h100 |= r.rows[i].dt_gemm == DT_FP8;
+    plan_free(&r);
+    struct device *a100 = tu_device("a100-sxm4-80gb");
+    q.vary_dtypes = true;
+    assert_int_equal(plan_run(m, a100, &q, &r), 0);
+    assert_true(r.n > 0);
+    for (int i = 0; i < r.n; i++)
+        assert_true(r.rows[i].dt_gemm == DT_BF16 && r.rows[i].dt_gemm_p == DT_BF16);
+    device_free(a100);
+    q.vary_dtypes = false;
+    assert_false(fp8_h100); /* --dtypes model: the model's only */
     /* an impossible target: nothing meets it */
     q.tpot_max_s = 1e-6;
     assert_int_equal(plan_run(m, d, &q, &r), 0);
@@ -192,7 +210,7 @@ static void test_plan_by_hand(void **state)
             seen |= 1;
         }
         if (w->mode == PLAN_AGG && w->tp == 1 && w->dt_w == DT_BF16 && w->dt_kv == DT_BF16 &&
-            (w->batch == 1 || w->batch == 7)) {
+            w->dt_gemm == DT_BF16 && (w->batch == 1 || w->batch == 7)) {
             struct scenario sc = {.phase = PHASE_DECODE, .batch = w->batch,
                                   .context = q.isl + q.osl / 2, .tp = 1};
             analysis_run(&an, m, d, &sc);
@@ -209,7 +227,7 @@ static void test_plan_by_hand(void **state)
     analysis_run(&an, m, d, &pre);
     for (int i = 0; i < r.n; i++)
         if (r.rows[i].tp == 1 && r.rows[i].dt_w == DT_BF16 && r.rows[i].dt_kv == DT_BF16 &&
-            r.rows[i].mode == PLAN_AGG)
+            r.rows[i].dt_gemm == DT_BF16 && r.rows[i].mode == PLAN_AGG)
             assert_exact(r.rows[i].t_prefill_s, an.tot.time_s);
     analysis_free(&an);
     plan_free(&r);
@@ -271,10 +289,10 @@ static void test_plan_cached_same(void **state)
     assert_same_result(&a, &b);
     assert_same_result(&a, &c);
     /* cfgs: tp 1, 2, 4 (32 heads, 8 KV heads) and ep 2, 4 at tp 1 (8 experts),
-     * x 3 weight x 2 KV dtypes = 30, four step analyses each (prefill and
+     * x 3 weight x 2 KV x 2 GEMM dtypes = 60, four step analyses each (prefill and
      * decode at the longest context, both phases); then one per batch, or
      * two with the full analysis */
-    assert_exact(a.analyses - b.analyses, b.analyses - 4 * 30);
+    assert_exact(a.analyses - b.analyses, b.analyses - 4 * 60);
     plan_free(&a);
     plan_free(&b);
     plan_free(&c);

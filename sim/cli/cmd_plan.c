@@ -96,7 +96,7 @@ static int plan_outputs(const char *C, const struct model *m, const struct devic
         struct scenario sc = {.phase = PHASE_DECODE, .batch = w->batch,
                               .context = q->isl + q->osl / 2.0, .tp = w->tp, .ep = w->ep,
                               .has_dt_w = true, .has_dt_kv = true, .dt_w = w->dt_w,
-                              .dt_kv = w->dt_kv};
+                              .dt_kv = w->dt_kv, .has_dt_gemm = true, .dt_gemm = w->dt_gemm};
         struct analysis an;
         if (analysis_init(&an, m) == 0) {
             analysis_run(&an, m, d, &sc);

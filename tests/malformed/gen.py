@@ -407,11 +407,11 @@ PLAN_META = ('meta,format,opbound-plan-1\nmeta,model,llama-3-8b\nmeta,hw,h100\nm
              'meta,shard,1/1\nmeta,configs,2\nmeta,meets,2\nmeta,analyses,6\nmeta,wall_s,0.01\n')
 PLAN_HDR = ('key,mode,tp,ep,gpus,replicas,batch,dt_w,dt_kv,n_prefill,n_decode,tp_p,ep_p,dt_w_p,'
             't_prefill_s,t_kv_s,ttft_s,t_decode_s,tpot_s,tok_s_user,tok_s_gpu,tok_s_total,'
-            'usd_per_mtok,memory_bytes,meets,sample\n')
+            'usd_per_mtok,memory_bytes,meets,sample,dt_gemm,dt_gemm_p\n')
 PLAN_ROWS = ('0,agg,1,1,1,1,1,bf16,bf16,0,0,0,0,bf16,0.028,0,0.028,0.0085,0.0087,114.9,114.9,'
-             '114.9,6.5,16211782144,1,1\n'
+             '114.9,6.5,16211782144,1,1,bf16,bf16\n'
              '65536,agg,1,1,1,1,2,bf16,bf16,0,0,0,0,bf16,0.028,0,0.028,0.00855,0.0089,112.3,'
-             '224.6,224.6,3.3,16363041792,1,1\n')
+             '224.6,224.6,3.3,16363041792,1,1,bf16,bf16\n')
 PLAN = PLAN_META + PLAN_HDR + PLAN_ROWS
 PM = 'plan --merge {}'
 P = lambda name, text, at, want: case('csv', 'plan-' + name, text, PM, at, want)
@@ -425,7 +425,8 @@ P('mode-unknown', variant(PLAN, '65536,agg', '65536,split'), ('split',), "agg or
 P('dtype-unknown', variant(PLAN, '1,2,bf16,bf16', '1,2,bf16,bf17'), ('bf17',), "bf17")
 P('number-bad', variant(PLAN, '0.00855', '0.0.0855'), ('0.0.0855',), "not a number")
 P('meets-two', variant(PLAN, '16363041792,1,1', '16363041792,2,1'), ('16363041792,2', 12), "0 or 1")
-P('fields-few', variant(PLAN, ',16363041792,1,1\n', ',16363041792,1\n'), ('65536',), "fields")
+P('fields-few', variant(PLAN, ',16363041792,1,1,bf16,bf16\n', ',16363041792,1,1,bf16\n'), ('65536',), "fields")
+P('gemm-dtype-unknown', variant(PLAN, '16363041792,1,1,bf16,bf16', '16363041792,1,1,bf16,fp9'), ('fp9',), "fp9")
 P('key-order', PLAN_META + PLAN_HDR + ''.join(reversed(PLAN_ROWS.splitlines(True))), ('0,agg',), "key order")
 P('no-header', PLAN_META, (18, 1), "no header")
 # every shard once: a file saying it is shard 1 of 2, merged alone (the command's check)
