@@ -211,6 +211,7 @@ struct cfg {
     enum dtype dt_gemm;   /* the weight GEMMs' compute dtype in force */
     double t_prefill_s, t_kv_s; /* one request's prefill; its KV cache over one link */
     bool prefill_fits;
+    bool pairs;           /* offered as a prefill pool (fits, has a link, not dominated) */
     double bmax;                /* largest decode batch at context isl + osl */
     double weight_bytes_dev, seq_bytes_dev; /* KV + state of one sequence at isl + osl */
     double analyses;
@@ -228,7 +229,9 @@ struct search {
     int k;
 };
 
-static double next_batch(double b) { return b + (b >= 2048 ? floor(b / 1024) : 1); }
+/* The batch grid: every batch to 256, then steps of floor(B/256) (under 0.4%
+ * apart); the largest that fits is always on it. */
+static double next_batch(double b) { return b + (b >= 512 ? floor(b / 256) : 1); }
 
 static uint64_t row_key(int j, int i, int k, double n_d)
 {
@@ -308,7 +311,7 @@ static void search_cfg(const struct search *s, int j, struct analysis *an, struc
         const bool tpot_ok = q->tpot_max_s <= 0 || t_d <= q->tpot_max_s;
         for (int i = 0; i < s->n_cfg; i++) {
             const struct cfg *p = &s->cfgs[i];
-            if (!p->prefill_fits || p->dt_kv != g->dt_kv || !(p->t_kv_s >= 0)) continue;
+            if (!p->pairs || p->dt_kv != g->dt_kv) continue;
             const double ttft = p->t_prefill_s + p->t_kv_s;
             const bool meets = fits_d && tpot_ok && (q->ttft_max_s <= 0 || ttft <= q->ttft_max_s);
             for (double nd = 1; nd * g->gpus + p->gpus <= q->gpus; nd++) {
@@ -430,6 +433,30 @@ static int make_cfgs(struct search *s, struct analysis *an)
     return 0;
 }
 
+/* Prefill pools worth pairing: a cfg is left out when another of the same
+ * size and KV dtype prefills no slower with no longer TTFT (strictly better
+ * in one, or equal and earlier in the search order): every row it would
+ * give is matched or beaten by that cfg's row at the same decode cfg, batch
+ * and pool size (no more prefill deployments, so no more GPUs), with a
+ * smaller key on ties. The same in every shard (docs/plan.md). */
+static void mark_pairs(struct cfg *c, int n)
+{
+    for (int i = 0; i < n; i++) {
+        struct cfg *p = &c[i];
+        p->pairs = p->prefill_fits && p->t_kv_s >= 0;
+        for (int j = 0; j < n && p->pairs; j++) {
+            const struct cfg *o = &c[j];
+            if (j == i || !o->prefill_fits || !(o->t_kv_s >= 0) || o->dt_kv != p->dt_kv ||
+                o->gpus != p->gpus)
+                continue;
+            const double tp_o = o->t_prefill_s, tp_p = p->t_prefill_s;
+            const double ttft_o = o->t_prefill_s + o->t_kv_s, ttft_p = p->t_prefill_s + p->t_kv_s;
+            if (tp_o <= tp_p && ttft_o <= ttft_p && (tp_o < tp_p || ttft_o < ttft_p || j < i))
+                p->pairs = false;
+        }
+    }
+}
+
 static int cmp_key(const void *x, const void *y)
 {
     const struct plan_row *a = x, *b = y;
@@ -527,6 +554,7 @@ int plan_run(const struct model *m, const struct device *d, const struct plan_re
         return -1;
     }
     if (make_cfgs(&s, &an0)) goto out;
+    mark_pairs(s.cfgs, s.n_cfg);
     s.owned = malloc(sizeof *s.owned * (size_t)(s.n_cfg > 0 ? s.n_cfg : 1));
     if (!s.owned) goto out;
     for (int j = 0; j < s.n_cfg; j++)

@@ -131,7 +131,10 @@ static void test_plan_llama8b(void **state)
             assert_exact(w->batch, 1);
             cfgs++;
         } else {
-            assert_exact(w->batch, r.rows[i - 1].batch + 1);
+            /* every batch to 512, then steps of floor(B/256), ending at the largest */
+            const double prev = r.rows[i - 1].batch;
+            const double step = prev >= 512 ? floor(prev / 256) : 1;
+            assert_true(w->batch == prev + step || (w->batch > prev && w->batch < prev + step));
         }
         /* the last batch of a cfg fits at context isl + osl, one more does not */
         const bool last = i + 1 == r.n || r.rows[i + 1].mode != PLAN_AGG ||
