@@ -162,20 +162,17 @@ static void test_plan_llama8b(void **state)
         assert_true(r.rows[i].dt_w == DT_BF16 && r.rows[i].dt_kv == DT_BF16 &&
                     r.rows[i].dt_gemm == DT_BF16);
     plan_free(&r);
-    /* the A100 lists no fp8 tensor rate: no fp8 GEMMs searched there; the H100
-     * search above had them */
-    bool fp8_h100 = false;
-    for (int i = 0; i < r.n; i++) fp8_h100 |= r.rows[i].dt_gemm == DT_FP8;
-    plan_free(&r);
+    /* the A100 lists no fp8 tensor rate: no fp8 GEMMs searched there (the
+     * H100 search above had them: 24 cfgs) */
     struct device *a100 = tu_device("a100-sxm4-80gb");
     q.vary_dtypes = true;
     assert_int_equal(plan_run(m, a100, &q, &r), 0);
     assert_true(r.n > 0);
     for (int i = 0; i < r.n; i++)
         assert_true(r.rows[i].dt_gemm == DT_BF16 && r.rows[i].dt_gemm_p == DT_BF16);
+    plan_free(&r);
     device_free(a100);
     q.vary_dtypes = false;
-    assert_false(fp8_h100); /* --dtypes model: the model's only */
     /* an impossible target: nothing meets it */
     q.tpot_max_s = 1e-6;
     assert_int_equal(plan_run(m, d, &q, &r), 0);
