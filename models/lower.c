@@ -101,11 +101,17 @@ void model_lower(const struct model *m, const struct step *st, struct graph *g)
     g->dt_w = st->dt_w;
     g->dt_act = st->dt_act;
     g->dt_kv = st->dt_kv;
+    g->has_dt_gemm = st->has_dt_gemm || m->has_dt_gemm;
+    g->dt_gemm = st->has_dt_gemm ? st->dt_gemm : m->dt_gemm;
     g->block = BLK_MODEL;
     g->group = -1;
     g->layer_first = -1;
     g->layer_count = 1;
+    /* the embedding table and lm_head at their own format (dtypes.embedding) */
+    const enum dtype dt_emb = m->has_dt_emb ? m->dt_emb : st->dt_w;
+    g->dt_w = dt_emb;
     op_gather(g, "embed", t, h);
+    g->dt_w = st->dt_w;
     if (st->tp > 1) op_allreduce(g, "embed_allreduce", t, h, st->tp);
     for (int i = 0; i < m->n_groups; i++) {
         const struct layer_group *lg = &m->groups[i];
@@ -127,6 +133,7 @@ void model_lower(const struct model *m, const struct step *st, struct graph *g)
         const struct lower_ctx cg = {.m = m, .st = gs, .tokens = tg};
         site_vars(&cg, v);
         g->group = i;
+        g->dt_kv = lg->has_dt_kv ? lg->dt_kv : st->dt_kv; /* the group's cache format */
         g->layer_first = lg->first_layer;
         g->layer_count = (int)lg->repeat;
         g->block = BLK_ATTN;
@@ -169,12 +176,15 @@ void model_lower(const struct model *m, const struct step *st, struct graph *g)
     }
     g->block = BLK_MODEL;
     g->group = -1;
+    g->dt_kv = st->dt_kv;
     g->layer_first = -1;
     g->layer_count = 1;
     site_vars(&c, v);
     site_norm(&c, g, ROLE_NORM, "final_norm", v, t, h, norm_p, norm_f);
     /* the head: only sequences that sample a token need it (struct op.head) */
+    g->dt_w = dt_emb;
     op_gemm(g, "lm_head", st->batch, (double)m->vocab / st->tp, h, false)->head = true;
+    g->dt_w = st->dt_w;
     if (st->tp > 1)
         op_allgather(g, "logits_allgather", st->batch, (double)m->vocab, st->tp)->head = true;
 }

@@ -36,8 +36,12 @@ static void header(FILE *out, const struct analysis_view *v)
     else
         fprintf(out, "scenario  decode, batch %.0f, context %.0f (+1 new token)", st->batch,
                 st->ctx_prior);
-    fprintf(out, "; weights %s, activations %s, KV cache %s\n", dtype_name(st->dt_w),
+    fprintf(out, "; weights %s, activations %s, KV cache %s", dtype_name(st->dt_w),
             dtype_name(st->dt_act), dtype_name(st->dt_kv));
+    /* the weight GEMMs' compute dtype, when it differs (--gemm-dtype, dtypes.gemm) */
+    if (st->has_dt_gemm || v->m->has_dt_gemm)
+        fprintf(out, ", GEMMs in %s", dtype_name(st->has_dt_gemm ? st->dt_gemm : v->m->dt_gemm));
+    fputc('\n', out);
     if (v->sc->profile) {
         char pb[512];
         profile_describe(v->sc->profile, pb, sizeof pb);
@@ -485,6 +489,10 @@ void report_analysis_json(FILE *out, const struct analysis_view *v)
     if (a->step.attn_dp > 1) jnum(out, "attn_dp", a->step.attn_dp, true);
     jstr(out, "weight_dtype", dtype_name(a->step.dt_w), true);
     jstr(out, "activation_dtype", dtype_name(a->step.dt_act), true);
+    jstr(out, "gemm_dtype",
+         dtype_name(a->step.has_dt_gemm ? a->step.dt_gemm
+                                        : v->m->has_dt_gemm ? v->m->dt_gemm : a->step.dt_act),
+         true);
     jstr(out, "kv_dtype", dtype_name(a->step.dt_kv), v->sc->profile != NULL);
     if (v->sc->profile) {
         char pb[512];

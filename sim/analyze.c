@@ -51,6 +51,8 @@ static void set_step(struct step *st, enum phase ph, double batch, double len,
     st->dt_w = sc->has_dt_w ? sc->dt_w : m->dt_w;
     st->dt_act = m->dt_act;
     st->dt_kv = sc->has_dt_kv ? sc->dt_kv : m->dt_kv;
+    st->has_dt_gemm = sc->has_dt_gemm;
+    st->dt_gemm = sc->dt_gemm;
     st->profile = sc->profile;
     st->attn_dp = sc->attn_dp > 1 ? sc->attn_dp : 0;
 }
@@ -95,7 +97,7 @@ static void pipe_run(struct analysis *a, const struct model *m, const struct dev
     net_layout(d, p->pp, stage_devs, &sp);
     p->send_crosses = sp.crosses;
     double sum_p = 0, sum_d = 0, max_p = -1, max_d = -1;
-    const double wb = dtype_bytes(a->step.dt_w), kvb = dtype_bytes(a->step.dt_kv);
+    const double kvb = dtype_bytes(a->step.dt_kv);
     const double act_seq = a->act_bytes / p->b_mb; /* activations grow with the micro-batch */
     double worst = -1, max_b = -1;
     for (int s = 0; s < P; s++) {
@@ -112,7 +114,8 @@ static void pipe_run(struct analysis *a, const struct model *m, const struct dev
         struct model_counts c1 = c;
         if (a->step.ep > 1 && a->step.tp > 1)
             model_count_layers(m, 1, st->layer_lo, st->layer_hi, ends, &c1);
-        st->weight_bytes = dev_params(&c, &c1, a->step.tp, a->step.ep) * wb;
+        st->weight_bytes = model_weight_bytes(m, dev_params(&c, &c1, a->step.tp, a->step.ep),
+                                              c.emb_params_dev, a->step.dt_w);
         st->cache_bytes_per_seq =
             model_kv_elems_per_seq_layers(m, a->step.tp, a->ctx_tokens, st->layer_lo, st->layer_hi) *
                 kvb +
@@ -187,24 +190,29 @@ void analysis_run(struct analysis *a, const struct model *m, const struct device
         model_count(m, a->step.tp, &a->counts);
         a->counts_tp = a->step.tp;
     }
-    const double wb = dtype_bytes(a->step.dt_w), kvb = dtype_bytes(a->step.dt_kv);
-    a->weight_bytes = a->counts.params * wb;
-    a->kv_bytes_per_token = a->counts.kv_elems_per_token * kvb;
+    a->weight_bytes = model_weight_bytes(m, a->counts.params, a->counts.emb_params, a->step.dt_w);
+    struct model_cache cb;
+    model_cache_bytes(m, a->step.tp, a->step.dt_kv, &cb); /* each group at its cache dtype */
+    a->kv_bytes_per_token = cb.kv_bytes_per_token;
     /* expert parallelism: each device holds 1/ep of the routed experts */
-    a->weight_bytes_dev = dev_params(&a->counts, &a->counts1, a->step.tp, a->step.ep) * wb;
+    a->weight_bytes_dev = model_weight_bytes(
+        m, dev_params(&a->counts, &a->counts1, a->step.tp, a->step.ep), a->counts.emb_params_dev,
+        a->step.dt_w);
     if (a->step.attn_dp > 1) { /* attention whole, the FFN split over the dp devices */
         struct model_counts cd;
         model_count(m, a->step.attn_dp, &cd);
-        a->weight_bytes_dev =
-            (a->counts.params_dev - a->counts.ffn_params_dev + cd.ffn_params_dev) * wb;
+        a->weight_bytes_dev = model_weight_bytes(
+            m, a->counts.params_dev - a->counts.ffn_params_dev + cd.ffn_params_dev,
+            a->counts.emb_params_dev, a->step.dt_w);
     }
-    a->kv_bytes_per_token_dev = a->counts.kv_elems_per_token_dev * kvb;
-    a->state_bytes_per_seq = a->counts.state_elems_per_seq * kvb;
-    a->state_bytes_per_seq_dev = a->counts.state_elems_per_seq_dev * kvb;
+    a->kv_bytes_per_token_dev = cb.kv_bytes_per_token_dev;
+    a->state_bytes_per_seq = cb.state_bytes_per_seq;
+    a->state_bytes_per_seq_dev = cb.state_bytes_per_seq_dev;
     a->ctx_tokens = a->step.ctx_prior + a->step.q_len;
     /* sliding-window layers hold at most their window (model_kv_elems_per_seq) */
     const double seq_cache =
-        model_kv_elems_per_seq(m, a->step.tp, a->ctx_tokens) * kvb + a->state_bytes_per_seq_dev;
+        model_kv_bytes_per_seq(m, a->step.tp, a->ctx_tokens, a->step.dt_kv) +
+        a->state_bytes_per_seq_dev;
     a->kv_cache_bytes = b * seq_cache;
     a->act_bytes = a->tot.act_peak_bytes;
     a->memory_bytes = a->weight_bytes_dev + a->kv_cache_bytes + a->act_bytes;
@@ -221,6 +229,43 @@ void analysis_run(struct analysis *a, const struct model *m, const struct device
     if (a->piped) pipe_run(a, m, d, sc, sc->batch, len);
     const double exact = 9007199254740992.0;
     a->counts_exact = a->tot.flops < exact && a->tot.bytes < exact && a->counts.params < exact;
+}
+
+int analysis_check_compute(const struct model *m, const struct device *d,
+                           const struct scenario *sc, struct err *e)
+{
+    if (!sc->has_dt_gemm && !m->has_dt_gemm) return 0;
+    const enum dtype g = sc->has_dt_gemm ? sc->dt_gemm : m->dt_gemm;
+    if (d->tensor_flops_per_s[g] > 0) return 0;
+    char list[128] = "";
+    for (int i = 0; i < DT_COUNT; i++)
+        if (d->tensor_flops_per_s[i] > 0)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", list[0] ? ", " : "",
+                     dtype_name((enum dtype)i));
+    return err_set(e, d->file, 0, 0,
+                   "%s has no %s tensor rate (tensor_flops_per_s lists %s): GEMMs in %s (%s) "
+                   "cannot run on it",
+                   d->name, dtype_name(g), list, dtype_name(g),
+                   sc->has_dt_gemm ? "--gemm-dtype" : "the model's dtypes.gemm");
+}
+
+double analysis_run_step(struct analysis *a, const struct model *m, const struct device *d,
+                         const struct scenario *sc)
+{
+    const double len = sc->phase == PHASE_PREFILL ? sc->seq : sc->context;
+    set_step(&a->step, sc->phase, sc->batch, len, m, sc);
+    model_lower(m, &a->step, &a->graph);
+    a->placed = d->has_pim || d->has_energy;
+    if (!a->placed) { /* the time and the activation peak only */
+        a->tot.time_s = eval_graph_time(&a->graph, d, &a->act_bytes);
+        a->tot.act_peak_bytes = a->act_bytes;
+        return a->tot.time_s;
+    }
+    eval_graph(&a->graph, d, a->per_op, &a->tot);
+    placement_graph(&a->graph, d, PLACE_AUTO, a->place, &a->place_tot);
+    placement_apply(a->graph.n, a->place, a->per_op, &a->place_tot, &a->tot);
+    a->act_bytes = a->tot.act_peak_bytes;
+    return a->tot.time_s;
 }
 
 double analysis_ttft_request_s(const struct model *m, const struct device *d,

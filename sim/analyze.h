@@ -22,8 +22,8 @@ struct scenario {
     double context; /* decode: cached tokens L before the step */
     double tp;      /* tensor-parallel devices (>= 1); figures are per device */
     double ep;      /* expert-parallel devices (0 or 1 = none); see docs/moe.md */
-    bool has_dt_w, has_dt_kv;
-    enum dtype dt_w, dt_kv; /* overrides of the model's dtypes */
+    bool has_dt_w, has_dt_kv, has_dt_gemm;
+    enum dtype dt_w, dt_kv, dt_gemm; /* overrides of the model's dtypes */
     const struct profile *profile; /* implementation profile; NULL: none (models/profile.h) */
     double pp;            /* pipeline stages (0 or 1 = none; <= layers); docs/pipeline.md */
     double micro_batches; /* with pp: micro-batches per step (0 = pp; at most batch) */
@@ -81,6 +81,15 @@ void analysis_free(struct analysis *a); /* accepts a zeroed or freed analysis */
 void analysis_run(struct analysis *a, const struct model *m, const struct device *d,
                   const struct scenario *sc);
 
+/* The scenario's own step only: lowers sc's phase into a->graph and returns
+ * its time (also a->tot.time_s) and activation peak (a->act_bytes); a->per_op
+ * and the other totals are filled only on devices that place (pim, energy);
+ * the other phase and the memory figures are left as they were. The search of
+ * `opbound plan` (sim/plan.c) calls it once per batch: half the work of
+ * analysis_run, which also lowers the other phase. */
+double analysis_run_step(struct analysis *a, const struct model *m, const struct device *d,
+                         const struct scenario *sc);
+
 /* Time to first token of one request alone: the prefill of one prompt (batch
  * 1) of the scenario's length, on the scenario's devices; 0 for decode at
  * context 0. a->ttft_s is the prefill of the whole batch. -1 if out of memory. */
@@ -92,6 +101,13 @@ double analysis_ttft_request_s(const struct model *m, const struct device *d,
  * way), -1 if out of memory. */
 double analysis_smallest_fit(const struct model *m, const struct device *d,
                              const struct scenario *sc, bool ep, int max);
+
+/* Whether device d has a tensor rate for every compute dtype the scenario
+ * asks of it beyond the activation dtype (the GEMM dtype of --gemm-dtype or
+ * the model's dtypes.gemm). 0, or -1 with e set naming the dtype and what the
+ * device lists. */
+int analysis_check_compute(const struct model *m, const struct device *d,
+                           const struct scenario *sc, struct err *e);
 
 const char *phase_name(enum phase p);
 

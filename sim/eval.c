@@ -142,3 +142,17 @@ void eval_graph(const struct graph *g, const struct device *d, struct op_eval *p
     tot->kernels = kernels;
     tot->act_peak_bytes = act_peak;
 }
+
+double eval_graph_time(const struct graph *g, const struct device *d, double *act_peak)
+{
+    double time = 0, peak = 0;
+    for (int i = 0; i < g->n; i++) {
+        const struct op *op = &g->ops[i];
+        struct op_eval ev;
+        time += (double)op->layer_count * eval_one(op, d, &ev);
+        const double act = op_act_bytes(op);
+        if (act > peak) peak = act;
+    }
+    *act_peak = peak;
+    return time;
+}

@@ -137,7 +137,8 @@ int cmd_analyze(int argc, char **argv)
         model_free(m);
         return cli_fail_err(&e);
     }
-    if ((rc = cli_check_scenario(m, &sc))) {
+    if ((rc = cli_check_scenario(m, &sc)) ||
+        (analysis_check_compute(m, d, &sc, &e) && (rc = cli_fail_err(&e)))) {
         model_free(m);
         device_free(d);
         return rc;

@@ -149,7 +149,7 @@ struct scan_shape {
 
 union op_shape {
     /* per instance; a_kv: the (m x k) input is read from the KV cache (KV dtype) */
-    struct { double count, m, n, k; bool bias, a_kv; } gemm;
+    struct { double count, m, n, k; bool bias, a_kv; int dt_out; } gemm; /* dt_out: enum dtype of C */
     struct attn_shape attn;
     struct { double rows, cols, inputs, flops_per_elem; bool out_kv; } ew;
     struct { double rows, cols, params, flops_per_elem; } norm;
@@ -198,6 +198,10 @@ struct graph {
     enum op_block block;
     int group, layer_first, layer_count;
     enum dtype dt_w, dt_act, dt_kv;
+    /* weight GEMMs (op_gemm, and batched GEMMs of the FFN block) compute in
+     * dt_gemm when has_dt_gemm: tensor rate and input bytes; output in dt_act */
+    bool has_dt_gemm;
+    enum dtype dt_gemm;
     enum op_impl impl; /* implementation given to the ops added next (IMPL_DEFAULT) */
     /* Implementation per op kind, used where impl is IMPL_DEFAULT (an
      * implementation profile's `impl` map; all IMPL_DEFAULT unless set). */
