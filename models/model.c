@@ -110,6 +110,71 @@ static int read_budget(const struct yml_doc *d, yml_node map, const struct layer
                         g->kind[SLOT_ATTN]->name);
     return 0;
 }
+#define QOFF(f) offsetof(struct kv_quant, f)
+static const struct key_spec QUANT_KEYS[] = {
+    {"bits", KEY_INT, QOFF(bits), 1, 8, 1, NULL, "bits",
+     "bits per quantised element (KIVI: 2 or 4)"},
+    {"group", KEY_INT, QOFF(group), 1, 65536, 1, NULL, "elements",
+     "group size G: keys share an fp16 scale and zero point per channel and G tokens, values "
+     "per token and G channels"},
+    {"residual", KEY_INT, QOFF(residual), 1, (double)(1LL << 40), 1, NULL, "tokens",
+     "residual length R, a multiple of group: the keys of the last (n mod R) tokens and the "
+     "values of the last min(n, R) tokens stay in the KV dtype"},
+};
+
+double kv_quant_elem_bytes(const struct kv_quant *q)
+{
+    return (double)q->bits / 8.0 + 4.0 / (double)q->group; /* fp16 scale + fp16 zero */
+}
+
+double kv_quant_tokens(const struct kv_quant *q, double n, bool key)
+{
+    if (q->bits == 0) return 0;
+    const double r = (double)q->residual;
+    /* KIVI Algorithm 1: keys are quantised R at a time (a residual of n mod R
+     * waits), values leave the full-precision window of the last R one by one */
+    if (key) return floor(n / r) * r;
+    return n > r ? n - r : 0;
+}
+
+double kv_quant_seq_bytes(const struct kv_quant *q, double c, double n, double e)
+{
+    if (q->bits == 0) return c * n * e;
+    const double qk = kv_quant_tokens(q, n, true), qv = kv_quant_tokens(q, n, false);
+    const double half = c / 2.0; /* K and V elements per token */
+    return half * ((n - qk) + (n - qv)) * e + half * (qk + qv) * kv_quant_elem_bytes(q);
+}
+
+/* Reads a group's optional kv_quant mapping; checks it against the block. */
+static int read_quant(const struct yml_doc *d, yml_node map, const struct layer_group *g,
+                      const struct model *m, struct kv_quant *q, struct err *e)
+{
+    uint64_t present;
+    memset(q, 0, sizeof *q);
+    if (yml_map_read(d, map, "kv_quant", QUANT_KEYS, N(QUANT_KEYS), q, &present, e)) return -1;
+    if (q->residual % q->group != 0)
+        return yml_fail(d, yml_map_get(d, map, "residual"), e,
+                        "residual (%lld) must be a multiple of group (%lld): keys are quantised "
+                        "in whole groups of tokens",
+                        (long long)q->residual, (long long)q->group);
+    struct block_counts bc = {0};
+    g->kind[SLOT_ATTN]->count(g->cfg[SLOT_ATTN], m, 1, &bc);
+    if (bc.kv_elems <= 0)
+        return yml_fail(d, map, e, "kv_quant needs an attention block with a KV cache; '%s' "
+                                   "keeps none",
+                        g->kind[SLOT_ATTN]->name);
+    const double half = bc.kv_elems / 2.0;
+    if (fmod(half, (double)q->group) != 0)
+        return yml_fail(d, yml_map_get(d, map, "group"), e,
+                        "group (%lld) must divide the %g value elements each token caches in "
+                        "a layer (values are quantised per token in groups of channels)",
+                        (long long)q->group, half);
+    if ((double)q->bits >= 8.0 * dtype_bytes(m->dt_kv))
+        return yml_fail(d, yml_map_get(d, map, "bits"), e,
+                        "%lld bits is not narrower than the KV dtype %s", (long long)q->bits,
+                        dtype_name(m->dt_kv));
+    return 0;
+}
 static const struct key_spec GROUP_KEYS[] = {
     {"repeat", KEY_INT, offsetof(struct group_in, repeat), 1, 100000, 1, NULL, "count",
      "identical consecutive layers in this group"},
@@ -128,6 +193,9 @@ static const struct key_spec GROUP_KEYS[] = {
     {"kv_budget", KEY_MAP, 0, 0, 0, 0, NULL, "",
      "keep at most a budget of KV tokens per sequence in these layers (see kv_budget table; "
      "docs/kv-budgets.md)"},
+    {"kv_quant", KEY_MAP, 0, 0, 0, 0, NULL, "",
+     "store these layers' KV cache quantised with group scales, KIVI-style (see kv_quant "
+     "table; docs/kv-budgets.md)"},
 };
 
 int model_schema_section(int i, const char **title, const struct key_spec **keys, size_t *n)
@@ -138,6 +206,8 @@ int model_schema_section(int i, const char **title, const struct key_spec **keys
     case 2: *title = "Model: each item of `groups`"; *keys = GROUP_KEYS; *n = N(GROUP_KEYS);
         return 0;
     case 3: *title = "Model: a group's `kv_budget`"; *keys = BUDGET_KEYS; *n = N(BUDGET_KEYS);
+        return 0;
+    case 4: *title = "Model: a group's `kv_quant`"; *keys = QUANT_KEYS; *n = N(QUANT_KEYS);
         return 0;
     default: return -1;
     }
@@ -231,6 +301,22 @@ int model_set_budget(struct model *m, const struct yml_doc *d, yml_node map, str
     return 0;
 }
 
+int model_set_quant(struct model *m, const struct yml_doc *d, yml_node map, struct err *e)
+{
+    struct kv_quant q[1];
+    for (int i = 0; i < m->n_groups; i++) { /* check every group first: m unchanged on error */
+        struct block_counts bc = {0};
+        m->groups[i].kind[SLOT_ATTN]->count(m->groups[i].cfg[SLOT_ATTN], m, 1, &bc);
+        if (bc.kv_elems > 0 && read_quant(d, map, &m->groups[i], m, q, e)) return -1;
+    }
+    for (int i = 0; i < m->n_groups; i++) {
+        struct block_counts bc = {0};
+        m->groups[i].kind[SLOT_ATTN]->count(m->groups[i].cfg[SLOT_ATTN], m, 1, &bc);
+        if (bc.kv_elems > 0) read_quant(d, map, &m->groups[i], m, &m->groups[i].quant, e);
+    }
+    return 0;
+}
+
 int model_load(const char *path, struct model **out, struct err *e)
 {
     struct yml_doc *d = NULL;
@@ -284,6 +370,8 @@ static int model_from_doc(struct yml_doc *d, const char *path, struct model **ou
         if (read_block(d, yml_map_get(d, gn, "ffn"), SLOT_FFN, m, g, e)) goto fail;
         yml_node bn = yml_map_get(d, gn, "kv_budget");
         if (bn && read_budget(d, bn, g, m, &g->budget, e)) goto fail;
+        yml_node qn = yml_map_get(d, gn, "kv_quant");
+        if (qn && read_quant(d, qn, g, m, &g->quant, e)) goto fail;
         g->mod_capacity = gi.mod_capacity;
         yml_node alt = yml_map_get(d, gn, "alt_attention");
         const yml_node frac = yml_map_get(d, gn, "alt_fraction");
@@ -349,6 +437,28 @@ double model_norm_flops(const struct model *m)
     return m->norm == NORM_LAYER ? FLOPS_LAYERNORM : FLOPS_RMSNORM;
 }
 
+/* Cached elements per token of one layer of group g, whole (*kv) and on one
+ * of tp devices (*kvd): both blocks', the larger of the main and alternative
+ * attention caches under routing, c of it under mixture-of-depths. */
+static void group_kv_elems(const struct model *m, const struct layer_group *g, double tp,
+                           double *kv, double *kvd)
+{
+    *kv = *kvd = 0;
+    for (int s = 0; s < SLOT_COUNT; s++) {
+        struct block_counts bc = {0};
+        g->kind[s]->count(g->cfg[s], m, tp, &bc);
+        if (s == SLOT_ATTN && g->alt_kind) {
+            struct block_counts alt = {0};
+            g->alt_kind->count(g->alt_cfg, m, tp, &alt);
+            if (alt.kv_elems > bc.kv_elems) bc.kv_elems = alt.kv_elems;
+            if (alt.kv_elems_dev > bc.kv_elems_dev) bc.kv_elems_dev = alt.kv_elems_dev;
+        }
+        *kv += bc.kv_elems;
+        *kvd += bc.kv_elems_dev;
+    }
+    if (g->mod_capacity > 0) *kv *= g->mod_capacity, *kvd *= g->mod_capacity;
+}
+
 /* Params: embedding V*h, lm_head V*h unless tied, final norm, and per layer
  * two norms plus the two blocks. Active params (what one token touches): one
  * embedding row, the full lm_head (the full shared matrix when tied), every
@@ -379,9 +489,7 @@ void model_count(const struct model *m, double tp, struct model_counts *out)
             g->kind[s]->count(g->cfg[s], m, tp, &bc);
             p += bc.params;
             a += bc.active_params;
-            kv += bc.kv_elems;
             pd += bc.params_dev;
-            kvd += bc.kv_elems_dev;
             st += bc.state_elems;
             std += bc.state_elems_dev;
             epd += bc.ep_params_dev;
@@ -399,8 +507,6 @@ void model_count(const struct model *m, double tp, struct model_counts *out)
             p += alt.params;
             pd += alt.params_dev;
             a += f * (alt.active_params - main.active_params);
-            if (alt.kv_elems > main.kv_elems) kv += alt.kv_elems - main.kv_elems;
-            if (alt.kv_elems_dev > main.kv_elems_dev) kvd += alt.kv_elems_dev - main.kv_elems_dev;
             if (alt.state_elems > main.state_elems) st += alt.state_elems - main.state_elems;
             if (alt.state_elems_dev > main.state_elems_dev)
                 std += alt.state_elems_dev - main.state_elems_dev;
@@ -408,9 +514,8 @@ void model_count(const struct model *m, double tp, struct model_counts *out)
         if (g->mod_capacity > 0) {
             p += h, pd += h;
             a = g->mod_capacity * a + h;
-            kv *= g->mod_capacity;
-            kvd *= g->mod_capacity;
         }
+        group_kv_elems(m, g, tp, &kv, &kvd);
         const double r = (double)g->repeat;
         out->params += r * p;
         out->active_params += r * a;
@@ -423,9 +528,11 @@ void model_count(const struct model *m, double tp, struct model_counts *out)
     }
 }
 
-double model_kv_elems_per_seq(const struct model *m, double tp, double ctx)
+/* KV held by one of tp devices per sequence with ctx tokens: elements, or
+ * bytes in dtype kv with quantised groups counted exactly (bytes = true). */
+static double kv_per_seq(const struct model *m, double tp, double ctx, enum dtype kv, bool bytes)
 {
-    double kv = 0;
+    double sum = 0;
     for (int i = 0; i < m->n_groups; i++) {
         const struct layer_group *g = &m->groups[i];
         for (int s = 0; s < SLOT_COUNT; s++) {
@@ -439,10 +546,38 @@ double model_kv_elems_per_seq(const struct model *m, double tp, double ctx)
             double held = bc.kv_window > 0 && bc.kv_window < ctx ? bc.kv_window : ctx;
             if (s == SLOT_ATTN) held = kv_budget_held(&g->budget, held);
             if (g->mod_capacity > 0) held *= g->mod_capacity; /* routed tokens only */
-            kv += (double)g->repeat * held * bc.kv_elems_dev;
+            const double layer =
+                !bytes ? held * bc.kv_elems_dev
+                : s == SLOT_ATTN ? kv_quant_seq_bytes(&g->quant, bc.kv_elems_dev, held, dtype_bytes(kv))
+                                 : held * bc.kv_elems_dev * dtype_bytes(kv);
+            sum += (double)g->repeat * layer;
         }
     }
-    return kv;
+    return sum;
+}
+
+double model_kv_elems_per_seq(const struct model *m, double tp, double ctx)
+{
+    return kv_per_seq(m, tp, ctx, DT_BF16, false);
+}
+
+double model_kv_bytes_per_seq(const struct model *m, double tp, double ctx, enum dtype kv)
+{
+    return kv_per_seq(m, tp, ctx, kv, true);
+}
+
+void model_kv_bytes_per_token(const struct model *m, double tp, enum dtype kv, double *whole,
+                              double *dev)
+{
+    *whole = *dev = 0;
+    for (int i = 0; i < m->n_groups; i++) {
+        double kvw, kvd;
+        group_kv_elems(m, &m->groups[i], tp, &kvw, &kvd);
+        const double eb =
+            m->groups[i].quant.bits ? kv_quant_elem_bytes(&m->groups[i].quant) : dtype_bytes(kv);
+        *whole += (double)m->groups[i].repeat * kvw * eb;
+        *dev += (double)m->groups[i].repeat * kvd * eb;
+    }
 }
 
 int model_tp_check(const struct model *m, double tp, struct err *e)

@@ -88,17 +88,19 @@ void analysis_run(struct analysis *a, const struct model *m, const struct device
     }
     const double wb = dtype_bytes(a->step.dt_w), kvb = dtype_bytes(a->step.dt_kv);
     a->weight_bytes = a->counts.params * wb;
-    a->kv_bytes_per_token = a->counts.kv_elems_per_token * kvb;
+    /* quantised groups (kv_quant) at their quantised rate */
+    model_kv_bytes_per_token(m, a->step.tp, a->step.dt_kv, &a->kv_bytes_per_token,
+                             &a->kv_bytes_per_token_dev);
     /* expert parallelism: each device holds 1/ep of the routed experts */
     a->weight_bytes_dev =
         (a->counts.params_dev - a->counts.ep_params_dev * (1.0 - 1.0 / a->step.ep)) * wb;
-    a->kv_bytes_per_token_dev = a->counts.kv_elems_per_token_dev * kvb;
     a->state_bytes_per_seq = a->counts.state_elems_per_seq * kvb;
     a->state_bytes_per_seq_dev = a->counts.state_elems_per_seq_dev * kvb;
     a->ctx_tokens = a->step.ctx_prior + a->step.q_len;
     /* sliding-window layers hold at most their window (model_kv_elems_per_seq) */
     const double seq_cache =
-        model_kv_elems_per_seq(m, a->step.tp, a->ctx_tokens) * kvb + a->state_bytes_per_seq_dev;
+        model_kv_bytes_per_seq(m, a->step.tp, a->ctx_tokens, a->step.dt_kv) +
+        a->state_bytes_per_seq_dev;
     a->kv_cache_bytes = b * seq_cache;
     a->act_bytes = a->tot.act_peak_bytes;
     a->memory_bytes = a->weight_bytes_dev + a->kv_cache_bytes + a->act_bytes;

@@ -94,7 +94,6 @@ int plan_run(const struct model *m, const struct device *d, const struct plan_re
                         sc.context = ctx_avg;
                         analysis_run(&an, m, d, &sc);
                         r->evaluated++;
-                        const double kvb = dtype_bytes(kvs[ki]);
                         struct plan_row row = {.tp = tp, .ep = ep, .gpus = tp * ep,
                                                .batch = b, .dt_w = wts[wi], .dt_kv = kvs[ki],
                                                .ttft_s = ttft, .t_decode_s = an.tot.time_s};
@@ -108,7 +107,7 @@ int plan_run(const struct model *m, const struct device *d, const struct plan_re
                                 d->price_usd_per_hour / 3600.0 / row.tok_s_gpu * 1e6;
                         row.memory_bytes =
                             an.weight_bytes_dev +
-                            b * (model_kv_elems_per_seq(m, tp, ctx_max) * kvb +
+                            b * (model_kv_bytes_per_seq(m, tp, ctx_max, kvs[ki]) +
                                  an.state_bytes_per_seq_dev) +
                             an.act_bytes;
                         row.meets = row.memory_bytes <= d->mem_capacity_bytes &&

@@ -566,7 +566,8 @@ static int memory_budget(struct sim *x, struct err *e)
             return fail_at(s, s->line_model, s->col_model, e, msg);
         }
     }
-    r->kv_bytes_per_token_dev = mc.kv_elems_per_token_dev * kvb;
+    double kv_whole;
+    model_kv_bytes_per_token(m, x->tp_a, x->dk, &kv_whole, &r->kv_bytes_per_token_dev);
     x->state_b = mc.state_elems_per_seq_dev * kvb;
     if (s->act_reserve_bytes >= 0) {
         r->act_reserve_bytes = s->act_reserve_bytes;
@@ -599,7 +600,6 @@ static int requests_make(struct sim *x, struct err *e)
     struct serve_result *r = x->r;
     const size_t nreq = x->nreq;
     struct req *q = x->q;
-    const double kvb = dtype_bytes(x->dk);
     uint64_t rs = s->seed, as = s->seed ^ 0x5eedULL;
     double t_arr = 0;
     for (size_t i = 0; i < nreq; i++) {
@@ -615,7 +615,8 @@ static int requests_make(struct sim *x, struct err *e)
         /* cache held at the end: the prompt and every output token but the last,
          * at most kv_window of them in a sliding-window layer */
         q[i].need_bytes =
-            model_kv_elems_per_seq(s->m, x->tp_a, q[i].input + q[i].output - 1) * kvb + x->state_b;
+            model_kv_bytes_per_seq(s->m, x->tp_a, q[i].input + q[i].output - 1, x->dk) +
+            x->state_b;
         if (q[i].need_bytes > r->kv_limit_bytes) {
             char msg[768];
             snprintf(msg, sizeof msg,

@@ -9,6 +9,12 @@
 
 #include "err.h"
 
+/* Bytes per KV-cache element of op: its quantised size where set, else dt_kv's. */
+static double kv_bytes(const struct op *op)
+{
+    return op->kv_bpe > 0 ? op->kv_bpe : dtype_bytes(op->dt_kv);
+}
+
 /* GEMM, per instance: A (m x k) activations read once, B (k x n) weights read
  * once, C (m x n) written once (ideal tiling); 2*m*n*k FLOPs; a bias adds n
  * weights and m*n vector adds. A batched GEMM is `count` such instances. */
@@ -24,7 +30,7 @@ static void count_gemm(const struct op *op, struct op_cost *c)
     c->flops_vec = cnt * bias * m * n;
     c->bytes_w = cnt * (k * n + bias * n) * wb;
     c->bytes_act = op->shape.gemm.a_kv ? 0 : cnt * m * k * ab;
-    c->bytes_kv = op->shape.gemm.a_kv ? cnt * m * k * dtype_bytes(op->dt_kv) : 0;
+    c->bytes_kv = op->shape.gemm.a_kv ? cnt * m * k * kv_bytes(op) : 0;
     c->bytes_out = cnt * m * n * ab;
 }
 
@@ -47,7 +53,7 @@ static void count_attention(const struct op *op, struct op_cost *c)
     c->bytes_kv = 0;
     c->bytes_net = 0;
     if (s->kv_cached)
-        c->bytes_kv = kv_elems * dtype_bytes(op->dt_kv);
+        c->bytes_kv = kv_elems * kv_bytes(op);
     else
         c->bytes_act += kv_elems * ab;
     c->bytes_out = b * sq * hq * dv * ab;
@@ -64,9 +70,10 @@ static void count_elementwise(const struct op *op, struct op_cost *c)
     c->flops_mm = 0;
     c->flops_vec = e * op->shape.ew.flops_per_elem;
     c->bytes_w = 0;
-    c->bytes_act = e * op->shape.ew.inputs * dtype_bytes(op->dt_act);
+    const double fused = op->shape.ew.fused ? 0.0 : 1.0;
+    c->bytes_act = fused * e * op->shape.ew.inputs * dtype_bytes(op->dt_act);
     c->bytes_kv = 0;
-    c->bytes_out = e * dtype_bytes(op->shape.ew.out_kv ? op->dt_kv : op->dt_act);
+    c->bytes_out = fused * e * (op->shape.ew.out_kv ? kv_bytes(op) : dtype_bytes(op->dt_act));
 }
 
 /* Norm: rows x cols read and written, `params` weights read. */
@@ -400,6 +407,7 @@ static struct op *add(struct graph *g, enum op_kind kind, const char *name)
     op->dt_w = g->dt_w;
     op->dt_act = g->dt_act;
     op->dt_kv = g->dt_kv;
+    op->kv_bpe = 0;
     op->per_seq = false;
     op->head = false;
     op->impl = g->impl != IMPL_DEFAULT ? g->impl : g->kind_impl[kind];
@@ -455,6 +463,7 @@ struct op *op_elementwise(struct graph *g, const char *name, double rows, double
     op->shape.ew.inputs = inputs;
     op->shape.ew.flops_per_elem = flops_per_elem;
     op->shape.ew.out_kv = out_kv;
+    op->shape.ew.fused = false;
     op_count(op);
     return op;
 }

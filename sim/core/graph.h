@@ -149,7 +149,9 @@ union op_shape {
     /* per instance; a_kv: the (m x k) input is read from the KV cache (KV dtype) */
     struct { double count, m, n, k; bool bias, a_kv; } gemm;
     struct attn_shape attn;
-    struct { double rows, cols, inputs, flops_per_elem; bool out_kv; } ew;
+    /* fused: runs inside the neighbouring kernel (its operands never leave
+     * registers): FLOPs only, no bytes (KIVI's dequantisation in its matmul) */
+    struct { double rows, cols, inputs, flops_per_elem; bool out_kv, fused; } ew;
     struct { double rows, cols, params, flops_per_elem; } norm;
     struct { double rows, cols; } softmax;
     struct { double rows, experts, k; } router;
@@ -167,6 +169,10 @@ struct op {
     int layer_first;  /* first layer this node stands for; -1 outside the stack */
     int layer_count;  /* identical layers this node stands for (figures are per layer) */
     enum dtype dt_w, dt_act, dt_kv;
+    /* Bytes per KV-cache element this op reads or stores, scales included,
+     * where the cache is quantised with group scales (kv_quant); 0 = the
+     * dt_kv size. Set by the lowering after the builder (then op_count). */
+    double kv_bpe;
     union op_shape shape;
     struct op_cost cost; /* per layer; filled by the builder */
     /* The op's counts depend on each sequence's own new-token count and

@@ -127,6 +127,13 @@ M('kv-heads-not-dividing', variant(MODEL, 'kv_heads: 8', 'kv_heads: 7'), ('kv_he
 M('empty-file', '', (1, 1), "empty document")
 M('only-comments', '# nothing here\n# at all\n', (1, 1), "empty document")
 M('layers-mismatch', variant(MODEL, 'layers: 32', 'layers: 30'), ('30',), "30")
+# quantised KV (kv_quant, docs/kv-budgets.md)
+QM = variant(MODEL, '    ffn: {kind: swiglu, intermediate: 14336}\n', '    ffn: {kind: swiglu, intermediate: 14336}\n    kv_quant: {bits: 2, group: 32, residual: 128}\n')
+M('kv-quant-residual', variant(QM, 'residual: 128', 'residual: 100'), ('100',), "multiple of group")
+M('kv-quant-bits', variant(QM, 'bits: 2', 'bits: 9'), ('9,',), "'bits' must be at most 8")
+M('kv-quant-group', variant(QM, 'group: 32, residual: 128', 'group: 48, residual: 96'), ('48',), "must divide the 1024 value elements")
+M('kv-quant-missing', variant(QM, ', residual: 128', ''), ('{bits',), "residual")
+M('kv-quant-unknown', variant(QM, 'bits: 2', 'bits: 2, sym: true'), ('sym',), "unknown key 'sym'")
 
 # ---------------------------------------------------------------- device YAML
 DEV = """# a trimmed H100 for the malformed-input corpus
@@ -229,6 +236,7 @@ S('duplicate-key', variant(STUDY, 'name: s', 'name: s\nname: t'), ('name: t',), 
 S('bad-utf8', variant(STUDY, 'name: s', 'name: s\xff').encode('latin-1'), ('name: s', 7), "UTF-8")
 S('second-document', STUDY + '---\nname: x\n', ('name: x',), "second YAML document")
 S('scenario-unknown-key', variant(STUDY, 'batch: 32', 'btch: 32'), ('btch',), "unknown key 'btch'")
+S('design-kv-quant-residual', variant(STUDY, '  - name: MQA\n', '  - name: MQA\n    kv_quant: {bits: 2, group: 32, residual: 40}\n'), ('40}',), "multiple of group")
 S('report-hw-unknown', variant(STUDY, '[h100-sxm5-80gb]', '[h999]'), ('h999',), "h999", RP)
 S('report-phase-bad', variant(STUDY, 'phase: decode', 'phase: both'), ('both',), "both", RP)
 S('report-bad-utf8', variant(STUDY, 'name: s', 'name: \xfes').encode('latin-1'), ('name: ', 6), "UTF-8", RP)
