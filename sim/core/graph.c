@@ -38,25 +38,28 @@ static void count_gemm(const struct op *op, struct op_cost *c)
  * 2*Dqk FLOPs for QK^T and 2*Dv for PV, and FLOPS_SOFTMAX vector FLOPs. Q is
  * read once, K and V once per KV head (query heads of a group share the load),
  * O written once. K/V come from the KV cache (kv dtype) when kv_cached, else
- * from the activations just computed (activation dtype). */
+ * from the activations just computed (activation dtype). EchoAtt's pattern
+ * sharing (struct attn_shape probs_out/probs_in): the computing layer also
+ * writes P (B*H*pairs); a reusing layer reads P and V and does PV only. */
 static void count_attention(const struct op *op, struct op_cost *c)
 {
     const struct attn_shape *s = &op->shape.attn;
     const double b = s->b, hq = s->hq, dqk = s->dqk, dv = s->dv, sq = s->sq, pairs = s->pairs;
     const double ab = dtype_bytes(op->dt_act);
     const double kv_elems = b * s->skv * s->kv_width;
-    c->flops_mm = b * hq * pairs * 2.0 * (dqk + dv);
-    c->flops_wasted = s->pairs_useful > 0 ? b * hq * (pairs - s->pairs_useful) * 2.0 * (dqk + dv) : 0;
-    c->flops_vec = b * hq * pairs * FLOPS_SOFTMAX;
+    const double mm_per_pair = s->probs_in ? 2.0 * dv : 2.0 * (dqk + dv);
+    c->flops_mm = b * hq * pairs * mm_per_pair;
+    c->flops_wasted = s->pairs_useful > 0 ? b * hq * (pairs - s->pairs_useful) * mm_per_pair : 0;
+    c->flops_vec = s->probs_in ? 0 : b * hq * pairs * FLOPS_SOFTMAX;
     c->bytes_w = 0;
-    c->bytes_act = b * sq * hq * dqk * ab;
+    c->bytes_act = s->probs_in ? b * hq * pairs * ab : b * sq * hq * dqk * ab;
     c->bytes_kv = 0;
     c->bytes_net = 0;
     if (s->kv_cached)
         c->bytes_kv = kv_elems * kv_bytes(op);
     else
         c->bytes_act += kv_elems * ab;
-    c->bytes_out = b * sq * hq * dv * ab;
+    c->bytes_out = b * sq * hq * dv * ab + (s->probs_out ? b * hq * pairs * ab : 0);
 }
 
 /* Pointwise: `inputs` tensors of rows x cols read, one written (in the KV

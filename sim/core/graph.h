@@ -125,6 +125,12 @@ struct attn_shape {
     double pairs_useful; /* pairs the mask keeps, <= pairs; 0 = all computed pairs */
     double kv_width; /* elements read per key token */
     bool kv_cached;  /* K/V read from the KV cache (KV dtype), else activations */
+    /* Attention-pattern sharing (EchoAtt): probs_out also stores the softmax
+     * probabilities P (B x H x pairs, activation dtype) for later layers;
+     * probs_in reads them instead of computing QK^T and the softmax: only P V
+     * (2 Dv FLOPs per pair; dqk unused), no Q read, kv_width the V elements
+     * alone. */
+    bool probs_out, probs_in;
 };
 
 /* Linear-recurrence core (per device): each of `heads` heads keeps a dk x dv

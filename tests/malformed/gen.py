@@ -133,6 +133,7 @@ M('kv-quant-residual', variant(QM, 'residual: 128', 'residual: 100'), ('100',), 
 M('kv-quant-bits', variant(QM, 'bits: 2', 'bits: 9'), ('9,',), "'bits' must be at most 8")
 M('kv-quant-group', variant(QM, 'group: 32, residual: 128', 'group: 48, residual: 96'), ('48',), "must divide the 1024 value elements")
 M('kv-quant-missing', variant(QM, ', residual: 128', ''), ('{bits',), "residual")
+M('attn-share-missing-layer', variant(MODEL, 'head_dim: 128}', 'head_dim: 128, attn_share: 3}'), ('3}',), "attn_share 3 does not divide the group's 32 layers")
 M('kv-quant-unknown', variant(QM, 'bits: 2', 'bits: 2, sym: true'), ('sym',), "unknown key 'sym'")
 
 # ---------------------------------------------------------------- device YAML
