@@ -196,7 +196,8 @@ static void gqa_lower(const void *p, const struct lower_ctx *x, struct graph *g)
                                   .count = gqa_count,                                          \
                                   .tp_check = gqa_tp_check,                                    \
                                   .lower = gqa_lower,                                          \
-                                  .max_ops = 7}
+                                  .max_ops = 7,                                                \
+                                  .takes_mask = true}
 
 GQA_KIND(BLOCK_GQA, "gqa", GQA_KEYS, gqa_check,
          "grouped-query attention: H query heads share Hkv KV heads (Ainslie et al. 2023)");

@@ -13,6 +13,7 @@
  * (embed_allreduce) and the B x V/tp logits of each device are assembled by a
  * ring all-gather of B x V (logits_allgather, the last op). Norms and
  * residuals run on every device. */
+#include "mask.h"
 #include "model.h"
 #include "sites.h"
 
@@ -114,12 +115,41 @@ static void lower_quantised(const struct model *m, const struct layer_group *lg,
     }
 }
 
+/* A block under a mask program (any kind with takes_mask; docs/variants/
+ * flex.md, "Masks on every attention kind"): its attention ops, lowered with
+ * the causal pairs, get the mask's. Pairs charged follow the dense kinds'
+ * convention (as swa does): the tile waste beyond what dense causal attention
+ * leaves uncharged at the same tiles, at least the useful pairs; a mask of
+ * `[causal]` costs exactly what the kind costs without one. Keys read: each
+ * once in a prefill, the touched key tiles in a decode step (as flex). */
+static void lower_masked(const struct block_mask *bm, const struct step *st, struct graph *g,
+                         int first)
+{
+    static const struct mask_prog CAUSAL = {.n_nodes = 1, .root = 0,
+                                            .nodes = {{.op = MASK_CAUSAL}}};
+    struct mask_pairs mp, dense;
+    const double tq = (double)bm->tile_q, tk = (double)bm->tile_k;
+    mask_count(&bm->prog, st->ctx_prior, st->q_len, tq, tk, &mp);
+    mask_count(&CAUSAL, st->ctx_prior, st->q_len, tq, tk, &dense);
+    const double extra = mp.computed - (dense.computed - dense.useful);
+    const double pairs = extra > mp.useful ? extra : mp.useful;
+    for (int i = first; i < g->n; i++) {
+        struct op *op = &g->ops[i];
+        if (op->kind != OP_ATTENTION) continue;
+        op->shape.attn.pairs = pairs;
+        op->shape.attn.pairs_useful = mp.useful;
+        if (st->q_len == 1) op->shape.attn.skv = mp.computed;
+        op->per_seq = true;
+        op_count(op);
+    }
+}
+
 /* The attention slot of a group: the main block, or under layer routing the
  * main block for (1 - f) of the sequences and the alternative for f (an
  * expectation over requests; docs/layer-routing.md). */
 static void attn_block(const struct model *m, const struct layer_group *lg,
-                       const struct block_kind *k, const void *cfg, const struct step *st,
-                       struct graph *g)
+                       const struct block_kind *k, const void *cfg, const struct block_mask *bm,
+                       const struct step *st, struct graph *g)
 {
     const int first = g->n;
     if (lg->budget.method != KVB_NONE && k == lg->kind[SLOT_ATTN]) {
@@ -128,6 +158,7 @@ static void attn_block(const struct model *m, const struct layer_group *lg,
         const struct lower_ctx c = {.m = m, .st = st, .tokens = st->batch * st->q_len};
         k->lower(cfg, &c, g);
     }
+    if (bm) lower_masked(bm, st, g, first);
     if (lg->quant.bits && k == lg->kind[SLOT_ATTN]) lower_quantised(m, lg, st, g, first);
 }
 
@@ -135,14 +166,15 @@ static void lower_attention(const struct model *m, const struct layer_group *lg,
                             const struct step *st, struct graph *g)
 {
     if (!lg->alt_kind || lg->alt_fraction <= 0) {
-        attn_block(m, lg, lg->kind[SLOT_ATTN], lg->cfg[SLOT_ATTN], st, g);
+        attn_block(m, lg, lg->kind[SLOT_ATTN], lg->cfg[SLOT_ATTN], lg->mask, st, g);
         return;
     }
     struct step main = *st, alt = *st;
     main.batch = st->batch * (1.0 - lg->alt_fraction);
     alt.batch = st->batch * lg->alt_fraction;
-    if (main.batch > 0) attn_block(m, lg, lg->kind[SLOT_ATTN], lg->cfg[SLOT_ATTN], &main, g);
-    attn_block(m, lg, lg->alt_kind, lg->alt_cfg, &alt, g);
+    if (main.batch > 0)
+        attn_block(m, lg, lg->kind[SLOT_ATTN], lg->cfg[SLOT_ATTN], lg->mask, &main, g);
+    attn_block(m, lg, lg->alt_kind, lg->alt_cfg, lg->alt_mask, &alt, g);
 }
 
 void model_lower(const struct model *m, const struct step *st, struct graph *g)

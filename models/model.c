@@ -2,6 +2,10 @@
 #include "model.h"
 
 #include <math.h>
+#include <stdalign.h>
+#include <stddef.h>
+
+#include "mask.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -175,6 +179,20 @@ static int read_quant(const struct yml_doc *d, yml_node map, const struct layer_
                         dtype_name(m->dt_kv));
     return 0;
 }
+
+/* Keys every softmax attention kind takes (struct block_kind takes_mask);
+ * offsets into struct block_mask. */
+static const struct key_spec MASK_KEYS[] = {
+    {"mask", KEY_SEQ, 0, 0, 0, 0, NULL, "",
+     "a mask program replacing the causal pairs: parts that all apply, as flex's (causal, "
+     "{window: W}, {prefix: P}, {chunk: C}, {documents: [..]}, {blocks: ..}, {all: ..}, "
+     "{any: ..}; docs/variants/flex.md); keys are still all cached"},
+    {"mask_tile_q", KEY_INT, offsetof(struct block_mask, tile_q), 1, 4096, 0, NULL, "tokens",
+     "query rows per kernel tile for the mask's tile count (default 128)"},
+    {"mask_tile_k", KEY_INT, offsetof(struct block_mask, tile_k), 1, 4096, 0, NULL, "tokens",
+     "keys per kernel tile (default 128)"},
+};
+
 static const struct key_spec GROUP_KEYS[] = {
     {"repeat", KEY_INT, offsetof(struct group_in, repeat), 1, 100000, 1, NULL, "count",
      "identical consecutive layers in this group"},
@@ -208,6 +226,12 @@ int model_schema_section(int i, const char **title, const struct key_spec **keys
     case 3: *title = "Model: a group's `kv_budget`"; *keys = BUDGET_KEYS; *n = N(BUDGET_KEYS);
         return 0;
     case 4: *title = "Model: a group's `kv_quant`"; *keys = QUANT_KEYS; *n = N(QUANT_KEYS);
+        return 0;
+    case 5:
+        *title = "Attention: the mask keys of every softmax attention kind (mha, mqa, gqa, mla, "
+                 "cca, ccgqa, kdgqa, moh, masa, sqa, mfa, diffqkv)";
+        *keys = MASK_KEYS;
+        *n = N(MASK_KEYS);
         return 0;
     default: return -1;
     }
@@ -249,15 +273,57 @@ static int read_block(const struct yml_doc *d, yml_node map, enum block_slot slo
         return yml_fail(d, kn, e, "unknown %s kind '%s' (one of: %s)", SLOT_WORD[slot], kname,
                         choices);
     }
-    void *cfg = calloc(1, k->cfg_size);
+    /* A mask on a softmax attention kind: its keys join the kind's table, the
+     * tile sizes read into the buffer's tail (past cfg_size), the program
+     * into g->mask. Kinds with a `mask` key of their own (flex) read it. */
+    yml_node mk = slot == SLOT_ATTN ? yml_map_get(d, map, "mask") : 0;
+    if (mk && yml_key_index(k->keys, k->n_keys, "mask") >= 0) mk = 0;
+    if (mk && !k->takes_mask) {
+        char takers[256] = "";
+        for (int i = 0; block_kind_at(i); i++)
+            if (block_kind_at(i)->takes_mask) {
+                if (takers[0]) strncat(takers, ", ", sizeof takers - strlen(takers) - 1);
+                strncat(takers, block_kind_at(i)->name, sizeof takers - strlen(takers) - 1);
+            }
+        return yml_fail(d, mk, e,
+                        "kind '%s' does not take a mask: its keys are not the causal (query, "
+                        "key) pairs of softmax attention (it is recurrent, linear or chooses its "
+                        "own keys); a mask applies to %s, or to flex",
+                        k->name, takers);
+    }
+    const size_t tail = (k->cfg_size + alignof(max_align_t) - 1) / alignof(max_align_t) *
+                        alignof(max_align_t);
+    void *cfg = calloc(1, tail + sizeof(struct block_mask));
     OB_ASSERT(cfg);
     g->kind[slot] = k;
     g->cfg[slot] = cfg;
     if (k->defaults) k->defaults(cfg);
     snprintf(what, sizeof what, "%s block '%s'", SLOT_WORD[slot], k->name);
     uint64_t present;
-    if (yml_map_read(d, map, what, k->keys, k->n_keys, cfg, &present, e)) return -1;
+    struct key_spec keys[64];
+    size_t nk = k->n_keys;
+    OB_ASSERT(nk + N(MASK_KEYS) <= N(keys));
+    memcpy(keys, k->keys, nk * sizeof *keys);
+    struct block_mask *bm = (struct block_mask *)((char *)cfg + tail);
+    if (k->takes_mask) {
+        bm->tile_q = bm->tile_k = 128;
+        for (size_t i = 0; i < N(MASK_KEYS); i++) {
+            keys[nk] = MASK_KEYS[i];
+            keys[nk++].offset += tail;
+        }
+    }
+    if (yml_map_read(d, map, what, keys, nk, cfg, &present, e)) return -1;
     if (k->check && k->check(cfg, present, m, d, map, e)) return -1;
+    if (mk) {
+        struct block_mask *out = malloc(sizeof *out);
+        OB_ASSERT(out);
+        *out = *bm;
+        if (mask_read(d, mk, &out->prog, e)) {
+            free(out);
+            return -1;
+        }
+        g->mask = out;
+    }
     return 0;
 }
 
@@ -274,8 +340,13 @@ int model_set_block(struct model *m, enum block_slot slot, const struct yml_doc 
             free(m->groups[i].cfg[slot]);
             m->groups[i].cfg[slot] = tmp[i].cfg[slot];
             m->groups[i].kind[slot] = tmp[i].kind[slot];
+            if (slot == SLOT_ATTN) {
+                free(m->groups[i].mask);
+                m->groups[i].mask = tmp[i].mask;
+            }
         } else {
             free(tmp[i].cfg[slot]);
+            free(tmp[i].mask);
         }
     }
     free(tmp);
@@ -292,6 +363,10 @@ int model_set_budget(struct model *m, const struct yml_doc *d, yml_node map, str
         struct block_counts bc = {0};
         m->groups[i].kind[SLOT_ATTN]->count(m->groups[i].cfg[SLOT_ATTN], m, 1, &bc);
         if (bc.kv_elems > 0 && read_budget(d, map, &m->groups[i], m, b, e)) return -1;
+        if (bc.kv_elems > 0 && m->groups[i].mask)
+            return yml_fail(d, map, e, "kv_budget with a mask: a budget keeps a changing subset "
+                                       "of keys that the mask's positions no longer describe; "
+                                       "not modelled");
     }
     for (int i = 0; i < m->n_groups; i++) {
         struct block_counts bc = {0};
@@ -370,6 +445,11 @@ static int model_from_doc(struct yml_doc *d, const char *path, struct model **ou
         if (read_block(d, yml_map_get(d, gn, "ffn"), SLOT_FFN, m, g, e)) goto fail;
         yml_node bn = yml_map_get(d, gn, "kv_budget");
         if (bn && read_budget(d, bn, g, m, &g->budget, e)) goto fail;
+        if (bn && g->mask) {
+            yml_fail(d, bn, e, "kv_budget with a mask: a budget keeps a changing subset of "
+                               "keys that the mask's positions no longer describe; not modelled");
+            goto fail;
+        }
         yml_node qn = yml_map_get(d, gn, "kv_quant");
         if (qn && read_quant(d, qn, g, m, &g->quant, e)) goto fail;
         g->mod_capacity = gi.mod_capacity;
@@ -383,10 +463,12 @@ static int model_from_doc(struct yml_doc *d, const char *path, struct model **ou
             struct layer_group tmp = {0};
             if (read_block(d, alt, SLOT_ATTN, m, &tmp, e)) {
                 free(tmp.cfg[SLOT_ATTN]);
+                free(tmp.mask);
                 goto fail;
             }
             g->alt_kind = tmp.kind[SLOT_ATTN];
             g->alt_cfg = tmp.cfg[SLOT_ATTN];
+            g->alt_mask = tmp.mask;
             g->alt_fraction = gi.alt_fraction;
         }
     }
@@ -422,6 +504,8 @@ void model_free(struct model *m)
     for (int i = 0; i < m->n_groups; i++) {
         for (int s = 0; s < SLOT_COUNT; s++) free(m->groups[i].cfg[s]);
         free(m->groups[i].alt_cfg);
+        free(m->groups[i].mask);
+        free(m->groups[i].alt_mask);
     }
     free(m->groups);
     free(m);
@@ -600,7 +684,9 @@ int model_len_check(const struct model *m, double len, struct err *e)
     for (int i = 0; i < m->n_groups; i++)
         for (int s = 0; s < SLOT_COUNT; s++) {
             const struct layer_group *g = &m->groups[i];
-            const double lim = g->kind[s]->max_len;
+            double lim = g->kind[s]->max_len;
+            if (s == SLOT_ATTN && (g->mask || g->alt_mask) && (lim == 0 || lim > MASK_MAX_LEN))
+                lim = MASK_MAX_LEN;
             if (lim > 0 && len > lim)
                 return err_set(e, m->file, 0, 0,
                                "layer group %d (layers %d-%lld): kind %s evaluates its mask per "

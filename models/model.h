@@ -27,6 +27,7 @@ enum phase { PHASE_PREFILL, PHASE_DECODE };
 
 struct model;
 struct profile;
+struct block_mask; /* mask.h */
 
 /* One step to lower: B sequences, each adding q_len new tokens on top of
  * ctx_prior tokens already in its KV cache. Prefill of S: q_len = S,
@@ -101,6 +102,12 @@ struct block_kind {
     /* Longest sequence (tokens) the kind's lowering handles in bounded time;
      * 0 = no limit (model_len_check). */
     double max_len;
+    /* Softmax attention over the causal (query, key) pairs, whose attention
+     * ops a `mask:` program may restrict (read and applied for every such
+     * kind in one place: models/model.c, models/lower.c; docs/variants/flex.md).
+     * false: the loader refuses a mask (recurrent and linear mixers, sparse
+     * kinds that choose their own keys). */
+    bool takes_mask;
 };
 
 /* KV-cache budget of a layer group (`kv_budget`, docs/kv-budgets.md): each
@@ -145,6 +152,8 @@ struct layer_group {
     const struct block_kind *alt_kind; /* alternative attention block (NULL = none) */
     void *alt_cfg;                  /* owned */
     double alt_fraction;            /* share of sequences routed to the alternative */
+    struct block_mask *mask, *alt_mask; /* `mask:` of the attention / alternative
+                                         * block (owned; NULL = causal) */
     int first_layer;
     const struct block_kind *kind[SLOT_COUNT];
     void *cfg[SLOT_COUNT]; /* owned */

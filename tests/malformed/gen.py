@@ -134,6 +134,9 @@ M('kv-quant-bits', variant(QM, 'bits: 2', 'bits: 9'), ('9,',), "'bits' must be a
 M('kv-quant-group', variant(QM, 'group: 32, residual: 128', 'group: 48, residual: 96'), ('48',), "must divide the 1024 value elements")
 M('kv-quant-missing', variant(QM, ', residual: 128', ''), ('{bits',), "residual")
 M('attn-share-missing-layer', variant(MODEL, 'head_dim: 128}', 'head_dim: 128, attn_share: 3}'), ('3}',), "attn_share 3 does not divide the group's 32 layers")
+M('mask-on-mamba', variant(MODEL, "attention: {kind: gqa, heads: 32, kv_heads: 8, head_dim: 128}", "attention: {kind: mamba2, d_state: 128, expand: 2, head_dim: 64, heads: 128, n_groups: 1, d_conv: 4, chunk_size: 256, mask: [causal]}"), ('[causal]',), "does not take a mask")
+M('mask-unknown-part', variant(MODEL, 'head_dim: 128}', 'head_dim: 128, mask: [causal, {windw: 64}]}'), ('windw',), "windw")
+M('mask-with-budget', variant(MODEL, 'head_dim: 128}\n    ffn: {kind: swiglu, intermediate: 14336}\n', 'head_dim: 128, mask: [causal]}\n    ffn: {kind: swiglu, intermediate: 14336}\n    kv_budget: {method: h2o, tokens: 64}\n'), ('{method',), "kv_budget with a mask")
 M('kv-quant-unknown', variant(QM, 'bits: 2', 'bits: 2, sym: true'), ('sym',), "unknown key 'sym'")
 
 # ---------------------------------------------------------------- device YAML
