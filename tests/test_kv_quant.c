@@ -148,6 +148,41 @@ static void test_llama_rates(void **state)
     model_free(m);
 }
 
+/* analyze: decode B = 4 at L = 99 holds 100 tokens a sequence: the KV cache
+ * is 4 x 2 layers x 4928 B = 39424 B (bf16: 4 x 2 x 12800 = 102400); the
+ * KV per token is the quantised rate, 64 B (bf16: 256). The largest batch
+ * uses the same per-sequence bytes: (capacity - weights) / (9856 + the
+ * activations per sequence) exceeds the bf16 cache's. */
+static void test_analyze_memory(void **state)
+{
+    (void)state;
+    char buf[2048];
+    struct model *mq = au_text(with_quant(buf, sizeof buf, "{bits: 2, group: 16, residual: 32}", ""));
+    struct device *d = tu_device("h100-sxm5-80gb");
+    assert_non_null(d);
+    struct analysis a;
+    assert_int_equal(analysis_init(&a, mq), 0);
+    struct scenario sc = {.phase = PHASE_DECODE, .batch = 4, .context = 99, .tp = 1};
+    analysis_run(&a, mq, d, &sc);
+    assert_exact(a.kv_cache_bytes, 39424);
+    assert_exact(a.kv_bytes_per_token, 64);
+    const double quant_batch = a.max_batch;
+    analysis_free(&a);
+    /* the same model without kv_quant */
+    char plain[2048];
+    snprintf(plain, sizeof plain, "%s", buf);
+    *strstr(plain, "    kv_quant:") = '\0';
+    struct model *mp = au_text(plain);
+    assert_int_equal(analysis_init(&a, mp), 0);
+    analysis_run(&a, mp, d, &sc);
+    assert_exact(a.kv_cache_bytes, 102400);
+    assert_true(quant_batch > a.max_batch);
+    analysis_free(&a);
+    device_free(d);
+    model_free(mq);
+    model_free(mp);
+}
+
 static void test_quant_errors(void **state)
 {
     (void)state;
@@ -187,6 +222,7 @@ int main(void)
         cmocka_unit_test(test_prefill_ops),
         cmocka_unit_test(test_with_budget),
         cmocka_unit_test(test_llama_rates),
+        cmocka_unit_test(test_analyze_memory),
         cmocka_unit_test(test_quant_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
