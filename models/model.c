@@ -314,6 +314,12 @@ static int read_block(const struct yml_doc *d, yml_node map, enum block_slot slo
     }
     if (yml_map_read(d, map, what, keys, nk, cfg, &present, e)) return -1;
     if (k->check && k->check(cfg, present, m, d, map, e)) return -1;
+    if (k->takes_mask && !mk)
+        for (size_t i = 1; i < N(MASK_KEYS); i++)
+            if ((present >> (k->n_keys + i)) & 1)
+                return yml_fail(d, yml_map_get(d, map, MASK_KEYS[i].name), e,
+                                "%s without a mask: give the block a `mask:` or leave it out",
+                                MASK_KEYS[i].name);
     if (mk) {
         struct block_mask *out = malloc(sizeof *out);
         OB_ASSERT(out);

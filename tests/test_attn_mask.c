@@ -139,6 +139,9 @@ static void test_mask_errors(void **state)
                             "{kind: gqa, heads: 4, kv_heads: 2, head_dim: 16, mask: [causal], "
                             "mask_tile_q: 0}"),
                     10, "0}", "'mask_tile_q' must be at least 1");
+    au_expect_error(au_base(a, sizeof a,
+                            "{kind: gqa, heads: 4, kv_heads: 2, head_dim: 16, mask_tile_k: 64}"),
+                    10, "64}", "mask_tile_k without a mask");
     au_expect_error(au_base(a, sizeof a, "{kind: gqa, heads: 4, kv_heads: 2, head_dim: 16, mask: []}"),
                     10, "[]", "non-empty list");
 }
