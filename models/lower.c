@@ -121,7 +121,9 @@ static void lower_quantised(const struct model *m, const struct layer_group *lg,
  * convention (as swa does): the tile waste beyond what dense causal attention
  * leaves uncharged at the same tiles, at least the useful pairs; a mask of
  * `[causal]` costs exactly what the kind costs without one. Keys read: each
- * once in a prefill, the touched key tiles in a decode step (as flex). */
+ * once in a prefill, the touched key tiles in a decode step (as flex). The
+ * ops are FlexAttention's (flex_triton, or flex_fa4 when chosen) when the
+ * mask differs from causal. */
 static void lower_masked(const struct block_mask *bm, const struct step *st, struct graph *g,
                          int first)
 {
@@ -133,9 +135,13 @@ static void lower_masked(const struct block_mask *bm, const struct step *st, str
     mask_count(&CAUSAL, st->ctx_prior, st->q_len, tq, tk, &dense);
     const double extra = mp.computed - (dense.computed - dense.useful);
     const double pairs = extra > mp.useful ? extra : mp.useful;
+    /* a mask that differs from causal in this step runs as FlexAttention does
+     * it (its Triton backend unless the scenario chose FA4), as the flex kind */
+    const bool custom = mp.useful != dense.useful || mp.computed != dense.computed;
     for (int i = first; i < g->n; i++) {
         struct op *op = &g->ops[i];
         if (op->kind != OP_ATTENTION) continue;
+        if (custom && op->impl != IMPL_FLEX_FA4) op->impl = IMPL_FLEX_TRITON;
         op->shape.attn.pairs = pairs;
         op->shape.attn.pairs_useful = mp.useful;
         if (st->q_len == 1) op->shape.attn.skv = mp.computed;

@@ -61,6 +61,7 @@ static void test_documents_by_hand(void **state)
     struct graph g;
     const struct op *x = attn_of(m, &g, PHASE_PREFILL, 1, 300);
     assert_exact(x->shape.attn.pairs, 12650);
+    assert_int_equal(x->impl, IMPL_FLEX_TRITON); /* a custom mask runs as FlexAttention */
     assert_exact(x->cost.flops_mm, 3238400);
     assert_exact(x->cost.flops_wasted, 0);
     graph_free(&g);
@@ -95,6 +96,7 @@ static void test_causal_is_identity(void **state)
     assert_exact(x->cost.flops_mm, y->cost.flops_mm); /* 3 x 4 x 500500 x 64 */
     assert_exact(y->cost.flops_mm, 3.0 * 4 * 500500 * 64);
     assert_exact(x->cost.bytes_kv + x->cost.bytes_act, y->cost.bytes_kv + y->cost.bytes_act);
+    assert_int_equal(x->impl, y->impl); /* [causal] keeps the kind's kernel */
     graph_free(&g1);
     graph_free(&g2);
     model_free(m1);
