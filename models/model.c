@@ -557,23 +557,44 @@ static void group_kv_elems(const struct model *m, const struct layer_group *g, d
  * replicated, blocks report their own share. */
 void model_count(const struct model *m, double tp, struct model_counts *out)
 {
+    model_count_layers(m, tp, 0, (int)m->layers, MODEL_ENDS_EMBED | MODEL_ENDS_HEAD, out);
+}
+
+/* Layers of group g inside [lo, hi). */
+static double group_overlap(const struct layer_group *g, int lo, int hi)
+{
+    const double a = g->first_layer > lo ? g->first_layer : lo;
+    const double e = (double)g->first_layer + (double)g->repeat;
+    const double b = e < hi ? e : hi;
+    return b > a ? b - a : 0;
+}
+
+void model_count_layers(const struct model *m, double tp, int lo, int hi, int ends,
+                        struct model_counts *out)
+{
     const double h = (double)m->hidden, v = (double)m->vocab;
     const double emb = v * h;
     const double norm = model_norm_params(m, h);
-    const double tables = m->tied_embeddings ? 1.0 : 2.0;
-    out->params = tables * emb + norm;
-    out->active_params = h + emb + norm;
-    out->params_dev = tables * emb / tp + norm;
+    const bool em = ends & MODEL_ENDS_EMBED, hd = ends & MODEL_ENDS_HEAD;
+    /* the embedding table where tokens enter, lm_head (and the final norm)
+     * where they leave; a tied table is held once where both are, else by each */
+    const double tables = (em ? 1.0 : 0.0) + (hd ? 1.0 : 0.0) - (m->tied_embeddings && em && hd ? 1.0 : 0.0);
+    const double fnorm = hd ? norm : 0;
+    out->params = tables * emb + fnorm;
+    out->active_params = (em ? h : 0) + (hd ? emb : 0) + fnorm;
+    out->params_dev = tables * emb / tp + fnorm;
     out->kv_elems_per_token = 0;
     out->kv_elems_per_token_dev = 0;
     out->state_elems_per_seq = 0;
     out->state_elems_per_seq_dev = 0;
     out->ep_params_dev = 0;
+    out->ep_block_params_dev = 0;
+    out->ffn_params_dev = 0;
     for (int i = 0; i < m->n_groups; i++) {
         const struct layer_group *g = &m->groups[i];
         const double layer_norms = (m->post_norms ? 4.0 : 2.0) * norm;
         double p = layer_norms, a = layer_norms, kv = 0, pd = layer_norms, kvd = 0, st = 0, std = 0,
-               epd = 0;
+               epd = 0, epb = 0, ffd = 0;
         for (int s = 0; s < SLOT_COUNT; s++) {
             struct block_counts bc = {0};
             g->kind[s]->count(g->cfg[s], m, tp, &bc);
@@ -583,6 +604,8 @@ void model_count(const struct model *m, double tp, struct model_counts *out)
             st += bc.state_elems;
             std += bc.state_elems_dev;
             epd += bc.ep_params_dev;
+            if (g->kind[s]->ep_check) epb += bc.params_dev;
+            if (s == SLOT_FFN) ffd += bc.params_dev;
         }
         /* routing (expectations): the alternative block's weights exist beside
          * the main one; a token touches the main block's (1 - f) of the time and
@@ -606,7 +629,7 @@ void model_count(const struct model *m, double tp, struct model_counts *out)
             a = g->mod_capacity * a + h;
         }
         group_kv_elems(m, g, tp, &kv, &kvd);
-        const double r = (double)g->repeat;
+        const double r = group_overlap(g, lo, hi);
         out->params += r * p;
         out->active_params += r * a;
         out->kv_elems_per_token += r * kv;
@@ -615,16 +638,21 @@ void model_count(const struct model *m, double tp, struct model_counts *out)
         out->state_elems_per_seq += r * st;
         out->state_elems_per_seq_dev += r * std;
         out->ep_params_dev += r * epd;
+        out->ep_block_params_dev += r * epb;
+        out->ffn_params_dev += r * ffd;
     }
 }
 
 /* KV held by one of tp devices per sequence with ctx tokens: elements, or
  * bytes in dtype kv with quantised groups counted exactly (bytes = true). */
-static double kv_per_seq(const struct model *m, double tp, double ctx, enum dtype kv, bool bytes)
+static double kv_per_seq(const struct model *m, double tp, double ctx, enum dtype kv, bool bytes,
+                         int lo, int hi)
 {
     double sum = 0;
     for (int i = 0; i < m->n_groups; i++) {
         const struct layer_group *g = &m->groups[i];
+        const double r = group_overlap(g, lo, hi);
+        if (r <= 0) continue;
         for (int s = 0; s < SLOT_COUNT; s++) {
             struct block_counts bc = {0};
             g->kind[s]->count(g->cfg[s], m, tp, &bc);
@@ -640,7 +668,7 @@ static double kv_per_seq(const struct model *m, double tp, double ctx, enum dtyp
                 !bytes ? held * bc.kv_elems_dev
                 : s == SLOT_ATTN ? kv_quant_seq_bytes(&g->quant, bc.kv_elems_dev, held, dtype_bytes(kv))
                                  : held * bc.kv_elems_dev * dtype_bytes(kv);
-            sum += (double)g->repeat * layer;
+            sum += r * layer;
         }
     }
     return sum;
@@ -648,12 +676,23 @@ static double kv_per_seq(const struct model *m, double tp, double ctx, enum dtyp
 
 double model_kv_elems_per_seq(const struct model *m, double tp, double ctx)
 {
-    return kv_per_seq(m, tp, ctx, DT_BF16, false);
+    return kv_per_seq(m, tp, ctx, DT_BF16, false, 0, (int)m->layers);
+}
+
+double model_kv_elems_per_seq_layers(const struct model *m, double tp, double ctx, int lo, int hi)
+{
+    return kv_per_seq(m, tp, ctx, DT_BF16, false, lo, hi);
 }
 
 double model_kv_bytes_per_seq(const struct model *m, double tp, double ctx, enum dtype kv)
 {
-    return kv_per_seq(m, tp, ctx, kv, true);
+    return kv_per_seq(m, tp, ctx, kv, true, 0, (int)m->layers);
+}
+
+double model_kv_bytes_per_seq_layers(const struct model *m, double tp, double ctx, enum dtype kv,
+                                     int lo, int hi)
+{
+    return kv_per_seq(m, tp, ctx, kv, true, lo, hi);
 }
 
 void model_kv_bytes_per_token(const struct model *m, double tp, enum dtype kv, double *whole,
