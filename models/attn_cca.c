@@ -256,7 +256,8 @@ static void cca_lower(const void *p, const struct lower_ctx *x, struct graph *g)
                                    .count = cca_count,                                          \
                                    .tp_check = cca_tp_check,                                    \
                                    .lower = cca_lower,                                          \
-                                   .max_ops = 11}
+                                   .max_ops = 11,                                               \
+                                   .takes_mask = true}
 
 CCA_KIND(BLOCK_CCA, "cca", CCA_KEYS, cca_check,
          "compressed convolutional attention: attention in an E/C latent (Figliolia et al. 2025)");

@@ -162,4 +162,4 @@ const struct block_kind BLOCK_DIFFQKV = {
                "(Sigma, Lin et al. 2025)",
     .keys = DIFFQKV_KEYS, .n_keys = N(DIFFQKV_KEYS), .cfg_size = sizeof(struct diffqkv_cfg),
     .defaults = diffqkv_defaults, .check = diffqkv_check, .count = diffqkv_count,
-    .tp_check = diffqkv_tp_check, .lower = diffqkv_lower, .max_ops = 6};
+    .tp_check = diffqkv_tp_check, .lower = diffqkv_lower, .max_ops = 6, .takes_mask = true};

@@ -202,4 +202,5 @@ const struct block_kind BLOCK_KDGQA = {
     .tp_check = kdgqa_tp_check,
     .lower = kdgqa_lower,
     .max_ops = 6,
+    .takes_mask = true,
 };

@@ -184,4 +184,5 @@ const struct block_kind BLOCK_MASA = {
     .tp_check = masa_tp_check,
     .lower = masa_lower,
     .max_ops = 7,
+    .takes_mask = true,
 };

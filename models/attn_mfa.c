@@ -119,4 +119,4 @@ const struct block_kind BLOCK_MFA = {
                "(Step-3, StepFun 2025)",
     .keys = MFA_KEYS, .n_keys = N(MFA_KEYS), .cfg_size = sizeof(struct mfa_cfg),
     .defaults = mfa_defaults, .check = mfa_check, .count = mfa_count,
-    .tp_check = mfa_tp_check, .lower = mfa_lower, .max_ops = 7};
+    .tp_check = mfa_tp_check, .lower = mfa_lower, .max_ops = 7, .takes_mask = true};

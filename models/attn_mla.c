@@ -218,4 +218,4 @@ const struct block_kind BLOCK_MLA = {
     .summary = "multi-head latent attention, naive or absorbed, TP or TPLA (DeepSeek-V2 2024)",
     .keys = MLA_KEYS, .n_keys = N(MLA_KEYS), .cfg_size = sizeof(struct mla_cfg),
     .defaults = mla_defaults, .check = mla_check, .count = mla_count,
-    .tp_check = mla_tp_check, .lower = mla_lower, .max_ops = 14};
+    .tp_check = mla_tp_check, .lower = mla_lower, .max_ops = 14, .takes_mask = true};

@@ -185,4 +185,5 @@ const struct block_kind BLOCK_MOH = {
     .tp_check = moh_tp_check,
     .lower = moh_lower,
     .max_ops = 11,
+    .takes_mask = true,
 };

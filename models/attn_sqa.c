@@ -136,4 +136,4 @@ const struct block_kind BLOCK_SQA = {
     .summary = "sparse query attention: Hq < H query heads, Hkv KV heads (Filipek 2025)",
     .keys = SQA_KEYS, .n_keys = N(SQA_KEYS), .cfg_size = sizeof(struct sqa_cfg),
     .defaults = sqa_defaults, .check = sqa_check, .count = sqa_count,
-    .tp_check = sqa_tp_check, .lower = sqa_lower, .max_ops = 5};
+    .tp_check = sqa_tp_check, .lower = sqa_lower, .max_ops = 5, .takes_mask = true};

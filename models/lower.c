@@ -13,6 +13,7 @@
  * (embed_allreduce) and the B x V/tp logits of each device are assembled by a
  * ring all-gather of B x V (logits_allgather, the last op). Norms and
  * residuals run on every device. */
+#include "mask.h"
 #include "model.h"
 #include "sites.h"
 
@@ -20,7 +21,7 @@ int model_max_ops(const struct model *m)
 {
     int n = 5; /* embed (+ all-reduce), final_norm, lm_head (+ all-gather) */
     for (int i = 0; i < m->n_groups; i++)
-        n += 13 + m->groups[i].kind[SLOT_ATTN]->max_ops + m->groups[i].kind[SLOT_FFN]->max_ops +
+        n += 15 + m->groups[i].kind[SLOT_ATTN]->max_ops + m->groups[i].kind[SLOT_FFN]->max_ops +
              (m->groups[i].alt_kind ? m->groups[i].alt_kind->max_ops : 0);
     return n * PROF_MAX_KERNELS;
 }
@@ -59,33 +60,127 @@ static void lower_budgeted(const struct model *m, const struct layer_group *lg,
     }
 }
 
+/* A block whose cache is quantised with group scales (kv_quant, KIVI; docs/
+ * kv-budgets.md), after its ops from `first` on were appended:
+ * - every op reading the cache reads its exact bytes: the held tokens'
+ *   quantised part at bits/8 + 4/G bytes per element and the residual in the
+ *   KV dtype (kv_bpe, the average over the l tokens the step reads);
+ * - kv_dequant: 2 FLOPs (scale, zero point) per quantised element read,
+ *   fused into the attention's matmul (KIVI's Q_MatMul): FLOPs, no bytes;
+ * - kv_quantize: the elements this step moves out of the residual: read in
+ *   the activation dtype, min/max, shift, scale, round (5 FLOPs each),
+ *   stored quantised. Prefill: the prompt's quantised part; decode: per
+ *   token a value (once past R) and a key (KIVI quantises R keys every R
+ *   steps: one per step on average). */
+static void lower_quantised(const struct model *m, const struct layer_group *lg,
+                            const struct step *st, struct graph *g, int first)
+{
+    const struct kv_quant *q = &lg->quant;
+    struct block_counts bc = {0};
+    lg->kind[SLOT_ATTN]->count(lg->cfg[SLOT_ATTN], m, st->tp, &bc);
+    const double c = bc.kv_elems_dev, half = c / 2.0, e = dtype_bytes(st->dt_kv);
+    double prior = bc.kv_window > 0 && bc.kv_window < st->ctx_prior ? bc.kv_window : st->ctx_prior;
+    prior = kv_budget_held(&lg->budget, prior);
+    const double l = prior + st->q_len; /* tokens the step's attention reads */
+    const double bpe = kv_quant_seq_bytes(q, c, l, e) / (c * l);
+    bool reads = false;
+    for (int i = first; i < g->n; i++) {
+        struct op *op = &g->ops[i];
+        const bool kv_read = (op->kind == OP_ATTENTION && op->shape.attn.kv_cached) ||
+                             ((op->kind == OP_GEMM || op->kind == OP_BATCHED_GEMM) &&
+                              op->shape.gemm.a_kv);
+        if (!kv_read) continue;
+        op->kv_bpe = bpe;
+        op_count(op);
+        reads = true;
+    }
+    const double deq = half * (kv_quant_tokens(q, prior, true) + kv_quant_tokens(q, prior, false));
+    if (reads && deq > 0) {
+        struct op *op = op_elementwise(g, "kv_dequant", st->batch, deq, 1, 2, false);
+        op->shape.ew.fused = true;
+        op->per_seq = true;
+        op_count(op);
+    }
+    double quant;
+    if (st->q_len > 1) /* exact: what crosses out of the residual in this step */
+        quant = half * (kv_quant_tokens(q, l, true) - kv_quant_tokens(q, prior, true) +
+                        kv_quant_tokens(q, l, false) - kv_quant_tokens(q, prior, false));
+    else
+        quant = half * (1.0 + (l > (double)q->residual ? 1.0 : 0.0));
+    if (quant > 0) {
+        struct op *op = op_elementwise(g, "kv_quantize", st->batch, quant, 1, 5, true);
+        op->kv_bpe = kv_quant_elem_bytes(q);
+        op->per_seq = true;
+        op_count(op);
+    }
+}
+
+/* A block under a mask program (any kind with takes_mask; docs/variants/
+ * flex.md, "Masks on every attention kind"): its attention ops, lowered with
+ * the causal pairs, get the mask's. Pairs charged follow the dense kinds'
+ * convention (as swa does): the tile waste beyond what dense causal attention
+ * leaves uncharged at the same tiles, at least the useful pairs; a mask of
+ * `[causal]` costs exactly what the kind costs without one. Keys read: each
+ * once in a prefill, the touched key tiles in a decode step (as flex). The
+ * ops are FlexAttention's (flex_triton, or flex_fa4 when chosen) when the
+ * mask differs from causal. */
+static void lower_masked(const struct block_mask *bm, const struct step *st, struct graph *g,
+                         int first)
+{
+    static const struct mask_prog CAUSAL = {.n_nodes = 1, .root = 0,
+                                            .nodes = {{.op = MASK_CAUSAL}}};
+    struct mask_pairs mp, dense;
+    const double tq = (double)bm->tile_q, tk = (double)bm->tile_k;
+    mask_count(&bm->prog, st->ctx_prior, st->q_len, tq, tk, &mp);
+    mask_count(&CAUSAL, st->ctx_prior, st->q_len, tq, tk, &dense);
+    const double extra = mp.computed - (dense.computed - dense.useful);
+    const double pairs = extra > mp.useful ? extra : mp.useful;
+    /* a mask that differs from causal in this step runs as FlexAttention does
+     * it (its Triton backend unless the scenario chose FA4), as the flex kind */
+    const bool custom = mp.useful != dense.useful || mp.computed != dense.computed;
+    for (int i = first; i < g->n; i++) {
+        struct op *op = &g->ops[i];
+        if (op->kind != OP_ATTENTION) continue;
+        if (custom && op->impl != IMPL_FLEX_FA4) op->impl = IMPL_FLEX_TRITON;
+        op->shape.attn.pairs = pairs;
+        op->shape.attn.pairs_useful = mp.useful;
+        if (st->q_len == 1) op->shape.attn.skv = mp.computed;
+        op->per_seq = true;
+        op_count(op);
+    }
+}
+
 /* The attention slot of a group: the main block, or under layer routing the
  * main block for (1 - f) of the sequences and the alternative for f (an
  * expectation over requests; docs/layer-routing.md). */
 static void attn_block(const struct model *m, const struct layer_group *lg,
-                       const struct block_kind *k, const void *cfg, const struct step *st,
-                       struct graph *g)
+                       const struct block_kind *k, const void *cfg, const struct block_mask *bm,
+                       const struct step *st, struct graph *g)
 {
+    const int first = g->n;
     if (lg->budget.method != KVB_NONE && k == lg->kind[SLOT_ATTN]) {
         lower_budgeted(m, lg, st, g);
-        return;
+    } else {
+        const struct lower_ctx c = {.m = m, .st = st, .tokens = st->batch * st->q_len};
+        k->lower(cfg, &c, g);
     }
-    const struct lower_ctx c = {.m = m, .st = st, .tokens = st->batch * st->q_len};
-    k->lower(cfg, &c, g);
+    if (bm) lower_masked(bm, st, g, first);
+    if (lg->quant.bits && k == lg->kind[SLOT_ATTN]) lower_quantised(m, lg, st, g, first);
 }
 
 static void lower_attention(const struct model *m, const struct layer_group *lg,
                             const struct step *st, struct graph *g)
 {
     if (!lg->alt_kind || lg->alt_fraction <= 0) {
-        attn_block(m, lg, lg->kind[SLOT_ATTN], lg->cfg[SLOT_ATTN], st, g);
+        attn_block(m, lg, lg->kind[SLOT_ATTN], lg->cfg[SLOT_ATTN], lg->mask, st, g);
         return;
     }
     struct step main = *st, alt = *st;
     main.batch = st->batch * (1.0 - lg->alt_fraction);
     alt.batch = st->batch * lg->alt_fraction;
-    if (main.batch > 0) attn_block(m, lg, lg->kind[SLOT_ATTN], lg->cfg[SLOT_ATTN], &main, g);
-    attn_block(m, lg, lg->alt_kind, lg->alt_cfg, &alt, g);
+    if (main.batch > 0)
+        attn_block(m, lg, lg->kind[SLOT_ATTN], lg->cfg[SLOT_ATTN], lg->mask, &main, g);
+    attn_block(m, lg, lg->alt_kind, lg->alt_cfg, lg->alt_mask, &alt, g);
 }
 
 void model_lower(const struct model *m, const struct step *st, struct graph *g)

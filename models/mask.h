@@ -20,7 +20,10 @@
 #include "../sim/core/yml.h"
 
 #define MASK_MAX_NODES 64
-#define MASK_MAX_ITEMS 512 /* document lengths and block offsets, all nodes together */
+#define MASK_MAX_ITEMS 512
+/* Longest step a mask is evaluated over in bounded time (model_len_check):
+ * 2^21 tokens, O(S) work within about a second. */
+#define MASK_MAX_LEN 2097152.0 /* document lengths and block offsets, all nodes together */
 
 enum mask_op {
     MASK_CAUSAL,    /* k <= q */
@@ -47,6 +50,15 @@ struct mask_prog {
     struct mask_node nodes[MASK_MAX_NODES];
     int n_items;
     int64_t items[MASK_MAX_ITEMS]; /* lengths, offsets, global blocks, child indices */
+};
+
+/* A mask program on an attention block of any softmax kind (the block's
+ * `mask:` key, read by the model loader, models/model.c; applied to the
+ * block's attention ops by the lowering, models/lower.c): the program and
+ * the kernel's tile shape. */
+struct block_mask {
+    struct mask_prog prog;
+    int64_t tile_q, tile_k;
 };
 
 /* Reads a mask: a sequence of parts that all apply (docs/variants/flex.md).

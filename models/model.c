@@ -2,6 +2,10 @@
 #include "model.h"
 
 #include <math.h>
+#include <stdalign.h>
+#include <stddef.h>
+
+#include "mask.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,6 +122,85 @@ static int read_budget(const struct yml_doc *d, yml_node map, const struct layer
                         g->kind[SLOT_ATTN]->name);
     return 0;
 }
+#define QOFF(f) offsetof(struct kv_quant, f)
+static const struct key_spec QUANT_KEYS[] = {
+    {"bits", KEY_INT, QOFF(bits), 1, 8, 1, NULL, "bits",
+     "bits per quantised element (KIVI: 2 or 4)"},
+    {"group", KEY_INT, QOFF(group), 1, 65536, 1, NULL, "elements",
+     "group size G: keys share an fp16 scale and zero point per channel and G tokens, values "
+     "per token and G channels"},
+    {"residual", KEY_INT, QOFF(residual), 1, (double)(1LL << 40), 1, NULL, "tokens",
+     "residual length R, a multiple of group: the keys of the last (n mod R) tokens and the "
+     "values of the last min(n, R) tokens stay in the KV dtype"},
+};
+
+double kv_quant_elem_bytes(const struct kv_quant *q)
+{
+    return (double)q->bits / 8.0 + 4.0 / (double)q->group; /* fp16 scale + fp16 zero */
+}
+
+double kv_quant_tokens(const struct kv_quant *q, double n, bool key)
+{
+    if (q->bits == 0) return 0;
+    const double r = (double)q->residual;
+    /* KIVI Algorithm 1: keys are quantised R at a time (a residual of n mod R
+     * waits), values leave the full-precision window of the last R one by one */
+    if (key) return floor(n / r) * r;
+    return n > r ? n - r : 0;
+}
+
+double kv_quant_seq_bytes(const struct kv_quant *q, double c, double n, double e)
+{
+    if (q->bits == 0) return c * n * e;
+    const double qk = kv_quant_tokens(q, n, true), qv = kv_quant_tokens(q, n, false);
+    const double half = c / 2.0; /* K and V elements per token */
+    return half * ((n - qk) + (n - qv)) * e + half * (qk + qv) * kv_quant_elem_bytes(q);
+}
+
+/* Reads a group's optional kv_quant mapping; checks it against the block. */
+static int read_quant(const struct yml_doc *d, yml_node map, const struct layer_group *g,
+                      const struct model *m, struct kv_quant *q, struct err *e)
+{
+    uint64_t present;
+    memset(q, 0, sizeof *q);
+    if (yml_map_read(d, map, "kv_quant", QUANT_KEYS, N(QUANT_KEYS), q, &present, e)) return -1;
+    if (q->residual % q->group != 0)
+        return yml_fail(d, yml_map_get(d, map, "residual"), e,
+                        "residual (%lld) must be a multiple of group (%lld): keys are quantised "
+                        "in whole groups of tokens",
+                        (long long)q->residual, (long long)q->group);
+    struct block_counts bc = {0};
+    g->kind[SLOT_ATTN]->count(g->cfg[SLOT_ATTN], m, 1, &bc);
+    if (bc.kv_elems <= 0)
+        return yml_fail(d, map, e, "kv_quant needs an attention block with a KV cache; '%s' "
+                                   "keeps none",
+                        g->kind[SLOT_ATTN]->name);
+    const double half = bc.kv_elems / 2.0;
+    if (fmod(half, (double)q->group) != 0)
+        return yml_fail(d, yml_map_get(d, map, "group"), e,
+                        "group (%lld) must divide the %g value elements each token caches in "
+                        "a layer (values are quantised per token in groups of channels)",
+                        (long long)q->group, half);
+    if ((double)q->bits >= 8.0 * dtype_bytes(m->dt_kv))
+        return yml_fail(d, yml_map_get(d, map, "bits"), e,
+                        "%lld bits is not narrower than the KV dtype %s", (long long)q->bits,
+                        dtype_name(m->dt_kv));
+    return 0;
+}
+
+/* Keys every softmax attention kind takes (struct block_kind takes_mask);
+ * offsets into struct block_mask. */
+static const struct key_spec MASK_KEYS[] = {
+    {"mask", KEY_SEQ, 0, 0, 0, 0, NULL, "",
+     "a mask program replacing the causal pairs: parts that all apply, as flex's (causal, "
+     "{window: W}, {prefix: P}, {chunk: C}, {documents: [..]}, {blocks: ..}, {all: ..}, "
+     "{any: ..}; docs/variants/flex.md); keys are still all cached"},
+    {"mask_tile_q", KEY_INT, offsetof(struct block_mask, tile_q), 1, 4096, 0, NULL, "tokens",
+     "query rows per kernel tile for the mask's tile count (default 128)"},
+    {"mask_tile_k", KEY_INT, offsetof(struct block_mask, tile_k), 1, 4096, 0, NULL, "tokens",
+     "keys per kernel tile (default 128)"},
+};
+
 static const struct key_spec GROUP_KEYS[] = {
     {"repeat", KEY_INT, offsetof(struct group_in, repeat), 1, 100000, 1, NULL, "count",
      "identical consecutive layers in this group"},
@@ -140,6 +223,9 @@ static const struct key_spec GROUP_KEYS[] = {
     {"kv_budget", KEY_MAP, 0, 0, 0, 0, NULL, "",
      "keep at most a budget of KV tokens per sequence in these layers (see kv_budget table; "
      "docs/kv-budgets.md)"},
+    {"kv_quant", KEY_MAP, 0, 0, 0, 0, NULL, "",
+     "store these layers' KV cache quantised with group scales, KIVI-style (see kv_quant "
+     "table; docs/kv-budgets.md)"},
 };
 
 int model_schema_section(int i, const char **title, const struct key_spec **keys, size_t *n)
@@ -150,6 +236,14 @@ int model_schema_section(int i, const char **title, const struct key_spec **keys
     case 2: *title = "Model: each item of `groups`"; *keys = GROUP_KEYS; *n = N(GROUP_KEYS);
         return 0;
     case 3: *title = "Model: a group's `kv_budget`"; *keys = BUDGET_KEYS; *n = N(BUDGET_KEYS);
+        return 0;
+    case 4: *title = "Model: a group's `kv_quant`"; *keys = QUANT_KEYS; *n = N(QUANT_KEYS);
+        return 0;
+    case 5:
+        *title = "Attention: the mask keys of every softmax attention kind (mha, mqa, gqa, mla, "
+                 "cca, ccgqa, kdgqa, moh, masa, sqa, mfa, diffqkv)";
+        *keys = MASK_KEYS;
+        *n = N(MASK_KEYS);
         return 0;
     default: return -1;
     }
@@ -191,15 +285,63 @@ static int read_block(const struct yml_doc *d, yml_node map, enum block_slot slo
         return yml_fail(d, kn, e, "unknown %s kind '%s' (one of: %s)", SLOT_WORD[slot], kname,
                         choices);
     }
-    void *cfg = calloc(1, k->cfg_size);
+    /* A mask on a softmax attention kind: its keys join the kind's table, the
+     * tile sizes read into the buffer's tail (past cfg_size), the program
+     * into g->mask. Kinds with a `mask` key of their own (flex) read it. */
+    yml_node mk = slot == SLOT_ATTN ? yml_map_get(d, map, "mask") : 0;
+    if (mk && yml_key_index(k->keys, k->n_keys, "mask") >= 0) mk = 0;
+    if (mk && !k->takes_mask) {
+        char takers[256] = "";
+        for (int i = 0; block_kind_at(i); i++)
+            if (block_kind_at(i)->takes_mask) {
+                if (takers[0]) strncat(takers, ", ", sizeof takers - strlen(takers) - 1);
+                strncat(takers, block_kind_at(i)->name, sizeof takers - strlen(takers) - 1);
+            }
+        return yml_fail(d, mk, e,
+                        "kind '%s' does not take a mask: its keys are not the causal (query, "
+                        "key) pairs of softmax attention (it is recurrent, linear or chooses its "
+                        "own keys); a mask applies to %s, or to flex",
+                        k->name, takers);
+    }
+    const size_t tail = (k->cfg_size + alignof(max_align_t) - 1) / alignof(max_align_t) *
+                        alignof(max_align_t);
+    void *cfg = calloc(1, tail + sizeof(struct block_mask));
     OB_ASSERT(cfg);
     g->kind[slot] = k;
     g->cfg[slot] = cfg;
     if (k->defaults) k->defaults(cfg);
     snprintf(what, sizeof what, "%s block '%s'", SLOT_WORD[slot], k->name);
     uint64_t present;
-    if (yml_map_read(d, map, what, k->keys, k->n_keys, cfg, &present, e)) return -1;
+    struct key_spec keys[64];
+    size_t nk = k->n_keys;
+    OB_ASSERT(nk + N(MASK_KEYS) <= N(keys));
+    memcpy(keys, k->keys, nk * sizeof *keys);
+    struct block_mask *bm = (struct block_mask *)((char *)cfg + tail);
+    if (k->takes_mask) {
+        bm->tile_q = bm->tile_k = 128;
+        for (size_t i = 0; i < N(MASK_KEYS); i++) {
+            keys[nk] = MASK_KEYS[i];
+            keys[nk++].offset += tail;
+        }
+    }
+    if (yml_map_read(d, map, what, keys, nk, cfg, &present, e)) return -1;
     if (k->check && k->check(cfg, present, m, d, map, e)) return -1;
+    if (k->takes_mask && !mk)
+        for (size_t i = 1; i < N(MASK_KEYS); i++)
+            if ((present >> (k->n_keys + i)) & 1)
+                return yml_fail(d, yml_map_get(d, map, MASK_KEYS[i].name), e,
+                                "%s without a mask: give the block a `mask:` or leave it out",
+                                MASK_KEYS[i].name);
+    if (mk) {
+        struct block_mask *out = malloc(sizeof *out);
+        OB_ASSERT(out);
+        *out = *bm;
+        if (mask_read(d, mk, &out->prog, e)) {
+            free(out);
+            return -1;
+        }
+        g->mask = out;
+    }
     return 0;
 }
 
@@ -216,8 +358,13 @@ int model_set_block(struct model *m, enum block_slot slot, const struct yml_doc 
             free(m->groups[i].cfg[slot]);
             m->groups[i].cfg[slot] = tmp[i].cfg[slot];
             m->groups[i].kind[slot] = tmp[i].kind[slot];
+            if (slot == SLOT_ATTN) {
+                free(m->groups[i].mask);
+                m->groups[i].mask = tmp[i].mask;
+            }
         } else {
             free(tmp[i].cfg[slot]);
+            free(tmp[i].mask);
         }
     }
     free(tmp);
@@ -234,11 +381,31 @@ int model_set_budget(struct model *m, const struct yml_doc *d, yml_node map, str
         struct block_counts bc = {0};
         m->groups[i].kind[SLOT_ATTN]->count(m->groups[i].cfg[SLOT_ATTN], m, 1, &bc);
         if (bc.kv_elems > 0 && read_budget(d, map, &m->groups[i], m, b, e)) return -1;
+        if (bc.kv_elems > 0 && m->groups[i].mask)
+            return yml_fail(d, map, e, "kv_budget with a mask: a budget keeps a changing subset "
+                                       "of keys that the mask's positions no longer describe; "
+                                       "not modelled");
     }
     for (int i = 0; i < m->n_groups; i++) {
         struct block_counts bc = {0};
         m->groups[i].kind[SLOT_ATTN]->count(m->groups[i].cfg[SLOT_ATTN], m, 1, &bc);
         if (bc.kv_elems > 0) read_budget(d, map, &m->groups[i], m, &m->groups[i].budget, e);
+    }
+    return 0;
+}
+
+int model_set_quant(struct model *m, const struct yml_doc *d, yml_node map, struct err *e)
+{
+    struct kv_quant q[1];
+    for (int i = 0; i < m->n_groups; i++) { /* check every group first: m unchanged on error */
+        struct block_counts bc = {0};
+        m->groups[i].kind[SLOT_ATTN]->count(m->groups[i].cfg[SLOT_ATTN], m, 1, &bc);
+        if (bc.kv_elems > 0 && read_quant(d, map, &m->groups[i], m, q, e)) return -1;
+    }
+    for (int i = 0; i < m->n_groups; i++) {
+        struct block_counts bc = {0};
+        m->groups[i].kind[SLOT_ATTN]->count(m->groups[i].cfg[SLOT_ATTN], m, 1, &bc);
+        if (bc.kv_elems > 0) read_quant(d, map, &m->groups[i], m, &m->groups[i].quant, e);
     }
     return 0;
 }
@@ -298,6 +465,13 @@ static int model_from_doc(struct yml_doc *d, const char *path, struct model **ou
         if (read_block(d, yml_map_get(d, gn, "ffn"), SLOT_FFN, m, g, e)) goto fail;
         yml_node bn = yml_map_get(d, gn, "kv_budget");
         if (bn && read_budget(d, bn, g, m, &g->budget, e)) goto fail;
+        if (bn && g->mask) {
+            yml_fail(d, bn, e, "kv_budget with a mask: a budget keeps a changing subset of "
+                               "keys that the mask's positions no longer describe; not modelled");
+            goto fail;
+        }
+        yml_node qn = yml_map_get(d, gn, "kv_quant");
+        if (qn && read_quant(d, qn, g, m, &g->quant, e)) goto fail;
         g->mod_capacity = gi.mod_capacity;
         g->has_dt_kv = (present >> yml_key_index(GROUP_KEYS, N(GROUP_KEYS), "kv_dtype")) & 1;
         g->dt_kv = gi.dt_kv;
@@ -311,10 +485,12 @@ static int model_from_doc(struct yml_doc *d, const char *path, struct model **ou
             struct layer_group tmp = {0};
             if (read_block(d, alt, SLOT_ATTN, m, &tmp, e)) {
                 free(tmp.cfg[SLOT_ATTN]);
+                free(tmp.mask);
                 goto fail;
             }
             g->alt_kind = tmp.kind[SLOT_ATTN];
             g->alt_cfg = tmp.cfg[SLOT_ATTN];
+            g->alt_mask = tmp.mask;
             g->alt_fraction = gi.alt_fraction;
         }
     }
@@ -350,6 +526,8 @@ void model_free(struct model *m)
     for (int i = 0; i < m->n_groups; i++) {
         for (int s = 0; s < SLOT_COUNT; s++) free(m->groups[i].cfg[s]);
         free(m->groups[i].alt_cfg);
+        free(m->groups[i].mask);
+        free(m->groups[i].alt_mask);
     }
     free(m->groups);
     free(m);
@@ -489,6 +667,13 @@ static enum dtype group_kv_dtype(const struct layer_group *g, enum dtype dt_kv)
     return g->has_dt_kv ? g->dt_kv : dt_kv;
 }
 
+/* Bytes per cached element of group g at the long-context rate: its
+ * kv_quant format (bits/8 + scale and zero per group) or its cache dtype. */
+static double group_kv_elem_bytes(const struct layer_group *g, enum dtype dt_kv)
+{
+    return g->quant.bits ? kv_quant_elem_bytes(&g->quant) : dtype_bytes(group_kv_dtype(g, dt_kv));
+}
+
 void model_cache_bytes(const struct model *m, double tp, enum dtype dt_kv, struct model_cache *out)
 {
     const double h = (double)m->hidden, norm = model_norm_params(m, h);
@@ -497,23 +682,37 @@ void model_cache_bytes(const struct model *m, double tp, enum dtype dt_kv, struc
         const struct layer_group *g = &m->groups[i];
         struct group_sum c;
         group_count(m, g, tp, norm, h, &c);
-        const double rb = (double)g->repeat * dtype_bytes(group_kv_dtype(g, dt_kv));
-        out->kv_bytes_per_token += rb * c.kv;
-        out->kv_bytes_per_token_dev += rb * c.kvd;
-        out->state_bytes_per_seq += rb * c.st;
-        out->state_bytes_per_seq_dev += rb * c.std;
+        const double r = (double)g->repeat;
+        const double kb = r * group_kv_elem_bytes(g, dt_kv);
+        const double sb = r * dtype_bytes(group_kv_dtype(g, dt_kv));
+        out->kv_bytes_per_token += kb * c.kv;
+        out->kv_bytes_per_token_dev += kb * c.kvd;
+        out->state_bytes_per_seq += sb * c.st;
+        out->state_bytes_per_seq_dev += sb * c.std;
     }
 }
 
-/* Cache one device holds per sequence over layers [lo, hi): elements when
- * dt_kv < 0, else bytes with each group at its own dtype. */
-static double kv_held(const struct model *m, double tp, double ctx, int dt_kv, int lo, int hi)
+void model_kv_bytes_per_token(const struct model *m, double tp, enum dtype kv, double *whole,
+                              double *dev)
 {
-    double kv = 0;
+    struct model_cache c;
+    model_cache_bytes(m, tp, kv, &c);
+    *whole = c.kv_bytes_per_token;
+    *dev = c.kv_bytes_per_token_dev;
+}
+
+/* Cache one device holds per sequence with ctx tokens over layers [lo, hi):
+ * elements (bytes false), or bytes with each group at its own cache dtype and
+ * quantised groups counted exactly (kv_quant_seq_bytes). */
+static double kv_per_seq(const struct model *m, double tp, double ctx, enum dtype kv, bool bytes,
+                         int lo, int hi)
+{
+    double sum = 0;
     for (int i = 0; i < m->n_groups; i++) {
         const struct layer_group *g = &m->groups[i];
         const double r = group_overlap(g, lo, hi);
         if (r <= 0) continue;
+        const double eb = dtype_bytes(group_kv_dtype(g, kv));
         for (int s = 0; s < SLOT_COUNT; s++) {
             struct block_counts bc = {0};
             g->kind[s]->count(g->cfg[s], m, tp, &bc);
@@ -525,26 +724,35 @@ static double kv_held(const struct model *m, double tp, double ctx, int dt_kv, i
             double held = bc.kv_window > 0 && bc.kv_window < ctx ? bc.kv_window : ctx;
             if (s == SLOT_ATTN) held = kv_budget_held(&g->budget, held);
             if (g->mod_capacity > 0) held *= g->mod_capacity; /* routed tokens only */
-            const double b = dt_kv < 0 ? 1.0 : dtype_bytes(group_kv_dtype(g, (enum dtype)dt_kv));
-            kv += r * held * bc.kv_elems_dev * b;
+            const double layer = !bytes ? held * bc.kv_elems_dev
+                                 : s == SLOT_ATTN
+                                     ? kv_quant_seq_bytes(&g->quant, bc.kv_elems_dev, held, eb)
+                                     : held * bc.kv_elems_dev * eb;
+            sum += r * layer;
         }
     }
-    return kv;
+    return sum;
 }
 
 double model_kv_elems_per_seq(const struct model *m, double tp, double ctx)
 {
-    return kv_held(m, tp, ctx, -1, 0, (int)m->layers);
+    return kv_per_seq(m, tp, ctx, DT_BF16, false, 0, (int)m->layers);
 }
 
 double model_kv_elems_per_seq_layers(const struct model *m, double tp, double ctx, int lo, int hi)
 {
-    return kv_held(m, tp, ctx, -1, lo, hi);
+    return kv_per_seq(m, tp, ctx, DT_BF16, false, lo, hi);
 }
 
-double model_kv_bytes_per_seq(const struct model *m, double tp, double ctx, enum dtype dt_kv)
+double model_kv_bytes_per_seq(const struct model *m, double tp, double ctx, enum dtype kv)
 {
-    return kv_held(m, tp, ctx, (int)dt_kv, 0, (int)m->layers);
+    return kv_per_seq(m, tp, ctx, kv, true, 0, (int)m->layers);
+}
+
+double model_kv_bytes_per_seq_layers(const struct model *m, double tp, double ctx, enum dtype kv,
+                                     int lo, int hi)
+{
+    return kv_per_seq(m, tp, ctx, kv, true, lo, hi);
 }
 
 int model_tp_check(const struct model *m, double tp, struct err *e)
@@ -567,7 +775,9 @@ int model_len_check(const struct model *m, double len, struct err *e)
     for (int i = 0; i < m->n_groups; i++)
         for (int s = 0; s < SLOT_COUNT; s++) {
             const struct layer_group *g = &m->groups[i];
-            const double lim = g->kind[s]->max_len;
+            double lim = g->kind[s]->max_len;
+            if (s == SLOT_ATTN && (g->mask || g->alt_mask) && (lim == 0 || lim > MASK_MAX_LEN))
+                lim = MASK_MAX_LEN;
             if (lim > 0 && len > lim)
                 return err_set(e, m->file, 0, 0,
                                "layer group %d (layers %d-%lld): kind %s evaluates its mask per "

@@ -27,6 +27,7 @@ enum phase { PHASE_PREFILL, PHASE_DECODE };
 
 struct model;
 struct profile;
+struct block_mask; /* mask.h */
 
 /* One step to lower: B sequences, each adding q_len new tokens on top of
  * ctx_prior tokens already in its KV cache. Prefill of S: q_len = S,
@@ -110,6 +111,12 @@ struct block_kind {
     /* Longest sequence (tokens) the kind's lowering handles in bounded time;
      * 0 = no limit (model_len_check). */
     double max_len;
+    /* Softmax attention over the causal (query, key) pairs, whose attention
+     * ops a `mask:` program may restrict (read and applied for every such
+     * kind in one place: models/model.c, models/lower.c; docs/variants/flex.md).
+     * false: the loader refuses a mask (recurrent and linear mixers, sparse
+     * kinds that choose their own keys). */
+    bool takes_mask;
 };
 
 /* KV-cache budget of a layer group (`kv_budget`, docs/kv-budgets.md): each
@@ -127,6 +134,23 @@ struct kv_budget {
  * there is no budget). */
 double kv_budget_held(const struct kv_budget *b, double ctx);
 
+/* Quantised KV cache with group scales (`kv_quant`, docs/kv-budgets.md;
+ * KIVI, Liu et al. 2024, arXiv:2402.02750, Sec. 3.3 and Algorithm 1): keys
+ * quantised per channel in groups of `group` tokens, values per token in
+ * groups of `group` channels, each group with an fp16 scale and an fp16 zero
+ * point; the keys of the last (n mod residual) tokens and the values of the
+ * last min(n, residual) tokens stay in the KV dtype. bits = 0: none. */
+struct kv_quant {
+    int64_t bits, group, residual;
+};
+/* Bytes per quantised element, scales included: bits/8 + 4/group. */
+double kv_quant_elem_bytes(const struct kv_quant *q);
+/* Bytes of one layer's cache for one sequence holding n tokens, c elements
+ * per token (K and V halves c/2 each), unquantised elements of e bytes. */
+double kv_quant_seq_bytes(const struct kv_quant *q, double c, double n, double e);
+/* Tokens whose keys (key = true) or values are quantised when n are held. */
+double kv_quant_tokens(const struct kv_quant *q, double n, bool key);
+
 struct layer_group {
     int64_t repeat;
     /* kv_dtype: this group's cache (KV, or a linear mixer's state) in its own
@@ -135,12 +159,15 @@ struct layer_group {
     bool has_dt_kv;
     enum dtype dt_kv;
     struct kv_budget budget;
+    struct kv_quant quant; /* bits 0 = the cache is stored in the KV dtype */
     /* Layer routing (docs/layer-routing.md); costs are expectations. */
     double mod_capacity;            /* mixture-of-depths: fraction of tokens through the
                                      * layer (0 = every token) */
     const struct block_kind *alt_kind; /* alternative attention block (NULL = none) */
     void *alt_cfg;                  /* owned */
     double alt_fraction;            /* share of sequences routed to the alternative */
+    struct block_mask *mask, *alt_mask; /* `mask:` of the attention / alternative
+                                         * block (owned; NULL = causal) */
     int first_layer;
     const struct block_kind *kind[SLOT_COUNT];
     void *cfg[SLOT_COUNT]; /* owned */
@@ -222,12 +249,22 @@ struct model_cache {
     double state_bytes_per_seq, state_bytes_per_seq_dev;
 };
 void model_cache_bytes(const struct model *m, double tp, enum dtype dt_kv, struct model_cache *out);
-/* model_kv_elems_per_seq in bytes: each group's elements at its dtype. */
-double model_kv_bytes_per_seq(const struct model *m, double tp, double ctx, enum dtype dt_kv);
 /* KV-cache elements one of tp devices holds per sequence with ctx tokens in
  * context: sum over layers of min(ctx, kv_window) x cached elements per token
  * (ctx where kv_window is 0). State elements are not included. */
 double model_kv_elems_per_seq(const struct model *m, double tp, double ctx);
+/* Bytes of KV cache one of tp devices holds per sequence with ctx tokens:
+ * model_kv_elems_per_seq in the KV dtype kv, with quantised groups
+ * (kv_quant) counted exactly (kv_quant_seq_bytes). */
+double model_kv_bytes_per_seq(const struct model *m, double tp, double ctx, enum dtype kv);
+/* The same for layers [lo, hi) only (a pipeline stage). */
+double model_kv_bytes_per_seq_layers(const struct model *m, double tp, double ctx, enum dtype kv,
+                                     int lo, int hi);
+/* KV bytes per token in dtype kv for the whole model (*whole) and one of tp
+ * devices (*dev); quantised groups count kv_quant_elem_bytes per element
+ * (the rate once the context is far beyond the residual window). */
+void model_kv_bytes_per_token(const struct model *m, double tp, enum dtype kv, double *whole,
+                              double *dev);
 /* The same for layers [lo, hi) only (a pipeline stage). */
 double model_kv_elems_per_seq_layers(const struct model *m, double tp, double ctx, int lo, int hi);
 /* Whether every block can be split over tp devices; -1 with e set if not. */
@@ -254,6 +291,8 @@ int model_set_block(struct model *m, enum block_slot slot, const struct yml_doc 
  * every layer group whose attention block keeps a KV cache (study designs).
  * 0, or -1 with e set (m unchanged on error). */
 int model_set_budget(struct model *m, const struct yml_doc *d, yml_node map, struct err *e);
+/* Same for a `kv_quant` mapping (study designs). */
+int model_set_quant(struct model *m, const struct yml_doc *d, yml_node map, struct err *e);
 
 /* Upper bound on the ops model_lower appends, under any profile (each role
  * site may become up to PROF_MAX_KERNELS kernels). */

@@ -117,8 +117,8 @@ static void pipe_run(struct analysis *a, const struct model *m, const struct dev
         st->weight_bytes = model_weight_bytes(m, dev_params(&c, &c1, a->step.tp, a->step.ep),
                                               c.emb_params_dev, a->step.dt_w);
         st->cache_bytes_per_seq =
-            model_kv_elems_per_seq_layers(m, a->step.tp, a->ctx_tokens, st->layer_lo, st->layer_hi) *
-                kvb +
+            model_kv_bytes_per_seq_layers(m, a->step.tp, a->ctx_tokens, a->step.dt_kv, st->layer_lo,
+                                          st->layer_hi) +
             c.state_elems_per_seq_dev * kvb;
         st->memory_bytes = st->weight_bytes + B * st->cache_bytes_per_seq + a->act_bytes;
         if (st->memory_bytes > worst) worst = st->memory_bytes, p->worst_memory = s;

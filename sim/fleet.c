@@ -332,7 +332,8 @@ int fleet_run(const struct serve_scenario *s, const struct device *d, struct fle
     if (open_replicas(fs, d, r, e)) goto out;
     /* whole-model KV of a prompt (tp 1: every device's share once), the bytes
      * a hand-off moves */
-    const double kvb = dtype_bytes(s->has_dt_kv ? s->dt_kv : s->m->dt_kv);
+    const enum dtype kvdt = s->has_dt_kv ? s->dt_kv : s->m->dt_kv;
+    const double kvb = dtype_bytes(kvdt);
     struct model_counts mc;
     model_count(s->m, 1, &mc);
     fs->state_b = mc.state_elems_per_seq_dev * kvb;
@@ -392,7 +393,8 @@ int fleet_run(const struct serve_scenario *s, const struct device *d, struct fle
             /* prompts a prefill replica finished cross the link */
             for (size_t h = 0; h < fs->fo.nho; h++) {
                 const struct serve_handoff *ho = &fs->fo.ho[h];
-                const double bytes = model_kv_elems_per_seq(s->m, 1, ho->input) * kvb + fs->state_b;
+                const double bytes =
+                    model_kv_bytes_per_seq(s->m, 1, ho->input, kvdt) + fs->state_b;
                 const double x = f->link_latency_s + bytes / f->link_bytes_per_s;
                 r->kv_transfers += 1;
                 r->kv_transfer_bytes += bytes;

@@ -1282,8 +1282,7 @@ double serve_replica_kv_limit(const struct serve_replica *p) { return p->x.r->kv
 
 double serve_replica_kv_bytes(const struct serve_replica *p, double tokens)
 {
-    return model_kv_elems_per_seq(p->x.s->m, p->x.tp_a, tokens) * dtype_bytes(p->x.dk) +
-           p->x.state_b;
+    return model_kv_bytes_per_seq(p->x.s->m, p->x.tp_a, tokens, p->x.dk) + p->x.state_b;
 }
 
 void serve_replica_push(struct serve_replica *p, double t_s, double before_s, double input,

@@ -39,6 +39,8 @@ static const struct key_spec DESIGN_KEYS[] = {
     {"ffn", KEY_MAP, 0, 0, 0, 0, NULL, "", "FFN block placed in every layer group"},
     {"kv_budget", KEY_MAP, 0, 0, 0, 0, NULL, "",
      "KV-cache budget put on every layer group with a KV cache (as a group's kv_budget)"},
+    {"kv_quant", KEY_MAP, 0, 0, 0, 0, NULL, "",
+     "quantised KV put on every layer group with a KV cache (as a group's kv_quant)"},
 };
 
 static const char *const PHASES[] = {"prefill", "decode", NULL};
@@ -143,10 +145,11 @@ static int load_design(struct study *s, const struct yml_doc *d, yml_node dn,
     if (resolve(s->file, base, "models", path, sizeof path, e)) return at_node(d, base_node, e);
     struct model *m = NULL;
     if (model_file_load(path, &m, NULL, e)) return at_node(d, base_node, e);
-    yml_node budget = yml_map_get(d, dn, "kv_budget");
+    yml_node budget = yml_map_get(d, dn, "kv_budget"), quant = yml_map_get(d, dn, "kv_quant");
     if ((attn && model_set_block(m, SLOT_ATTN, d, attn, e)) ||
         (ffn && model_set_block(m, SLOT_FFN, d, ffn, e)) ||
-        (budget && model_set_budget(m, d, budget, e))) {
+        (budget && model_set_budget(m, d, budget, e)) ||
+        (quant && model_set_quant(m, d, quant, e))) {
         model_free(m);
         return -1;
     }

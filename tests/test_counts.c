@@ -205,6 +205,60 @@ static void test_counts_grok1(void **state)
     model_free(m);
 }
 
+/* Hunyuan-TurboS, models/hunyuan-turbos.yaml (arXiv:2505.15431 Sec. 2.2 and
+ * Table 1; the fields the report does not state are assumed there): h 5120,
+ * 7 GQA layers (64/8 heads of 128, QK norm) and 57 Mamba2 layers (64 heads of
+ * 80, 16 groups, N 128, d_conv 4), each followed by a MoE of 32 + 1 shared
+ * SwiGLU experts of 17,024, top-2; V 128,000 untied.
+ *   attention  5120 x (64 + 16) x 128 + 64 x 128 x 5120 + 2 x 128  = 94,372,096
+ *   Mamba2     in_proj 5120 x (2 x 5120 + 2 x 16 x 128 + 64)        = 73,728,000
+ *              conv (5120 + 4096) x 4 + bias 9216                   =     46,080
+ *              dt_bias, A_log, D 3 x 64; norm 5120; out 5120 x 5120 = 26,219,712
+ *              together                                             = 99,993,792
+ *   expert     3 x 5120 x 17,024                                    = 261,488,640
+ *   MoE        router 5120 x 32 + 33 experts                        = 8,629,288,960
+ *   total = 2 x V h 1,310,720,000 + 7 x (94,372,096 + MoE + 2h)
+ *           + 57 x (99,993,792 + MoE + 2h) + h = 559,946,124,736
+ *     (the report's "560B": 0.0096 % below)
+ *   active = h + V h + 7 x (94,372,096 + 163,840 + 3 x expert + 2h)
+ *            + 57 x (99,993,792 + 163,840 + 3 x expert + 2h) + h
+ *          = 57,232,581,056; without the embedding row and the lm_head
+ *            56,577,210,816 (the report's "56B activated")
+ * KV: 7 x 2 x 8 x 128 x 2 B = 28,672 B per token. */
+static void test_counts_hunyuan_turbos(void **state)
+{
+    (void)state;
+    const double h = 5120, V = 128000, I = 17024;
+    const double attn = gqa(h, 64, 8, 128) + 2 * 128;
+    const double mamba = h * (2 * h + 2 * 16 * 128 + 64) + (h + 4096) * 4 + (h + 4096) + 3 * 64 +
+                         h + h * h;
+    const double expert = 3 * h * I, router = h * 32, norms = 2 * h;
+    assert_exact(attn, 94372096.0);
+    assert_exact(mamba, 99993792.0);
+    assert_exact(expert, 261488640.0);
+    const double moe = router + 33 * expert;
+    assert_exact(moe, 8629288960.0);
+    const double params = 2 * V * h + 7 * (attn + moe + norms) + 57 * (mamba + moe + norms) + h;
+    const double moe_act = router + 3 * expert;
+    const double active =
+        h + V * h + 7 * (attn + moe_act + norms) + 57 * (mamba + moe_act + norms) + h;
+    assert_exact(params, 559946124736.0);
+    assert_exact(active, 57232581056.0);
+    struct model *m = tu_model("hunyuan-turbos");
+    assert_non_null(m);
+    struct model_counts c;
+    model_count(m, 1, &c);
+    assert_exact(c.params, params);
+    assert_exact(c.active_params, active);
+    assert_exact(m->published_params, 560e9);
+    /* the report's figures, to the digits it prints: 560B total, 56B active
+     * (the layers' weights, without the vocabulary tables) */
+    assert_exact(round(c.params / 1e9), 560);
+    assert_exact(floor((c.active_params - h - V * h) / 1e9), 56);
+    assert_exact(c.kv_elems_per_token * dtype_bytes(m->dt_kv), 7.0 * 2 * 8 * 128 * 2);
+    model_free(m);
+}
+
 /* GLaM (8B/64E), models/glam-8b-64e.yaml (Duplex's "GLaM 143B"): h 4096, 32
  * layers alternating dense and MoE, 32 heads of 128 (MHA), d_ff 16384, 64
  * experts top-2, LayerNorm (scale and bias: 2h per norm), V 256,000 tied.
@@ -270,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_counts_glam),
         cmocka_unit_test(test_counts_glam_8b),
         cmocka_unit_test(test_counts_grok1),
+        cmocka_unit_test(test_counts_hunyuan_turbos),
         cmocka_unit_test(test_counts_bundled_models_cite_source),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

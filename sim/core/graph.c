@@ -9,6 +9,12 @@
 
 #include "err.h"
 
+/* Bytes per KV-cache element of op: its quantised size where set, else dt_kv's. */
+static double kv_bytes(const struct op *op)
+{
+    return op->kv_bpe > 0 ? op->kv_bpe : dtype_bytes(op->dt_kv);
+}
+
 /* GEMM, per instance: A (m x k) activations read once, B (k x n) weights read
  * once, C (m x n) written once (ideal tiling); 2*m*n*k FLOPs; a bias adds n
  * weights and m*n vector adds. A batched GEMM is `count` such instances. */
@@ -24,7 +30,7 @@ static void count_gemm(const struct op *op, struct op_cost *c)
     c->flops_vec = cnt * bias * m * n;
     c->bytes_w = cnt * (k * n + bias * n) * wb;
     c->bytes_act = op->shape.gemm.a_kv ? 0 : cnt * m * k * ab;
-    c->bytes_kv = op->shape.gemm.a_kv ? cnt * m * k * dtype_bytes(op->dt_kv) : 0;
+    c->bytes_kv = op->shape.gemm.a_kv ? cnt * m * k * kv_bytes(op) : 0;
     c->bytes_out = cnt * m * n * dtype_bytes((enum dtype)op->shape.gemm.dt_out);
 }
 
@@ -32,25 +38,28 @@ static void count_gemm(const struct op *op, struct op_cost *c)
  * 2*Dqk FLOPs for QK^T and 2*Dv for PV, and FLOPS_SOFTMAX vector FLOPs. Q is
  * read once, K and V once per KV head (query heads of a group share the load),
  * O written once. K/V come from the KV cache (kv dtype) when kv_cached, else
- * from the activations just computed (activation dtype). */
+ * from the activations just computed (activation dtype). EchoAtt's pattern
+ * sharing (struct attn_shape probs_out/probs_in): the computing layer also
+ * writes P (B*H*pairs); a reusing layer reads P and V and does PV only. */
 static void count_attention(const struct op *op, struct op_cost *c)
 {
     const struct attn_shape *s = &op->shape.attn;
     const double b = s->b, hq = s->hq, dqk = s->dqk, dv = s->dv, sq = s->sq, pairs = s->pairs;
     const double ab = dtype_bytes(op->dt_act);
     const double kv_elems = b * s->skv * s->kv_width;
-    c->flops_mm = b * hq * pairs * 2.0 * (dqk + dv);
-    c->flops_wasted = s->pairs_useful > 0 ? b * hq * (pairs - s->pairs_useful) * 2.0 * (dqk + dv) : 0;
-    c->flops_vec = b * hq * pairs * FLOPS_SOFTMAX;
+    const double mm_per_pair = s->probs_in ? 2.0 * dv : 2.0 * (dqk + dv);
+    c->flops_mm = b * hq * pairs * mm_per_pair;
+    c->flops_wasted = s->pairs_useful > 0 ? b * hq * (pairs - s->pairs_useful) * mm_per_pair : 0;
+    c->flops_vec = s->probs_in ? 0 : b * hq * pairs * FLOPS_SOFTMAX;
     c->bytes_w = 0;
-    c->bytes_act = b * sq * hq * dqk * ab;
+    c->bytes_act = s->probs_in ? b * hq * pairs * ab : b * sq * hq * dqk * ab;
     c->bytes_kv = 0;
     c->bytes_net = 0;
     if (s->kv_cached)
-        c->bytes_kv = kv_elems * dtype_bytes(op->dt_kv);
+        c->bytes_kv = kv_elems * kv_bytes(op);
     else
         c->bytes_act += kv_elems * ab;
-    c->bytes_out = b * sq * hq * dv * ab;
+    c->bytes_out = b * sq * hq * dv * ab + (s->probs_out ? b * hq * pairs * ab : 0);
 }
 
 /* Pointwise: `inputs` tensors of rows x cols read, one written (in the KV
@@ -64,9 +73,10 @@ static void count_elementwise(const struct op *op, struct op_cost *c)
     c->flops_mm = 0;
     c->flops_vec = e * op->shape.ew.flops_per_elem;
     c->bytes_w = 0;
-    c->bytes_act = e * op->shape.ew.inputs * dtype_bytes(op->dt_act);
+    const double fused = op->shape.ew.fused ? 0.0 : 1.0;
+    c->bytes_act = fused * e * op->shape.ew.inputs * dtype_bytes(op->dt_act);
     c->bytes_kv = 0;
-    c->bytes_out = e * dtype_bytes(op->shape.ew.out_kv ? op->dt_kv : op->dt_act);
+    c->bytes_out = fused * e * (op->shape.ew.out_kv ? kv_bytes(op) : dtype_bytes(op->dt_act));
 }
 
 /* Norm: rows x cols read and written, `params` weights read. */
@@ -403,6 +413,7 @@ static struct op *add(struct graph *g, enum op_kind kind, const char *name)
     op->dt_w = g->dt_w;
     op->dt_act = g->dt_act;
     op->dt_kv = g->dt_kv;
+    op->kv_bpe = 0;
     op->per_seq = false;
     op->head = false;
     op->impl = g->impl != IMPL_DEFAULT ? g->impl : g->kind_impl[kind];
@@ -460,6 +471,7 @@ struct op *op_elementwise(struct graph *g, const char *name, double rows, double
     op->shape.ew.inputs = inputs;
     op->shape.ew.flops_per_elem = flops_per_elem;
     op->shape.ew.out_kv = out_kv;
+    op->shape.ew.fused = false;
     op_count(op);
     return op;
 }

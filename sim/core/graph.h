@@ -127,6 +127,12 @@ struct attn_shape {
     double pairs_useful; /* pairs the mask keeps, <= pairs; 0 = all computed pairs */
     double kv_width; /* elements read per key token */
     bool kv_cached;  /* K/V read from the KV cache (KV dtype), else activations */
+    /* Attention-pattern sharing (EchoAtt): probs_out also stores the softmax
+     * probabilities P (B x H x pairs, activation dtype) for later layers;
+     * probs_in reads them instead of computing QK^T and the softmax: only P V
+     * (2 Dv FLOPs per pair; dqk unused), no Q read, kv_width the V elements
+     * alone. */
+    bool probs_out, probs_in;
 };
 
 /* Linear-recurrence core (per device): each of `heads` heads keeps a dk x dv
@@ -151,7 +157,9 @@ union op_shape {
     /* per instance; a_kv: the (m x k) input is read from the KV cache (KV dtype) */
     struct { double count, m, n, k; bool bias, a_kv; int dt_out; } gemm; /* dt_out: enum dtype of C */
     struct attn_shape attn;
-    struct { double rows, cols, inputs, flops_per_elem; bool out_kv; } ew;
+    /* fused: runs inside the neighbouring kernel (its operands never leave
+     * registers): FLOPs only, no bytes (KIVI's dequantisation in its matmul) */
+    struct { double rows, cols, inputs, flops_per_elem; bool out_kv, fused; } ew;
     struct { double rows, cols, params, flops_per_elem; } norm;
     struct { double rows, cols; } softmax;
     struct { double rows, experts, k; } router;
@@ -170,6 +178,10 @@ struct op {
     int layer_first;  /* first layer this node stands for; -1 outside the stack */
     int layer_count;  /* identical layers this node stands for (figures are per layer) */
     enum dtype dt_w, dt_act, dt_kv;
+    /* Bytes per KV-cache element this op reads or stores, scales included,
+     * where the cache is quantised with group scales (kv_quant); 0 = the
+     * dt_kv size. Set by the lowering after the builder (then op_count). */
+    double kv_bpe;
     union op_shape shape;
     struct op_cost cost; /* per layer; filled by the builder */
     /* The op's counts depend on each sequence's own new-token count and
