@@ -27,6 +27,7 @@
 #include "../hw/device.h"
 #include "../models/model.h"
 #include "eval.h"
+#include "trace.h"
 
 /* n sequences, each adding q new tokens on top of ctx cached ones; `samples`
  * of them (<= n) produce an output token this iteration (lm_head rows). */
@@ -69,15 +70,42 @@ struct serve_afd {
     double link_bytes_per_s; /* 0 = derived from the pools' interconnects */
 };
 
+/* Where request lengths come from (docs/serving.md, "Requests"). */
+enum serve_mix { MIX_CYCLE, MIX_UNIFORM, MIX_LOGNORMAL, MIX_HISTOGRAM, MIX_TRACE };
+
+#define SERVE_MAX_BINS 64   /* histogram bins per length */
+#define SERVE_MAX_RATES 288 /* slices of a rate curve (5 minutes over a day) */
+
+/* A length distribution of one side (0 = input, 1 = output). */
+struct serve_dist {
+    double mu, sigma;                   /* lognormal: exp(mu + sigma Z), rounded, >= 1 */
+    int n_bins;                         /* histogram */
+    double edges[SERVE_MAX_BINS + 1];   /* bin b holds lengths edges[b] .. edges[b+1] - 1 */
+    double weights[SERVE_MAX_BINS];     /* cumulative, normalised to end at 1 */
+};
+
 struct serve_scenario {
     char name[128];
     char file[512];
     struct model *m; /* owned */
     double requests;
-    int n_lengths;                       /* fixed mix (cycled), or 0 for uniform */
+    enum serve_mix mix;
+    int n_lengths;                       /* fixed mix (cycled) */
     double input[SERVE_MAX_LENGTHS], output[SERVE_MAX_LENGTHS];
     double in_min, in_max, out_min, out_max; /* uniform mix */
+    struct serve_dist dist[2];               /* lognormal or histogram mix: input, output */
+    struct trace trace;                      /* MIX_TRACE: the requests (owned) */
+    double trace_time_scale;                 /* trace arrivals are multiplied by it */
     double arrival_rate_per_s;               /* 0 = all requests at t = 0 */
+    double arrival_cv;   /* inter-arrival coefficient of variation (gamma; 1 = Poisson) */
+    int n_rates;         /* rate curve: 0 = constant arrival_rate_per_s */
+    double rate_period_s, rates_per_s[SERVE_MAX_RATES];
+    /* synthetic sharing (prefix caching) */
+    double shared_prompt_tokens, shared_prompts; /* every prompt starts with one of them */
+    double chat_sessions; /* 0 = none; request i continues session i mod chat_sessions */
+    double block_tokens;  /* prefix cache: 0 = off */
+    /* SLO targets (0 = none) */
+    double slo_ttft_s, slo_tpot_s;
     uint64_t seed;
     double max_batch, token_budget, prefill_chunk;
     double act_reserve_bytes; /* < 0 = default (see docs/serving.md) */
@@ -92,7 +120,42 @@ struct serve_scenario {
     size_t exact_samples; /* SERVE_EXACT_SAMPLES (tests lower it) */
     /* where serve_run points its errors (1-based line, column; 0 = unknown) */
     int line_model, col_model, line_mix, col_mix, line_requests, col_requests;
+    int line_cache, col_cache;
 };
+
+/* Replaces the scenario's request mix and arrivals with the trace at path
+ * (`serve --trace`); requests: the scenario's count when it gave one, else
+ * the trace's rows. 0, or -1 with e set (FILE:LINE:COL in the trace). */
+int serve_trace_set(struct serve_scenario *s, const char *path, bool limit_rows, struct err *e);
+
+/* ---- request generation (serve_gen.c) ---- */
+
+/* One request as generated: arrival, lengths, and what its prompt shares
+ * (docs/serving.md, "Requests" and "Prefix caching"). */
+struct serve_req_spec {
+    double arrival_s, input, output;
+    uint64_t session, prefix;  /* 0 = none */
+    double prefix_tokens;      /* the first prefix_tokens of the prompt are prefix's */
+    int line;                  /* trace line (0 = generated) */
+};
+
+/* Deterministic generator of a scenario's requests, in order. */
+struct serve_gen {
+    const struct serve_scenario *s;
+    uint64_t rs, as; /* length and arrival streams (splitmix64) */
+    double t, unit;  /* last arrival; the unit-rate clock under a rate curve */
+    double *history; /* chat: each session's context so far (tokens) */
+    size_t i;
+};
+void serve_gen_init(struct serve_gen *g, const struct serve_scenario *s);
+void serve_gen_next(struct serve_gen *g, struct serve_req_spec *out);
+void serve_gen_free(struct serve_gen *g);
+/* Samplers (exposed for tests): splitmix64 unit in [0, 1), a gamma variate of
+ * shape k and scale 1 (Marsaglia and Tsang 2000), and the time at which the
+ * integrated rate curve of s reaches u (its inverse). */
+double serve_rng_unit(uint64_t *state);
+double serve_rng_gamma(uint64_t *state, double k);
+double serve_curve_time(const struct serve_scenario *s, double u);
 
 /* Loads and checks a scenario file. *out owned by the caller (serve_free).
  * 0, or -1 with e set (FILE:LINE:COL). */
