@@ -5,6 +5,7 @@
 #include "../models/profile.h"
 
 #include "placement.h"
+#include "prefix_cache.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -210,23 +211,14 @@ struct req {
     double arrival, input, output;
     double prefilled, generated, chunk;
     double admit, first, since, need_bytes; /* since: time since the last token */
+    double own_bytes; /* KV bytes held beyond the shared prefix-cache blocks */
+    double ttft;      /* seconds, once the first token came */
+    uint64_t session, prefix; /* what the prompt shares (0 = none) */
+    double prefix_tokens;
+    struct pcache_path path; /* prefix-cache blocks held */
+    int line;                /* trace line (0 = generated) */
     bool sched;
 };
-
-/* splitmix64 (Steele, Lea and Flood 2014): a fixed-seed generator so that
- * every run of a scenario is the same. */
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-static double rng_unit(uint64_t *s) { return (double)(rng_next(s) >> 11) * 0x1.0p-53; }
-static double rng_int(uint64_t *s, double lo, double hi)
-{
-    return lo + (double)(rng_next(s) % (uint64_t)(hi - lo + 1));
-}
 
 double serve_afd_step(double a, double f, double x, double micro_batches)
 {
@@ -470,6 +462,11 @@ struct sim {
     double work; /* units done (SERVE_MAX_WORK) */
     struct serve_stream iters, ttft, e2e, gaps;
     struct timeline tl;
+    /* prefix caching (docs/serving.md, "Prefix caching"): off when block == 0 */
+    struct pcache pc;
+    double block, block_bytes;
+    uint64_t *keys;
+    size_t keys_cap;
 };
 
 static double clock_abs(const struct sim *x) { return x->epoch + x->rel; }
@@ -590,9 +587,9 @@ static int memory_budget(struct sim *x, struct err *e)
     return 0;
 }
 
-/* Requests: lengths (cycled mix or uniform draws), arrivals (all at 0 or
- * Poisson), and each one's final KV footprint. 0, or -1 with e set when a
- * request can never fit. */
+/* Requests: lengths, arrivals and sharing from the generator (serve_gen.c),
+ * and each one's final KV footprint. 0, or -1 with e set when a request can
+ * never fit (at its trace line, or at the mix). */
 static int requests_make(struct sim *x, struct err *e)
 {
     const struct serve_scenario *s = x->s;
@@ -600,18 +597,18 @@ static int requests_make(struct sim *x, struct err *e)
     const size_t nreq = x->nreq;
     struct req *q = x->q;
     const double kvb = dtype_bytes(x->dk);
-    uint64_t rs = s->seed, as = s->seed ^ 0x5eedULL;
-    double t_arr = 0;
+    struct serve_gen g;
+    serve_gen_init(&g, s);
     for (size_t i = 0; i < nreq; i++) {
-        if (s->n_lengths) {
-            q[i].input = s->input[i % (size_t)s->n_lengths];
-            q[i].output = s->output[i % (size_t)s->n_lengths];
-        } else {
-            q[i].input = rng_int(&rs, s->in_min, s->in_max);
-            q[i].output = rng_int(&rs, s->out_min, s->out_max);
-        }
-        if (s->arrival_rate_per_s > 0 && i > 0) t_arr += -log1p(-rng_unit(&as)) / s->arrival_rate_per_s;
-        q[i].arrival = t_arr;
+        struct serve_req_spec sp;
+        serve_gen_next(&g, &sp);
+        q[i].arrival = sp.arrival_s;
+        q[i].input = sp.input;
+        q[i].output = sp.output;
+        q[i].session = sp.session;
+        q[i].prefix = sp.prefix;
+        q[i].prefix_tokens = sp.prefix_tokens;
+        q[i].line = sp.line;
         /* cache held at the end: the prompt and every output token but the last,
          * at most kv_window of them in a sliding-window layer */
         q[i].need_bytes =
@@ -622,12 +619,17 @@ static int requests_make(struct sim *x, struct err *e)
                      "a request of %g input and %g output tokens needs %.17g bytes of KV cache "
                      "per device, more than the %.17g available: it can never be served",
                      q[i].input, q[i].output, q[i].need_bytes, r->kv_limit_bytes);
+            serve_gen_free(&g);
+            if (sp.line) return err_set(e, s->trace.file, sp.line, s->trace.col_input, "%s", msg);
             return fail_at(s, s->line_mix, s->col_mix, e, msg);
         }
         r->input_tokens += q[i].input;
         r->output_tokens += q[i].output;
     }
+    serve_gen_free(&g);
     r->requests = (double)nreq;
+    r->trace = s->mix == MIX_TRACE;
+    r->trace_rows_skipped = r->trace ? (double)s->trace.skipped : 0;
     return 0;
 }
 
@@ -679,17 +681,97 @@ static void afd_link(struct sim *x)
     x->p.act_b = dtype_bytes(s->m->dt_act);
 }
 
+/* ---- prefix caching (docs/serving.md, "Prefix caching") ---- */
+
+static uint64_t key_mix(uint64_t a, uint64_t b, uint64_t c)
+{
+    uint64_t z = a * 0x9e3779b97f4a7c15ULL ^ (b + 0x632be59bd9b4e019ULL) * 0xbf58476d1ce4e5b9ULL ^
+                 c * 0x94d049bb133111ebULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* The keys of request r's first n blocks. Token j of a prompt belongs to its
+ * shared prefix while j < prefix_tokens, after that to its session's stream
+ * (or to the request alone); a block's key names the tokens it holds. */
+static const uint64_t *block_keys(struct sim *x, const struct req *r, size_t n)
+{
+    if (n > x->keys_cap) {
+        x->keys_cap = n > 2 * x->keys_cap ? n : 2 * x->keys_cap;
+        free(x->keys);
+        x->keys = malloc(x->keys_cap * sizeof *x->keys);
+        OB_ASSERT(x->keys);
+    }
+    const uint64_t own = r->session ? r->session : (UINT64_C(1) << 63) | (uint64_t)(r - x->q);
+    const double lp = r->prefix ? r->prefix_tokens : 0, B = x->block;
+    for (size_t b = 0; b < n; b++) {
+        const double lo = (double)b * B, hi = lo + B;
+        if (hi <= lp) x->keys[b] = key_mix(1, r->prefix, b);
+        else if (lo >= lp) x->keys[b] = key_mix(2, own, b);
+        else x->keys[b] = key_mix(3, key_mix(r->prefix, (uint64_t)lp, 0), key_mix(own, b, 0));
+    }
+    return x->keys;
+}
+
+/* Extends r's held blocks to its first n (computed by r): blocks already
+ * cached replace r's own copy (freed), new ones pass from r to the cache. */
+static void cache_insert(struct sim *x, struct req *r, double n)
+{
+    const size_t nb = (size_t)n;
+    if (nb <= r->path.n) return;
+    const size_t grew = nb - r->path.n;
+    const size_t created = pcache_insert(&x->pc, block_keys(x, r, nb), nb, &r->path);
+    r->own_bytes -= (double)grew * x->block_bytes;
+    x->kv -= (double)(grew - created) * x->block_bytes;
+}
+
+/* Whether request n fits, taking hold of its cached prefix and evicting
+ * unheld blocks (least recently used first) as needed. Without caching: its
+ * final footprint against what is free. */
+static bool admit_fits(struct sim *x, struct req *n)
+{
+    const double limit = x->r->kv_limit_bytes;
+    if (x->block == 0) {
+        if (x->kv + n->need_bytes > limit) return false;
+        n->own_bytes = n->need_bytes;
+        x->kv += n->need_bytes;
+        return true;
+    }
+    /* at least one prompt token is computed (its logits give the first token) */
+    const size_t nb = (size_t)floor((n->input - 1) / x->block);
+    const uint64_t *keys = block_keys(x, n, nb);
+    size_t unref_hit = 0;
+    const size_t h = pcache_peek(&x->pc, keys, nb, &unref_hit);
+    const double own = n->need_bytes - (double)h * x->block_bytes;
+    const double evictable = (double)(x->pc.n_unref - unref_hit) * x->block_bytes;
+    if (x->kv + own - evictable > limit) return false;
+    pcache_match(&x->pc, keys, h, &n->path);
+    if (x->kv + own > limit) {
+        const size_t want = (size_t)ceil((x->kv + own - limit) / x->block_bytes);
+        const size_t got = pcache_evict(&x->pc, want);
+        OB_ASSERT(got == want);
+        x->kv -= (double)got * x->block_bytes;
+    }
+    n->own_bytes = own;
+    x->kv += own;
+    n->prefilled = (double)h * x->block;
+    x->r->prefix_hit_tokens += n->prefilled;
+    if (h > 0) x->r->prefix_hit_requests += 1;
+    return true;
+}
+
 /* Step 1, admission (FCFS, no overtaking): arrived requests join while the
- * batch has room and the cache holds their final footprint. */
+ * batch has room and the cache holds their final footprint (beyond the
+ * blocks they find cached). */
 static void admit(struct sim *x)
 {
     struct req *q = x->q;
     struct serve_result *r = x->r;
     while (x->next < x->nreq && q[x->next].arrival - x->epoch <= x->rel &&
-           (double)x->nrun < x->s->max_batch && x->kv + q[x->next].need_bytes <= r->kv_limit_bytes) {
+           (double)x->nrun < x->s->max_batch && admit_fits(x, &q[x->next])) {
         struct req *n = &q[x->next];
         n->admit = clock_abs(x);
-        x->kv += n->need_bytes;
         const double w = since_arrival(x, n);
         if (w > 0) {
             r->waited += 1;
@@ -735,6 +817,32 @@ static int schedule(struct sim *x)
     return ni;
 }
 
+/* A request's last token came: its blocks stay cached (prefix caching), it
+ * frees the rest, and its latencies are counted against the SLO. */
+static void finish(struct sim *x, struct req *r)
+{
+    struct serve_result *res = x->r;
+    if (x->block > 0) {
+        cache_insert(x, r, floor((r->input + r->output - 1) / x->block));
+        pcache_release(&x->pc, &r->path);
+        pcache_path_free(&r->path);
+    }
+    x->kv -= r->own_bytes;
+    r->own_bytes = 0;
+    const double e2e = since_arrival(x, r);
+    stream_add(&x->e2e, e2e);
+    x->done++;
+    const double tpot = r->output > 1 ? (e2e - r->ttft) / (r->output - 1) : 0;
+    const bool ok_ttft = x->s->slo_ttft_s == 0 || r->ttft <= x->s->slo_ttft_s;
+    const bool ok_tpot = x->s->slo_tpot_s == 0 || tpot <= x->s->slo_tpot_s;
+    res->slo_ttft_met += ok_ttft;
+    res->slo_tpot_met += ok_tpot;
+    if (ok_ttft && ok_tpot) {
+        res->slo_met += 1;
+        res->slo_met_output_tokens += r->output;
+    }
+}
+
 /* Step 4: the iteration of t seconds ran: the clock advances, prompts that
  * finished give their first token, decodes one token each, and finished
  * requests leave and free their cache. */
@@ -758,20 +866,20 @@ static void advance(struct sim *x, double t)
                     r->generated = 1;
                     r->first = clock_abs(x);
                     r->since = 0;
-                    stream_add(&x->ttft, since_arrival(x, r));
+                    r->ttft = since_arrival(x, r);
+                    stream_add(&x->ttft, r->ttft);
+                    if (x->block > 0) cache_insert(x, r, floor(r->input / x->block));
                 }
             }
             if (r->generated == r->output) {
-                x->kv -= r->need_bytes;
-                stream_add(&x->e2e, since_arrival(x, r));
-                x->done++;
+                finish(x, r);
                 continue;
             }
         }
         x->run[w++] = x->run[k];
     }
     x->nrun = w;
-    if (x->nrun == 0) x->kv = 0; /* drop rounding residue */
+    if (x->nrun == 0) x->kv = (double)x->pc.n_nodes * x->block_bytes; /* drop rounding residue */
 }
 
 /* The loop: admit, schedule, cost, advance; when nothing runs and nothing
@@ -825,6 +933,16 @@ static void summarize(struct sim *x)
     r->output_tokens_per_s = r->output_tokens / now;
     r->total_tokens_per_s = (r->input_tokens + r->output_tokens) / now;
     if (r->waited > 0) r->wait_mean_s /= r->waited;
+    r->prefix_block_tokens = x->block;
+    r->prefix_hit_rate = r->prefix_hit_tokens / r->input_tokens;
+    r->prefix_evicted_blocks = x->pc.evicted;
+    r->slo_ttft_s = x->s->slo_ttft_s;
+    r->slo_tpot_s = x->s->slo_tpot_s;
+    r->slo_ttft_attainment = r->slo_ttft_met / r->requests;
+    r->slo_tpot_attainment = r->slo_tpot_met / r->requests;
+    r->slo_attainment = r->slo_met / r->requests;
+    r->goodput_requests_per_s = r->slo_met / now;
+    r->goodput_tokens_per_s = r->slo_met_output_tokens / now;
     r->kv_mean_bytes = x->kv_time / now;
     const struct timeline *tl = &x->tl;
     r->n_timeline = tl->seen < SERVE_TIMELINE ? (int)tl->seen : SERVE_TIMELINE;
@@ -862,12 +980,32 @@ static void price(struct sim *x, double tp)
     r->usd_total = r->usd_per_mtok * r->output_tokens / 1e6;
 }
 
+/* Prefix caching shares whole blocks of every layer's KV: a layer that keeps
+ * only a window, or a recurrent state, has no such blocks to share. 0, or -1
+ * with e set (at the prefix_cache key). */
+static int cache_check(struct sim *x, struct err *e)
+{
+    const struct serve_scenario *s = x->s;
+    struct model_counts mc;
+    model_count(s->m, x->tp_a, &mc);
+    const double L = 16777216.0;
+    if (x->state_b > 0 || model_kv_elems_per_seq(s->m, x->tp_a, L) != L * mc.kv_elems_per_token_dev)
+        return fail_at(s, s->line_cache, s->col_cache, e,
+                       "prefix caching needs every layer to keep the KV of its whole context; "
+                       "this model has a sliding-window or recurrent layer");
+    pcache_init(&x->pc);
+    x->block = s->block_tokens;
+    x->block_bytes = x->block * x->r->kv_bytes_per_token_dev;
+    return 0;
+}
+
 int serve_run(const struct serve_scenario *s, const struct serve_hw *hw, double tp,
               struct serve_result *r, struct err *e)
 {
     memset(r, 0, sizeof *r);
     struct sim x;
     memset(&x, 0, sizeof x);
+    pcache_init(&x.pc);
     x.s = s;
     x.r = r;
     x.dw = s->has_dt_w ? s->dt_w : s->m->dt_w;
@@ -881,6 +1019,7 @@ int serve_run(const struct serve_scenario *s, const struct serve_hw *hw, double 
     x.items = malloc(x.nreq * sizeof *x.items);
     x.p.mb = malloc(x.nreq * sizeof *x.p.mb);
     OB_ASSERT(x.q && x.run && x.items && x.p.mb);
+    if (s->block_tokens > 0 && cache_check(&x, e)) goto out;
     if (requests_make(&x, e)) goto out;
     if (work_bound(&x, e)) goto out;
     afd_link(&x);
@@ -898,6 +1037,10 @@ out:
     serve_stream_free(&x.iters), serve_stream_free(&x.ttft), serve_stream_free(&x.e2e);
     serve_stream_free(&x.gaps);
     free(x.tl.t), free(x.tl.kv);
+    if (x.q)
+        for (size_t i = 0; i < x.nreq; i++) pcache_path_free(&x.q[i].path);
+    pcache_free(&x.pc);
+    free(x.keys);
     free(x.q), free(x.run), free(x.items), free(x.p.mb);
     serve_engine_free(&x.p.a);
     serve_engine_free(&x.p.f);

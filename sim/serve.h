@@ -89,6 +89,7 @@ struct serve_scenario {
     char file[512];
     struct model *m; /* owned */
     double requests;
+    bool has_requests; /* `requests` given (a trace replays its first N rows) */
     enum serve_mix mix;
     int n_lengths;                       /* fixed mix (cycled) */
     double input[SERVE_MAX_LENGTHS], output[SERVE_MAX_LENGTHS];
@@ -212,6 +213,16 @@ struct serve_result {
     double output_tokens_per_s, total_tokens_per_s;
     double waited, wait_mean_s, wait_max_s; /* requests admitted after they arrived */
     double starved_tokens;                  /* decode turns skipped for the token budget */
+    bool trace;                             /* requests replayed from a trace */
+    double trace_rows_skipped;              /* trace rows with 0 prompt or 0 output tokens */
+    /* prefix caching (block_tokens 0 = off) */
+    double prefix_block_tokens, prefix_hit_tokens, prefix_hit_requests, prefix_hit_rate;
+    double prefix_evicted_blocks;
+    /* SLO attainment (docs/serving.md, "SLO attainment and goodput") */
+    double slo_ttft_s, slo_tpot_s;          /* targets (0 = none) */
+    double slo_ttft_met, slo_tpot_met, slo_met, slo_met_output_tokens;
+    double slo_ttft_attainment, slo_tpot_attainment, slo_attainment;
+    double goodput_requests_per_s, goodput_tokens_per_s;
     /* KV cache, per device (attention pool under AFD) */
     double weight_bytes_dev, act_reserve_bytes, kv_limit_bytes, kv_bytes_per_token_dev;
     double kv_peak_bytes, kv_mean_bytes; /* mean weighted by time */

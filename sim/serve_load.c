@@ -384,7 +384,10 @@ static int load_mix(struct serve_scenario *s, const struct yml_doc *d, yml_node 
     yml_mark(d, mn, &s->line_mix, &s->col_mix);
     if (which == 2) return load_lognormal(s, d, mn, e);
     if (which == 3) return load_histogram(s, d, mn, e);
-    if (which == 4) return 0; /* serve_load reads the trace once it knows `requests` */
+    if (which == 4) { /* serve_load reads the trace once it knows `requests` */
+        s->mix = MIX_TRACE;
+        return 0;
+    }
     if (which == 1) {
         yml_node un = mn;
         struct uni_in in;
@@ -510,6 +513,7 @@ int serve_load(const char *path, struct serve_scenario **out, struct err *e)
     if (load_mix(s, d, root, e)) goto fail;
     const bool has_req = has(pr, TOP_KEYS, N(TOP_KEYS), "requests");
     s->requests = (double)in.requests;
+    s->has_requests = has_req;
     s->arrival_cv = has(pr, TOP_KEYS, N(TOP_KEYS), "arrival_cv") ? in.cv : 1;
     s->trace_time_scale = has(pr, TOP_KEYS, N(TOP_KEYS), "trace_time_scale") ? in.time_scale : 1;
     if (load_extras(s, d, root, e)) goto fail;
