@@ -620,7 +620,7 @@ static int requests_make(struct sim *x, struct err *e)
                      "per device, more than the %.17g available: it can never be served",
                      q[i].input, q[i].output, q[i].need_bytes, r->kv_limit_bytes);
             serve_gen_free(&g);
-            if (sp.line) return err_set(e, s->trace.file, sp.line, s->trace.col_input, "%s", msg);
+            if (sp.line) return err_set(e, s->trace.file, sp.line, sp.col, "%s", msg);
             return fail_at(s, s->line_mix, s->col_mix, e, msg);
         }
         r->input_tokens += q[i].input;

@@ -137,7 +137,7 @@ struct serve_req_spec {
     double arrival_s, input, output;
     uint64_t session, prefix;  /* 0 = none */
     double prefix_tokens;      /* the first prefix_tokens of the prompt are prefix's */
-    int line;                  /* trace line (0 = generated) */
+    int line, col;             /* trace line and column (0 = generated) */
 };
 
 /* Deterministic generator of a scenario's requests, in order. */

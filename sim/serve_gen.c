@@ -135,6 +135,7 @@ void serve_gen_next(struct serve_gen *g, struct serve_req_spec *o)
         o->prefix = q->prefix;
         o->prefix_tokens = q->prefix_tokens;
         o->line = q->line;
+        o->col = q->col;
         return;
     }
     case MIX_CYCLE:

@@ -247,7 +247,7 @@ int trace_load(const char *path, size_t max_rows, struct trace *t, struct err *e
                 goto fail;
             }
         if (!*s) continue; /* blank lines (a trailing newline) */
-        const int off = (int)(s - buf);
+        const int off = (int)(s - buf), len = (int)strlen(buf);
         const int nf = split(s, f, fc, MAX_COLS, &bad);
         if (nf < 0) {
             err_set(e, path, line, bad + off, "unterminated or misplaced quote");
@@ -304,13 +304,11 @@ int trace_load(const char *path, size_t max_rows, struct trace *t, struct err *e
                 goto fail;
             }
             t->layout = (enum trace_layout)lay;
-            t->col_input = fc[role_col[R_INPUT]] + off;
-            t->col_output = fc[role_col[R_OUTPUT]] + off;
             ncols = nf;
             continue;
         }
         if (nf != ncols) {
-            err_set(e, path, line, nf > ncols ? fc[ncols] + off : (int)strlen(buf) + 1,
+            err_set(e, path, line, nf > ncols ? fc[ncols] + off : len + 1,
                     "expected %d comma-separated fields as in the header, got %s%d", ncols,
                     nf > ncols ? "more than " : "", nf > ncols ? ncols : nf);
             goto fail;
@@ -323,7 +321,7 @@ int trace_load(const char *path, size_t max_rows, struct trace *t, struct err *e
                     TRACE_MAX_ROWS);
             goto fail;
         }
-        struct trace_req q = {.line = line};
+        struct trace_req q = {.line = line, .col = fc[role_col[R_INPUT]] + off};
         for (int i = 0; i < ncols; i++) {
             const char *v = f[i];
             const int col = fc[i] + off;

@@ -32,7 +32,7 @@ struct trace_req {
     double arrival_s, input, output;
     uint64_t session, prefix;
     double prefix_tokens; /* the first prefix_tokens prompt tokens are prefix's */
-    int line;             /* 1-based line in the file (for errors) */
+    int line, col;        /* 1-based line in the file and column of its prompt tokens */
 };
 
 struct trace {
@@ -41,7 +41,6 @@ struct trace {
     size_t skipped; /* rows with 0 prompt or 0 output tokens */
     enum trace_layout layout;
     char file[512];
-    int col_input, col_output; /* 1-based columns of the token fields (for errors) */
 };
 
 #define TRACE_MAX_ROWS 1000000
