@@ -15,8 +15,10 @@
  *    (decodes first, then prefill chunks up to a token budget); optional
  *    attention-FFN disaggregation (Step-3 AFD) and a price per device hour.
  *
- * Entry points: serve_engine_init/_free/_eval, serve_load/serve_free
- * (serve_load.c: scenario files), serve_run, serve_result_free.
+ * Entry points: serve_engine_init/_free/_eval, serve_load/serve_free and
+ * serve_trace_set (serve_load.c: scenario files), serve_gen_init/_next/_free
+ * (serve_gen.c: the requests), serve_run. Traces: trace.h; prefix caching:
+ * prefix_cache.h.
  * Rules and formulas: docs/serving.md. */
 #ifndef OB_SERVE_H
 #define OB_SERVE_H
