@@ -270,6 +270,28 @@ V('empty-file', '\n', (1, 1), "empty document")
 V('deep-flow', SERVE + 'x: ' + '{a: ' * 70 + '1' + '}' * 70 + '\n', ('{a: ', 0, 65), "nesting deeper than 64")
 V('uniform-min-over-max', variant(SERVE, 'lengths:\n  - {input: 512, output: 128}\n  - {input: 2048, output: 64}', 'uniform: {input_min: 4096, input_max: 256, output_min: 64, output_max: 128}'), ('input_max: 256', 11), "input_max (256) is below input_min (4096)")
 
+MIX = 'lengths:\n  - {input: 512, output: 128}\n  - {input: 2048, output: 64}'
+V('lognormal-mixed', variant(SERVE, MIX, 'lognormal: {input: {mu: 6, mean: 500}, output: {mean: 100, cv: 1}}'), ('{mu: 6',), "give either {mu, sigma} or {mean, cv}")
+V('lognormal-sigma-negative', variant(SERVE, MIX, 'lognormal: {input: {mu: 6, sigma: -1}, output: {mean: 100, cv: 1}}'), ('-1',), "'sigma' must be at least 0")
+V('histogram-edges-down', variant(SERVE, MIX, 'histogram:\n  input: {edges: [1, 100, 50], weights: [1, 1]}\n  output: {edges: [1, 9], weights: [1]}'), ('50]',), "edges must increase")
+V('histogram-weights-count', variant(SERVE, MIX, 'histogram:\n  input: {edges: [1, 100, 500], weights: [1]}\n  output: {edges: [1, 9], weights: [1]}'), ('[1]}\n  output',), "3 edges make 2 bins, but 1 weights")
+V('histogram-weight-word', variant(SERVE, MIX, 'histogram:\n  input: {edges: [1, 100], weights: [lots]}\n  output: {edges: [1, 9], weights: [1]}'), ('lots',), "must be a number")
+V('two-mixes', SERVE + 'lognormal: {input: {mu: 6, sigma: 1}, output: {mu: 4, sigma: 1}}\n', ('{input: {mu: 6',), "give one request mix")
+V('arrival-cv-zero', SERVE + 'arrival_rate_per_s: 5\narrival_cv: 0\n', ('arrival_cv: 0', 12), "'arrival_cv' must be at least 0.01")
+V('arrival-cv-alone', SERVE + 'arrival_cv: 2\n', ('arrival_cv: 2', 12), "'arrival_cv' needs 'arrival_rate_per_s' or 'arrival_curve'")
+V('curve-rates-zero', SERVE + 'arrival_curve: {period_s: 86400, rates_per_s: [0, 0, 0]}\n', ('[0, 0, 0]',), "the rates are all zero")
+V('curve-and-rate', SERVE + 'arrival_rate_per_s: 5\narrival_curve: {period_s: 60, rates_per_s: [1, 2]}\n', ('{period_s',), "not both")
+V('curve-no-period', SERVE + 'arrival_curve: {rates_per_s: [1, 2]}\n', ('{rates',), "missing required key 'period_s'")
+V('shared-prompt-zero', SERVE + 'shared_prompt: {tokens: 0}\n', ('0}',), "'tokens' must be at least 1")
+V('chat-sessions-zero', SERVE + 'chat: {sessions: 0}\n', ('0}',), "'sessions' must be at least 1")
+V('prefix-block-zero', SERVE + 'prefix_cache: {block_tokens: 0}\n', ('0}',), "'block_tokens' must be at least 1")
+V('prefix-cache-window', variant(SERVE, 'model: llama-3-8b', 'model: ../../../examples/attn-swa.yaml') + 'prefix_cache: {block_tokens: 16}\n', ('{block',), "sliding-window or recurrent")
+V('slo-empty', SERVE + 'slo: {}\n', ('{}',), "'slo' needs ttft_s, tpot_s or both")
+V('slo-ttft-negative', SERVE + 'slo: {ttft_s: -0.1}\n', ('-0.1',), "'ttft_s' must be at least")
+V('time-scale-no-trace', SERVE + 'trace_time_scale: 2\n', ('trace_time_scale: 2', 18), "'trace_time_scale' needs a 'trace'")
+V('trace-missing-file', variant(SERVE, MIX, 'trace: no-such-trace.csv').replace('requests: 30\n', ''), ('no-such',), "cannot open the trace")
+V('trace-with-rate', variant(SERVE, MIX, 'trace: ../../../examples/traces/burstgpt-sample.csv').replace('requests: 30\n', '') + 'arrival_rate_per_s: 3\n', ('arrival_rate_per_s: 3', 20), "does not apply to a trace")
+
 # ---------------------------------------------------------------- config.json
 CFG = open(os.path.join(HERE, '..', 'data', 'hf', 'mistral-7b-v0.1.json')).read()
 IM = 'import {} -o out.yaml'
@@ -350,6 +372,31 @@ K('predict-kind-unknown', variant(CSV, 'attention,dec', 'attn,dec'), ('attn,dec'
 K('predict-median-zero', variant(CSV, '6.5e-05,', '0,'), ('0,\n', 0), "not a kernel time", PR)
 K('validate-b-negative', variant(CSV, 'bf16,4,32', 'bf16,-4,32'), ('-4,32',), "b must be", VA)
 K('validate-no-median', variant(CSV, '6.5e-05,', ','), (row(3).replace('6.5e-05,', ''), len(row(3)) - len('6.5e-05,')), "median_s", VA)
+
+# ---------------------------------------------------------------- request traces (serve --trace)
+TR = 'serve {R}/examples/serve-llama8b-fixed.yaml --hw h100 --trace {}'
+T = lambda name, text, at, want: case('csv', 'trace-' + name, text, TR, at, want)
+AZ = 'TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.6805900,374,44\n2023-11-16 18:15:50.9951690,396,109\n'
+BG = 'Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n5,ChatGPT,472,18,490,Conversation log\n45,GPT-4,1087,230,1317,Conversation log\n'
+OB = 'arrival_s,input_tokens,output_tokens,session\n0,100,20,a\n0.5,140,20,a\n'
+T('unknown-column', variant(OB, 'output_tokens', 'outputs'), ('outputs',), "unknown trace column 'outputs'")
+T('mixed-layouts', variant(AZ, 'GeneratedTokens', 'Response tokens'), ('Response',), "belongs to the BurstGPT layout")
+T('missing-column', variant(BG, 'Response tokens,', ''), (1, 1), "no 'Response tokens' column")
+T('tokens-word', variant(BG, '1087', 'many'), ('many',), "token count 'many' is not a whole number")
+T('tokens-huge', variant(OB, '140', '99999999'), ('99999999',), "over 2^24")
+T('tokens-negative', variant(OB, '140', '-140'), ('-140',), "not a whole number")
+T('time-backwards', variant(BG, '45,GPT-4', '4,GPT-4'), ('4,GPT-4',), "goes back in time")
+T('time-word', variant(OB, '0.5', 'soon'), ('soon',), "not a number of seconds")
+T('date-invalid', variant(AZ, '2023-11-16 18:15:50', '2023-13-16 18:15:50'), ('2023-13',), "not a date and time")
+T('too-few-fields', variant(OB, '0.5,140,20,a', '0.5,140,20'), ('0.5,140,20', 10), "expected 4 comma-separated fields")
+T('too-many-fields', variant(BG, 'Conversation log\n45', 'Conversation log,x\n45'), (',x', 1), "expected 6 comma-separated fields")
+T('unterminated-quote', variant(OB, '0.5,140,20,a', '0.5,140,20,"a'), ('"a',), "quote")
+T('prefix-over-prompt', 'arrival_s,input_tokens,output_tokens,prefix,prefix_tokens\n0,100,20,sys,101\n', ('101',), "prefix_tokens (101) is more than the prompt")
+T('prefix-no-tokens', 'arrival_s,input_tokens,output_tokens,prefix\n0,100,20,sys\n', (1, 1), "give both 'prefix' and 'prefix_tokens'")
+T('empty', '', (1, 1), "empty trace")
+T('all-failed', variant(variant(BG, ',18,490', ',0,472'), ',230,1317', ',0,1087'), (3, 1), "no request with prompt and output tokens")
+T('control-char', variant(OB, '0.5,140', '0.5\x07,140'), ('\x07',), "control character")
+T('never-fits', variant(OB, '140', '16000000'), ('16000000',), "can never be served")
 
 # ---------------------------------------------------------------- command line
 A = 'analyze llama-3-8b --hw h100 '
