@@ -211,13 +211,15 @@ struct req {
     double arrival, input, output;
     double prefilled, generated, chunk;
     double admit, first, since, need_bytes; /* since: time since the last token */
-    double own_bytes; /* KV bytes held beyond the shared prefix-cache blocks */
+    double own_bytes; /* KV bytes held beyond the shared prefix-cache blocks (paged: all) */
+    double plen;      /* tokens to prefill before the next token: the prompt, or after a
+                       * recompute preemption the prompt and the tokens generated so far */
     double ttft;      /* seconds, once the first token came */
     uint64_t session, prefix; /* what the prompt shares (0 = none) */
     double prefix_tokens;
     struct pcache_path path; /* prefix-cache blocks held */
     int line;                /* trace line (0 = generated) */
-    bool sched;
+    bool sched, swapped;
 };
 
 double serve_afd_step(double a, double f, double x, double micro_batches)
@@ -467,6 +469,11 @@ struct sim {
     double block, block_bytes;
     uint64_t *keys;
     size_t keys_cap;
+    /* preemption (docs/serving.md, "Preemption"): paged allocation when on */
+    bool paged;
+    size_t *resume;   /* preempted requests waiting to resume, in admission order */
+    size_t nresume;
+    double swap_s;    /* swap time of the iteration being scheduled */
 };
 
 static double clock_abs(const struct sim *x) { return x->epoch + x->rel; }
@@ -609,6 +616,7 @@ static int requests_make(struct sim *x, struct err *e)
         q[i].prefix = sp.prefix;
         q[i].prefix_tokens = sp.prefix_tokens;
         q[i].line = sp.line;
+        q[i].plen = sp.input;
         /* cache held at the end: the prompt and every output token but the last,
          * at most kv_window of them in a sliding-window layer */
         q[i].need_bytes =
@@ -681,6 +689,53 @@ static void afd_link(struct sim *x)
     x->p.act_b = dtype_bytes(s->m->dt_act);
 }
 
+/* ---- paged allocation and preemption (docs/serving.md, "Preemption") ---- */
+
+/* KV bytes per device of a sequence holding `tokens` tokens of context. */
+static double kv_bytes(const struct sim *x, double tokens)
+{
+    return model_kv_elems_per_seq(x->s->m, x->tp_a, tokens) * dtype_bytes(x->dk) + x->state_b;
+}
+
+/* What a waiting or preempted request needs to (re)join: its final
+ * footprint, or paged: its prompt (recompute: the prompt and the tokens
+ * generated so far), or the bytes it swapped out. */
+static double join_bytes(const struct sim *x, const struct req *r)
+{
+    if (!x->paged) return r->need_bytes;
+    if (r->swapped) return r->own_bytes;
+    return kv_bytes(x, r->plen);
+}
+
+/* Preempts the running request at run[k] (vLLM: the latest admitted):
+ * recompute drops its KV (it prefills its prompt and generated tokens again
+ * when it resumes); swap moves its KV to host memory over the swap link. It
+ * waits at the head of the resume queue. */
+static void preempt(struct sim *x, size_t k)
+{
+    const size_t id = x->run[k];
+    struct req *r = &x->q[id];
+    struct serve_result *res = x->r;
+    res->preemptions += 1;
+    if (x->s->preempt_swap) {
+        r->swapped = true;
+        x->swap_s += r->own_bytes / x->s->swap_bytes_per_s;
+        res->swapped_bytes += r->own_bytes;
+        x->kv -= r->own_bytes; /* own_bytes stays: what comes back */
+    } else {
+        res->recomputed_tokens += r->prefilled >= r->plen ? r->input + r->generated - 1 : r->prefilled;
+        x->kv -= r->own_bytes;
+        r->own_bytes = 0;
+        r->plen = r->input + r->generated; /* the last token is fed back by the recompute */
+        r->prefilled = 0;
+    }
+    memmove(&x->run[k], &x->run[k + 1], (x->nrun - k - 1) * sizeof *x->run);
+    x->nrun--;
+    memmove(&x->resume[1], &x->resume[0], x->nresume * sizeof *x->resume);
+    x->resume[0] = id;
+    x->nresume++;
+}
+
 /* ---- prefix caching (docs/serving.md, "Prefix caching") ---- */
 
 static uint64_t key_mix(uint64_t a, uint64_t b, uint64_t c)
@@ -733,9 +788,19 @@ static bool admit_fits(struct sim *x, struct req *n)
 {
     const double limit = x->r->kv_limit_bytes;
     if (x->block == 0) {
-        if (x->kv + n->need_bytes > limit) return false;
-        n->own_bytes = n->need_bytes;
-        x->kv += n->need_bytes;
+        const double need = join_bytes(x, n);
+        /* a swapped decode comes back only if its next token fits too */
+        const double check = n->swapped && n->prefilled >= n->plen
+                                 ? kv_bytes(x, n->input + n->generated)
+                                 : need;
+        if (x->kv + check > limit) return false;
+        if (n->swapped) {
+            n->swapped = false;
+            x->swap_s += need / x->s->swap_bytes_per_s;
+            x->r->swapped_bytes += need;
+        }
+        n->own_bytes = need;
+        x->kv += need;
         return true;
     }
     /* at least one prompt token is computed (its logits give the first token) */
@@ -768,9 +833,27 @@ static void admit(struct sim *x)
 {
     struct req *q = x->q;
     struct serve_result *r = x->r;
-    while (x->next < x->nreq && q[x->next].arrival - x->epoch <= x->rel &&
-           (double)x->nrun < x->s->max_batch && admit_fits(x, &q[x->next])) {
+    /* preempted requests first, in admission order (vLLM: they go back to
+     * the front of the queue), none overtaking another */
+    while (x->nresume > 0 && (double)x->nrun < x->s->max_batch &&
+           admit_fits(x, &q[x->resume[0]])) {
+        x->run[x->nrun++] = x->resume[0];
+        memmove(&x->resume[0], &x->resume[1], (x->nresume - 1) * sizeof *x->resume);
+        x->nresume--;
+    }
+    if (x->nresume > 0) return;
+    while (x->next < x->nreq && q[x->next].arrival - x->epoch <= x->rel) {
         struct req *n = &q[x->next];
+        /* a request not admitted within max_wait_s of its arrival is dropped */
+        if (x->s->max_wait_s > 0 && since_arrival(x, n) > x->s->max_wait_s) {
+            r->timed_out += 1;
+            r->input_tokens -= n->input;
+            r->output_tokens -= n->output;
+            x->next++;
+            x->done++;
+            continue;
+        }
+        if ((double)x->nrun >= x->s->max_batch || !admit_fits(x, n)) break;
         n->admit = clock_abs(x);
         const double w = since_arrival(x, n);
         if (w > 0) {
@@ -779,6 +862,36 @@ static void admit(struct sim *x)
             if (w > r->wait_max_s) r->wait_max_s = w;
         }
         x->run[x->nrun++] = x->next++;
+    }
+}
+
+/* Paged allocation: the decodes of this iteration each write one more token
+ * of KV. When that does not fit, the latest-admitted running requests are
+ * preempted until it does (vLLM's scheduler). Then every scheduled decode
+ * holds its new context. */
+static void grow(struct sim *x)
+{
+    const double limit = x->r->kv_limit_bytes;
+    for (;;) {
+        double budget = x->s->token_budget, growth = 0;
+        for (size_t k = 0; k < x->nrun && budget >= 1; k++) {
+            const struct req *r = &x->q[x->run[k]];
+            if (r->prefilled < r->plen) continue;
+            growth += kv_bytes(x, r->input + r->generated) - r->own_bytes;
+            budget -= 1;
+        }
+        if (x->kv + growth <= limit) break;
+        OB_ASSERT(x->nrun > 1); /* a request alone always fits (requests_make) */
+        preempt(x, x->nrun - 1);
+    }
+    double budget = x->s->token_budget;
+    for (size_t k = 0; k < x->nrun && budget >= 1; k++) {
+        struct req *r = &x->q[x->run[k]];
+        if (r->prefilled < r->plen) continue;
+        const double need = kv_bytes(x, r->input + r->generated);
+        x->kv += need - r->own_bytes;
+        r->own_bytes = need;
+        budget -= 1;
     }
 }
 
@@ -792,7 +905,7 @@ static int schedule(struct sim *x)
     for (size_t k = 0; k < x->nrun; k++) { /* decodes first (stall-free) */
         struct req *r = &x->q[x->run[k]];
         r->sched = false;
-        if (r->prefilled < r->input) continue;
+        if (r->prefilled < r->plen) continue;
         if (budget < 1) {
             x->r->starved_tokens += 1;
             continue;
@@ -804,11 +917,11 @@ static int schedule(struct sim *x)
     }
     for (size_t k = 0; k < x->nrun && budget >= 1; k++) { /* then prefill chunks */
         struct req *r = &x->q[x->run[k]];
-        if (r->prefilled >= r->input) continue;
-        double c = r->input - r->prefilled;
+        if (r->prefilled >= r->plen) continue;
+        double c = r->plen - r->prefilled;
         if (c > s->prefill_chunk) c = s->prefill_chunk;
         if (c > budget) c = budget;
-        x->items[ni++] = (struct serve_item){1, c, r->prefilled, c == r->input - r->prefilled};
+        x->items[ni++] = (struct serve_item){1, c, r->prefilled, c == r->plen - r->prefilled};
         r->sched = true;
         r->chunk = c;
         budget -= c;
@@ -862,7 +975,12 @@ static void advance(struct sim *x, double t)
                 r->since = 0;
             } else {
                 r->prefilled += r->chunk;
-                if (r->prefilled == r->input) {
+                if (r->prefilled == r->plen && r->generated > 0) {
+                    /* a recomputed request: its prefill gives its next token */
+                    r->generated += 1;
+                    stream_add(&x->gaps, r->since);
+                    r->since = 0;
+                } else if (r->prefilled == r->plen) {
                     r->generated = 1;
                     r->first = clock_abs(x);
                     r->since = 0;
@@ -879,6 +997,7 @@ static void advance(struct sim *x, double t)
         x->run[w++] = x->run[k];
     }
     x->nrun = w;
+    for (size_t k = 0; k < x->nresume; k++) x->q[x->resume[k]].since += t; /* preempted */
     if (x->nrun == 0) x->kv = (double)x->pc.n_nodes * x->block_bytes; /* drop rounding residue */
 }
 
@@ -890,13 +1009,17 @@ static int simulate(struct sim *x, struct err *e)
     struct serve_result *r = x->r;
     const double groups = (double)x->s->m->n_groups;
     while (x->done < x->nreq) {
+        x->swap_s = 0;
         admit(x);
+        if (x->done == x->nreq) break; /* the last ones timed out */
         if (x->nrun == 0) {
+            OB_ASSERT(x->nresume == 0);
             OB_ASSERT(x->next < x->nreq && x->q[x->next].arrival - x->epoch > x->rel);
             x->epoch = x->q[x->next].arrival;
             x->rel = 0;
             continue;
         }
+        if (x->paged) grow(x);
         const int ni = schedule(x);
         /* under AFD each micro-batch is evaluated on both pools' engines */
         const double mbs = x->s->afd.on ? fmin(x->s->afd.micro_batches, (double)ni) : 1;
@@ -914,7 +1037,9 @@ static int simulate(struct sim *x, struct err *e)
         }
         if (x->kv > r->kv_peak_bytes) r->kv_peak_bytes = x->kv;
         timeline_add(&x->tl, clock_abs(x), x->kv);
-        advance(x, iteration(&x->p, x->s, x->items, ni, r));
+        /* swaps run before the iteration's kernels (blocking) */
+        r->swap_time_s += x->swap_s;
+        advance(x, x->swap_s + iteration(&x->p, x->s, x->items, ni, r));
     }
     return 0;
 }
@@ -934,6 +1059,7 @@ static void summarize(struct sim *x)
     r->total_tokens_per_s = (r->input_tokens + r->output_tokens) / now;
     if (r->waited > 0) r->wait_mean_s /= r->waited;
     r->prefix_block_tokens = x->block;
+    r->paged = x->paged;
     r->prefix_hit_rate = r->prefix_hit_tokens / r->input_tokens;
     r->prefix_evicted_blocks = x->pc.evicted;
     r->slo_ttft_s = x->s->slo_ttft_s;
@@ -1020,6 +1146,9 @@ int serve_run(const struct serve_scenario *s, const struct serve_hw *hw, double 
     x.p.mb = malloc(x.nreq * sizeof *x.p.mb);
     OB_ASSERT(x.q && x.run && x.items && x.p.mb);
     if (s->block_tokens > 0 && cache_check(&x, e)) goto out;
+    x.paged = s->preempt;
+    x.resume = malloc(x.nreq * sizeof *x.resume);
+    OB_ASSERT(x.resume);
     if (requests_make(&x, e)) goto out;
     if (work_bound(&x, e)) goto out;
     afd_link(&x);
@@ -1041,6 +1170,7 @@ out:
         for (size_t i = 0; i < x.nreq; i++) pcache_path_free(&x.q[i].path);
     pcache_free(&x.pc);
     free(x.keys);
+    free(x.resume);
     free(x.q), free(x.run), free(x.items), free(x.p.mb);
     serve_engine_free(&x.p.a);
     serve_engine_free(&x.p.f);

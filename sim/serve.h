@@ -107,6 +107,10 @@ struct serve_scenario {
     double shared_prompt_tokens, shared_prompts; /* every prompt starts with one of them */
     double chat_sessions; /* 0 = none; request i continues session i mod chat_sessions */
     double block_tokens;  /* prefix cache: 0 = off */
+    /* preemption under KV pressure (vLLM style): paged allocation when on */
+    bool preempt, preempt_swap;
+    double swap_bytes_per_s;
+    double max_wait_s; /* 0 = wait forever */
     /* SLO targets (0 = none) */
     double slo_ttft_s, slo_tpot_s;
     uint64_t seed;
@@ -220,6 +224,9 @@ struct serve_result {
     /* prefix caching (block_tokens 0 = off) */
     double prefix_block_tokens, prefix_hit_tokens, prefix_hit_requests, prefix_hit_rate;
     double prefix_evicted_blocks;
+    /* preemption and timeouts */
+    bool paged;
+    double preemptions, recomputed_tokens, swapped_bytes, swap_time_s, timed_out;
     /* SLO attainment (docs/serving.md, "SLO attainment and goodput") */
     double slo_ttft_s, slo_tpot_s;          /* targets (0 = none) */
     double slo_ttft_met, slo_tpot_met, slo_met, slo_met_output_tokens;

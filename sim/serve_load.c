@@ -20,7 +20,7 @@
 struct top_in {
     char name[128], model[256];
     int64_t requests, seed, max_batch, token_budget, prefill_chunk, tp;
-    double rate, reserve, kv_mem, cv, time_scale;
+    double rate, reserve, kv_mem, cv, time_scale, max_wait;
     enum dtype wdt, kvdt;
     char profile[512], impl[256], trace[512];
 };
@@ -62,6 +62,12 @@ static const struct key_spec TOP_KEYS[] = {
      "multi-turn sessions: each prompt carries its session's history (see chat table)"},
     {"prefix_cache", KEY_MAP, 0, 0, 0, 0, NULL, "",
      "automatic prefix caching over KV blocks (see prefix_cache table); default: off"},
+    {"preemption", KEY_MAP, 0, 0, 0, 0, NULL, "",
+     "allocate KV as sequences grow and preempt under pressure, vLLM style (see preemption "
+     "table); default: off (each request's final footprint is reserved at admission)"},
+    {"max_wait_s", KEY_NUM, TOFF(max_wait), 1e-9, 1e12, 0, NULL, "s",
+     "a request not admitted within this long of its arrival is dropped (timed out; "
+     "default: it waits as long as it takes)"},
     {"slo", KEY_MAP, 0, 0, 0, 0, NULL, "",
      "latency targets for SLO attainment and goodput (see slo table)"},
     {"seed", KEY_INT, TOFF(seed), 0, 9007199254740992.0, 0, NULL, "",
@@ -167,6 +173,19 @@ static const struct key_spec PC_KEYS[] = {
     {"block_tokens", KEY_INT, offsetof(struct pc_in, block), 1, 65536, 0, NULL, "tokens",
      "tokens per KV block, the unit cached and matched (default 16, vLLM's block size)"},
 };
+static const char *const PREEMPT_MODES[] = {"recompute", "swap", NULL};
+struct preempt_in {
+    int mode;
+    double swap_bw;
+};
+static const struct key_spec PREEMPT_KEYS[] = {
+    {"mode", KEY_ENUM, offsetof(struct preempt_in, mode), 0, 0, 1, PREEMPT_MODES, "",
+     "recompute: drop the victim's KV, prefill it again on resume; swap: move it to host "
+     "memory and back over the swap link"},
+    {"swap_bytes_per_s", KEY_NUM, offsetof(struct preempt_in, swap_bw), 1e6, 1e14, 0, NULL,
+     "bytes/s", "device <-> host bandwidth per device, each way (swap only, required there; "
+     "e.g. 64e9 for PCIe 5.0 x16, 450e9 for NVLink-C2C)"},
+};
 struct slo_in {
     double ttft, tpot;
 };
@@ -221,6 +240,8 @@ int serve_schema_section(int i, const char **title, const struct key_spec **keys
     case 10: *title = "Serve scenario: `prefix_cache`"; *keys = PC_KEYS; *n = N(PC_KEYS);
         return 0;
     case 11: *title = "Serve scenario: `slo`"; *keys = SLO_KEYS; *n = N(SLO_KEYS); return 0;
+    case 12: *title = "Serve scenario: `preemption`"; *keys = PREEMPT_KEYS;
+        *n = N(PREEMPT_KEYS); return 0;
     default: return -1;
     }
 }
@@ -479,6 +500,23 @@ static int load_extras(struct serve_scenario *s, const struct yml_doc *d, yml_no
         s->block_tokens = (double)in.block;
         yml_mark(d, n, &s->line_cache, &s->col_cache);
     }
+    if ((n = yml_map_get(d, root, "preemption"))) {
+        struct preempt_in in = {0, 0};
+        if (yml_map_read(d, n, "preemption", PREEMPT_KEYS, N(PREEMPT_KEYS), &in, &pr, e))
+            return -1;
+        s->preempt = true;
+        s->preempt_swap = in.mode == 1;
+        const bool bw = has(pr, PREEMPT_KEYS, N(PREEMPT_KEYS), "swap_bytes_per_s");
+        if (s->preempt_swap && !bw)
+            return yml_fail(d, n, e, "preemption by swap needs 'swap_bytes_per_s' (the "
+                                     "device-host link, e.g. 64e9 for PCIe 5.0 x16)");
+        if (!s->preempt_swap && bw)
+            return yml_fail(d, yml_map_get(d, n, "swap_bytes_per_s"), e,
+                            "'swap_bytes_per_s' applies to mode: swap only");
+        s->swap_bytes_per_s = in.swap_bw;
+        if (yml_map_get(d, root, "prefix_cache"))
+            return yml_fail(d, n, e, "preemption together with prefix_cache is not modelled");
+    }
     if ((n = yml_map_get(d, root, "slo"))) {
         struct slo_in in = {0, 0};
         if (yml_map_read(d, n, "slo", SLO_KEYS, N(SLO_KEYS), &in, &pr, e)) return -1;
@@ -514,6 +552,7 @@ int serve_load(const char *path, struct serve_scenario **out, struct err *e)
     const bool has_req = has(pr, TOP_KEYS, N(TOP_KEYS), "requests");
     s->requests = (double)in.requests;
     s->has_requests = has_req;
+    s->max_wait_s = has(pr, TOP_KEYS, N(TOP_KEYS), "max_wait_s") ? in.max_wait : 0;
     s->arrival_cv = has(pr, TOP_KEYS, N(TOP_KEYS), "arrival_cv") ? in.cv : 1;
     s->trace_time_scale = has(pr, TOP_KEYS, N(TOP_KEYS), "trace_time_scale") ? in.time_scale : 1;
     if (load_extras(s, d, root, e)) goto fail;

@@ -530,6 +530,89 @@ static void test_prefix_cache_prefill_saved(void **state)
     device_free(h100);
 }
 
+
+/* ---- preemption and timeouts, by hand ---- */
+
+/* Two requests at t = 0 of 10 + 5 tokens (tiny-gelu, 16 B per token; 14 ms
+ * per iteration), KV memory 400 B: each final footprint is 14 x 16 = 224 B,
+ * both together 448 B. Paged (preemption: recompute):
+ *  it 1 [0, 14]: A and B admitted on their prompts (160 B each: 320 B), both
+ *     prefilled: token 1 each.
+ *  it 2 [14, 28]: both decode, holding 11 tokens: 352 B; token 2.
+ *  it 3 [28, 42]: 12 tokens each: 384 B; token 3.
+ *  it 4 [42, 56]: 13 tokens each would be 416 B > 400: B, the latest
+ *     admitted, is preempted: its 12 tokens (192 B) dropped; A alone holds 13
+ *     (208 B); token 4 of A.
+ *  it 5 [56, 70]: B would need its prompt and 3 tokens again, 13 x 16 = 208
+ *     B: 208 + 208 > 400, it waits; A holds 14 tokens (224 B), token 5: done.
+ *  it 6 [70, 84]: B prefills 13 tokens, which gives its token 4 (gap 84 - 42
+ *     = 42 ms).
+ *  it 7 [84, 98]: B decodes token 5.
+ * 7 iterations, makespan 98 ms, 1 preemption, 12 tokens recomputed; TBT max
+ * 42 ms. By swap at 1e6 B/s: it 4 swaps B's 192 B out (0.192 ms); in it 5 B
+ * would come back needing 13 tokens (208 + 208 > 400): waits; it 6 swaps
+ * it in (0.192 ms) and decodes token 4 at 84.384 ms; token 5 at 98.384 ms.
+ * Swapped 2 x 192 B, swap time 0.384 ms. Without preemption (reserving the
+ * final footprint) B waits for A's 5 iterations, then runs its own 5: 10
+ * iterations, 140 ms. */
+static void test_preemption_by_hand(void **state)
+{
+    (void)state;
+    char text[1024];
+    const char *base = "model: %s\nrequests: 2\nlengths: [{input: 10, output: 5}]\n"
+                       "max_batch: 4\ntoken_budget: 64\nkv_memory_bytes: 400\n%s";
+    snprintf(text, sizeof text, base, TINY_MODEL, "preemption: {mode: recompute}\n");
+    struct serve_result r = tiny_run(text);
+    assert_exact(r.iterations, 7);
+    assert_close(r.makespan_s, 98 * MS, 1e-9);
+    assert_exact(r.preemptions, 1);
+    assert_exact(r.recomputed_tokens, 12);
+    assert_exact(r.swapped_bytes, 0);
+    assert_close(r.tbt_s.max, 42 * MS, 1e-9);
+    assert_close(r.ttft_s.max, 14 * MS, 1e-9);
+    assert_exact(r.kv_peak_bytes, 384); /* it 3; it 4 holds 208 after the preemption */
+    snprintf(text, sizeof text, base, TINY_MODEL,
+             "preemption: {mode: swap, swap_bytes_per_s: 1e6}\n");
+    r = tiny_run(text);
+    assert_exact(r.iterations, 7);
+    assert_exact(r.preemptions, 1);
+    assert_exact(r.swapped_bytes, 384);
+    assert_close(r.swap_time_s, 0.384 * MS, 1e-9);
+    assert_close(r.makespan_s, 98.384 * MS, 1e-9);
+    assert_exact(r.recomputed_tokens, 0);
+    snprintf(text, sizeof text, base, TINY_MODEL, "");
+    r = tiny_run(text);
+    assert_exact(r.iterations, 10);
+    assert_close(r.makespan_s, 140 * MS, 1e-9);
+    assert_exact(r.preemptions, 0);
+}
+
+/* max_wait_s: two requests of 10 + 3 at t = 0 and room for one (192 B of
+ * 200): B waits for A's 3 iterations (42 ms). With 30 ms it has waited too
+ * long at the admission at 42 ms: dropped (timed out), 1 request served,
+ * 3 output tokens, makespan 42 ms; SLO attainment counts it as missed. With
+ * 50 ms it is admitted at 42 ms. */
+static void test_max_wait_by_hand(void **state)
+{
+    (void)state;
+    char text[1024];
+    const char *base = "model: %s\nrequests: 2\nlengths: [{input: 10, output: 3}]\n"
+                       "max_batch: 4\ntoken_budget: 64\nkv_memory_bytes: 200\nmax_wait_s: %s\n"
+                       "slo: {ttft_s: 1}\n";
+    snprintf(text, sizeof text, base, TINY_MODEL, "0.03");
+    struct serve_result r = tiny_run(text);
+    assert_exact(r.timed_out, 1);
+    assert_exact(r.output_tokens, 3);
+    assert_exact(r.iterations, 3);
+    assert_close(r.makespan_s, 42 * MS, 1e-9);
+    assert_exact(r.slo_attainment, 0.5);
+    snprintf(text, sizeof text, base, TINY_MODEL, "0.05");
+    r = tiny_run(text);
+    assert_exact(r.timed_out, 0);
+    assert_exact(r.iterations, 6);
+    assert_exact(r.slo_attainment, 1);
+}
+
 /* ---- scenario errors ---- */
 
 static void expect_error(const char *text, int line, int col, const char *msg)
@@ -628,6 +711,8 @@ int main(void)
         cmocka_unit_test(test_prefix_cache_by_hand),
         cmocka_unit_test(test_prefix_cache_chat),
         cmocka_unit_test(test_prefix_cache_prefill_saved),
+        cmocka_unit_test(test_preemption_by_hand),
+        cmocka_unit_test(test_max_wait_by_hand),
         cmocka_unit_test(test_sched_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

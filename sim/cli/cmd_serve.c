@@ -91,6 +91,13 @@ static int fields(const struct serve_result *r, struct field *f)
         F("prefix_hit_requests", r->prefix_hit_requests, 'n');
         F("prefix_evicted_blocks", r->prefix_evicted_blocks, 'n');
     }
+    if (r->paged) {
+        F("preemptions", r->preemptions, 'n');
+        F("recomputed_tokens", r->recomputed_tokens, 'n');
+        F("swapped_bytes", r->swapped_bytes, 'b');
+        F("swap_time_s", r->swap_time_s, 't');
+    }
+    F("timed_out", r->timed_out, 'n');
     if (r->slo_ttft_s > 0 || r->slo_tpot_s > 0) {
         F("slo_ttft_s", r->slo_ttft_s, 't');
         F("slo_tpot_s", r->slo_tpot_s, 't');
