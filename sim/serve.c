@@ -217,6 +217,7 @@ struct req {
     double ttft;      /* seconds, once the first token came */
     uint64_t session, prefix; /* what the prompt shares (0 = none) */
     double prefix_tokens;
+    double priority; /* admission class, lower first */
     struct pcache_path path; /* prefix-cache blocks held */
     int line;                /* trace line (0 = generated) */
     bool sched, swapped;
@@ -474,6 +475,8 @@ struct sim {
     size_t *resume;   /* preempted requests waiting to resume, in admission order */
     size_t nresume;
     double swap_s;    /* swap time of the iteration being scheduled */
+    /* priority classes: arrived requests wait in a heap by (priority, index) */
+    size_t *heap, nheap;
 };
 
 static double clock_abs(const struct sim *x) { return x->epoch + x->rel; }
@@ -617,6 +620,7 @@ static int requests_make(struct sim *x, struct err *e)
         q[i].prefix_tokens = sp.prefix_tokens;
         q[i].line = sp.line;
         q[i].plen = sp.input;
+        q[i].priority = sp.priority;
         /* cache held at the end: the prompt and every output token but the last,
          * at most kv_window of them in a sliding-window layer */
         q[i].need_bytes =
@@ -636,6 +640,17 @@ static int requests_make(struct sim *x, struct err *e)
     }
     serve_gen_free(&g);
     r->requests = (double)nreq;
+    r->priority_classes = 1;
+    if (s->has_priority) {
+        double seen[64];
+        int ns = 0;
+        for (size_t i = 0; i < nreq && ns < 64; i++) {
+            int k = 0;
+            while (k < ns && seen[k] != q[i].priority) k++;
+            if (k == ns) seen[ns++] = q[i].priority;
+        }
+        r->priority_classes = ns;
+    }
     r->trace = s->mix == MIX_TRACE;
     r->trace_rows_skipped = r->trace ? (double)s->trace.skipped : 0;
     return 0;
@@ -826,6 +841,39 @@ static bool admit_fits(struct sim *x, struct req *n)
     return true;
 }
 
+/* ---- priority classes: a binary heap of arrived requests ---- */
+
+static bool before(const struct sim *x, size_t a, size_t b)
+{
+    const double pa = x->q[a].priority, pb = x->q[b].priority;
+    return pa != pb ? pa < pb : a < b;
+}
+
+static void heap_push(struct sim *x, size_t id)
+{
+    size_t i = x->nheap++;
+    while (i > 0 && before(x, id, x->heap[(i - 1) / 2])) {
+        x->heap[i] = x->heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    x->heap[i] = id;
+}
+
+static void heap_pop(struct sim *x)
+{
+    const size_t last = x->heap[--x->nheap];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= x->nheap) break;
+        if (c + 1 < x->nheap && before(x, x->heap[c + 1], x->heap[c])) c++;
+        if (!before(x, x->heap[c], last)) break;
+        x->heap[i] = x->heap[c];
+        i = c;
+    }
+    if (x->nheap > 0) x->heap[i] = last;
+}
+
 /* Step 1, admission (FCFS, no overtaking): arrived requests join while the
  * batch has room and the cache holds their final footprint (beyond the
  * blocks they find cached). */
@@ -842,18 +890,31 @@ static void admit(struct sim *x)
         x->nresume--;
     }
     if (x->nresume > 0) return;
-    while (x->next < x->nreq && q[x->next].arrival - x->epoch <= x->rel) {
-        struct req *n = &q[x->next];
+    /* with priority classes the arrived requests queue by (priority, arrival) */
+    if (x->heap)
+        while (x->next < x->nreq && q[x->next].arrival - x->epoch <= x->rel) heap_push(x, x->next++);
+    for (;;) {
+        size_t id;
+        if (x->heap) {
+            if (x->nheap == 0) break;
+            id = x->heap[0];
+        } else {
+            if (x->next == x->nreq || q[x->next].arrival - x->epoch > x->rel) break;
+            id = x->next;
+        }
+        struct req *n = &q[id];
         /* a request not admitted within max_wait_s of its arrival is dropped */
-        if (x->s->max_wait_s > 0 && since_arrival(x, n) > x->s->max_wait_s) {
+        const bool drop = x->s->max_wait_s > 0 && since_arrival(x, n) > x->s->max_wait_s;
+        if (!drop && ((double)x->nrun >= x->s->max_batch || !admit_fits(x, n))) break;
+        if (x->heap) heap_pop(x);
+        else x->next++;
+        if (drop) {
             r->timed_out += 1;
             r->input_tokens -= n->input;
             r->output_tokens -= n->output;
-            x->next++;
             x->done++;
             continue;
         }
-        if ((double)x->nrun >= x->s->max_batch || !admit_fits(x, n)) break;
         n->admit = clock_abs(x);
         const double w = since_arrival(x, n);
         if (w > 0) {
@@ -861,7 +922,7 @@ static void admit(struct sim *x)
             r->wait_mean_s += w;
             if (w > r->wait_max_s) r->wait_max_s = w;
         }
-        x->run[x->nrun++] = x->next++;
+        x->run[x->nrun++] = id;
     }
 }
 
@@ -882,7 +943,11 @@ static void grow(struct sim *x)
         }
         if (x->kv + growth <= limit) break;
         OB_ASSERT(x->nrun > 1); /* a request alone always fits (requests_make) */
-        preempt(x, x->nrun - 1);
+        /* the victim: the latest admitted of the lowest priority class */
+        size_t v = x->nrun - 1;
+        for (size_t k = x->nrun - 1; k-- > 0;)
+            if (x->q[x->run[k]].priority > x->q[x->run[v]].priority) v = k;
+        preempt(x, v);
     }
     double budget = x->s->token_budget;
     for (size_t k = 0; k < x->nrun && budget >= 1; k++) {
@@ -1013,7 +1078,7 @@ static int simulate(struct sim *x, struct err *e)
         admit(x);
         if (x->done == x->nreq) break; /* the last ones timed out */
         if (x->nrun == 0) {
-            OB_ASSERT(x->nresume == 0);
+            OB_ASSERT(x->nresume == 0 && x->nheap == 0);
             OB_ASSERT(x->next < x->nreq && x->q[x->next].arrival - x->epoch > x->rel);
             x->epoch = x->q[x->next].arrival;
             x->rel = 0;
@@ -1147,6 +1212,10 @@ int serve_run(const struct serve_scenario *s, const struct serve_hw *hw, double 
     OB_ASSERT(x.q && x.run && x.items && x.p.mb);
     if (s->block_tokens > 0 && cache_check(&x, e)) goto out;
     x.paged = s->preempt;
+    if (s->has_priority) {
+        x.heap = malloc(x.nreq * sizeof *x.heap);
+        OB_ASSERT(x.heap);
+    }
     x.resume = malloc(x.nreq * sizeof *x.resume);
     OB_ASSERT(x.resume);
     if (requests_make(&x, e)) goto out;
@@ -1171,6 +1240,7 @@ out:
     pcache_free(&x.pc);
     free(x.keys);
     free(x.resume);
+    free(x.heap);
     free(x.q), free(x.run), free(x.items), free(x.p.mb);
     serve_engine_free(&x.p.a);
     serve_engine_free(&x.p.f);

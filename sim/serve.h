@@ -111,6 +111,9 @@ struct serve_scenario {
     bool preempt, preempt_swap;
     double swap_bytes_per_s;
     double max_wait_s; /* 0 = wait forever */
+    int n_priorities;  /* synthetic priority classes 0 .. n-1 drawn by weight (0 = none) */
+    double priority_cum[16]; /* cumulative shares, ending at 1 */
+    bool has_priority; /* some request has a priority other than 0 (trace or classes) */
     /* SLO targets (0 = none) */
     double slo_ttft_s, slo_tpot_s;
     uint64_t seed;
@@ -143,13 +146,14 @@ struct serve_req_spec {
     double arrival_s, input, output;
     uint64_t session, prefix;  /* 0 = none */
     double prefix_tokens;      /* the first prefix_tokens of the prompt are prefix's */
+    double priority;           /* admission class, lower first */
     int line, col;             /* trace line and column (0 = generated) */
 };
 
 /* Deterministic generator of a scenario's requests, in order. */
 struct serve_gen {
     const struct serve_scenario *s;
-    uint64_t rs, as; /* length and arrival streams (splitmix64) */
+    uint64_t rs, as, ps; /* length, arrival and priority streams (splitmix64) */
     double t, unit;  /* last arrival; the unit-rate clock under a rate curve */
     double *history; /* chat: each session's context so far (tokens) */
     size_t i;
@@ -227,6 +231,7 @@ struct serve_result {
     /* preemption and timeouts */
     bool paged;
     double preemptions, recomputed_tokens, swapped_bytes, swap_time_s, timed_out;
+    double priority_classes; /* distinct classes seen (1 without priorities) */
     /* SLO attainment (docs/serving.md, "SLO attainment and goodput") */
     double slo_ttft_s, slo_tpot_s;          /* targets (0 = none) */
     double slo_ttft_met, slo_tpot_met, slo_met, slo_met_output_tokens;

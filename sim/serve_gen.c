@@ -83,6 +83,7 @@ void serve_gen_init(struct serve_gen *g, const struct serve_scenario *s)
     g->s = s;
     g->rs = s->seed;
     g->as = s->seed ^ 0x5eedULL;
+    g->ps = s->seed ^ 0x9a1ULL;
     if (s->chat_sessions > 0) {
         g->history = calloc((size_t)s->chat_sessions, sizeof *g->history);
         OB_ASSERT(g->history);
@@ -136,6 +137,7 @@ void serve_gen_next(struct serve_gen *g, struct serve_req_spec *o)
         o->prefix_tokens = q->prefix_tokens;
         o->line = q->line;
         o->col = q->col;
+        o->priority = q->priority;
         return;
     }
     case MIX_CYCLE:
@@ -177,4 +179,11 @@ void serve_gen_next(struct serve_gen *g, struct serve_req_spec *o)
         o->prefix_tokens = s->shared_prompt_tokens;
     }
     o->input += s->shared_prompt_tokens + history;
+    /* priority class: the first whose cumulative share exceeds one uniform */
+    if (s->n_priorities > 0) {
+        const double u = serve_rng_unit(&g->ps);
+        int c = 0;
+        while (c < s->n_priorities - 1 && u >= s->priority_cum[c]) c++;
+        o->priority = c;
+    }
 }

@@ -65,6 +65,9 @@ static const struct key_spec TOP_KEYS[] = {
     {"preemption", KEY_MAP, 0, 0, 0, 0, NULL, "",
      "allocate KV as sequences grow and preempt under pressure, vLLM style (see preemption "
      "table); default: off (each request's final footprint is reserved at admission)"},
+    {"priorities", KEY_SEQ, 0, 0, 0, 0, NULL, "",
+     "priority classes 0, 1, ... (0 first) with these relative shares of the requests, drawn "
+     "at random (at most 16); a trace gives them in its `priority` column instead"},
     {"max_wait_s", KEY_NUM, TOFF(max_wait), 1e-9, 1e12, 0, NULL, "s",
      "a request not admitted within this long of its arrival is dropped (timed out; "
      "default: it waits as long as it takes)"},
@@ -461,6 +464,10 @@ int serve_trace_set(struct serve_scenario *s, const char *path, bool limit_rows,
     s->shared_prompt_tokens = 0;
     s->chat_sessions = 0;
     s->line_mix = s->col_mix = 0;
+    s->n_priorities = 0;
+    s->has_priority = false;
+    for (size_t i = 0; i < s->trace.n; i++)
+        if (s->trace.r[i].priority != 0) s->has_priority = true;
     return 0;
 }
 
@@ -517,6 +524,16 @@ static int load_extras(struct serve_scenario *s, const struct yml_doc *d, yml_no
         if (yml_map_get(d, root, "prefix_cache"))
             return yml_fail(d, n, e, "preemption together with prefix_cache is not modelled");
     }
+    if ((n = yml_map_get(d, root, "priorities"))) {
+        double w[16];
+        if (read_list(d, n, "priorities", 0, 1e15, false, w, 16, &s->n_priorities, e)) return -1;
+        double tot = 0, cum = 0;
+        for (int c = 0; c < s->n_priorities; c++) tot += w[c];
+        if (tot <= 0) return yml_fail(d, n, e, "the priority shares are all zero");
+        for (int c = 0; c < s->n_priorities; c++) cum += w[c], s->priority_cum[c] = cum / tot;
+        s->priority_cum[s->n_priorities - 1] = 1;
+        s->has_priority = s->n_priorities > 1;
+    }
     if ((n = yml_map_get(d, root, "slo"))) {
         struct slo_in in = {0, 0};
         if (yml_map_read(d, n, "slo", SLO_KEYS, N(SLO_KEYS), &in, &pr, e)) return -1;
@@ -558,7 +575,8 @@ int serve_load(const char *path, struct serve_scenario **out, struct err *e)
     if (load_extras(s, d, root, e)) goto fail;
     if (s->mix == MIX_TRACE) {
         static const char *const NOT_WITH_TRACE[] = {"arrival_rate_per_s", "arrival_cv",
-                                                     "arrival_curve", "shared_prompt", "chat"};
+                                                     "arrival_curve", "shared_prompt", "chat",
+                                                     "priorities"};
         for (size_t k = 0; k < N(NOT_WITH_TRACE); k++)
             if (yml_map_get(d, root, NOT_WITH_TRACE[k])) {
                 yml_fail(d, yml_map_get(d, root, NOT_WITH_TRACE[k]), e,

@@ -21,6 +21,7 @@ enum role {
     R_SESSION,
     R_PREFIX,
     R_PREFIX_TOKENS,
+    R_PRIORITY,
     R_IGNORED,     /* read and not used (BurstGPT's Model, Total tokens, Log Type, ...) */
 };
 
@@ -36,6 +37,7 @@ static const struct col {
     {"session", R_SESSION, TRACE_OPBOUND},
     {"prefix", R_PREFIX, TRACE_OPBOUND},
     {"prefix_tokens", R_PREFIX_TOKENS, TRACE_OPBOUND},
+    {"priority", R_PRIORITY, TRACE_OPBOUND},
     /* Azure LLM inference traces 2023 (Patel et al., Splitwise, ISCA 2024) and
      * 2024 (Stojkovic et al., DynamoLLM): github.com/Azure/AzurePublicDataset */
     {"TIMESTAMP", R_ARRIVAL_DT, TRACE_AZURE},
@@ -363,6 +365,16 @@ int trace_load(const char *path, size_t max_rows, struct trace *t, struct err *e
                 if (roles[i] == R_INPUT) q.input = x;
                 else if (roles[i] == R_OUTPUT) q.output = x;
                 else q.prefix_tokens = x;
+                break;
+            }
+            case R_PRIORITY: {
+                double x = 0;
+                if (parse_tokens(v, &x) || x > 1000000) {
+                    err_set(e, path, line, col,
+                            "priority '%s' is not a whole number from 0 to 1000000", v);
+                    goto fail;
+                }
+                q.priority = x;
                 break;
             }
             case R_SESSION: q.session = *v ? id_hash(v) : 0; break;

@@ -6,6 +6,7 @@
  * LLM-inference traces load as they are published (docs/serving.md, "Request
  * traces"):
  *   - opbound:  arrival_s,input_tokens,output_tokens[,session][,prefix,prefix_tokens]
+ *               [,priority]
  *   - Azure LLM inference trace (2023, 2024): TIMESTAMP,ContextTokens,GeneratedTokens
  *     (TIMESTAMP a date and time, "2023-11-16 18:15:46.6805900")
  *   - BurstGPT: Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type
@@ -32,6 +33,7 @@ struct trace_req {
     double arrival_s, input, output;
     uint64_t session, prefix;
     double prefix_tokens; /* the first prefix_tokens prompt tokens are prefix's */
+    double priority;      /* admission class: lower first (0 default) */
     int line, col;        /* 1-based line in the file and column of its prompt tokens */
 };
 

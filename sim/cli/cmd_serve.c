@@ -98,6 +98,7 @@ static int fields(const struct serve_result *r, struct field *f)
         F("swap_time_s", r->swap_time_s, 't');
     }
     F("timed_out", r->timed_out, 'n');
+    if (r->priority_classes > 1) F("priority_classes", r->priority_classes, 'n');
     if (r->slo_ttft_s > 0 || r->slo_tpot_s > 0) {
         F("slo_ttft_s", r->slo_ttft_s, 't');
         F("slo_tpot_s", r->slo_tpot_s, 't');
