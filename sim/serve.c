@@ -814,8 +814,9 @@ static bool admit_fits(struct sim *x, struct req *n)
             x->swap_s += need / x->s->swap_bytes_per_s;
             x->r->swapped_bytes += need;
         }
-        n->own_bytes = need;
-        x->kv += need;
+        /* (a swapped decode holds its next token's KV at once: growth ran) */
+        n->own_bytes = check;
+        x->kv += check;
         return true;
     }
     /* at least one prompt token is computed (its logits give the first token) */
@@ -1075,6 +1076,10 @@ static int simulate(struct sim *x, struct err *e)
     const double groups = (double)x->s->m->n_groups;
     while (x->done < x->nreq) {
         x->swap_s = 0;
+        /* paged: the running decodes grow first (preempting under pressure),
+         * then waiting requests join what is left (vLLM schedules its running
+         * queue before its swapped and waiting ones) */
+        if (x->paged) grow(x);
         admit(x);
         if (x->done == x->nreq) break; /* the last ones timed out */
         if (x->nrun == 0) {
@@ -1084,7 +1089,6 @@ static int simulate(struct sim *x, struct err *e)
             x->rel = 0;
             continue;
         }
-        if (x->paged) grow(x);
         const int ni = schedule(x);
         /* under AFD each micro-batch is evaluated on both pools' engines */
         const double mbs = x->s->afd.on ? fmin(x->s->afd.micro_batches, (double)ni) : 1;
