@@ -186,9 +186,12 @@ size_t pcache_insert(struct pcache *c, const uint64_t *keys, size_t n, struct pc
                 k = c->free_head;
                 c->free_head = c->nodes[k].next;
             } else {
-                if (c->n_alloc == INT32_MAX) return created; /* never in practice */
-                c->nodes = realloc(c->nodes, (size_t)(c->n_alloc + 1) * sizeof *c->nodes);
-                OB_ASSERT(c->nodes);
+                if (c->n_alloc == c->n_cap) {
+                    OB_ASSERT(c->n_cap < INT32_MAX / 2);
+                    c->n_cap = c->n_cap ? 2 * c->n_cap : 1024;
+                    c->nodes = realloc(c->nodes, (size_t)c->n_cap * sizeof *c->nodes);
+                    OB_ASSERT(c->nodes);
+                }
                 k = c->n_alloc++;
             }
             c->nodes[k] = (struct pcache_node){.key = keys[b], .parent = parent, .prev = -1,

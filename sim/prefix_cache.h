@@ -31,7 +31,7 @@ struct pcache_node {
 
 struct pcache {
     struct pcache_node *nodes;
-    int32_t n_alloc, free_head;  /* node storage and its free list (through next) */
+    int32_t n_alloc, n_cap, free_head; /* nodes used, allocated; free list (through next) */
     int32_t *table;              /* open addressing: (parent, key) -> node, -1 empty */
     size_t table_cap, n_nodes;   /* cached blocks */
     size_t n_unref;              /* cached blocks no request holds (all evictable) */

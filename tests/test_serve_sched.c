@@ -7,6 +7,7 @@
 #include "testutil.h"
 
 #include "../sim/serve.h"
+#include "../sim/prefix_cache.h"
 #include "../sim/trace.h"
 
 /* tiny-gelu on the test device: every kernel costs its 1 ms overhead; an
@@ -453,6 +454,57 @@ static void test_prefix_cache_by_hand(void **state)
     assert_exact(r.kv_peak_bytes, 3648);
 }
 
+
+/* The tree's LRU order. Path a0-a1 is released first (tick 1), b0 second
+ * (tick 2); then a0 alone is held and released (tick 3). Evictable leaves:
+ * a1 (1), b0 (2); a0 has a child. Evicting one takes a1; a0 becomes a leaf
+ * last used at tick 3, after b0: the next eviction takes b0, not a0 (which
+ * a plain "parent goes first" rule would). Counts: 3 blocks, then 2, 1. */
+static void test_prefix_tree_lru(void **state)
+{
+    (void)state;
+    struct pcache c;
+    pcache_init(&c);
+    const uint64_t a[2] = {11, 12}, b[1] = {21};
+    struct pcache_path p = {0};
+    assert_int_equal(pcache_insert(&c, a, 2, &p), 2);
+    pcache_release(&c, &p);
+    assert_int_equal(pcache_insert(&c, b, 1, &p), 1);
+    pcache_release(&c, &p);
+    size_t unref = 0;
+    assert_int_equal(pcache_peek(&c, a, 2, &unref), 2);
+    assert_int_equal(unref, 2);
+    pcache_match(&c, a, 1, &p);
+    assert_int_equal(c.n_unref, 2); /* a1 and b0 */
+    pcache_release(&c, &p);
+    assert_int_equal(c.n_nodes, 3);
+    assert_int_equal(pcache_evict(&c, 1), 1);
+    assert_int_equal(pcache_peek(&c, a, 2, NULL), 1); /* a1 went */
+    assert_int_equal(pcache_evict(&c, 1), 1);
+    assert_int_equal(pcache_peek(&c, b, 1, NULL), 0); /* then b0 */
+    assert_int_equal(pcache_peek(&c, a, 2, NULL), 1); /* a0 stays */
+    assert_int_equal(c.n_nodes, 1);
+    assert_int_equal(pcache_evict(&c, 5), 1);
+    assert_int_equal(c.n_nodes, 0);
+    /* held blocks are never evicted */
+    pcache_insert(&c, a, 2, &p);
+    assert_int_equal(pcache_evict(&c, 2), 0);
+    pcache_release(&c, &p);
+    pcache_path_free(&p);
+    /* many blocks: the table grows and deletion keeps every key findable */
+    uint64_t keys[5000];
+    for (int i = 0; i < 5000; i++) keys[i] = (uint64_t)i * 7919u + 1;
+    assert_int_equal(pcache_insert(&c, keys, 5000, &p), 5000);
+    pcache_release(&c, &p);
+    assert_int_equal(pcache_peek(&c, keys, 5000, NULL), 5000);
+    /* a's two blocks (released earlier) go first, then the chain's deepest 2498 */
+    assert_int_equal(pcache_evict(&c, 2500), 2500);
+    assert_int_equal(pcache_peek(&c, a, 2, NULL), 0);
+    assert_int_equal(pcache_peek(&c, keys, 5000, NULL), 2502);
+    pcache_path_free(&p);
+    pcache_free(&c);
+}
+
 /* Chat sessions (one session, turns 1000 s apart, so each meets an idle
  * system): messages of 20 tokens, outputs of 4. Turn prompts: 20, 20 + 4 +
  * 20 = 44, 44 + 4 + 20 = 68. Turn 1 leaves 20 + 4 - 1 = 23 tokens: 1 full
@@ -756,6 +808,7 @@ int main(void)
         cmocka_unit_test(test_gen_arrivals_moments),
         cmocka_unit_test(test_gen_lengths_moments),
         cmocka_unit_test(test_prefix_cache_by_hand),
+        cmocka_unit_test(test_prefix_tree_lru),
         cmocka_unit_test(test_prefix_cache_chat),
         cmocka_unit_test(test_prefix_cache_prefill_saved),
         cmocka_unit_test(test_preemption_by_hand),
