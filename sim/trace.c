@@ -137,7 +137,7 @@ static int parse_tokens(const char *s, double *out)
     return 0;
 }
 
-/* Seconds, a finite non-negative decimal. */
+/* Seconds, a decimal from 0 to 1e12 (31,700 years). */
 static int parse_seconds(const char *s, double *out)
 {
     if (!*s) return -1;
@@ -146,7 +146,7 @@ static int parse_seconds(const char *s, double *out)
     char *end;
     errno = 0;
     const double v = strtod(s, &end);
-    if (*end || errno || !isfinite(v) || v < 0) return -1;
+    if (*end || errno || !isfinite(v) || v < 0 || v > 1e12) return -1;
     *out = v;
     return 0;
 }
@@ -178,9 +178,9 @@ static int num(const char *s, int n)
 }
 
 /* "YYYY-MM-DD HH:MM:SS[.f{1,9}][Z|+00:00]" (the Azure traces; a 'T' may
- * separate date and time) to nanoseconds since 1970 (UTC; an offset other
- * than +00:00 is refused). Returns 0, or -1. */
-static int parse_datetime(const char *s, int64_t *ns)
+ * separate date and time) to whole seconds since 1970 (UTC; an offset other
+ * than +00:00 is refused) and nanoseconds. Returns 0, or -1. */
+static int parse_datetime(const char *s, int64_t *sec, int64_t *ns)
 {
     if (strlen(s) < 19 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) || s[7] != '-' ||
         !digits(s + 8, 2) || (s[10] != ' ' && s[10] != 'T') || !digits(s + 11, 2) ||
@@ -203,7 +203,8 @@ static int parse_datetime(const char *s, int64_t *ns)
         for (; nd < 9; nd++) frac *= 10;
     }
     if (*p && strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0) return -1;
-    *ns = ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se) * 1000000000LL) + frac;
+    *sec = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+    *ns = frac;
     return 0;
 }
 
@@ -228,7 +229,7 @@ int trace_load(const char *path, size_t max_rows, struct trace *t, struct err *e
     size_t cap = 0;
     bool have_t0 = false;
     double t0 = 0, last = 0;
-    int64_t ns0 = 0;
+    int64_t sec0 = 0, ns0 = 0;
     for (int i = 0; i <= R_IGNORED; i++) role_col[i] = -1;
     while (fgets(buf, sizeof buf, fp)) {
         line++;
@@ -332,7 +333,7 @@ int trace_load(const char *path, size_t max_rows, struct trace *t, struct err *e
                 double x;
                 if (parse_seconds(v, &x)) {
                     err_set(e, path, line, col,
-                            "arrival time '%s' is not a number of seconds (finite, >= 0)", v);
+                            "arrival time '%s' is not a number of seconds from 0 to 1e12", v);
                     goto fail;
                 }
                 if (!have_t0) t0 = x, have_t0 = true;
@@ -340,15 +341,16 @@ int trace_load(const char *path, size_t max_rows, struct trace *t, struct err *e
                 break;
             }
             case R_ARRIVAL_DT: {
-                int64_t ns;
-                if (parse_datetime(v, &ns)) {
+                int64_t sec, ns;
+                if (parse_datetime(v, &sec, &ns)) {
                     err_set(e, path, line, col,
                             "time '%s' is not a date and time YYYY-MM-DD HH:MM:SS[.fraction] "
                             "(UTC)", v);
                     goto fail;
                 }
-                if (!have_t0) ns0 = ns, have_t0 = true;
-                q.arrival_s = (double)(ns - ns0) * 1e-9;
+                if (!have_t0) sec0 = sec, ns0 = ns, have_t0 = true;
+                /* years 0000-9999: |sec - sec0| < 2^39, exact in a double */
+                q.arrival_s = (double)(sec - sec0) + (double)(ns - ns0) * 1e-9;
                 break;
             }
             case R_INPUT:

@@ -77,6 +77,14 @@ static void test_trace_azure(void **state)
     assert_exact(t.r[1].output, 109);
     assert_int_equal(t.r[3].line, 5);
     trace_free(&t);
+    /* the calendar's ends (a fuzzer found nanoseconds since 1970 overflowing
+     * 64 bits there): 0001-01-01 to 9999-12-31 is 3,652,058 days (Python's
+     * date.toordinal difference), + 23:59:59.5 */
+    load_trace("TIMESTAMP,ContextTokens,GeneratedTokens\n"
+               "0001-01-01 00:00:00,1,1\n9999-12-31 23:59:59.5,1,1\n",
+               &t);
+    assert_close(t.r[1].arrival_s, 3652058.0 * 86400 + 86399.5, 1e-15);
+    trace_free(&t);
 }
 
 /* BurstGPT layout: a row with 0 response tokens (a failed request) is
