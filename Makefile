@@ -45,11 +45,12 @@ CFLAGS  ?= -O2 -g
 # -fvisibility=hidden: only functions marked OB_API (sim/api/opbound.h) leave
 # libopbound.so and the installed libopbound.a; -fPIC so one object set serves
 # both libraries.
-ALL_CFLAGS := -std=c11 $(CFLAGS) $(WARN) $(SANFLAGS) -MMD -MP -fPIC -fvisibility=hidden \
+# -pthread: `opbound plan` searches on every core (sim/plan.c); compile and link.
+ALL_CFLAGS := -std=c11 $(CFLAGS) $(WARN) $(SANFLAGS) -pthread -MMD -MP -fPIC -fvisibility=hidden \
               -DOB_VERSION='"$(VERSION)"'
 # Tests and the benchmark read files of this clone (examples/, tests/data/).
 SRC_DEF := -DOB_DATADIR='"$(CURDIR)"'
-LDLIBS  := -lyaml -lm
+LDLIBS  := -lyaml -lm -pthread
 TEST_LDLIBS := -lcmocka $(LDLIBS)
 
 LIB_SRC := $(wildcard sim/core/*.c) $(wildcard sim/*.c) $(wildcard sim/api/*.c) $(filter-out sim/cli/main.c,$(wildcard sim/cli/*.c)) $(wildcard models/*.c) \
@@ -140,7 +141,7 @@ install: all
 	ln -sf libopbound.so.$(SOMAJOR) "$(LIBDIR)/libopbound.so"
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
 	  'Name: opbound' 'Description: cost model for attention and MoE designs of LLMs' \
-	  'Version: $(VERSION)' 'Libs: -L$${libdir} -lopbound' 'Libs.private: -lyaml -lm' \
+	  'Version: $(VERSION)' 'Libs: -L$${libdir} -lopbound' 'Libs.private: -lyaml -lm -pthread' \
 	  'Cflags: -I$${includedir}' > "$(PCDIR)/opbound.pc"
 	install -m 644 sim/api/opbound.h "$(INCDIR)/opbound.h"
 	install -m 644 $(MAN_PAGES) "$(MANDIR)"
@@ -321,7 +322,7 @@ $(BUILD)/kernels/bench: $(CU_OBJ) $(BUILD)/kernels/libopbound-noyaml.a
 # (kernels/run-gpu.sh uses it for validate and calibrate when present).
 opbound-static: $(BUILD)/opbound-static
 $(BUILD)/opbound-static: $(BUILD)/obj/sim/cli/main.o $(BUILD)/libopbound.a
-	$(CC) $(ALL_CFLAGS) $^ -Wl,-Bstatic -lyaml -Wl,-Bdynamic -lm -o $@
+	$(CC) $(ALL_CFLAGS) $^ -Wl,-Bstatic -lyaml -Wl,-Bdynamic -lm -pthread -o $@
 
 # The bench's --check-only mode (small shapes; --no-large) under compute-sanitizer
 # memcheck and racecheck, when it is installed; one skip line otherwise.
@@ -343,7 +344,7 @@ FUZZ_BUILD   := build-fuzz
 FUZZ_TARGETS := model import meas study serve trace
 FUZZ_CFLAGS  := -std=c11 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                 -fno-sanitize-recover=all $(filter-out -Werror,$(WARN)) -MMD -MP \
-                -DOB_VERSION='"$(VERSION)"' -DOB_DATADIR='"$(CURDIR)"'
+                -pthread -DOB_VERSION='"$(VERSION)"' -DOB_DATADIR='"$(CURDIR)"'
 FUZZ_OBJ     := $(LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_BIN     := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 # seeds: the bundled files of each kind (copied into a scratch corpus)

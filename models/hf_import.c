@@ -59,6 +59,7 @@ struct conv {
     bool tied;
     bool post_norms; /* Gemma's sandwich norms */
     const char *wdt, *adt;
+    const char *edt; /* dtypes.embedding, or NULL (the weight dtype) */
 };
 
 static void use(struct conv *c, const char *name)
@@ -181,6 +182,101 @@ static const char *torch_dtype(const char *s)
     return NULL;
 }
 
+/* Whether sequence node `list` (modules_to_not_convert, ignore) names the
+ * lm_head (an entry "lm_head", or one ending in ".lm_head"). */
+static bool names_lm_head(struct conv *c, yml_node list)
+{
+    for (int i = 0; i < yml_seq_len(c->d, list); i++) {
+        const char *s = yml_scalar(c->d, yml_seq_at(c->d, list, i));
+        const size_t n = s ? strlen(s) : 0;
+        if (n >= 7 && strcmp(s + n - 7, "lm_head") == 0 && (n == 7 || s[n - 8] == '.'))
+            return true;
+    }
+    return false;
+}
+
+/* quantization_config: the format of the quantised weights (dtypes.weight)
+ * and the one the embedding table and lm_head keep (dtypes.embedding), which
+ * the formats leave unquantised (docs/import.md, "Quantised checkpoints"):
+ *   awq, gptq  4-bit groups of group_size (128: int4_g128) or 8-bit; only the
+ *              decoder's linear layers; lm_head only with "lm_head": true
+ *   fp8        e4m3 weights (DeepSeek-V3's 128 x 128 blocks); linear layers
+ *   compressed-tensors  config_groups' weights (num_bits, type, group_size);
+ *              targets Linear; lm_head unless in "ignore"
+ *   mxfp4      gpt-oss: the experts only; attention, router, embed, lm_head in
+ *              modules_to_not_convert (every weight but those is taken as mxfp4)
+ * The embedding table is never quantised by these formats. */
+static int read_quant(struct conv *c, yml_node q)
+{
+    const char *m = yml_scalar(c->d, yml_map_get(c->d, q, "quant_method"));
+    const char *bits = yml_scalar(c->d, yml_map_get(c->d, q, "bits"));
+    const char *gs = yml_scalar(c->d, yml_map_get(c->d, q, "group_size"));
+    const char *keep = c->wdt; /* the checkpoint's dtype (torch_dtype) */
+    bool head_q = false;       /* lm_head quantised too */
+    if (m && strcmp(m, "fp8") == 0) {
+        c->wdt = "fp8";
+    } else if (m && strcmp(m, "mxfp4") == 0) {
+        c->wdt = "mxfp4";
+        note(c, "quantization_config: mxfp4 (4 bits + an 8-bit scale per 32) taken for every "
+                "weight but the embedding and lm_head; the attention and router weights it "
+                "leaves in %s are counted at mxfp4 too", keep);
+    } else if (m && (strcmp(m, "gptq") == 0 || strcmp(m, "awq") == 0) && bits &&
+               (strcmp(bits, "4") == 0 || strcmp(bits, "8") == 0)) {
+        if (strcmp(bits, "8") == 0) c->wdt = "int8";
+        else if (gs && strcmp(gs, "128") == 0) c->wdt = "int4_g128";
+        else {
+            c->wdt = "int4";
+            note(c, "quantization_config: group_size %s: int4 counted without group scales "
+                    "(int4_g128 is the format with scales, for groups of 128)", gs ? gs : "absent");
+        }
+        const char *lh = yml_scalar(c->d, yml_map_get(c->d, q, "lm_head"));
+        head_q = lh && strcmp(lh, "true") == 0;
+    } else if (m && strcmp(m, "compressed-tensors") == 0) {
+        yml_node groups = yml_map_get(c->d, q, "config_groups");
+        yml_node g1 = yml_map_len(c->d, groups) > 0
+                          ? yml_map_get(c->d, groups,
+                                        yml_scalar(c->d, yml_map_key_at(c->d, groups, 0)))
+                          : 0;
+        yml_node w = yml_map_get(c->d, g1, "weights");
+        const char *nb = yml_scalar(c->d, yml_map_get(c->d, w, "num_bits"));
+        const char *ty = yml_scalar(c->d, yml_map_get(c->d, w, "type"));
+        const char *wg = yml_scalar(c->d, yml_map_get(c->d, w, "group_size"));
+        if (!nb || !ty)
+            return yml_fail(c->d, w ? w : q, c->e,
+                            "quantization_config: compressed-tensors without config_groups.*."
+                            "weights num_bits and type");
+        if (strcmp(nb, "8") == 0 && strcmp(ty, "float") == 0) c->wdt = "fp8";
+        else if (strcmp(nb, "8") == 0 && strcmp(ty, "int") == 0) c->wdt = "int8";
+        else if (strcmp(nb, "4") == 0 && strcmp(ty, "int") == 0)
+            c->wdt = wg && strcmp(wg, "128") == 0 ? "int4_g128" : "int4";
+        else if (strcmp(nb, "4") == 0 && strcmp(ty, "float") == 0)
+            c->wdt = wg && strcmp(wg, "32") == 0 ? "mxfp4" : "nvfp4";
+        else
+            return yml_fail(c->d, w, c->e,
+                            "quantization_config: compressed-tensors weights of %s-bit %s are "
+                            "not modelled (8-bit float/int, 4-bit int/float are)", nb, ty);
+        if (yml_map_len(c->d, groups) > 1)
+            note(c, "quantization_config: %d config_groups; the first one's weight format is "
+                    "taken for every quantised layer", yml_map_len(c->d, groups));
+        head_q = !names_lm_head(c, yml_map_get(c->d, q, "ignore"));
+    } else {
+        return yml_fail(c->d, q, c->e,
+                        "quantization_config: method '%s' is not modelled (fp8, awq, gptq, "
+                        "compressed-tensors, mxfp4 are)",
+                        m ? m : "?");
+    }
+    if (head_q) {
+        c->edt = NULL; /* both tables at one format: the lm_head's */
+        note(c, "quantization_config: lm_head quantised (%s); the embedding table is counted "
+                "at %s too", c->wdt, c->wdt);
+    } else {
+        c->edt = keep;
+        note(c, "quantization_config: %s weights; embedding and lm_head kept at %s "
+                "(dtypes.embedding), as the %s format leaves them", c->wdt, keep, m);
+    }
+    return 0;
+}
+
 /* hidden_size, num_hidden_layers, vocab_size, tie_word_embeddings, dtypes,
  * quantization. tied_default is the family's configuration-class default. */
 static int read_common(struct conv *c, bool tied_default)
@@ -206,26 +302,7 @@ static int read_common(struct conv *c, bool tied_default)
         note(c, "torch_dtype: absent, weights and activations taken as bf16");
     }
     yml_node q = field(c, "quantization_config");
-    if (q) {
-        const char *m = yml_scalar(c->d, yml_map_get(c->d, q, "quant_method"));
-        const char *bits = yml_scalar(c->d, yml_map_get(c->d, q, "bits"));
-        if (m && strcmp(m, "fp8") == 0) {
-            c->wdt = "fp8";
-        } else if (m && strcmp(m, "mxfp4") == 0) {
-            c->wdt = "int4";
-            note(c, "quantization_config: mxfp4 (4 bits + a shared 8-bit scale per 32) taken as "
-                    "int4 for every weight; unquantised layers are counted at 4 bits too");
-        } else if (m && (strcmp(m, "gptq") == 0 || strcmp(m, "awq") == 0) && bits &&
-                   (strcmp(bits, "4") == 0 || strcmp(bits, "8") == 0)) {
-            c->wdt = strcmp(bits, "4") == 0 ? "int4" : "int8";
-        } else {
-            return yml_fail(c->d, q, c->e,
-                            "quantization_config: method '%s' is not modelled (fp8, and 4- or "
-                            "8-bit gptq/awq are)",
-                            m ? m : "?");
-        }
-    }
-    return 0;
+    return q ? read_quant(c, q) : 0;
 }
 
 static int require_act(struct conv *c, const char *field_name, const char *want)
@@ -320,11 +397,12 @@ static void emit_header(struct conv *c, const char *family)
     sb_printf(&c->out,
               "\nhidden: %lld\nlayers: %lld\n"
               "vocab: %lld\ntied_embeddings: %s\nnorm: rmsnorm\n%s"
-              "dtypes: {weight: %s, activation: %s, kv: %s}\ngroups:\n",
+              "dtypes: {weight: %s, activation: %s, kv: %s%s%s}\ngroups:\n",
               (long long)c->hidden, (long long)c->layers,
               (long long)c->vocab, c->tied ? "true" : "false",
               c->post_norms ? "post_norms: true\n" : "", c->wdt,
-              strcmp(c->adt, "fp32") == 0 ? "fp32" : c->adt, c->adt);
+              strcmp(c->adt, "fp32") == 0 ? "fp32" : c->adt, c->adt,
+              c->edt ? ", embedding: " : "", c->edt ? c->edt : "");
 }
 
 /* Emits layer groups from per-layer block texts, merging consecutive equal

@@ -20,7 +20,7 @@ int model_max_ops(const struct model *m)
 {
     int n = 5; /* embed (+ all-reduce), final_norm, lm_head (+ all-gather) */
     for (int i = 0; i < m->n_groups; i++)
-        n += 12 + m->groups[i].kind[SLOT_ATTN]->max_ops + m->groups[i].kind[SLOT_FFN]->max_ops +
+        n += 13 + m->groups[i].kind[SLOT_ATTN]->max_ops + m->groups[i].kind[SLOT_FFN]->max_ops +
              (m->groups[i].alt_kind ? m->groups[i].alt_kind->max_ops : 0);
     return n * PROF_MAX_KERNELS;
 }
@@ -101,11 +101,17 @@ void model_lower(const struct model *m, const struct step *st, struct graph *g)
     g->dt_w = st->dt_w;
     g->dt_act = st->dt_act;
     g->dt_kv = st->dt_kv;
+    g->has_dt_gemm = st->has_dt_gemm || m->has_dt_gemm;
+    g->dt_gemm = st->has_dt_gemm ? st->dt_gemm : m->dt_gemm;
     g->block = BLK_MODEL;
     g->group = -1;
     g->layer_first = -1;
     g->layer_count = 1;
+    /* the embedding table and lm_head at their own format (dtypes.embedding) */
+    const enum dtype dt_emb = m->has_dt_emb ? m->dt_emb : st->dt_w;
+    g->dt_w = dt_emb;
     op_gather(g, "embed", t, h);
+    g->dt_w = st->dt_w;
     if (st->tp > 1) op_allreduce(g, "embed_allreduce", t, h, st->tp);
     for (int i = 0; i < m->n_groups; i++) {
         const struct layer_group *lg = &m->groups[i];
@@ -127,6 +133,7 @@ void model_lower(const struct model *m, const struct step *st, struct graph *g)
         const struct lower_ctx cg = {.m = m, .st = gs, .tokens = tg};
         site_vars(&cg, v);
         g->group = i;
+        g->dt_kv = lg->has_dt_kv ? lg->dt_kv : st->dt_kv; /* the group's cache format */
         g->layer_first = lg->first_layer;
         g->layer_count = (int)lg->repeat;
         g->block = BLK_ATTN;
@@ -143,8 +150,25 @@ void model_lower(const struct model *m, const struct step *st, struct graph *g)
         site_pointwise(&cg, g, ROLE_RESIDUAL, "attn_residual", v, tg, h, 2, FLOPS_RESIDUAL, false);
         g->block = BLK_FFN;
         site_norm(&cg, g, ROLE_NORM, "ffn_norm", v, tg, h, norm_p, norm_f);
-        lg->kind[SLOT_FFN]->lower(lg->cfg[SLOT_FFN], &cg, g);
-        if (st->tp > 1) op_allreduce(g, "ffn_allreduce", tg, h, st->tp);
+        if (st->attn_dp > 1) {
+            /* data-parallel attention, tensor-parallel FFN (docs/pipeline.md,
+             * "Data-parallel attention"): the dp devices' rows are gathered,
+             * the FFN runs on all of them with 1/dp of its width, and an
+             * all-reduce returns the sums (each device keeps its own rows) */
+            const double dp = st->attn_dp;
+            struct step fs = *gs;
+            fs.tp = dp;
+            fs.batch = gs->batch * dp;
+            const struct lower_ctx cf = {.m = m, .st = &fs, .tokens = tg * dp};
+            op_allgather(g, "ffn_allgather", tg * dp, h, dp);
+            lg->kind[SLOT_FFN]->lower(lg->cfg[SLOT_FFN], &cf, g);
+            op_allreduce(g, "ffn_allreduce", tg * dp, h, dp);
+        } else {
+            lg->kind[SLOT_FFN]->lower(lg->cfg[SLOT_FFN], &cg, g);
+            /* an expert-parallel block under tp gathers its own rows (ffn_moe.c) */
+            const bool ep_ffn = st->ep > 1 && lg->kind[SLOT_FFN]->ep_check;
+            if (st->tp > 1 && !ep_ffn) op_allreduce(g, "ffn_allreduce", tg, h, st->tp);
+        }
         if (m->post_norms) site_norm(&cg, g, ROLE_NORM, "ffn_post_norm", v, tg, h, norm_p, norm_f);
         site_pointwise(&cg, g, ROLE_RESIDUAL, "ffn_residual", v, tg, h, 2, FLOPS_RESIDUAL, false);
         if (lg->mod_capacity > 0) /* weighted by the router score, written back */
@@ -152,12 +176,15 @@ void model_lower(const struct model *m, const struct step *st, struct graph *g)
     }
     g->block = BLK_MODEL;
     g->group = -1;
+    g->dt_kv = st->dt_kv;
     g->layer_first = -1;
     g->layer_count = 1;
     site_vars(&c, v);
     site_norm(&c, g, ROLE_NORM, "final_norm", v, t, h, norm_p, norm_f);
     /* the head: only sequences that sample a token need it (struct op.head) */
+    g->dt_w = dt_emb;
     op_gemm(g, "lm_head", st->batch, (double)m->vocab / st->tp, h, false)->head = true;
+    g->dt_w = st->dt_w;
     if (st->tp > 1)
         op_allgather(g, "logits_allgather", st->batch, (double)m->vocab, st->tp)->head = true;
 }

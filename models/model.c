@@ -38,11 +38,19 @@ static const struct key_spec DTYPE_KEYS[] = {
     {"activation", KEY_DTYPE, OFF(dt_act), 0, 0, 1, NULL, "",
      "activations; also the compute dtype of matmuls"},
     {"kv", KEY_DTYPE, OFF(dt_kv), 0, 0, 1, NULL, "", "KV cache (--kv-dtype overrides)"},
+    {"gemm", KEY_DTYPE, OFF(dt_gemm), 0, 0, 0, NULL, "",
+     "compute dtype of the weight GEMMs (projections, FFN and experts, lm_head): their "
+     "tensor rate and input bytes; outputs, the attention core and vector ops stay at "
+     "the activation dtype (--gemm-dtype overrides; default: the activation dtype)"},
+    {"embedding", KEY_DTYPE, OFF(dt_emb), 0, 0, 0, NULL, "",
+     "embedding table and lm_head, kept at this format under any weight dtype (AWQ, GPTQ "
+     "and fp8 checkpoints keep them unquantised; default: the weight dtype)"},
 };
 
 struct group_in {
     int64_t repeat;
     double mod_capacity, alt_fraction;
+    enum dtype dt_kv;
 };
 
 static const char *const KVB_NAMES[] = {"none", "snapkv", "h2o", "streaming", NULL};
@@ -125,6 +133,10 @@ static const struct key_spec GROUP_KEYS[] = {
      "alt_fraction"},
     {"alt_fraction", KEY_NUM, offsetof(struct group_in, alt_fraction), 0, 1, 0, NULL,
      "fraction", "share of sequences whose step takes alt_attention (an expectation)"},
+    {"kv_dtype", KEY_DTYPE, offsetof(struct group_in, dt_kv), 0, 0, 0, NULL, "",
+     "these layers' cache (KV, or a linear mixer's state) in this format, kept under any "
+     "model KV dtype or --kv-dtype (Llama 4's global layers in bf16, MiniMax's fp32 "
+     "state); default: the model's KV dtype"},
     {"kv_budget", KEY_MAP, 0, 0, 0, 0, NULL, "",
      "keep at most a budget of KV tokens per sequence in these layers (see kv_budget table; "
      "docs/kv-budgets.md)"},
@@ -260,6 +272,8 @@ static int model_from_doc(struct yml_doc *d, const char *path, struct model **ou
     if (yml_map_read(d, yml_map_get(d, root, "dtypes"), "dtypes", DTYPE_KEYS, N(DTYPE_KEYS), m,
                      &present, e))
         goto fail;
+    m->has_dt_emb = (present >> yml_key_index(DTYPE_KEYS, N(DTYPE_KEYS), "embedding")) & 1;
+    m->has_dt_gemm = (present >> yml_key_index(DTYPE_KEYS, N(DTYPE_KEYS), "gemm")) & 1;
     yml_node groups = yml_map_get(d, root, "groups");
     int ng = yml_seq_len(d, groups);
     if (ng == 0) {
@@ -285,6 +299,8 @@ static int model_from_doc(struct yml_doc *d, const char *path, struct model **ou
         yml_node bn = yml_map_get(d, gn, "kv_budget");
         if (bn && read_budget(d, bn, g, m, &g->budget, e)) goto fail;
         g->mod_capacity = gi.mod_capacity;
+        g->has_dt_kv = (present >> yml_key_index(GROUP_KEYS, N(GROUP_KEYS), "kv_dtype")) & 1;
+        g->dt_kv = gi.dt_kv;
         yml_node alt = yml_map_get(d, gn, "alt_attention");
         const yml_node frac = yml_map_get(d, gn, "alt_fraction");
         if (!alt != !frac) {
@@ -349,6 +365,62 @@ double model_norm_flops(const struct model *m)
     return m->norm == NORM_LAYER ? FLOPS_LAYERNORM : FLOPS_RMSNORM;
 }
 
+/* One layer of group g: its parameters, active parameters, cache elements
+ * per token and state elements per sequence, whole and per device; of the
+ * per-device parameters, those in blocks expert parallelism splits (epb) and
+ * those in the FFN slot (ffd). */
+struct group_sum {
+    double p, a, kv, pd, kvd, st, std, epd, epb, ffd;
+};
+
+static void group_count(const struct model *m, const struct layer_group *g, double tp,
+                        double norm, double h, struct group_sum *o)
+{
+    const double layer_norms = (m->post_norms ? 4.0 : 2.0) * norm;
+    double p = layer_norms, a = layer_norms, kv = 0, pd = layer_norms, kvd = 0, st = 0, std = 0,
+           epd = 0, epb = 0, ffd = 0;
+    for (int s = 0; s < SLOT_COUNT; s++) {
+        struct block_counts bc = {0};
+        g->kind[s]->count(g->cfg[s], m, tp, &bc);
+        p += bc.params;
+        a += bc.active_params;
+        kv += bc.kv_elems;
+        pd += bc.params_dev;
+        kvd += bc.kv_elems_dev;
+        st += bc.state_elems;
+        std += bc.state_elems_dev;
+        epd += bc.ep_params_dev;
+        if (g->kind[s]->ep_check) epb += bc.params_dev;
+        if (s == SLOT_FFN) ffd += bc.params_dev;
+    }
+    /* routing (expectations): the alternative block's weights exist beside
+     * the main one; a token touches the main block's (1 - f) of the time and
+     * the alternative's f; the cache holds what either form needs. MoD: a
+     * token touches the layer with probability c (plus the router, h
+     * weights); only routed tokens are cached. */
+    if (g->alt_kind) {
+        struct block_counts main = {0}, alt = {0};
+        g->kind[SLOT_ATTN]->count(g->cfg[SLOT_ATTN], m, tp, &main);
+        g->alt_kind->count(g->alt_cfg, m, tp, &alt);
+        const double f = g->alt_fraction;
+        p += alt.params;
+        pd += alt.params_dev;
+        a += f * (alt.active_params - main.active_params);
+        if (alt.kv_elems > main.kv_elems) kv += alt.kv_elems - main.kv_elems;
+        if (alt.kv_elems_dev > main.kv_elems_dev) kvd += alt.kv_elems_dev - main.kv_elems_dev;
+        if (alt.state_elems > main.state_elems) st += alt.state_elems - main.state_elems;
+        if (alt.state_elems_dev > main.state_elems_dev)
+            std += alt.state_elems_dev - main.state_elems_dev;
+    }
+    if (g->mod_capacity > 0) {
+        p += h, pd += h;
+        a = g->mod_capacity * a + h;
+        kv *= g->mod_capacity;
+        kvd *= g->mod_capacity;
+    }
+    *o = (struct group_sum){p, a, kv, pd, kvd, st, std, epd, epb, ffd};
+}
+
 /* Params: embedding V*h, lm_head V*h unless tied, final norm, and per layer
  * two norms plus the two blocks. Active params (what one token touches): one
  * embedding row, the full lm_head (the full shared matrix when tied), every
@@ -357,77 +429,91 @@ double model_norm_flops(const struct model *m)
  * replicated, blocks report their own share. */
 void model_count(const struct model *m, double tp, struct model_counts *out)
 {
+    model_count_layers(m, tp, 0, (int)m->layers, MODEL_ENDS_EMBED | MODEL_ENDS_HEAD, out);
+}
+
+/* Layers of group g inside [lo, hi). */
+static double group_overlap(const struct layer_group *g, int lo, int hi)
+{
+    const double a = g->first_layer > lo ? g->first_layer : lo;
+    const double e = (double)g->first_layer + (double)g->repeat;
+    const double b = e < hi ? e : hi;
+    return b > a ? b - a : 0;
+}
+
+void model_count_layers(const struct model *m, double tp, int lo, int hi, int ends,
+                        struct model_counts *out)
+{
     const double h = (double)m->hidden, v = (double)m->vocab;
     const double emb = v * h;
     const double norm = model_norm_params(m, h);
-    const double tables = m->tied_embeddings ? 1.0 : 2.0;
-    out->params = tables * emb + norm;
-    out->active_params = h + emb + norm;
-    out->params_dev = tables * emb / tp + norm;
+    const bool em = ends & MODEL_ENDS_EMBED, hd = ends & MODEL_ENDS_HEAD;
+    /* the embedding table where tokens enter, lm_head (and the final norm)
+     * where they leave; a tied table is held once where both are, else by each */
+    const double tables = (em ? 1.0 : 0.0) + (hd ? 1.0 : 0.0) - (m->tied_embeddings && em && hd ? 1.0 : 0.0);
+    const double fnorm = hd ? norm : 0;
+    out->params = tables * emb + fnorm;
+    out->active_params = (em ? h : 0) + (hd ? emb : 0) + fnorm;
+    out->params_dev = tables * emb / tp + fnorm;
+    out->emb_params = tables * emb;
+    out->emb_params_dev = tables * emb / tp;
     out->kv_elems_per_token = 0;
     out->kv_elems_per_token_dev = 0;
     out->state_elems_per_seq = 0;
     out->state_elems_per_seq_dev = 0;
     out->ep_params_dev = 0;
+    out->ep_block_params_dev = 0;
+    out->ffn_params_dev = 0;
     for (int i = 0; i < m->n_groups; i++) {
         const struct layer_group *g = &m->groups[i];
-        const double layer_norms = (m->post_norms ? 4.0 : 2.0) * norm;
-        double p = layer_norms, a = layer_norms, kv = 0, pd = layer_norms, kvd = 0, st = 0, std = 0,
-               epd = 0;
-        for (int s = 0; s < SLOT_COUNT; s++) {
-            struct block_counts bc = {0};
-            g->kind[s]->count(g->cfg[s], m, tp, &bc);
-            p += bc.params;
-            a += bc.active_params;
-            kv += bc.kv_elems;
-            pd += bc.params_dev;
-            kvd += bc.kv_elems_dev;
-            st += bc.state_elems;
-            std += bc.state_elems_dev;
-            epd += bc.ep_params_dev;
-        }
-        /* routing (expectations): the alternative block's weights exist beside
-         * the main one; a token touches the main block's (1 - f) of the time and
-         * the alternative's f; the cache holds what either form needs. MoD: a
-         * token touches the layer with probability c (plus the router, h
-         * weights); only routed tokens are cached. */
-        if (g->alt_kind) {
-            struct block_counts main = {0}, alt = {0};
-            g->kind[SLOT_ATTN]->count(g->cfg[SLOT_ATTN], m, tp, &main);
-            g->alt_kind->count(g->alt_cfg, m, tp, &alt);
-            const double f = g->alt_fraction;
-            p += alt.params;
-            pd += alt.params_dev;
-            a += f * (alt.active_params - main.active_params);
-            if (alt.kv_elems > main.kv_elems) kv += alt.kv_elems - main.kv_elems;
-            if (alt.kv_elems_dev > main.kv_elems_dev) kvd += alt.kv_elems_dev - main.kv_elems_dev;
-            if (alt.state_elems > main.state_elems) st += alt.state_elems - main.state_elems;
-            if (alt.state_elems_dev > main.state_elems_dev)
-                std += alt.state_elems_dev - main.state_elems_dev;
-        }
-        if (g->mod_capacity > 0) {
-            p += h, pd += h;
-            a = g->mod_capacity * a + h;
-            kv *= g->mod_capacity;
-            kvd *= g->mod_capacity;
-        }
-        const double r = (double)g->repeat;
-        out->params += r * p;
-        out->active_params += r * a;
-        out->kv_elems_per_token += r * kv;
-        out->params_dev += r * pd;
-        out->kv_elems_per_token_dev += r * kvd;
-        out->state_elems_per_seq += r * st;
-        out->state_elems_per_seq_dev += r * std;
-        out->ep_params_dev += r * epd;
+        const double r = group_overlap(g, lo, hi);
+        if (r <= 0) continue;
+        struct group_sum c;
+        group_count(m, g, tp, norm, h, &c);
+        out->params += r * c.p;
+        out->active_params += r * c.a;
+        out->kv_elems_per_token += r * c.kv;
+        out->params_dev += r * c.pd;
+        out->kv_elems_per_token_dev += r * c.kvd;
+        out->state_elems_per_seq += r * c.st;
+        out->state_elems_per_seq_dev += r * c.std;
+        out->ep_params_dev += r * c.epd;
+        out->ep_block_params_dev += r * c.epb;
+        out->ffn_params_dev += r * c.ffd;
     }
 }
 
-double model_kv_elems_per_seq(const struct model *m, double tp, double ctx)
+/* The dtype group g keeps its cache in: its kv_dtype, else dt_kv. */
+static enum dtype group_kv_dtype(const struct layer_group *g, enum dtype dt_kv)
+{
+    return g->has_dt_kv ? g->dt_kv : dt_kv;
+}
+
+void model_cache_bytes(const struct model *m, double tp, enum dtype dt_kv, struct model_cache *out)
+{
+    const double h = (double)m->hidden, norm = model_norm_params(m, h);
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < m->n_groups; i++) {
+        const struct layer_group *g = &m->groups[i];
+        struct group_sum c;
+        group_count(m, g, tp, norm, h, &c);
+        const double rb = (double)g->repeat * dtype_bytes(group_kv_dtype(g, dt_kv));
+        out->kv_bytes_per_token += rb * c.kv;
+        out->kv_bytes_per_token_dev += rb * c.kvd;
+        out->state_bytes_per_seq += rb * c.st;
+        out->state_bytes_per_seq_dev += rb * c.std;
+    }
+}
+
+/* Cache one device holds per sequence over layers [lo, hi): elements when
+ * dt_kv < 0, else bytes with each group at its own dtype. */
+static double kv_held(const struct model *m, double tp, double ctx, int dt_kv, int lo, int hi)
 {
     double kv = 0;
     for (int i = 0; i < m->n_groups; i++) {
         const struct layer_group *g = &m->groups[i];
+        const double r = group_overlap(g, lo, hi);
+        if (r <= 0) continue;
         for (int s = 0; s < SLOT_COUNT; s++) {
             struct block_counts bc = {0};
             g->kind[s]->count(g->cfg[s], m, tp, &bc);
@@ -439,10 +525,26 @@ double model_kv_elems_per_seq(const struct model *m, double tp, double ctx)
             double held = bc.kv_window > 0 && bc.kv_window < ctx ? bc.kv_window : ctx;
             if (s == SLOT_ATTN) held = kv_budget_held(&g->budget, held);
             if (g->mod_capacity > 0) held *= g->mod_capacity; /* routed tokens only */
-            kv += (double)g->repeat * held * bc.kv_elems_dev;
+            const double b = dt_kv < 0 ? 1.0 : dtype_bytes(group_kv_dtype(g, (enum dtype)dt_kv));
+            kv += r * held * bc.kv_elems_dev * b;
         }
     }
     return kv;
+}
+
+double model_kv_elems_per_seq(const struct model *m, double tp, double ctx)
+{
+    return kv_held(m, tp, ctx, -1, 0, (int)m->layers);
+}
+
+double model_kv_elems_per_seq_layers(const struct model *m, double tp, double ctx, int lo, int hi)
+{
+    return kv_held(m, tp, ctx, -1, lo, hi);
+}
+
+double model_kv_bytes_per_seq(const struct model *m, double tp, double ctx, enum dtype dt_kv)
+{
+    return kv_held(m, tp, ctx, (int)dt_kv, 0, (int)m->layers);
 }
 
 int model_tp_check(const struct model *m, double tp, struct err *e)

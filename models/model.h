@@ -40,6 +40,11 @@ struct step {
     double ep;        /* expert-parallel devices (1 = none; 0 read as 1): MoE blocks
                        * hold E/ep experts and exchange tokens by all-to-all */
     enum dtype dt_w, dt_act, dt_kv;
+    /* compute dtype of the weight GEMMs (projections, FFN, experts, lm_head),
+     * overriding the model's dtypes.gemm; the attention core and vector ops
+     * stay at dt_act (docs/conventions.md, "Compute dtype") */
+    bool has_dt_gemm;
+    enum dtype dt_gemm;
     /* Implementation profile (models/profile.h); NULL lowers one op per role
      * with no implementation chosen (the outputs before profiles existed). */
     const struct profile *profile;
@@ -48,6 +53,10 @@ struct step {
      * over the cache) sets k + 1, as vLLM does for its decode path; MLA's
      * `auto` then stays absorbed (sim/spec.c). */
     double decode_q_max;
+    /* Data-parallel attention (0 or 1 = none): attention, embedding and head
+     * whole on each of attn_dp devices with its own sequences (tp must be 1);
+     * the FFN tensor-parallel over the attn_dp devices on all their rows. */
+    double attn_dp;
 };
 
 /* Per-layer counts of one block. The first three are for the whole model;
@@ -120,6 +129,11 @@ double kv_budget_held(const struct kv_budget *b, double ctx);
 
 struct layer_group {
     int64_t repeat;
+    /* kv_dtype: this group's cache (KV, or a linear mixer's state) in its own
+     * format whatever the model's KV dtype or --kv-dtype (Llama 4's global
+     * layers in bf16, MiniMax's fp32 state); absent: the KV dtype */
+    bool has_dt_kv;
+    enum dtype dt_kv;
     struct kv_budget budget;
     /* Layer routing (docs/layer-routing.md); costs are expectations. */
     double mod_capacity;            /* mixture-of-depths: fraction of tokens through the
@@ -142,6 +156,15 @@ struct model {
     bool post_norms; /* a second norm after each block (Gemma 2/3 "sandwich" norms) */
     int norm; /* enum norm_kind */
     enum dtype dt_w, dt_act, dt_kv;
+    /* dtypes.embedding: the embedding table and lm_head kept at their own
+     * format (AWQ/GPTQ/fp8 checkpoints keep them unquantised), whatever the
+     * weight dtype or --weight-dtype; absent: they follow the weight dtype */
+    bool has_dt_emb;
+    enum dtype dt_emb;
+    /* dtypes.gemm: compute dtype of the weight GEMMs (fp8 GEMMs with bf16
+     * attention); absent: the activation dtype */
+    bool has_dt_gemm;
+    enum dtype dt_gemm;
     double published_params; /* 0 if not given */
     int64_t reading_repeat;  /* while loading: `repeat` of the group whose blocks are read */
     int n_groups;
@@ -158,7 +181,21 @@ struct model_counts {
     double state_elems_per_seq; /* summed over layers; stored in the KV dtype */
     double state_elems_per_seq_dev;
     double ep_params_dev;       /* part of params_dev split over expert-parallel devices */
+    double ep_block_params_dev; /* part of params_dev in blocks that expert parallelism
+                                 * splits (router, shared and routed experts) */
+    double ffn_params_dev;      /* part of params_dev in the FFN slot */
+    double emb_params, emb_params_dev; /* of params (params_dev): embedding and lm_head */
 };
+
+/* Bytes of `params` weights of which `emb` are the embedding tables: those
+ * at the model's embedding dtype when it names one, the rest at dt_w
+ * (docs/conventions.md, "Precision formats"). */
+static inline double model_weight_bytes(const struct model *m, double params, double emb,
+                                        enum dtype dt_w)
+{
+    const enum dtype de = m->has_dt_emb ? m->dt_emb : dt_w;
+    return (params - emb) * dtype_bytes(dt_w) + emb * dtype_bytes(de);
+}
 
 /* Loads a model description from an opbound YAML file (model_file_load in
  * model_file.h also takes a Hugging Face config.json). Returns 0 with *out
@@ -171,10 +208,28 @@ void model_free(struct model *m); /* accepts NULL */
 
 /* Counts for the whole model and for one of tp tensor-parallel devices. */
 void model_count(const struct model *m, double tp, struct model_counts *out);
+/* Counts of layers [lo, hi) only (a pipeline stage), with the ends the stage
+ * holds: MODEL_ENDS_EMBED the embedding table, MODEL_ENDS_HEAD lm_head and the
+ * final norm (a tied table is counted once when both are held, else once by
+ * each end). model_count is [0, layers) with both ends. */
+enum { MODEL_ENDS_EMBED = 1, MODEL_ENDS_HEAD = 2 };
+void model_count_layers(const struct model *m, double tp, int lo, int hi, int ends,
+                        struct model_counts *out);
+/* Cache bytes at KV dtype dt_kv, each group at its own kv_dtype where it
+ * names one (docs/conventions.md, "Cache dtypes"). */
+struct model_cache {
+    double kv_bytes_per_token, kv_bytes_per_token_dev;   /* summed over layers */
+    double state_bytes_per_seq, state_bytes_per_seq_dev;
+};
+void model_cache_bytes(const struct model *m, double tp, enum dtype dt_kv, struct model_cache *out);
+/* model_kv_elems_per_seq in bytes: each group's elements at its dtype. */
+double model_kv_bytes_per_seq(const struct model *m, double tp, double ctx, enum dtype dt_kv);
 /* KV-cache elements one of tp devices holds per sequence with ctx tokens in
  * context: sum over layers of min(ctx, kv_window) x cached elements per token
  * (ctx where kv_window is 0). State elements are not included. */
 double model_kv_elems_per_seq(const struct model *m, double tp, double ctx);
+/* The same for layers [lo, hi) only (a pipeline stage). */
+double model_kv_elems_per_seq_layers(const struct model *m, double tp, double ctx, int lo, int hi);
 /* Whether every block can be split over tp devices; -1 with e set if not. */
 int model_tp_check(const struct model *m, double tp, struct err *e);
 /* Whether every block handles sequences of len tokens (struct block_kind's

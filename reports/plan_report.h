@@ -7,6 +7,9 @@
 
 #include "../sim/plan.h"
 
+/* The lines saying what was searched (model, device, request, counts). */
+void report_plan_header(FILE *out, const struct model *m, const struct device *d,
+                        const struct plan_req *q, const struct plan_result *r);
 /* Prints the header, the top `top` rows by the objective among those meeting
  * the targets, then the front. */
 void report_plan_table(FILE *out, const struct model *m, const struct device *d,

@@ -12,6 +12,7 @@
 #include "../hw/device.h"
 #include "../models/model.h"
 #include "eval.h"
+#include "pipeline.h"
 #include "placement.h"
 
 struct scenario {
@@ -21,17 +22,23 @@ struct scenario {
     double context; /* decode: cached tokens L before the step */
     double tp;      /* tensor-parallel devices (>= 1); figures are per device */
     double ep;      /* expert-parallel devices (0 or 1 = none); see docs/moe.md */
-    bool has_dt_w, has_dt_kv;
-    enum dtype dt_w, dt_kv; /* overrides of the model's dtypes */
+    bool has_dt_w, has_dt_kv, has_dt_gemm;
+    enum dtype dt_w, dt_kv, dt_gemm; /* overrides of the model's dtypes */
     const struct profile *profile; /* implementation profile; NULL: none (models/profile.h) */
+    double pp;            /* pipeline stages (0 or 1 = none; <= layers); docs/pipeline.md */
+    double micro_batches; /* with pp: micro-batches per step (0 = pp; at most batch) */
+    double attn_dp;       /* data-parallel attention devices (0 or 1 = none; tp = ep = 1);
+                           * the batch is each device's; docs/pipeline.md */
 };
 
 struct analysis {
     struct step step, other_step; /* the scenario's phase and the other one */
     struct graph graph, other;
     struct op_eval *per_op; /* graph.cap entries, for graph */
+    struct op_eval *other_per_op; /* graph.cap entries, for other */
     struct eval_totals tot, other_tot;
     struct model_counts counts;      /* at counts_tp */
+    struct model_counts counts1;     /* at tp 1 (EP with TP: the experts are not tp-split) */
     double counts_tp;
     double weight_bytes;             /* params x weight dtype (whole model) */
     double kv_bytes_per_token;       /* summed over layers (whole model) */
@@ -57,6 +64,12 @@ struct analysis {
     struct op_place *place;          /* graph.cap entries, for graph */
     struct place_totals place_tot, other_place_tot;
     double energy_per_token_j;       /* place_tot.energy_j / tokens in the step */
+    /* Pipeline parallelism (scenario pp > 1): graph, other and tot are one
+     * micro-batch (B/m sequences) through every layer; the memory figures,
+     * fits, max_batch, ttft_s, tpot_s and tokens_per_s above are then the
+     * pipeline's (the worst stage's memory, the schedules of pipeline.h). */
+    bool piped;
+    struct pipe_figures pipe;
 };
 
 /* Allocates graphs for model m and counts its parameters; the analysis is
@@ -67,6 +80,15 @@ void analysis_free(struct analysis *a); /* accepts a zeroed or freed analysis */
  * and model_tp_check(m, tp) passed). */
 void analysis_run(struct analysis *a, const struct model *m, const struct device *d,
                   const struct scenario *sc);
+
+/* The scenario's own step only: lowers sc's phase into a->graph and returns
+ * its time (also a->tot.time_s) and activation peak (a->act_bytes); a->per_op
+ * and the other totals are filled only on devices that place (pim, energy);
+ * the other phase and the memory figures are left as they were. The search of
+ * `opbound plan` (sim/plan.c) calls it once per batch: half the work of
+ * analysis_run, which also lowers the other phase. */
+double analysis_run_step(struct analysis *a, const struct model *m, const struct device *d,
+                         const struct scenario *sc);
 
 /* Time to first token of one request alone: the prefill of one prompt (batch
  * 1) of the scenario's length, on the scenario's devices; 0 for decode at
@@ -79,6 +101,13 @@ double analysis_ttft_request_s(const struct model *m, const struct device *d,
  * way), -1 if out of memory. */
 double analysis_smallest_fit(const struct model *m, const struct device *d,
                              const struct scenario *sc, bool ep, int max);
+
+/* Whether device d has a tensor rate for every compute dtype the scenario
+ * asks of it beyond the activation dtype (the GEMM dtype of --gemm-dtype or
+ * the model's dtypes.gemm). 0, or -1 with e set naming the dtype and what the
+ * device lists. */
+int analysis_check_compute(const struct model *m, const struct device *d,
+                           const struct scenario *sc, struct err *e);
 
 const char *phase_name(enum phase p);
 

@@ -3,6 +3,8 @@
 
 #include <math.h>
 
+#include "net.h"
+
 
 const char *bound_name(enum bound b)
 {
@@ -65,7 +67,11 @@ static inline double eval_one(const struct op *op, const struct device *d, struc
     if (op->kind == OP_SOFTMAX && op->shape.softmax.cols > SOFTMAX_PERSISTENT_COLS &&
         op->shape.softmax.rows > 0 && op->shape.softmax.rows < d->sm_count)
         tm *= d->sm_count / op->shape.softmax.rows;
-    const double tn = c->bytes_net * d->inv_net_rate;
+    /* one tier: bytes over the link; a network map: the collective's tiers
+     * and latencies (sim/net.h) */
+    const double tn = c->bytes_net <= 0 ? 0
+                      : d->has_network ? net_op_time_s(op, d)
+                                       : c->bytes_net * d->inv_net_rate;
     out->t_compute_s = tc;
     out->t_memory_s = tm;
     out->t_network_s = tn;
@@ -135,4 +141,18 @@ void eval_graph(const struct graph *g, const struct device *d, struct op_eval *p
     for (int b = 0; b < BOUND_COUNT; b++) tot->time_bound_s[b] = bnd[b];
     tot->kernels = kernels;
     tot->act_peak_bytes = act_peak;
+}
+
+double eval_graph_time(const struct graph *g, const struct device *d, double *act_peak)
+{
+    double time = 0, peak = 0;
+    for (int i = 0; i < g->n; i++) {
+        const struct op *op = &g->ops[i];
+        struct op_eval ev;
+        time += (double)op->layer_count * eval_one(op, d, &ev);
+        const double act = op_act_bytes(op);
+        if (act > peak) peak = act;
+    }
+    *act_peak = peak;
+    return time;
 }

@@ -51,6 +51,11 @@ double eval_op(const struct op *op, const struct device *d, struct op_eval *out)
 void eval_graph(const struct graph *g, const struct device *d, struct op_eval *per_op,
                 struct eval_totals *tot);
 
+/* The step time of g alone (the same sum as eval_graph's time_s) and the
+ * largest activation bytes of one op: what a search over batches needs
+ * (sim/plan.c), without the other totals. */
+double eval_graph_time(const struct graph *g, const struct device *d, double *act_peak);
+
 const char *bound_name(enum bound b);
 
 #endif

@@ -612,6 +612,8 @@ struct pools {
     const struct device *da, *df;
     double link, layers, hidden, act_b;
     struct serve_item *mb;
+    struct serve_item *dev; /* AFD with data-parallel attention: one device's share */
+    int attn_dp;            /* attention devices holding their own sequences (0: tp pool) */
 };
 
 /* The state of one run: the requests, the running set, the clock, the KV
@@ -622,6 +624,7 @@ struct sim {
     struct pools p;
     enum dtype dw, dk;
     double tp_a, state_b;
+    double kv_pool_limit; /* KV bytes the attention side admits (DP attention: every device's) */
     size_t nreq, next, nrun, done;
     struct req *q;
     size_t *run;               /* running requests, in admission order */
@@ -707,7 +710,15 @@ static double iteration(struct pools *p, const struct serve_scenario *s, struct 
         int c = 0;
         double tokens = 0;
         for (int i = k; i < n; i += mbs) p->mb[c++] = it[i], tokens += it[i].n * it[i].q;
-        serve_engine_eval(&p->a, p->mb, c, &tot);
+        if (p->attn_dp > 1) {
+            /* each attention device runs its own sequences (round-robin): the
+             * first device's share is the largest, and sets the pool's time */
+            int cd = 0;
+            for (int i = 0; i < c; i += p->attn_dp) p->dev[cd++] = p->mb[i];
+            serve_engine_eval(&p->a, p->dev, cd, &tot);
+        } else {
+            serve_engine_eval(&p->a, p->mb, c, &tot);
+        }
         const double ta = tot.time_block_s[BLK_ATTN] + tot.time_block_s[BLK_MODEL];
         serve_engine_eval(&p->f, p->mb, c, &tot);
         const double tf = tot.time_block_s[BLK_FFN];
@@ -737,7 +748,8 @@ static void pools_open(struct sim *x, const struct serve_hw *hw, double tp)
     OB_ASSERT(!s->afd.on || ((!s->afd.attn_hw[0] || hw->attn) && (!s->afd.ffn_hw[0] || hw->ffn)));
     x->p.da = s->afd.on && hw->attn ? hw->attn : hw->d;
     x->p.df = s->afd.on && hw->ffn ? hw->ffn : hw->d;
-    x->tp_a = s->afd.on ? s->afd.attn_devices : tp;
+    x->tp_a = s->afd.on ? (s->afd.attn_dp ? 1 : s->afd.attn_devices) : tp;
+    x->p.attn_dp = s->afd.on && s->afd.attn_dp ? (int)s->afd.attn_devices : 0;
     OB_ASSERT(serve_engine_init(&x->p.a, m, x->p.da, x->tp_a, x->dw, m->dt_act, x->dk) == 0);
     x->p.a.st.profile = s->profile;
     x->p.a.no_cache = s->no_cache;
@@ -773,8 +785,8 @@ static int memory_budget(struct sim *x, struct err *e)
     char msg[768];
     struct model_counts mc;
     model_count(m, x->tp_a, &mc);
-    const double wb = dtype_bytes(x->dw), kvb = dtype_bytes(x->dk);
-    r->weight_bytes_dev = mc.params_dev * wb;
+    const double wb = dtype_bytes(x->dw);
+    r->weight_bytes_dev = model_weight_bytes(m, mc.params_dev, mc.emb_params_dev, x->dw);
     if (s->afd.on) {
         r->weight_bytes_dev -= ffn_params_dev(m, x->tp_a) * wb;
         r->ffn_weight_bytes_dev = ffn_params_dev(m, s->afd.ffn_devices) * wb;
@@ -787,8 +799,10 @@ static int memory_budget(struct sim *x, struct err *e)
             return fail_at(s, s->line_model, s->col_model, e, msg);
         }
     }
-    r->kv_bytes_per_token_dev = mc.kv_elems_per_token_dev * kvb;
-    x->state_b = mc.state_elems_per_seq_dev * kvb;
+    struct model_cache cb; /* each group at its own cache dtype (kv_dtype) */
+    model_cache_bytes(m, x->tp_a, x->dk, &cb);
+    r->kv_bytes_per_token_dev = cb.kv_bytes_per_token_dev;
+    x->state_b = cb.state_bytes_per_seq_dev;
     if (s->act_reserve_bytes >= 0) {
         r->act_reserve_bytes = s->act_reserve_bytes;
     } else {
@@ -806,6 +820,8 @@ static int memory_budget(struct sim *x, struct err *e)
                             ? s->kv_memory_bytes
                             : da->mem_capacity_bytes - r->weight_bytes_dev - r->act_reserve_bytes -
                                   r->spec_draft_weight_bytes_dev;
+    /* data-parallel attention: every device of the pool holds its own share */
+    x->kv_pool_limit = r->kv_limit_bytes * (x->p.attn_dp > 1 ? x->p.attn_dp : 1);
     if (s->kv_memory_bytes < 0 && r->kv_limit_bytes <= 0) {
         snprintf(msg, sizeof msg,
                  "weights (%.17g bytes per device at tp %g) and the activation reserve (%.17g "
@@ -826,7 +842,6 @@ static int requests_make(struct sim *x, struct err *e)
     struct serve_result *r = x->r;
     const size_t nreq = x->nreq;
     struct req *q = x->q;
-    const double kvb = dtype_bytes(x->dk);
     struct serve_gen g;
     serve_gen_init(&g, s);
     for (size_t i = 0; i < nreq; i++) {
@@ -844,7 +859,8 @@ static int requests_make(struct sim *x, struct err *e)
         /* cache held at the end: the prompt and every output token but the last,
          * at most kv_window of them in a sliding-window layer */
         q[i].need_bytes =
-            model_kv_elems_per_seq(s->m, x->tp_a, q[i].input + q[i].output - 1) * kvb + x->state_b;
+            model_kv_bytes_per_seq(s->m, x->tp_a, q[i].input + q[i].output - 1, x->dk) +
+            x->state_b;
         if (q[i].need_bytes > r->kv_limit_bytes) {
             char msg[768];
             snprintf(msg, sizeof msg,
@@ -934,7 +950,7 @@ static void afd_link(struct sim *x)
 /* KV bytes per device of a sequence holding `tokens` tokens of context. */
 static double kv_bytes(const struct sim *x, double tokens)
 {
-    return model_kv_elems_per_seq(x->s->m, x->tp_a, tokens) * dtype_bytes(x->dk) + x->state_b;
+    return model_kv_bytes_per_seq(x->s->m, x->tp_a, tokens, x->dk) + x->state_b;
 }
 
 /* What a waiting or preempted request needs to (re)join: its final
@@ -1026,7 +1042,7 @@ static void cache_insert(struct sim *x, struct req *r, double n)
  * final footprint against what is free. */
 static bool admit_fits(struct sim *x, struct req *n)
 {
-    const double limit = x->r->kv_limit_bytes;
+    const double limit = x->kv_pool_limit;
     if (x->block == 0) {
         const double need = join_bytes(x, n);
         /* a swapped decode comes back only if its next token fits too */
@@ -1171,7 +1187,7 @@ static void admit(struct sim *x)
  * holds its new context. */
 static void grow(struct sim *x)
 {
-    const double limit = x->r->kv_limit_bytes;
+    const double limit = x->kv_pool_limit;
     for (;;) {
         double budget = x->s->token_budget, growth = 0;
         for (size_t k = 0; k < x->nrun && budget >= 1; k++) {
@@ -1367,8 +1383,10 @@ static int iteration_start(struct sim *x, double *t)
     /* the engines count their work (serve.h, SERVE_MAX_WORK); under AFD
      * each micro-batch is evaluated on both pools' engines */
     x->work = x->p.a.work + x->p.f.work;
-    if (x->kv > r->kv_peak_bytes) r->kv_peak_bytes = x->kv;
-    timeline_add(&x->tl, clock_abs(x), x->kv);
+    /* per device: under data-parallel attention the pool's share of one */
+    const double kv_dev = x->kv / (x->p.attn_dp > 1 ? x->p.attn_dp : 1);
+    if (kv_dev > r->kv_peak_bytes) r->kv_peak_bytes = kv_dev;
+    timeline_add(&x->tl, clock_abs(x), kv_dev);
     return 0;
 }
 
@@ -1435,7 +1453,7 @@ static void summarize(struct sim *x, double now)
     r->slo_attainment = r->slo_met / r->requests;
     r->goodput_requests_per_s = r->slo_met / now;
     r->goodput_tokens_per_s = r->slo_met_output_tokens / now;
-    r->kv_mean_bytes = x->kv_time / now;
+    r->kv_mean_bytes = x->kv_time / now / (x->p.attn_dp > 1 ? x->p.attn_dp : 1);
     const struct timeline *tl = &x->tl;
     r->n_timeline = tl->seen < SERVE_TIMELINE ? (int)tl->seen : SERVE_TIMELINE;
     for (int i = 0; i < r->n_timeline; i++) {
@@ -1512,8 +1530,9 @@ int serve_run(const struct serve_scenario *s, const struct serve_hw *hw, double 
     x.run = malloc(x.nreq * sizeof *x.run);
     x.items = malloc(x.nreq * sizeof *x.items);
     x.p.mb = malloc(x.nreq * sizeof *x.p.mb);
+    x.p.dev = malloc(x.nreq * sizeof *x.p.dev);
     x.p.ditems = malloc(x.nreq * sizeof *x.p.ditems);
-    OB_ASSERT(x.q && x.run && x.items && x.p.mb && x.p.ditems);
+    OB_ASSERT(x.q && x.run && x.items && x.p.mb && x.p.ditems && x.p.dev);
     spec_setup(&x);
     if (s->block_tokens > 0 && cache_check(&x, e)) goto out;
     x.paged = s->preempt;
@@ -1551,7 +1570,7 @@ out:
     free(x.keys);
     free(x.resume);
     free(x.heap);
-    free(x.q), free(x.run), free(x.items), free(x.p.mb);
+    free(x.q), free(x.run), free(x.items), free(x.p.mb), free(x.p.dev);
     serve_engine_free(&x.p.a);
     serve_engine_free(&x.p.f);
     serve_engine_free(&x.p.dr);

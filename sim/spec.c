@@ -45,6 +45,7 @@ int spec_run(const struct model *m, const struct model *draft, const struct devi
     out->tokens_per_s = st->batch * out->tokens_per_iter / out->t_iter_s;
     struct model_counts dc;
     model_count(draft, st->tp, &dc);
-    out->draft_weight_bytes = dc.params_dev * dtype_bytes(draft->dt_w);
+    out->draft_weight_bytes = model_weight_bytes(draft, dc.params_dev, dc.emb_params_dev,
+                                                 draft->dt_w);
     return 0;
 }

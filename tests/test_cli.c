@@ -261,6 +261,10 @@ static void test_cli_output_documented(void **state)
     snprintf(args, sizeof args, "%s --format json", an);
     json_documented(args);
     json_documented("analyze mixtral --hw h100 --phase prefill --seq 512 --ep 2 --format json");
+    json_documented("analyze llama-3-8b --hw h100 --phase decode --context 64 --batch 4 --pp 2 "
+                    "--format json");
+    json_documented("analyze llama-3-8b --hw h100 --phase decode --context 64 --attn-dp 2 "
+                    "--format json");
     json_documented("analyze llama-3-8b --hw duplex-h100 --phase decode --context 4096 --format json");
     json_documented("compare llama-3-8b mixtral --hw h100 --phase decode --context 1k --format json");
     json_documented("analyze llama-3-8b --hw h100 --phase decode --context 64 --profile hf "
@@ -298,6 +302,26 @@ static void test_cli_output_documented(void **state)
     fclose(f);
     text[n] = 0;
     header_documented(text, "sweep.csv");
+    /* plan --csv: the meta names and the row header */
+    snprintf(path, sizeof path, "%s/plan.csv", dir);
+    snprintf(args, sizeof args,
+             "plan llama-3-8b --hw h100 --gpus 2 --isl 1k --osl 128 --top 2 --csv %s", path);
+    assert_int_equal(run(args), 0);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    for (char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        if (strncmp(l, "meta,", 5) == 0) {
+            char name[64];
+            snprintf(name, sizeof name, "%.*s", (int)strcspn(l + 5, ","), l + 5);
+            documented(name, "plan --csv meta");
+        } else {
+            header_documented(l, "plan --csv");
+            break;
+        }
+    }
     snprintf(args, sizeof args, "rm -rf %s", dir);
     assert_int_equal(system(args), 0);
     /* the op kinds, in the per-op table's `kind` row, and the bounds, in its

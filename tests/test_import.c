@@ -56,7 +56,7 @@ static void test_import_families(void **state)
 
 /* gpt-oss-120b: the bundled model's 116,829,156,672 parameters (derived by hand
  * in test_attn_swa.c), same KV and windows; its mxfp4 checkpoint is taken as
- * int4 weights. Mistral-7B-v0.1: Llama-3-8B's layer shapes with V = 32000 and
+ * mxfp4 weights with the embedding and lm_head in bf16. Mistral-7B-v0.1: Llama-3-8B's layer shapes with V = 32000 and
  * a 4096 window on every layer: 32 x 218,112,000 + 2 x 32,000 x 4096 + 4096 =
  * 7,241,732,096 (the model card's "7.24B"). */
 static void test_import_windows(void **state)
@@ -70,7 +70,8 @@ static void test_import_windows(void **state)
     assert_exact(cj.params, 116829156672.0);
     assert_exact(cj.params, cy.params);
     assert_exact(cj.active_params, cy.active_params);
-    assert_int_equal(j->dt_w, DT_INT4);
+    assert_int_equal(j->dt_w, DT_MXFP4);
+    assert_true(j->has_dt_emb && j->dt_emb == DT_BF16); /* modules_to_not_convert */
     assert_int_equal(j->n_groups, 36);
     assert_exact(model_kv_elems_per_seq(j, 1, 100000), model_kv_elems_per_seq(y, 1, 100000));
     model_free(j);
@@ -576,6 +577,80 @@ static void test_import_readme_families(void **state)
     model_free(m);
 }
 
+/* quantization_config (docs/import.md, "Quantised checkpoints"): the weight
+ * format, and the embedding and lm_head kept at the checkpoint's dtype where
+ * the format leaves them (AWQ/GPTQ quantise the decoder's linear layers only,
+ * lm_head only with "lm_head": true; fp8 and compressed-tensors the Linear
+ * targets less `ignore`).
+ *
+ * By hand, tiny-awq (2 layers, h 256, 4 heads of 64, 2 KV heads, ffn 512,
+ * V 1000, untied, fp16): tables 2 x 1000 x 256 = 512,000; per layer q 256 x
+ * 256 + k, v 2 x 256 x 128 + o 256 x 256 = 196,608, swiglu 3 x 256 x 512 =
+ * 393,216, two norms 512: 590,336; final norm 256; total 1,692,928. Bytes:
+ * tables 512,000 x 2 (fp16) = 1,024,000; the other 1,180,928 at int4_g128,
+ * 0.5 + 2.5/128 = 0.51953125 B each: 590,464 + 23,065 = 613,529; together
+ * 1,637,529. A decode step of one sequence reads the lm_head's 512,000 B
+ * (256,000 weights x 2 B) and one embedding row of 256 x 2 = 512 B. */
+static void test_import_quant(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        enum dtype w;
+        bool emb_kept;
+    } cases[] = {
+        {"tiny-awq", DT_INT4_G128, true},       {"tiny-gptq-head", DT_INT4_G128, false},
+        {"tiny-gptq-g32", DT_INT4, true},       {"tiny-fp8", DT_FP8, true},
+        {"tiny-ct-w4a16", DT_INT4_G128, true},  {"tiny-ct-nvfp4", DT_NVFP4, true},
+        {"tiny-ct-fp8-head", DT_FP8, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct model *m = load_json(cases[i].name);
+        assert_non_null(m);
+        assert_int_equal(m->dt_w, cases[i].w);
+        assert_int_equal(m->has_dt_emb, cases[i].emb_kept);
+        if (cases[i].emb_kept)
+            assert_int_equal(m->dt_emb, strcmp(cases[i].name, "tiny-fp8") == 0 ? DT_BF16 : DT_FP16);
+        model_free(m);
+    }
+    struct model *m = load_json("tiny-awq");
+    struct device *d = tu_device("h100-sxm5-80gb");
+    struct analysis a;
+    assert_int_equal(analysis_init(&a, m), 0);
+    struct scenario sc = {.phase = PHASE_DECODE, .batch = 1, .context = 16};
+    analysis_run(&a, m, d, &sc);
+    assert_exact(a.counts.params, 1692928);
+    assert_exact(a.weight_bytes, 1637529);
+    assert_exact(a.weight_bytes_dev, 1637529);
+    bool head = false, emb = false;
+    for (int i = 0; i < a.graph.n; i++) {
+        const struct op *op = &a.graph.ops[i];
+        if (op->kind == OP_GEMM && op->head) assert_exact(op->cost.bytes_w, 512000), head = true;
+        if (op->kind == OP_GATHER) assert_exact(op->cost.bytes_w, 512), emb = true;
+    }
+    assert_true(head && emb);
+    /* --weight-dtype fp8 changes the rest; the tables stay fp16: 1,024,000 +
+     * 1,180,928 x 1 = 2,204,928 */
+    sc.has_dt_w = true;
+    sc.dt_w = DT_FP8;
+    analysis_run(&a, m, d, &sc);
+    assert_exact(a.weight_bytes, 2204928);
+    /* tp 2: tables split by vocabulary, 512,000 B per device of them */
+    sc.tp = 2;
+    analysis_run(&a, m, d, &sc);
+    assert_exact(a.counts.emb_params_dev, 256000);
+    analysis_free(&a);
+    device_free(d);
+    model_free(m);
+    /* --verbose says so */
+    char out[8192], err[4096], args[512];
+    snprintf(args, sizeof args, "import %s/tests/data/hf/tiny-awq.json --verbose", OB_DATADIR);
+    assert_int_equal(tu_run(args, out, sizeof out, err, sizeof err), 0);
+    assert_non_null(strstr(out, "embedding: fp16"));
+    assert_non_null(strstr(out, "embedding and lm_head kept at fp16") ? out
+                                                                        : strstr(err, "embedding and lm_head kept at fp16"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -589,6 +664,7 @@ int main(void)
         cmocka_unit_test(test_import_errors),
         cmocka_unit_test(test_import_cli),
         cmocka_unit_test(test_import_long_out_path),
+        cmocka_unit_test(test_import_quant),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

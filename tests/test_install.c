@@ -244,7 +244,7 @@ static void test_api_example_via_pkg_config_matches_cli(void **state)
                 "$(pkg-config --cflags --libs opbound) -o api_shared; "
                 "cc -std=c11 -Wall -Wextra -Werror %s/examples/api_example.c "
                 "$(pkg-config --cflags opbound) \"$(pkg-config --variable=libdir opbound)/libopbound.a\" "
-                "-lyaml -lm -o api_static",
+                "-lyaml -lm -pthread -o api_static",
                 g_tmp, pc, OB_DATADIR, OB_DATADIR);
     if (rc) fail_msg("build failed (%d): %s", rc, err);
     /* shared: the data is found beside the library (lib/../share/opbound) */

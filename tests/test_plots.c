@@ -268,6 +268,55 @@ static void test_plots_sweep(void **state)
     assert_false(exists(tpath("swp/prefill_time_vs_batch.dat"))); /* batch not varied */
 }
 
+/* sweep --vary tp: one row per split; per device, by hand: llama-3-8b holds
+ * 32 layers x 2 x 8 KV heads x 128 x 2 B = 131,072 B of K and V per token,
+ * split over tp (8 KV heads divide by 1, 2, 4, 8); decode at context 1k holds
+ * 1,025 tokens after the step: 1,025 x 131,072 / tp = 134,348,800 /
+ * 67,174,400 / 33,587,200 / 16,793,600 B at batch 1. A split the heads do not
+ * take, and tp with ep, are errors (exit 2). */
+static void test_plots_sweep_tp(void **state)
+{
+    (void)state;
+    char args[1024];
+    snprintf(args, sizeof args,
+             "sweep llama-3-8b --hw h100 --phase decode --context 1k --vary tp=1,2,4,8 "
+             "--vary batch=1,2 -o %s", tpath("swtp"));
+    assert_int_equal(run(args), 0);
+    static char csv[1 << 16];
+    slurp(tpath("swtp/sweep.csv"), csv, sizeof csv);
+    int lines = 0;
+    for (char *p = csv; *p; p++) lines += *p == '\n';
+    assert_int_equal(lines, 1 + 4 * 2);
+    static const double kv[] = {134348800, 67174400, 33587200, 16793600};
+    for (int t = 0; t < 4; t++) {
+        char want[128];
+        snprintf(want, sizeof want, "llama-3-8b,H100-SXM5-80GB,decode,1,,1024,%d,", 1 << t);
+        const char *row = strstr(csv, want);
+        assert_non_null(row);
+        assert_exact(csv_num(csv, row, "kv_cache_bytes"), kv[t]);
+        assert_exact(csv_num(csv, row, "tp"), 1 << t);
+    }
+    snprintf(args, sizeof args,
+             "sweep llama-3-8b --hw h100 --phase decode --context 1k --vary tp=3 -o %s",
+             tpath("swtp3"));
+    assert_int_equal(run(args), 2);
+    assert_false(exists(tpath("swtp3")));
+    snprintf(args, sizeof args,
+             "sweep mixtral --hw h100 --phase decode --context 1k --vary tp=1,2 --vary ep=1,2 "
+             "-o %s", tpath("swtpep"));
+    assert_int_equal(run(args), 2);
+    assert_false(exists(tpath("swtpep")));
+    /* ep alone: one row per split */
+    snprintf(args, sizeof args,
+             "sweep mixtral --hw h100 --phase decode --context 1k --vary ep=1,2,4,8 -o %s",
+             tpath("swep"));
+    assert_int_equal(run(args), 0);
+    slurp(tpath("swep/sweep.csv"), csv, sizeof csv);
+    lines = 0;
+    for (char *p = csv; *p; p++) lines += *p == '\n';
+    assert_int_equal(lines, 1 + 4);
+}
+
 static void test_plots_sweep_images(void **state)
 {
     (void)state;
@@ -338,7 +387,7 @@ static void test_plots_bad_input(void **state)
     expect_bad(SW(many), "more than 64 values");
     expect_bad(SW("--vary batch=0,1"), "--vary batch=0,1: '0' is not a whole number from 1");
     expect_bad(SW("--vary seq=1k"), "--vary seq is for --phase prefill");
-    expect_bad(SW("--vary heads=2"), "--vary: unknown name 'heads' (batch, context)");
+    expect_bad(SW("--vary heads=2"), "--vary: unknown name 'heads' (batch, context, tp, ep)");
     expect_bad(SW("--vary context"), "--vary takes NAME=RANGE");
     expect_bad(SW("--vary batch=1 --vary batch=2"), "--vary batch given twice");
     expect_bad(SW("--vary context=1k --context 5"), "keep one");
@@ -374,6 +423,7 @@ int main(void)
         cmocka_unit_test(test_plots_roofline),
         cmocka_unit_test(test_plots_roofline_images),
         cmocka_unit_test(test_plots_sweep),
+        cmocka_unit_test(test_plots_sweep_tp),
         cmocka_unit_test(test_plots_sweep_images),
         cmocka_unit_test(test_plots_gnuplot_missing_or_failing),
         cmocka_unit_test(test_plots_bad_input),

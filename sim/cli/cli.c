@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +88,7 @@ static const struct {
     {"--batch", offsetof(struct cli_args, batch)},
     {"--weight-dtype", offsetof(struct cli_args, wdt)},
     {"--kv-dtype", offsetof(struct cli_args, kvdt)},
+    {"--gemm-dtype", offsetof(struct cli_args, gemmdt)},
     {"--format", offsetof(struct cli_args, format)},
     {"--tp", offsetof(struct cli_args, tp)},
     {"--ep", offsetof(struct cli_args, ep)},
@@ -143,7 +145,13 @@ int cli_parse(const struct cli_cmd *c, int argc, char **argv, struct cli_args *a
         }
         if (!o->arg) { /* a flag */
             if (strcmp(o->name, "--per-op") == 0) a->per_op = true;
-            if (strcmp(o->name, "--verbose") == 0) a->verbose = cli_verbose = true;
+            else if (strcmp(o->name, "--verbose") == 0) a->verbose = cli_verbose = true;
+            else if (a->nx < CLI_MAX_ARGS) { /* a command's own flag: value "" */
+                a->xname[a->nx] = o->name;
+                a->xval[a->nx++] = "";
+            } else {
+                return cli_fail(cmd, "too many options");
+            }
             continue;
         }
         if (i + 1 >= argc) return cli_fail(cmd, "%s needs a value", s);
@@ -320,8 +328,10 @@ int cli_scenario(const char *cmd, const struct cli_args *a, struct scenario *sc)
     sc->ep = 1;
     if (a->ep && cli_count(a->ep, 1, 65536, &sc->ep))
         return cli_fail(cmd, "--ep must be a whole number from 1 to 65536, got '%s'", a->ep);
-    if (sc->ep > 1 && sc->tp > 1)
-        return cli_fail(cmd, "--ep with --tp is not modelled yet: use one of them");
+    if (sc->ep > 1 && sc->tp > 1 && fmod(sc->ep, sc->tp) != 0)
+        return cli_fail(cmd, "--ep %.0f with --tp %.0f: the expert group must hold whole "
+                             "attention groups (--ep a multiple of --tp; docs/moe.md)",
+                        sc->ep, sc->tp);
     if (cli_profile(cmd, a->profile, a->impl, &sc->profile)) return CLI_USAGE;
     if (a->wdt) {
         if (dtype_parse(a->wdt, &sc->dt_w))
@@ -329,6 +339,13 @@ int cli_scenario(const char *cmd, const struct cli_args *a, struct scenario *sc)
                             "--weight-dtype: unknown dtype '%s' (fp32, bf16, fp16, fp8, int8, int4, int4_g128, nvfp4, mxfp4)",
                             a->wdt);
         sc->has_dt_w = true;
+    }
+    if (a->gemmdt) {
+        if (dtype_parse(a->gemmdt, &sc->dt_gemm))
+            return cli_fail(cmd,
+                            "--gemm-dtype: unknown dtype '%s' (fp32, bf16, fp16, fp8, int8, int4, int4_g128, nvfp4, mxfp4)",
+                            a->gemmdt);
+        sc->has_dt_gemm = true;
     }
     if (a->kvdt) {
         if (dtype_parse(a->kvdt, &sc->dt_kv))

@@ -24,6 +24,7 @@
 /* What the shared parser collected. Values are argv strings (NULL = absent). */
 struct cli_args {
     const char *hw, *phase, *seq, *ctx, *batch, *wdt, *kvdt, *format, *tp, *ep, *out;
+    const char *gemmdt; /* --gemm-dtype */
     const char *launch; /* --launch graph|eager (applied by cli_load_device) */
     const char *profile, *impl; /* --profile NAME|PATH, --impl KEY=IMPL,... */
     bool per_op;
@@ -74,6 +75,9 @@ struct cli_cmd {
                   "experts and its own batch; tokens reach experts by\n"                      \
                   "all-to-all (docs/moe.md)"},                                                 \
     {"--weight-dtype", "D", "override the model's weight dtype"},                              \
+    {"--gemm-dtype", "D", "compute dtype of the weight GEMMs (e.g. fp8 GEMMs with\n"         \
+                          "bf16 attention); the device must list a tensor rate\n"           \
+                          "for it (docs/conventions.md)"},                                    \
     {"--kv-dtype", "D", "override the model's KV-cache dtype\n"                               \
                         "D: fp32, bf16, fp16, fp8, int8, int4, int4_g128,\n"                  \
                         "nvfp4, mxfp4 (block scales counted: docs/conventions.md)"},           \
@@ -89,8 +93,8 @@ struct cli_cmd {
 
 /* Parses argv against c's option table: an option not in it is refused (named
  * as belonging to other commands when it does). Values of options outside
- * struct cli_args's named fields go to xname/xval. Returns 0, or CLI_USAGE
- * after printing why. */
+ * struct cli_args's named fields go to xname/xval (a command's own flags
+ * with the value ""). Returns 0, or CLI_USAGE after printing why. */
 int cli_parse(const struct cli_cmd *c, int argc, char **argv, struct cli_args *a);
 /* --help of c, from its table. */
 void cli_help(const struct cli_cmd *c, FILE *out);

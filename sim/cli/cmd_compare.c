@@ -54,6 +54,12 @@ static int run(const char *title, struct study *s, enum out_format fmt)
     struct err e;
     for (int i = 0; i < s->n_hw && rc == 0; i++)
         if (device_load(s->hw[i], &devs[i], &e)) rc = cli_fail_err(&e);
+    /* every device must run the GEMM dtype asked of it */
+    for (int i = 0; i < s->n_hw && rc == 0; i++)
+        for (int j = 0; j < s->n_scenarios && rc == 0; j++)
+            for (int k = 0; k < s->n_designs && rc == 0; k++)
+                if (analysis_check_compute(s->designs[k].m, devs[i], &s->scenarios[j], &e))
+                    rc = cli_fail_err(&e);
     for (int k = 0; k < s->n_designs && rc == 0; k++)
         if (analysis_init(&an[k], s->designs[k].m)) rc = 1;
     for (int i = 0; i < s->n_hw && rc == 0; i++)

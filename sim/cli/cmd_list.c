@@ -74,7 +74,9 @@ int cmd_list(int argc, char **argv)
             table_cell(&t, 3, "%s", fmt_si(b[1], 64, c.active_params, ""));
             table_cell(&t, 4, "%s", slot_kind_name(m, SLOT_ATTN));
             table_cell(&t, 5, "%s", slot_kind_name(m, SLOT_FFN));
-            table_cell(&t, 6, "%s", fmt_bin(b[2], 64, c.kv_elems_per_token * dtype_bytes(m->dt_kv)));
+            struct model_cache cb;
+            model_cache_bytes(m, 1, m->dt_kv, &cb);
+            table_cell(&t, 6, "%s", fmt_bin(b[2], 64, cb.kv_bytes_per_token));
             table_cell(&t, 7, "w %s, kv %s", dtype_name(m->dt_w), dtype_name(m->dt_kv));
             model_free(m);
         }

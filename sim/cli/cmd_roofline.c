@@ -126,7 +126,10 @@ int cmd_roofline(int argc, char **argv)
         }
         nm = i + 1;
         r.m[i] = models[i];
-        for (int p = 0; p < r.nph && !rc; p++) rc = cli_check_scenario(models[i], &r.sc[p]);
+        for (int p = 0; p < r.nph && !rc; p++) {
+            rc = cli_check_scenario(models[i], &r.sc[p]);
+            if (!rc && analysis_check_compute(models[i], d, &r.sc[p], &e)) rc = cli_fail_err(&e);
+        }
     }
     r.n = nm;
     if (!rc) rc = write_all(&r, dir, base);

@@ -12,7 +12,12 @@
  * A chart is drawn when its x axis has two values or more; one curve per model
  * and value of the other axis. Ranges: `a..b` doubles from a up to b (b is the
  * last point), `a,b,c` lists; k and m suffixes as elsewhere. Each point is one
- * analysis_run (no allocation per point). */
+ * analysis_run (no allocation per point).
+ *
+ * `--vary tp=..` and `--vary ep=..` vary the parallel split: every (tp, ep)
+ * pair is a series beside the models (a curve per model and split in each
+ * chart, the split in each csv row); a split the model cannot take is an
+ * error naming it. */
 #define _POSIX_C_SOURCE 200809L /* isatty */
 #include <math.h>
 #include <stdio.h>
@@ -32,7 +37,8 @@ static const struct cli_opt OPTS[] = {
     CLI_OPT_HW,
     CLI_OPT_PHASE,
     CLI_OPTS_SCENARIO_BODY,
-    {"--vary", "NAME=RANGE", "NAME: batch, context (decode) or seq (prefill)\n"
+    {"--vary", "NAME=RANGE", "NAME: batch, context (decode) or seq (prefill),\n"
+                             "tp or ep (the parallel split: a curve per value)\n"
                              "RANGE: a..b doubles from a up to b (1k..128k), or a list\n"
                              "(1,8,64); k = x1024, m = x1048576; at most 64 values"},
     {"-o", "DIR", "output folder (created if missing)"},
@@ -51,7 +57,8 @@ const struct cli_cmd CLI_SWEEP = {
              "script) and .dat: KV-cache bytes against the length; decode (or prefill) step\n"
              "time against the length and against the batch, one curve per model and value of\n"
              "the other axis. A name that is not varied takes its --batch, --context or --seq\n"
-             "value.\n",
+             "value. --vary tp=1,2,4,8 (and ep=) adds a curve per tensor- (expert-) parallel\n"
+             "split; figures are per device.\n",
     .opts = OPTS,
     .notes = CLI_NOTE_COUNTS
     "Without gnuplot the csv, data and scripts are still written (exit status 0).\n",
@@ -60,7 +67,7 @@ const struct cli_cmd CLI_SWEEP = {
 enum sw_axis { AX_BATCH, AX_LEN, AX_COUNT };
 
 struct sw_point {
-    int model;
+    int model, par;
     double batch, len;
     double time_s, ttft_s, tpot_s, tokens_per_s, kv_cache_bytes, act_bytes, memory_bytes;
     double max_batch, flops, bytes, bytes_w, bytes_kv, params, active_params, weight_bytes,
@@ -68,11 +75,19 @@ struct sw_point {
     bool fits;
 };
 
+/* A (tp, ep) split of the varied parallel axes. */
+struct sw_par {
+    double tp, ep;
+};
+
 struct sw {
     const char *cmd_line;
     const struct device *d;
     struct model *m[SW_MAX_MODELS];
     int nm;
+    struct sw_par par[SW_MAX_VALS]; /* the splits; one (the fixed --tp/--ep) when not varied */
+    int npar;
+    bool vary_tp, vary_ep;
     struct scenario sc;          /* fixed options; batch and len overwritten per point */
     double vals[AX_COUNT][SW_MAX_VALS];
     int nv[AX_COUNT];
@@ -138,6 +153,8 @@ static int parse_axes(const char *C, const struct cli_args *a, struct sw *s)
         return cli_fail(C, "--phase must be prefill or decode, got '%s'", a->phase);
     const char *len = decode ? "context" : "seq";
     bool seen[AX_COUNT] = {false};
+    double tps[SW_MAX_VALS], eps[SW_MAX_VALS];
+    int ntp = 0, nep = 0;
     for (int i = 0; i < a->nx; i++) {
         const char *eq = strchr(a->xval[i], '=');
         size_t kn = eq ? (size_t)(eq - a->xval[i]) : 0;
@@ -146,6 +163,17 @@ static int parse_axes(const char *C, const struct cli_args *a, struct sw *s)
             return cli_fail(C, "--vary takes NAME=RANGE (e.g. context=1k..128k), got '%s'",
                             a->xval[i]);
         snprintf(key, sizeof key, "%.*s", (int)kn, a->xval[i]);
+        if (strcmp(key, "tp") == 0 || strcmp(key, "ep") == 0) {
+            const bool tp = key[0] == 't';
+            if (tp ? s->vary_tp : s->vary_ep) return cli_fail(C, "--vary %s given twice", key);
+            if (tp ? a->tp != NULL : a->ep != NULL)
+                return cli_fail(C, "--vary %s and --%s both given; keep one", key, key);
+            int rc = parse_range(C, key, eq + 1, 1, 4096, tp ? tps : eps, tp ? &ntp : &nep);
+            if (rc) return rc;
+            if (tp) s->vary_tp = true;
+            else s->vary_ep = true;
+            continue;
+        }
         int ax;
         if (strcmp(key, "batch") == 0) ax = AX_BATCH;
         else if (strcmp(key, len) == 0) ax = AX_LEN;
@@ -153,7 +181,7 @@ static int parse_axes(const char *C, const struct cli_args *a, struct sw *s)
             return cli_fail(C, "--vary %s is for --phase %s; --phase %s varies %s", key,
                             decode ? "prefill" : "decode", a->phase, len);
         else
-            return cli_fail(C, "--vary: unknown name '%s' (batch, %s)", key, len);
+            return cli_fail(C, "--vary: unknown name '%s' (batch, %s, tp, ep)", key, len);
         if (seen[ax]) return cli_fail(C, "--vary %s given twice", key);
         seen[ax] = true;
         const char *fixed_opt = ax == AX_BATCH ? a->batch : decode ? a->ctx : a->seq;
@@ -169,10 +197,23 @@ static int parse_axes(const char *C, const struct cli_args *a, struct sw *s)
         else if (decode) fixed.ctx = "0";
         else fixed.seq = "1";
     }
-    if (!seen[AX_BATCH] && !seen[AX_LEN])
-        return cli_fail(C, "nothing to sweep: give --vary batch=... and/or --vary %s=...", len);
+    if (!seen[AX_BATCH] && !seen[AX_LEN] && !s->vary_tp && !s->vary_ep)
+        return cli_fail(C, "nothing to sweep: give --vary batch=... and/or --vary %s=... "
+                           "(or tp=..., ep=...)", len);
     int rc = cli_scenario(C, &fixed, &s->sc);
     if (rc) return rc;
+    /* the splits: every (tp, ep) pair of the varied values */
+    if (!s->vary_tp) tps[0] = s->sc.tp, ntp = 1;
+    if (!s->vary_ep) eps[0] = s->sc.ep >= 1 ? s->sc.ep : 1, nep = 1;
+    if (ntp * nep > SW_MAX_VALS)
+        return cli_fail(C, "--vary tp and ep: %d x %d splits, at most %d", ntp, nep, SW_MAX_VALS);
+    for (int t = 0; t < ntp; t++)
+        for (int k = 0; k < nep; k++) {
+            if (tps[t] > 1 && eps[k] > 1)
+                return cli_fail(C, "--vary: tp %g with ep %g: ep with tp is not modelled yet; "
+                                   "vary one of them", tps[t], eps[k]);
+            s->par[s->npar++] = (struct sw_par){tps[t], eps[k]};
+        }
     if (!seen[AX_BATCH]) s->vals[AX_BATCH][0] = s->sc.batch, s->nv[AX_BATCH] = 1;
     if (!seen[AX_LEN])
         s->vals[AX_LEN][0] = decode ? s->sc.context : s->sc.seq, s->nv[AX_LEN] = 1;
@@ -182,7 +223,7 @@ static int parse_axes(const char *C, const struct cli_args *a, struct sw *s)
 static int run_points(struct sw *s)
 {
     const int nb = s->nv[AX_BATCH], nl = s->nv[AX_LEN];
-    s->npts = s->nm * nb * nl;
+    s->npts = s->nm * s->npar * nb * nl;
     s->pts = calloc((size_t)s->npts, sizeof *s->pts);
     if (!s->pts) return -1;
     const bool progress = isatty(STDERR_FILENO);
@@ -190,17 +231,20 @@ static int run_points(struct sw *s)
     for (int mi = 0; mi < s->nm; mi++) {
         struct analysis an;
         if (analysis_init(&an, s->m[mi])) return -1;
+        for (int pi = 0; pi < s->npar; pi++)
         for (int bi = 0; bi < nb; bi++)
             for (int li = 0; li < nl; li++) {
                 struct scenario sc = s->sc;
+                sc.tp = s->par[pi].tp;
+                sc.ep = s->par[pi].ep;
                 sc.batch = s->vals[AX_BATCH][bi];
                 if (sc.phase == PHASE_DECODE) sc.context = s->vals[AX_LEN][li];
                 else sc.seq = s->vals[AX_LEN][li];
                 analysis_run(&an, s->m[mi], s->d, &sc);
-                struct sw_point *p = &s->pts[(mi * nb + bi) * nl + li];
+                struct sw_point *p = &s->pts[((mi * s->npar + pi) * nb + bi) * nl + li];
                 const struct eval_totals *t = &an.tot;
                 *p = (struct sw_point){
-                    .model = mi, .batch = sc.batch, .len = s->vals[AX_LEN][li],
+                    .model = mi, .par = pi, .batch = sc.batch, .len = s->vals[AX_LEN][li],
                     .time_s = t->time_s, .ttft_s = an.ttft_s, .tpot_s = an.tpot_s,
                     .tokens_per_s = an.tokens_per_s, .kv_cache_bytes = an.kv_cache_bytes,
                     .act_bytes = an.act_bytes, .memory_bytes = an.memory_bytes,
@@ -209,7 +253,7 @@ static int run_points(struct sw *s)
                     .params = an.counts.params, .active_params = an.counts.active_params,
                     .weight_bytes = an.weight_bytes, .kv_per_token = an.kv_bytes_per_token,
                     .fits = an.fits};
-                if (mi == 0 && bi == 0 && li == 0)
+                if (mi == 0 && pi == 0 && bi == 0 && li == 0)
                     s->dt_w = an.step.dt_w, s->dt_act = an.step.dt_act, s->dt_kv = an.step.dt_kv;
                 if (progress && (++done % 64 == 0 || done == s->npts))
                     fprintf(stderr, "\rsweep: %d/%d points", done, s->npts);
@@ -250,7 +294,7 @@ static void write_csv(FILE *f, const struct sw *s)
         fprintf(f, ",%s,%s,", phase_name(s->sc.phase), fmt_exact(nb, sizeof nb, p->batch));
         if (s->sc.phase == PHASE_PREFILL) fprintf(f, "%s,,", fmt_exact(nb, sizeof nb, p->len));
         else fprintf(f, ",%s,", fmt_exact(nb, sizeof nb, p->len));
-        fprintf(f, "%s,%s,%s,%s", fmt_exact(nb, sizeof nb, s->sc.tp), dtype_name(s->dt_w),
+        fprintf(f, "%s,%s,%s,%s", fmt_exact(nb, sizeof nb, s->par[p->par].tp), dtype_name(s->dt_w),
                 dtype_name(s->dt_act), dtype_name(s->dt_kv));
         const double v1[] = {p->time_s, p->ttft_s, p->tpot_s, p->tokens_per_s, p->kv_cache_bytes,
                              p->act_bytes, p->memory_bytes};
@@ -262,7 +306,7 @@ static void write_csv(FILE *f, const struct sw *s)
                              p->weight_bytes, p->kv_per_token};
         for (size_t k = 0; k < sizeof v2 / sizeof v2[0]; k++)
             fprintf(f, ",%s", fmt_exact(nb, sizeof nb, v2[k]));
-        fprintf(f, ",%s", fmt_exact(nb, sizeof nb, s->sc.ep >= 1 ? s->sc.ep : 1));
+        fprintf(f, ",%s", fmt_exact(nb, sizeof nb, s->par[p->par].ep));
         if (s->sc.profile) {
             fputc(',', f);
             csv_name(f, profile_name(s->sc.profile));
@@ -291,6 +335,17 @@ static void count_label(char *buf, size_t n, double v)
     else snprintf(buf, n, "%.0f", v);
 }
 
+/* Series mi (model mi / npar, split mi % npar): the model's name (when
+ * several or `always`) and the split (when varied). */
+static const char *series_name(char *buf, size_t n, const struct sw *s, int mi, bool always)
+{
+    const struct sw_par *p = &s->par[mi % s->npar];
+    size_t k = (size_t)snprintf(buf, n, "%s", s->nm > 1 || always ? s->m[mi / s->npar]->name : "");
+    if (s->vary_tp && k < n) k += (size_t)snprintf(buf + k, n - k, "%stp %g", k ? ", " : "", p->tp);
+    if (s->vary_ep && k < n) snprintf(buf + k, n - k, "%sep %g", k ? ", " : "", p->ep);
+    return buf;
+}
+
 static void write_chart_dat(FILE *f, const struct sw *s, const struct chart *c)
 {
     const int other = 1 - c->x, nb = s->nv[AX_BATCH], nl = s->nv[AX_LEN];
@@ -300,10 +355,12 @@ static void write_chart_dat(FILE *f, const struct sw *s, const struct chart *c)
                "fits (1 = fits in device memory)\n",
             c->name, s->cmd_line, xn, c->ylabel);
     int block = 0;
-    for (int mi = 0; mi < s->nm; mi++)
+    char sn[160];
+    for (int mi = 0; mi < s->nm * s->npar; mi++)
         for (int o = 0; o < s->nv[other]; o++, block++) {
             fprintf(f, "%s# block %d: model %s, %s %.0f\n", block ? "\n\n" : "", block,
-                    s->m[mi]->name, other == AX_BATCH ? "batch" : len_name(s), s->vals[other][o]);
+                    series_name(sn, sizeof sn, s, mi, true), other == AX_BATCH ? "batch" : len_name(s),
+                    s->vals[other][o]);
             for (int xi = 0; xi < s->nv[c->x]; xi++) {
                 int bi = c->x == AX_BATCH ? xi : o, li = c->x == AX_BATCH ? o : xi;
                 const struct sw_point *p = &s->pts[(mi * nb + bi) * nl + li];
@@ -344,7 +401,9 @@ static void write_chart_gp(FILE *f, const struct sw *s, const struct chart *c)
     plot_gp_str(f, b);
     k = (size_t)snprintf(b, sizeof b, "weights %s, KV cache %s", dtype_name(s->dt_w),
                          dtype_name(s->dt_kv));
-    if (s->sc.tp > 1)
+    if (s->vary_tp || s->vary_ep)
+        snprintf(b + k, sizeof b - k, ", per device of each split");
+    else if (s->sc.tp > 1)
         snprintf(b + k, sizeof b - k, ", %.0f-way tensor parallel: per device", s->sc.tp);
     fprintf(f, " . \"\\n\" . ");
     plot_gp_str(f, b);
@@ -364,16 +423,19 @@ static void write_chart_gp(FILE *f, const struct sw *s, const struct chart *c)
      * for mi, w < 5, so up to 5 models x 40 values every curve differs from
      * every other in colour, marker or dash. The key lists at most SW_KEY_MAX
      * curves; the rest are counted under it (all are named in sweep.csv). */
-    const int total = s->nm * s->nv[other];
+    const int ns = s->nm * s->npar, total = ns * s->nv[other];
     int block = 0;
-    for (int mi = 0; mi < s->nm; mi++)
+    char sn[160];
+    for (int mi = 0; mi < ns; mi++)
         for (int o = 0; o < s->nv[other]; o++, block++) {
-            const char *col = PLOT_COLORS[o % PLOT_NCOLORS];
+            /* one value on the other axis: the colour tells the series apart */
+            const char *col = PLOT_COLORS[(s->nv[other] > 1 ? o : mi) % PLOT_NCOLORS];
             static const int PT_FILLED[5] = {7, 5, 9, 13, 11}, PT_OPEN[5] = {6, 4, 8, 12, 10};
             const int w = o / PLOT_NCOLORS, pt = (mi + w) % 5, dt = 1 + (mi + 2 * w) % 5;
             count_label(v, sizeof v, s->vals[other][o]);
-            snprintf(b, sizeof b, "%s%s%s %s", s->nm > 1 ? s->m[mi]->name : "",
-                     s->nm > 1 ? ", " : "", other == AX_BATCH ? "batch" : len_name(s), v);
+            series_name(sn, sizeof sn, s, mi, false);
+            snprintf(b, sizeof b, "%s%s%s %s", sn, sn[0] ? ", " : "",
+                     other == AX_BATCH ? "batch" : len_name(s), v);
             if (total <= SW_KEY_MAX || block < SW_KEY_MAX - 1) {
                 fprintf(f, "  keyentry with linespoints lw 2 dt %d pt %d ps 1.2 lc rgb '%s' title ",
                         dt, PT_FILLED[pt], col);
@@ -492,7 +554,13 @@ int cmd_sweep(int argc, char **argv)
             break;
         }
         s.nm = i + 1;
-        rc = cli_check_scenario(s.m[i], &s.sc);
+        for (int pi = 0; pi < s.npar && !rc; pi++) {
+            struct scenario sc = s.sc;
+            sc.tp = s.par[pi].tp;
+            sc.ep = s.par[pi].ep;
+            rc = cli_check_scenario(s.m[i], &sc);
+            if (!rc && analysis_check_compute(s.m[i], d, &sc, &e)) rc = cli_fail_err(&e);
+        }
     }
     if (!rc && run_points(&s)) {
         fprintf(stderr, "opbound: out of memory\n");

@@ -25,7 +25,7 @@ static void count_gemm(const struct op *op, struct op_cost *c)
     c->bytes_w = cnt * (k * n + bias * n) * wb;
     c->bytes_act = op->shape.gemm.a_kv ? 0 : cnt * m * k * ab;
     c->bytes_kv = op->shape.gemm.a_kv ? cnt * m * k * dtype_bytes(op->dt_kv) : 0;
-    c->bytes_out = cnt * m * n * ab;
+    c->bytes_out = cnt * m * n * dtype_bytes((enum dtype)op->shape.gemm.dt_out);
 }
 
 /* Fused attention core (FlashAttention-style): per head and (query, key) pair,
@@ -421,6 +421,8 @@ static struct op *gemm(struct graph *g, enum op_kind kind, const char *name, dou
     op->shape.gemm.k = k;
     op->shape.gemm.bias = bias;
     op->shape.gemm.a_kv = false;
+    op->shape.gemm.dt_out = g->dt_act;
+    if (g->has_dt_gemm && (kind == OP_GEMM || g->block == BLK_FFN)) op->dt_act = g->dt_gemm;
     op_count(op);
     return op;
 }
@@ -515,6 +517,7 @@ static struct op *collective(struct graph *g, enum op_kind kind, const char *nam
     op->shape.allreduce.rows = rows;
     op->shape.allreduce.cols = cols;
     op->shape.allreduce.devices = devices;
+    op->shape.allreduce.stride = 1; /* contiguous (tensor parallelism); callers may widen it */
     op_count(op);
     return op;
 }
@@ -532,13 +535,15 @@ struct op *op_allgather(struct graph *g, const char *name, double rows, double c
 }
 
 struct op *op_alltoall(struct graph *g, const char *name, double sent, double received,
-                       double cols)
+                       double cols, double devices)
 {
-    OB_ASSERT(sent >= 0 && received >= 0 && cols > 0);
+    OB_ASSERT(sent >= 0 && received >= 0 && cols > 0 && devices >= 2);
     struct op *op = add(g, OP_ALLTOALL, name);
     op->shape.alltoall.sent = sent;
     op->shape.alltoall.received = received;
     op->shape.alltoall.cols = cols;
+    op->shape.alltoall.devices = devices;
+    op->shape.alltoall.stride = 1;
     op_count(op);
     return op;
 }

@@ -149,16 +149,17 @@ struct scan_shape {
 
 union op_shape {
     /* per instance; a_kv: the (m x k) input is read from the KV cache (KV dtype) */
-    struct { double count, m, n, k; bool bias, a_kv; } gemm;
+    struct { double count, m, n, k; bool bias, a_kv; int dt_out; } gemm; /* dt_out: enum dtype of C */
     struct attn_shape attn;
     struct { double rows, cols, inputs, flops_per_elem; bool out_kv; } ew;
     struct { double rows, cols, params, flops_per_elem; } norm;
     struct { double rows, cols; } softmax;
     struct { double rows, experts, k; } router;
     struct { double rows, cols; } gather;
-    struct { double rows, cols, devices; } allreduce;
+    /* devices in the group, `stride` device numbers apart (sim/net.h) */
+    struct { double rows, cols, devices, stride; } allreduce;
     struct scan_shape scan;
-    struct { double sent, received, cols; } alltoall; /* rows leaving / arriving */
+    struct { double sent, received, cols, devices, stride; } alltoall; /* rows leaving / arriving */
 };
 
 struct op {
@@ -197,6 +198,10 @@ struct graph {
     enum op_block block;
     int group, layer_first, layer_count;
     enum dtype dt_w, dt_act, dt_kv;
+    /* weight GEMMs (op_gemm, and batched GEMMs of the FFN block) compute in
+     * dt_gemm when has_dt_gemm: tensor rate and input bytes; output in dt_act */
+    bool has_dt_gemm;
+    enum dtype dt_gemm;
     enum op_impl impl; /* implementation given to the ops added next (IMPL_DEFAULT) */
     /* Implementation per op kind, used where impl is IMPL_DEFAULT (an
      * implementation profile's `impl` map; all IMPL_DEFAULT unless set). */
@@ -273,11 +278,12 @@ struct op *op_allgather(struct graph *g, const char *name, double rows, double c
 /* Linear-recurrence core; the state is read (when state_in) and written in
  * the KV dtype. */
 struct op *op_scan(struct graph *g, const char *name, const struct scan_shape *s);
-/* All-to-all (expert parallelism): this device sends `sent` rows of cols
- * activations to other devices and receives `received` rows; the link time is
- * set by the larger of the two. */
+/* All-to-all (expert parallelism) among `devices` (>= 2): this device sends
+ * `sent` rows of cols activations to other devices and receives `received`
+ * rows; the link time is set by the larger of the two (sim/net.h splits it
+ * over the network tiers). */
 struct op *op_alltoall(struct graph *g, const char *name, double sent, double received,
-                       double cols);
+                       double cols, double devices);
 
 /* FLOP-per-element conventions (docs/conventions.md). */
 #define FLOPS_RMSNORM 4.0   /* square, accumulate, scale by 1/rms, scale by weight */

@@ -128,6 +128,9 @@ M('empty-file', '', (1, 1), "empty document")
 M('only-comments', '# nothing here\n# at all\n', (1, 1), "empty document")
 M('layers-mismatch', variant(MODEL, 'layers: 32', 'layers: 30'), ('30',), "30")
 
+M('group-kv-dtype-unknown', variant(MODEL, '  - repeat: 32\n', '  - repeat: 32\n    kv_dtype: fp9\n'), ('fp9',), "unknown dtype 'fp9'")
+M('dtypes-gemm-unknown', variant(MODEL, 'kv: bf16}', 'kv: bf16, gemm: fp9}'), ('fp9',), "unknown dtype 'fp9'")
+
 # ---------------------------------------------------------------- device YAML
 DEV = """# a trimmed H100 for the malformed-input corpus
 name: D
@@ -189,6 +192,18 @@ PIM = DEV + """pim:
 """
 D('pim-baseline-unknown', PIM, ('h999',), "unknown device 'h999'")
 D('pim-unknown-key', variant(PIM, 'baseline: h999', 'baseline: h100-sxm5-80gb\n  bogus: 1'), ('bogus',), "unknown key 'bogus'")
+
+NET = DEV + """network:
+  gpus_per_node: 8
+  intra_latency_s: 0.47e-6
+  inter_bytes_per_s: 50e9
+  inter_latency_s: 2.7e-6
+"""
+D('network-inter-faster', variant(NET, 'inter_bytes_per_s: 50e9', 'inter_bytes_per_s: 900e9'), ('900e9',), "cannot be faster")
+D('network-gpus-fraction', variant(NET, 'gpus_per_node: 8', 'gpus_per_node: 7.5'), ('7.5',), "whole number")
+D('network-missing-inter', variant(NET, '  inter_bytes_per_s: 50e9\n', ''), ('gpus_per_node',), "missing required key 'inter_bytes_per_s'")
+D('network-latency-negative', variant(NET, '2.7e-6', '-1e-6'), ('-1e-6',), "at least")
+D('network-unknown-key', variant(NET, 'inter_latency_s', 'nic_latency_s'), ('nic_latency_s',), "unknown key 'nic_latency_s'")
 
 # ---------------------------------------------------------------- study YAML
 STUDY = """# a study for the malformed-input corpus
@@ -437,6 +452,11 @@ cli('batch-zero', A + '--phase decode --context 8 --batch 0', P, '--batch')
 cli('batch-negative', A + '--phase decode --context 8 --batch -1', P, '--batch')
 cli('batch-word', A + '--phase decode --context 8 --batch many', P, '--batch')
 cli('batch-huge', A + '--phase decode --context 8 --batch 99999999999', P, '--batch')
+cli('pp-over-layers', A + '--phase decode --context 8 --pp 33', P, "more pipeline stages than the model's 32 layers")
+cli('pp-zero', A + '--phase decode --context 8 --pp 0', P, '--pp must be a whole number')
+cli('micro-batches-over-batch', A + '--phase decode --context 8 --pp 2 --batch 2 --micro-batches 3', P, 'more micro-batches than the 2 sequences')
+cli('attn-dp-with-tp', A + '--phase decode --context 8 --attn-dp 2 --tp 2', P, '--attn-dp with --tp, --ep or --pp is not modelled')
+cli('ep-not-multiple-of-tp', 'analyze mixtral-8x7b --hw h100 --phase decode --context 8 --tp 4 --ep 2', P, '--ep a multiple of --tp')
 cli('context-for-prefill', A + '--phase prefill --seq 8 --context 8', P, '--context is for --phase decode')
 cli('seq-for-decode', A + '--phase decode --context 8 --seq 8', P, '--seq is for --phase prefill')
 cli('decode-no-context', A + '--phase decode', P, 'needs --context')
@@ -472,6 +492,49 @@ cli('serve-window-zero', 'serve ' + '{R}/examples/serve-fleet-llama8b.yaml --hw 
 cli('serve-no-hw', 'serve ' + '{R}/examples/serve-llama8b-fixed.yaml', 'opbound serve: ', '--hw')
 cli('calibrate-no-o', 'calibrate ' + '{R}/tests/fuzz/seeds/meas/gemm-attention.csv' + ' --hw h100', 'opbound calibrate: ', '')
 cli('roofline-bad-ext', 'roofline llama-3-8b --hw h100 --phase decode --context 8 -o out.jpg', 'opbound roofline: ', '.png')
+
+# quantization_config shapes (docs/import.md, "Quantised checkpoints")
+QV = '"vocab_size": 32000'
+C('quant-unknown', variant(CFG, QV, QV + ',\n  "quantization_config": {"quant_method": "bitsandbytes"}'), ('{"quant_method"',), "not modelled")
+C('quant-ct-3bit', variant(CFG, QV, QV + ',\n  "quantization_config": {"quant_method": "compressed-tensors", "config_groups": {"g": {"weights": {"num_bits": 3, "type": "int"}}}}'), ('{"num_bits"',), "3-bit int")
+C('quant-ct-no-weights', variant(CFG, QV, QV + ',\n  "quantization_config": {"quant_method": "compressed-tensors", "config_groups": {}}'), ('{"quant_method"',), "num_bits")
+
+# ---------------------------------------------------------------- plan --csv (shards for --merge)
+PLAN_META = ('meta,format,opbound-plan-1\nmeta,model,llama-3-8b\nmeta,hw,h100\nmeta,gpus,1\n'
+             'meta,isl,1024\nmeta,osl,128\nmeta,ttft_s,0\nmeta,tpot_s,0\n'
+             'meta,objective,tokens-per-gpu\nmeta,dtypes,model\nmeta,modes,agg\nmeta,top,1\n'
+             'meta,shard,1/1\nmeta,configs,2\nmeta,meets,2\nmeta,analyses,6\nmeta,wall_s,0.01\n')
+PLAN_HDR = ('key,mode,tp,ep,gpus,replicas,batch,dt_w,dt_kv,n_prefill,n_decode,tp_p,ep_p,dt_w_p,'
+            't_prefill_s,t_kv_s,ttft_s,t_decode_s,tpot_s,tok_s_user,tok_s_gpu,tok_s_total,'
+            'usd_per_mtok,memory_bytes,meets,sample,dt_gemm,dt_gemm_p\n')
+PLAN_ROWS = ('0,agg,1,1,1,1,1,bf16,bf16,0,0,0,0,bf16,0.028,0,0.028,0.0085,0.0087,114.9,114.9,'
+             '114.9,6.5,16211782144,1,1,bf16,bf16\n'
+             '65536,agg,1,1,1,1,2,bf16,bf16,0,0,0,0,bf16,0.028,0,0.028,0.00855,0.0089,112.3,'
+             '224.6,224.6,3.3,16363041792,1,1,bf16,bf16\n')
+PLAN = PLAN_META + PLAN_HDR + PLAN_ROWS
+PM = 'plan --merge {}'
+P = lambda name, text, at, want: case('csv', 'plan-' + name, text, PM, at, want)
+P('format', variant(PLAN, 'opbound-plan-1', 'opbound-plan-9'), (1, 13), "format")
+P('shard-over', variant(PLAN, 'shard,1/1', 'shard,3/2'), ('3/2',), "shard")
+P('meta-unknown', variant(PLAN, 'meta,top,1', 'meta,tops,1'), (12, 6), "unknown meta field")
+P('gpus-word', variant(PLAN, 'meta,gpus,1', 'meta,gpus,one'), ('one',), "not a number")
+P('header-wrong', variant(PLAN, 'key,mode', 'key,mood'), ('key,mood',), "header")
+P('meta-missing', variant(PLAN, 'meta,model,llama-3-8b\n', ''), ('key,mode',), "missing meta")
+P('mode-unknown', variant(PLAN, '65536,agg', '65536,split'), ('split',), "agg or disagg")
+P('dtype-unknown', variant(PLAN, '1,2,bf16,bf16', '1,2,bf16,bf17'), ('bf17',), "bf17")
+P('number-bad', variant(PLAN, '0.00855', '0.0.0855'), ('0.0.0855',), "not a number")
+P('meets-two', variant(PLAN, '16363041792,1,1', '16363041792,2,1'), ('16363041792,2', 12), "0 or 1")
+P('fields-few', variant(PLAN, ',16363041792,1,1,bf16,bf16\n', ',16363041792,1,1,bf16\n'), ('65536',), "fields")
+P('gemm-dtype-unknown', variant(PLAN, '16363041792,1,1,bf16,bf16', '16363041792,1,1,bf16,fp9'), ('fp9',), "fp9")
+P('key-order', PLAN_META + PLAN_HDR + ''.join(reversed(PLAN_ROWS.splitlines(True))), ('0,agg',), "key order")
+P('no-header', PLAN_META, (18, 1), "no header")
+# every shard once: a file saying it is shard 1 of 2, merged alone (the command's check)
+case('csv', 'plan-shard-half', variant(PLAN, 'shard,1/1', 'shard,1/2'), PM, (1, 1), '')
+CASES[-1] = (CASES[-1][0], PM, 'opbound plan: ', 'every shard is needed once')
+cli('plan-shard-bad', 'plan llama-3-8b --hw h100 --gpus 8 --isl 1k --osl 64 --shard 0/2 --csv x.csv', 'opbound plan: ', '--shard')
+cli('plan-shard-no-csv', 'plan llama-3-8b --hw h100 --gpus 8 --isl 1k --osl 64 --shard 1/2', 'opbound plan: ', '--csv')
+cli('plan-merge-none', 'plan --merge', 'opbound plan: ', 'CSV')
+cli('plan-merge-with-hw', 'plan --merge x.csv --hw h100', 'opbound plan: ', '--hw')
 
 with open(os.path.join(HERE, 'cases.txt'), 'w') as f:
     f.write('# Generated by tests/malformed/gen.py (edit that, then run it): one case per line,\n'
