@@ -341,7 +341,7 @@ kernels-sanitize:
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 20
 FUZZ_BUILD   := build-fuzz
-FUZZ_TARGETS := model import meas study serve
+FUZZ_TARGETS := model import meas study serve trace
 FUZZ_CFLAGS  := -std=c11 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                 -fno-sanitize-recover=all $(filter-out -Werror,$(WARN)) -MMD -MP \
                 -pthread -DOB_VERSION='"$(VERSION)"' -DOB_DATADIR='"$(CURDIR)"'
@@ -359,7 +359,9 @@ FUZZ_DICT_model := yaml
 FUZZ_DICT_import := json
 FUZZ_DICT_meas := csv
 FUZZ_DICT_study := yaml
+FUZZ_SEEDS_trace  := examples/traces/*.csv tests/malformed/csv/trace-*.csv
 FUZZ_DICT_serve := yaml
+FUZZ_DICT_trace := csv
 FUZZ_PROBE := printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n);\nint LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' \
               | $(FUZZ_CC) -fsanitize=fuzzer,address,undefined -x c - -o /dev/null >/dev/null 2>&1
 

@@ -5,6 +5,7 @@
 #include "../models/profile.h"
 
 #include "placement.h"
+#include "prefix_cache.h"
 #include "spec.h"
 #include "serve_cache.h"
 
@@ -314,25 +315,19 @@ struct req {
     double before; /* fleet: seconds from the request's arrival at the router to `arrival` */
     double prefilled, generated, chunk;
     double admit, first, since, need_bytes; /* since: time since the last token */
+    double own_bytes; /* KV bytes held beyond the shared prefix-cache blocks (paged: all) */
+    double plen;      /* tokens to prefill before the next token: the prompt, or after a
+                       * recompute preemption the prompt and the tokens generated so far */
+    double ttft;      /* seconds, once the first token came */
+    uint64_t session, prefix; /* what the prompt shares (0 = none) */
+    double prefix_tokens;
+    double priority; /* admission class, lower first */
+    struct pcache_path path; /* prefix-cache blocks held */
+    int line;                /* trace line (0 = generated) */
     double handoff_output; /* fleet, prefill replica: the output that decodes elsewhere (0: none) */
     double spec_credit;    /* speculative: expected tokens accumulated (docs/speculative.md) */
-    bool sched;
+    bool sched, swapped;
 };
-
-/* splitmix64 (Steele, Lea and Flood 2014): a fixed-seed generator so that
- * every run of a scenario is the same. */
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-static double rng_unit(uint64_t *s) { return (double)(rng_next(s) >> 11) * 0x1.0p-53; }
-static double rng_int(uint64_t *s, double lo, double hi)
-{
-    return lo + (double)(rng_next(s) % (uint64_t)(hi - lo + 1));
-}
 
 double serve_afd_step(double a, double f, double x, double micro_batches)
 {
@@ -643,6 +638,18 @@ struct sim {
     double work; /* units done (SERVE_MAX_WORK) */
     struct serve_stream iters, ttft, e2e, gaps;
     struct timeline tl;
+    /* prefix caching (docs/serving.md, "Prefix caching"): off when block == 0 */
+    struct pcache pc;
+    double block, block_bytes;
+    uint64_t *keys;
+    size_t keys_cap;
+    /* preemption (docs/serving.md, "Preemption"): paged allocation when on */
+    bool paged;
+    size_t *resume;   /* preempted requests waiting to resume, in admission order */
+    size_t nresume;
+    double swap_s;    /* swap time of the iteration being scheduled */
+    /* priority classes: arrived requests wait in a heap by (priority, index) */
+    size_t *heap, nheap;
     /* fleet (sim/fleet.c): requests are pushed by the router; 0 otherwise */
     bool fleet;
     int role;                 /* SERVE_ROLE_* */
@@ -826,27 +833,29 @@ static int memory_budget(struct sim *x, struct err *e)
     return 0;
 }
 
-/* Requests: lengths (cycled mix or uniform draws), arrivals (all at 0 or
- * Poisson), and each one's final KV footprint. 0, or -1 with e set when a
- * request can never fit. */
+/* Requests: lengths, arrivals and sharing from the generator (serve_gen.c),
+ * and each one's final KV footprint. 0, or -1 with e set when a request can
+ * never fit (at its trace line, or at the mix). */
 static int requests_make(struct sim *x, struct err *e)
 {
     const struct serve_scenario *s = x->s;
     struct serve_result *r = x->r;
     const size_t nreq = x->nreq;
     struct req *q = x->q;
-    uint64_t rs = s->seed, as = s->seed ^ 0x5eedULL;
-    double t_arr = 0;
+    struct serve_gen g;
+    serve_gen_init(&g, s);
     for (size_t i = 0; i < nreq; i++) {
-        if (s->n_lengths) {
-            q[i].input = s->input[i % (size_t)s->n_lengths];
-            q[i].output = s->output[i % (size_t)s->n_lengths];
-        } else {
-            q[i].input = rng_int(&rs, s->in_min, s->in_max);
-            q[i].output = rng_int(&rs, s->out_min, s->out_max);
-        }
-        if (s->arrival_rate_per_s > 0 && i > 0) t_arr += -log1p(-rng_unit(&as)) / s->arrival_rate_per_s;
-        q[i].arrival = t_arr;
+        struct serve_req_spec sp;
+        serve_gen_next(&g, &sp);
+        q[i].arrival = sp.arrival_s;
+        q[i].input = sp.input;
+        q[i].output = sp.output;
+        q[i].session = sp.session;
+        q[i].prefix = sp.prefix;
+        q[i].prefix_tokens = sp.prefix_tokens;
+        q[i].line = sp.line;
+        q[i].plen = sp.input;
+        q[i].priority = sp.priority;
         /* cache held at the end: the prompt and every output token but the last,
          * at most kv_window of them in a sliding-window layer */
         q[i].need_bytes =
@@ -858,12 +867,28 @@ static int requests_make(struct sim *x, struct err *e)
                      "a request of %g input and %g output tokens needs %.17g bytes of KV cache "
                      "per device, more than the %.17g available: it can never be served",
                      q[i].input, q[i].output, q[i].need_bytes, r->kv_limit_bytes);
+            serve_gen_free(&g);
+            if (sp.line) return err_set(e, s->trace.file, sp.line, sp.col, "%s", msg);
             return fail_at(s, s->line_mix, s->col_mix, e, msg);
         }
         r->input_tokens += q[i].input;
         r->output_tokens += q[i].output;
     }
+    serve_gen_free(&g);
     r->requests = (double)nreq;
+    r->priority_classes = 1;
+    if (s->has_priority) {
+        double seen[64];
+        int ns = 0;
+        for (size_t i = 0; i < nreq && ns < 64; i++) {
+            int k = 0;
+            while (k < ns && seen[k] != q[i].priority) k++;
+            if (k == ns) seen[ns++] = q[i].priority;
+        }
+        r->priority_classes = ns;
+    }
+    r->trace = s->mix == MIX_TRACE;
+    r->trace_rows_skipped = r->trace ? (double)s->trace.skipped : 0;
     return 0;
 }
 
@@ -920,6 +945,177 @@ static void afd_link(struct sim *x)
     x->p.act_b = dtype_bytes(s->m->dt_act);
 }
 
+/* ---- paged allocation and preemption (docs/serving.md, "Preemption") ---- */
+
+/* KV bytes per device of a sequence holding `tokens` tokens of context. */
+static double kv_bytes(const struct sim *x, double tokens)
+{
+    return model_kv_bytes_per_seq(x->s->m, x->tp_a, tokens, x->dk) + x->state_b;
+}
+
+/* What a waiting or preempted request needs to (re)join: its final
+ * footprint, or paged: its prompt (recompute: the prompt and the tokens
+ * generated so far), or the bytes it swapped out. */
+static double join_bytes(const struct sim *x, const struct req *r)
+{
+    if (!x->paged) return r->need_bytes;
+    if (r->swapped) return r->own_bytes;
+    return kv_bytes(x, r->plen);
+}
+
+/* Preempts the running request at run[k] (vLLM: the latest admitted):
+ * recompute drops its KV (it prefills its prompt and generated tokens again
+ * when it resumes); swap moves its KV to host memory over the swap link. It
+ * waits at the head of the resume queue. */
+static void preempt(struct sim *x, size_t k)
+{
+    const size_t id = x->run[k];
+    struct req *r = &x->q[id];
+    struct serve_result *res = x->r;
+    res->preemptions += 1;
+    if (x->s->preempt_swap) {
+        r->swapped = true;
+        x->swap_s += r->own_bytes / x->s->swap_bytes_per_s;
+        res->swapped_bytes += r->own_bytes;
+        x->kv -= r->own_bytes; /* own_bytes stays: what comes back */
+    } else {
+        res->recomputed_tokens += r->prefilled >= r->plen ? r->input + r->generated - 1 : r->prefilled;
+        x->kv -= r->own_bytes;
+        r->own_bytes = 0;
+        r->plen = r->input + r->generated; /* the last token is fed back by the recompute */
+        r->prefilled = 0;
+    }
+    memmove(&x->run[k], &x->run[k + 1], (x->nrun - k - 1) * sizeof *x->run);
+    x->nrun--;
+    memmove(&x->resume[1], &x->resume[0], x->nresume * sizeof *x->resume);
+    x->resume[0] = id;
+    x->nresume++;
+}
+
+/* ---- prefix caching (docs/serving.md, "Prefix caching") ---- */
+
+static uint64_t key_mix(uint64_t a, uint64_t b, uint64_t c)
+{
+    uint64_t z = a * 0x9e3779b97f4a7c15ULL ^ (b + 0x632be59bd9b4e019ULL) * 0xbf58476d1ce4e5b9ULL ^
+                 c * 0x94d049bb133111ebULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* The keys of request r's first n blocks. Token j of a prompt belongs to its
+ * shared prefix while j < prefix_tokens, after that to its session's stream
+ * (or to the request alone); a block's key names the tokens it holds. */
+static const uint64_t *block_keys(struct sim *x, const struct req *r, size_t n)
+{
+    if (n > x->keys_cap) {
+        x->keys_cap = n > 2 * x->keys_cap ? n : 2 * x->keys_cap;
+        free(x->keys);
+        x->keys = malloc(x->keys_cap * sizeof *x->keys);
+        OB_ASSERT(x->keys);
+    }
+    const uint64_t own = r->session ? r->session : (UINT64_C(1) << 63) | (uint64_t)(r - x->q);
+    const double lp = r->prefix ? r->prefix_tokens : 0, B = x->block;
+    for (size_t b = 0; b < n; b++) {
+        const double lo = (double)b * B, hi = lo + B;
+        if (hi <= lp) x->keys[b] = key_mix(1, r->prefix, b);
+        else if (lo >= lp) x->keys[b] = key_mix(2, own, b);
+        else x->keys[b] = key_mix(3, key_mix(r->prefix, (uint64_t)lp, 0), key_mix(own, b, 0));
+    }
+    return x->keys;
+}
+
+/* Extends r's held blocks to its first n (computed by r): blocks already
+ * cached replace r's own copy (freed), new ones pass from r to the cache. */
+static void cache_insert(struct sim *x, struct req *r, double n)
+{
+    const size_t nb = (size_t)n;
+    if (nb <= r->path.n) return;
+    const size_t grew = nb - r->path.n;
+    const size_t created = pcache_insert(&x->pc, block_keys(x, r, nb), nb, &r->path);
+    r->own_bytes -= (double)grew * x->block_bytes;
+    x->kv -= (double)(grew - created) * x->block_bytes;
+}
+
+/* Whether request n fits, taking hold of its cached prefix and evicting
+ * unheld blocks (least recently used first) as needed. Without caching: its
+ * final footprint against what is free. */
+static bool admit_fits(struct sim *x, struct req *n)
+{
+    const double limit = x->kv_pool_limit;
+    if (x->block == 0) {
+        const double need = join_bytes(x, n);
+        /* a swapped decode comes back only if its next token fits too */
+        const double check = n->swapped && n->prefilled >= n->plen
+                                 ? kv_bytes(x, n->input + n->generated)
+                                 : need;
+        if (x->kv + check > limit) return false;
+        if (n->swapped) {
+            n->swapped = false;
+            x->swap_s += need / x->s->swap_bytes_per_s;
+            x->r->swapped_bytes += need;
+        }
+        /* (a swapped decode holds its next token's KV at once: growth ran) */
+        n->own_bytes = check;
+        x->kv += check;
+        return true;
+    }
+    /* at least one prompt token is computed (its logits give the first token) */
+    const size_t nb = (size_t)floor((n->input - 1) / x->block);
+    const uint64_t *keys = block_keys(x, n, nb);
+    size_t unref_hit = 0;
+    const size_t h = pcache_peek(&x->pc, keys, nb, &unref_hit);
+    const double own = n->need_bytes - (double)h * x->block_bytes;
+    const double evictable = (double)(x->pc.n_unref - unref_hit) * x->block_bytes;
+    if (x->kv + own - evictable > limit) return false;
+    pcache_match(&x->pc, keys, h, &n->path);
+    if (x->kv + own > limit) {
+        const size_t want = (size_t)ceil((x->kv + own - limit) / x->block_bytes);
+        const size_t got = pcache_evict(&x->pc, want);
+        OB_ASSERT(got == want);
+        x->kv -= (double)got * x->block_bytes;
+    }
+    n->own_bytes = own;
+    x->kv += own;
+    n->prefilled = (double)h * x->block;
+    x->r->prefix_hit_tokens += n->prefilled;
+    if (h > 0) x->r->prefix_hit_requests += 1;
+    return true;
+}
+
+/* ---- priority classes: a binary heap of arrived requests ---- */
+
+static bool before(const struct sim *x, size_t a, size_t b)
+{
+    const double pa = x->q[a].priority, pb = x->q[b].priority;
+    return pa != pb ? pa < pb : a < b;
+}
+
+static void heap_push(struct sim *x, size_t id)
+{
+    size_t i = x->nheap++;
+    while (i > 0 && before(x, id, x->heap[(i - 1) / 2])) {
+        x->heap[i] = x->heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    x->heap[i] = id;
+}
+
+static void heap_pop(struct sim *x)
+{
+    const size_t last = x->heap[--x->nheap];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= x->nheap) break;
+        if (c + 1 < x->nheap && before(x, x->heap[c + 1], x->heap[c])) c++;
+        if (!before(x, x->heap[c], last)) break;
+        x->heap[i] = x->heap[c];
+        i = c;
+    }
+    if (x->nheap > 0) x->heap[i] = last;
+}
+
 /* Speculative decoding's figures in the result. */
 static void spec_setup(struct sim *x)
 {
@@ -933,16 +1129,47 @@ static void spec_setup(struct sim *x)
 }
 
 /* Step 1, admission (FCFS, no overtaking): arrived requests join while the
- * batch has room and the cache holds their final footprint. */
+ * batch has room and the cache holds their final footprint (beyond the
+ * blocks they find cached). */
 static void admit(struct sim *x)
 {
     struct req *q = x->q;
     struct serve_result *r = x->r;
-    while (x->next < x->nreq && q[x->next].arrival - x->epoch <= x->rel &&
-           (double)x->nrun < x->s->max_batch && x->kv + q[x->next].need_bytes <= x->kv_pool_limit) {
-        struct req *n = &q[x->next];
+    /* preempted requests first, in admission order (vLLM: they go back to
+     * the front of the queue), none overtaking another */
+    while (x->nresume > 0 && (double)x->nrun < x->s->max_batch &&
+           admit_fits(x, &q[x->resume[0]])) {
+        x->run[x->nrun++] = x->resume[0];
+        memmove(&x->resume[0], &x->resume[1], (x->nresume - 1) * sizeof *x->resume);
+        x->nresume--;
+    }
+    if (x->nresume > 0) return;
+    /* with priority classes the arrived requests queue by (priority, arrival) */
+    if (x->heap)
+        while (x->next < x->nreq && q[x->next].arrival - x->epoch <= x->rel) heap_push(x, x->next++);
+    for (;;) {
+        size_t id;
+        if (x->heap) {
+            if (x->nheap == 0) break;
+            id = x->heap[0];
+        } else {
+            if (x->next == x->nreq || q[x->next].arrival - x->epoch > x->rel) break;
+            id = x->next;
+        }
+        struct req *n = &q[id];
+        /* a request not admitted within max_wait_s of its arrival is dropped */
+        const bool drop = x->s->max_wait_s > 0 && since_arrival(x, n) > x->s->max_wait_s;
+        if (!drop && ((double)x->nrun >= x->s->max_batch || !admit_fits(x, n))) break;
+        if (x->heap) heap_pop(x);
+        else x->next++;
+        if (drop) {
+            r->timed_out += 1;
+            r->input_tokens -= n->input;
+            r->output_tokens -= n->output;
+            x->done++;
+            continue;
+        }
         n->admit = clock_abs(x);
-        x->kv += n->need_bytes;
         const double w = since_arrival(x, n);
         if (n->prefilled == n->input) n->since = w; /* decode replica: first token out on arrival */
         if (w > 0) {
@@ -950,7 +1177,41 @@ static void admit(struct sim *x)
             r->wait_mean_s += w;
             if (w > r->wait_max_s) r->wait_max_s = w;
         }
-        x->run[x->nrun++] = x->next++;
+        x->run[x->nrun++] = id;
+    }
+}
+
+/* Paged allocation: the decodes of this iteration each write one more token
+ * of KV. When that does not fit, the latest-admitted running requests are
+ * preempted until it does (vLLM's scheduler). Then every scheduled decode
+ * holds its new context. */
+static void grow(struct sim *x)
+{
+    const double limit = x->kv_pool_limit;
+    for (;;) {
+        double budget = x->s->token_budget, growth = 0;
+        for (size_t k = 0; k < x->nrun && budget >= 1; k++) {
+            const struct req *r = &x->q[x->run[k]];
+            if (r->prefilled < r->plen) continue;
+            growth += kv_bytes(x, r->input + r->generated) - r->own_bytes;
+            budget -= 1;
+        }
+        if (x->kv + growth <= limit) break;
+        OB_ASSERT(x->nrun > 1); /* a request alone always fits (requests_make) */
+        /* the victim: the latest admitted of the lowest priority class */
+        size_t v = x->nrun - 1;
+        for (size_t k = x->nrun - 1; k-- > 0;)
+            if (x->q[x->run[k]].priority > x->q[x->run[v]].priority) v = k;
+        preempt(x, v);
+    }
+    double budget = x->s->token_budget;
+    for (size_t k = 0; k < x->nrun && budget >= 1; k++) {
+        struct req *r = &x->q[x->run[k]];
+        if (r->prefilled < r->plen) continue;
+        const double need = kv_bytes(x, r->input + r->generated);
+        x->kv += need - r->own_bytes;
+        r->own_bytes = need;
+        budget -= 1;
     }
 }
 
@@ -964,7 +1225,7 @@ static int schedule(struct sim *x)
     for (size_t k = 0; k < x->nrun; k++) { /* decodes first (stall-free) */
         struct req *r = &x->q[x->run[k]];
         r->sched = false;
-        if (r->prefilled < r->input) continue;
+        if (r->prefilled < r->plen) continue;
         /* a speculative verify checks k proposals and the token after them */
         const double q = s->spec.on ? s->spec.k + 1 : 1;
         if (budget < q) {
@@ -978,17 +1239,55 @@ static int schedule(struct sim *x)
     }
     for (size_t k = 0; k < x->nrun && budget >= 1; k++) { /* then prefill chunks */
         struct req *r = &x->q[x->run[k]];
-        if (r->prefilled >= r->input) continue;
-        double c = r->input - r->prefilled;
+        if (r->prefilled >= r->plen) continue;
+        double c = r->plen - r->prefilled;
         if (c > s->prefill_chunk) c = s->prefill_chunk;
         if (c > budget) c = budget;
-        x->items[ni++] = (struct serve_item){1, c, r->prefilled, c == r->input - r->prefilled};
+        x->items[ni++] = (struct serve_item){1, c, r->prefilled, c == r->plen - r->prefilled};
         r->sched = true;
         r->chunk = c;
         budget -= c;
     }
     OB_ASSERT(ni > 0);
     return ni;
+}
+
+/* A request's last token came: its blocks stay cached (prefix caching), it
+ * frees the rest, and its latencies are counted against the SLO. */
+static void finish(struct sim *x, struct req *r)
+{
+    struct serve_result *res = x->r;
+    if (x->block > 0) {
+        cache_insert(x, r, floor((r->input + r->output - 1) / x->block));
+        pcache_release(&x->pc, &r->path);
+        pcache_path_free(&r->path);
+    }
+    x->kv -= r->own_bytes;
+    r->own_bytes = 0;
+    const double e2e = since_arrival(x, r);
+    stream_add(&x->e2e, e2e);
+    struct serve_fleet_out *fo = x->fo;
+    if (fo && r->handoff_output > 0) {
+        if (fo->nho == fo->ho_cap) {
+            fo->ho_cap = fo->ho_cap ? 2 * fo->ho_cap : 64;
+            fo->ho = realloc(fo->ho, fo->ho_cap * sizeof *fo->ho);
+            OB_ASSERT(fo->ho);
+        }
+        fo->ho[fo->nho++] =
+            (struct serve_handoff){clock_abs(x), e2e + r->before, r->input, r->handoff_output};
+    } else if (fo) {
+        stream_add(&fo->e2e, e2e + r->before);
+    }
+    x->done++;
+    const double tpot = r->output > 1 ? (e2e - r->ttft) / (r->output - 1) : 0;
+    const bool ok_ttft = x->s->slo_ttft_s == 0 || r->ttft <= x->s->slo_ttft_s;
+    const bool ok_tpot = x->s->slo_tpot_s == 0 || tpot <= x->s->slo_tpot_s;
+    res->slo_ttft_met += ok_ttft;
+    res->slo_tpot_met += ok_tpot;
+    if (ok_ttft && ok_tpot) {
+        res->slo_met += 1;
+        res->slo_met_output_tokens += r->output;
+    }
 }
 
 /* Step 4: the iteration of t seconds ran: the clock advances, prompts that
@@ -1032,31 +1331,26 @@ static void advance(struct sim *x, double t)
             } else {
                 r->prefilled += r->chunk;
                 x->outstanding -= r->chunk;
-                if (r->prefilled == r->input) {
+                if (r->prefilled == r->plen && r->generated > 0) {
+                    /* a recomputed request: its prefill gives its next token */
+                    r->generated += 1;
+                    stream_add(&x->gaps, r->since);
+                    if (fo) stream_add(&fo->gaps, r->since);
+                    r->since = 0;
+                    tokens += 1;
+                } else if (r->prefilled == r->plen) {
                     r->generated = 1;
                     r->first = clock_abs(x);
                     r->since = 0;
                     tokens += 1;
-                    stream_add(&x->ttft, since_arrival(x, r));
-                    if (fo && r->handoff_output == 0)
-                        stream_add(&fo->ttft, since_arrival(x, r) + r->before);
+                    r->ttft = since_arrival(x, r);
+                    stream_add(&x->ttft, r->ttft);
+                    if (fo && r->handoff_output == 0) stream_add(&fo->ttft, r->ttft + r->before);
+                    if (x->block > 0) cache_insert(x, r, floor(r->input / x->block));
                 }
             }
             if (r->generated == r->output) {
-                x->kv -= r->need_bytes;
-                stream_add(&x->e2e, since_arrival(x, r));
-                if (fo && r->handoff_output > 0) {
-                    if (fo->nho == fo->ho_cap) {
-                        fo->ho_cap = fo->ho_cap ? 2 * fo->ho_cap : 64;
-                        fo->ho = realloc(fo->ho, fo->ho_cap * sizeof *fo->ho);
-                        OB_ASSERT(fo->ho);
-                    }
-                    fo->ho[fo->nho++] = (struct serve_handoff){
-                        clock_abs(x), since_arrival(x, r) + r->before, r->input, r->handoff_output};
-                } else if (fo) {
-                    stream_add(&fo->e2e, since_arrival(x, r) + r->before);
-                }
-                x->done++;
+                finish(x, r);
                 continue;
             }
         }
@@ -1065,7 +1359,8 @@ static void advance(struct sim *x, double t)
     x->outstanding -= tokens;
     x->out_tokens += tokens;
     x->nrun = w;
-    if (x->nrun == 0) x->kv = 0; /* drop rounding residue */
+    for (size_t k = 0; k < x->nresume; k++) x->q[x->resume[k]].since += t; /* preempted */
+    if (x->nrun == 0) x->kv = (double)x->pc.n_nodes * x->block_bytes; /* drop rounding residue */
     if (x->ser) serve_series_add(x->ser, t0, clock_abs(x), queue, running, kv, tokens);
 }
 
@@ -1074,10 +1369,17 @@ static void advance(struct sim *x, double t)
 static int iteration_start(struct sim *x, double *t)
 {
     struct serve_result *r = x->r;
+    x->swap_s = 0;
+    /* paged: the running decodes grow first (preempting under pressure),
+     * then waiting requests join what is left (vLLM schedules its running
+     * queue before its swapped and waiting ones) */
+    if (x->paged) grow(x);
     admit(x);
     if (x->nrun == 0) return 1;
     const int ni = schedule(x);
-    *t = iteration(&x->p, x->s, x->items, ni, r);
+    /* swaps run before the iteration's kernels (blocking) */
+    *t = x->swap_s + iteration(&x->p, x->s, x->items, ni, r);
+    r->swap_time_s += x->swap_s;
     /* the engines count their work (serve.h, SERVE_MAX_WORK); under AFD
      * each micro-batch is evaluated on both pools' engines */
     x->work = x->p.a.work + x->p.f.work;
@@ -1111,6 +1413,8 @@ static int simulate(struct sim *x, struct err *e)
     while (x->done < x->nreq) {
         double t;
         if (iteration_start(x, &t)) {
+            if (x->done == x->nreq) break; /* the last ones timed out */
+            OB_ASSERT(x->nresume == 0 && x->nheap == 0);
             OB_ASSERT(x->next < x->nreq && x->q[x->next].arrival - x->epoch > x->rel);
             x->epoch = x->q[x->next].arrival;
             x->rel = 0;
@@ -1137,6 +1441,18 @@ static void summarize(struct sim *x, double now)
     r->output_tokens_per_s = r->output_tokens / now;
     r->total_tokens_per_s = (r->input_tokens + r->output_tokens) / now;
     if (r->waited > 0) r->wait_mean_s /= r->waited;
+    r->prefix_block_tokens = x->block;
+    if (r->priority_classes == 0) r->priority_classes = 1; /* fleet replicas: one class */
+    r->paged = x->paged;
+    r->prefix_hit_rate = r->prefix_hit_tokens / r->input_tokens;
+    r->prefix_evicted_blocks = x->pc.evicted;
+    r->slo_ttft_s = x->s->slo_ttft_s;
+    r->slo_tpot_s = x->s->slo_tpot_s;
+    r->slo_ttft_attainment = r->slo_ttft_met / r->requests;
+    r->slo_tpot_attainment = r->slo_tpot_met / r->requests;
+    r->slo_attainment = r->slo_met / r->requests;
+    r->goodput_requests_per_s = r->slo_met / now;
+    r->goodput_tokens_per_s = r->slo_met_output_tokens / now;
     r->kv_mean_bytes = x->kv_time / now / (x->p.attn_dp > 1 ? x->p.attn_dp : 1);
     const struct timeline *tl = &x->tl;
     r->n_timeline = tl->seen < SERVE_TIMELINE ? (int)tl->seen : SERVE_TIMELINE;
@@ -1174,6 +1490,25 @@ static void price(struct sim *x, double tp, double now)
     r->usd_total = r->usd_per_mtok * r->output_tokens / 1e6;
 }
 
+/* Prefix caching shares whole blocks of every layer's KV: a layer that keeps
+ * only a window, or a recurrent state, has no such blocks to share. 0, or -1
+ * with e set (at the prefix_cache key). */
+static int cache_check(struct sim *x, struct err *e)
+{
+    const struct serve_scenario *s = x->s;
+    struct model_counts mc;
+    model_count(s->m, x->tp_a, &mc);
+    const double L = 16777216.0;
+    if (x->state_b > 0 || model_kv_elems_per_seq(s->m, x->tp_a, L) != L * mc.kv_elems_per_token_dev)
+        return fail_at(s, s->line_cache, s->col_cache, e,
+                       "prefix caching needs every layer to keep the KV of its whole context; "
+                       "this model has a sliding-window or recurrent layer");
+    pcache_init(&x->pc);
+    x->block = s->block_tokens;
+    x->block_bytes = x->block * x->r->kv_bytes_per_token_dev;
+    return 0;
+}
+
 int serve_run(const struct serve_scenario *s, const struct serve_hw *hw, double tp,
               struct serve_result *r, struct err *e)
 {
@@ -1181,6 +1516,7 @@ int serve_run(const struct serve_scenario *s, const struct serve_hw *hw, double 
     memset(r, 0, sizeof *r);
     struct sim x;
     memset(&x, 0, sizeof x);
+    pcache_init(&x.pc);
     x.s = s;
     x.r = r;
     x.dw = s->has_dt_w ? s->dt_w : s->m->dt_w;
@@ -1198,6 +1534,14 @@ int serve_run(const struct serve_scenario *s, const struct serve_hw *hw, double 
     x.p.ditems = malloc(x.nreq * sizeof *x.p.ditems);
     OB_ASSERT(x.q && x.run && x.items && x.p.mb && x.p.ditems && x.p.dev);
     spec_setup(&x);
+    if (s->block_tokens > 0 && cache_check(&x, e)) goto out;
+    x.paged = s->preempt;
+    if (s->has_priority) {
+        x.heap = malloc(x.nreq * sizeof *x.heap);
+        OB_ASSERT(x.heap);
+    }
+    x.resume = malloc(x.nreq * sizeof *x.resume);
+    OB_ASSERT(x.resume);
     if (requests_make(&x, e)) goto out;
     if (work_bound(&x, e)) goto out;
     afd_link(&x);
@@ -1220,6 +1564,12 @@ out:
     serve_stream_free(&x.iters), serve_stream_free(&x.ttft), serve_stream_free(&x.e2e);
     serve_stream_free(&x.gaps);
     free(x.tl.t), free(x.tl.kv);
+    if (x.q)
+        for (size_t i = 0; i < x.nreq; i++) pcache_path_free(&x.q[i].path);
+    pcache_free(&x.pc);
+    free(x.keys);
+    free(x.resume);
+    free(x.heap);
     free(x.q), free(x.run), free(x.items), free(x.p.mb), free(x.p.dev);
     serve_engine_free(&x.p.a);
     serve_engine_free(&x.p.f);
@@ -1300,6 +1650,7 @@ void serve_replica_push(struct serve_replica *p, double t_s, double before_s, do
     r->arrival = t_s;
     r->before = before_s;
     r->input = input;
+    r->plen = input;
     r->output = output;
     if (x->role == SERVE_ROLE_PREFILL && output > 1) {
         r->output = 1; /* the first token; the rest decode elsewhere */
@@ -1371,6 +1722,20 @@ void serve_replica_free(struct serve_replica *p)
     serve_engine_free(&x->p.dr);
     free(x->p.ditems);
     free(p);
+}
+
+/* splitmix64, as serve_gen.c draws (the fleet's cycled and uniform mixes). */
+static uint64_t draw_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+static double rng_unit(uint64_t *s) { return serve_rng_unit(s); }
+static double rng_int(uint64_t *s, double lo, double hi)
+{
+    return lo + (double)(draw_next(s) % (uint64_t)(hi - lo + 1));
 }
 
 /* The scenario's requests one by one, drawn as requests_make draws them

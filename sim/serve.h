@@ -15,9 +15,11 @@
  *    (decodes first, then prefill chunks up to a token budget); optional
  *    attention-FFN disaggregation (Step-3 AFD) and a price per device hour.
  *
- * Entry points: serve_engine_init/_free/_eval, serve_load/serve_free
- * (serve_load.c: scenario files), serve_run, serve_result_free; for fleets
- * (sim/fleet.h) serve_replica_open/_push/_next/_event/_finish/_free.
+ * Entry points: serve_engine_init/_free/_eval, serve_load/serve_free and
+ * serve_trace_set (serve_load.c: scenario files), serve_gen_init/_next/_free
+ * (serve_gen.c: the requests), serve_run, serve_result_free; for fleets
+ * (sim/fleet.h) serve_replica_open/_push/_next/_event/_finish/_free. Traces:
+ * trace.h; prefix caching: prefix_cache.h.
  * Rules and formulas: docs/serving.md. */
 #ifndef OB_SERVE_H
 #define OB_SERVE_H
@@ -28,6 +30,7 @@
 #include "../hw/device.h"
 #include "../models/model.h"
 #include "eval.h"
+#include "trace.h"
 
 /* n sequences, each adding q new tokens on top of ctx cached ones; `samples`
  * of them (<= n) produce an output token this iteration (lm_head rows). */
@@ -85,6 +88,20 @@ struct serve_afd {
     bool attn_dp;
 };
 
+/* Where request lengths come from (docs/serving.md, "Requests"). */
+enum serve_mix { MIX_CYCLE, MIX_UNIFORM, MIX_LOGNORMAL, MIX_HISTOGRAM, MIX_TRACE };
+
+#define SERVE_MAX_BINS 64   /* histogram bins per length */
+#define SERVE_MAX_RATES 288 /* slices of a rate curve (5 minutes over a day) */
+
+/* A length distribution of one side (0 = input, 1 = output). */
+struct serve_dist {
+    double mu, sigma;                   /* lognormal: exp(mu + sigma Z), rounded, >= 1 */
+    int n_bins;                         /* histogram */
+    double edges[SERVE_MAX_BINS + 1];   /* bin b holds lengths edges[b] .. edges[b+1] - 1 */
+    double weights[SERVE_MAX_BINS];     /* cumulative, normalised to end at 1 */
+};
+
 /* Speculative decoding (docs/speculative.md, "In serve"). */
 struct serve_spec {
     bool on;
@@ -98,10 +115,31 @@ struct serve_scenario {
     char file[512];
     struct model *m; /* owned */
     double requests;
-    int n_lengths;                       /* fixed mix (cycled), or 0 for uniform */
+    bool has_requests; /* `requests` given (a trace replays its first N rows) */
+    enum serve_mix mix;
+    int n_lengths;                       /* fixed mix (cycled) */
     double input[SERVE_MAX_LENGTHS], output[SERVE_MAX_LENGTHS];
     double in_min, in_max, out_min, out_max; /* uniform mix */
+    struct serve_dist dist[2];               /* lognormal or histogram mix: input, output */
+    struct trace trace;                      /* MIX_TRACE: the requests (owned) */
+    double trace_time_scale;                 /* trace arrivals are multiplied by it */
     double arrival_rate_per_s;               /* 0 = all requests at t = 0 */
+    double arrival_cv;   /* inter-arrival coefficient of variation (gamma; 1 = Poisson) */
+    int n_rates;         /* rate curve: 0 = constant arrival_rate_per_s */
+    double rate_period_s, rates_per_s[SERVE_MAX_RATES];
+    /* synthetic sharing (prefix caching) */
+    double shared_prompt_tokens, shared_prompts; /* every prompt starts with one of them */
+    double chat_sessions; /* 0 = none; request i continues session i mod chat_sessions */
+    double block_tokens;  /* prefix cache: 0 = off */
+    /* preemption under KV pressure (vLLM style): paged allocation when on */
+    bool preempt, preempt_swap;
+    double swap_bytes_per_s;
+    double max_wait_s; /* 0 = wait forever */
+    int n_priorities;  /* synthetic priority classes 0 .. n-1 drawn by weight (0 = none) */
+    double priority_cum[16]; /* cumulative shares, ending at 1 */
+    bool has_priority; /* some request has a priority other than 0 (trace or classes) */
+    /* SLO targets (0 = none) */
+    double slo_ttft_s, slo_tpot_s;
     uint64_t seed;
     double max_batch, token_budget, prefill_chunk;
     double act_reserve_bytes; /* < 0 = default (see docs/serving.md) */
@@ -120,7 +158,43 @@ struct serve_scenario {
     size_t exact_samples; /* SERVE_EXACT_SAMPLES (tests lower it) */
     /* where serve_run points its errors (1-based line, column; 0 = unknown) */
     int line_model, col_model, line_mix, col_mix, line_requests, col_requests;
+    int line_cache, col_cache;
 };
+
+/* Replaces the scenario's request mix and arrivals with the trace at path
+ * (`serve --trace`); requests: the scenario's count when it gave one, else
+ * the trace's rows. 0, or -1 with e set (FILE:LINE:COL in the trace). */
+int serve_trace_set(struct serve_scenario *s, const char *path, bool limit_rows, struct err *e);
+
+/* ---- request generation (serve_gen.c) ---- */
+
+/* One request as generated: arrival, lengths, and what its prompt shares
+ * (docs/serving.md, "Requests" and "Prefix caching"). */
+struct serve_req_spec {
+    double arrival_s, input, output;
+    uint64_t session, prefix;  /* 0 = none */
+    double prefix_tokens;      /* the first prefix_tokens of the prompt are prefix's */
+    double priority;           /* admission class, lower first */
+    int line, col;             /* trace line and column (0 = generated) */
+};
+
+/* Deterministic generator of a scenario's requests, in order. */
+struct serve_gen {
+    const struct serve_scenario *s;
+    uint64_t rs, as, ps; /* length, arrival and priority streams (splitmix64) */
+    double t, unit;  /* last arrival; the unit-rate clock under a rate curve */
+    double *history; /* chat: each session's context so far (tokens) */
+    size_t i;
+};
+void serve_gen_init(struct serve_gen *g, const struct serve_scenario *s);
+void serve_gen_next(struct serve_gen *g, struct serve_req_spec *out);
+void serve_gen_free(struct serve_gen *g);
+/* Samplers (exposed for tests): splitmix64 unit in [0, 1), a gamma variate of
+ * shape k and scale 1 (Marsaglia and Tsang 2000), and the time at which the
+ * integrated rate curve of s reaches u (its inverse). */
+double serve_rng_unit(uint64_t *state);
+double serve_rng_gamma(uint64_t *state, double k);
+double serve_curve_time(const struct serve_scenario *s, double u);
 
 /* Loads and checks a scenario file. *out owned by the caller (serve_free).
  * 0, or -1 with e set (FILE:LINE:COL). */
@@ -204,6 +278,20 @@ struct serve_result {
     double output_tokens_per_s, total_tokens_per_s;
     double waited, wait_mean_s, wait_max_s; /* requests admitted after they arrived */
     double starved_tokens;                  /* decode turns skipped for the token budget */
+    bool trace;                             /* requests replayed from a trace */
+    double trace_rows_skipped;              /* trace rows with 0 prompt or 0 output tokens */
+    /* prefix caching (block_tokens 0 = off) */
+    double prefix_block_tokens, prefix_hit_tokens, prefix_hit_requests, prefix_hit_rate;
+    double prefix_evicted_blocks;
+    /* preemption and timeouts */
+    bool paged;
+    double preemptions, recomputed_tokens, swapped_bytes, swap_time_s, timed_out;
+    double priority_classes; /* distinct classes seen (1 without priorities) */
+    /* SLO attainment (docs/serving.md, "SLO attainment and goodput") */
+    double slo_ttft_s, slo_tpot_s;          /* targets (0 = none) */
+    double slo_ttft_met, slo_tpot_met, slo_met, slo_met_output_tokens;
+    double slo_ttft_attainment, slo_tpot_attainment, slo_attainment;
+    double goodput_requests_per_s, goodput_tokens_per_s;
     /* KV cache, per device (attention pool under AFD) */
     double weight_bytes_dev, act_reserve_bytes, kv_limit_bytes, kv_bytes_per_token_dev;
     double kv_peak_bytes, kv_mean_bytes; /* mean weighted by time */

@@ -527,7 +527,7 @@ static void test_serve_errors(void **state)
                  "'lengths' must list at least one");
     expect_error(variant("max_batch: 2", "uniform: {input_min: 1, input_max: 2, output_min: 3, "
                                          "output_max: 4}\nmax_batch: 2"),
-                 6, 10, "give either 'lengths' or 'uniform'");
+                 6, 10, "give one request mix: 'lengths' and 'uniform' both given");
     expect_error(variant("lengths:\n  - {input: 100, output: 20}\n",
                          "uniform: {input_min: 5, input_max: 4, output_min: 1, output_max: 1}\n"),
                  4, 36, "input_max (4) is below input_min (5)");

@@ -2,6 +2,7 @@
  * continuous-batching simulation of a request mix (sim/serve.h), reported as
  * a table, one csv row, or json. Rules and formulas: docs/serving.md. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../reports/fmt.h"
@@ -25,6 +26,13 @@ static const struct cli_opt OPTS[] = {
                        "docs/profiles.md); overrides the scenario's `profile:`"},
     {"--impl", "K=I,..", "implementation per role or op kind (e.g.\n"
                          "attention=cudnn)"},
+    {"--trace", "CSV", "replay a request trace (opbound, Azure LLM inference\n"
+                       "or BurstGPT layout) instead of the scenario's mix and\n"
+                       "arrivals; the scenario's `requests` keeps the first N"},
+    {"--slo-ttft", "S", "time-to-first-token target in seconds (overrides\n"
+                        "the scenario's slo: ttft_s)"},
+    {"--slo-tpot", "S", "time-per-output-token target in seconds (overrides\n"
+                        "the scenario's slo: tpot_s)"},
     {"--format", "F", "table (default), csv or json"},
     {"--timeseries", "PATH", "also write the time series per replica and window:\n"
                              "DIR/NAME.csv, NAME.gp and, with gnuplot, NAME.png\n"
@@ -90,6 +98,31 @@ static int fields(const struct serve_result *r, struct field *f)
     F("wait_mean_s", r->wait_mean_s, 't');
     F("wait_max_s", r->wait_max_s, 't');
     F("starved_decodes", r->starved_tokens, 'n');
+    if (r->trace) F("trace_rows_skipped", r->trace_rows_skipped, 'n');
+    if (r->prefix_block_tokens > 0) {
+        F("prefix_block_tokens", r->prefix_block_tokens, 'n');
+        F("prefix_hit_tokens", r->prefix_hit_tokens, 'n');
+        F("prefix_hit_rate", r->prefix_hit_rate, 'n');
+        F("prefix_hit_requests", r->prefix_hit_requests, 'n');
+        F("prefix_evicted_blocks", r->prefix_evicted_blocks, 'n');
+    }
+    if (r->paged) {
+        F("preemptions", r->preemptions, 'n');
+        F("recomputed_tokens", r->recomputed_tokens, 'n');
+        F("swapped_bytes", r->swapped_bytes, 'b');
+        F("swap_time_s", r->swap_time_s, 't');
+    }
+    F("timed_out", r->timed_out, 'n');
+    if (r->priority_classes > 1) F("priority_classes", r->priority_classes, 'n');
+    if (r->slo_ttft_s > 0 || r->slo_tpot_s > 0) {
+        F("slo_ttft_s", r->slo_ttft_s, 't');
+        F("slo_tpot_s", r->slo_tpot_s, 't');
+        F("slo_ttft_attainment", r->slo_ttft_attainment, 'n');
+        F("slo_tpot_attainment", r->slo_tpot_attainment, 'n');
+        F("slo_attainment", r->slo_attainment, 'n');
+        F("goodput_requests_per_s", r->goodput_requests_per_s, 'r');
+        F("goodput_tokens_per_s", r->goodput_tokens_per_s, 'r');
+    }
     F("weight_bytes_dev", r->weight_bytes_dev, 'b');
     F("activation_reserve_bytes", r->act_reserve_bytes, 'b');
     F("kv_limit_bytes", r->kv_limit_bytes, 'b');
@@ -454,6 +487,16 @@ static int load_pools(const struct serve_scenario *s, struct device **pa, struct
     return 0;
 }
 
+/* A number of seconds from 1e-9 to 1e9 (an SLO target). 0, or -1. */
+static int seconds(const char *t, double *out)
+{
+    char *end;
+    const double v = strtod(t, &end);
+    if (end == t || *end || !(v >= 1e-9 && v <= 1e9)) return -1;
+    *out = v;
+    return 0;
+}
+
 int cmd_serve(int argc, char **argv)
 {
     const char *C = "serve";
@@ -486,7 +529,30 @@ int cmd_serve(int argc, char **argv)
     }
     struct err e;
     struct serve_scenario *s = NULL;
+    const char *trace = NULL, *slo_ttft = NULL, *slo_tpot = NULL;
+    for (int i = 0; i < a.nx; i++) {
+        if (strcmp(a.xname[i], "--trace") == 0) trace = a.xval[i];
+        else if (strcmp(a.xname[i], "--slo-ttft") == 0) slo_ttft = a.xval[i];
+        else if (strcmp(a.xname[i], "--slo-tpot") == 0) slo_tpot = a.xval[i];
+    }
+    double ttft_s = 0, tpot_s = 0;
+    if (slo_ttft && seconds(slo_ttft, &ttft_s))
+        return cli_fail(C, "--slo-ttft must be a number of seconds from 1e-9 to 1e9, got '%s'",
+                        slo_ttft);
+    if (slo_tpot && seconds(slo_tpot, &tpot_s))
+        return cli_fail(C, "--slo-tpot must be a number of seconds from 1e-9 to 1e9, got '%s'",
+                        slo_tpot);
     if (serve_load(a.pos[0], &s, &e)) return cli_fail_err(&e);
+    if (slo_ttft) s->slo_ttft_s = ttft_s;
+    if (slo_tpot) s->slo_tpot_s = tpot_s;
+    if (trace && s->fleet) {
+        serve_free(s);
+        return cli_fail(C, "--trace does not apply to a fleet (fleet:) yet");
+    }
+    if (trace && serve_trace_set(s, trace, s->has_requests, &e)) {
+        serve_free(s);
+        return cli_fail_err(&e);
+    }
     if (ts_out) s->series_window_s = window;
     if (s->fleet) {
         rc = 0;

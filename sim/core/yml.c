@@ -578,6 +578,12 @@ static int read_value(const struct yml_doc *d, yml_node v, const struct key_spec
     OB_ASSERT(0 && "unhandled key type");
 }
 
+int yml_value_read(const struct yml_doc *d, yml_node v, const struct key_spec *k, void *out,
+                   struct err *e)
+{
+    return read_value(d, v, k, out, e);
+}
+
 int yml_map_read(const struct yml_doc *d, yml_node map, const char *what,
                  const struct key_spec *keys, size_t n, void *out, uint64_t *present,
                  struct err *e)

@@ -97,6 +97,11 @@ int yml_map_read(const struct yml_doc *d, yml_node map, const char *what,
                  const struct key_spec *keys, size_t n, void *out, uint64_t *present,
                  struct err *e);
 
+/* Reads the single node v as key k's value would be read (type, range) into
+ * out (at k->offset): for the items of a list of numbers. 0 or -1 with e set. */
+int yml_value_read(const struct yml_doc *d, yml_node v, const struct key_spec *k, void *out,
+                   struct err *e);
+
 /* Index of key `name` in the table, -1 if absent (for checking presence bits). */
 int yml_key_index(const struct key_spec *keys, size_t n, const char *name);
 
