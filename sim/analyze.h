@@ -11,6 +11,7 @@
 
 #include "../hw/device.h"
 #include "../models/model.h"
+#include "cp.h"
 #include "eval.h"
 #include "placement.h"
 
@@ -21,6 +22,8 @@ struct scenario {
     double context; /* decode: cached tokens L before the step */
     double tp;      /* tensor-parallel devices (>= 1); figures are per device */
     double ep;      /* expert-parallel devices (0 or 1 = none); see docs/moe.md */
+    double cp;      /* prefill: context-parallel devices (0 or 1 = none); sim/cp.h */
+    enum cp_scheme cp_scheme;
     bool has_dt_w, has_dt_kv;
     enum dtype dt_w, dt_kv; /* overrides of the model's dtypes */
     const struct profile *profile; /* implementation profile; NULL: none (models/profile.h) */
@@ -57,6 +60,11 @@ struct analysis {
     struct op_place *place;          /* graph.cap entries, for graph */
     struct place_totals place_tot, other_place_tot;
     double energy_per_token_j;       /* place_tot.energy_j / tokens in the step */
+    /* Context parallelism (scenario cp > 1, prefill): the step is the busiest
+     * device's (cp_step_shape), with the traffic ops inserted (cp_insert_ops);
+     * the KV cache holds its shard; buffers are added to the footprint. */
+    double cp;
+    struct cp_totals cp_tot;
 };
 
 /* Allocates graphs for model m and counts its parameters; the analysis is
@@ -79,6 +87,12 @@ double analysis_ttft_request_s(const struct model *m, const struct device *d,
  * way), -1 if out of memory. */
 double analysis_smallest_fit(const struct model *m, const struct device *d,
                              const struct scenario *sc, bool ep, int max);
+
+/* The smallest context parallelism, 2 to max, dividing the scenario's
+ * sequence as its scheme needs, for which the prefill fits; 0 when none does,
+ * -1 if out of memory. */
+double analysis_smallest_cp(const struct model *m, const struct device *d,
+                            const struct scenario *sc, int max);
 
 const char *phase_name(enum phase p);
 

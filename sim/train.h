@@ -18,10 +18,10 @@
 
 #include "../hw/device.h"
 #include "../models/model.h"
+#include "cp.h"
 #include "eval.h"
 
 enum recompute { RECOMPUTE_NONE, RECOMPUTE_SELECTIVE, RECOMPUTE_FULL, RECOMPUTE_COUNT };
-enum cp_scheme { CP_RING, CP_ULYSSES, CP_SCHEME_COUNT };
 enum optimizer { OPT_ADAMW, OPT_SGD, OPT_COUNT };
 
 struct train_cfg {
@@ -72,6 +72,7 @@ struct train_result {
     double params_dev;     /* parameters one device holds before ZeRO */
     double mem_weights, mem_grads, mem_optimizer, mem_activations, mem_total;
     double act_per_mb;     /* activations of one micro-batch on the stage */
+    double cp_buf_bytes;   /* context-parallel buffers of one attention layer (cp.h) */
     double mb_in_flight;   /* micro-batches whose activations are held at once: min(pp, m) */
     bool fits;
     /* traffic per device per step (bytes) */
@@ -91,7 +92,6 @@ void train_bwd_cost(const struct op *fwd, struct op_cost *out);
 double train_saved_bytes(const struct op *fwd);
 
 const char *recompute_name(enum recompute r);
-const char *cp_scheme_name(enum cp_scheme s);
 const char *optimizer_name(enum optimizer o);
 /* Optimizer-state bytes per parameter (fp32 master copy included). */
 double optimizer_bytes_per_param(enum optimizer o);

@@ -26,7 +26,8 @@ static const struct cli_opt OPTS[] = {
     {"--cp", "N", "context parallelism (default 1)"},
     {"--ep", "N", "expert parallelism (default 1)"},
     {"--dp", "N", "data parallelism (default: gpus / (tp pp cp))"},
-    {"--cp-scheme", "S", "ring (default; zig-zag balanced) or ulysses"},
+    {"--cp-scheme", "S", "ring (default; zig-zag balanced), ulysses or lightseq\n"
+                         "(docs/training.md)"},
     {"--recompute", "R", "none (default), selective (attention core) or full"},
     {"--zero", "Z", "ZeRO stage 0 (default), 1, 2 or 3"},
     {"--optimizer", "O", "adamw (default) or sgd (with momentum)"},
@@ -134,6 +135,9 @@ static void print_table(const struct model *m, const struct device *d, const str
     printf("  activations         %s (%s per micro-batch x %g in flight)\n",
            fmt_bin(b1, sizeof b1, r->mem_activations),
            fmt_bin(b2, sizeof b2, r->act_per_mb), r->mb_in_flight);
+    if (c->cp > 1)
+        printf("  cp buffers          %s (%s, one attention layer)\n",
+               fmt_bin(b1, sizeof b1, r->cp_buf_bytes), cp_scheme_name(c->cp_scheme));
     printf("  total               %s of %s: %s\n", fmt_bin(b1, sizeof b1, r->mem_total),
            fmt_bin(b2, sizeof b2, d->mem_capacity_bytes), r->fits ? "fits" : "DOES NOT FIT");
 }
@@ -160,8 +164,10 @@ static void print_json(const struct model *m, const struct device *d, const stru
            r->bubble_frac, r->tokens_per_s, r->model_flops_per_token, r->hw_flops_per_token,
            r->mfu);
     printf(" \"memory_bytes\": {\"weights\": %.17g, \"gradients\": %.17g, \"optimizer\": %.17g, "
-           "\"activations\": %.17g, \"total\": %.17g, \"capacity\": %.17g, \"fits\": %s},\n",
-           r->mem_weights, r->mem_grads, r->mem_optimizer, r->mem_activations, r->mem_total,
+           "\"activations\": %.17g, \"cp_buffers\": %.17g, \"total\": %.17g, \"capacity\": %.17g, "
+           "\"fits\": %s},\n",
+           r->mem_weights, r->mem_grads, r->mem_optimizer, r->mem_activations, r->cp_buf_bytes,
+           r->mem_total,
            d->mem_capacity_bytes, r->fits ? "true" : "false");
     printf(" \"network_bytes_per_step\": {\"tp_ep\": %.17g, \"cp\": %.17g, \"pp\": %.17g, "
            "\"dp\": %.17g},\n",
@@ -213,7 +219,7 @@ int cmd_train(int argc, char **argv)
         return rc;
     c.zero = (int)zero;
     int v = 0;
-    if ((rc = pick(C, "--cp-scheme", x[6], (const char *const[]){"ring", "ulysses"}, 2, &v)))
+    if ((rc = pick(C, "--cp-scheme", x[6], (const char *const[]){"ring", "ulysses", "lightseq"}, 3, &v)))
         return rc;
     c.cp_scheme = (enum cp_scheme)v;
     v = 0;
