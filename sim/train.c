@@ -189,6 +189,12 @@ static void push(struct train_result *r, const struct op *f, const struct device
     t->t_fwd_s = eval_op(&t->fwd, d, &ev);
     t->t_bwd_s = eval_op(&t->bwd, d, &ev);
     t->saved_bytes = train_saved_bytes(f);
+    if (c->cp > 1 && f->kind == OP_ATTENTION) {
+        /* context parallel: a device keeps its own tokens' K and V; the other
+         * chunks pass through again in backward (cp.h) */
+        const struct attn_shape *a = &f->shape.attn;
+        t->saved_bytes += a->b * a->sq * a->kv_width * dtype_bytes(f->dt_act) - f->cost.bytes_kv;
+    }
     t->recomputed = f->group >= 0 && (rc == RECOMPUTE_FULL ||
                                       (rc == RECOMPUTE_SELECTIVE &&
                                        (f->kind == OP_ATTENTION || f->kind == OP_SOFTMAX)));
