@@ -20,7 +20,8 @@ int cp_scheme_parse(const char *s, enum cp_scheme *out)
     return -1;
 }
 
-/* LightSeq's schedule (Li et al. 2023, sec. 3.1, load-balanced scheduling):
+/* LightSeq's schedule (Li et al. 2023, arXiv 2310.03294, "load-balanced scheduling"; the step
+ * count and the transfers as in the authors' reference code):
  * device j holds the contiguous chunk j; block (j, i), i < j, is computed by
  * j with i's K and V when j - i <= floor(cp/2) ("local"), else by the idle
  * device i with j's queries ("helped"). The last device j = cp - 1 has the

@@ -199,7 +199,7 @@ static void push(struct train_result *r, const struct op *f, const struct device
                                       (rc == RECOMPUTE_SELECTIVE &&
                                        (f->kind == OP_ATTENTION || f->kind == OP_SOFTMAX)));
     /* LightSeq's rematerialization-aware checkpointing (Li et al. 2023,
-     * sec. 3.3): with full recomputation the checkpoint sits at the attention's
+     * arXiv 2310.03294): with full recomputation the checkpoint sits at the attention's
      * output, so the attention forward is not run again */
     if (rc == RECOMPUTE_FULL && c->cp_scheme == CP_LIGHTSEQ && c->cp > 1 &&
         f->kind == OP_ATTENTION)

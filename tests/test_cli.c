@@ -261,6 +261,8 @@ static void test_cli_output_documented(void **state)
     snprintf(args, sizeof args, "%s --format json", an);
     json_documented(args);
     json_documented("analyze mixtral --hw h100 --phase prefill --seq 512 --ep 2 --format json");
+    json_documented("analyze llama-3-8b --hw h100 --phase prefill --seq 64k --cp 4 --cp-scheme "
+                    "lightseq --format json");
     json_documented("analyze llama-3-8b --hw duplex-h100 --phase decode --context 4096 --format json");
     json_documented("compare llama-3-8b mixtral --hw h100 --phase decode --context 1k --format json");
     json_documented("analyze llama-3-8b --hw h100 --phase decode --context 64 --profile hf "

@@ -182,7 +182,7 @@ static void test_analyze_prefill(void **state)
 
 /* train with LightSeq: per micro-batch 2 layers x (6656 + 10496) = 34304 B;
  * with full recomputation the attention forward is not rerun (checkpoint at
- * its output, Li et al. 2023 sec. 3.3): it keeps O (16 tokens x 64 x 2 B =
+ * its output, Li et al. 2023, rematerialization-aware checkpointing): it keeps O (16 tokens x 64 x 2 B =
  * 2048) and the log-sum-exp (16 x 4 heads x 4 B = 256) per layer. */
 static void test_train_lightseq(void **state)
 {
