@@ -145,6 +145,12 @@ int train_check(const struct model *m, const struct train_cfg *c, char *msg, siz
         return snprintf(msg, n, "pp %g is larger than the model's %lld layers", c->pp,
                         (long long)m->layers),
                -1;
+    if (c->pp_virtual > 1 && (c->pp < 2 || c->pp * c->pp_virtual > (double)m->layers))
+        return snprintf(msg, n,
+                        "--pp-virtual %g needs pp > 1 and at least pp x V = %g layers (the "
+                        "model has %lld)",
+                        c->pp_virtual, c->pp * c->pp_virtual, (long long)m->layers),
+               -1;
     if (cp_check_seq(c->cp_scheme, c->seq, c->cp, msg, n)) return -1;
     const double seqs = c->global_tokens / c->seq;
     if (fmod(c->global_tokens, c->seq) != 0)
@@ -316,16 +322,18 @@ int train_run(const struct model *m, const struct device *d, const struct train_
 
     /* Pipeline (1F1B, Narayanan et al. 2021): m micro-batches, bubble of
      * pp - 1 stage times; each boundary sends the activations forward and
-     * their gradients back. */
+     * their gradients back. Interleaved 1F1B with V virtual stages per device
+     * (sec. 2.2.2): bubble (pp - 1)/V stage times, V times the sends. */
+    const double V = c->pp_virtual >= 1 ? c->pp_virtual : 1.0;
     r->micro_batches = c->global_tokens / (c->seq * c->dp * c->micro_batch);
     if (c->pp > 1) {
-        const double bytes = 2.0 * t * h * ab;
+        const double bytes = 2.0 * t * h * ab * V;
         r->t_pp_p2p_s = bytes / net_bw;
         r->net_pp_bytes = bytes * r->micro_batches;
     }
     r->t_stage_s = r->t_fwd_s + r->t_recompute_s + r->t_bwd_s + r->t_cp_s + r->t_pp_p2p_s;
-    r->bubble_frac = (c->pp - 1.0) / r->micro_batches;
-    r->t_pipeline_s = (r->micro_batches + c->pp - 1.0) * r->t_stage_s;
+    r->bubble_frac = (c->pp - 1.0) / (V * r->micro_batches);
+    r->t_pipeline_s = (r->micro_batches + (c->pp - 1.0) / V) * r->t_stage_s;
     r->net_tp_bytes = net_graph * r->micro_batches;
     r->net_cp_bytes *= r->micro_batches;
 

@@ -29,6 +29,7 @@ struct train_cfg {
     double seq;           /* tokens per sequence S */
     double global_tokens; /* tokens per optimizer step (global batch) */
     double micro_batch;   /* sequences per micro-batch (per data-parallel replica) */
+    double pp_virtual; /* interleaved 1F1B: virtual stages per device (0 or 1 = plain 1F1B) */
     double tp, pp, dp, cp, ep; /* ep divides dp * tp... here: experts split over ep <= dp */
     enum recompute recompute;
     int zero; /* 0..3 */
@@ -59,8 +60,8 @@ struct train_result {
     double t_cp_s;         /* context-parallel traffic not hidden behind attention */
     double t_pp_p2p_s;     /* stage-boundary sends (activations forward, gradients back) */
     double t_stage_s;      /* one micro-batch through the stage: fwd + recompute + bwd + sends */
-    double bubble_frac;    /* (pp - 1) / m (1F1B; Narayanan et al. 2021) */
-    double t_pipeline_s;   /* (m + pp - 1) * t_stage */
+    double bubble_frac;    /* (pp - 1) / (V m) (1F1B, interleaved: V; Narayanan et al. 2021) */
+    double t_pipeline_s;   /* (m + (pp - 1)/V) * t_stage */
     double t_dp_s;         /* gradient (and ZeRO-3 parameter) traffic, not overlapped */
     double t_optimizer_s;  /* optimizer update: reads and writes its states once */
     double step_time_s;
