@@ -250,6 +250,18 @@ static void test_cli(void **state)
         {"analyze mixtral --hw h100 --phase prefill --seq 1000 --cp 2 --ep 2", "--cp with --ep"},
         {"train llama-3-8b --hw h100 --gpus 4 --seq 4k --global-batch 4k --cp 4 --cp-scheme x",
          "--cp-scheme 'x'"},
+        /* 32 layers: pp 4 x 9 virtual stages = 36 chunks is too many */
+        {"train llama-3-8b --hw h100 --gpus 4 --seq 4k --global-batch 16k --pp 4 "
+         "--pp-virtual 9",
+         "at least pp x V = 36 layers"},
+        {"train llama-3-8b --hw h100 --gpus 4 --seq 4k --global-batch 16k --pp 4 "
+         "--pp-virtual 0",
+         "--pp-virtual '0'"},
+        {"train llama-3-8b --hw h100 --gpus 4 --seq 4k --global-batch 16k --pp-virtual 2",
+         "needs pp > 1"},
+        {"train llama-3-8b --hw h100 --gpus 3 --seq 4097 --global-batch 4097 --cp 3 "
+         "--cp-scheme lightseq",
+         "cp 3 does not divide the sequence length 4097"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(tu_run(bad[i][0], out, sizeof out, err, sizeof err), 2);
