@@ -10,8 +10,12 @@ const char *phase_name(enum phase p) { return p == PHASE_PREFILL ? "prefill" : "
 int analysis_init(struct analysis *a, const struct model *m)
 {
     memset(a, 0, sizeof *a);
-    /* room for the context-parallel traffic ops: two per attention op */
-    int cap = 3 * model_max_ops(m);
+    /* room for the context-parallel traffic ops, two per attention op
+     * (cp_insert_ops): model_max_ops counts PROF_MAX_KERNELS slots per op a
+     * block can lower to, so a quarter more holds two for each of them with
+     * up to 6 attention kernels per op */
+    const int base = model_max_ops(m);
+    int cap = base + base / 4 + 8;
     if (graph_init(&a->graph, cap) || graph_init(&a->other, cap)) goto fail;
     a->per_op = calloc((size_t)cap, sizeof *a->per_op);
     a->place = calloc((size_t)cap, sizeof *a->place);

@@ -169,6 +169,9 @@ void cp_insert_ops(struct graph *g, enum cp_scheme s, double cp, double seq,
     t->kv_factor = 1;
     if (cp <= 1) return;
     double kv_all = 0, kv_held = 0;
+    int n_attn = 0;
+    for (int i = 0; i < g->n; i++) n_attn += g->ops[i].kind == OP_ATTENTION;
+    OB_ASSERT(g->n + 2 * n_attn + 1 <= g->cap); /* analysis_init reserves the room */
     for (int i = g->n - 1; i >= 0; i--) {
         if (g->ops[i].kind != OP_ATTENTION) continue;
         const struct op at = g->ops[i];
