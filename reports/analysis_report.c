@@ -6,6 +6,7 @@
 #include "analysis_report.h"
 
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 #include "../models/profile.h"
@@ -32,7 +33,7 @@ static void header(FILE *out, const struct analysis_view *v)
     fprintf(out, "model     %s (%s)\n", v->m->name, v->m->file);
     fprintf(out, "device    %s (%s)\n", v->d->name, v->d->file);
     if (v->sc->phase == PHASE_PREFILL)
-        fprintf(out, "scenario  prefill, batch %.0f, prompt %.0f tokens", st->batch, st->q_len);
+        fprintf(out, "scenario  prefill, batch %.0f, prompt %.0f tokens", st->batch, v->sc->seq);
     else
         fprintf(out, "scenario  decode, batch %.0f, context %.0f (+1 new token)", st->batch,
                 st->ctx_prior);
@@ -57,6 +58,11 @@ static void header(FILE *out, const struct analysis_view *v)
         fprintf(out, "parallel  tensor-parallel over %.0f devices: ops, step totals and memory "
                      "are per device\n",
                 st->tp);
+    if (a->cp > 1)
+        fprintf(out, "parallel  context-parallel over %.0f devices (%s): each holds %.0f tokens of "
+                     "every sequence; ops, step totals and memory are the busiest device's "
+                     "(docs/training.md)\n",
+                a->cp, cp_scheme_name(v->sc->cp_scheme), v->sc->seq / a->cp);
     if (st->ep > 1 && st->tp <= 1)
         fprintf(out, "parallel  expert-parallel over %.0f devices, each with its own batch and "
                      "1/%.0f of the routed experts: figures are the busiest device's "
@@ -233,6 +239,42 @@ static void report_pipeline(FILE *out, const struct analysis_view *v)
             fmt_time(b[0], B64, p->t_decode_s), p->m, p->slowest_decode, 100.0 * p->busy_decode);
 }
 
+/* Context parallelism (prefill): the busiest device's share and traffic. */
+static void cp_section(FILE *out, const struct analysis_view *v)
+{
+    const struct analysis *a = v->a;
+    const enum cp_scheme s = v->sc->cp_scheme;
+    const double S = v->sc->seq, c = S / a->cp;
+    char b[3][B64];
+    static const char *const HOW[CP_SCHEME_COUNT] = {
+        [CP_RING] = "K and V of the other chunks pass around the ring, overlapped with the "
+                    "attention",
+        [CP_ULYSSES] = "all-to-alls of q, k, v before and o after the attention, not overlapped",
+        [CP_LIGHTSEQ] = "K and V to later devices, queries to idle ones and partial outputs "
+                        "back, overlapped with the attention"};
+    fprintf(out, "Context parallel (%s over %.0f devices)\n", cp_scheme_name(s), a->cp);
+    if (s == CP_RING)
+        fprintf(out, "  tokens per device   %.0f (zig-zag: two chunks of %.0f, one from each end)\n",
+                c, c / 2.0);
+    else if (s == CP_LIGHTSEQ)
+        fprintf(out, "  tokens per device   %.0f (one contiguous chunk; %.0f schedule steps)\n", c,
+                floor(a->cp / 2.0) + 1.0);
+    else
+        fprintf(out, "  tokens per device   %.0f (attention: all %.0f tokens, 1/%.0f of the heads)\n",
+                c, S, a->cp);
+    const double causal = S * (S + 1.0) / 2.0;
+    fprintf(out, "  attention pairs     %s per head and sequence on the busiest device (%.2f%% of "
+                 "the causal %s; even split %.2f%%)\n",
+            fmt_si(b[0], B64, a->cp_tot.attn_pairs, ""), 100.0 * a->cp_tot.attn_pairs / causal,
+            fmt_si(b[1], B64, causal, ""), 100.0 / a->cp);
+    fprintf(out, "  traffic per device  %s (%s)\n", fmt_si(b[0], B64, a->cp_tot.traffic_bytes, "B"),
+            HOW[s]);
+    fprintf(out, "  exposed             %s of network time not hidden behind compute\n",
+            fmt_time(b[0], B64, a->cp_tot.exposed_s));
+    fprintf(out, "  buffers             %s (one attention layer's transfers in flight)\n",
+            fmt_bin(b[2], B64, a->cp_tot.buf_bytes));
+}
+
 void report_analysis_table(FILE *out, const struct analysis_view *v, bool per_op)
 {
     const struct analysis *a = v->a;
@@ -278,6 +320,7 @@ void report_analysis_table(FILE *out, const struct analysis_view *v, bool per_op
                 fmt_si(b[0], B64, t->cost.bytes_net, "B"),
                 fmt_time(b[1], B64, t->time_bound_s[BOUND_NETWORK]));
     if (a->placed) report_pim_summary(out, v);
+    if (a->cp > 1) cp_section(out, v);
     fprintf(out, "Memory on %s\n", v->d->name);
     /* windowed layers cache fewer than ctx_tokens: say so when it applies */
     const double uncapped =
@@ -291,7 +334,12 @@ void report_analysis_table(FILE *out, const struct analysis_view *v, bool per_op
         fprintf(out, "  KV cache            %s (%.0f x %.0f tokens%s)\n",
                 fmt_bin(b[0], B64, a->kv_cache_bytes), a->step.batch, a->ctx_tokens,
                 a->kv_cache_bytes < uncapped ? "; windowed layers hold fewer" : "");
-    fprintf(out, "  activations         %s (largest op)\n", fmt_bin(b[0], B64, a->act_bytes));
+    if (a->cp > 1)
+        fprintf(out, "  activations         %s (largest op %s + context-parallel buffers %s)\n",
+                fmt_bin(b[0], B64, a->act_bytes), fmt_bin(b[1], B64, t->act_peak_bytes),
+                fmt_bin(b[2], B64, a->cp_tot.buf_bytes));
+    else
+        fprintf(out, "  activations         %s (largest op)\n", fmt_bin(b[0], B64, a->act_bytes));
     fprintf(out, "  footprint           %s of %s: %s\n", fmt_bin(b[0], B64, a->memory_bytes),
             fmt_bin(b[1], B64, v->d->mem_capacity_bytes), a->fits ? "fits" : "DOES NOT FIT");
     fprintf(out, "  largest batch       %.0f at this length\n", a->max_batch);
@@ -306,9 +354,14 @@ void report_analysis_table(FILE *out, const struct analysis_view *v, bool per_op
                 v->has_ttft_request ? "batch prefill      " : "time to first token",
                 fmt_time(b[0], B64, a->ttft_s), v->sc->batch, plen,
                 v->has_ttft_request ? " together: each of these requests waits this long" : "");
-    fprintf(out, "  time per out token  %s (decode at context %.0f)\n",
-            fmt_time(b[0], B64, a->tpot_s),
-            v->sc->phase == PHASE_PREFILL ? v->sc->seq : v->sc->context);
+    if (a->cp > 1)
+        fprintf(out, "  time per out token  %s (decode at context %.0f: each device attends its "
+                       "%.0f keys)\n",
+                fmt_time(b[0], B64, a->tpot_s), v->sc->seq, v->sc->seq / a->cp);
+    else
+        fprintf(out, "  time per out token  %s (decode at context %.0f)\n",
+                fmt_time(b[0], B64, a->tpot_s),
+                v->sc->phase == PHASE_PREFILL ? v->sc->seq : v->sc->context);
     const char *what = v->sc->phase == PHASE_PREFILL ? "prompt tokens processed" : "tokens generated";
     if (!a->fits)
         fprintf(out, "  tokens per second   n/a (does not fit in memory)\n");
@@ -352,7 +405,8 @@ static const char *const TOTAL_COLS =
     "active_params,weight_bytes,kv_cache_bytes_per_token,flops,matmul_flops,vector_flops,bytes,"
     "bytes_weights,bytes_activations,bytes_kv_cache,bytes_written,intensity,time_s,"
     "kv_cache_bytes,activation_bytes,memory_bytes,fits,max_batch,ttft_s,tpot_s,tokens_per_s,tp,"
-    "device_weight_bytes,device_kv_cache_bytes_per_token,bytes_interconnect,ep";
+    "device_weight_bytes,device_kv_cache_bytes_per_token,bytes_interconnect,ep,cp,cp_scheme,"
+    "cp_traffic_bytes,cp_exposed_s,cp_buffer_bytes";
 
 static void csv_str(FILE *out, const char *s)
 {
@@ -428,7 +482,11 @@ void report_analysis_csv(FILE *out, const struct analysis_view *v, bool per_op)
     fprintf(out, "%s,", X(a->weight_bytes_dev));
     fprintf(out, "%s,", X(a->kv_bytes_per_token_dev));
     fprintf(out, "%s,", X(t->cost.bytes_net));
-    fprintf(out, "%s", X(a->step.ep));
+    fprintf(out, "%s,", X(a->step.ep));
+    fprintf(out, "%s,%s,", X(a->cp), cp_scheme_name(v->sc->cp_scheme));
+    fprintf(out, "%s,", X(a->cp_tot.traffic_bytes));
+    fprintf(out, "%s,", X(a->cp_tot.exposed_s));
+    fprintf(out, "%s", X(a->cp_tot.buf_bytes));
     if (v->sc->profile) {
         fputc(',', out);
         csv_str(out, profile_name(v->sc->profile));
@@ -487,6 +545,8 @@ void report_analysis_json(FILE *out, const struct analysis_view *v)
     jnum(out, "tp", a->step.tp, true);
     jnum(out, "ep", a->step.ep, true);
     if (a->step.attn_dp > 1) jnum(out, "attn_dp", a->step.attn_dp, true);
+    jnum(out, "cp", a->cp, true);
+    jstr(out, "cp_scheme", cp_scheme_name(v->sc->cp_scheme), true);
     jstr(out, "weight_dtype", dtype_name(a->step.dt_w), true);
     jstr(out, "activation_dtype", dtype_name(a->step.dt_act), true);
     jstr(out, "gemm_dtype",
@@ -527,6 +587,10 @@ void report_analysis_json(FILE *out, const struct analysis_view *v)
     jnum(out, "kernels", t->kernels, true);
     jnum(out, "kv_cache_bytes", a->kv_cache_bytes, true);
     jnum(out, "activation_bytes", a->act_bytes, true);
+    jnum(out, "cp_traffic_bytes", a->cp_tot.traffic_bytes, true);
+    jnum(out, "cp_exposed_s", a->cp_tot.exposed_s, true);
+    jnum(out, "cp_buffer_bytes", a->cp_tot.buf_bytes, true);
+    jnum(out, "cp_attention_pairs", a->cp_tot.attn_pairs, true);
     jnum(out, "memory_bytes", a->memory_bytes, true);
     fprintf(out, "\"fits\": %s, ", a->fits ? "true" : "false");
     jnum(out, "max_batch", a->max_batch, true);

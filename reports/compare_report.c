@@ -31,6 +31,48 @@ void compare_row_fill(struct compare_row *r, const char *design, const struct an
     r->fits = a->fits;
 }
 
+void compare_train_cfg(const struct scenario *sc, struct train_cfg *c)
+{
+    const double len = sc->phase == PHASE_PREFILL ? sc->seq : sc->context;
+    *c = (struct train_cfg){.gpus = COMPARE_TRAIN_GPUS, .seq = len,
+                            .global_tokens = COMPARE_TRAIN_GPUS * len, .micro_batch = 1,
+                            .tp = 1, .pp = 1, .dp = COMPARE_TRAIN_GPUS, .cp = 1, .ep = 1,
+                            .recompute = RECOMPUTE_SELECTIVE, .zero = 3, .opt = OPT_ADAMW,
+                            .cp_scheme = CP_RING, .dt = DT_BF16};
+}
+
+int compare_row_train(struct compare_row *r, const struct model *m, const struct device *d,
+                      const struct scenario *sc)
+{
+    struct train_cfg c;
+    compare_train_cfg(sc, &c);
+    char msg[256];
+    r->has_train = false;
+    if (c.seq < 1 || train_check(m, &c, msg, sizeof msg)) return 0; /* n/a */
+    struct train_result t;
+    if (train_run(m, d, &c, &t)) return -1;
+    r->has_train = true;
+    r->train_fits = t.fits;
+    r->train_flops_per_token = t.model_flops_per_token;
+    r->train_step_s = t.step_time_s;
+    r->train_tokens_per_s = t.tokens_per_s;
+    r->train_memory_bytes = t.mem_total;
+    r->train_mfu = t.mfu;
+    train_free(&t);
+    return 0;
+}
+
+static void train_line(char *buf, size_t n, const struct device *d, const struct scenario *sc)
+{
+    struct train_cfg c;
+    compare_train_cfg(sc, &c);
+    snprintf(buf, n,
+             "training columns: %g x %s, ZeRO-%d data parallel (dp %g), %g sequences of %.0f "
+             "tokens per step (micro-batch 1), %s recompute, %s, %s",
+             c.gpus, d->name, c.zero, c.dp, c.gpus, c.seq, recompute_name(c.recompute),
+             optimizer_name(c.opt), dtype_name(c.dt));
+}
+
 /* a / b; undefined (NaN) when the first design's figure is 0 (e.g. a KV-cache
  * ratio against a design that has no KV cache): tables print n/a, csv leaves
  * the field empty, json writes null. */
@@ -57,7 +99,8 @@ static void table(FILE *out, const char *title, const struct compare_block *bloc
     static const char *const hdr[] = {"design",       "params",    "KV/token", "prefill FLOPs",
                                       "decode FLOPs", "dec Op/B",  "TTFT",     "TPOT",
                                       "memory",       "max batch", "KV x",     "TTFT x",
-                                      "TPOT x"};
+                                      "TPOT x",       "train FLOP/tok", "train step",
+                                      "train mem"};
     char b[8][B64], line[1024];
     if (title && *title) fprintf(out, "%s\n\n", title);
     for (int bi = 0; bi < nb; bi++) {
@@ -66,8 +109,10 @@ static void table(FILE *out, const char *title, const struct compare_block *bloc
         char desc[512];
         device_describe(bl->d, desc, sizeof desc);
         fprintf(out, "%s\nkernels: %s\n", line, desc);
+        train_line(line, sizeof line, bl->d, bl->sc);
+        fprintf(out, "%s\n", line);
         struct table t;
-        table_init(&t, 13, hdr, "lrrrrrrrrrrrr");
+        table_init(&t, 16, hdr, "lrrrrrrrrrrrrrrr");
         const struct compare_row *f = &bl->rows[0];
         for (int i = 0; i < bl->n; i++) {
             const struct compare_row *r = &bl->rows[i];
@@ -87,13 +132,23 @@ static void table(FILE *out, const char *title, const struct compare_block *bloc
             for (int k = 0; k < 3; k++)
                 if (isnan(q[k])) table_cell(&t, 10 + k, "n/a");
                 else table_cell(&t, 10 + k, "%.3g", q[k]);
+            if (!r->has_train) {
+                for (int k = 13; k < 16; k++) table_cell(&t, k, "n/a");
+                continue;
+            }
+            table_cell(&t, 13, "%s", fmt_si(b[0], B64, r->train_flops_per_token, ""));
+            table_cell(&t, 14, "%s", fmt_time(b[1], B64, r->train_step_s));
+            table_cell(&t, 15, "%s%s", fmt_bin(b[2], B64, r->train_memory_bytes),
+                       r->train_fits ? "" : " !");
         }
         table_print(&t, out);
         table_free(&t);
         fputc('\n', out);
     }
     fprintf(out, "Ratios are against the first design. '!' marks a memory footprint that does "
-                 "not fit the device.\n");
+                 "not fit the device. Training: model FLOPs per token (matmul, forward + "
+                 "backward), step time and memory per device of one step at the setting "
+                 "above (opbound train; docs/training.md).\n");
 }
 
 /* Exact number into a caller buffer (csv/json). */
@@ -122,7 +177,9 @@ static void csv(FILE *out, const struct compare_block *blocks, int n_blocks)
     fprintf(out, "hw,phase,batch,seq,context,tp,design,params,active_params,"
                  "kv_cache_bytes_per_token,device_kv_cache_bytes_per_token,prefill_flops,"
                  "decode_flops,prefill_intensity,decode_intensity,ttft_s,tpot_s,memory_bytes,"
-                 "fits,max_batch,kv_ratio,ttft_ratio,tpot_ratio,ep%s\n",
+                 "fits,max_batch,kv_ratio,ttft_ratio,tpot_ratio,ep,train_gpus,train_seq,"
+                 "train_flops_per_token,train_step_s,train_tokens_per_s,train_memory_bytes,"
+                 "train_fits,train_mfu%s\n",
             any_profile ? ",profile" : "");
     for (int bi = 0; bi < n_blocks; bi++) {
         const struct compare_block *bl = &blocks[bi];
@@ -148,6 +205,20 @@ static void csv(FILE *out, const struct compare_block *blocks, int n_blocks)
                                  ratio(r->ttft_s, f->ttft_s), ratio(r->tpot_s, f->tpot_s)};
             for (int k = 0; k < 3; k++) fprintf(out, ",%s", isnan(q[k]) ? "" : X(q[k]));
             fprintf(out, ",%s", X(sc->ep >= 1 ? sc->ep : 1));
+            struct train_cfg tc;
+            compare_train_cfg(sc, &tc);
+            fprintf(out, ",%s", X(tc.gpus));
+            fprintf(out, ",%s", X(tc.seq));
+            if (r->has_train) {
+                fprintf(out, ",%s", X(r->train_flops_per_token));
+                fprintf(out, ",%s", X(r->train_step_s));
+                fprintf(out, ",%s", X(r->train_tokens_per_s));
+                fprintf(out, ",%s", X(r->train_memory_bytes));
+                fprintf(out, ",%s", r->train_fits ? "true" : "false");
+                fprintf(out, ",%s", X(r->train_mfu));
+            } else {
+                fprintf(out, ",,,,,,");
+            }
             if (any_profile) {
                 fputc(',', out);
                 if (sc->profile) csv_text(out, profile_name(sc->profile));
@@ -184,6 +255,17 @@ static void json(FILE *out, const char *title, const struct compare_block *block
             fprintf(out, "\"profile\": ");
             fmt_json_str(out, profile_name(sc->profile));
         }
+        struct train_cfg tc;
+        compare_train_cfg(sc, &tc);
+        fprintf(out, "},\n     \"training\": {");
+        jkey(out, "gpus", tc.gpus, true);
+        jkey(out, "dp", tc.dp, true);
+        jkey(out, "zero", tc.zero, true);
+        jkey(out, "seq", tc.seq, true);
+        jkey(out, "global_batch_tokens", tc.global_tokens, true);
+        jkey(out, "micro_batch", tc.micro_batch, true);
+        fprintf(out, "\"recompute\": \"%s\", \"optimizer\": \"%s\", \"dtype\": \"%s\"",
+                recompute_name(tc.recompute), optimizer_name(tc.opt), dtype_name(tc.dt));
         fprintf(out, "},\n     \"rows\": [");
         for (int i = 0; i < bl->n; i++) {
             const struct compare_row *r = &bl->rows[i];
@@ -205,7 +287,15 @@ static void json(FILE *out, const char *title, const struct compare_block *block
             jkey(out, "max_batch", r->max_batch, true);
             jkey(out, "kv_ratio", ratio(r->kv_bytes_per_token, f->kv_bytes_per_token), true);
             jkey(out, "ttft_ratio", ratio(r->ttft_s, f->ttft_s), true);
-            jkey(out, "tpot_ratio", ratio(r->tpot_s, f->tpot_s), false);
+            jkey(out, "tpot_ratio", ratio(r->tpot_s, f->tpot_s), true);
+            const double na = NAN;
+            jkey(out, "train_flops_per_token", r->has_train ? r->train_flops_per_token : na, true);
+            jkey(out, "train_step_s", r->has_train ? r->train_step_s : na, true);
+            jkey(out, "train_tokens_per_s", r->has_train ? r->train_tokens_per_s : na, true);
+            jkey(out, "train_memory_bytes", r->has_train ? r->train_memory_bytes : na, true);
+            jkey(out, "train_mfu", r->has_train ? r->train_mfu : na, true);
+            fprintf(out, "\"train_fits\": %s", !r->has_train ? "null"
+                                               : r->train_fits ? "true" : "false");
             fputc('}', out);
         }
         fprintf(out, "\n     ]}");

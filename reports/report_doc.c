@@ -324,12 +324,22 @@ void doc_compare_table(struct doc *d, const struct compare_block *b)
     static const char *const HDR[] = {"design",       "params",    "KV/token", "prefill FLOPs",
                                       "decode FLOPs", "dec Op/B",  "TTFT",     "TPOT",
                                       "memory",       "max batch", "KV x",     "TTFT x",
-                                      "TPOT x"};
+                                      "TPOT x",       "train FLOP/tok", "train step",
+                                      "train mem"};
     enum { NC = sizeof HDR / sizeof HDR[0] };
+    struct train_cfg tc;
+    compare_train_cfg(b->sc, &tc);
+    doc_para(d,
+             "Training columns: one step on %g x %s, ZeRO-%d data parallel (dp %g), %g "
+             "sequences of %.0f tokens (micro-batch 1), %s recompute, %s, %s: model FLOPs per "
+             "token (matmul, forward + backward), step time, memory per device "
+             "(docs/training.md).",
+             tc.gpus, b->d->name, tc.zero, tc.dp, tc.gpus, tc.seq, recompute_name(tc.recompute),
+             optimizer_name(tc.opt), dtype_name(tc.dt));
     char c[NC][64];
     const char *cells[NC];
     for (int i = 0; i < NC; i++) cells[i] = c[i];
-    doc_table_begin(d, NC, HDR, "lrrrrrrrrrrrr");
+    doc_table_begin(d, NC, HDR, "lrrrrrrrrrrrrrrr");
     const struct compare_row *f = &b->rows[0];
     for (int i = 0; i < b->n; i++) {
         const struct compare_row *r = &b->rows[i];
@@ -347,6 +357,14 @@ void doc_compare_table(struct doc *d, const struct compare_block *b)
         snprintf(c[10], 64, "%.3g", ratio(r->kv_bytes_per_token, f->kv_bytes_per_token));
         snprintf(c[11], 64, "%.3g", ratio(r->ttft_s, f->ttft_s));
         snprintf(c[12], 64, "%.3g", ratio(r->tpot_s, f->tpot_s));
+        if (r->has_train) {
+            fmt_si(c[13], 64, r->train_flops_per_token, "");
+            fmt_time(c[14], 64, r->train_step_s);
+            fmt_bin(c[15], 48, r->train_memory_bytes);
+            if (!r->train_fits) strcat(c[15], " !");
+        } else {
+            for (int k = 13; k < 16; k++) snprintf(c[k], 64, "n/a");
+        }
         doc_table_row(d, cells);
     }
     doc_table_end(d);

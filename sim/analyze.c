@@ -12,7 +12,12 @@ const char *phase_name(enum phase p) { return p == PHASE_PREFILL ? "prefill" : "
 int analysis_init(struct analysis *a, const struct model *m)
 {
     memset(a, 0, sizeof *a);
-    int cap = model_max_ops(m);
+    /* room for the context-parallel traffic ops, two per attention op
+     * (cp_insert_ops): model_max_ops counts PROF_MAX_KERNELS slots per op a
+     * block can lower to, so a quarter more holds two for each of them with
+     * up to 6 attention kernels per op */
+    const int base = model_max_ops(m);
+    int cap = base + base / 4 + 8;
     if (graph_init(&a->graph, cap) || graph_init(&a->other, cap)) goto fail;
     a->per_op = calloc((size_t)cap, sizeof *a->per_op);
     a->other_per_op = calloc((size_t)cap, sizeof *a->other_per_op);
@@ -46,6 +51,12 @@ static void set_step(struct step *st, enum phase ph, double batch, double len,
     st->batch = batch;
     st->q_len = ph == PHASE_PREFILL ? len : 1.0;
     st->ctx_prior = ph == PHASE_PREFILL ? 0.0 : len;
+    if (sc->cp > 1) {
+        /* context parallel (prefill): the busiest device's share; the decode
+         * after it attends the device's shard of S/cp keys (docs/training.md) */
+        if (ph == PHASE_PREFILL) cp_step_shape(sc->cp_scheme, len, sc->cp, &st->q_len, &st->ctx_prior);
+        else st->ctx_prior = len / sc->cp;
+    }
     st->tp = sc->tp >= 1 ? sc->tp : 1;
     st->ep = sc->ep >= 1 ? sc->ep : 1;
     st->dt_w = sc->has_dt_w ? sc->dt_w : m->dt_w;
@@ -164,6 +175,8 @@ void analysis_run(struct analysis *a, const struct model *m, const struct device
     set_step(&a->step, sc->phase, b, len, m, sc);
     set_step(&a->other_step, other, b, len, m, sc);
     model_lower(m, &a->step, &a->graph);
+    a->cp = sc->cp > 1 && sc->phase == PHASE_PREFILL ? sc->cp : 1;
+    cp_insert_ops(&a->graph, sc->cp_scheme, a->cp, a->step.tp, len, d, &a->cp_tot);
     eval_graph(&a->graph, d, a->per_op, &a->tot);
     a->placed = d->has_pim || d->has_energy;
     if (a->placed) {
@@ -177,6 +190,10 @@ void analysis_run(struct analysis *a, const struct model *m, const struct device
         memset(&a->other_place_tot, 0, sizeof a->other_place_tot);
     } else {
         model_lower(m, &a->other_step, &a->other);
+        if (other == PHASE_PREFILL && sc->cp > 1) {
+            struct cp_totals ot;
+            cp_insert_ops(&a->other, sc->cp_scheme, sc->cp, a->other_step.tp, len, d, &ot);
+        }
         eval_graph(&a->other, d, a->piped ? a->other_per_op : NULL, &a->other_tot);
         if (a->placed) {
             placement_graph(&a->other, d, PLACE_AUTO, NULL, &a->other_place_tot);
@@ -209,12 +226,14 @@ void analysis_run(struct analysis *a, const struct model *m, const struct device
     a->state_bytes_per_seq = cb.state_bytes_per_seq;
     a->state_bytes_per_seq_dev = cb.state_bytes_per_seq_dev;
     a->ctx_tokens = a->step.ctx_prior + a->step.q_len;
+    if (a->cp > 1) a->ctx_tokens = len / a->cp; /* each device caches its shard */
     /* sliding-window layers hold at most their window (model_kv_elems_per_seq) */
+    /* (Ulysses holds 1/min(cp, Hkv) of the heads for all S tokens: kv_factor) */
     const double seq_cache =
-        model_kv_bytes_per_seq(m, a->step.tp, a->ctx_tokens, a->step.dt_kv) +
+        model_kv_bytes_per_seq(m, a->step.tp, a->ctx_tokens, a->step.dt_kv) * a->cp_tot.kv_factor +
         a->state_bytes_per_seq_dev;
     a->kv_cache_bytes = b * seq_cache;
-    a->act_bytes = a->tot.act_peak_bytes;
+    a->act_bytes = a->tot.act_peak_bytes + a->cp_tot.buf_bytes;
     a->memory_bytes = a->weight_bytes_dev + a->kv_cache_bytes + a->act_bytes;
     a->fits = a->memory_bytes <= d->mem_capacity_bytes;
     /* Every term but the weights grows linearly with B (activations too: each
@@ -297,6 +316,31 @@ double analysis_smallest_fit(const struct model *m, const struct device *d,
         s.ep = ep ? n : 1;
         /* silent checks: a split the model cannot take is skipped */
         if (ep ? model_ep_check(m, n, NULL) : model_tp_check(m, n, NULL)) continue;
+        analysis_run(&a, m, d, &s);
+        if (a.fits) found = n;
+    }
+    analysis_free(&a);
+    return found;
+}
+
+double analysis_smallest_cp(const struct model *m, const struct device *d,
+                            const struct scenario *sc, int max)
+{
+    struct analysis a;
+    if (analysis_init(&a, m)) return -1;
+    double found = 0;
+    char msg[256];
+    for (int n = 2; n <= max && found == 0; n++) {
+        struct scenario s = *sc;
+        s.cp = n;
+        /* silent checks: a split the sequence or the heads cannot take is skipped */
+        if (cp_check_seq(s.cp_scheme, s.seq, n, msg, sizeof msg)) continue;
+        const int hr = cp_check_heads(m, s.tp, n, s.cp_scheme, msg, sizeof msg);
+        if (hr == -2) {
+            found = -1;
+            break;
+        }
+        if (hr) continue;
         analysis_run(&a, m, d, &s);
         if (a.fits) found = n;
     }

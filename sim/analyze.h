@@ -11,6 +11,7 @@
 
 #include "../hw/device.h"
 #include "../models/model.h"
+#include "cp.h"
 #include "eval.h"
 #include "pipeline.h"
 #include "placement.h"
@@ -22,6 +23,8 @@ struct scenario {
     double context; /* decode: cached tokens L before the step */
     double tp;      /* tensor-parallel devices (>= 1); figures are per device */
     double ep;      /* expert-parallel devices (0 or 1 = none); see docs/moe.md */
+    double cp;      /* prefill: context-parallel devices (0 or 1 = none); sim/cp.h */
+    enum cp_scheme cp_scheme;
     bool has_dt_w, has_dt_kv, has_dt_gemm;
     enum dtype dt_w, dt_kv, dt_gemm; /* overrides of the model's dtypes */
     const struct profile *profile; /* implementation profile; NULL: none (models/profile.h) */
@@ -70,6 +73,11 @@ struct analysis {
      * pipeline's (the worst stage's memory, the schedules of pipeline.h). */
     bool piped;
     struct pipe_figures pipe;
+    /* Context parallelism (scenario cp > 1, prefill): the step is the busiest
+     * device's (cp_step_shape), with the traffic ops inserted (cp_insert_ops);
+     * the KV cache holds its shard; buffers are added to the footprint. */
+    double cp;
+    struct cp_totals cp_tot;
 };
 
 /* Allocates graphs for model m and counts its parameters; the analysis is
@@ -108,6 +116,11 @@ double analysis_smallest_fit(const struct model *m, const struct device *d,
  * device lists. */
 int analysis_check_compute(const struct model *m, const struct device *d,
                            const struct scenario *sc, struct err *e);
+/* The smallest context parallelism, 2 to max, dividing the scenario's
+ * sequence as its scheme needs, for which the prefill fits; 0 when none does,
+ * -1 if out of memory. */
+double analysis_smallest_cp(const struct model *m, const struct device *d,
+                            const struct scenario *sc, int max);
 
 const char *phase_name(enum phase p);
 

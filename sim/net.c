@@ -68,6 +68,9 @@ double net_op_time_s(const struct op *op, const struct device *d)
         return net_time_s(d, NET_ALLREDUCE, op->shape.allreduce.rows * op->shape.allreduce.cols * ab,
                           op->shape.allreduce.devices, op->shape.allreduce.stride);
     case OP_ALLGATHER:
+        if (op->cost_fixed) /* context-parallel ring transfers (sim/cp.c): sends of bytes_net */
+            return net_time_s(d, NET_P2P, op->cost.bytes_net, op->shape.allreduce.devices,
+                              op->shape.allreduce.stride);
         return net_time_s(d, NET_ALLGATHER, op->shape.allreduce.rows * op->shape.allreduce.cols * ab,
                           op->shape.allreduce.devices, op->shape.allreduce.stride);
     case OP_ALLTOALL:

@@ -10,12 +10,9 @@
 
 static const char *const RECOMPUTE_NAMES[RECOMPUTE_COUNT] = {
     [RECOMPUTE_NONE] = "none", [RECOMPUTE_SELECTIVE] = "selective", [RECOMPUTE_FULL] = "full"};
-static const char *const CP_NAMES[CP_SCHEME_COUNT] = {[CP_RING] = "ring",
-                                                      [CP_ULYSSES] = "ulysses"};
 static const char *const OPT_NAMES[OPT_COUNT] = {[OPT_ADAMW] = "adamw", [OPT_SGD] = "sgd"};
 
 const char *recompute_name(enum recompute r) { return RECOMPUTE_NAMES[r]; }
-const char *cp_scheme_name(enum cp_scheme s) { return CP_NAMES[s]; }
 const char *optimizer_name(enum optimizer o) { return OPT_NAMES[o]; }
 
 /* Mixed-precision training keeps an fp32 master copy of the weights beside
@@ -128,16 +125,15 @@ double train_saved_bytes(const struct op *f)
     return 0;
 }
 
-/* The step of one micro-batch on one device. With context parallelism each
- * device holds S/cp queries; a prior of (S - S/cp)/2 keys gives exactly 1/cp
- * of the causal pairs: q P + q(q + 1)/2 = S(S + 1)/(2 cp) at q = S/cp (the
- * load balance of a zig-zag chunk assignment). */
+/* The step of one micro-batch on one device: S/cp queries over the prior
+ * context that gives the busiest device its causal pairs (cp_step_shape). */
 static void micro_step(const struct train_cfg *c, struct step *st)
 {
-    const double q = c->seq / c->cp;
+    double q, prior;
+    cp_step_shape(c->cp_scheme, c->seq, c->cp, &q, &prior);
     *st = (struct step){.phase = PHASE_PREFILL, .batch = c->micro_batch, .q_len = q,
-                        .ctx_prior = c->cp > 1 ? (c->seq - q) / 2.0 : 0.0, .tp = c->tp,
-                        .ep = c->ep, .dt_w = c->dt, .dt_act = c->dt, .dt_kv = c->dt};
+                        .ctx_prior = prior, .tp = c->tp, .ep = c->ep, .dt_w = c->dt,
+                        .dt_act = c->dt, .dt_kv = c->dt};
 }
 
 int train_check(const struct model *m, const struct train_cfg *c, char *msg, size_t n)
@@ -151,14 +147,13 @@ int train_check(const struct model *m, const struct train_cfg *c, char *msg, siz
         return snprintf(msg, n, "pp %g is larger than the model's %lld layers", c->pp,
                         (long long)m->layers),
                -1;
-    if (fmod(c->seq, c->cp) != 0)
-        return snprintf(msg, n, "cp %g does not divide the sequence length %g", c->cp, c->seq), -1;
-    if (c->cp > 1 && fmod(c->seq / c->cp, 2.0) != 0 && c->cp_scheme == CP_RING)
+    if (c->pp_virtual > 1 && (c->pp < 2 || c->pp * c->pp_virtual > (double)m->layers))
         return snprintf(msg, n,
-                        "ring attention with zig-zag balance splits each device's %g tokens "
-                        "into two chunks: S/cp must be even",
-                        c->seq / c->cp),
+                        "--pp-virtual %g needs pp > 1 and at least pp x V = %g layers (the "
+                        "model has %lld)",
+                        c->pp_virtual, c->pp * c->pp_virtual, (long long)m->layers),
                -1;
+    if (cp_check_seq(c->cp_scheme, c->seq, c->cp, msg, n)) return -1;
     const double seqs = c->global_tokens / c->seq;
     if (fmod(c->global_tokens, c->seq) != 0)
         return snprintf(msg, n, "the global batch (%g tokens) is not a whole number of %g-token "
@@ -180,27 +175,9 @@ int train_check(const struct model *m, const struct train_cfg *c, char *msg, siz
     if (model_tp_check(m, c->tp, &e))
         return snprintf(msg, n, "%s", e.msg), -1;
     if (c->ep > 1 && model_ep_check(m, c->ep, &e)) return snprintf(msg, n, "%s", e.msg), -1;
-    if (c->cp > 1 && c->cp_scheme == CP_ULYSSES) {
-        /* Ulysses scatters heads: every attention op's local heads split over cp */
-        struct graph g;
-        if (graph_init(&g, model_max_ops(m) + 4)) return snprintf(msg, n, "out of memory"), -1;
-        struct step st;
-        micro_step(c, &st);
-        st.q_len = 2; /* the shape of the heads does not depend on the length */
-        st.ctx_prior = 0;
-        model_lower(m, &st, &g);
-        for (int i = 0; i < g.n; i++) {
-            const struct op *op = &g.ops[i];
-            if (op->kind != OP_ATTENTION || fmod(op->shape.attn.hq, c->cp) == 0) continue;
-            snprintf(msg, n,
-                     "Ulysses splits heads over cp: layer %d's attention has %g query heads "
-                     "per device (after tp %g), not divisible by cp %g; use --cp-scheme ring",
-                     op->layer_first, op->shape.attn.hq, c->tp, c->cp);
-            graph_free(&g);
-            return -1;
-        }
-        graph_free(&g);
-    }
+    const int hr = cp_check_heads(m, c->tp, c->cp, c->cp_scheme, msg, n);
+    if (hr == -2) return snprintf(msg, n, "out of memory"), -1;
+    if (hr) return -1;
     return 0;
 }
 
@@ -209,8 +186,9 @@ int train_check(const struct model *m, const struct train_cfg *c, char *msg, siz
 static bool is_head(const struct op *op) { return op->group < 0 && op->kind != OP_GATHER; }
 
 static void push(struct train_result *r, const struct op *f, const struct device *d,
-                 enum recompute rc)
+                 const struct train_cfg *c)
 {
+    const enum recompute rc = c->recompute;
     struct train_op *t = &r->ops[r->n_ops++];
     struct op_eval ev;
     t->fwd = *f;
@@ -219,9 +197,29 @@ static void push(struct train_result *r, const struct op *f, const struct device
     t->t_fwd_s = eval_op(&t->fwd, d, &ev);
     t->t_bwd_s = eval_op(&t->bwd, d, &ev);
     t->saved_bytes = train_saved_bytes(f);
+    if (c->cp > 1 && f->kind == OP_ATTENTION) {
+        /* context parallel: a device keeps its own tokens' K and V; the other
+         * chunks pass through again in backward (cp.h) */
+        const struct attn_shape *a = &f->shape.attn;
+        t->saved_bytes += a->b * a->sq * a->kv_width * dtype_bytes(f->dt_act) - f->cost.bytes_kv;
+    }
     t->recomputed = f->group >= 0 && (rc == RECOMPUTE_FULL ||
                                       (rc == RECOMPUTE_SELECTIVE &&
                                        (f->kind == OP_ATTENTION || f->kind == OP_SOFTMAX)));
+    /* LightSeq's rematerialization-aware checkpointing (Li et al. 2023,
+     * arXiv 2310.03294): with full recomputation the checkpoint sits at the attention's
+     * output, so the attention forward is not run again */
+    if (rc == RECOMPUTE_FULL && c->cp_scheme == CP_LIGHTSEQ && c->cp > 1 &&
+        f->kind == OP_ATTENTION)
+        t->recomputed = false;
+}
+
+/* Time of one context-parallel transfer of bytes per device: point-to-point
+ * around the ring (ring, LightSeq), all-to-all for Ulysses; over the tier the
+ * cp group spans, its members tp devices apart (docs/network.md). */
+static double cp_net_s(const struct device *d, const struct train_cfg *c, double bytes)
+{
+    return net_time_s(d, c->cp_scheme == CP_ULYSSES ? NET_ALLTOALL : NET_P2P, bytes, c->cp, c->tp);
 }
 
 int train_run(const struct model *m, const struct device *d, const struct train_cfg *c,
@@ -257,14 +255,14 @@ int train_run(const struct model *m, const struct device *d, const struct train_
         if (op.head && op.kind == OP_ALLGATHER) continue; /* logits all-gather */
         if (op.head && op.kind == OP_GEMM) {
             op_set_rows(&op, t);
-            push(r, &op, d, c->recompute);
+            push(r, &op, d, c);
             graph_reset(&extra);
-            push(r, op_softmax(&extra, "loss", t, (double)m->vocab / c->tp), d, c->recompute);
+            push(r, op_softmax(&extra, "loss", t, (double)m->vocab / c->tp), d, c);
             if (c->tp > 1)
-                push(r, op_allreduce(&extra, "loss_allreduce", t, 2.0, c->tp), d, c->recompute);
+                push(r, op_allreduce(&extra, "loss_allreduce", t, 2.0, c->tp), d, c);
             continue;
         }
-        push(r, &op, d, c->recompute);
+        push(r, &op, d, c);
     }
     graph_free(&g);
     graph_free(&extra);
@@ -276,8 +274,7 @@ int train_run(const struct model *m, const struct device *d, const struct train_
     double f_mm = 0, b_mm = 0, rc_mm = 0; /* whole model, per micro-batch and device */
     double act_none = 0, act_layer_max = 0, layer_inputs = 0, act_head = 0;
     double net_graph = 0;
-    double attn_fwd_s = 0, attn_bwd_s = 0, kv_elems_token = 0, attn_layers = 0, qkv_cols = 0,
-           o_cols = 0;
+    double ckpt_attn = 0; /* LightSeq + full: attention outputs kept as checkpoints */
     int last_group = -2;
     for (int i = 0; i < r->n_ops; i++) {
         const struct train_op *o = &r->ops[i];
@@ -312,56 +309,46 @@ int train_run(const struct model *m, const struct device *d, const struct train_
         } else if (w > 0) {
             act_head += saved;
         }
-        if (o->fwd.kind == OP_ATTENTION) {
-            attn_fwd_s += share * n * o->t_fwd_s;
-            attn_bwd_s += share * n * o->t_bwd_s;
-            kv_elems_token += share * n * o->fwd.shape.attn.kv_width;
-            attn_layers += share * n;
-            qkv_cols += share * n * (o->fwd.shape.attn.hq * o->fwd.shape.attn.dqk);
-            o_cols += share * n * (o->fwd.shape.attn.hq * o->fwd.shape.attn.dv);
+        if (o->fwd.kind == OP_ATTENTION && layer) {
+            /* context parallelism (cp.h): per layer, traffic beyond what the
+             * attention's forward and backward hide */
+            struct cp_layer cl;
+            cp_layer_cost(c->cp_scheme, c->cp, c->seq, &o->fwd.shape.attn, ab, &cl);
+            r->net_cp_bytes += share * n * (cl.fwd_bytes + cl.bwd_bytes);
+            r->t_cp_s += share * n *
+                         (cp_exposed_s(cl.overlapped, cp_net_s(d, c, cl.fwd_bytes), o->t_fwd_s) +
+                          cp_exposed_s(cl.overlapped, cp_net_s(d, c, cl.bwd_bytes), o->t_bwd_s));
+            r->cp_buf_bytes = fmax(r->cp_buf_bytes, cl.buf_bytes);
+            if (c->recompute == RECOMPUTE_FULL && c->cp_scheme == CP_LIGHTSEQ && c->cp > 1)
+                ckpt_attn += share * n *
+                             (o->fwd.cost.bytes_out +
+                              o->fwd.shape.attn.b * o->fwd.shape.attn.sq * o->fwd.shape.attn.hq * 4.0);
         }
     }
-    r->act_per_mb = (c->recompute == RECOMPUTE_FULL ? layer_inputs + act_layer_max : act_none) +
+    r->act_per_mb = (c->recompute == RECOMPUTE_FULL ? layer_inputs + ckpt_attn + act_layer_max
+                                                    : act_none) +
                     act_head;
-
-    /* Context parallelism (docs/training.md): ring passes every other chunk's
-     * K and V around the ring (forward), K, V and their gradients (backward),
-     * overlapped with the attention; Ulysses all-to-alls q, k, v and o between
-     * sequence and head sharding (backward the same), not overlapped. */
-    if (c->cp > 1) {
-        const double frac = (c->cp - 1.0) / c->cp, s_all = c->seq * c->micro_batch;
-        double fwd_b, bwd_b;
-        if (c->cp_scheme == CP_RING) {
-            fwd_b = frac * s_all * kv_elems_token * ab;
-            bwd_b = 2.0 * fwd_b;
-            /* the ring's slowest link: across nodes once the cp group spans them
-             * (stride tp; docs/network.md) */
-            const double tf = net_time_s(d, NET_P2P, fwd_b, c->cp, c->tp),
-                         tb = net_time_s(d, NET_P2P, bwd_b, c->cp, c->tp);
-            r->t_cp_s = fmax(0, tf - attn_fwd_s) + fmax(0, tb - attn_bwd_s);
-        } else {
-            /* each device sends (cp-1)/cp of its S/cp tokens' q, k, v and o */
-            fwd_b = frac * t * (qkv_cols + kv_elems_token + o_cols) * ab;
-            bwd_b = fwd_b;
-            r->t_cp_s = net_time_s(d, NET_ALLTOALL, fwd_b, c->cp, c->tp) +
-                        net_time_s(d, NET_ALLTOALL, bwd_b, c->cp, c->tp);
-        }
-        r->net_cp_bytes = fwd_b + bwd_b;
-    }
 
     /* Pipeline (1F1B, Narayanan et al. 2021): m micro-batches, bubble of
      * pp - 1 stage times; each boundary sends the activations forward and
-     * their gradients back. */
+     * their gradients back. Interleaved 1F1B with V virtual stages per device
+     * (sec. 2.2.2): bubble (pp - 1)/V stage times, V times the sends. */
+    const double V = c->pp_virtual >= 1 ? c->pp_virtual : 1.0;
     r->micro_batches = c->global_tokens / (c->seq * c->dp * c->micro_batch);
     if (c->pp > 1) {
-        const double bytes = 2.0 * t * h * ab;
-        /* one send forward, one back; the stages are tp x cp x dp devices apart */
-        r->t_pp_p2p_s = 2.0 * net_time_s(d, NET_P2P, bytes / 2.0, c->pp, c->tp * c->cp * c->dp);
+        /* each of the tp devices of a stage sends 1/tp of the activations
+         * (Megatron-LM's scatter/gather optimisation, Narayanan et al. 2021
+         * sec. 4.1: the receiving stage all-gathers them over the node's
+         * NVLink, not counted) */
+        const double bytes = 2.0 * t * h * ab * V / c->tp;
+        /* one send forward, one back per virtual stage; the stages are
+         * tp x cp x dp devices apart (docs/network.md) */
+        r->t_pp_p2p_s = 2.0 * V * net_time_s(d, NET_P2P, bytes / (2.0 * V), c->pp, c->tp * c->cp * c->dp);
         r->net_pp_bytes = bytes * r->micro_batches;
     }
     r->t_stage_s = r->t_fwd_s + r->t_recompute_s + r->t_bwd_s + r->t_cp_s + r->t_pp_p2p_s;
-    r->bubble_frac = (c->pp - 1.0) / r->micro_batches;
-    r->t_pipeline_s = (r->micro_batches + c->pp - 1.0) * r->t_stage_s;
+    r->bubble_frac = (c->pp - 1.0) / (V * r->micro_batches);
+    r->t_pipeline_s = (r->micro_batches + (c->pp - 1.0) / V) * r->t_stage_s;
     r->net_tp_bytes = net_graph * r->micro_batches;
     r->net_cp_bytes *= r->micro_batches;
 
@@ -378,7 +365,8 @@ int train_run(const struct model *m, const struct device *d, const struct train_
     r->mem_optimizer = psi * K / (c->zero >= 1 ? c->dp : 1.0);
     r->mb_in_flight = fmin(c->pp, r->micro_batches);
     r->mem_activations = r->act_per_mb * r->mb_in_flight;
-    r->mem_total = r->mem_weights + r->mem_grads + r->mem_optimizer + r->mem_activations;
+    r->mem_total = r->mem_weights + r->mem_grads + r->mem_optimizer + r->mem_activations +
+                   r->cp_buf_bytes;
     r->fits = r->mem_total <= d->mem_capacity_bytes;
 
     /* Data parallelism: ring all-reduce of the gradients, 2(dp-1)/dp of them

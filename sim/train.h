@@ -18,10 +18,10 @@
 
 #include "../hw/device.h"
 #include "../models/model.h"
+#include "cp.h"
 #include "eval.h"
 
 enum recompute { RECOMPUTE_NONE, RECOMPUTE_SELECTIVE, RECOMPUTE_FULL, RECOMPUTE_COUNT };
-enum cp_scheme { CP_RING, CP_ULYSSES, CP_SCHEME_COUNT };
 enum optimizer { OPT_ADAMW, OPT_SGD, OPT_COUNT };
 
 struct train_cfg {
@@ -29,6 +29,7 @@ struct train_cfg {
     double seq;           /* tokens per sequence S */
     double global_tokens; /* tokens per optimizer step (global batch) */
     double micro_batch;   /* sequences per micro-batch (per data-parallel replica) */
+    double pp_virtual; /* interleaved 1F1B: virtual stages per device (0 or 1 = plain 1F1B) */
     double tp, pp, dp, cp, ep; /* ep divides dp * tp... here: experts split over ep <= dp */
     enum recompute recompute;
     int zero; /* 0..3 */
@@ -59,8 +60,8 @@ struct train_result {
     double t_cp_s;         /* context-parallel traffic not hidden behind attention */
     double t_pp_p2p_s;     /* stage-boundary sends (activations forward, gradients back) */
     double t_stage_s;      /* one micro-batch through the stage: fwd + recompute + bwd + sends */
-    double bubble_frac;    /* (pp - 1) / m (1F1B; Narayanan et al. 2021) */
-    double t_pipeline_s;   /* (m + pp - 1) * t_stage */
+    double bubble_frac;    /* (pp - 1) / (V m) (1F1B, interleaved: V; Narayanan et al. 2021) */
+    double t_pipeline_s;   /* (m + (pp - 1)/V) * t_stage */
     double t_dp_s;         /* gradient (and ZeRO-3 parameter) traffic, not overlapped */
     double t_optimizer_s;  /* optimizer update: reads and writes its states once */
     double step_time_s;
@@ -72,6 +73,7 @@ struct train_result {
     double params_dev;     /* parameters one device holds before ZeRO */
     double mem_weights, mem_grads, mem_optimizer, mem_activations, mem_total;
     double act_per_mb;     /* activations of one micro-batch on the stage */
+    double cp_buf_bytes;   /* context-parallel buffers of one attention layer (cp.h) */
     double mb_in_flight;   /* micro-batches whose activations are held at once: min(pp, m) */
     bool fits;
     /* traffic per device per step (bytes) */
@@ -91,7 +93,6 @@ void train_bwd_cost(const struct op *fwd, struct op_cost *out);
 double train_saved_bytes(const struct op *fwd);
 
 const char *recompute_name(enum recompute r);
-const char *cp_scheme_name(enum cp_scheme s);
 const char *optimizer_name(enum optimizer o);
 /* Optimizer-state bytes per parameter (fp32 master copy included). */
 double optimizer_bytes_per_param(enum optimizer o);

@@ -265,6 +265,8 @@ static void test_cli_output_documented(void **state)
                     "--format json");
     json_documented("analyze llama-3-8b --hw h100 --phase decode --context 64 --attn-dp 2 "
                     "--format json");
+    json_documented("analyze llama-3-8b --hw h100 --phase prefill --seq 64k --cp 4 --cp-scheme "
+                    "lightseq --format json");
     json_documented("analyze llama-3-8b --hw duplex-h100 --phase decode --context 4096 --format json");
     json_documented("compare llama-3-8b mixtral --hw h100 --phase decode --context 1k --format json");
     json_documented("analyze llama-3-8b --hw h100 --phase decode --context 64 --profile hf "
@@ -272,6 +274,8 @@ static void test_cli_output_documented(void **state)
     json_documented("compare llama-3-8b mixtral --hw h100 --phase decode --context 1k "
                     "--profile engine --format json");
     json_documented("serve " OB_DATADIR "/examples/serve-step3-afd.yaml --format json");
+    json_documented("train llama-3-8b --hw h100 --gpus 8 --seq 4k --global-batch 32k --cp 2 "
+                    "--pp 2 --pp-virtual 2 --format json");
     json_documented("serve " OB_DATADIR "/examples/serve-fleet-disagg.yaml --hw h100 --format json");
     snprintf(args, sizeof args, "%s --format csv", an);
     csv_documented(args);

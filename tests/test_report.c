@@ -210,22 +210,24 @@ static void test_report_files(void **state)
     assert_close(rt, csv_get(csv, mqa, "ttft_s") / csv_get(csv, gqa, "ttft_s"), 1e-15);
     assert_close(rd, csv_get(csv, mqa, "tpot_s") / csv_get(csv, gqa, "tpot_s"), 1e-15);
     char want[256];
-    snprintf(want, sizeof want, "| 0.125 | %.3g | %.3g |\n", rt, rd);
-    assert_true(strcmp(want, "| 0.125 | 1 | 1 |\n") != 0);
+    /* (the three training columns follow them) */
+    snprintf(want, sizeof want, "| 0.125 | %.3g | %.3g | ", rt, rd);
+    assert_true(strcmp(want, "| 0.125 | 1 | 1 | ") != 0);
     const char *row = strstr(md, "| MQA |");
     assert_non_null(row);
     const char *eol = strchr(row, '\n');
     assert_non_null(eol);
-    assert_true((size_t)(eol + 1 - row) > strlen(want));
-    assert_memory_equal(eol + 1 - strlen(want), want, strlen(want));
+    const char *at = strstr(row, want);
+    assert_true(at && at < eol);
     snprintf(want, sizeof want,
-             "<td class=\"r\">0.125</td><td class=\"r\">%.3g</td><td class=\"r\">%.3g</td></tr>", rt,
+             "<td class=\"r\">0.125</td><td class=\"r\">%.3g</td><td class=\"r\">%.3g</td><td", rt,
              rd);
     row = strstr(html, "<td>MQA</td>");
     assert_non_null(row);
     eol = strchr(row, '\n');
     assert_non_null(eol);
-    assert_memory_equal(eol - strlen(want), want, strlen(want));
+    at = strstr(row, want);
+    assert_true(at && at < eol);
     /* a second run replaces the earlier report */
     snprintf(args, sizeof args, "report %s -o %s", study_path, tpath("r1"));
     assert_int_equal(run_env("", args), 0);

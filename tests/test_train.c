@@ -7,6 +7,7 @@
  * pipeline bubble, context-parallel traffic, and bad combinations. */
 #include "testutil.h"
 
+#include "../reports/compare_report.h"
 #include "../sim/train.h"
 
 static struct model *text_model(const char *yaml)
@@ -237,8 +238,9 @@ static void test_context_parallel(void **state)
     c.cp_scheme = CP_ULYSSES;
     assert_int_equal(train_run(m, d, &c, &r), 0);
     assert_exact(r.net_cp_bytes, 24576);
-    /* forward and backward all-to-alls in one node, each + 0.47 us */
-    assert_close(r.t_cp_s, 24576 / d->interconnect_bytes_per_s + 2 * 0.47e-6, 1e-12);
+    /* one all-to-all per layer forward and one backward (2 layers: 4), in one
+     * node, each + 0.47 us */
+    assert_close(r.t_cp_s, 24576 / d->interconnect_bytes_per_s + 4 * 0.47e-6, 1e-12);
     train_free(&r);
     device_free(d);
     model_free(m);
@@ -291,13 +293,53 @@ static void test_bad_combinations(void **state)
     assert_non_null(strstr(out, "MFU"));
 }
 
+/* The training columns of compare/report (compare_row_train) at their stated
+ * setting, llama-3-8b at S = 4096: model FLOPs per token, by hand from the
+ * model file (h = 4096, 32 layers, 32 heads / 8 KV heads of D = 128, SwiGLU
+ * I = 14336, V = 128256): forward matmul per token and layer 2 h (h + 2 x 8 x
+ * 128) + 2 h h + 2 x 3 h I, LM head 2 h V; backward twice that (x 3 in all);
+ * attention per head and layer (S + 1)/2 causal keys per token at 2 (D + D)
+ * forward and 2 (3D + 2D) backward FLOPs per pair (FlashAttention-2).
+ * Memory: ZeRO-3 over 8: (2 + 2 + 12) psi / 8 = 2 psi bytes plus activations,
+ * psi = 8030261248 (the model's parameters). */
+static void test_training_column(void **state)
+{
+    (void)state;
+    struct model *m = tu_model("llama-3-8b");
+    struct device *d = h100();
+    const double h = 4096, L = 32, H = 32, D = 128, I = 14336, V = 128256, S = 4096;
+    const double mm = 3 * (L * (2 * h * (h + 2 * 8 * D) + 2 * h * h + 6 * h * I) + 2 * h * V);
+    const double attn = L * H * (S + 1) / 2 * (2 * (2 * D) + 2 * (5 * D));
+    struct scenario sc = {.phase = PHASE_PREFILL, .batch = 1, .seq = S, .tp = 1};
+    struct compare_row r = {0};
+    assert_int_equal(compare_row_train(&r, m, d, &sc), 0);
+    assert_true(r.has_train);
+    assert_close(r.train_flops_per_token, mm + attn, 1e-12);
+    assert_true(r.train_memory_bytes > 2 * 8030261248.0);
+    /* 8 sequences of S tokens per step */
+    assert_close(r.train_tokens_per_s * r.train_step_s, 8 * S, 1e-12);
+    /* decode at context 0: nothing to train on, n/a */
+    sc = (struct scenario){.phase = PHASE_DECODE, .batch = 1, .context = 0, .tp = 1};
+    assert_int_equal(compare_row_train(&r, m, d, &sc), 0);
+    assert_false(r.has_train);
+    device_free(d);
+    model_free(m);
+    char out[16384], err[4096];
+    assert_int_equal(tu_run("compare llama-3-8b mixtral --hw h100 --phase prefill --seq 4k",
+                            out, sizeof out, err, sizeof err),
+                     0);
+    assert_non_null(strstr(out, "training columns: 8 x H100-SXM5-80GB, ZeRO-3 data parallel "
+                                "(dp 8), 8 sequences of 4096 tokens"));
+    assert_non_null(strstr(out, "train FLOP/tok"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bwd_rules),        cmocka_unit_test(test_zero_memory_and_dp),
         cmocka_unit_test(test_pipeline),         cmocka_unit_test(test_activation_memory),
         cmocka_unit_test(test_megatron_flops),   cmocka_unit_test(test_context_parallel),
-        cmocka_unit_test(test_bad_combinations),
+        cmocka_unit_test(test_bad_combinations), cmocka_unit_test(test_training_column),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,6 +22,11 @@ static const struct cli_opt OPTS[] = {
     {"--attn-dp", "N", "data-parallel attention over N devices, each with its\n"
                        "own --batch; the FFN tensor-parallel over the N\n"
                        "(docs/pipeline.md; not with --tp, --ep or --pp)"},
+    {"--cp", "N", "prefill: context-parallel devices (default 1): each holds\n"
+                  "S/N tokens of every sequence; figures are the busiest\n"
+                  "device's (docs/training.md)"},
+    {"--cp-scheme", "S", "ring (default; zig-zag balanced), ulysses (all-to-all\n"
+                         "of heads) or lightseq (load-balanced schedule)"},
     {"--draft", "MODEL", "decode: speculative decoding with this draft model\n"
                          "(a file or bundled name; docs/speculative.md)"},
     {"--spec-k", "K", "draft tokens proposed per step (default 1)"},
@@ -59,6 +64,15 @@ static void fit_warning(const struct model *m, const struct device *d, const str
                     "throughput is not applicable\n",
             m->name, d->name, fmt_bin(b[0], 64, an->memory_bytes),
             fmt_bin(b[1], 64, d->mem_capacity_bytes));
+    if (sc->phase == PHASE_PREFILL && sc->ep <= 1) {
+        /* context parallelism splits the KV cache and the activations with the
+         * tokens: often the smallest fix for a long prompt */
+        const double cp = analysis_smallest_cp(m, d, sc, 1024);
+        if (cp > 0 && cp > sc->cp)
+            fprintf(stderr, "hint: --cp %.0f (--cp-scheme %s) is the smallest context "
+                            "parallelism that fits\n",
+                    cp, cp_scheme_name(sc->cp_scheme));
+    }
     const double tp = sc->ep > 1 ? 0 : analysis_smallest_fit(m, d, sc, false, 1024);
     const bool moe = model_ep_check(m, 2, NULL) == 0;
     const double ep = moe && sc->tp <= 1 ? analysis_smallest_fit(m, d, sc, true, 1024) : 0;
@@ -87,11 +101,13 @@ int cmd_analyze(int argc, char **argv)
     enum out_format fmt;
     if ((rc = cli_scenario(C, &a, &sc)) || (rc = cli_format(C, &a, &fmt))) return rc;
     const char *draft_arg = NULL, *k_arg = NULL, *acc_arg = NULL, *pp_arg = NULL, *mb_arg = NULL,
-               *adp_arg = NULL;
+               *adp_arg = NULL, *cp_arg = NULL, *cps_arg = NULL;
     for (int i = 0; i < a.nx; i++) {
         if (strcmp(a.xname[i], "--pp") == 0) pp_arg = a.xval[i];
         if (strcmp(a.xname[i], "--micro-batches") == 0) mb_arg = a.xval[i];
         if (strcmp(a.xname[i], "--attn-dp") == 0) adp_arg = a.xval[i];
+        if (strcmp(a.xname[i], "--cp") == 0) cp_arg = a.xval[i];
+        if (strcmp(a.xname[i], "--cp-scheme") == 0) cps_arg = a.xval[i];
         if (strcmp(a.xname[i], "--draft") == 0) draft_arg = a.xval[i];
         if (strcmp(a.xname[i], "--spec-k") == 0) k_arg = a.xval[i];
         if (strcmp(a.xname[i], "--spec-accept") == 0) acc_arg = a.xval[i];
@@ -112,6 +128,22 @@ int cmd_analyze(int argc, char **argv)
         return cli_fail(C, "--attn-dp with --tp, --ep or --pp is not modelled: for a model with "
                            "routed experts, --tp T --ep N is data-parallel attention over N/T "
                            "groups (docs/moe.md)");
+    sc.cp = 1;
+    if (cp_arg && cli_count(cp_arg, 1, 65536, &sc.cp))
+        return cli_fail(C, "--cp must be a whole number from 1 to 65536, got '%s'", cp_arg);
+    if (cps_arg && cp_scheme_parse(cps_arg, &sc.cp_scheme))
+        return cli_fail(C, "--cp-scheme '%s': unknown (one of ring, ulysses, lightseq)", cps_arg);
+    if (cps_arg && !cp_arg) return cli_fail(C, "--cp-scheme needs --cp N");
+    if (sc.cp > 1 && sc.phase != PHASE_PREFILL)
+        return cli_fail(C, "--cp: context parallelism is modelled for prefill (--phase prefill); "
+                           "a decode step attends each device's shard (see the prefill's TPOT)");
+    if (sc.cp > 1 && sc.ep > 1)
+        return cli_fail(C, "--cp with --ep is not modelled yet: use one of them");
+    char cpmsg[256];
+    if (cp_check_seq(sc.cp_scheme, sc.seq, sc.cp, cpmsg, sizeof cpmsg))
+        return cli_fail(C, "%s", cpmsg);
+    if (sc.cp > 1 && (sc.pp > 1 || sc.attn_dp > 1))
+        return cli_fail(C, "--cp with --pp or --attn-dp is not modelled yet: use one of them");
     struct spec_cfg spec = {.k = 1};
     struct model *draft = NULL;
     if ((k_arg || acc_arg) && !draft_arg)
@@ -156,6 +188,16 @@ int cmd_analyze(int argc, char **argv)
         model_free(m);
         device_free(d);
         return CLI_USAGE;
+    }
+    const int hr = cp_check_heads(m, sc.tp, sc.cp, sc.cp_scheme, cpmsg, sizeof cpmsg);
+    if (hr) {
+        model_free(m);
+        device_free(d);
+        if (hr == -2) {
+            fprintf(stderr, "opbound: out of memory\n");
+            return 1;
+        }
+        return cli_fail(C, "%s", cpmsg);
     }
     if (draft_arg && (cli_load_model(draft_arg, &draft, &e) || model_tp_check(draft, sc.tp, &e))) {
         model_free(draft);

@@ -72,6 +72,10 @@ static int run(const char *title, struct study *s, enum out_format fmt)
             for (int k = 0; k < s->n_designs; k++) {
                 analysis_run(&an[k], s->designs[k].m, devs[i], b->sc);
                 compare_row_fill(&b->rows[k], s->designs[k].name, &an[k], b->sc);
+                if (compare_row_train(&b->rows[k], s->designs[k].m, devs[i], b->sc) && !rc) {
+                    fprintf(stderr, "opbound: out of memory\n");
+                    rc = 1;
+                }
             }
             nb++;
         }

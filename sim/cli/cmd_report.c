@@ -296,6 +296,12 @@ static int run_block(struct rp *r, int bi, struct err *e)
     for (int k = 0; k < n; k++) {
         analysis_run(&r->an[k], r->s->designs[k].m, b->cb.d, b->cb.sc);
         compare_row_fill(&b->cb.rows[k], r->names[k], &r->an[k], b->cb.sc);
+        if (compare_row_train(&b->cb.rows[k], r->s->designs[k].m, b->cb.d, b->cb.sc)) {
+            free(bd);
+            free(fits);
+            r->failed_inside = true;
+            return err_set(e, r->final_dir, 0, 0, "out of memory");
+        }
         breakdown_sum(&r->an[k], bd[k]);
         fits[k] = r->an[k].fits;
     }

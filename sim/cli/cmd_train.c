@@ -13,7 +13,7 @@
  * order x[] below reads them. */
 static const char *const EXTRA[] = {"--gpus", "--global-batch", "--micro-batch", "--pp",
                                     "--dp", "--cp", "--cp-scheme", "--recompute", "--zero",
-                                    "--optimizer", "--dtype", NULL};
+                                    "--optimizer", "--dtype", "--pp-virtual", NULL};
 
 static const struct cli_opt OPTS[] = {
     CLI_OPT_HW,
@@ -23,10 +23,13 @@ static const struct cli_opt OPTS[] = {
     {"--micro-batch", "B", "sequences per micro-batch (default 1)"},
     {"--tp", "N", "tensor parallelism (default 1)"},
     {"--pp", "N", "pipeline parallelism (default 1)"},
+    {"--pp-virtual", "V", "interleaved 1F1B: V model chunks per pipeline device\n"
+                          "(default 1: plain 1F1B; bubble (pp-1)/(V m))"},
     {"--cp", "N", "context parallelism (default 1)"},
     {"--ep", "N", "expert parallelism (default 1)"},
     {"--dp", "N", "data parallelism (default: gpus / (tp pp cp))"},
-    {"--cp-scheme", "S", "ring (default; zig-zag balanced) or ulysses"},
+    {"--cp-scheme", "S", "ring (default; zig-zag balanced), ulysses or lightseq\n"
+                         "(docs/training.md)"},
     {"--recompute", "R", "none (default), selective (attention core) or full"},
     {"--zero", "Z", "ZeRO stage 0 (default), 1, 2 or 3"},
     {"--optimizer", "O", "adamw (default) or sgd (with momentum)"},
@@ -76,10 +79,10 @@ static void print_table(const struct model *m, const struct device *d, const str
     char b1[32], b2[32], b3[32], b4[32], b5[32];
     printf("model     %s (%s)\n", m->name, m->file);
     printf("device    %s (%s), %g devices\n", d->name, d->file, c->gpus);
-    printf("parallel  tp %g, pp %g, dp %g, cp %g (%s), ep %g; micro-batch %g x %g tokens, "
-           "%g micro-batches per step\n",
-           c->tp, c->pp, c->dp, c->cp, cp_scheme_name(c->cp_scheme), c->ep, c->micro_batch,
-           c->seq, r->micro_batches);
+    printf("parallel  tp %g, pp %g (%g virtual), dp %g, cp %g (%s), ep %g; micro-batch %g x %g "
+           "tokens, %g micro-batches per step\n",
+           c->tp, c->pp, c->pp_virtual, c->dp, c->cp, cp_scheme_name(c->cp_scheme), c->ep,
+           c->micro_batch, c->seq, r->micro_batches);
     printf("training  %s recompute, ZeRO %d, %s, %s; global batch %.0f tokens\n",
            recompute_name(c->recompute), c->zero, optimizer_name(c->opt), dtype_name(c->dt),
            c->global_tokens);
@@ -112,7 +115,7 @@ static void print_table(const struct model *m, const struct device *d, const str
            fmt_time(b3, sizeof b3, r->t_bwd_s), fmt_time(b4, sizeof b4, r->t_cp_s),
            fmt_time(b5, sizeof b5, r->t_pp_p2p_s));
     printf("  pipeline            %g micro-batches + %g fill/drain = %s (bubble %.1f%%)\n",
-           r->micro_batches, c->pp - 1, fmt_time(b1, sizeof b1, r->t_pipeline_s),
+           r->micro_batches, (c->pp - 1) / c->pp_virtual, fmt_time(b1, sizeof b1, r->t_pipeline_s),
            100.0 * r->bubble_frac);
     printf("  data parallel       %s of gradient%s traffic per device, %s (not overlapped)\n",
            fmt_si(b1, sizeof b1, r->net_dp_bytes, "B"), c->zero >= 3 ? " and parameter" : "",
@@ -134,6 +137,9 @@ static void print_table(const struct model *m, const struct device *d, const str
     printf("  activations         %s (%s per micro-batch x %g in flight)\n",
            fmt_bin(b1, sizeof b1, r->mem_activations),
            fmt_bin(b2, sizeof b2, r->act_per_mb), r->mb_in_flight);
+    if (c->cp > 1)
+        printf("  cp buffers          %s (%s, one attention layer)\n",
+               fmt_bin(b1, sizeof b1, r->cp_buf_bytes), cp_scheme_name(c->cp_scheme));
     printf("  total               %s of %s: %s\n", fmt_bin(b1, sizeof b1, r->mem_total),
            fmt_bin(b2, sizeof b2, d->mem_capacity_bytes), r->fits ? "fits" : "DOES NOT FIT");
 }
@@ -142,9 +148,9 @@ static void print_json(const struct model *m, const struct device *d, const stru
                        const struct train_result *r)
 {
     printf("{\"model\": \"%s\", \"device\": \"%s\", \"gpus\": %.17g, \"tp\": %.17g, \"pp\": %.17g, "
-           "\"dp\": %.17g, \"cp\": %.17g, \"ep\": %.17g, \"cp_scheme\": \"%s\", "
+           "\"pp_virtual\": %.17g, \"dp\": %.17g, \"cp\": %.17g, \"ep\": %.17g, \"cp_scheme\": \"%s\", "
            "\"recompute\": \"%s\", \"zero\": %d, \"optimizer\": \"%s\",\n",
-           m->name, d->name, c->gpus, c->tp, c->pp, c->dp, c->cp, c->ep,
+           m->name, d->name, c->gpus, c->tp, c->pp, c->pp_virtual, c->dp, c->cp, c->ep,
            cp_scheme_name(c->cp_scheme), recompute_name(c->recompute), c->zero,
            optimizer_name(c->opt));
     printf(" \"seq\": %.17g, \"global_batch_tokens\": %.17g, \"micro_batch\": %.17g, "
@@ -160,8 +166,10 @@ static void print_json(const struct model *m, const struct device *d, const stru
            r->bubble_frac, r->tokens_per_s, r->model_flops_per_token, r->hw_flops_per_token,
            r->mfu);
     printf(" \"memory_bytes\": {\"weights\": %.17g, \"gradients\": %.17g, \"optimizer\": %.17g, "
-           "\"activations\": %.17g, \"total\": %.17g, \"capacity\": %.17g, \"fits\": %s},\n",
-           r->mem_weights, r->mem_grads, r->mem_optimizer, r->mem_activations, r->mem_total,
+           "\"activations\": %.17g, \"cp_buffers\": %.17g, \"total\": %.17g, \"capacity\": %.17g, "
+           "\"fits\": %s},\n",
+           r->mem_weights, r->mem_grads, r->mem_optimizer, r->mem_activations, r->cp_buf_bytes,
+           r->mem_total,
            d->mem_capacity_bytes, r->fits ? "true" : "false");
     printf(" \"network_bytes_per_step\": {\"tp_ep\": %.17g, \"cp\": %.17g, \"pp\": %.17g, "
            "\"dp\": %.17g},\n",
@@ -198,7 +206,7 @@ int cmd_train(int argc, char **argv)
         for (int k = 0; EXTRA[k]; k++)
             if (strcmp(a.xname[i], EXTRA[k]) == 0) x[k] = a.xval[i];
     struct train_cfg c = {.micro_batch = 1, .tp = 1, .pp = 1, .cp = 1, .ep = 1,
-                          .dt = DT_BF16};
+                          .pp_virtual = 1, .dt = DT_BF16};
     double dp = 0, zero = 0;
     if (!x[0]) return cli_fail(C, "missing --gpus N");
     if (!a.seq) return cli_fail(C, "missing --seq S");
@@ -209,11 +217,12 @@ int cmd_train(int argc, char **argv)
         (rc = num(C, "--micro-batch", x[2], 1, 1e6, &c.micro_batch)) ||
         (rc = num(C, "--tp", a.tp, 1, 4096, &c.tp)) || (rc = num(C, "--pp", x[3], 1, 4096, &c.pp)) ||
         (rc = num(C, "--dp", x[4], 1, 1048576, &dp)) || (rc = num(C, "--cp", x[5], 1, 4096, &c.cp)) ||
-        (rc = num(C, "--ep", a.ep, 1, 4096, &c.ep)) || (rc = num(C, "--zero", x[8], 0, 3, &zero)))
+        (rc = num(C, "--ep", a.ep, 1, 4096, &c.ep)) || (rc = num(C, "--zero", x[8], 0, 3, &zero)) ||
+        (rc = num(C, "--pp-virtual", x[11], 1, 4096, &c.pp_virtual)))
         return rc;
     c.zero = (int)zero;
     int v = 0;
-    if ((rc = pick(C, "--cp-scheme", x[6], (const char *const[]){"ring", "ulysses"}, 2, &v)))
+    if ((rc = pick(C, "--cp-scheme", x[6], (const char *const[]){"ring", "ulysses", "lightseq"}, 3, &v)))
         return rc;
     c.cp_scheme = (enum cp_scheme)v;
     v = 0;
