@@ -708,6 +708,7 @@ int profile_set_impl(struct profile *p, const char *spec, const char *what, stru
     if (strlen(spec) >= sizeof buf) return err_set(e, "", 0, 0, "%s: too long", what);
     snprintf(buf, sizeof buf, "%s", spec);
     int n = 0;
+    const char *keys[256]; /* a key given twice is a mistake, not "the last wins" */
     for (char *tok = buf; tok; n++) {
         char *comma = strchr(tok, ',');
         if (comma) *comma = 0;
@@ -716,6 +717,10 @@ int profile_set_impl(struct profile *p, const char *spec, const char *what, stru
             return err_set(e, "", 0, 0, "%s: '%s' is not KEY=IMPL (e.g. attention=cudnn)", what,
                            tok);
         *eq = 0;
+        for (int i = 0; i < n; i++)
+            if (strcmp(keys[i], tok) == 0)
+                return err_set(e, "", 0, 0, "%s: '%s' is given twice", what, tok);
+        keys[n] = tok;
         if (set_one(p, tok, eq + 1, what, e)) return -1;
         tok = comma ? comma + 1 : NULL;
     }

@@ -473,6 +473,87 @@ static void test_import_quoted_path(void **state)
 
 /* Issue 18 item 7: "tokens per second 0.00" for 0.0032. Below 0.1, three
  * significant digits; at and above it the existing two decimals stay. */
+/* `measure import` (sim/measure_import.c, found by the campaign of
+ * docs/reliability.md): a string holding a comma split its CSV line, and
+ * the error that followed pointed at the temporary CSV (out.csv.tmp-PID:9:110),
+ * a file the user never wrote; a duplicate key was taken silently; `causal:
+ * 1` was read as not causal. Each must now be an error at the JSON text that
+ * caused it, with nothing written. */
+static const char MEAS_JSON[] =
+    "{\"device\": \"D\", \"torch\": \"2\",\n"
+    " \"props\": {\"sms\": 132, \"l2_bytes\": 52428800},\n"
+    " \"ceilings\": {\"copy_GBps\": 3000, \"gemm8192_bf16_TFLOPs\": 800},\n"
+    " \"gemms\": [\n"
+    "  {\"op\": OPNAME, \"M\": 64, \"N\": 4096, \"K\": 4096, \"dtype\": \"bf16\", \"ms\": 0.02,"
+    " \"ms_min\": 0.02, \"flops\": FLOPS, \"bytes\": 34603008}],\n"
+    " \"prefill\": [{\"B\": 1, \"H\": 32, \"Hkv\": 8, \"D\": 128, \"S\": 4096, \"causal\": CAUSAL,"
+    " \"backend\": \"flash\", \"ms\": 0.5, \"ms_min\": 0.5}],\n"
+    " \"decode\": [], \"mla_decode_bmm\": []EXTRA}\n";
+
+static void meas_case(const char *dir, const char *op, const char *flops, const char *causal,
+                      const char *extra, const char *at, int nth, const char *want)
+{
+    char text[2048], path[128], args[512];
+    snprintf(text, sizeof text, "%s", MEAS_JSON);
+    const char *from[] = {"OPNAME", "FLOPS", "CAUSAL", "EXTRA"}, *to[] = {op, flops, causal, extra};
+    for (int i = 0; i < 4; i++) {
+        char *h = strstr(text, from[i]);
+        assert_non_null(h);
+        char rest[2048];
+        snprintf(rest, sizeof rest, "%s", h + strlen(from[i]));
+        snprintf(h, sizeof text - (size_t)(h - text), "%s%s", to[i], rest);
+    }
+    snprintf(path, sizeof path, "%s/in.json", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    snprintf(args, sizeof args, "measure import %s -o %s/out.csv", path, dir);
+    const int rc = tu_run(args, out_buf, sizeof out_buf, err_buf, sizeof err_buf);
+    if (!at) { /* the unchanged file converts */
+        assert_int_equal(rc, 0);
+        snprintf(path, sizeof path, "%s/out.csv", dir);
+        assert_int_equal(unlink(path), 0);
+    } else {
+        assert_int_equal(rc, 2);
+        /* line and column of the nth occurrence of `at`, counted here */
+        int line = 1, col = 1;
+        const char *h = text;
+        for (int k = 0; k < nth; k++) h = strstr(k ? h + 1 : h, at);
+        assert_non_null(h);
+        for (const char *c = text; c < h; c++) {
+            if (*c == '\n') line++, col = 1;
+            else col++;
+        }
+        char pos[192];
+        snprintf(pos, sizeof pos, "%s/in.json:%d:%d: ", dir, line, col);
+        assert_memory_equal(err_buf, pos, strlen(pos));
+        assert_non_null(strstr(err_buf, want));
+    }
+    snprintf(path, sizeof path, "%s/in.json", dir);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(count_entries(dir), 0);
+}
+
+static void test_measure_import_errors(void **state)
+{
+    (void)state;
+    char dir[64];
+    snprintf(dir, sizeof dir, "/tmp/opbound-mi-%d", (int)getpid());
+    assert_int_equal(mkdir(dir, 0777), 0);
+    /* 2 x 64 x 4096 x 4096 = 2147483648 FLOPs; bytes bf16 A 64 x 4096 x 2 = 524288,
+     * B 4096 x 4096 x 2 = 33554432, C 64 x 4096 x 2 = 524288: 34603008 */
+    meas_case(dir, "\"q\"", "2147483648", "true", "", NULL, 0, "");
+    meas_case(dir, "\"a,b\"", "2147483648", "true", "", "\"a,b\"", 1, "must not hold a comma");
+    /* a wrong count is found in the converted CSV: reported at the JSON row */
+    meas_case(dir, "\"q\"", "12345", "true", "", "{\"op\"", 1, "flops 12345 disagrees");
+    meas_case(dir, "\"q\"", "2147483648", "1", "", "1, \"backend\"", 1,
+              "'causal' must be true or false");
+    meas_case(dir, "\"q\"", "2147483648", "true", ", \"device\": \"E\"", "\"device\"", 2,
+              "duplicate key 'device'");
+    assert_int_equal(rmdir(dir), 0);
+}
+
 static void test_fmt_small_numbers(void **state)
 {
     (void)state;
@@ -499,6 +580,7 @@ int main(void)
         cmocka_unit_test(test_outfile),
         cmocka_unit_test(test_interrupt_leaves_nothing),
         cmocka_unit_test(test_report_interrupt_leaves_nothing),
+        cmocka_unit_test(test_measure_import_errors),
         cmocka_unit_test(test_import_error_maps_back),
         cmocka_unit_test(test_import_duplicate_key),
         cmocka_unit_test(test_import_quoted_path),

@@ -12,6 +12,13 @@
 #include "../core/catalog.h"
 
 bool cli_verbose = false;
+const char *cli_command = NULL;
+
+static void print_err(const struct err *e)
+{
+    if (!e->file[0] && cli_command) fprintf(stderr, "opbound %s: %s\n", cli_command, e->msg);
+    else err_print(e, stderr);
+}
 static int cli_launch = LAUNCH_EAGER; /* set by cli_parse from --launch */
 
 /* Tells the user what an imported config.json left out: every field with
@@ -48,13 +55,13 @@ int cli_fail(const char *cmd, const char *fmt, ...)
 
 int cli_fail_err(const struct err *e)
 {
-    err_print(e, stderr);
+    print_err(e);
     return CLI_USAGE;
 }
 
 int cli_fail_out(const struct err *e)
 {
-    err_print(e, stderr);
+    print_err(e);
     return strcmp(e->msg, "out of memory") == 0 ? 1 : CLI_USAGE;
 }
 
@@ -150,9 +157,15 @@ int cli_parse(const struct cli_cmd *c, int argc, char **argv, struct cli_args *a
         const char **slot = NULL;
         for (size_t k = 0; k < sizeof FIELDS / sizeof FIELDS[0]; k++)
             if (strcmp(o->name, FIELDS[k].name) == 0) slot = (const char **)((char *)a + FIELDS[k].off);
+        /* an option given twice is a mistake to point at, not "the last wins" */
         if (slot) {
+            if (*slot) return cli_fail(cmd, "%s given twice ('%s' and '%s')", s, *slot, argv[i + 1]);
             *slot = argv[++i];
         } else {
+            for (int k = 0; k < a->nx; k++)
+                if (strcmp(a->xname[k], o->name) == 0)
+                    return cli_fail(cmd, "%s given twice ('%s' and '%s')", s, a->xval[k],
+                                    argv[i + 1]);
             if (a->nx == CLI_MAX_ARGS) return cli_fail(cmd, "too many options");
             a->xname[a->nx] = o->name;
             a->xval[a->nx++] = argv[++i];

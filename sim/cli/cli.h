@@ -132,6 +132,11 @@ bool cli_is_help(const char *s);
 
 /* Set by --verbose (any command). */
 extern bool cli_verbose;
+/* The command being run (main sets it): errors that carry no file and
+ * position (an unknown model or profile name, a model that cannot be split
+ * over --tp) are printed as `opbound CMD: message` by cli_fail_err and
+ * cli_fail_out, as every other command-line mistake. */
+extern const char *cli_command;
 struct hf_notes;
 void cli_print_hf_notes(const char *path, const struct hf_notes *n);
 /* Runs gnuplot on dir/script (plot_render) and says on stderr what went
