@@ -92,9 +92,9 @@ static void skip_ws(struct parser *ps)
 
 static int emit(struct parser *ps, char op, unsigned char sym, double v)
 {
-    if (ps->x->n == EXPR_MAX) {
+    if (ps->x->n == EXPR_MAX) { /* the whole expression is at fault: point at its start */
         ps->err = "expression too long";
-        ps->err_at = ps->p;
+        ps->err_at = ps->s;
         return -1;
     }
     ps->x->t[ps->x->n].op = op;

@@ -162,7 +162,7 @@ int cli_parse(const struct cli_cmd *c, int argc, char **argv, struct cli_args *a
             if (*slot) return cli_fail(cmd, "%s given twice ('%s' and '%s')", s, *slot, argv[i + 1]);
             *slot = argv[++i];
         } else {
-            for (int k = 0; k < a->nx; k++)
+            for (int k = 0; k < a->nx && strcmp(o->name, "--vary") != 0; k++) /* --vary repeats */
                 if (strcmp(a->xname[k], o->name) == 0)
                     return cli_fail(cmd, "%s given twice ('%s' and '%s')", s, a->xval[k],
                                     argv[i + 1]);
@@ -422,8 +422,14 @@ int cli_check_scenario(const struct model *m, const struct scenario *sc)
     if (model_tp_check(m, sc->tp, &e)) return cli_fail_err(&e);
     if (sc->ep > 1 && model_ep_check(m, sc->ep, &e)) return cli_fail_err(&e);
     const double len = sc->phase == PHASE_PREFILL ? sc->seq : sc->context + 1.0;
-    if (model_len_check(m, len, &e)) return cli_fail_err(&e);
+    if (model_len_check(m, len, &e)) return cli_fail_len(&e);
     return 0;
+}
+
+int cli_fail_len(struct err *e)
+{
+    e->file[0] = 0; /* a command-line length, not a place in the model file */
+    return cli_fail_err(e);
 }
 
 int cli_render(const char *cmd, const char *dir, const char *script, const char *const *vars,

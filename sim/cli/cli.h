@@ -117,6 +117,9 @@ int cli_count(const char *s, double min, double max, double *out);
 int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints an error record; returns CLI_USAGE. */
 int cli_fail_err(const struct err *e);
+/* A model_len_check refusal: about a command-line length (--seq, --context,
+ * --isl/--osl), so printed as `opbound CMD: message`. */
+int cli_fail_len(struct err *e);
 /* Prints an error from writing the files of -o; returns CLI_USAGE (a path that
  * cannot be created or written is bad input), or 1 when e says memory ran out. */
 int cli_fail_out(const struct err *e);

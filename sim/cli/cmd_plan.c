@@ -111,7 +111,7 @@ int cmd_plan(int argc, char **argv)
     if (model_len_check(m, q.isl + q.osl, &e)) {
         model_free(m);
         device_free(d);
-        return cli_fail_err(&e);
+        return cli_fail_len(&e);
     }
     struct plan_result r;
     if (plan_run(m, d, &q, &r)) {
