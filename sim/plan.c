@@ -67,14 +67,25 @@ int plan_run(const struct model *m, const struct device *d, const struct plan_re
     const int n_w = q->vary_dtypes ? 3 : 1, n_kv = q->vary_dtypes ? 2 : 1;
     const double ctx_max = q->isl + q->osl, ctx_avg = q->isl + q->osl / 2.0;
     int rc = 0;
+    int total = 0, done = 0; /* the groups of the search, for q->progress */
+    for (double tp = 1; tp <= q->gpus; tp *= 2)
+        for (double ep = 1; tp * ep <= q->gpus; ep *= 2) total += n_w * n_kv;
     for (double tp = 1; tp <= q->gpus && rc == 0; tp *= 2) {
         struct err e;
-        if (model_tp_check(m, tp, &e)) continue;
+        if (model_tp_check(m, tp, &e)) {
+            for (double ep = 1; tp * ep <= q->gpus; ep *= 2) done += n_w * n_kv;
+            continue;
+        }
         for (double ep = 1; tp * ep <= q->gpus && rc == 0; ep *= 2) {
-            if (ep > 1 && (!moe || tp > 1 || model_ep_check(m, ep, &e))) continue;
+            if (ep > 1 && (!moe || tp > 1 || model_ep_check(m, ep, &e))) {
+                done += n_w * n_kv;
+                continue;
+            }
             for (int wi = 0; wi < n_w; wi++) {
-                if (wi > 0 && wts[wi] == wts[0]) continue;
                 for (int ki = 0; ki < n_kv; ki++) {
+                    if (q->progress) q->progress(q->progress_ctx, done, total);
+                    done++;
+                    if (wi > 0 && wts[wi] == wts[0]) continue;
                     if (ki > 0 && kvs[ki] == kvs[0]) continue;
                     struct scenario sc = {.phase = PHASE_PREFILL, .batch = 1, .seq = q->isl,
                                           .tp = tp, .ep = ep, .has_dt_w = true,
@@ -122,6 +133,7 @@ int plan_run(const struct model *m, const struct device *d, const struct plan_re
         }
     }
     analysis_free(&an);
+    if (q->progress) q->progress(q->progress_ctx, total, total);
     if (rc) return -1;
     /* the best row, and the front: rows not beaten on both tokens/s per GPU and
      * tokens/s per user by another row meeting the targets */

@@ -26,6 +26,11 @@ struct plan_req {
     double tpot_max_s;  /* 0 = no target */
     enum plan_objective objective;
     bool vary_dtypes;   /* also try fp8 / int4 weights and an fp8 KV cache */
+    /* Called before each (tp, ep, weight dtype, KV dtype) group of the search
+     * with the groups done and their total (NULL: none); cmd_plan prints a
+     * progress line with it when standard error is a terminal. */
+    void (*progress)(void *ctx, int done, int total);
+    void *progress_ctx;
 };
 
 struct plan_row {

@@ -137,12 +137,50 @@ static void test_plan_cli(void **state)
                      2);
 }
 
+/* Progress (plan.h, q.progress): called with done rising to its total, the
+ * last call done == total. On 8 GPUs the search visits (tp, ep) with
+ * tp x ep <= 8: tp 1 with ep 1, 2, 4, 8; tp 2 with 1, 2, 4; tp 4 with 1, 2;
+ * tp 8 with 1: 10 pairs, x 3 weight dtypes x 2 KV dtypes = 60 groups. */
+struct pg_log {
+    int calls, last_done, total;
+    bool rising;
+};
+
+static void pg_cb(void *ctx, int done, int total)
+{
+    struct pg_log *l = ctx;
+    if (l->calls && done < l->last_done) l->rising = false;
+    l->calls++;
+    l->last_done = done;
+    l->total = total;
+}
+
+static void test_plan_progress(void **state)
+{
+    (void)state;
+    struct model *m = tu_model("llama-3-8b");
+    struct device *d = tu_device("h100-sxm5-80gb");
+    struct pg_log l = {.rising = true};
+    struct plan_req q = {.gpus = 8, .isl = 1024, .osl = 256, .vary_dtypes = true,
+                         .progress = pg_cb, .progress_ctx = &l};
+    struct plan_result r;
+    assert_int_equal(plan_run(m, d, &q, &r), 0);
+    assert_true(l.rising);
+    assert_int_equal(l.total, 60);
+    assert_int_equal(l.last_done, 60);
+    assert_true(l.calls >= 2);
+    plan_free(&r);
+    model_free(m);
+    device_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan_llama8b),
         cmocka_unit_test(test_plan_moe),
         cmocka_unit_test(test_plan_cli),
+        cmocka_unit_test(test_plan_progress),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

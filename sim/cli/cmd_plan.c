@@ -1,12 +1,17 @@
 /* cmd_plan.c - `opbound plan MODEL --hw HW --gpus N --isl S --osl T`: the
  * deployments of a model ranked under latency targets (sim/plan.h,
  * docs/plan.md). */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, isatty */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "../../reports/plan_report.h"
 #include "../../reports/plot.h"
+#include "../core/outfile.h"
 #include "../plan.h"
 #include "cli.h"
 
@@ -54,6 +59,29 @@ static int ms(const char *C, const char *opt, const char *s, double *out)
         return cli_fail(C, "%s '%s': expected milliseconds above 0", opt, s);
     *out = v / 1000.0;
     return 0;
+}
+
+/* Progress on standard error when it is a terminal, once the search has run
+ * for half a second (a quick plan prints nothing): groups of the search done
+ * of their total. */
+struct progress {
+    struct timespec t0;
+    bool shown;
+};
+
+static void on_progress(void *ctx, int done, int total)
+{
+    struct progress *p = ctx;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    const double dt = (double)(now.tv_sec - p->t0.tv_sec) + 1e-9 * (double)(now.tv_nsec - p->t0.tv_nsec);
+    if (done >= total) {
+        if (p->shown) fprintf(stderr, "\r\033[K");
+        return;
+    }
+    if (dt < 0.5) return;
+    fprintf(stderr, "\rplan: %d/%d (tp, ep, dtype) groups searched", done, total);
+    p->shown = true;
 }
 
 int cmd_plan(int argc, char **argv)
@@ -114,6 +142,12 @@ int cmd_plan(int argc, char **argv)
         return cli_fail_len(&e);
     }
     struct plan_result r;
+    struct progress pg = {.shown = false};
+    if (isatty(STDERR_FILENO)) {
+        clock_gettime(CLOCK_MONOTONIC, &pg.t0);
+        q.progress = on_progress;
+        q.progress_ctx = &pg;
+    }
     if (plan_run(m, d, &q, &r)) {
         fprintf(stderr, "opbound: out of memory\n");
         return 1;
@@ -146,7 +180,16 @@ int cmd_plan(int argc, char **argv)
             snprintf(svg, sizeof svg, "%s.svg", base);
             bool warned = false;
             const char *vars[] = {"png_file", "svg_file"}, *files[] = {png, svg};
+            /* an interrupt while gnuplot draws removes the script and data
+             * written just before, so nothing of this run is left half-done */
+            char gp_path[2 * PLOT_PATH_MAX + 16], dat_path[2 * PLOT_PATH_MAX + 16];
+            snprintf(gp_path, sizeof gp_path, "%s/%s.gp", dir, base);
+            snprintf(dat_path, sizeof dat_path, "%s/%s.dat", dir, base);
+            outfile_guard(gp_path);
+            outfile_guard(dat_path);
             rc = cli_render(C, dir, gp, vars, files, 2, &warned);
+            outfile_unguard(gp_path);
+            outfile_unguard(dat_path);
             if (rc == 0) printf("\nwrote %s/%s.%s\n", dir, base, warned ? "{gp,dat}" : "{png,svg,gp,dat}");
         }
     }
