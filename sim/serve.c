@@ -790,6 +790,8 @@ static int simulate(struct sim *x, struct err *e)
             continue;
         }
         const int ni = schedule(x);
+        if (x->s->progress && fmod(x->iters.n + 1, 4096) == 0)
+            x->s->progress(x->s->progress_ctx, (double)x->done, (double)x->nreq);
         /* under AFD each micro-batch is evaluated on both pools' engines */
         const double mbs = x->s->afd.on ? fmin(x->s->afd.micro_batches, (double)ni) : 1;
         x->work += (x->s->afd.on ? 2 : 1) * ((double)ni + SERVE_ITER_WORK * mbs) * groups;

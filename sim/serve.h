@@ -89,6 +89,11 @@ struct serve_scenario {
     struct profile *profile; /* owned; implementation profile the iterations are lowered
                               * with (NULL: none; models/profile.h) */
     double max_work;      /* SERVE_MAX_WORK (tests lower it) */
+    /* Called every 4096 iterations with the requests done and their total
+     * (NULL: none; not read from the file): cmd_serve prints a progress line
+     * with it when standard error is a terminal. */
+    void (*progress)(void *ctx, double done, double total);
+    void *progress_ctx;
     size_t exact_samples; /* SERVE_EXACT_SAMPLES (tests lower it) */
     /* where serve_run points its errors (1-based line, column; 0 = unknown) */
     int line_model, col_model, line_mix, col_mix, line_requests, col_requests;

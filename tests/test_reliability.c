@@ -11,7 +11,9 @@
 
 #include "../reports/analysis_report.h"
 #include "../reports/fmt.h"
+#include "../hw/device.h"
 #include "../sim/core/outfile.h"
+#include "../sim/serve.h"
 #include "../sim/core/tiles.h"
 #include "../sim/core/yml.h"
 
@@ -385,6 +387,53 @@ static void test_sweep_interrupt_leaves_nothing(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+/* serve's progress callback (serve.h): called every 4096 iterations with
+ * the requests done (rising, never above the total). 20,000 requests of
+ * 64 output tokens at max_batch 8 need at least 20,000 x 64 / 8 = 160,000
+ * decode iterations, so it is called at least 160,000 / 4096 = 39 times. */
+struct serve_pg {
+    int calls;
+    double last, total;
+    bool ok;
+};
+
+static void serve_pg_cb(void *ctx, double done, double total)
+{
+    struct serve_pg *p = ctx;
+    if (done < p->last || done > total || total != 20000) p->ok = false;
+    p->calls++;
+    p->last = done;
+    p->total = total;
+}
+
+static void test_serve_progress(void **state)
+{
+    (void)state;
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/opbound-spg-%d.yaml", (int)getpid());
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("name: pg\nmodel: llama-3-8b\nrequests: 20000\nlengths:\n"
+          "  - {input: 16, output: 64}\nmax_batch: 8\ntoken_budget: 1024\n", f);
+    fclose(f);
+    struct serve_scenario *s = NULL;
+    struct err e;
+    assert_int_equal(serve_load(path, &s, &e), 0);
+    unlink(path);
+    struct device *d = NULL;
+    assert_int_equal(device_load(OB_DATADIR "/hw/h100-sxm5-80gb.yaml", &d, &e), 0);
+    struct serve_pg pg = {.ok = true};
+    s->progress = serve_pg_cb;
+    s->progress_ctx = &pg;
+    const struct serve_hw hw = {.d = d};
+    struct serve_result r;
+    assert_int_equal(serve_run(s, &hw, 1, &r, &e), 0);
+    assert_true(pg.ok);
+    assert_true(pg.calls >= 39);
+    device_free(d);
+    serve_free(s);
+}
+
 static char out_buf[1 << 16], err_buf[1 << 14];
 
 /* Writes the bundled Mistral-7B config.json to path with one replacement. */
@@ -612,6 +661,7 @@ int main(void)
         cmocka_unit_test(test_interrupt_leaves_nothing),
         cmocka_unit_test(test_report_interrupt_leaves_nothing),
         cmocka_unit_test(test_sweep_interrupt_leaves_nothing),
+        cmocka_unit_test(test_serve_progress),
         cmocka_unit_test(test_measure_import_errors),
         cmocka_unit_test(test_import_error_maps_back),
         cmocka_unit_test(test_import_duplicate_key),
