@@ -168,6 +168,10 @@ static int read_part(struct mask_prog *p, const struct yml_doc *d, yml_node n, i
                         "this part can keep up to %d separate key ranges per query; at most %d "
                         "are supported",
                         *bound, MASK_MAX_INTERVALS);
+    /* checked again here: the children read above may have filled the table
+     * (an `any` of exactly 64 parts wrote one node past it; found by fuzz_model) */
+    if (p->n_nodes == MASK_MAX_NODES)
+        return yml_fail(d, n, e, "the mask has more than %d parts", MASK_MAX_NODES);
     p->nodes[p->n_nodes] = nd;
     *out = p->n_nodes++;
     return 0;

@@ -172,6 +172,16 @@ static void test_flex_errors(void **state)
                     "{size", "keeps no key");
     au_expect_error(au_base(buf, sizeof buf, FX "[causal, {window: \"4\"}]}"), 10, "\"4\"",
                     "not a quoted string");
+    /* an `any` of exactly 64 parts: its children fill the node table, and the
+     * `any` itself was written one past it (UBSan: index 64 out of bounds;
+     * found by fuzz_model). It is the 65th part: refused at the `any`. */
+    char big[1500], mask[1400] = "[{any: [", bbuf[4096];
+    for (int i = 0; i < 64; i++)
+        snprintf(mask + strlen(mask), sizeof mask - strlen(mask), "%s{chunk: %d}", i ? ", " : "",
+                 i + 2);
+    strcat(mask, "]}]}");
+    snprintf(big, sizeof big, FX "%s", mask);
+    au_expect_error(au_base(bbuf, sizeof bbuf, big), 10, "{any", "more than 64 parts");
 }
 
 /* A step in which the mask keeps no key for any query (the prefix of 4

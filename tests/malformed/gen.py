@@ -498,6 +498,7 @@ FM('blocks-keeps-nothing', '[{blocks: {size: 128, offsets: [], global: []}}]', (
 FM('blocks-negative-offset', '[{blocks: {size: 128, offsets: [-1]}}]', ('-1',), 'blocks offsets must be')
 FM('blocks-too-many-ranges', '[{blocks: {size: 1, offsets: [' + ', '.join(str(i) for i in range(80)) + ']}}]', ('{blocks',), 'at most 64')
 FM('any-empty', '[{any: []}]', ('[]',), 'non-empty list of mask parts')
+FM('any-exactly-64', '[{any: [' + ', '.join('{chunk: %d}' % (i + 2) for i in range(64)) + ']}]', ('{any',), 'more than 64 parts')
 FM('any-too-wide', '[{any: [' + ', '.join('{chunk: %d}' % (i + 2) for i in range(70)) + ']}]', ('[{chunk',), 'more than 64 parts')
 cli('flex-prefill-too-long', 'analyze {R}/examples/attn-flex.yaml --hw h100 --phase prefill --seq 2097153', P, 'at most 2097152 tokens')
 cli('flex-train-too-long', 'train {R}/examples/attn-flex.yaml --hw h100 --gpus 8 --tp 8 --seq 4194304 --global-batch 4194304', 'opbound train: ', 'at most 2097152 tokens')
