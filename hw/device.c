@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "device.h"
 
+#include <math.h>
 #include <stdio.h>
 
 #include <stdint.h>
@@ -54,6 +55,8 @@ static const struct key_spec TOP_KEYS[] = {
      "+ this, kernel_overhead_s) (default: none, every kernel + kernel_overhead_s)"},
     {"default_impl", KEY_MAP, 0, 0, 0, 0, NULL, "",
      "op kind -> implementation an op without one uses (e.g. attention: fa2); default: default"},
+    {"impl_priors", KEY_MAP, 0, 0, 0, 0, NULL, "",
+     "implementations not measured on this device, derived from measured ones (docs/measurements.md, \"Priors\")"},
 };
 
 static const char *const PIM_KINDS[] = {"logic", "bank", NULL};
@@ -148,6 +151,30 @@ static const struct key_spec CAL_KEYS[] = {
     {"serial", KEY_NUM, COFF(serial), 0, 1, 0, NULL, "fraction",
      "of the output write NOT overlapped with the compute (GEMM epilogue): t = max(compute, "
      "memory) + serial x min(compute, bytes written / bandwidth) (default 0: max())"},
+    {"tile_q", KEY_NUM, COFF(tile_q), 1, 4096, 0, NULL, "queries",
+     "prefill attention: query rows per CTA of the kernel; with ctas_per_sm, the compute time "
+     "is stretched by the CTA schedule's tail (docs/measurements.md; default 0: none)"},
+    {"ctas_per_sm", KEY_NUM, COFF(ctas_per_sm), 1, 64, 0, NULL, "count",
+     "prefill attention: CTAs of the kernel resident per SM (needs tile_q and sm_count)"},
+};
+
+/* impl_priors entries: read into a scratch struct, then checked and stored. */
+struct prior_cfg {
+    char from[32];
+    double compute, memory;
+    char source[240];
+};
+#define PRIOFF(f) offsetof(struct prior_cfg, f)
+static const struct key_spec PRIOR_KEYS[] = {
+    {"from", KEY_STR, PRIOFF(from), 0, 32, 1, NULL, "",
+     "the measured implementation whose entry (same kind and phase) it scales: fa2, cudnn, ..."},
+    {"compute", KEY_NUM, PRIOFF(compute), 1e-3, 1e3, 0, NULL, "ratio",
+     "x its tensor and vector efficiencies (its speed on compute-bound work; default 1; "
+     "capped at efficiency 1)"},
+    {"memory", KEY_NUM, PRIOFF(memory), 1e-3, 1e3, 0, NULL, "ratio",
+     "x its memory efficiency (default 1; capped at 1)"},
+    {"source", KEY_STR, PRIOFF(source), 0, 240, 1, NULL, "",
+     "where the ratios come from (shown by `opbound list hw`)"},
 };
 
 int device_schema_section(int i, const char **title, const struct key_spec **keys, size_t *n)
@@ -179,6 +206,13 @@ int device_schema_section(int i, const char **title, const struct key_spec **key
         *keys = CAL_KEYS;
         *n = N(CAL_KEYS);
         return 0;
+    case 8:
+        *title = "Device: `impl_priors` (optional; one map per entry KIND.IMPL[.PHASE], e.g. "
+                 "attention.flex_triton.prefill: an implementation not measured on this "
+                 "device, derived from a measured one; docs/measurements.md, \"Priors\")";
+        *keys = PRIOR_KEYS;
+        *n = N(PRIOR_KEYS);
+        return 0;
     default: return -1;
     }
 }
@@ -188,12 +222,13 @@ int device_cal_parent(int kind)
     switch ((enum op_kind)kind) {
     case OP_BATCHED_GEMM: return OP_GEMM;
     case OP_NORM:
-    case OP_SOFTMAX: return OP_ELEMENTWISE;
+    case OP_SOFTMAX:
+    case OP_ROUTER: /* softmax + top-k over the experts: a pointwise/reduction kernel */
+    case OP_GATHER: /* an embedding lookup: a copy */
+        return OP_ELEMENTWISE;
     case OP_GEMM:
     case OP_ATTENTION:
     case OP_ELEMENTWISE:
-    case OP_ROUTER:
-    case OP_GATHER:
     case OP_ALLREDUCE:
     case OP_SCAN:
     case OP_ALLTOALL:
@@ -216,8 +251,23 @@ int device_cal_count(const struct device *d)
     int n = 0;
     for (int k = 0; k < OP_COUNT; k++)
         for (int i = 0; i < IMPL_COUNT; i++)
-            for (int p = 0; p < PH_COUNT; p++) n += d->cal[k][i][p].present;
+            for (int p = 0; p < PH_COUNT; p++)
+                n += d->cal[k][i][p].present && !d->cal[k][i][p].prior;
     return n;
+}
+
+int device_priors_describe(const struct device *d, char *buf, size_t n)
+{
+    int w = 0, any = 0;
+    buf[0] = 0;
+    for (int q = 0; q < d->n_priors && w >= 0 && (size_t)w < n; q++) {
+        const struct impl_prior *pr = &d->priors[q];
+        if (!d->cal[pr->kind][pr->impl][pr->phase].prior) continue; /* measured, or no base */
+        char name[96];
+        device_cal_name(pr->kind, pr->impl, pr->phase, name, sizeof name);
+        w += snprintf(buf + w, n - (size_t)w, "%s%s", any++ ? ", " : "", name);
+    }
+    return any;
 }
 
 const char *launch_mode_name(int mode) { return mode == LAUNCH_GRAPH ? "graph" : "eager"; }
@@ -232,7 +282,10 @@ void device_describe(const struct device *d, char *buf, size_t n)
                           op_kind_name((enum op_kind)k), op_impl_name((enum op_impl)d->default_impl[k]));
     if (w >= 0 && (size_t)w < n && !any) w += snprintf(buf + w, n - (size_t)w, " none");
     if (w >= 0 && (size_t)w < n)
-        snprintf(buf + w, n - (size_t)w, "; %s", d->cal_note[0] ? d->cal_note : "not calibrated");
+        w += snprintf(buf + w, n - (size_t)w, "; %s", d->cal_note[0] ? d->cal_note : "not calibrated");
+    char pri[256];
+    if (w >= 0 && (size_t)w < n && device_priors_describe(d, pri, sizeof pri))
+        snprintf(buf + w, n - (size_t)w, "; priors, not measured: %s", pri);
 }
 
 /* Resolves entry (k, i, p) along the chain of struct device_cal. */
@@ -260,6 +313,9 @@ static void resolve(struct device *d, int k, int i, int p)
     out->r_bytes_half = src ? src->bytes_half : 0;
     out->r_flops_half = src ? src->flops_half : 0;
     out->r_serial = src ? src->serial : 0;
+    const bool tail = src && src->tile_q > 0 && src->ctas_per_sm > 0 && d->sm_count > 0;
+    out->r_tile_q = tail ? src->tile_q : 0;
+    out->r_slots = tail ? src->ctas_per_sm * d->sm_count : 0;
     const double eager = src && src->overhead_s >= 0 ? src->overhead_s : d->kernel_overhead_s;
     if (!d->has_graph_overhead) { /* no graph figure: additive, both modes */
         out->t_overhead_s = eager;
@@ -271,8 +327,41 @@ static void resolve(struct device *d, int k, int i, int p)
     out->src_kind = (signed char)sk, out->src_impl = (signed char)si, out->src_phase = (signed char)sp;
 }
 
+/* Makes the impl_priors entries (struct impl_prior): earlier ones are
+ * dropped first, so a refit base is followed. In file order, so a prior may
+ * scale an earlier prior (flex_fa4 from flex_triton). */
+static void priors_apply(struct device *d)
+{
+    for (int k = 0; k < OP_COUNT; k++)
+        for (int i = 0; i < IMPL_COUNT; i++)
+            for (int p = 0; p < PH_COUNT; p++)
+                if (d->cal[k][i][p].prior) d->cal[k][i][p] = (struct device_cal){.overhead_s = -1};
+    for (int q = 0; q < d->n_priors; q++) {
+        const struct impl_prior *pr = &d->priors[q];
+        struct device_cal *dst = &d->cal[pr->kind][pr->impl][pr->phase];
+        if (dst->present) continue; /* measured: the measurement wins */
+        const struct device_cal *base = NULL;
+        if (d->cal[pr->kind][pr->from][pr->phase].present)
+            base = &d->cal[pr->kind][pr->from][pr->phase];
+        else if (d->cal[pr->kind][pr->from][PH_ANY].present)
+            base = &d->cal[pr->kind][pr->from][PH_ANY];
+        if (!base) continue; /* nothing to scale: the op takes the chain */
+        const double et = base->eff_tensor > 0 ? base->eff_tensor : d->eff_tensor;
+        const double ev = base->eff_vector > 0 ? base->eff_vector : d->eff_vector;
+        const double em = base->eff_memory > 0 ? base->eff_memory : d->eff_memory;
+        *dst = *base;
+        dst->eff_tensor = fmin(1.0, et * pr->compute);
+        dst->eff_vector = fmin(1.0, ev * pr->compute);
+        dst->eff_memory = fmin(1.0, em * pr->memory);
+        dst->tile_q = dst->ctas_per_sm = 0; /* the base kernel's tiles are not the prior's */
+        dst->present = 1;
+        dst->prior = 1;
+    }
+}
+
 void device_derive(struct device *d)
 {
+    priors_apply(d);
     OB_ASSERT(d->tensor_flops_per_s[DT_FP32] > 0 && d->vector_flops_per_s[DT_FP32] > 0);
     /* Widest first, so a missing dtype inherits the next wider listed rate. */
     for (int i = 0; i < DT_COUNT; i++) {
@@ -407,7 +496,7 @@ static int read_calibration(const struct yml_doc *doc, yml_node cal, struct devi
                          j ? ", " : "", op_kind_name((enum op_kind)j));
             return yml_fail(doc, key, e, "unknown op kind '%s' in calibration: an entry is "
                             "KIND[.IMPL][.PHASE] with KIND one of %s, IMPL an implementation "
-                            "(fa2, cudnn, mem_efficient, eager, opbound, cublas, fused) and "
+                            "(" OP_IMPL_LIST ") and "
                             "PHASE decode or prefill (attention only)", name ? name : "?", kinds);
         }
         struct device_cal *c = &d->cal[k][im][ph];
@@ -417,7 +506,44 @@ static int read_calibration(const struct yml_doc *doc, yml_node cal, struct devi
         if (yml_map_read(doc, yml_map_get(doc, cal, name), "calibration entry", CAL_KEYS,
                          N(CAL_KEYS), c, &present, e))
             return -1;
+        if ((c->tile_q > 0) != (c->ctas_per_sm > 0))
+            return yml_fail(doc, key, e, "calibration '%s': tile_q and ctas_per_sm go together",
+                            name);
         c->present = 1;
+    }
+    return 0;
+}
+
+/* Reads the optional `impl_priors:` map: entry -> PRIOR_KEYS. */
+static int read_priors(const struct yml_doc *doc, yml_node m, struct device *d, struct err *e)
+{
+    if (yml_kind_of(doc, m) != YML_MAP)
+        return yml_fail(doc, m, e, "'impl_priors' must be a mapping of calibration entries");
+    for (int i = 0; i < yml_map_len(doc, m); i++) {
+        yml_node key = yml_map_key_at(doc, m, i);
+        const char *name = yml_scalar(doc, key);
+        int k, im, ph;
+        if (!name || parse_entry(name, &k, &im, &ph) || im == IMPL_DEFAULT)
+            return yml_fail(doc, key, e, "impl_priors: '%s' is not an entry KIND.IMPL[.PHASE] "
+                            "(IMPL one of " OP_IMPL_LIST ")", name ? name : "?");
+        if (d->n_priors == DEVICE_MAX_PRIORS)
+            return yml_fail(doc, key, e, "impl_priors: at most %d entries", DEVICE_MAX_PRIORS);
+        for (int q = 0; q < d->n_priors; q++)
+            if (d->priors[q].kind == k && d->priors[q].impl == im && d->priors[q].phase == ph)
+                return yml_fail(doc, key, e, "duplicate impl_priors entry '%s'", name);
+        struct prior_cfg c = {.compute = 1, .memory = 1};
+        uint64_t present;
+        yml_node v = yml_map_get(doc, m, name);
+        if (yml_map_read(doc, v, "impl_priors entry", PRIOR_KEYS, N(PRIOR_KEYS), &c, &present, e))
+            return -1;
+        const enum op_impl from = op_impl_parse(c.from);
+        if (from == IMPL_COUNT || from == IMPL_DEFAULT || (int)from == im)
+            return yml_fail(doc, yml_map_get(doc, v, "from"), e, "impl_priors: from '%s' must "
+                            "name another implementation (one of " OP_IMPL_LIST ")", c.from);
+        struct impl_prior *pr = &d->priors[d->n_priors++];
+        *pr = (struct impl_prior){.kind = k, .impl = im, .phase = ph, .from = (int)from,
+                                  .compute = c.compute, .memory = c.memory};
+        snprintf(pr->source, sizeof pr->source, "%s", c.source);
     }
     return 0;
 }
@@ -437,8 +563,8 @@ static int read_default_impl(const struct yml_doc *doc, yml_node m, struct devic
         const char *iv = yml_scalar(doc, v);
         const enum op_impl im = iv ? op_impl_parse(iv) : IMPL_COUNT;
         if (im == IMPL_COUNT)
-            return yml_fail(doc, v, e, "unknown implementation '%s' (default, fa2, cudnn, "
-                            "mem_efficient, eager, opbound, cublas, fused)", iv ? iv : "?");
+            return yml_fail(doc, v, e, "unknown implementation '%s' (" OP_IMPL_LIST ")",
+                            iv ? iv : "?");
         d->default_impl[k] = (int)im;
     }
     return 0;
@@ -482,6 +608,8 @@ int device_load(const char *path, struct device **out, struct err *e)
     d->has_graph_overhead = d->graph_overhead_s >= 0;
     yml_node di = yml_map_get(doc, root, "default_impl");
     if (di && read_default_impl(doc, di, d, e)) goto fail;
+    yml_node ip = yml_map_get(doc, root, "impl_priors");
+    if (ip && read_priors(doc, ip, d, e)) goto fail;
     if (!d->cal_note[0] && device_cal_count(d))
         snprintf(d->cal_note, sizeof d->cal_note, "calibrated (%d entries)", device_cal_count(d));
     device_derive(d);

@@ -82,14 +82,35 @@ struct device_cal {
     double bytes_half, flops_half; /* falloff half sizes (bytes, FLOPs); 0 = none */
     double serial;                 /* unoverlapped share of the output write; 0 = max() */
     double overhead_s;             /* per kernel (eager launch); < 0 = kernel_overhead_s */
+    double tile_q, ctas_per_sm;    /* prefill attention: queries per CTA and resident CTAs
+                                    * per SM of the kernel (the causal tail); 0 = none */
     int present;                   /* 1 when the file has this entry */
     /* derived by device_derive() from the entry the chain resolves to */
     double tensor_scale, vector_scale; /* multiply inv_tensor_rate[], inv_vector_rate[] */
     double inv_mem_rate;               /* 1 / (bandwidth * memory eff) */
     double r_bytes_half, r_flops_half, r_serial;
+    double r_tile_q, r_slots;          /* tile_q; ctas_per_sm x sm_count (0: no tail term) */
     double t_overhead_s;               /* time added to every kernel (the launch gap) */
     double t_floor_s;                  /* least time of a kernel (eager: the host launch rate) */
     signed char src_kind, src_impl, src_phase; /* the entry used; src_kind -1: device-wide */
+    signed char prior; /* 1: made from an impl_priors entry (not measured; device_derive) */
+};
+
+/* An implementation not measured on this device, derived from a measured one
+ * (optional `impl_priors:` map; docs/measurements.md, "Priors"): entry
+ * KIND.IMPL[.PHASE] = the entry (KIND, from, PHASE) with its tensor and
+ * vector efficiencies x compute and its memory efficiency x memory (each
+ * capped at 1), the rest (falloff, serial, overhead) unchanged. A measured
+ * entry of the same name wins; a prior whose `from` has no entry is not made
+ * (its ops take the chain). calibrate copies the map, so priors follow a
+ * refit of their base. */
+#define DEVICE_MAX_PRIORS 16
+struct impl_prior {
+    int kind, impl, phase; /* the entry it provides */
+    int from;              /* enum op_impl whose entry it scales */
+    double compute;        /* x tensor and vector efficiency (speed on compute-bound work) */
+    double memory;         /* x memory efficiency */
+    char source[240];      /* where the ratio comes from */
 };
 
 /* Launch modes (--launch). graph: replayed from a CUDA graph, every kernel
@@ -135,6 +156,8 @@ struct device {
     char cal_note[160];           /* "not calibrated" or where the calibration comes from */
     char cal_source[128];         /* measurement file the entries were fitted to ("" unknown) */
     char cal_holdout[64];         /* its held-out rows (calibrate --holdout syntax) */
+    struct impl_prior priors[DEVICE_MAX_PRIORS]; /* impl_priors, in file order */
+    int n_priors;
 };
 
 /* Index of an op kind by name ("attention"), -1 if none. */
@@ -162,6 +185,9 @@ int device_cal_count(const struct device *d);
  * output headers. */
 void device_describe(const struct device *d, char *buf, size_t n);
 const char *launch_mode_name(int mode);
+/* Writes the impl_priors entries in use (made, not measured) as "a, b";
+ * returns how many (0: none, buf ""). */
+int device_priors_describe(const struct device *d, char *buf, size_t n);
 
 /* Loads a device file. *out is owned by the caller (device_free). Returns 0,
  * or -1 with e set (FILE:LINE:COL for bad content). */

@@ -108,7 +108,13 @@ static void flex_lower(const void *p, const struct lower_ctx *x, struct graph *g
                                   .skv = keys, .pairs = mp.computed,
                                   .pairs_useful = mp.useful, .kv_width = 2.0 * hkv * d,
                                   .kv_cached = prior > 0};
-    op_attention(g, "attention", &as)->per_seq = true;
+    struct op *a = op_attention(g, "attention", &as);
+    a->per_seq = true;
+    /* FlexAttention runs the mask program: its Triton backend unless the
+     * scenario chose its FlashAttention-4 backend (--impl attention=flex_fa4);
+     * an implementation that cannot run a mask program (fa2 from a profile's
+     * per-kind map) does not apply. docs/variants/flex.md, "Backends". */
+    if (a->impl != IMPL_FLEX_FA4) a->impl = IMPL_FLEX_TRITON;
     op_gemm(g, "o_proj", t, h, hq * d, false);
 }
 

@@ -305,6 +305,7 @@ struct kernel {
     struct tensor reads[TENSORS_MAX], writes[TENSORS_MAX];
     int n_reads, n_writes;
     struct expr flops, count, m, n, k;
+    struct expr rows; /* softmax: rows (one CTA each); not given: 0 */
 };
 
 struct variant {
@@ -362,7 +363,7 @@ struct variant_cfg {
 #define VOFF(f) offsetof(struct variant_cfg, f)
 static const struct key_spec VARIANT_KEYS[] = {
     {"impl", KEY_STR, VOFF(impl), 0, 32, 1, NULL, "",
-     "implementation: default, fa2, cudnn, mem_efficient, eager, opbound, cublas, fused"},
+     "implementation: " OP_IMPL_LIST},
     {"kernels", KEY_SEQ, 0, 0, 0, 0, NULL, "",
      "kernels launched, in order (absent: the role's default op, tagged with impl; []: "
      "none, the work is done in another role's kernel)"},
@@ -371,7 +372,7 @@ static const struct key_spec VARIANT_KEYS[] = {
 
 struct kernel_cfg {
     char name[32], impl[32], note[256];
-    char flops[128], count[128], m[128], n[128], k[128]; /* compiled by read_expr_key */
+    char flops[128], count[128], m[128], n[128], k[128], rows[128]; /* compiled by read_expr_key */
     int kind;
 };
 #define KOFF(f) offsetof(struct kernel_cfg, f)
@@ -390,6 +391,9 @@ static const struct key_spec KERNEL_KEYS[] = {
     {"m", KEY_STR, KOFF(m), 0, 128, 0, NULL, "", "gemm, batched_gemm: rows of A and C (required there)"},
     {"n", KEY_STR, KOFF(n), 0, 128, 0, NULL, "", "gemm, batched_gemm: columns of B and C (required there)"},
     {"k", KEY_STR, KOFF(k), 0, 128, 0, NULL, "", "gemm, batched_gemm: inner dimension (required there)"},
+    {"rows", KEY_STR, KOFF(rows), 0, 128, 0, NULL, "",
+     "softmax: rows it normalises, an expression (PyTorch runs one CTA per row when a row is "
+     "longer than 1024: fewer rows than SMs leave SMs idle; default: not modelled)"},
     {"note", KEY_STR, KOFF(note), 0, 256, 0, NULL, "", "free text (the source line described)"},
 };
 
@@ -461,8 +465,7 @@ static int parse_impl(const struct yml_doc *d, yml_node at, const char *s, enum 
     *out = op_impl_parse(s);
     if (*out == IMPL_COUNT)
         return yml_fail(d, at, e,
-                        "unknown implementation '%s' (default, fa2, cudnn, mem_efficient, eager, "
-                        "opbound, cublas, fused)",
+                        "unknown implementation '%s' (" OP_IMPL_LIST ")",
                         s);
     return 0;
 }
@@ -484,13 +487,17 @@ static int read_kernel(const struct yml_doc *d, yml_node map, enum prof_role r, 
         read_tensors(d, yml_map_get(d, map, "writes"), "writes", allowed, k->writes, &k->n_writes,
                      e))
         return -1;
-    bool has_count, has_m, has_n, has_k;
+    bool has_count, has_m, has_n, has_k, has_rows;
     if (read_expr_key(d, map, "flops", allowed, &k->flops, 0, NULL, e) ||
         read_expr_key(d, map, "count", allowed, &k->count, 1, &has_count, e) ||
         read_expr_key(d, map, "m", allowed, &k->m, 0, &has_m, e) ||
         read_expr_key(d, map, "n", allowed, &k->n, 0, &has_n, e) ||
-        read_expr_key(d, map, "k", allowed, &k->k, 0, &has_k, e))
+        read_expr_key(d, map, "k", allowed, &k->k, 0, &has_k, e) ||
+        read_expr_key(d, map, "rows", allowed, &k->rows, 0, &has_rows, e))
         return -1;
+    if (has_rows && k->kind != KK_SOFTMAX)
+        return yml_fail(d, yml_map_get(d, map, "rows"), e,
+                        "kernel '%s': rows is for softmax kernels", k->name);
     const bool mm = k->kind == KK_GEMM || k->kind == KK_BATCHED_GEMM;
     if (mm && !(has_m && has_n && has_k))
         return yml_fail(d, map, e, "kernel '%s': a %s needs m, n and k", k->name, KK_NAMES[k->kind]);
@@ -667,8 +674,7 @@ static int set_one(struct profile *p, const char *key, const char *val, const ch
     const enum op_impl im = op_impl_parse(val);
     if (im == IMPL_COUNT)
         return err_set(e, "", 0, 0,
-                       "%s: unknown implementation '%s' in '%s=%s' (default, fa2, cudnn, "
-                       "mem_efficient, eager, opbound, cublas, fused)",
+                       "%s: unknown implementation '%s' in '%s=%s' (" OP_IMPL_LIST ")",
                        what, val, key, val);
     const enum prof_role r = prof_role_parse(key);
     int kind = -1;
@@ -841,7 +847,12 @@ static void emit_kernel(struct graph *g, const char *site, const struct kernel *
     case KK_ELEMENTWISE:
     case KK_COPY: op = op_elementwise(g, name, 1, out_elems, 1, 0, false); break;
     case KK_NORM: op = op_norm(g, name, 1, out_elems, 0, 0); break;
-    case KK_SOFTMAX: op = op_softmax(g, name, 1, out_elems); break;
+    case KK_SOFTMAX: {
+        const double rows = expr_eval(&k->rows, vars); /* 0 when not given */
+        op = rows >= 1 ? op_softmax(g, name, rows, out_elems / rows)
+                       : op_softmax(g, name, 0, out_elems);
+        break;
+    }
     case KK_GEMM:
     case KK_BATCHED_GEMM: {
         const double cnt = expr_eval(&k->count, vars), m = expr_eval(&k->m, vars),

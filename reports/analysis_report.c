@@ -402,7 +402,10 @@ void report_analysis_json(FILE *out, const struct analysis_view *v)
     jnum(out, "ridge_flops_per_byte", device_ridge(d, a->step.dt_act), true);
     jnum(out, "kernel_overhead_s", d->kernel_overhead_s, true);
     jstr(out, "launch", launch_mode_name(d->launch), true);
-    jstr(out, "calibration", d->cal_note[0] ? d->cal_note : "not calibrated", false);
+    jstr(out, "calibration", d->cal_note[0] ? d->cal_note : "not calibrated", true);
+    char pri[256];
+    device_priors_describe(d, pri, sizeof pri);
+    jstr(out, "impl_priors", pri, false);
     fprintf(out, "},\n  \"scenario\": {");
     jstr(out, "phase", phase_name(v->sc->phase), true);
     jnum(out, "batch", v->sc->batch, true);

@@ -282,7 +282,10 @@ static void row_entry(const struct device *d, const struct op *op, int *k, int *
     *p = device_op_phase(op);
 }
 
-static struct cal_entry_fit *find_or_add(struct cal_result *res, int k, int i, int p, int pass)
+/* The entry being fitted for (k, i, p), added when new; it keeps the prior's
+ * kernel tile (tile_q, ctas_per_sm: facts of the kernel, never fitted). */
+static struct cal_entry_fit *find_or_add(struct cal_result *res, const struct device *prior,
+                                         int k, int i, int p, int pass)
 {
     for (int e = 0; e < res->nent; e++)
         if (res->ent[e].kind == k && res->ent[e].impl == i && res->ent[e].phase == p)
@@ -291,6 +294,8 @@ static struct cal_entry_fit *find_or_add(struct cal_result *res, int k, int i, i
     struct cal_entry_fit *f = &res->ent[res->nent++];
     memset(f, 0, sizeof *f);
     f->kind = k, f->impl = i, f->phase = p, f->pass = pass;
+    f->cal.tile_q = prior->cal[k][i][p].tile_q;
+    f->cal.ctas_per_sm = prior->cal[k][i][p].ctas_per_sm;
     return f;
 }
 
@@ -434,7 +439,7 @@ int cal_fit(const struct meas_file *m, const struct device *prior, const struct 
         if (cal_is_held(h, m, i) || !r->timed || r->launch || r->nmore || r->step) continue;
         int k, im, p;
         row_entry(out, &r->op, &k, &im, &p);
-        if (!find_or_add(res, k, im, p, 1)) {
+        if (!find_or_add(res, prior, k, im, p, 1)) {
             rc = err_set(e, m->path, r->line, 1, "more than %d calibration entries", CAL_MAX_ENTRIES);
             goto done;
         }
@@ -469,7 +474,7 @@ int cal_fit(const struct meas_file *m, const struct device *prior, const struct 
             const struct op *op = q < 0 ? &r->op : &r->more[q];
             int root, im;
             if (!pass2_entry(out, op, &root, &im)) continue;
-            struct cal_entry_fit *f = find_or_add(res, root, im, PH_ANY, 2);
+            struct cal_entry_fit *f = find_or_add(res, prior, root, im, PH_ANY, 2);
             if (!f) {
                 rc = err_set(e, m->path, r->line, 1, "more than %d calibration entries",
                              CAL_MAX_ENTRIES);
@@ -638,6 +643,9 @@ int cal_write_device(const struct device *d, const struct cal_result *r, const c
         if ((f->terms & CAL_T_BYTES_HALF) || (f->inherit_half && c->bytes_half > 0))
             fprintf(out, "    bytes_half: %.6g\n", c->bytes_half);
         if (f->terms & CAL_T_SERIAL) fprintf(out, "    serial: %.6g\n", c->serial);
+        if (c->tile_q > 0) /* given in the prior, not fitted */
+            fprintf(out, "    tile_q: %.6g   # kernel fact, kept from the prior\n    ctas_per_sm: "
+                    "%.6g\n", c->tile_q, c->ctas_per_sm);
     }
     if (rc || fflush(out) != 0) {
         outfile_discard(&of);

@@ -1,6 +1,8 @@
 /* eval.c - roofline evaluation; see eval.h. */
 #include "eval.h"
 
+#include <math.h>
+
 
 const char *bound_name(enum bound b)
 {
@@ -13,6 +15,36 @@ const char *bound_name(enum bound b)
     return "?";
 }
 
+/* Causal tail of a prefill attention kernel (docs/measurements.md, "The
+ * CTA schedule's tail"): the grid has one CTA per (sequence, head, query tile
+ * of tq rows), query tiles fastest, dispatched in order onto `slots` resident
+ * CTAs (ctas_per_sm x SMs). Returns makespan / (work / slots), >= 1, applied
+ * to the compute time.
+ *   full (pairs = S x L): equal tiles, whole waves: ceil(N/P) / (N/P), N = B H n;
+ *   causal from an empty cache (pairs = S(S+1)/2): tile i has min((i+1)tq, S)
+ *     keys; W = B H sum_i, makespan = max(W/P + ATTN_TAIL_C x S, S).
+ * ATTN_TAIL_C = 0.6: greedy in-order dispatch of ascending triangles ends
+ * with the last heads' longest tiles; simulating it gives 0.59-0.66 x S past
+ * the even share over n = 16-1000 tiles and 4-64 x 1-16 heads
+ * (tests/test_accuracy.c checks one case against a simulation). Other masks
+ * (windows, chunked prefill, flex block masks): 1. */
+#define ATTN_TAIL_C 0.6
+#define SOFTMAX_PERSISTENT_COLS 1024
+static double attn_tail(const struct attn_shape *s, double tq, double slots)
+{
+    const double S = s->sq, L = s->skv, n = ceil(S / tq), bh = s->b * s->hq;
+    if (s->pairs >= S * L * (1 - 1e-12)) {
+        const double N = bh * n, waves = N / slots;
+        return ceil(waves - 1e-9) / waves;
+    }
+    if (L != S || fabs(s->pairs - S * (S + 1) / 2) > 1e-9 * s->pairs) return 1;
+    /* sum_i min((i+1) tq, S) = tq n(n-1)/2 + S (the last tile holds the rest) */
+    const double per_head = tq * n * (n - 1) / 2 + S;
+    const double ideal = bh * per_head / slots;
+    const double span = fmax(ideal + ATTN_TAIL_C * S, S);
+    return span / ideal;
+}
+
 static inline double eval_one(const struct op *op, const struct device *d, struct op_eval *out)
 {
     const struct op_cost *c = &op->cost;
@@ -20,9 +52,19 @@ static inline double eval_one(const struct op *op, const struct device *d, struc
     /* Per-kind calibration (hw/device.h): identity when the file has none. */
     const struct device_cal *k = device_cal_of(d, op);
     const double mm = c->flops_mm > 0 ? c->flops_mm + k->r_flops_half : 0;
-    const double tc = mm * d->inv_tensor_rate[op->dt_act] * k->tensor_scale +
-                      c->flops_vec * d->inv_vector_rate[op->dt_act] * k->vector_scale;
-    const double tm = (bytes + k->r_bytes_half) * k->inv_mem_rate;
+    double tc = mm * d->inv_tensor_rate[op->dt_act] * k->tensor_scale +
+                c->flops_vec * d->inv_vector_rate[op->dt_act] * k->vector_scale;
+    if (k->r_slots > 0 && op->kind == OP_ATTENTION && op->shape.attn.sq > CAL_DECODE_SQ)
+        tc *= attn_tail(&op->shape.attn, k->r_tile_q, k->r_slots);
+    double tm = (bytes + k->r_bytes_half) * k->inv_mem_rate;
+    /* a softmax over rows longer than 1024 runs one CTA per row (PyTorch
+     * aten/src/ATen/native/cuda/SoftMax.cu, host_softmax: grid(outer_size)
+     * outside the persistent path for dim <= 1024): with fewer rows than SMs,
+     * only `rows` SMs stream memory (docs/measurements.md, "Row-parallel
+     * softmax"); rows = 0 (a profile kernel that does not say): not applied */
+    if (op->kind == OP_SOFTMAX && op->shape.softmax.cols > SOFTMAX_PERSISTENT_COLS &&
+        op->shape.softmax.rows > 0 && op->shape.softmax.rows < d->sm_count)
+        tm *= d->sm_count / op->shape.softmax.rows;
     const double tn = c->bytes_net * d->inv_net_rate;
     out->t_compute_s = tc;
     out->t_memory_s = tm;

@@ -76,6 +76,12 @@ double meas_step_predict(const struct meas_row *r, const struct device *d)
     return t;
 }
 
+void meas_set_profile(struct meas_file *m, const struct profile *p)
+{
+    for (int i = 0; i < m->n; i++)
+        if (m->rows[i].step) m->rows[i].step->sc.profile = p;
+}
+
 static void step_free(struct meas_step *st)
 {
     if (!st) return;
@@ -367,8 +373,8 @@ static int parse_row(const char *path, int line, const char *buf, char **f, bool
                 return err_set(e, path, line, COL(F_IMPL), "impl of a %s row must be graph "
                                "or eager, got '%s'", kind, f[F_IMPL]);
         } else if ((r->impl = op_impl_parse(f[F_IMPL])) == IMPL_COUNT) {
-            return err_set(e, path, line, COL(F_IMPL), "unknown impl '%s' (default, fa2, cudnn, "
-                           "mem_efficient, eager, opbound, cublas, fused)", f[F_IMPL]);
+            return err_set(e, path, line, COL(F_IMPL), "unknown impl '%s' (" OP_IMPL_LIST ")",
+                           f[F_IMPL]);
         }
     }
     if (cont) {

@@ -29,7 +29,7 @@
     "kind,class,name,dtype,kv_dtype,b,hq,dqk,dv,sq,skv,pairs,kv_width,count,m,n,k,flops," \
     "bytes,median_s,min_s"
 /* The same with a last column `impl`: the op implementation
- * (default, fa2, cudnn, mem_efficient, eager, opbound, cublas, fused) or, on a
+ * (OP_IMPL_LIST, sim/core/graph.h) or, on a
  * launch row, graph or eager. */
 #define MEAS_HEADER_IMPL MEAS_HEADER ",impl"
 /* Ops one timed row may hold: the row plus up to 15 '+KIND' rows after it. */
@@ -69,6 +69,11 @@ void meas_free(struct meas_file *m); /* accepts NULL and a zeroed struct */
  * (sim/analyze.h) in the row's launch mode, summed over its layer range
  * (whole step: every op). 0 for other rows. */
 double meas_step_predict(const struct meas_row *r, const struct device *d);
+/* Lowers every step row of m under implementation profile p from now on
+ * (NULL: opbound's one fused op per role), e.g. `validate --profile hf`
+ * (docs/profiles.md). p must outlive m's use. */
+struct profile;
+void meas_set_profile(struct meas_file *m, const struct profile *p);
 
 /* Converts the JSON of the library-kernel benchmark (kernels/measurements/
  * README.md) into measurement CSV text (with the impl column). *csv is owned

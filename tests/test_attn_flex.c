@@ -6,6 +6,7 @@
 #include "attn_util.h"
 
 #include "../models/mask.h"
+#include "../models/profile.h"
 
 typedef bool (*keep_fn)(long q, long k);
 
@@ -147,6 +148,53 @@ static void test_flex_kind(void **state)
     model_free(m);
 }
 
+/* FlexAttention backends: a flex block's attention runs FlexAttention, its
+ * Triton backend by default (also under a profile whose per-kind map says fa2,
+ * which cannot run a mask program) and its FA4 backend when the scenario says
+ * so; both iterate the same BlockMask, 128 x 128 by default
+ * (torch/nn/attention/flex_attention.py, _DEFAULT_SPARSE_BLOCK_SIZE = 128), so
+ * the pairs do not depend on the backend. Causal S = 1024: 8 query tiles, tile
+ * i touches i + 1 key tiles: 36 blocks x 128^2 = 589,824 pairs computed of
+ * 1024 x 1025 / 2 = 524,800 kept. */
+static void test_flex_backends(void **state)
+{
+    (void)state;
+    char buf[2048];
+    struct model *m = au_text(au_base(
+        buf, sizeof buf, "{kind: flex, heads: 32, kv_heads: 8, head_dim: 128, mask: [causal]}"));
+    /* no profile; hf (attention: fa2 in its map); --impl attention=flex_fa4;
+     * --impl attention=flex (the Triton backend's short name) */
+    static const char *const prof[4] = {NULL, "hf", "default", "default"};
+    static const char *const spec[4] = {NULL, NULL, "attention=flex_fa4", "attention=flex"};
+    const enum op_impl want[4] = {IMPL_FLEX_TRITON, IMPL_FLEX_TRITON, IMPL_FLEX_FA4,
+                                  IMPL_FLEX_TRITON};
+    for (int i = 0; i < 4; i++) {
+        struct profile *p = NULL;
+        struct err e;
+        if (prof[i]) {
+            char path[1024];
+            snprintf(path, sizeof path, "%s/models/profiles/%s.yaml", OB_DATADIR, prof[i]);
+            assert_int_equal(profile_load(path, &p, &e), 0);
+            if (spec[i]) assert_int_equal(profile_set_impl(p, spec[i], "--impl", &e), 0);
+        }
+        struct graph g;
+        struct step st = {.phase = PHASE_PREFILL, .batch = 1, .q_len = 1024, .ctx_prior = 0,
+                          .tp = 1, .dt_w = DT_BF16, .dt_act = DT_BF16, .dt_kv = DT_BF16,
+                          .profile = p};
+        assert_int_equal(graph_init(&g, model_max_ops(m)), 0);
+        model_lower(m, &st, &g);
+        const struct op *at = au_op(&g, 0, "attention");
+        assert_int_equal(at->impl, want[i]);
+        assert_exact(at->shape.attn.pairs, 589824);
+        assert_exact(at->shape.attn.pairs_useful, 524800);
+        graph_free(&g);
+        profile_free(p);
+    }
+    assert_int_equal(op_impl_parse("flex"), IMPL_FLEX_TRITON);
+    assert_string_equal(op_impl_name(IMPL_FLEX_FA4), "flex_fa4");
+    model_free(m);
+}
+
 static void test_flex_errors(void **state)
 {
     (void)state;
@@ -242,6 +290,7 @@ int main(void)
         cmocka_unit_test(test_masks_enumerated),
         cmocka_unit_test(test_mask_by_hand),
         cmocka_unit_test(test_flex_kind),
+        cmocka_unit_test(test_flex_backends),
         cmocka_unit_test(test_flex_errors),
         cmocka_unit_test(test_flex_length_limit),
         cmocka_unit_test(test_flex_empty_step),

@@ -65,8 +65,8 @@ static void test_options_a_command_ignores_are_refused(void **state)
     static const struct {
         const char *args, *msg;
     } CASES[] = {
-        {"calibrate m.csv --hw h100 --phase decode", "--phase is not an option here (calibrate takes --hw, -o, --holdout, --launch)"},
-        {"predict m.csv --hw h100 --format csv", "--format is not an option here (predict takes --hw, --launch)"},
+        {"calibrate m.csv --hw h100 --phase decode", "--phase is not an option here (calibrate takes --hw, -o, --holdout, --launch, --profile, --impl)"},
+        {"predict m.csv --hw h100 --format csv", "--format is not an option here (predict takes --hw, --launch, --profile, --impl)"},
         {"analyze llama-3-8b --hw h100 --phase decode --context 1k -o x",
          "-o is not an option here (analyze takes --hw, --phase"},
         {"compare llama-3-8b mixtral --hw h100 --phase decode --context 1k --per-op",

@@ -280,6 +280,64 @@ static void expect_error(const char *text, int line, int col, const char *what)
 }
 
 #define HEAD "name: x\nsummary: y\n"
+/* One Llama-3-8B decoder layer under `hf`, kernel by kernel, as the
+ * transformers code launches them (modeling_llama.py, integrations/
+ * sdpa_attention.py; docs/profiles.md "A whole layer"):
+ *   LlamaRMSNorm: to(float32), pow(2), mean(-1), + eps, rsqrt, *, to(bf16),
+ *     weight *                                                        8
+ *   q_proj, k_proj, v_proj (three nn.Linear)                          3
+ *   apply_rotary_pos_emb, per q and k: -x2, cat, * cos, * sin, +      10
+ *   StaticCache.update: index_copy_ of K and of V                     2
+ *   sdpa_attention_forward: scaled_dot_product_attention (enable_gqa,
+ *     no mask)                                                        1
+ *     + transpose(1, 2).contiguous(): a copy in prefill; in decode the
+ *     (B, 1, H, D) view is already contiguous: none                   1 / 0
+ *   o_proj                                                            1
+ *   residual +                                                        1
+ *   LlamaRMSNorm                                                      8
+ *   gate_proj, up_proj                                                2
+ *   act_fn (SiLU), *                                                  2
+ *   down_proj                                                         1
+ *   residual +                                                        1
+ * = 41 kernels in prefill, 40 in decode. Views (view, transpose, slicing,
+ * unsqueeze, expand) launch none. */
+static void test_profile_hf_layer_kernels(void **state)
+{
+    (void)state;
+    static const char *const ORDER[] = {
+        "attn_norm.to_fp32", "attn_norm.pow", "attn_norm.mean", "attn_norm.add_eps",
+        "attn_norm.rsqrt", "attn_norm.mul_rstd", "attn_norm.to_act", "attn_norm.mul_weight",
+        "qkv_proj.q_proj", "qkv_proj.k_proj", "qkv_proj.v_proj",
+        "rope.q_neg", "rope.q_cat", "rope.q_mul_cos", "rope.q_mul_sin", "rope.q_add",
+        "rope.k_neg", "rope.k_cat", "rope.k_mul_cos", "rope.k_mul_sin", "rope.k_add",
+        "kv_write.k_copy", "kv_write.v_copy", "attention", "attention.out_transpose", "o_proj",
+        "attn_residual.add",
+        "ffn_norm.to_fp32", "ffn_norm.pow", "ffn_norm.mean", "ffn_norm.add_eps",
+        "ffn_norm.rsqrt", "ffn_norm.mul_rstd", "ffn_norm.to_act", "ffn_norm.mul_weight",
+        "gate_up_proj.gate_proj", "gate_up_proj.up_proj", "silu_mul.silu", "silu_mul.mul",
+        "down_proj", "ffn_residual.add"};
+    assert_int_equal(sizeof ORDER / sizeof ORDER[0], 41);
+    struct model *m = tu_model("llama-3-8b");
+    struct profile *p = bundled("hf");
+    for (int ph = 0; ph < 2; ph++) {
+        struct graph g;
+        lower(m, p, &g, ph ? PHASE_DECODE : PHASE_PREFILL, 1, 512);
+        int n = 0, want = 0;
+        for (int i = 0; i < g.n; i++) {
+            if (g.ops[i].group != 0) continue;
+            if (ph && strcmp(ORDER[want], "attention.out_transpose") == 0) want++;
+            assert_true(want < 41);
+            if (strcmp(g.ops[i].name, ORDER[want]) != 0)
+                fail_msg("kernel %d: %s, want %s", n, g.ops[i].name, ORDER[want]);
+            n++, want++;
+        }
+        assert_int_equal(n, ph ? 40 : 41);
+        graph_free(&g);
+    }
+    profile_free(p);
+    model_free(m);
+}
+
 static void test_profile_errors(void **state)
 {
     (void)state;
@@ -289,6 +347,10 @@ static void test_profile_errors(void **state)
                       "        writes: [{elems: T*hh, dtype: act}]\n",
                  9, 28, "unknown symbol 'hh'");
     expect_error(HEAD "roles:\n  nrom: {impl: fused}\n", 4, 3, "unknown role 'nrom'");
+    /* "      - {name: a, kind: elementwise, rows: T, ...": 'T' at column 44 */
+    expect_error(HEAD "roles:\n  residual:\n    impl: eager\n    kernels:\n"
+                      "      - {name: a, kind: elementwise, rows: T, writes: [{elems: T, dtype: act}]}\n",
+                 7, 44, "rows is for softmax kernels");
     expect_error(HEAD "roles:\n  norm: {impl: eager}\n", 4, 9, "must list its kernels");
     expect_error(HEAD "roles:\n  norm: {impl: fast}\n", 4, 16, "unknown implementation 'fast'");
     expect_error(HEAD "impl: {gemm: cublass}\n", 3, 14, "unknown implementation 'cublass'");
@@ -428,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_profile_engine_fused_add_norm),
         cmocka_unit_test(test_profile_user_file),
         cmocka_unit_test(test_profile_default_is_unchanged),
+        cmocka_unit_test(test_profile_hf_layer_kernels),
         cmocka_unit_test(test_profile_errors),
         cmocka_unit_test(test_profile_set_impl_errors),
         cmocka_unit_test(test_profile_cli),

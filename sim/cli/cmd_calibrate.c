@@ -15,6 +15,13 @@
 #include "cli.h"
 #include "../eval.h"
 
+/* --profile / --impl: how step rows (whole layers or steps) are lowered;
+ * kernel rows are single ops and take their impl column. */
+#define CLI_OPT_STEP_PROFILE                                                                   \
+    {"--profile", "P", "step rows: implementation profile the measured code\n"                \
+                       "ran (engine, hf, or a file; docs/profiles.md)"},                      \
+    {"--impl", "K=I,...", "step rows: implementation per role or op kind"}
+
 static const struct cli_opt CAL_OPTS[] = {
     CLI_OPT_HW,
     {"-o", "OUT.yaml", "the calibrated device file to write"},
@@ -22,6 +29,7 @@ static const struct cli_opt CAL_OPTS[] = {
                        "(default every:5); kfold:K fits K times without one fold,\n"
                        "prints the out-of-fold errors, writes the fit on every row"},
     CLI_OPT_LAUNCH,
+    CLI_OPT_STEP_PROFILE,
     CLI_OPT_END,
 };
 static const struct cli_opt VAL_OPTS[] = {
@@ -29,15 +37,17 @@ static const struct cli_opt VAL_OPTS[] = {
     {"--format", "F", "table (default), csv or json"},
     CLI_OPT_LAUNCH,
     {"-o", "PLOT.png", "also draw predicted vs measured (gnuplot; .gp and .dat kept)"},
+    CLI_OPT_STEP_PROFILE,
     CLI_OPT_END,
 };
-static const struct cli_opt PRED_OPTS[] = {CLI_OPT_HW, CLI_OPT_LAUNCH, CLI_OPT_END};
+static const struct cli_opt PRED_OPTS[] = {CLI_OPT_HW, CLI_OPT_LAUNCH, CLI_OPT_STEP_PROFILE,
+                                           CLI_OPT_END};
 
 const struct cli_cmd CLI_CALIBRATE = {
     .name = "calibrate",
     .brief = "calibrate MEAS.csv --hw HW -o OUT.yaml",
     .summary = "fit efficiencies to kernel timings",
-    .usage = "opbound calibrate MEASUREMENTS.csv --hw HW -o OUT.yaml [--holdout H]",
+    .usage = "opbound calibrate MEASUREMENTS.csv --hw HW -o OUT.yaml [--holdout H] [--profile P]",
     .about = "Fits calibration entries (op kind, implementation, phase: efficiencies,\n"
              "small-problem falloff, compute/memory overlap) and the launch overheads to the\n"
              "timings in MEASUREMENTS.csv (docs/measurements.md) and writes an ordinary device\n"
@@ -50,11 +60,13 @@ const struct cli_cmd CLI_VALIDATE = {
     .name = "validate",
     .brief = "validate MEAS.csv --hw HW",
     .summary = "predicted vs measured time, errors",
-    .usage = "opbound validate MEASUREMENTS.csv --hw HW [--format table|csv|json] [-o PLOT.png]",
+    .usage = "opbound validate MEASUREMENTS.csv --hw HW [--format table|csv|json] [-o PLOT.png]\n"
+             "       [--profile P] [--impl K=I,...]",
     .about = "Predicted vs measured time of every row, its signed error, then per class: rows,\n"
              "median and max absolute percentage error and the signed median (bias; < 0: the\n"
              "model is too fast). Kernel rows are predicted as under CUDA-graph replay (they\n"
-             "are GPU-timed; --launch eager to change it); step rows in their own launch mode.\n"
+             "are GPU-timed; --launch eager to change it); step rows in their own launch mode,\n"
+             "lowered under --profile / --impl (the code that was timed, e.g. hf).\n"
              "Rows are labelled fitted / held-out only when HW was calibrated on this file.\n",
     .opts = VAL_OPTS,
 };
@@ -62,7 +74,7 @@ const struct cli_cmd CLI_PREDICT = {
     .name = "predict",
     .brief = "predict OPS.csv --hw HW",
     .summary = "predicted time of ops in that format",
-    .usage = "opbound predict OPS.csv --hw HW",
+    .usage = "opbound predict OPS.csv --hw HW [--profile P] [--impl K=I,...]",
     .about = "Predicts the time of every row of a file in the measurement format (times may be\n"
              "left empty) and writes CSV to standard output: line, kind, class, name, flops,\n"
              "bytes, predicted_s, bound.\n",
@@ -94,6 +106,13 @@ static int load_all(const struct cli_cmd *spec, int argc, char **argv, bool need
         device_free(*d);
         return cli_fail_err(&e);
     }
+    const struct profile *p = NULL;
+    if (cli_profile(C, a->profile, a->impl, &p)) {
+        meas_free(m);
+        device_free(*d);
+        return CLI_USAGE;
+    }
+    meas_set_profile(m, p);
     return 0;
 }
 

@@ -16,7 +16,9 @@ const struct cli_cmd CLI_LIST = {
     .about = "models   bundled models: name, family, parameters, active parameters, KV cache per\n"
              "         token (memory held: binary units, KiB = 2^10 B)\n"
              "hw       bundled devices: memory (GiB = 2^30 B), bandwidth (decimal TB/s),\n"
-             "         bf16 tensor peak, ridge point, calibration (calibrated / not calibrated)\n"
+             "         bf16 tensor peak, ridge point, calibration (calibrated / not calibrated,\n"
+             "         and how many implementation priors: entries NOT measured, derived\n"
+             "         from a measured one; listed under the table with their sources)\n"
              "kinds    attention and FFN block kinds a model can use\n"
              "profiles implementation profiles (--profile NAME; docs/profiles.md)\n"
              "\n"
@@ -106,11 +108,29 @@ int cmd_list(int argc, char **argv)
             table_cell(&t, 5, "%.0f FLOP/B", device_ridge(d, DT_BF16));
             /* "calibrated" (entries from measurements, docs/measurements.md) or
              * "not calibrated" (datasheet priors only) */
-            table_cell(&t, 6, "%s", device_cal_count(d) ? "calibrated" : "not calibrated");
+            char pri[256];
+            const int np = device_priors_describe(d, pri, sizeof pri);
+            table_cell(&t, 6, "%s%s%.0d%s", device_cal_count(d) ? "calibrated" : "not calibrated",
+                       np ? " + " : "", np, np ? " priors" : "");
             device_free(d);
         }
         table_print(&t, stdout);
         table_free(&t);
+        int shown = 0;
+        for (int i = 0; i < n; i++) { /* the priors, with what they scale and their source */
+            struct device *d;
+            if (cli_load_device(names[i], &d, &e)) return cli_fail_err(&e);
+            for (int q = 0; q < d->n_priors; q++) {
+                const struct impl_prior *pr = &d->priors[q];
+                if (!d->cal[pr->kind][pr->impl][pr->phase].prior) continue;
+                char name[96];
+                device_cal_name(pr->kind, pr->impl, pr->phase, name, sizeof name);
+                if (!shown++) printf("\nimplementation priors (NOT measured; docs/measurements.md, \"Priors\"):\n");
+                printf("  %-14s %-29s = %s x%.3g compute, x%.3g memory: %s\n", names[i], name,
+                       op_impl_name((enum op_impl)pr->from), pr->compute, pr->memory, pr->source);
+            }
+            device_free(d);
+        }
         printf("\n(from %s/hw)\n", catalog_dir());
         return 0;
     }

@@ -58,9 +58,11 @@ static bool try_dir(const char *c)
         if ((size_t)snprintf(g_dir, sizeof g_dir, "%s", use) >= sizeof g_dir) return false;
         return true;
     }
-    size_t l = strlen(g_tried);
-    if (l + strlen(use) + 3 < sizeof g_tried)
-        snprintf(g_tried + l, sizeof g_tried - l, "%s%s", l ? ", " : "", use);
+    size_t l = strlen(g_tried), u = strlen(use);
+    if (l + u + 3 < sizeof g_tried) { /* fits: copied whole, never truncated */
+        if (l) memcpy(g_tried + l, ", ", 2), l += 2;
+        memcpy(g_tried + l, use, u + 1);
+    }
     return false;
 }
 

@@ -286,7 +286,9 @@ static const char *const BLOCK_NAMES[BLK_COUNT] = {
 static const char *const IMPL_NAMES[IMPL_COUNT] = {
     [IMPL_DEFAULT] = "default", [IMPL_FA2] = "fa2",       [IMPL_CUDNN] = "cudnn",
     [IMPL_MEM_EFFICIENT] = "mem_efficient", [IMPL_EAGER] = "eager",
-    [IMPL_OPBOUND] = "opbound", [IMPL_CUBLAS] = "cublas", [IMPL_FUSED] = "fused"};
+    [IMPL_OPBOUND] = "opbound", [IMPL_CUBLAS] = "cublas", [IMPL_FUSED] = "fused",
+    [IMPL_FLEX_TRITON] = "flex_triton", [IMPL_FLEX_FA4] = "flex_fa4"};
+_Static_assert(sizeof IMPL_NAMES / sizeof IMPL_NAMES[0] == IMPL_COUNT, "one name per op_impl");
 
 const char *op_impl_name(enum op_impl i) { return IMPL_NAMES[i]; }
 
@@ -294,6 +296,7 @@ enum op_impl op_impl_parse(const char *name)
 {
     for (int i = 0; i < IMPL_COUNT; i++)
         if (strcmp(IMPL_NAMES[i], name) == 0) return (enum op_impl)i;
+    if (strcmp(name, "flex") == 0) return IMPL_FLEX_TRITON; /* FlexAttention's default backend */
     return IMPL_COUNT;
 }
 

@@ -53,6 +53,8 @@ enum op_impl {
     IMPL_OPBOUND,       /* this project's kernels (kernels/) */
     IMPL_CUBLAS,        /* cuBLAS GEMMs */
     IMPL_FUSED,         /* fused elementwise/norm kernels (serving engines) */
+    IMPL_FLEX_TRITON,   /* FlexAttention, its default Triton backend (a prior until measured) */
+    IMPL_FLEX_FA4,      /* FlexAttention, BACKEND "FLASH": FlashAttention-4 (CuTeDSL; a prior) */
     IMPL_COUNT
 };
 
@@ -227,7 +229,11 @@ bool op_kind_counted(enum op_kind k); /* has a count function */
 const char *op_block_name(enum op_block b);
 /* "default", "fa2", "cudnn", "mem_efficient", "eager", "opbound", "cublas", "fused". */
 const char *op_impl_name(enum op_impl i);
-/* Parses an implementation name; returns IMPL_COUNT when unknown. */
+/* Every implementation name, comma-separated, for error messages. */
+#define OP_IMPL_LIST "default, fa2, cudnn, mem_efficient, eager, opbound, cublas, fused, " \
+                     "flex_triton, flex_fa4 (flex = flex_triton)"
+/* Parses an implementation name (`flex` is flex_triton, FlexAttention's
+ * default backend); returns IMPL_COUNT when unknown. */
 enum op_impl op_impl_parse(const char *name);
 /* Recomputes op->cost from its shape with the kind's count function. */
 void op_count(struct op *op);
