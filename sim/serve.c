@@ -5,6 +5,8 @@
 #include "../models/profile.h"
 
 #include "placement.h"
+#include "spec.h"
+#include "serve_cache.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -50,16 +52,47 @@ void serve_engine_free(struct serve_engine *e)
     graph_free(&e->g);
     graph_free(&e->scratch);
     free(e->items);
-    e->items = NULL;
+    free(e->tmp);
+    free(e->key);
+    serve_cache_free(e->cache);
+    e->items = e->tmp = NULL;
+    e->key = NULL;
+    e->cache = NULL;
     e->items_cap = 0;
 }
 
-static int item_cmp(const void *pa, const void *pb)
+static inline bool item_less(const struct serve_item *a, const struct serve_item *b)
 {
-    const struct serve_item *a = pa, *b = pb;
-    if (a->q != b->q) return a->q < b->q ? -1 : 1;
-    if (a->ctx != b->ctx) return a->ctx < b->ctx ? -1 : 1;
-    return 0;
+    return a->q < b->q || (a->q == b->q && a->ctx < b->ctx);
+}
+
+/* Sorts it[0..n) by (q, ctx): a stable bottom-up merge sort with the
+ * comparison inlined (qsort's indirect calls were 14% of a run), runs of 8
+ * by insertion first. tmp holds n items. */
+static void items_sort(struct serve_item *it, struct serve_item *tmp, int n)
+{
+    for (int lo = 0; lo < n; lo += 8) {
+        const int hi = lo + 8 < n ? lo + 8 : n;
+        for (int i = lo + 1; i < hi; i++) {
+            const struct serve_item v = it[i];
+            int j = i;
+            while (j > lo && item_less(&v, &it[j - 1])) it[j] = it[j - 1], j--;
+            it[j] = v;
+        }
+    }
+    struct serve_item *a = it, *b = tmp;
+    for (int w = 8; w < n; w *= 2) {
+        for (int lo = 0; lo < n; lo += 2 * w) {
+            const int mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+            int i = lo, j = mid, k = lo;
+            while (i < mid && j < hi) b[k++] = item_less(&a[j], &a[i]) ? a[j++] : a[i++];
+            while (i < mid) b[k++] = a[i++];
+            while (j < hi) b[k++] = a[j++];
+        }
+        struct serve_item *t = a;
+        a = b, b = t;
+    }
+    if (a != it) memcpy(it, a, (size_t)n * sizeof *it);
 }
 
 /* Sums b into a, except shared weights (op_kind_weights OPW_SHARED: a plain
@@ -103,20 +136,59 @@ double serve_engine_eval(struct serve_engine *e, const struct serve_item *items,
                          struct eval_totals *tot)
 {
     OB_ASSERT(n >= 1);
+    e->calls += 1;
     if (n > e->items_cap) {
-        free(e->items);
+        free(e->items), free(e->tmp), free(e->key);
         e->items = malloc((size_t)n * sizeof *e->items);
-        OB_ASSERT(e->items);
+        e->tmp = malloc((size_t)n * sizeof *e->tmp);
+        e->key = malloc(((size_t)n * 4 + 3) * sizeof *e->key); /* as given, then merged */
+        OB_ASSERT(e->items && e->tmp && e->key);
         e->items_cap = n;
+    }
+    /* First the items as given: the scheduler tends to repeat a composition in
+     * the same order, and this key needs no sort. Each item of one sequence
+     * (n = 1, whole ctx < 2^32, q < 2^20, samples < 2^12) packs into one
+     * 64-bit word, ctx | q << 32 | samples << 52, stored in a double's bits
+     * (compared by memcmp, never as numbers); a call with any other item
+     * skips this key. Keys are tagged by their first word (-1 as given, -2
+     * merged), so the two kinds never match. */
+    uint64_t h_raw = 0;
+    size_t nk_raw = 0;
+    double *key = e->key;
+    if (!e->no_cache) {
+        if (!e->cache) OB_ASSERT((e->cache = serve_cache_new()));
+        key[nk_raw++] = -1;
+        for (int i = 0; i < n; i++) {
+            const struct serve_item *x = &items[i];
+            if (!(x->n == 1 && x->samples >= 0 && x->samples < 0x1p12 &&
+                  x->samples == (double)(uint32_t)x->samples && x->q >= 1 && x->q < 0x1p20 &&
+                  x->q == (double)(uint32_t)x->q && x->ctx >= 0 && x->ctx < 0x1p32 &&
+                  x->ctx == (double)(uint32_t)x->ctx)) {
+                nk_raw = 0;
+                break;
+            }
+            const uint64_t w = (uint64_t)x->ctx | (uint64_t)x->q << 32 |
+                               (uint64_t)x->samples << 52;
+            memcpy(&key[nk_raw++], &w, sizeof w);
+        }
+        if (nk_raw) {
+            h_raw = serve_cache_hash(key, nk_raw);
+            const struct eval_totals *hit = serve_cache_find(e->cache, key, nk_raw, h_raw);
+            if (hit) {
+                e->work += n * SERVE_HIT_WORK;
+                *tot = *hit;
+                return tot->time_s;
+            }
+        }
     }
     struct serve_item *it = e->items;
     memcpy(it, items, (size_t)n * sizeof *it);
-    qsort(it, (size_t)n, sizeof *it, item_cmp);
+    items_sort(it, e->tmp, n);
     /* Merge equal (q, ctx): one lowering per group, batch = the group's size. */
     int ng = 0;
     for (int i = 0; i < n; i++) {
         OB_ASSERT(it[i].n >= 1 && it[i].q >= 1 && it[i].ctx >= 0 && it[i].samples >= 0 &&
-                  it[i].samples <= it[i].n);
+                  it[i].samples <= it[i].n * it[i].q);
         if (ng > 0 && it[ng - 1].q == it[i].q && it[ng - 1].ctx == it[i].ctx) {
             it[ng - 1].n += it[i].n;
             it[ng - 1].samples += it[i].samples;
@@ -126,11 +198,36 @@ double serve_engine_eval(struct serve_engine *e, const struct serve_item *items,
     }
     double b = 0, t = 0, samples = 0;
     bool all_decode = true;
+    /* decode: new tokens over a cache, at most decode_q_max of them (a
+     * speculative verify of k + 1; docs/speculative.md) */
+    const double dq = e->st.decode_q_max > 1 ? e->st.decode_q_max : 1;
     for (int i = 0; i < ng; i++) {
         b += it[i].n;
         t += it[i].n * it[i].q;
         samples += it[i].samples;
-        if (it[i].q != 1 || it[i].ctx == 0) all_decode = false;
+        if (it[i].q > dq || it[i].ctx == 0) all_decode = false;
+    }
+    /* The cost depends on the merged groups and the sampling count only: the
+     * key is exactly these numbers (serve_cache.h). */
+    uint64_t h = 0;
+    size_t nk = 0;
+    double *mkey = key + nk_raw; /* after the key as given, kept for the store */
+    if (!e->no_cache) {
+        mkey[nk++] = -2;
+        for (int i = 0; i < ng; i++) {
+            mkey[nk++] = it[i].n;
+            mkey[nk++] = it[i].q;
+            mkey[nk++] = it[i].ctx;
+        }
+        mkey[nk++] = samples;
+        h = serve_cache_hash(mkey, nk);
+        const struct eval_totals *hit = serve_cache_find(e->cache, mkey, nk, h);
+        if (hit) {
+            e->work += n * SERVE_HIT_WORK;
+            *tot = *hit;
+            if (nk_raw) serve_cache_put(e->cache, key, nk_raw, h_raw, tot);
+            return tot->time_s;
+        }
     }
     /* (a) Token-wise ops at T tokens over B sequences: q_len = T / B, which is
      * each sequence's q exactly when all are equal (then B * q_len == T). */
@@ -163,7 +260,7 @@ double serve_engine_eval(struct serve_engine *e, const struct serve_item *items,
         const struct layer_group *lg = &e->m->groups[li];
         for (int k = 0; k < ng; k++) {
             struct step gs = st;
-            gs.phase = it[k].q == 1 && it[k].ctx > 0 ? PHASE_DECODE : PHASE_PREFILL;
+            gs.phase = it[k].q <= dq && it[k].ctx > 0 ? PHASE_DECODE : PHASE_PREFILL;
             gs.batch = it[k].n;
             gs.q_len = it[k].q;
             gs.ctx_prior = it[k].ctx;
@@ -201,6 +298,12 @@ double serve_engine_eval(struct serve_engine *e, const struct serve_item *items,
         placement_graph(g, e->d, PLACE_AUTO, NULL, &pt);
         placement_apply(0, NULL, NULL, &pt, tot);
     }
+    if (!e->no_cache) {
+        serve_cache_put(e->cache, mkey, nk, h, tot);
+        if (nk_raw) serve_cache_put(e->cache, key, nk_raw, h_raw, tot);
+    }
+    e->work += (n + SERVE_ITER_WORK) * e->m->n_groups;
+    e->evaluated += 1;
     return tot->time_s;
 }
 
@@ -208,8 +311,11 @@ double serve_engine_eval(struct serve_engine *e, const struct serve_item *items,
 
 struct req {
     double arrival, input, output;
+    double before; /* fleet: seconds from the request's arrival at the router to `arrival` */
     double prefilled, generated, chunk;
     double admit, first, since, need_bytes; /* since: time since the last token */
+    double handoff_output; /* fleet, prefill replica: the output that decodes elsewhere (0: none) */
+    double spec_credit;    /* speculative: expected tokens accumulated (docs/speculative.md) */
     bool sched;
 };
 
@@ -427,6 +533,68 @@ static void timeline_add(struct timeline *tl, double t, double kv)
     tl->kv[tl->n++] = kv;
 }
 
+/* ---- time series in fixed windows (bounded: pairs merge, width doubles) ---- */
+
+int serve_series_init(struct serve_series *ts, double width_s)
+{
+    memset(ts, 0, sizeof *ts);
+    ts->width_s = width_s;
+    ts->queue = calloc(SERVE_SERIES_CAP, sizeof *ts->queue);
+    ts->running = calloc(SERVE_SERIES_CAP, sizeof *ts->running);
+    ts->kv = calloc(SERVE_SERIES_CAP, sizeof *ts->kv);
+    ts->tokens = calloc(SERVE_SERIES_CAP, sizeof *ts->tokens);
+    if (!ts->queue || !ts->running || !ts->kv || !ts->tokens) {
+        serve_series_free(ts);
+        return -1;
+    }
+    return 0;
+}
+
+void serve_series_free(struct serve_series *ts)
+{
+    free(ts->queue), free(ts->running), free(ts->kv), free(ts->tokens);
+    ts->queue = ts->running = ts->kv = ts->tokens = NULL;
+    ts->n = 0;
+}
+
+static void series_halve(struct serve_series *ts)
+{
+    double *a[] = {ts->queue, ts->running, ts->kv, ts->tokens};
+    for (int j = 0; j < 4; j++) {
+        for (size_t i = 0; i < SERVE_SERIES_CAP / 2; i++) a[j][i] = a[j][2 * i] + a[j][2 * i + 1];
+        memset(a[j] + SERVE_SERIES_CAP / 2, 0, SERVE_SERIES_CAP / 2 * sizeof *a[j]);
+    }
+    ts->n = (ts->n + 1) / 2;
+    ts->width_s *= 2;
+}
+
+void serve_series_widen(struct serve_series *ts, double width_s)
+{
+    while (ts->width_s < width_s) series_halve(ts);
+}
+
+void serve_series_add(struct serve_series *ts, double t0, double t1, double queue,
+                      double running, double kv, double tokens)
+{
+    while (t1 >= SERVE_SERIES_CAP * ts->width_s) series_halve(ts);
+    size_t k = (size_t)(t0 / ts->width_s);
+    const size_t k1 = (size_t)(t1 / ts->width_s);
+    while (k <= k1 && k < SERVE_SERIES_CAP) {
+        const double a = fmax(t0, (double)k * ts->width_s),
+                     b = fmin(t1, (double)(k + 1) * ts->width_s);
+        if (b > a) {
+            ts->queue[k] += queue * (b - a);
+            ts->running[k] += running * (b - a);
+            ts->kv[k] += kv * (b - a);
+        }
+        k++;
+    }
+    ts->tokens[k1 < SERVE_SERIES_CAP ? k1 : SERVE_SERIES_CAP - 1] += tokens;
+    if (k1 + 1 > ts->n) ts->n = k1 + 1 < SERVE_SERIES_CAP ? k1 + 1 : SERVE_SERIES_CAP;
+}
+
+void serve_result_free(struct serve_result *r) { serve_series_free(&r->series); }
+
 /* FFN weights one of tp devices holds. */
 static double ffn_params_dev(const struct model *m, double tp)
 {
@@ -444,6 +612,8 @@ static double ffn_params_dev(const struct model *m, double tp)
 
 struct pools {
     struct serve_engine a, f; /* f used only under AFD */
+    struct serve_engine dr;   /* the draft model (speculative decoding) */
+    struct serve_item *ditems; /* the draft's decode items of one iteration */
     const struct device *da, *df;
     double link, layers, hidden, act_b;
     struct serve_item *mb;
@@ -470,6 +640,16 @@ struct sim {
     double work; /* units done (SERVE_MAX_WORK) */
     struct serve_stream iters, ttft, e2e, gaps;
     struct timeline tl;
+    /* fleet (sim/fleet.c): requests are pushed by the router; 0 otherwise */
+    bool fleet;
+    int role;                 /* SERVE_ROLE_* */
+    size_t qcap, arrived;     /* q's room; requests arrived by the clock */
+    double pending_t;         /* the iteration in progress (fleet), or -1 */
+    double outstanding;       /* prompt and output tokens still to do */
+    double out_tokens;        /* output tokens produced (time series) */
+    struct serve_fleet_out *fo; /* fleet-level statistics and hand-offs */
+    struct serve_series *ser;   /* time series, or NULL */
+    double spec_e;              /* speculative: expected tokens per verify */
 };
 
 static double clock_abs(const struct sim *x) { return x->epoch + x->rel; }
@@ -479,15 +659,39 @@ static double since_arrival(const struct sim *x, const struct req *r)
     return x->rel - (r->arrival - x->epoch);
 }
 
+/* Speculative decoding: before the verify, the draft proposes k tokens for
+ * every decoding sequence, k decode steps of the draft at contexts ctx, ctx +
+ * 1, ..., ctx + k - 1 (docs/speculative.md, "In serve"). Their time. */
+static double draft_time(struct pools *p, const struct serve_scenario *s,
+                         const struct serve_item *it, int n, struct serve_result *r)
+{
+    const double q = s->spec.k + 1;
+    int nd = 0;
+    for (int i = 0; i < n; i++)
+        if (it[i].q == q && it[i].samples == q * it[i].n) /* a verify (serve's schedule) */
+            p->ditems[nd++] = (struct serve_item){it[i].n, 1, it[i].ctx, it[i].n};
+    if (nd == 0) return 0;
+    double t = 0;
+    struct eval_totals tot;
+    for (int j = 0; j < (int)s->spec.k; j++) {
+        if (j > 0)
+            for (int i = 0; i < nd; i++) p->ditems[i].ctx += 1;
+        t += serve_engine_eval(&p->dr, p->ditems, nd, &tot);
+    }
+    r->spec_draft_s += t;
+    return t;
+}
+
 static double iteration(struct pools *p, const struct serve_scenario *s, struct serve_item *it,
                         int n, struct serve_result *r)
 {
     struct eval_totals tot;
     if (!s->afd.on) {
-        const double t = serve_engine_eval(&p->a, it, n, &tot);
+        double t = serve_engine_eval(&p->a, it, n, &tot);
         r->time_attn_s += tot.time_block_s[BLK_ATTN];
         r->time_ffn_s += tot.time_block_s[BLK_FFN];
         r->time_other_s += tot.time_block_s[BLK_MODEL];
+        if (s->spec.on) t += draft_time(p, s, it, n, r);
         return t;
     }
     const int mbs = (int)s->afd.micro_batches < n ? (int)s->afd.micro_batches : n;
@@ -529,10 +733,20 @@ static void pools_open(struct sim *x, const struct serve_hw *hw, double tp)
     x->tp_a = s->afd.on ? s->afd.attn_devices : tp;
     OB_ASSERT(serve_engine_init(&x->p.a, m, x->p.da, x->tp_a, x->dw, m->dt_act, x->dk) == 0);
     x->p.a.st.profile = s->profile;
+    x->p.a.no_cache = s->no_cache;
+    if (s->spec.on) {
+        const struct model *dm = s->spec.draft;
+        x->p.a.st.decode_q_max = s->spec.k + 1; /* the verify runs the decode kernels */
+        OB_ASSERT(serve_engine_init(&x->p.dr, dm, x->p.da, x->tp_a, dm->dt_w, dm->dt_act,
+                                    dm->dt_kv) == 0);
+        x->p.dr.st.profile = s->profile;
+        x->p.dr.no_cache = s->no_cache;
+    }
     if (s->afd.on) {
         OB_ASSERT(serve_engine_init(&x->p.f, m, x->p.df, s->afd.ffn_devices, x->dw, m->dt_act,
                                     x->dk) == 0);
         x->p.f.st.profile = s->profile;
+        x->p.f.no_cache = s->no_cache;
     }
     struct serve_result *r = x->r;
     snprintf(r->hw_name, sizeof r->hw_name, "%s", hw->d->name);
@@ -576,9 +790,15 @@ static int memory_budget(struct sim *x, struct err *e)
         serve_engine_eval(&x->p.a, &one, 1, &tot);
         r->act_reserve_bytes = tot.act_peak_bytes;
     }
+    if (s->spec.on) { /* the draft's weights share the device */
+        struct model_counts dc;
+        model_count(s->spec.draft, x->tp_a, &dc);
+        r->spec_draft_weight_bytes_dev = dc.params_dev * dtype_bytes(s->spec.draft->dt_w);
+    }
     r->kv_limit_bytes = s->kv_memory_bytes >= 0
                             ? s->kv_memory_bytes
-                            : da->mem_capacity_bytes - r->weight_bytes_dev - r->act_reserve_bytes;
+                            : da->mem_capacity_bytes - r->weight_bytes_dev - r->act_reserve_bytes -
+                                  r->spec_draft_weight_bytes_dev;
     if (s->kv_memory_bytes < 0 && r->kv_limit_bytes <= 0) {
         snprintf(msg, sizeof msg,
                  "weights (%.17g bytes per device at tp %g) and the activation reserve (%.17g "
@@ -635,21 +855,26 @@ static int requests_make(struct sim *x, struct err *e)
  * output - 1 decode turns and at least ceil(input / c) prefill chunks, c =
  * min(prefill_chunk, token_budget); an iteration holds at most max_batch of
  * these and at most token_budget tokens, so iterations >= max(sum of turns /
- * max_batch, sum of tokens / token_budget). Work >= (turns + SERVE_ITER_WORK
- * x iterations) x layer groups, twice that under AFD (two engines). 0, or -1
- * with e set (the scenario is refused before it runs). */
+ * max_batch, sum of tokens / token_budget). Evaluating every iteration
+ * (no_cache), work >= (turns + SERVE_ITER_WORK x iterations) x layer groups;
+ * with the cache any iteration may be a hit, so work >= turns x
+ * SERVE_HIT_WORK; twice either under AFD (two engines). 0, or -1 with e set
+ * (the scenario is refused before it runs). */
 static int work_bound(struct sim *x, struct err *e)
 {
     const struct serve_scenario *s = x->s;
     const double c = fmin(s->prefill_chunk, s->token_budget);
     double turns = 0, tokens = 0;
     for (size_t i = 0; i < x->nreq; i++) {
-        turns += x->q[i].output - 1 + ceil(x->q[i].input / c);
+        /* speculative: a verify yields at most ceil(E) tokens */
+        const double per = s->spec.on ? ceil(spec_expected_tokens(s->spec.k, s->spec.accept)) : 1;
+        turns += ceil((x->q[i].output - 1) / per) + ceil(x->q[i].input / c);
         tokens += x->q[i].input + x->q[i].output - 1;
     }
     const double iters = fmax(ceil(turns / s->max_batch), ceil(tokens / s->token_budget));
     const double groups = (double)s->m->n_groups;
-    const double work = (s->afd.on ? 2 : 1) * (turns + SERVE_ITER_WORK * iters) * groups;
+    const double work = (s->afd.on ? 2 : 1) * (s->no_cache ? (turns + SERVE_ITER_WORK * iters) * groups
+                                                            : turns * SERVE_HIT_WORK);
     if (work <= s->max_work) return 0;
     char msg[512];
     snprintf(msg, sizeof msg,
@@ -679,6 +904,18 @@ static void afd_link(struct sim *x)
     x->p.act_b = dtype_bytes(s->m->dt_act);
 }
 
+/* Speculative decoding's figures in the result. */
+static void spec_setup(struct sim *x)
+{
+    const struct serve_scenario *s = x->s;
+    if (!s->spec.on) return;
+    x->spec_e = spec_expected_tokens(s->spec.k, s->spec.accept);
+    x->r->spec = true;
+    x->r->spec_k = s->spec.k;
+    x->r->spec_accept = s->spec.accept;
+    x->r->spec_tokens_per_verify = x->spec_e;
+}
+
 /* Step 1, admission (FCFS, no overtaking): arrived requests join while the
  * batch has room and the cache holds their final footprint. */
 static void admit(struct sim *x)
@@ -691,6 +928,7 @@ static void admit(struct sim *x)
         n->admit = clock_abs(x);
         x->kv += n->need_bytes;
         const double w = since_arrival(x, n);
+        if (n->prefilled == n->input) n->since = w; /* decode replica: first token out on arrival */
         if (w > 0) {
             r->waited += 1;
             r->wait_mean_s += w;
@@ -711,14 +949,16 @@ static int schedule(struct sim *x)
         struct req *r = &x->q[x->run[k]];
         r->sched = false;
         if (r->prefilled < r->input) continue;
-        if (budget < 1) {
+        /* a speculative verify checks k proposals and the token after them */
+        const double q = s->spec.on ? s->spec.k + 1 : 1;
+        if (budget < q) {
             x->r->starved_tokens += 1;
             continue;
         }
-        x->items[ni++] = (struct serve_item){1, 1, r->input + r->generated - 1, 1};
+        x->items[ni++] = (struct serve_item){1, q, r->input + r->generated - 1, q};
         r->sched = true;
         r->chunk = 0;
-        budget -= 1;
+        budget -= q;
     }
     for (size_t k = 0; k < x->nrun && budget >= 1; k++) { /* then prefill chunks */
         struct req *r = &x->q[x->run[k]];
@@ -740,38 +980,109 @@ static int schedule(struct sim *x)
  * requests leave and free their cache. */
 static void advance(struct sim *x, double t)
 {
+    const double t0 = clock_abs(x);
+    if (x->ser) {
+        while (x->arrived < x->nreq && x->q[x->arrived].arrival - x->epoch <= x->rel) x->arrived++;
+    }
+    const double queue = (double)(x->arrived - x->next), running = (double)x->nrun, kv = x->kv;
+    double tokens = 0;
     x->kv_time += x->kv * t;
     x->rel += t;
     stream_add(&x->iters, t);
+    struct serve_fleet_out *fo = x->fo;
     size_t w = 0;
     for (size_t k = 0; k < x->nrun; k++) {
         struct req *r = &x->q[x->run[k]];
         r->since += t; /* a sum of iteration times, so a gap of one iteration is exact */
         if (r->sched) {
             if (r->chunk == 0) {
-                r->generated += 1;
-                stream_add(&x->gaps, r->since);
+                /* one token, or under speculative decoding the expected accepted
+                 * tokens E, the fraction carried (docs/speculative.md) */
+                double got = 1;
+                if (x->s->spec.on) {
+                    const double c0 = r->spec_credit;
+                    r->spec_credit += x->spec_e;
+                    got = floor(r->spec_credit) - floor(c0);
+                    if (got > r->output - r->generated) got = r->output - r->generated;
+                }
+                r->generated += got;
+                const double gap = got == 1 ? r->since : r->since / got;
+                for (double j = 0; j < got; j++) {
+                    stream_add(&x->gaps, gap);
+                    if (fo) stream_add(&fo->gaps, gap);
+                }
                 r->since = 0;
+                tokens += got;
             } else {
                 r->prefilled += r->chunk;
+                x->outstanding -= r->chunk;
                 if (r->prefilled == r->input) {
                     r->generated = 1;
                     r->first = clock_abs(x);
                     r->since = 0;
+                    tokens += 1;
                     stream_add(&x->ttft, since_arrival(x, r));
+                    if (fo && r->handoff_output == 0)
+                        stream_add(&fo->ttft, since_arrival(x, r) + r->before);
                 }
             }
             if (r->generated == r->output) {
                 x->kv -= r->need_bytes;
                 stream_add(&x->e2e, since_arrival(x, r));
+                if (fo && r->handoff_output > 0) {
+                    if (fo->nho == fo->ho_cap) {
+                        fo->ho_cap = fo->ho_cap ? 2 * fo->ho_cap : 64;
+                        fo->ho = realloc(fo->ho, fo->ho_cap * sizeof *fo->ho);
+                        OB_ASSERT(fo->ho);
+                    }
+                    fo->ho[fo->nho++] = (struct serve_handoff){
+                        clock_abs(x), since_arrival(x, r) + r->before, r->input, r->handoff_output};
+                } else if (fo) {
+                    stream_add(&fo->e2e, since_arrival(x, r) + r->before);
+                }
                 x->done++;
                 continue;
             }
         }
         x->run[w++] = x->run[k];
     }
+    x->outstanding -= tokens;
+    x->out_tokens += tokens;
     x->nrun = w;
     if (x->nrun == 0) x->kv = 0; /* drop rounding residue */
+    if (x->ser) serve_series_add(x->ser, t0, clock_abs(x), queue, running, kv, tokens);
+}
+
+/* Starts an iteration at the clock: admission, the schedule, its cost. 1
+ * when nothing runs (the caller jumps the clock), else 0 with *t set. */
+static int iteration_start(struct sim *x, double *t)
+{
+    struct serve_result *r = x->r;
+    admit(x);
+    if (x->nrun == 0) return 1;
+    const int ni = schedule(x);
+    *t = iteration(&x->p, x->s, x->items, ni, r);
+    /* the engines count their work (serve.h, SERVE_MAX_WORK); under AFD
+     * each micro-batch is evaluated on both pools' engines */
+    x->work = x->p.a.work + x->p.f.work;
+    if (x->kv > r->kv_peak_bytes) r->kv_peak_bytes = x->kv;
+    timeline_add(&x->tl, clock_abs(x), x->kv);
+    return 0;
+}
+
+static int work_fail(const struct sim *x, struct err *e)
+{
+    char msg[512];
+    snprintf(msg, sizeof msg,
+             "stopped after %zu iterations (%zu of %.17g requests done): the run "
+             "reached serve's work bound of %g units (evaluated iterations x (scheduled "
+             "sequences + %g) x %g layer groups, cached ones %g per sequence; "
+             "docs/serving.md, \"Work bound\"): simulate fewer requests or shorter "
+             "outputs",
+             x->tl.seen - 1, x->done, x->s->requests, x->s->max_work, SERVE_ITER_WORK,
+             (double)x->s->m->n_groups, SERVE_HIT_WORK);
+    return err_set(e, x->s->file, x->s->line_requests, x->s->col_requests, "%s",
+                   msg);
 }
 
 /* The loop: admit, schedule, cost, advance; when nothing runs and nothing
@@ -779,46 +1090,29 @@ static void advance(struct sim *x, double t)
  * -1 with e set when the run reaches the work bound. */
 static int simulate(struct sim *x, struct err *e)
 {
-    struct serve_result *r = x->r;
-    const double groups = (double)x->s->m->n_groups;
     while (x->done < x->nreq) {
-        admit(x);
-        if (x->nrun == 0) {
+        double t;
+        if (iteration_start(x, &t)) {
             OB_ASSERT(x->next < x->nreq && x->q[x->next].arrival - x->epoch > x->rel);
             x->epoch = x->q[x->next].arrival;
             x->rel = 0;
             continue;
         }
-        const int ni = schedule(x);
         if (x->s->progress && fmod(x->iters.n + 1, 4096) == 0)
             x->s->progress(x->s->progress_ctx, (double)x->done, (double)x->nreq);
-        /* under AFD each micro-batch is evaluated on both pools' engines */
-        const double mbs = x->s->afd.on ? fmin(x->s->afd.micro_batches, (double)ni) : 1;
-        x->work += (x->s->afd.on ? 2 : 1) * ((double)ni + SERVE_ITER_WORK * mbs) * groups;
-        if (x->work > x->s->max_work) {
-            char msg[512];
-            snprintf(msg, sizeof msg,
-                     "stopped after %zu iterations (%zu of %.17g requests done): the run "
-                     "reached serve's work bound of %g units (iterations x (scheduled sequences "
-                     "+ %g) x %g layer groups; docs/serving.md, \"Work bound\"): simulate "
-                     "fewer requests or shorter outputs",
-                     x->tl.seen, x->done, (double)x->nreq, x->s->max_work, SERVE_ITER_WORK,
-                     groups);
-            return fail_at(x->s, x->s->line_requests, x->s->col_requests, e, msg);
-        }
-        if (x->kv > r->kv_peak_bytes) r->kv_peak_bytes = x->kv;
-        timeline_add(&x->tl, clock_abs(x), x->kv);
-        advance(x, iteration(&x->p, x->s, x->items, ni, r));
+        if (x->work > x->s->max_work) return work_fail(x, e);
+        advance(x, t);
     }
     return 0;
 }
 
 /* Latency, throughput, occupancy and timeline figures of the finished run. */
-static void summarize(struct sim *x)
+static void summarize(struct sim *x, double now)
 {
     struct serve_result *r = x->r;
-    const double now = clock_abs(x);
     r->iterations = x->iters.n;
+    r->cache_misses = x->p.a.evaluated + x->p.f.evaluated;
+    r->cache_hits = x->p.a.calls + x->p.f.calls - r->cache_misses;
     r->makespan_s = now;
     serve_stream_stats(&x->iters, &r->iter_s);
     serve_stream_stats(&x->ttft, &r->ttft_s);
@@ -839,7 +1133,7 @@ static void summarize(struct sim *x)
 }
 
 /* Cost: devices x price x makespan, per million output tokens. */
-static void price(struct sim *x, double tp)
+static void price(struct sim *x, double tp, double now)
 {
     const struct serve_scenario *s = x->s;
     struct serve_result *r = x->r;
@@ -848,9 +1142,9 @@ static void price(struct sim *x, double tp)
     r->devices_ffn = s->afd.on ? s->afd.ffn_devices : 0;
     r->price_attn_usd_per_hour = pa;
     r->price_ffn_usd_per_hour = s->afd.on ? pf : pa;
-    r->has_price = pa > 0 && (!s->afd.on || pf > 0);
+    r->has_price = pa > 0 && (!s->afd.on || pf > 0) && r->output_tokens > 0;
     if (!r->has_price) return;
-    const double hours = clock_abs(x) / 3600.0, per_mtok = 1e6 / r->output_tokens;
+    const double hours = now / 3600.0, per_mtok = 1e6 / r->output_tokens;
     if (s->afd.on) {
         r->usd_per_mtok_attn = r->devices_attn * pa * hours * per_mtok;
         r->usd_per_mtok_ffn = r->devices_ffn * pf * hours * per_mtok;
@@ -867,6 +1161,7 @@ static void price(struct sim *x, double tp)
 int serve_run(const struct serve_scenario *s, const struct serve_hw *hw, double tp,
               struct serve_result *r, struct err *e)
 {
+    OB_ASSERT(!s->fleet); /* a fleet runs with fleet_run (sim/fleet.h) */
     memset(r, 0, sizeof *r);
     struct sim x;
     memset(&x, 0, sizeof x);
@@ -878,11 +1173,14 @@ int serve_run(const struct serve_scenario *s, const struct serve_hw *hw, double 
     int rc = -1;
     pools_open(&x, hw, tp);
     if (memory_budget(&x, e)) goto out;
+    x.p.a.work = 0; /* the reserve's evaluation is no iteration of the run */
     x.q = calloc(x.nreq, sizeof *x.q);
     x.run = malloc(x.nreq * sizeof *x.run);
     x.items = malloc(x.nreq * sizeof *x.items);
     x.p.mb = malloc(x.nreq * sizeof *x.p.mb);
-    OB_ASSERT(x.q && x.run && x.items && x.p.mb);
+    x.p.ditems = malloc(x.nreq * sizeof *x.p.ditems);
+    OB_ASSERT(x.q && x.run && x.items && x.p.mb && x.p.ditems);
+    spec_setup(&x);
     if (requests_make(&x, e)) goto out;
     if (work_bound(&x, e)) goto out;
     afd_link(&x);
@@ -892,16 +1190,192 @@ int serve_run(const struct serve_scenario *s, const struct serve_hw *hw, double 
     serve_stream_init(&x.e2e, s->exact_samples, false);
     serve_stream_init(&x.gaps, s->exact_samples, true); /* decodes of one iteration share a gap */
     x.tl.cap = s->exact_samples;
+    if (s->series_window_s > 0) {
+        OB_ASSERT(serve_series_init(&r->series, s->series_window_s) == 0);
+        x.ser = &r->series;
+    }
     if (simulate(&x, e)) goto out;
-    summarize(&x);
-    price(&x, tp);
+    summarize(&x, clock_abs(&x));
+    price(&x, tp, clock_abs(&x));
     rc = 0;
 out:
+    if (rc) serve_result_free(r);
     serve_stream_free(&x.iters), serve_stream_free(&x.ttft), serve_stream_free(&x.e2e);
     serve_stream_free(&x.gaps);
     free(x.tl.t), free(x.tl.kv);
     free(x.q), free(x.run), free(x.items), free(x.p.mb);
     serve_engine_free(&x.p.a);
     serve_engine_free(&x.p.f);
+    serve_engine_free(&x.p.dr);
+    free(x.p.ditems);
     return rc;
+}
+
+/* ---- one replica of a fleet (serve.h, "one replica stepped event by event") ---- */
+
+struct serve_replica {
+    struct sim x;
+    double tp;
+};
+
+int serve_replica_open(const struct serve_scenario *s, const struct serve_hw *hw, double tp,
+                       enum serve_role role, struct serve_fleet_out *fo, size_t cap,
+                       struct serve_result *r, struct serve_replica **out, struct err *e)
+{
+    OB_ASSERT(!s->afd.on);
+    memset(r, 0, sizeof *r);
+    struct serve_replica *p = calloc(1, sizeof *p);
+    OB_ASSERT(p);
+    struct sim *x = &p->x;
+    p->tp = tp;
+    x->s = s;
+    x->r = r;
+    x->dw = s->has_dt_w ? s->dt_w : s->m->dt_w;
+    x->dk = s->has_dt_kv ? s->dt_kv : s->m->dt_kv;
+    pools_open(x, hw, tp);
+    if (memory_budget(x, e)) {
+        serve_replica_free(p);
+        return -1;
+    }
+    x->p.a.work = 0;
+    const size_t room = 1 + (size_t)fmin((double)cap, s->max_batch);
+    x->run = malloc(room * sizeof *x->run);
+    x->items = malloc(room * sizeof *x->items);
+    x->p.ditems = malloc(room * sizeof *x->p.ditems);
+    OB_ASSERT(x->run && x->items && x->p.ditems);
+    spec_setup(x);
+    serve_stream_init(&x->iters, s->exact_samples, false);
+    serve_stream_init(&x->ttft, s->exact_samples, false);
+    serve_stream_init(&x->e2e, s->exact_samples, false);
+    serve_stream_init(&x->gaps, s->exact_samples, true);
+    x->tl.cap = s->exact_samples;
+    if (s->series_window_s > 0) {
+        OB_ASSERT(serve_series_init(&r->series, s->series_window_s) == 0);
+        x->ser = &r->series;
+    }
+    x->fleet = true;
+    x->role = role;
+    x->fo = fo;
+    x->pending_t = -1;
+    *out = p;
+    return 0;
+}
+
+double serve_replica_kv_limit(const struct serve_replica *p) { return p->x.r->kv_limit_bytes; }
+
+double serve_replica_kv_bytes(const struct serve_replica *p, double tokens)
+{
+    return model_kv_elems_per_seq(p->x.s->m, p->x.tp_a, tokens) * dtype_bytes(p->x.dk) +
+           p->x.state_b;
+}
+
+void serve_replica_push(struct serve_replica *p, double t_s, double before_s, double input,
+                        double output, bool prefilled)
+{
+    struct sim *x = &p->x;
+    OB_ASSERT(t_s >= clock_abs(x) || x->pending_t >= 0);
+    if (x->nreq == x->qcap) {
+        x->qcap = x->qcap ? 2 * x->qcap : 256;
+        x->q = realloc(x->q, x->qcap * sizeof *x->q);
+        OB_ASSERT(x->q);
+    }
+    struct req *r = &x->q[x->nreq++];
+    memset(r, 0, sizeof *r);
+    r->arrival = t_s;
+    r->before = before_s;
+    r->input = input;
+    r->output = output;
+    if (x->role == SERVE_ROLE_PREFILL && output > 1) {
+        r->output = 1; /* the first token; the rest decode elsewhere */
+        r->handoff_output = output;
+    }
+    if (prefilled) {
+        r->prefilled = input;
+        r->generated = 1;
+    } else {
+        x->r->input_tokens += input;
+    }
+    r->need_bytes = serve_replica_kv_bytes(p, r->input + r->output - 1);
+    OB_ASSERT(r->need_bytes <= x->r->kv_limit_bytes);
+    x->outstanding += (r->input - r->prefilled) + (r->output - r->generated);
+    x->r->requests += 1;
+}
+
+double serve_replica_next(const struct serve_replica *p, bool *ends)
+{
+    const struct sim *x = &p->x;
+    *ends = x->pending_t >= 0;
+    if (*ends) return clock_abs(x) + x->pending_t;
+    if (x->nrun > 0 || (x->next < x->nreq && x->q[x->next].arrival - x->epoch <= x->rel))
+        return clock_abs(x);
+    return x->next < x->nreq ? x->q[x->next].arrival : INFINITY;
+}
+
+void serve_replica_event(struct serve_replica *p)
+{
+    struct sim *x = &p->x;
+    if (x->pending_t >= 0) {
+        advance(x, x->pending_t);
+        x->pending_t = -1;
+        return;
+    }
+    double t;
+    if (iteration_start(x, &t)) {
+        OB_ASSERT(x->next < x->nreq);
+        x->epoch = x->q[x->next].arrival;
+        x->rel = 0;
+        OB_ASSERT(iteration_start(x, &t) == 0);
+    }
+    x->pending_t = t;
+}
+
+double serve_replica_outstanding(const struct serve_replica *p) { return p->x.outstanding; }
+double serve_replica_work(const struct serve_replica *p) { return p->x.work; }
+double serve_replica_done(const struct serve_replica *p) { return (double)p->x.done; }
+double serve_replica_iterations(const struct serve_replica *p) { return p->x.iters.n; }
+
+void serve_replica_finish(struct serve_replica *p, double makespan_s)
+{
+    struct sim *x = &p->x;
+    x->r->output_tokens = x->out_tokens;
+    summarize(x, makespan_s);
+    price(x, p->tp, makespan_s);
+}
+
+void serve_replica_free(struct serve_replica *p)
+{
+    if (!p) return;
+    struct sim *x = &p->x;
+    serve_stream_free(&x->iters), serve_stream_free(&x->ttft), serve_stream_free(&x->e2e);
+    serve_stream_free(&x->gaps);
+    free(x->tl.t), free(x->tl.kv);
+    free(x->q), free(x->run), free(x->items), free(x->p.mb);
+    serve_engine_free(&x->p.a);
+    serve_engine_free(&x->p.f);
+    serve_engine_free(&x->p.dr);
+    free(x->p.ditems);
+    free(p);
+}
+
+/* The scenario's requests one by one, drawn as requests_make draws them
+ * (the same streams, so a fleet sees serve_run's requests). */
+void serve_requests_draw(const struct serve_scenario *s, struct serve_draw *g, double *arrival,
+                         double *input, double *output)
+{
+    if (g->i == 0 && !g->started) {
+        g->rs = s->seed;
+        g->as = s->seed ^ 0x5eedULL;
+        g->t = 0;
+        g->started = true;
+    }
+    const size_t i = g->i++;
+    if (s->n_lengths) {
+        *input = s->input[i % (size_t)s->n_lengths];
+        *output = s->output[i % (size_t)s->n_lengths];
+    } else {
+        *input = rng_int(&g->rs, s->in_min, s->in_max);
+        *output = rng_int(&g->rs, s->out_min, s->out_max);
+    }
+    if (s->arrival_rate_per_s > 0 && i > 0) g->t += -log1p(-rng_unit(&g->as)) / s->arrival_rate_per_s;
+    *arrival = g->t;
 }

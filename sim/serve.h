@@ -16,7 +16,8 @@
  *    attention-FFN disaggregation (Step-3 AFD) and a price per device hour.
  *
  * Entry points: serve_engine_init/_free/_eval, serve_load/serve_free
- * (serve_load.c: scenario files), serve_run, serve_result_free.
+ * (serve_load.c: scenario files), serve_run, serve_result_free; for fleets
+ * (sim/fleet.h) serve_replica_open/_push/_next/_event/_finish/_free.
  * Rules and formulas: docs/serving.md. */
 #ifndef OB_SERVE_H
 #define OB_SERVE_H
@@ -35,6 +36,8 @@ struct serve_item {
 };
 
 /* Cost of one iteration on one device of a tensor-parallel group. */
+struct serve_cache;
+
 struct serve_engine {
     const struct model *m;
     const struct device *d;
@@ -42,7 +45,13 @@ struct serve_engine {
     struct graph g;           /* the composed iteration graph */
     struct graph scratch;     /* one attention block of one group */
     struct serve_item *items; /* sorted copy of the caller's items */
+    struct serve_item *tmp;   /* merge sort's buffer */
+    double *key;              /* the iteration's cache key (serve_cache.h) */
     int items_cap;
+    bool no_cache;              /* set to evaluate every iteration (tests) */
+    double work;                /* work units of the calls so far (SERVE_MAX_WORK) */
+    double calls, evaluated;    /* calls so far; of them, evaluated (not from the cache) */
+    struct serve_cache *cache;  /* iterations by batch composition; NULL until first used */
 };
 
 /* Prepares an engine for model m on device d over tp devices with the given
@@ -52,8 +61,11 @@ int serve_engine_init(struct serve_engine *e, const struct model *m, const struc
 void serve_engine_free(struct serve_engine *e); /* accepts a zeroed engine */
 /* Evaluates one iteration of n items (n >= 1, every q >= 1, n and samples
  * whole). Fills tot (time_block_s splits attention / ffn / model) and returns
- * the iteration time in seconds. Allocates only when n exceeds every earlier
- * call's n. */
+ * the iteration time in seconds. An iteration whose merged groups (n, q, ctx)
+ * and sampling count were evaluated before is answered from the engine's
+ * cache with the same totals (bit for bit; no_cache turns it off). Allocates
+ * only when n exceeds every earlier call's n, and the cache (bounded, about
+ * 32 MiB) on the first call. */
 double serve_engine_eval(struct serve_engine *e, const struct serve_item *items, int n,
                          struct eval_totals *tot);
 
@@ -67,6 +79,14 @@ struct serve_afd {
     char attn_hw[1024], ffn_hw[1024]; /* resolved device paths ("" = the --hw device) */
     double micro_batches;
     double link_bytes_per_s; /* 0 = derived from the pools' interconnects */
+};
+
+/* Speculative decoding (docs/speculative.md, "In serve"). */
+struct serve_spec {
+    bool on;
+    struct model *draft; /* owned: the draft model or MTP module */
+    double k;            /* draft tokens per verify */
+    double accept;       /* per-token acceptance probability */
 };
 
 struct serve_scenario {
@@ -86,6 +106,7 @@ struct serve_scenario {
     bool has_dt_w, has_dt_kv;
     enum dtype dt_w, dt_kv;
     struct serve_afd afd;
+    struct serve_spec spec;
     struct profile *profile; /* owned; implementation profile the iterations are lowered
                               * with (NULL: none; models/profile.h) */
     double max_work;      /* SERVE_MAX_WORK (tests lower it) */
@@ -94,6 +115,9 @@ struct serve_scenario {
      * with it when standard error is a terminal. */
     void (*progress)(void *ctx, double done, double total);
     void *progress_ctx;
+    bool no_cache;        /* evaluate every iteration, no cache (tests set it) */
+    double series_window_s; /* time series window (--timeseries, --window); 0 = none */
+    struct serve_fleet *fleet; /* owned; replicas and router (fleet:), or NULL */
     size_t exact_samples; /* SERVE_EXACT_SAMPLES (tests lower it) */
     /* where serve_run points its errors (1-based line, column; 0 = unknown) */
     int line_model, col_model, line_mix, col_mix, line_requests, col_requests;
@@ -114,19 +138,23 @@ struct serve_stats {
 };
 
 /* Bounds on one run (docs/serving.md, "Work bound"). Work is counted in
- * attention-block lowerings: an iteration lowers the attention block once per
- * scheduled sequence in every layer group, and lowers and evaluates the
- * token-wise ops, which cost about SERVE_ITER_WORK attention lowerings per
- * layer group; so an iteration of n sequences is (n + SERVE_ITER_WORK) x
- * layer groups units (about 73 ns each on the BENCHMARKS.md machine). A
- * scenario whose least possible work exceeds its max_work (SERVE_MAX_WORK)
- * is refused before it runs, and a run is stopped (refused) when it reaches
- * it. Statistics are exact over at
+ * attention-block lowerings: an iteration the engine evaluates lowers the
+ * attention block once per scheduled sequence in every layer group, and
+ * lowers and evaluates the token-wise ops, which cost about SERVE_ITER_WORK
+ * attention lowerings per layer group; so an evaluated iteration of n
+ * sequences is (n + SERVE_ITER_WORK) x layer groups units (about 73 ns each
+ * on the BENCHMARKS.md machine). An iteration answered from the engine's
+ * cache (same batch composition as an earlier one) costs SERVE_HIT_WORK per
+ * scheduled sequence: sorting, hashing and comparing its key plus the
+ * scheduler's own work per sequence. A scenario whose least possible work
+ * exceeds its max_work (SERVE_MAX_WORK) is refused before it runs, and a
+ * run is stopped (refused) when it reaches it. Statistics are exact over at
  * most SERVE_EXACT_SAMPLES stored samples each; beyond, percentiles come from
  * a log-spaced histogram (relative error below 0.07%) and the occupancy
  * timeline from every 2^k-th iteration. */
-#define SERVE_MAX_WORK 5e7
+#define SERVE_MAX_WORK 2e8
 #define SERVE_ITER_WORK 24.0
+#define SERVE_HIT_WORK 0.5
 #define SERVE_EXACT_SAMPLES ((size_t)1 << 20)
 
 /* Sample statistics in bounded memory: count, sum, min and max always;
@@ -146,9 +174,32 @@ void serve_stream_add(struct serve_stream *st, double v);
 void serve_stream_stats(struct serve_stream *st, struct serve_stats *out);
 void serve_stream_free(struct serve_stream *st); /* accepts a zeroed stream */
 
+/* Time series in fixed windows (docs/serving.md, "Time series"): per window,
+ * integrals over time of the waiting queue (requests x s), the running batch
+ * (sequences x s) and the KV cache held (bytes x s), and the output tokens
+ * of the iterations that ended in it. Windows start at t = 0 and are width_s
+ * wide; when a run needs more than SERVE_SERIES_CAP of them, neighbours are
+ * merged in pairs and the width doubles (bounded memory). */
+#define SERVE_SERIES_CAP 4096
+struct serve_series {
+    double width_s;
+    size_t n; /* windows used */
+    double *queue, *running, *kv, *tokens; /* SERVE_SERIES_CAP each */
+};
+/* 0, or -1 if out of memory. */
+int serve_series_init(struct serve_series *ts, double width_s);
+void serve_series_free(struct serve_series *ts); /* accepts a zeroed series */
+/* The interval [t0, t1] held queue, running and kv throughout; tokens came
+ * out at t1. */
+void serve_series_add(struct serve_series *ts, double t0, double t1, double queue,
+                      double running, double kv, double tokens);
+/* Merges windows in pairs until the width is at least width_s. */
+void serve_series_widen(struct serve_series *ts, double width_s);
+
 struct serve_result {
     double tp;
     double iterations, requests, makespan_s;
+    double cache_hits, cache_misses; /* engine evaluations answered from / missed by the cache */
     double input_tokens, output_tokens;
     struct serve_stats iter_s, ttft_s, tbt_s, e2e_s;
     double output_tokens_per_s, total_tokens_per_s;
@@ -166,13 +217,32 @@ struct serve_result {
     double afd_attn_devices, afd_ffn_devices, afd_micro_batches, afd_link_bytes_per_s;
     double afd_transfer_s;  /* transfer time summed over iterations (one direction, per micro-batch chain) */
     double ffn_weight_bytes_dev;
+    /* speculative decoding */
+    bool spec;
+    double spec_k, spec_accept, spec_tokens_per_verify; /* E = (1 - a^(k+1)) / (1 - a) */
+    double spec_draft_s;                                /* draft steps' time, summed */
+    double spec_draft_weight_bytes_dev;                 /* draft weights per device */
     /* cost */
     bool has_price;
     double devices_attn, devices_ffn;     /* devices paid for each side */
     double price_attn_usd_per_hour, price_ffn_usd_per_hour;
     double usd_total, usd_per_mtok, usd_per_mtok_attn, usd_per_mtok_ffn;
     char hw_name[64], attn_hw_name[64], ffn_hw_name[64];
+    struct serve_series series; /* when the scenario's series_window_s > 0 */
 };
+/* Frees what a result owns (its time series); accepts a zeroed result. */
+void serve_result_free(struct serve_result *r);
+
+/* The scenario's requests in order, as serve_run draws them: start with a
+ * zeroed serve_draw and call once per request. */
+struct serve_draw {
+    uint64_t rs, as;
+    double t;
+    size_t i;
+    bool started;
+};
+void serve_requests_draw(const struct serve_scenario *s, struct serve_draw *g, double *arrival,
+                         double *input, double *output);
 
 /* AFD step time from per-micro-batch stage times (docs/serving.md):
  * a + f + 2x + (m - 1) * max(a, f, x). */
@@ -192,5 +262,67 @@ struct serve_hw {
  * fit). */
 int serve_run(const struct serve_scenario *s, const struct serve_hw *hw, double tp,
               struct serve_result *r, struct err *e);
+
+/* ---- one replica stepped event by event (sim/fleet.c) ----
+ *
+ * A replica is serve_run's engine and scheduler with its own device, tp,
+ * clock and KV cache, fed by a router instead of a request list:
+ * serve_replica_push hands it a request at its arrival time, and the fleet
+ * advances every replica in time order through serve_replica_next /
+ * serve_replica_event (an event starts an iteration, which costs and
+ * schedules it, or ends one, which advances the clock and hands out tokens).
+ * One replica fed every request reproduces serve_run exactly. */
+
+enum serve_role {
+    SERVE_ROLE_BOTH,    /* prefill and decode (the usual replica) */
+    SERVE_ROLE_PREFILL, /* disaggregated: prompts only; hands the KV cache on */
+    SERVE_ROLE_DECODE,  /* disaggregated: receives prefilled requests */
+    SERVE_ROLE_COUNT
+};
+
+/* A prompt a prefill replica finished, whose request decodes elsewhere. */
+struct serve_handoff {
+    double t_s;      /* absolute time the prompt's last chunk ended */
+    double before_s; /* seconds from the router's arrival to t_s */
+    double input, output;
+};
+
+/* What replicas report to the fleet: fleet-wide latency samples (measured
+ * from the request's arrival at the router) and hand-offs. */
+struct serve_fleet_out {
+    struct serve_stream ttft, e2e, gaps;
+    struct serve_handoff *ho;
+    size_t nho, ho_cap;
+};
+
+struct serve_replica;
+
+/* Opens a replica of scenario s (its model, limits and engine options) on hw
+ * over tp devices in the given role, reporting into fo (may be NULL) and
+ * filling r at serve_replica_finish. cap: most requests it may be handed. 0,
+ * or -1 with e set (weights do not fit, no KV memory). */
+int serve_replica_open(const struct serve_scenario *s, const struct serve_hw *hw, double tp,
+                       enum serve_role role, struct serve_fleet_out *fo, size_t cap,
+                       struct serve_result *r, struct serve_replica **out, struct err *e);
+/* The KV-cache limit and bytes a sequence of `tokens` holds, per device. */
+double serve_replica_kv_limit(const struct serve_replica *x);
+double serve_replica_kv_bytes(const struct serve_replica *x, double tokens);
+/* Hands a request over at absolute time t_s (never before the replica's
+ * clock), before_s seconds after it reached the router. prefilled: its
+ * prompt ran elsewhere and its first token is out. */
+void serve_replica_push(struct serve_replica *x, double t_s, double before_s, double input,
+                        double output, bool prefilled);
+/* The time of the replica's next event (+inf: idle until a push); *ends is
+ * set when that event ends an iteration. */
+double serve_replica_next(const struct serve_replica *x, bool *ends);
+/* Runs that event. */
+void serve_replica_event(struct serve_replica *x);
+double serve_replica_outstanding(const struct serve_replica *x); /* tokens still to do */
+double serve_replica_work(const struct serve_replica *x);        /* SERVE_MAX_WORK units */
+double serve_replica_done(const struct serve_replica *x);        /* requests finished here */
+double serve_replica_iterations(const struct serve_replica *x);
+/* Statistics and price into r, over makespan_s (the fleet's) . */
+void serve_replica_finish(struct serve_replica *x, double makespan_s);
+void serve_replica_free(struct serve_replica *x); /* accepts NULL */
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "../models/model_file.h"
 #include "core/catalog.h"
+#include "fleet.h"
 #include "serve.h"
 
 #include "../models/profile.h"
@@ -62,6 +63,12 @@ static const struct key_spec TOP_KEYS[] = {
      "implementation choices KEY=IMPL,... as --impl (e.g. attention=cudnn)"},
     {"afd", KEY_MAP, 0, 0, 0, 0, NULL, "",
      "attention-FFN disaggregation (see afd table); default: off"},
+    {"speculative", KEY_MAP, 0, 0, 0, 0, NULL, "",
+     "speculative decoding: a draft model or MTP module proposes k tokens, one verify "
+     "checks k + 1 (see speculative table); default: off"},
+    {"fleet", KEY_MAP, 0, 0, 0, 0, NULL, "",
+     "replicas behind a router, optionally prefill / decode pools (see fleet tables); "
+     "default: one replica (--hw, tp)"},
 };
 
 struct len_in {
@@ -107,6 +114,22 @@ static const struct key_spec AFD_KEYS[] = {
      "interconnect_bytes_per_s)"},
 };
 
+struct spec_in {
+    char draft[256];
+    int64_t k;
+    double accept;
+};
+#define SOFF(f) offsetof(struct spec_in, f)
+static const struct key_spec SPEC_KEYS[] = {
+    {"draft", KEY_STR, SOFF(draft), 0, 256, 1, NULL, "",
+     "draft model or MTP module (bundled name or path relative to this file), run on the "
+     "same devices at the same tp"},
+    {"k", KEY_INT, SOFF(k), 1, 16, 1, NULL, "tokens", "draft tokens proposed per verify"},
+    {"accept", KEY_NUM, SOFF(accept), 0, 1, 1, NULL, "probability",
+     "per-token acceptance rate a (independent positions; expected tokens per verify "
+     "(1 - a^(k+1)) / (1 - a))"},
+};
+
 int serve_schema_section(int i, const char **title, const struct key_spec **keys, size_t *n)
 {
     switch (i) {
@@ -115,7 +138,9 @@ int serve_schema_section(int i, const char **title, const struct key_spec **keys
         return 0;
     case 2: *title = "Serve scenario: `uniform`"; *keys = UNI_KEYS; *n = N(UNI_KEYS); return 0;
     case 3: *title = "Serve scenario: `afd`"; *keys = AFD_KEYS; *n = N(AFD_KEYS); return 0;
-    default: return -1;
+    case 4: *title = "Serve scenario: `speculative`"; *keys = SPEC_KEYS; *n = N(SPEC_KEYS);
+        return 0;
+    default: return fleet_schema_section(i - 5, title, keys, n);
     }
 }
 
@@ -165,6 +190,32 @@ static int load_afd(struct serve_scenario *s, const struct yml_doc *d, yml_node 
         return yml_fail(d, yml_map_get(d, an, "attention_devices"), e, "%s", te.msg);
     if (model_tp_check(s->m, s->afd.ffn_devices, &te))
         return yml_fail(d, yml_map_get(d, an, "ffn_devices"), e, "%s", te.msg);
+    return 0;
+}
+
+static int load_spec(struct serve_scenario *s, const struct yml_doc *d, yml_node sn,
+                     struct err *e)
+{
+    struct spec_in in;
+    uint64_t pr;
+    if (yml_map_read(d, sn, "speculative", SPEC_KEYS, N(SPEC_KEYS), &in, &pr, e)) return -1;
+    if (s->afd.on)
+        return yml_fail(d, sn, e, "speculative decoding with AFD is not modelled: give "
+                                  "`speculative` or `afd`, not both");
+    char mpath[1024];
+    yml_node dn = yml_map_get(d, sn, "draft");
+    if (resolve(s->file, in.draft, "models", mpath, sizeof mpath, e) ||
+        model_file_load(mpath, &s->spec.draft, NULL, e))
+        return at_node(d, dn, e);
+    struct err te;
+    if (model_tp_check(s->spec.draft, s->tp, &te)) return yml_fail(d, dn, e, "%s", te.msg);
+    s->spec.on = true;
+    s->spec.k = (double)in.k;
+    s->spec.accept = in.accept;
+    if (s->spec.k + 1 > s->token_budget)
+        return yml_fail(d, yml_map_get(d, sn, "k"), e,
+                        "a verify of k + 1 = %g tokens does not fit the token budget (%g)",
+                        s->spec.k + 1, s->token_budget);
     return 0;
 }
 
@@ -277,6 +328,10 @@ int serve_load(const char *path, struct serve_scenario **out, struct err *e)
     }
     yml_node an = yml_map_get(d, root, "afd");
     if (an && load_afd(s, d, an, e)) goto fail;
+    yml_node sn = yml_map_get(d, root, "speculative");
+    if (sn && load_spec(s, d, sn, e)) goto fail;
+    yml_node fln = yml_map_get(d, root, "fleet");
+    if (fln && fleet_load(s, d, fln, e)) goto fail;
     yml_free(d);
     *out = s;
     return 0;
@@ -291,5 +346,7 @@ void serve_free(struct serve_scenario *s)
     if (!s) return;
     model_free(s->m);
     profile_free(s->profile);
+    fleet_free(s->fleet);
+    model_free(s->spec.draft);
     free(s);
 }

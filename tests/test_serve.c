@@ -612,8 +612,10 @@ static void test_serve_clock_far_from_zero(void **state)
  * 500,000 tokens at max_batch 1 (llama-3-8b: one layer group): each needs
  * 499,999 decode turns and ceil(512 / 1024) = 1 prefill chunk, 5e11 turns in
  * all, one per iteration, so work >= 5e11 + 24 x 5e11 = 1.25e13 units, far
- * over 5e7: refused at `requests` (line 3, column 11) instead of running for
- * days. */
+ * over the bound of 2e8 when every iteration is evaluated (no_cache): refused
+ * at `requests` (line 3, column 11) instead of running for days. With the
+ * iteration cache any iteration could be a hit, so the least work is 5e11
+ * turns x 0.5 (SERVE_HIT_WORK) = 2.5e11 units: refused as well. */
 static void test_serve_work_bound_refused(void **state)
 {
     (void)state;
@@ -622,11 +624,15 @@ static void test_serve_work_bound_refused(void **state)
                                        "max_batch: 1\ntoken_budget: 1024\n");
     struct serve_result r;
     struct err e;
+    s->no_cache = true;
     assert_int_equal(serve_run(s, &(struct serve_hw){.d = h100}, 1, &r, &e), -1);
     assert_int_equal(e.line, 3);
     assert_int_equal(e.col, 11);
     assert_non_null(strstr(e.msg, "at least 1.25e+13 units of work (5e+11 iterations"));
-    assert_non_null(strstr(e.msg, "work bound of 5e+07"));
+    assert_non_null(strstr(e.msg, "work bound of 2e+08"));
+    s->no_cache = false;
+    assert_int_equal(serve_run(s, &(struct serve_hw){.d = h100}, 1, &r, &e), -1);
+    assert_non_null(strstr(e.msg, "at least 2.5e+11 units of work (5e+11 iterations"));
     serve_free(s);
 }
 
@@ -637,7 +643,14 @@ static void test_serve_work_bound_refused(void **state)
  * the run sees 50 x 100 = 5,000 turns and ceil(5000 / 64) = 79 iterations:
  * 5,000 + 24 x 79 = 6,896 units, under a bound of 10,000; the run passes it
  * in its 401st iteration (400 x 25 = 10,000 is not over): stopped after 400
- * iterations, 4 requests done. */
+ * iterations, 4 requests done. These figures evaluate every iteration
+ * (no_cache). With the cache, the first request's 100 iterations are
+ * evaluated (100 x 25 = 2,500 units) and every later request repeats them
+ * exactly (a 1-token prompt at context 0, then decodes at contexts 1..99),
+ * answered from the cache at 0.5 units each; the least work before the run is
+ * 5,000 turns x 0.5 = 2,500. A bound of 4,000 lets 3,000 cached iterations
+ * run (2,500 + 3,000 x 0.5 = 4,000 is not over) and stops the run in the
+ * next: after 100 + 3,000 = 3,100 iterations, 31 requests done. */
 static void test_serve_work_bound_stops(void **state)
 {
     (void)state;
@@ -645,9 +658,16 @@ static void test_serve_work_bound_stops(void **state)
                                        "lengths:\n  - {input: 1, output: 100}\n"
                                        "max_batch: 64\ntoken_budget: 1024\n"
                                        "kv_memory_bytes: 13107200\n");
-    s->max_work = 10000;
+    s->max_work = 4000;
     struct serve_result r;
     struct err e;
+    assert_int_equal(serve_run(s, &(struct serve_hw){.d = h100}, 1, &r, &e), -1);
+    assert_non_null(strstr(e.msg, "stopped after 3100 iterations (31 of 50 requests done)"));
+    s->max_work = 2499;
+    assert_int_equal(serve_run(s, &(struct serve_hw){.d = h100}, 1, &r, &e), -1);
+    assert_non_null(strstr(e.msg, "at least 2500 units of work (79 iterations, 5000 sequence"));
+    s->no_cache = true;
+    s->max_work = 10000;
     assert_int_equal(serve_run(s, &(struct serve_hw){.d = h100}, 1, &r, &e), -1);
     assert_int_equal(e.line, 3);
     assert_non_null(strstr(e.msg, "stopped after 400 iterations (4 of 50 requests done)"));
@@ -670,6 +690,7 @@ static void test_serve_work_bound_stops(void **state)
                 "lengths:\n  - {input: 1, output: 100}\n"
                 "max_batch: 64\ntoken_budget: 1024\nkv_memory_bytes: 13107200\n"
                 "afd: {attention_devices: 1, ffn_devices: 1}\n");
+    s->no_cache = true;
     s->max_work = 13791;
     assert_int_equal(serve_run(s, &(struct serve_hw){.d = h100}, 1, &r, &e), -1);
     assert_non_null(strstr(e.msg, "at least 13792 units of work"));

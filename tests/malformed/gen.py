@@ -270,6 +270,31 @@ V('empty-file', '\n', (1, 1), "empty document")
 V('deep-flow', SERVE + 'x: ' + '{a: ' * 70 + '1' + '}' * 70 + '\n', ('{a: ', 0, 65), "nesting deeper than 64")
 V('uniform-min-over-max', variant(SERVE, 'lengths:\n  - {input: 512, output: 128}\n  - {input: 2048, output: 64}', 'uniform: {input_min: 4096, input_max: 256, output_min: 64, output_max: 128}'), ('input_max: 256', 11), "input_max (256) is below input_min (4096)")
 
+# fleet: replicas behind a router (sim/fleet.c)
+FLEET = SERVE + 'fleet:\n  router: round_robin\n  replicas:\n    - {count: 2, tp: 1}\n'
+PD = variant(FLEET, '    - {count: 2, tp: 1}\n', '    - {count: 1, tp: 1, role: prefill}\n    - {count: 1, tp: 1, role: decode}\n')
+V('fleet-router-unknown', variant(FLEET, 'router: round_robin', 'router: random'), ('random',), "random")
+V('fleet-router-missing', variant(FLEET, '  router: round_robin\n', ''), ('replicas:', 0), "missing required key 'router'")
+V('fleet-no-replicas', variant(FLEET, 'replicas:\n    - {count: 2, tp: 1}', 'replicas: []'), ('[]',), "at least one")
+V('fleet-tp-zero', variant(FLEET, 'tp: 1}', 'tp: 0}'), ('tp: 0', 4), "tp")
+V('fleet-count-over', variant(FLEET, 'count: 2', 'count: 300'), ('300',), "count")
+V('fleet-role-unknown', variant(FLEET, 'tp: 1}', 'tp: 1, role: verify}'), ('verify',), "verify")
+V('fleet-only-prefill', variant(FLEET, 'tp: 1}', 'tp: 1, role: prefill}') + '  kv_link_bytes_per_s: 1e9\n  kv_link_latency_s: 0\n', ('- {count', 0), "role: decode")
+V('fleet-pd-no-link', PD, ('router:', 0), "kv_link_bytes_per_s")
+V('fleet-link-no-roles', FLEET + '  kv_link_bytes_per_s: 1e9\n', ('1e9',), "applies only")
+V('fleet-link-zero', PD + '  kv_link_bytes_per_s: 0\n  kv_link_latency_s: 0\n', ('bytes_per_s: 0', 13), "kv_link_bytes_per_s")
+V('fleet-and-afd', SERVE + 'afd: {attention_devices: 1, ffn_devices: 1}\n' + FLEET[len(SERVE):], ('router:', 0), "not both")
+V('fleet-hw-unknown', variant(FLEET, 'tp: 1}', 'tp: 1, hw: h999}'), ('h999',), "h999")
+
+# speculative decoding in serve
+SPEC = SERVE + 'speculative: {draft: llama-3-8b, k: 4, accept: 0.7}\n'
+V('spec-k-zero', variant(SPEC, 'k: 4', 'k: 0'), ('k: 0', 3), "'k'")
+V('spec-accept-over', variant(SPEC, 'accept: 0.7', 'accept: 1.5'), ('1.5',), "accept")
+V('spec-draft-unknown', variant(SPEC, 'draft: llama-3-8b', 'draft: llama-0b'), ('llama-0b',), "llama-0b")
+V('spec-draft-missing', variant(SPEC, 'draft: llama-3-8b, ', ''), ('{k: 4', 0), "missing required key 'draft'")
+V('spec-k-over-budget', variant(variant(SPEC, 'k: 4', 'k: 16'), 'token_budget: 1024', 'token_budget: 8'), ('k: 16', 3), "token budget")
+V('spec-and-afd', SERVE + 'afd: {attention_devices: 1, ffn_devices: 1}\nspeculative: {draft: llama-3-8b, k: 4, accept: 0.7}\n', ('{draft', 0), "not both")
+
 # ---------------------------------------------------------------- config.json
 CFG = open(os.path.join(HERE, '..', 'data', 'hf', 'mistral-7b-v0.1.json')).read()
 IM = 'import {} -o out.yaml'
@@ -387,6 +412,9 @@ cli('sweep-no-vary', 'sweep llama-3-8b --hw h100 --phase decode --context 8 -o o
 cli('sweep-bad-range', 'sweep llama-3-8b --hw h100 --phase decode --vary context=8..1 -o out', 'opbound sweep: ', 'context')
 cli('sweep-bad-name', 'sweep llama-3-8b --hw h100 --phase decode --context 8 --vary heads=1..8 -o out', 'opbound sweep: ', 'heads')
 cli('sweep-too-many', 'sweep llama-3-8b --hw h100 --phase decode --context 8 --vary batch=' + ','.join(str(i) for i in range(1, 66)) + ' -o out', 'opbound sweep: ', '64')
+cli('serve-fleet-tp', 'serve ' + '{R}/examples/serve-fleet-llama8b.yaml --hw h100 --tp 2', 'opbound serve: ', '--tp')
+cli('serve-window-alone', 'serve ' + '{R}/examples/serve-fleet-llama8b.yaml --hw h100 --window 2', 'opbound serve: ', '--timeseries')
+cli('serve-window-zero', 'serve ' + '{R}/examples/serve-fleet-llama8b.yaml --hw h100 --timeseries out/ts.png --window 0', 'opbound serve: ', '--window')
 cli('serve-no-hw', 'serve ' + '{R}/examples/serve-llama8b-fixed.yaml', 'opbound serve: ', '--hw')
 cli('calibrate-no-o', 'calibrate ' + '{R}/tests/fuzz/seeds/meas/gemm-attention.csv' + ' --hw h100', 'opbound calibrate: ', '')
 cli('roofline-bad-ext', 'roofline llama-3-8b --hw h100 --phase decode --context 8 -o out.jpg', 'opbound roofline: ', '.png')
