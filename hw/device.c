@@ -26,7 +26,10 @@ static const struct key_spec TOP_KEYS[] = {
      "fixed time added to every kernel (launch and tail); with graph_overhead_s: the host's "
      "time per eager launch, the least time of a kernel under --launch eager"},
     {"interconnect_bytes_per_s", KEY_NUM, OFF(interconnect_bytes_per_s), 1e6, 1e16, 1, NULL,
-     "bytes/s", "device-to-device bandwidth, one direction"},
+     "bytes/s", "device-to-device bandwidth within a node (NVLink), one direction"},
+    {"network", KEY_MAP, 0, 0, 0, 0, NULL, "",
+     "two-tier network: GPUs per node, latencies, the inter-node bandwidth (see network "
+     "table; docs/network.md); absent = one tier at interconnect_bytes_per_s, no latency"},
     {"tensor_flops_per_s", KEY_MAP, 0, 0, 0, 1, NULL, "",
      "dense matmul peaks per dtype (see peak table); fp32 required"},
     {"vector_flops_per_s", KEY_MAP, 0, 0, 0, 1, NULL, "",
@@ -97,6 +100,17 @@ static const struct key_spec ENERGY_KEYS[] = {
      "DRAM access through the PIM path; <= dram_pj_per_bit (required with `pim`)"},
     {"static_w", KEY_NUM, EOFF(static_w), 0, 1e5, 1, NULL, "W",
      "static power of the whole device, charged for the step time"},
+};
+
+static const struct key_spec NET_KEYS[] = {
+    {"gpus_per_node", KEY_NUM, OFF(gpus_per_node), 1, 1e6, 1, NULL, "count",
+     "devices in one node, joined by the intra-node link (interconnect_bytes_per_s)"},
+    {"intra_latency_s", KEY_NUM, OFF(intra_latency_s), 0, 1, 1, NULL, "s",
+     "latency of one message step within a node"},
+    {"inter_bytes_per_s", KEY_NUM, OFF(inter_bytes_per_s), 1e6, 1e16, 1, NULL, "bytes/s",
+     "bandwidth across nodes per device, one direction (its own NIC: InfiniBand/RoCE)"},
+    {"inter_latency_s", KEY_NUM, OFF(inter_latency_s), 0, 1, 1, NULL, "s",
+     "latency of one message step across nodes"},
 };
 
 static const struct key_spec MEM_KEYS[] = {
@@ -212,6 +226,11 @@ int device_schema_section(int i, const char **title, const struct key_spec **key
                  "device, derived from a measured one; docs/measurements.md, \"Priors\")";
         *keys = PRIOR_KEYS;
         *n = N(PRIOR_KEYS);
+        return 0;
+    case 9:
+        *title = "Device: `network` (optional; docs/network.md)";
+        *keys = NET_KEYS;
+        *n = N(NET_KEYS);
         return 0;
     default: return -1;
     }
@@ -374,6 +393,7 @@ void device_derive(struct device *d)
     d->mem_rate = d->mem_bw_bytes_per_s * d->eff_memory;
     d->inv_mem_rate = 1.0 / d->mem_rate;
     d->inv_net_rate = 1.0 / d->interconnect_bytes_per_s;
+    d->inv_inter_rate = d->has_network ? 1.0 / d->inter_bytes_per_s : 0;
     if (d->has_pim) {
         struct pim_spec *p = &d->pim;
         p->flops_per_s = 2.0 * p->stacks * p->macs_per_stack * p->clock_hz;
@@ -603,6 +623,23 @@ int device_load(const char *path, struct device **out, struct err *e)
     if (eff && yml_map_read(doc, eff, "efficiency", EFF_KEYS, N(EFF_KEYS), d, &present, e))
         goto fail;
     if (load_pim_energy(doc, root, d, e)) goto fail;
+    yml_node net = yml_map_get(doc, root, "network");
+    if (net) {
+        if (yml_map_read(doc, net, "network", NET_KEYS, N(NET_KEYS), d, &present, e)) goto fail;
+        if (d->gpus_per_node != (double)(long long)d->gpus_per_node) {
+            yml_fail(doc, yml_map_get(doc, net, "gpus_per_node"), e,
+                     "gpus_per_node %g: a whole number of devices", d->gpus_per_node);
+            goto fail;
+        }
+        if (d->inter_bytes_per_s > d->interconnect_bytes_per_s) {
+            yml_fail(doc, yml_map_get(doc, net, "inter_bytes_per_s"), e,
+                     "inter_bytes_per_s (%g) above interconnect_bytes_per_s (%g): the link "
+                     "between nodes cannot be faster than the one inside a node",
+                     d->inter_bytes_per_s, d->interconnect_bytes_per_s);
+            goto fail;
+        }
+        d->has_network = true;
+    }
     yml_node cal = yml_map_get(doc, root, "calibration");
     if (cal && read_calibration(doc, cal, d, e)) goto fail;
     d->has_graph_overhead = d->graph_overhead_s >= 0;

@@ -133,7 +133,14 @@ struct device {
     double sm_count;
     double clock_hz; /* 0 if not given */
     double kernel_overhead_s;
-    double interconnect_bytes_per_s;
+    double interconnect_bytes_per_s; /* within a node (NVLink), one direction */
+    /* Two-tier network (optional `network` map; docs/network.md). Without it
+     * every device is one hop away at interconnect_bytes_per_s, no latency. */
+    bool has_network;
+    double gpus_per_node;       /* devices joined by the intra-node link */
+    double intra_latency_s;     /* per message step within a node */
+    double inter_bytes_per_s;   /* across nodes, per device, one direction (its NIC) */
+    double inter_latency_s;     /* per message step across nodes */
     double tensor_flops_per_s[DT_COUNT]; /* 0 where the file lists none */
     double vector_flops_per_s[DT_COUNT];
     double eff_tensor, eff_vector, eff_memory;
@@ -144,6 +151,7 @@ struct device {
     double mem_rate;              /* bytes/s, efficiency applied */
     double inv_tensor_rate[DT_COUNT], inv_vector_rate[DT_COUNT], inv_mem_rate;
     double inv_net_rate; /* 1 / interconnect bytes/s */
+    double inv_inter_rate; /* 1 / inter_bytes_per_s (0 without a network map) */
     /* optional extensions (hw/duplex-h100.yaml); has_* false on plain devices */
     bool has_pim, has_energy;
     struct pim_spec pim;

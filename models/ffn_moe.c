@@ -389,19 +389,24 @@ static const char *const DOWN[MOE_BUCKETS] = {"experts_down", "experts_down_1", 
 static void lower_run(const struct moe_cfg *c, int r, const struct lower_ctx *x, struct graph *g)
 {
     const double tp = x->st->tp, ep = x->st->ep >= 1 ? x->st->ep : 1;
-    const double h = (double)x->m->hidden, t = x->tokens, e = (double)c->run[r].experts,
-                 ie = (double)c->expert_intermediate / tp;
+    /* EP with TP (docs/moe.md): attention is split over tp; each of the tp
+     * devices sends its 1/tp of the group's tokens to the experts, whole
+     * (expert and shared widths not split), and the group gathers the rows back */
+    const bool mix = ep > 1 && tp > 1;
+    const double wtp = mix ? 1.0 : tp;
+    const double h = (double)x->m->hidden, t = mix ? x->tokens / tp : x->tokens,
+                 e = (double)c->run[r].experts, ie = (double)c->expert_intermediate / wtp;
     struct moe_plan pl;
     moe_plan(c, r, t, ep, &pl);
     op_gemm(g, "router", t, e, h, c->router_bias);
     op_router(g, "router_topk", t, e, pl.k_bar);
     if (c->shared_experts > 0) {
-        const double is = (double)c->shared_experts * (double)c->shared_intermediate / tp;
+        const double is = (double)c->shared_experts * (double)c->shared_intermediate / wtp;
         op_gemm(g, "shared_gate_up", t, 2.0 * is, h, false);
         op_elementwise(g, "shared_silu_mul", t, is, 2, FLOPS_SILU_MUL, false);
         op_gemm(g, "shared_down", t, h, is, false);
     }
-    if (ep > 1) op_alltoall(g, "moe_dispatch", pl.sent, pl.received, h);
+    if (ep > 1) op_alltoall(g, "moe_dispatch", pl.sent, pl.received, h, ep);
     const bool swiglu = c->expert_activation == EXPERT_SWIGLU;
     for (int b = 0; b < pl.n_buckets; b++) {
         const double per = pl.count[b] > 0 ? pl.tokens[b] / pl.count[b] : 0;
@@ -416,11 +421,12 @@ static void lower_run(const struct moe_cfg *c, int r, const struct lower_ctx *x,
         const double per = pl.count[b] > 0 ? pl.tokens[b] / pl.count[b] : 0;
         op_batched_gemm(g, DOWN[b], pl.count[b], per, h, ie, c->expert_bias);
     }
-    if (ep > 1) op_alltoall(g, "moe_gather", pl.received, pl.sent, h);
+    if (ep > 1) op_alltoall(g, "moe_gather", pl.received, pl.sent, h, ep);
     /* Weighted sum of the k expert outputs (and the shared output) per token:
      * reads k (+1) rows of h, a multiply and an add per input element. */
     const double inputs = pl.k_bar + (c->shared_experts > 0 ? 1.0 : 0.0);
     op_elementwise(g, "moe_combine", t, h, inputs, 2.0 * inputs, false);
+    if (mix) op_allgather(g, "moe_allgather", x->tokens, h, tp);
 }
 
 /* One node set per run of equal expert counts, standing for that run's layers. */
@@ -448,4 +454,4 @@ const struct block_kind BLOCK_MOE = {
     .summary = "mixture of experts: router, top-k routed experts, optional shared experts",
     .keys = MOE_KEYS, .n_keys = N(MOE_KEYS), .cfg_size = sizeof(struct moe_cfg),
     .defaults = moe_defaults, .check = moe_check, .count = moe_count, .tp_check = moe_tp_check,
-    .lower = moe_lower, .max_ops = MOE_MAX_RUNS * (8 + 2 * MOE_BUCKETS), .ep_check = moe_ep_check};
+    .lower = moe_lower, .max_ops = MOE_MAX_RUNS * (9 + 2 * MOE_BUCKETS), .ep_check = moe_ep_check};

@@ -20,7 +20,7 @@ int model_max_ops(const struct model *m)
 {
     int n = 5; /* embed (+ all-reduce), final_norm, lm_head (+ all-gather) */
     for (int i = 0; i < m->n_groups; i++)
-        n += 12 + m->groups[i].kind[SLOT_ATTN]->max_ops + m->groups[i].kind[SLOT_FFN]->max_ops +
+        n += 13 + m->groups[i].kind[SLOT_ATTN]->max_ops + m->groups[i].kind[SLOT_FFN]->max_ops +
              (m->groups[i].alt_kind ? m->groups[i].alt_kind->max_ops : 0);
     return n * PROF_MAX_KERNELS;
 }
@@ -143,8 +143,25 @@ void model_lower(const struct model *m, const struct step *st, struct graph *g)
         site_pointwise(&cg, g, ROLE_RESIDUAL, "attn_residual", v, tg, h, 2, FLOPS_RESIDUAL, false);
         g->block = BLK_FFN;
         site_norm(&cg, g, ROLE_NORM, "ffn_norm", v, tg, h, norm_p, norm_f);
-        lg->kind[SLOT_FFN]->lower(lg->cfg[SLOT_FFN], &cg, g);
-        if (st->tp > 1) op_allreduce(g, "ffn_allreduce", tg, h, st->tp);
+        if (st->attn_dp > 1) {
+            /* data-parallel attention, tensor-parallel FFN (docs/pipeline.md,
+             * "Data-parallel attention"): the dp devices' rows are gathered,
+             * the FFN runs on all of them with 1/dp of its width, and an
+             * all-reduce returns the sums (each device keeps its own rows) */
+            const double dp = st->attn_dp;
+            struct step fs = *gs;
+            fs.tp = dp;
+            fs.batch = gs->batch * dp;
+            const struct lower_ctx cf = {.m = m, .st = &fs, .tokens = tg * dp};
+            op_allgather(g, "ffn_allgather", tg * dp, h, dp);
+            lg->kind[SLOT_FFN]->lower(lg->cfg[SLOT_FFN], &cf, g);
+            op_allreduce(g, "ffn_allreduce", tg * dp, h, dp);
+        } else {
+            lg->kind[SLOT_FFN]->lower(lg->cfg[SLOT_FFN], &cg, g);
+            /* an expert-parallel block under tp gathers its own rows (ffn_moe.c) */
+            const bool ep_ffn = st->ep > 1 && lg->kind[SLOT_FFN]->ep_check;
+            if (st->tp > 1 && !ep_ffn) op_allreduce(g, "ffn_allreduce", tg, h, st->tp);
+        }
         if (m->post_norms) site_norm(&cg, g, ROLE_NORM, "ffn_post_norm", v, tg, h, norm_p, norm_f);
         site_pointwise(&cg, g, ROLE_RESIDUAL, "ffn_residual", v, tg, h, 2, FLOPS_RESIDUAL, false);
         if (lg->mod_capacity > 0) /* weighted by the router score, written back */

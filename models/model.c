@@ -357,23 +357,44 @@ double model_norm_flops(const struct model *m)
  * replicated, blocks report their own share. */
 void model_count(const struct model *m, double tp, struct model_counts *out)
 {
+    model_count_layers(m, tp, 0, (int)m->layers, MODEL_ENDS_EMBED | MODEL_ENDS_HEAD, out);
+}
+
+/* Layers of group g inside [lo, hi). */
+static double group_overlap(const struct layer_group *g, int lo, int hi)
+{
+    const double a = g->first_layer > lo ? g->first_layer : lo;
+    const double e = (double)g->first_layer + (double)g->repeat;
+    const double b = e < hi ? e : hi;
+    return b > a ? b - a : 0;
+}
+
+void model_count_layers(const struct model *m, double tp, int lo, int hi, int ends,
+                        struct model_counts *out)
+{
     const double h = (double)m->hidden, v = (double)m->vocab;
     const double emb = v * h;
     const double norm = model_norm_params(m, h);
-    const double tables = m->tied_embeddings ? 1.0 : 2.0;
-    out->params = tables * emb + norm;
-    out->active_params = h + emb + norm;
-    out->params_dev = tables * emb / tp + norm;
+    const bool em = ends & MODEL_ENDS_EMBED, hd = ends & MODEL_ENDS_HEAD;
+    /* the embedding table where tokens enter, lm_head (and the final norm)
+     * where they leave; a tied table is held once where both are, else by each */
+    const double tables = (em ? 1.0 : 0.0) + (hd ? 1.0 : 0.0) - (m->tied_embeddings && em && hd ? 1.0 : 0.0);
+    const double fnorm = hd ? norm : 0;
+    out->params = tables * emb + fnorm;
+    out->active_params = (em ? h : 0) + (hd ? emb : 0) + fnorm;
+    out->params_dev = tables * emb / tp + fnorm;
     out->kv_elems_per_token = 0;
     out->kv_elems_per_token_dev = 0;
     out->state_elems_per_seq = 0;
     out->state_elems_per_seq_dev = 0;
     out->ep_params_dev = 0;
+    out->ep_block_params_dev = 0;
+    out->ffn_params_dev = 0;
     for (int i = 0; i < m->n_groups; i++) {
         const struct layer_group *g = &m->groups[i];
         const double layer_norms = (m->post_norms ? 4.0 : 2.0) * norm;
         double p = layer_norms, a = layer_norms, kv = 0, pd = layer_norms, kvd = 0, st = 0, std = 0,
-               epd = 0;
+               epd = 0, epb = 0, ffd = 0;
         for (int s = 0; s < SLOT_COUNT; s++) {
             struct block_counts bc = {0};
             g->kind[s]->count(g->cfg[s], m, tp, &bc);
@@ -385,6 +406,8 @@ void model_count(const struct model *m, double tp, struct model_counts *out)
             st += bc.state_elems;
             std += bc.state_elems_dev;
             epd += bc.ep_params_dev;
+            if (g->kind[s]->ep_check) epb += bc.params_dev;
+            if (s == SLOT_FFN) ffd += bc.params_dev;
         }
         /* routing (expectations): the alternative block's weights exist beside
          * the main one; a token touches the main block's (1 - f) of the time and
@@ -411,7 +434,7 @@ void model_count(const struct model *m, double tp, struct model_counts *out)
             kv *= g->mod_capacity;
             kvd *= g->mod_capacity;
         }
-        const double r = (double)g->repeat;
+        const double r = group_overlap(g, lo, hi);
         out->params += r * p;
         out->active_params += r * a;
         out->kv_elems_per_token += r * kv;
@@ -420,14 +443,23 @@ void model_count(const struct model *m, double tp, struct model_counts *out)
         out->state_elems_per_seq += r * st;
         out->state_elems_per_seq_dev += r * std;
         out->ep_params_dev += r * epd;
+        out->ep_block_params_dev += r * epb;
+        out->ffn_params_dev += r * ffd;
     }
 }
 
 double model_kv_elems_per_seq(const struct model *m, double tp, double ctx)
 {
+    return model_kv_elems_per_seq_layers(m, tp, ctx, 0, (int)m->layers);
+}
+
+double model_kv_elems_per_seq_layers(const struct model *m, double tp, double ctx, int lo, int hi)
+{
     double kv = 0;
     for (int i = 0; i < m->n_groups; i++) {
         const struct layer_group *g = &m->groups[i];
+        const double r = group_overlap(g, lo, hi);
+        if (r <= 0) continue;
         for (int s = 0; s < SLOT_COUNT; s++) {
             struct block_counts bc = {0};
             g->kind[s]->count(g->cfg[s], m, tp, &bc);
@@ -439,7 +471,7 @@ double model_kv_elems_per_seq(const struct model *m, double tp, double ctx)
             double held = bc.kv_window > 0 && bc.kv_window < ctx ? bc.kv_window : ctx;
             if (s == SLOT_ATTN) held = kv_budget_held(&g->budget, held);
             if (g->mod_capacity > 0) held *= g->mod_capacity; /* routed tokens only */
-            kv += (double)g->repeat * held * bc.kv_elems_dev;
+            kv += r * held * bc.kv_elems_dev;
         }
     }
     return kv;

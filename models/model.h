@@ -48,6 +48,10 @@ struct step {
      * over the cache) sets k + 1, as vLLM does for its decode path; MLA's
      * `auto` then stays absorbed (sim/spec.c). */
     double decode_q_max;
+    /* Data-parallel attention (0 or 1 = none): attention, embedding and head
+     * whole on each of attn_dp devices with its own sequences (tp must be 1);
+     * the FFN tensor-parallel over the attn_dp devices on all their rows. */
+    double attn_dp;
 };
 
 /* Per-layer counts of one block. The first three are for the whole model;
@@ -158,6 +162,9 @@ struct model_counts {
     double state_elems_per_seq; /* summed over layers; stored in the KV dtype */
     double state_elems_per_seq_dev;
     double ep_params_dev;       /* part of params_dev split over expert-parallel devices */
+    double ep_block_params_dev; /* part of params_dev in blocks that expert parallelism
+                                 * splits (router, shared and routed experts) */
+    double ffn_params_dev;      /* part of params_dev in the FFN slot */
 };
 
 /* Loads a model description from an opbound YAML file (model_file_load in
@@ -171,10 +178,19 @@ void model_free(struct model *m); /* accepts NULL */
 
 /* Counts for the whole model and for one of tp tensor-parallel devices. */
 void model_count(const struct model *m, double tp, struct model_counts *out);
+/* Counts of layers [lo, hi) only (a pipeline stage), with the ends the stage
+ * holds: MODEL_ENDS_EMBED the embedding table, MODEL_ENDS_HEAD lm_head and the
+ * final norm (a tied table is counted once when both are held, else once by
+ * each end). model_count is [0, layers) with both ends. */
+enum { MODEL_ENDS_EMBED = 1, MODEL_ENDS_HEAD = 2 };
+void model_count_layers(const struct model *m, double tp, int lo, int hi, int ends,
+                        struct model_counts *out);
 /* KV-cache elements one of tp devices holds per sequence with ctx tokens in
  * context: sum over layers of min(ctx, kv_window) x cached elements per token
  * (ctx where kv_window is 0). State elements are not included. */
 double model_kv_elems_per_seq(const struct model *m, double tp, double ctx);
+/* The same for layers [lo, hi) only (a pipeline stage). */
+double model_kv_elems_per_seq_layers(const struct model *m, double tp, double ctx, int lo, int hi);
 /* Whether every block can be split over tp devices; -1 with e set if not. */
 int model_tp_check(const struct model *m, double tp, struct err *e);
 /* Whether every block handles sequences of len tokens (struct block_kind's

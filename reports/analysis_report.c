@@ -43,15 +43,31 @@ static void header(FILE *out, const struct analysis_view *v)
         profile_describe(v->sc->profile, pb, sizeof pb);
         fprintf(out, "profile   %s (%s)\n", pb, profile_file(v->sc->profile));
     }
-    if (st->tp > 1)
+    if (st->tp > 1 && st->ep > 1)
+        fprintf(out, "parallel  attention tensor-parallel over %.0f devices, experts "
+                     "expert-parallel over %.0f: %.0f attention groups, each with its own batch; "
+                     "each device holds 1/%.0f of the routed experts, whole, and dispatches 1/%.0f "
+                     "of its group's tokens: figures are the busiest device's (docs/moe.md)\n",
+                st->tp, st->ep, st->ep / st->tp, st->ep, st->tp);
+    else if (st->tp > 1)
         fprintf(out, "parallel  tensor-parallel over %.0f devices: ops, step totals and memory "
                      "are per device\n",
                 st->tp);
-    if (st->ep > 1)
+    if (st->ep > 1 && st->tp <= 1)
         fprintf(out, "parallel  expert-parallel over %.0f devices, each with its own batch and "
                      "1/%.0f of the routed experts: figures are the busiest device's "
                      "(docs/moe.md)\n",
                 st->ep, st->ep);
+    if (st->attn_dp > 1)
+        fprintf(out, "parallel  data-parallel attention over %.0f devices, each with its own "
+                     "batch and the attention whole; the FFN tensor-parallel over the %.0f on "
+                     "all their rows (docs/pipeline.md): figures are one device's\n",
+                st->attn_dp, st->attn_dp);
+    if (a->piped)
+        fprintf(out, "parallel  pipeline of %.0f stages, %.0f micro-batches of %.4g sequences: the "
+                     "step and op figures are one micro-batch through every layer; memory, "
+                     "times and tokens/s are the pipeline's (docs/pipeline.md)\n",
+                a->pipe.pp, a->pipe.m, a->pipe.b_mb);
     fprintf(out, "roofline  %s/s memory, %s/s tensor (%s), ridge %.0f FLOP/B, %s per kernel\n",
             fmt_si(b1, sizeof b1, v->d->mem_rate, "B"),
             fmt_si((char[B64]){0}, B64, v->d->tensor_rate[st->dt_act], "FLOP"),
@@ -183,6 +199,36 @@ static double overhead_s(const struct analysis_view *v)
     return t;
 }
 
+/* The pipeline's stages and schedule (docs/pipeline.md). */
+static void report_pipeline(FILE *out, const struct analysis_view *v)
+{
+    const struct analysis *a = v->a;
+    const struct pipe_figures *p = &a->pipe;
+    char b[4][B64];
+    fprintf(out, "Pipeline (%.0f stages, %.0f micro-batches of %.4g sequences)\n", p->pp, p->m, p->b_mb);
+    fprintf(out, "  stage  layers    prefill    decode     weights    cache/seq  memory\n");
+    for (int s = 0; s < (int)p->pp; s++) {
+        const struct pipe_stage *st = &p->stage[s];
+        char lay[32];
+        snprintf(lay, sizeof lay, "%d-%d", st->layer_lo, st->layer_hi - 1);
+        fprintf(out, "  %5d  %-8s  %-9s  %-9s  %-9s  %-9s  %s\n", s, lay,
+                fmt_time(b[0], B64, st->t_prefill_s), fmt_time(b[1], B64, st->t_decode_s),
+                fmt_bin(b[2], B64, st->weight_bytes), fmt_bin(b[3], B64, st->cache_bytes_per_seq),
+                fmt_bin((char[B64]){0}, B64, st->memory_bytes));
+    }
+    fprintf(out, "  stage send          %s prefill, %s decode per micro-batch (%s, %s)\n",
+            fmt_si(b[0], B64, p->send_bytes_prefill, "B"), fmt_si(b[1], B64, p->send_bytes_decode, "B"),
+            !v->d->has_network ? "one tier" : p->send_crosses ? "across nodes" : "within a node",
+            fmt_time(b[2], B64, p->t_send_decode_s));
+    fprintf(out, "  prefill schedule    %s (GPipe: sum of stages + %.0f sends + %.0f x slowest "
+                 "stage %d); bubble %.1f%% of the ideal\n",
+            fmt_time(b[0], B64, p->t_prefill_s), p->pp - 1, p->m - 1, p->slowest_prefill,
+            100.0 * p->bubble_prefill);
+    fprintf(out, "  decode step         %s (max of the round trip and %.0f x slowest stage %d); "
+                 "devices busy %.1f%%\n",
+            fmt_time(b[0], B64, p->t_decode_s), p->m, p->slowest_decode, 100.0 * p->busy_decode);
+}
+
 void report_analysis_table(FILE *out, const struct analysis_view *v, bool per_op)
 {
     const struct analysis *a = v->a;
@@ -232,13 +278,20 @@ void report_analysis_table(FILE *out, const struct analysis_view *v, bool per_op
     /* windowed layers cache fewer than ctx_tokens: say so when it applies */
     const double uncapped =
         a->step.batch * (a->ctx_tokens * a->kv_bytes_per_token_dev + a->state_bytes_per_seq_dev);
-    fprintf(out, "  KV cache            %s (%.0f x %.0f tokens%s)\n",
-            fmt_bin(b[0], B64, a->kv_cache_bytes), a->step.batch, a->ctx_tokens,
-            a->kv_cache_bytes < uncapped ? "; windowed layers hold fewer" : "");
+    if (a->piped) /* the worst stage's (the pipeline section lists every stage) */
+        fprintf(out, "  KV cache            %s (%.0f x %.0f tokens, layers %d-%d of stage %d)\n",
+                fmt_bin(b[0], B64, a->kv_cache_bytes), v->sc->batch, a->ctx_tokens,
+                a->pipe.stage[a->pipe.worst_memory].layer_lo,
+                a->pipe.stage[a->pipe.worst_memory].layer_hi - 1, a->pipe.worst_memory);
+    else
+        fprintf(out, "  KV cache            %s (%.0f x %.0f tokens%s)\n",
+                fmt_bin(b[0], B64, a->kv_cache_bytes), a->step.batch, a->ctx_tokens,
+                a->kv_cache_bytes < uncapped ? "; windowed layers hold fewer" : "");
     fprintf(out, "  activations         %s (largest op)\n", fmt_bin(b[0], B64, a->act_bytes));
     fprintf(out, "  footprint           %s of %s: %s\n", fmt_bin(b[0], B64, a->memory_bytes),
             fmt_bin(b[1], B64, v->d->mem_capacity_bytes), a->fits ? "fits" : "DOES NOT FIT");
     fprintf(out, "  largest batch       %.0f at this length\n", a->max_batch);
+    if (a->piped) report_pipeline(out, v);
     fprintf(out, "Serving\n");
     const double plen = v->sc->phase == PHASE_PREFILL ? v->sc->seq : v->sc->context;
     if (v->has_ttft_request)
@@ -247,7 +300,7 @@ void report_analysis_table(FILE *out, const struct analysis_view *v, bool per_op
     if (!v->has_ttft_request || a->step.batch > 1) /* at batch 1 it is the line above */
         fprintf(out, "  %s %s (%.0f x %.0f tokens%s)\n",
                 v->has_ttft_request ? "batch prefill      " : "time to first token",
-                fmt_time(b[0], B64, a->ttft_s), a->step.batch, plen,
+                fmt_time(b[0], B64, a->ttft_s), v->sc->batch, plen,
                 v->has_ttft_request ? " together: each of these requests waits this long" : "");
     fprintf(out, "  time per out token  %s (decode at context %.0f)\n",
             fmt_time(b[0], B64, a->tpot_s),
@@ -255,6 +308,21 @@ void report_analysis_table(FILE *out, const struct analysis_view *v, bool per_op
     const char *what = v->sc->phase == PHASE_PREFILL ? "prompt tokens processed" : "tokens generated";
     if (!a->fits)
         fprintf(out, "  tokens per second   n/a (does not fit in memory)\n");
+    else if (a->piped) /* one batch through the stages, each stage tp x ep devices */
+        fprintf(out, "  tokens per second   %s (%s by the pipeline of %.0f devices; %s per device)\n",
+                fmt_si(b[0], B64, a->tokens_per_s, ""), what, a->pipe.pp * a->step.tp * a->step.ep,
+                fmt_si(b[1], B64, a->tokens_per_s / (a->pipe.pp * a->step.tp * a->step.ep), ""));
+    else if (a->step.attn_dp > 1) /* each device its own batch */
+        fprintf(out, "  tokens per second   %s (%s per device, each with its own batch; %s by "
+                     "the group of %.0f)\n",
+                fmt_si(b[0], B64, a->tokens_per_s, ""), what,
+                fmt_si(b[1], B64, a->tokens_per_s * a->step.attn_dp, ""), a->step.attn_dp);
+    else if (a->step.tp > 1 && a->step.ep > 1) /* a batch per attention group of tp */
+        fprintf(out, "  tokens per second   %s (%s by one attention group of %.0f devices; %s per "
+                     "device; %s by the expert group of %.0f)\n",
+                fmt_si(b[0], B64, a->tokens_per_s, ""), what, a->step.tp,
+                fmt_si(b[1], B64, a->tokens_per_s / a->step.tp, ""),
+                fmt_si(b[2], B64, a->tokens_per_s * a->step.ep / a->step.tp, ""), a->step.ep);
     else if (a->step.tp > 1) /* one batch split over the group */
         fprintf(out, "  tokens per second   %s (%s by the group of %.0f devices; %s per device)\n",
                 fmt_si(b[0], B64, a->tokens_per_s, ""), what, a->step.tp,
@@ -414,6 +482,7 @@ void report_analysis_json(FILE *out, const struct analysis_view *v)
     jnum(out, "tokens", a->step.batch * a->step.q_len, true);
     jnum(out, "tp", a->step.tp, true);
     jnum(out, "ep", a->step.ep, true);
+    if (a->step.attn_dp > 1) jnum(out, "attn_dp", a->step.attn_dp, true);
     jstr(out, "weight_dtype", dtype_name(a->step.dt_w), true);
     jstr(out, "activation_dtype", dtype_name(a->step.dt_act), true);
     jstr(out, "kv_dtype", dtype_name(a->step.dt_kv), v->sc->profile != NULL);
@@ -459,6 +528,36 @@ void report_analysis_json(FILE *out, const struct analysis_view *v)
     if (a->fits) jnum(out, "tokens_per_s", a->tokens_per_s, true);
     else fputs("\"tokens_per_s\": null, ", out); /* not applicable: does not fit */
     fprintf(out, "\"counts_exact\": %s", a->counts_exact ? "true" : "false");
+    if (a->piped) { /* docs/pipeline.md */
+        const struct pipe_figures *p = &a->pipe;
+        fputs(", \"pipeline\": {", out);
+        jnum(out, "pp", p->pp, true);
+        jnum(out, "micro_batches", p->m, true);
+        jnum(out, "micro_batch_sequences", p->b_mb, true);
+        jnum(out, "send_bytes_prefill", p->send_bytes_prefill, true);
+        jnum(out, "send_bytes_decode", p->send_bytes_decode, true);
+        jnum(out, "t_send_prefill_s", p->t_send_prefill_s, true);
+        jnum(out, "t_send_decode_s", p->t_send_decode_s, true);
+        fprintf(out, "\"send_crosses_nodes\": %s, ", p->send_crosses ? "true" : "false");
+        jnum(out, "t_prefill_s", p->t_prefill_s, true);
+        jnum(out, "t_decode_s", p->t_decode_s, true);
+        jnum(out, "bubble_prefill", p->bubble_prefill, true);
+        jnum(out, "busy_decode", p->busy_decode, true);
+        fputs("\"stages\": [", out);
+        for (int s = 0; s < (int)p->pp; s++) {
+            const struct pipe_stage *st = &p->stage[s];
+            fputs(s ? ", {" : "{", out);
+            jnum(out, "layer_first", st->layer_lo, true);
+            jnum(out, "layer_last", st->layer_hi - 1, true);
+            jnum(out, "t_prefill_s", st->t_prefill_s, true);
+            jnum(out, "t_decode_s", st->t_decode_s, true);
+            jnum(out, "weight_bytes", st->weight_bytes, true);
+            jnum(out, "cache_bytes_per_sequence", st->cache_bytes_per_seq, true);
+            jnum(out, "memory_bytes", st->memory_bytes, false);
+            fputs("}", out);
+        }
+        fputs("]}", out);
+    }
     if (a->placed) report_pim_json_totals(out, v);
     fprintf(out, "},\n  \"ops\": [");
     for (int i = 0; i < a->graph.n; i++) {

@@ -12,6 +12,7 @@
 #include "../hw/device.h"
 #include "../models/model.h"
 #include "eval.h"
+#include "pipeline.h"
 #include "placement.h"
 
 struct scenario {
@@ -24,14 +25,20 @@ struct scenario {
     bool has_dt_w, has_dt_kv;
     enum dtype dt_w, dt_kv; /* overrides of the model's dtypes */
     const struct profile *profile; /* implementation profile; NULL: none (models/profile.h) */
+    double pp;            /* pipeline stages (0 or 1 = none; <= layers); docs/pipeline.md */
+    double micro_batches; /* with pp: micro-batches per step (0 = pp; at most batch) */
+    double attn_dp;       /* data-parallel attention devices (0 or 1 = none; tp = ep = 1);
+                           * the batch is each device's; docs/pipeline.md */
 };
 
 struct analysis {
     struct step step, other_step; /* the scenario's phase and the other one */
     struct graph graph, other;
     struct op_eval *per_op; /* graph.cap entries, for graph */
+    struct op_eval *other_per_op; /* graph.cap entries, for other */
     struct eval_totals tot, other_tot;
     struct model_counts counts;      /* at counts_tp */
+    struct model_counts counts1;     /* at tp 1 (EP with TP: the experts are not tp-split) */
     double counts_tp;
     double weight_bytes;             /* params x weight dtype (whole model) */
     double kv_bytes_per_token;       /* summed over layers (whole model) */
@@ -57,6 +64,12 @@ struct analysis {
     struct op_place *place;          /* graph.cap entries, for graph */
     struct place_totals place_tot, other_place_tot;
     double energy_per_token_j;       /* place_tot.energy_j / tokens in the step */
+    /* Pipeline parallelism (scenario pp > 1): graph, other and tot are one
+     * micro-batch (B/m sequences) through every layer; the memory figures,
+     * fits, max_batch, ttft_s, tpot_s and tokens_per_s above are then the
+     * pipeline's (the worst stage's memory, the schedules of pipeline.h). */
+    bool piped;
+    struct pipe_figures pipe;
 };
 
 /* Allocates graphs for model m and counts its parameters; the analysis is

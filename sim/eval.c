@@ -3,6 +3,8 @@
 
 #include <math.h>
 
+#include "net.h"
+
 
 const char *bound_name(enum bound b)
 {
@@ -65,7 +67,11 @@ static inline double eval_one(const struct op *op, const struct device *d, struc
     if (op->kind == OP_SOFTMAX && op->shape.softmax.cols > SOFTMAX_PERSISTENT_COLS &&
         op->shape.softmax.rows > 0 && op->shape.softmax.rows < d->sm_count)
         tm *= d->sm_count / op->shape.softmax.rows;
-    const double tn = c->bytes_net * d->inv_net_rate;
+    /* one tier: bytes over the link; a network map: the collective's tiers
+     * and latencies (sim/net.h) */
+    const double tn = c->bytes_net <= 0 ? 0
+                      : d->has_network ? net_op_time_s(op, d)
+                                       : c->bytes_net * d->inv_net_rate;
     out->t_compute_s = tc;
     out->t_memory_s = tm;
     out->t_network_s = tn;

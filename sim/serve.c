@@ -617,6 +617,8 @@ struct pools {
     const struct device *da, *df;
     double link, layers, hidden, act_b;
     struct serve_item *mb;
+    struct serve_item *dev; /* AFD with data-parallel attention: one device's share */
+    int attn_dp;            /* attention devices holding their own sequences (0: tp pool) */
 };
 
 /* The state of one run: the requests, the running set, the clock, the KV
@@ -627,6 +629,7 @@ struct sim {
     struct pools p;
     enum dtype dw, dk;
     double tp_a, state_b;
+    double kv_pool_limit; /* KV bytes the attention side admits (DP attention: every device's) */
     size_t nreq, next, nrun, done;
     struct req *q;
     size_t *run;               /* running requests, in admission order */
@@ -700,7 +703,15 @@ static double iteration(struct pools *p, const struct serve_scenario *s, struct 
         int c = 0;
         double tokens = 0;
         for (int i = k; i < n; i += mbs) p->mb[c++] = it[i], tokens += it[i].n * it[i].q;
-        serve_engine_eval(&p->a, p->mb, c, &tot);
+        if (p->attn_dp > 1) {
+            /* each attention device runs its own sequences (round-robin): the
+             * first device's share is the largest, and sets the pool's time */
+            int cd = 0;
+            for (int i = 0; i < c; i += p->attn_dp) p->dev[cd++] = p->mb[i];
+            serve_engine_eval(&p->a, p->dev, cd, &tot);
+        } else {
+            serve_engine_eval(&p->a, p->mb, c, &tot);
+        }
         const double ta = tot.time_block_s[BLK_ATTN] + tot.time_block_s[BLK_MODEL];
         serve_engine_eval(&p->f, p->mb, c, &tot);
         const double tf = tot.time_block_s[BLK_FFN];
@@ -730,7 +741,8 @@ static void pools_open(struct sim *x, const struct serve_hw *hw, double tp)
     OB_ASSERT(!s->afd.on || ((!s->afd.attn_hw[0] || hw->attn) && (!s->afd.ffn_hw[0] || hw->ffn)));
     x->p.da = s->afd.on && hw->attn ? hw->attn : hw->d;
     x->p.df = s->afd.on && hw->ffn ? hw->ffn : hw->d;
-    x->tp_a = s->afd.on ? s->afd.attn_devices : tp;
+    x->tp_a = s->afd.on ? (s->afd.attn_dp ? 1 : s->afd.attn_devices) : tp;
+    x->p.attn_dp = s->afd.on && s->afd.attn_dp ? (int)s->afd.attn_devices : 0;
     OB_ASSERT(serve_engine_init(&x->p.a, m, x->p.da, x->tp_a, x->dw, m->dt_act, x->dk) == 0);
     x->p.a.st.profile = s->profile;
     x->p.a.no_cache = s->no_cache;
@@ -799,6 +811,8 @@ static int memory_budget(struct sim *x, struct err *e)
                             ? s->kv_memory_bytes
                             : da->mem_capacity_bytes - r->weight_bytes_dev - r->act_reserve_bytes -
                                   r->spec_draft_weight_bytes_dev;
+    /* data-parallel attention: every device of the pool holds its own share */
+    x->kv_pool_limit = r->kv_limit_bytes * (x->p.attn_dp > 1 ? x->p.attn_dp : 1);
     if (s->kv_memory_bytes < 0 && r->kv_limit_bytes <= 0) {
         snprintf(msg, sizeof msg,
                  "weights (%.17g bytes per device at tp %g) and the activation reserve (%.17g "
@@ -923,7 +937,7 @@ static void admit(struct sim *x)
     struct req *q = x->q;
     struct serve_result *r = x->r;
     while (x->next < x->nreq && q[x->next].arrival - x->epoch <= x->rel &&
-           (double)x->nrun < x->s->max_batch && x->kv + q[x->next].need_bytes <= r->kv_limit_bytes) {
+           (double)x->nrun < x->s->max_batch && x->kv + q[x->next].need_bytes <= x->kv_pool_limit) {
         struct req *n = &q[x->next];
         n->admit = clock_abs(x);
         x->kv += n->need_bytes;
@@ -1065,8 +1079,10 @@ static int iteration_start(struct sim *x, double *t)
     /* the engines count their work (serve.h, SERVE_MAX_WORK); under AFD
      * each micro-batch is evaluated on both pools' engines */
     x->work = x->p.a.work + x->p.f.work;
-    if (x->kv > r->kv_peak_bytes) r->kv_peak_bytes = x->kv;
-    timeline_add(&x->tl, clock_abs(x), x->kv);
+    /* per device: under data-parallel attention the pool's share of one */
+    const double kv_dev = x->kv / (x->p.attn_dp > 1 ? x->p.attn_dp : 1);
+    if (kv_dev > r->kv_peak_bytes) r->kv_peak_bytes = kv_dev;
+    timeline_add(&x->tl, clock_abs(x), kv_dev);
     return 0;
 }
 
@@ -1121,7 +1137,7 @@ static void summarize(struct sim *x, double now)
     r->output_tokens_per_s = r->output_tokens / now;
     r->total_tokens_per_s = (r->input_tokens + r->output_tokens) / now;
     if (r->waited > 0) r->wait_mean_s /= r->waited;
-    r->kv_mean_bytes = x->kv_time / now;
+    r->kv_mean_bytes = x->kv_time / now / (x->p.attn_dp > 1 ? x->p.attn_dp : 1);
     const struct timeline *tl = &x->tl;
     r->n_timeline = tl->seen < SERVE_TIMELINE ? (int)tl->seen : SERVE_TIMELINE;
     for (int i = 0; i < r->n_timeline; i++) {
@@ -1178,8 +1194,9 @@ int serve_run(const struct serve_scenario *s, const struct serve_hw *hw, double 
     x.run = malloc(x.nreq * sizeof *x.run);
     x.items = malloc(x.nreq * sizeof *x.items);
     x.p.mb = malloc(x.nreq * sizeof *x.p.mb);
+    x.p.dev = malloc(x.nreq * sizeof *x.p.dev);
     x.p.ditems = malloc(x.nreq * sizeof *x.p.ditems);
-    OB_ASSERT(x.q && x.run && x.items && x.p.mb && x.p.ditems);
+    OB_ASSERT(x.q && x.run && x.items && x.p.mb && x.p.ditems && x.p.dev);
     spec_setup(&x);
     if (requests_make(&x, e)) goto out;
     if (work_bound(&x, e)) goto out;
@@ -1203,7 +1220,7 @@ out:
     serve_stream_free(&x.iters), serve_stream_free(&x.ttft), serve_stream_free(&x.e2e);
     serve_stream_free(&x.gaps);
     free(x.tl.t), free(x.tl.kv);
-    free(x.q), free(x.run), free(x.items), free(x.p.mb);
+    free(x.q), free(x.run), free(x.items), free(x.p.mb), free(x.p.dev);
     serve_engine_free(&x.p.a);
     serve_engine_free(&x.p.f);
     serve_engine_free(&x.p.dr);

@@ -79,6 +79,10 @@ struct serve_afd {
     char attn_hw[1024], ffn_hw[1024]; /* resolved device paths ("" = the --hw device) */
     double micro_batches;
     double link_bytes_per_s; /* 0 = derived from the pools' interconnects */
+    /* Data-parallel attention (docs/serving.md, AFD): each attention device
+     * holds its own sequences, whole (attention weights replicated, KV not
+     * split nor replicated); false: the pool is tensor-parallel. */
+    bool attn_dp;
 };
 
 /* Speculative decoding (docs/speculative.md, "In serve"). */

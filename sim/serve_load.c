@@ -96,6 +96,7 @@ struct afd_in {
     int64_t attn, ffn, mbs;
     char attn_hw[256], ffn_hw[256];
     double link;
+    bool attn_dp;
 };
 #define AOFF(f) offsetof(struct afd_in, f)
 static const struct key_spec AFD_KEYS[] = {
@@ -112,6 +113,9 @@ static const struct key_spec AFD_KEYS[] = {
     {"link_bytes_per_s", KEY_NUM, AOFF(link), 1e6, 1e16, 0, NULL, "bytes/s",
      "bandwidth between the pools, one direction (default: min over pools of devices x "
      "interconnect_bytes_per_s)"},
+    {"attention_dp", KEY_BOOL, AOFF(attn_dp), 0, 0, 0, NULL, "",
+     "data-parallel attention pool: each device its own sequences, attention weights "
+     "whole, KV cache neither split nor replicated (default false: tensor-parallel pool)"},
 };
 
 struct spec_in {
@@ -179,6 +183,7 @@ static int load_afd(struct serve_scenario *s, const struct yml_doc *d, yml_node 
     s->afd.ffn_devices = (double)in.ffn;
     s->afd.micro_batches = (double)in.mbs;
     s->afd.link_bytes_per_s = has(pr, AFD_KEYS, N(AFD_KEYS), "link_bytes_per_s") ? in.link : 0;
+    s->afd.attn_dp = in.attn_dp;
     if (in.attn_hw[0] && resolve(s->file, in.attn_hw, "hw", s->afd.attn_hw,
                                  sizeof s->afd.attn_hw, e))
         return at_node(d, yml_map_get(d, an, "attention_hw"), e);
@@ -186,7 +191,7 @@ static int load_afd(struct serve_scenario *s, const struct yml_doc *d, yml_node 
         resolve(s->file, in.ffn_hw, "hw", s->afd.ffn_hw, sizeof s->afd.ffn_hw, e))
         return at_node(d, yml_map_get(d, an, "ffn_hw"), e);
     struct err te;
-    if (model_tp_check(s->m, s->afd.attn_devices, &te))
+    if (!s->afd.attn_dp && model_tp_check(s->m, s->afd.attn_devices, &te))
         return yml_fail(d, yml_map_get(d, an, "attention_devices"), e, "%s", te.msg);
     if (model_tp_check(s->m, s->afd.ffn_devices, &te))
         return yml_fail(d, yml_map_get(d, an, "ffn_devices"), e, "%s", te.msg);

@@ -183,8 +183,10 @@ static int load_scenario(struct study *s, const struct yml_doc *d, yml_node n, s
     sc->context = (double)in.context;
     sc->tp = (double)in.tp;
     sc->ep = (double)in.ep;
-    if (sc->ep > 1 && sc->tp > 1)
-        return yml_fail(d, yml_map_get(d, n, "ep"), e, "'ep' with 'tp' > 1 is not modelled yet");
+    if (sc->ep > 1 && sc->tp > 1 && (long long)sc->ep % (long long)sc->tp)
+        return yml_fail(d, yml_map_get(d, n, "ep"), e,
+                        "'ep' %.0f with 'tp' %.0f: the expert group must hold whole attention "
+                        "groups (ep a multiple of tp; docs/moe.md)", sc->ep, sc->tp);
     sc->has_dt_w = present & (UINT64_C(1) << yml_key_index(SCEN_KEYS, N(SCEN_KEYS), "weight_dtype"));
     sc->dt_w = in.wdt;
     sc->has_dt_kv = present & (UINT64_C(1) << yml_key_index(SCEN_KEYS, N(SCEN_KEYS), "kv_dtype"));

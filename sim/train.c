@@ -1,6 +1,8 @@
 /* train.c - the training-step cost model; see train.h and docs/training.md. */
 #include "train.h"
 
+#include "net.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -326,19 +328,23 @@ int train_run(const struct model *m, const struct device *d, const struct train_
      * K and V around the ring (forward), K, V and their gradients (backward),
      * overlapped with the attention; Ulysses all-to-alls q, k, v and o between
      * sequence and head sharding (backward the same), not overlapped. */
-    const double net_bw = d->interconnect_bytes_per_s;
     if (c->cp > 1) {
         const double frac = (c->cp - 1.0) / c->cp, s_all = c->seq * c->micro_batch;
         double fwd_b, bwd_b;
         if (c->cp_scheme == CP_RING) {
             fwd_b = frac * s_all * kv_elems_token * ab;
             bwd_b = 2.0 * fwd_b;
-            r->t_cp_s = fmax(0, fwd_b / net_bw - attn_fwd_s) + fmax(0, bwd_b / net_bw - attn_bwd_s);
+            /* the ring's slowest link: across nodes once the cp group spans them
+             * (stride tp; docs/network.md) */
+            const double tf = net_time_s(d, NET_P2P, fwd_b, c->cp, c->tp),
+                         tb = net_time_s(d, NET_P2P, bwd_b, c->cp, c->tp);
+            r->t_cp_s = fmax(0, tf - attn_fwd_s) + fmax(0, tb - attn_bwd_s);
         } else {
             /* each device sends (cp-1)/cp of its S/cp tokens' q, k, v and o */
             fwd_b = frac * t * (qkv_cols + kv_elems_token + o_cols) * ab;
             bwd_b = fwd_b;
-            r->t_cp_s = (fwd_b + bwd_b) / net_bw;
+            r->t_cp_s = net_time_s(d, NET_ALLTOALL, fwd_b, c->cp, c->tp) +
+                        net_time_s(d, NET_ALLTOALL, bwd_b, c->cp, c->tp);
         }
         r->net_cp_bytes = fwd_b + bwd_b;
     }
@@ -349,7 +355,8 @@ int train_run(const struct model *m, const struct device *d, const struct train_
     r->micro_batches = c->global_tokens / (c->seq * c->dp * c->micro_batch);
     if (c->pp > 1) {
         const double bytes = 2.0 * t * h * ab;
-        r->t_pp_p2p_s = bytes / net_bw;
+        /* one send forward, one back; the stages are tp x cp x dp devices apart */
+        r->t_pp_p2p_s = 2.0 * net_time_s(d, NET_P2P, bytes / 2.0, c->pp, c->tp * c->cp * c->dp);
         r->net_pp_bytes = bytes * r->micro_batches;
     }
     r->t_stage_s = r->t_fwd_s + r->t_recompute_s + r->t_bwd_s + r->t_cp_s + r->t_pp_p2p_s;
@@ -383,7 +390,13 @@ int train_run(const struct model *m, const struct device *d, const struct train_
         const double frac = (c->dp - 1.0) / c->dp, wbytes = psi * ab;
         r->net_dp_bytes = c->zero >= 3 ? r->micro_batches * 3.0 * frac * wbytes
                                        : 2.0 * frac * wbytes;
-        r->t_dp_s = r->net_dp_bytes / net_bw;
+        /* the dp group's members are tp x cp devices apart (Megatron's rank
+         * order); hierarchical across nodes (docs/network.md). A reduce-scatter
+         * costs what an all-gather does. */
+        const double stride = c->tp * c->cp;
+        r->t_dp_s = c->zero >= 3
+                        ? r->micro_batches * 3.0 * net_time_s(d, NET_ALLGATHER, wbytes, c->dp, stride)
+                        : net_time_s(d, NET_ALLREDUCE, wbytes, c->dp, stride);
     }
     /* Optimizer: each state, master weight, gradient and weight read and the
      * states and weights written once, on the shard a device updates. */

@@ -261,6 +261,10 @@ static void test_cli_output_documented(void **state)
     snprintf(args, sizeof args, "%s --format json", an);
     json_documented(args);
     json_documented("analyze mixtral --hw h100 --phase prefill --seq 512 --ep 2 --format json");
+    json_documented("analyze llama-3-8b --hw h100 --phase decode --context 64 --batch 4 --pp 2 "
+                    "--format json");
+    json_documented("analyze llama-3-8b --hw h100 --phase decode --context 64 --attn-dp 2 "
+                    "--format json");
     json_documented("analyze llama-3-8b --hw duplex-h100 --phase decode --context 4096 --format json");
     json_documented("compare llama-3-8b mixtral --hw h100 --phase decode --context 1k --format json");
     json_documented("analyze llama-3-8b --hw h100 --phase decode --context 64 --profile hf "

@@ -541,8 +541,10 @@ static void test_moe_cli_errors(void **state)
     assert_int_equal(tu_run("analyze qwen3-235b --hw h100 --phase decode --context 10 --ep 256",
                             out, sizeof out, err, sizeof err), 2);
     assert_non_null(strstr(err, "more devices than experts"));
+    /* EP with TP: the expert group holds whole attention groups (docs/moe.md) */
     assert_int_equal(tu_run("analyze qwen3-235b --hw h100 --phase decode --context 10 --ep 2 "
-                            "--tp 2", out, sizeof out, err, sizeof err), 2);
+                            "--tp 4", out, sizeof out, err, sizeof err), 2);
+    assert_non_null(strstr(err, "--ep a multiple of --tp"));
     assert_int_equal(tu_run("analyze qwen3-235b --hw h100 --phase decode --context 10 --ep 0",
                             out, sizeof out, err, sizeof err), 2);
     assert_int_equal(tu_run("analyze qwen3-235b --hw h100 --phase decode --context 10 --ep 8 "

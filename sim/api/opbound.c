@@ -195,8 +195,9 @@ static int check(const ob_scenario *in, struct scenario *sc, struct err *e)
         return err_set(e, NULL, 0, 0, "tp must be a whole number from 1 to 65536, got %g", sc->tp);
     if (!whole(sc->ep, 1, 65536))
         return err_set(e, NULL, 0, 0, "ep must be a whole number from 1 to 65536, got %g", sc->ep);
-    if (sc->ep > 1 && sc->tp > 1)
-        return err_set(e, NULL, 0, 0, "ep with tp is not modelled yet: use one of them");
+    if (sc->ep > 1 && sc->tp > 1 && (long long)sc->ep % (long long)sc->tp)
+        return err_set(e, NULL, 0, 0, "ep %g with tp %g: ep must be a multiple of tp (the expert "
+                                      "group holds whole attention groups)", sc->ep, sc->tp);
     if (in->wdt[0]) {
         if (dtype_parse(in->wdt, &sc->dt_w))
             return err_set(e, NULL, 0, 0, "weight dtype: unknown dtype '%s'", in->wdt);

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -333,8 +334,10 @@ int cli_scenario(const char *cmd, const struct cli_args *a, struct scenario *sc)
     sc->ep = 1;
     if (a->ep && cli_count(a->ep, 1, 65536, &sc->ep))
         return cli_fail(cmd, "--ep must be a whole number from 1 to 65536, got '%s'", a->ep);
-    if (sc->ep > 1 && sc->tp > 1)
-        return cli_fail(cmd, "--ep with --tp is not modelled yet: use one of them");
+    if (sc->ep > 1 && sc->tp > 1 && fmod(sc->ep, sc->tp) != 0)
+        return cli_fail(cmd, "--ep %.0f with --tp %.0f: the expert group must hold whole "
+                             "attention groups (--ep a multiple of --tp; docs/moe.md)",
+                        sc->ep, sc->tp);
     if (cli_profile(cmd, a->profile, a->impl, &sc->profile)) return CLI_USAGE;
     if (a->wdt) {
         if (dtype_parse(a->wdt, &sc->dt_w))

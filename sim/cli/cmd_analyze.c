@@ -15,6 +15,13 @@ static const struct cli_opt OPTS[] = {
     CLI_OPTS_SCENARIO_BODY,
     {"--format", "F", "table (default), csv or json"},
     {"--per-op", NULL, "table/csv: one row per op (json always lists ops)"},
+    {"--pp", "N", "pipeline stages (default 1): contiguous layers per stage,\n"
+                  "each stage --tp x --ep devices (docs/pipeline.md)"},
+    {"--micro-batches", "M", "with --pp: micro-batches the batch is split into\n"
+                             "(default: the stages, at most --batch)"},
+    {"--attn-dp", "N", "data-parallel attention over N devices, each with its\n"
+                       "own --batch; the FFN tensor-parallel over the N\n"
+                       "(docs/pipeline.md; not with --tp, --ep or --pp)"},
     {"--draft", "MODEL", "decode: speculative decoding with this draft model\n"
                          "(a file or bundled name; docs/speculative.md)"},
     {"--spec-k", "K", "draft tokens proposed per step (default 1)"},
@@ -79,12 +86,32 @@ int cmd_analyze(int argc, char **argv)
     struct scenario sc;
     enum out_format fmt;
     if ((rc = cli_scenario(C, &a, &sc)) || (rc = cli_format(C, &a, &fmt))) return rc;
-    const char *draft_arg = NULL, *k_arg = NULL, *acc_arg = NULL;
+    const char *draft_arg = NULL, *k_arg = NULL, *acc_arg = NULL, *pp_arg = NULL, *mb_arg = NULL,
+               *adp_arg = NULL;
     for (int i = 0; i < a.nx; i++) {
+        if (strcmp(a.xname[i], "--pp") == 0) pp_arg = a.xval[i];
+        if (strcmp(a.xname[i], "--micro-batches") == 0) mb_arg = a.xval[i];
+        if (strcmp(a.xname[i], "--attn-dp") == 0) adp_arg = a.xval[i];
         if (strcmp(a.xname[i], "--draft") == 0) draft_arg = a.xval[i];
         if (strcmp(a.xname[i], "--spec-k") == 0) k_arg = a.xval[i];
         if (strcmp(a.xname[i], "--spec-accept") == 0) acc_arg = a.xval[i];
     }
+    if (pp_arg && cli_count(pp_arg, 1, PIPE_MAX_STAGES, &sc.pp))
+        return cli_fail(C, "--pp must be a whole number from 1 to %d, got '%s'", PIPE_MAX_STAGES,
+                        pp_arg);
+    if (mb_arg && !pp_arg) return cli_fail(C, "--micro-batches needs --pp N");
+    if (mb_arg && cli_count(mb_arg, 1, 1073741824.0, &sc.micro_batches))
+        return cli_fail(C, "--micro-batches must be a whole number from 1 to 2^30, got '%s'", mb_arg);
+    if (sc.micro_batches > sc.batch)
+        return cli_fail(C, "--micro-batches %.0f: more micro-batches than the %.0f sequences of "
+                           "--batch", sc.micro_batches, sc.batch);
+    if (sc.pp > 1 && draft_arg) return cli_fail(C, "--draft with --pp is not modelled");
+    if (adp_arg && cli_count(adp_arg, 1, 65536, &sc.attn_dp))
+        return cli_fail(C, "--attn-dp must be a whole number from 1 to 65536, got '%s'", adp_arg);
+    if (sc.attn_dp > 1 && (sc.tp > 1 || sc.ep > 1 || sc.pp > 1))
+        return cli_fail(C, "--attn-dp with --tp, --ep or --pp is not modelled: for a model with "
+                           "routed experts, --tp T --ep N is data-parallel attention over N/T "
+                           "groups (docs/moe.md)");
     struct spec_cfg spec = {.k = 1};
     struct model *draft = NULL;
     if ((k_arg || acc_arg) && !draft_arg)
@@ -114,6 +141,20 @@ int cmd_analyze(int argc, char **argv)
         model_free(m);
         device_free(d);
         return rc;
+    }
+    if (sc.attn_dp > 1 && model_tp_check(m, sc.attn_dp, &e)) {
+        fprintf(stderr, "opbound %s: --attn-dp %.0f: the FFN is split over the %.0f devices: %s\n",
+                C, sc.attn_dp, sc.attn_dp, e.msg);
+        model_free(m);
+        device_free(d);
+        return CLI_USAGE;
+    }
+    if (sc.pp > (double)m->layers) {
+        fprintf(stderr, "opbound %s: --pp %.0f: more pipeline stages than the model's %lld "
+                        "layers (%s)\n", C, sc.pp, (long long)m->layers, m->name);
+        model_free(m);
+        device_free(d);
+        return CLI_USAGE;
     }
     if (draft_arg && (cli_load_model(draft_arg, &draft, &e) || model_tp_check(draft, sc.tp, &e))) {
         model_free(draft);

@@ -515,6 +515,7 @@ static struct op *collective(struct graph *g, enum op_kind kind, const char *nam
     op->shape.allreduce.rows = rows;
     op->shape.allreduce.cols = cols;
     op->shape.allreduce.devices = devices;
+    op->shape.allreduce.stride = 1; /* contiguous (tensor parallelism); callers may widen it */
     op_count(op);
     return op;
 }
@@ -532,13 +533,15 @@ struct op *op_allgather(struct graph *g, const char *name, double rows, double c
 }
 
 struct op *op_alltoall(struct graph *g, const char *name, double sent, double received,
-                       double cols)
+                       double cols, double devices)
 {
-    OB_ASSERT(sent >= 0 && received >= 0 && cols > 0);
+    OB_ASSERT(sent >= 0 && received >= 0 && cols > 0 && devices >= 2);
     struct op *op = add(g, OP_ALLTOALL, name);
     op->shape.alltoall.sent = sent;
     op->shape.alltoall.received = received;
     op->shape.alltoall.cols = cols;
+    op->shape.alltoall.devices = devices;
+    op->shape.alltoall.stride = 1;
     op_count(op);
     return op;
 }

@@ -156,9 +156,10 @@ union op_shape {
     struct { double rows, cols; } softmax;
     struct { double rows, experts, k; } router;
     struct { double rows, cols; } gather;
-    struct { double rows, cols, devices; } allreduce;
+    /* devices in the group, `stride` device numbers apart (sim/net.h) */
+    struct { double rows, cols, devices, stride; } allreduce;
     struct scan_shape scan;
-    struct { double sent, received, cols; } alltoall; /* rows leaving / arriving */
+    struct { double sent, received, cols, devices, stride; } alltoall; /* rows leaving / arriving */
 };
 
 struct op {
@@ -273,11 +274,12 @@ struct op *op_allgather(struct graph *g, const char *name, double rows, double c
 /* Linear-recurrence core; the state is read (when state_in) and written in
  * the KV dtype. */
 struct op *op_scan(struct graph *g, const char *name, const struct scan_shape *s);
-/* All-to-all (expert parallelism): this device sends `sent` rows of cols
- * activations to other devices and receives `received` rows; the link time is
- * set by the larger of the two. */
+/* All-to-all (expert parallelism) among `devices` (>= 2): this device sends
+ * `sent` rows of cols activations to other devices and receives `received`
+ * rows; the link time is set by the larger of the two (sim/net.h splits it
+ * over the network tiers). */
 struct op *op_alltoall(struct graph *g, const char *name, double sent, double received,
-                       double cols);
+                       double cols, double devices);
 
 /* FLOP-per-element conventions (docs/conventions.md). */
 #define FLOPS_RMSNORM 4.0   /* square, accumulate, scale by 1/rms, scale by weight */

@@ -190,6 +190,18 @@ PIM = DEV + """pim:
 D('pim-baseline-unknown', PIM, ('h999',), "unknown device 'h999'")
 D('pim-unknown-key', variant(PIM, 'baseline: h999', 'baseline: h100-sxm5-80gb\n  bogus: 1'), ('bogus',), "unknown key 'bogus'")
 
+NET = DEV + """network:
+  gpus_per_node: 8
+  intra_latency_s: 0.47e-6
+  inter_bytes_per_s: 50e9
+  inter_latency_s: 2.7e-6
+"""
+D('network-inter-faster', variant(NET, 'inter_bytes_per_s: 50e9', 'inter_bytes_per_s: 900e9'), ('900e9',), "cannot be faster")
+D('network-gpus-fraction', variant(NET, 'gpus_per_node: 8', 'gpus_per_node: 7.5'), ('7.5',), "whole number")
+D('network-missing-inter', variant(NET, '  inter_bytes_per_s: 50e9\n', ''), ('gpus_per_node',), "missing required key 'inter_bytes_per_s'")
+D('network-latency-negative', variant(NET, '2.7e-6', '-1e-6'), ('-1e-6',), "at least")
+D('network-unknown-key', variant(NET, 'inter_latency_s', 'nic_latency_s'), ('nic_latency_s',), "unknown key 'nic_latency_s'")
+
 # ---------------------------------------------------------------- study YAML
 STUDY = """# a study for the malformed-input corpus
 name: s
@@ -383,6 +395,11 @@ cli('batch-zero', A + '--phase decode --context 8 --batch 0', P, '--batch')
 cli('batch-negative', A + '--phase decode --context 8 --batch -1', P, '--batch')
 cli('batch-word', A + '--phase decode --context 8 --batch many', P, '--batch')
 cli('batch-huge', A + '--phase decode --context 8 --batch 99999999999', P, '--batch')
+cli('pp-over-layers', A + '--phase decode --context 8 --pp 33', P, "more pipeline stages than the model's 32 layers")
+cli('pp-zero', A + '--phase decode --context 8 --pp 0', P, '--pp must be a whole number')
+cli('micro-batches-over-batch', A + '--phase decode --context 8 --pp 2 --batch 2 --micro-batches 3', P, 'more micro-batches than the 2 sequences')
+cli('attn-dp-with-tp', A + '--phase decode --context 8 --attn-dp 2 --tp 2', P, '--attn-dp with --tp, --ep or --pp is not modelled')
+cli('ep-not-multiple-of-tp', 'analyze mixtral-8x7b --hw h100 --phase decode --context 8 --tp 4 --ep 2', P, '--ep a multiple of --tp')
 cli('context-for-prefill', A + '--phase prefill --seq 8 --context 8', P, '--context is for --phase decode')
 cli('seq-for-decode', A + '--phase decode --context 8 --seq 8', P, '--seq is for --phase prefill')
 cli('decode-no-context', A + '--phase decode', P, 'needs --context')
