@@ -339,9 +339,9 @@ kernels-sanitize:
 
 # ---- libFuzzer harnesses (docs/reliability.md) ----
 FUZZ_CC      ?= clang
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 14
 FUZZ_BUILD   := build-fuzz
-FUZZ_TARGETS := model import meas study serve trace
+FUZZ_TARGETS := model import meas study serve trace profile cli
 FUZZ_CFLAGS  := -std=c11 -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                 -fno-sanitize-recover=all $(filter-out -Werror,$(WARN)) -MMD -MP \
                 -pthread -DOB_VERSION='"$(VERSION)"' -DOB_DATADIR='"$(CURDIR)"'
@@ -355,6 +355,8 @@ FUZZ_SEEDS_import := tests/data/hf/*.json tests/malformed/config/*.json
 FUZZ_SEEDS_meas   := tests/fuzz/seeds/meas/*.csv tests/malformed/csv/*.csv tests/fuzz/findings/*.csv
 FUZZ_SEEDS_study  := examples/study-*.yaml tests/malformed/study/*.yaml
 FUZZ_SEEDS_serve  := examples/serve-*.yaml tests/bench-serve.yaml tests/malformed/serve/*.yaml
+FUZZ_SEEDS_profile := models/profiles/*.yaml tests/malformed/profile/*.yaml
+FUZZ_SEEDS_cli    := tests/fuzz/seeds/cli/*
 FUZZ_DICT_model := yaml
 FUZZ_DICT_import := json
 FUZZ_DICT_meas := csv
@@ -362,6 +364,8 @@ FUZZ_DICT_study := yaml
 FUZZ_SEEDS_trace  := examples/traces/*.csv tests/malformed/csv/trace-*.csv
 FUZZ_DICT_serve := yaml
 FUZZ_DICT_trace := csv
+FUZZ_DICT_profile := profile
+FUZZ_DICT_cli := cli
 FUZZ_PROBE := printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n);\nint LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' \
               | $(FUZZ_CC) -fsanitize=fuzzer,address,undefined -x c - -o /dev/null >/dev/null 2>&1
 

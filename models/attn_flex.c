@@ -94,6 +94,14 @@ static void flex_lower(const void *p, const struct lower_ctx *x, struct graph *g
     op_elementwise(g, "kv_write", t, 2.0 * hkv * d, 1, 0, true);
     struct mask_pairs mp;
     mask_count(&c->mask, prior, s, (double)c->tile_q, (double)c->tile_k, &mp);
+    if (mp.computed <= 0) {
+        /* The mask keeps no key for any query of this step (an intersection
+         * such as [{prefix: 4}, {window: 2}] at a decode position past the
+         * prefix): FlexAttention skips every block, so no attention kernel
+         * runs; the output rows are zeros and the projection still runs. */
+        op_gemm(g, "o_proj", t, h, hq * d, false);
+        return;
+    }
     /* keys read: each once in prefill; in decode the blocks the query needs */
     const double keys = s > 1 ? prior + s : mp.computed;
     const struct attn_shape as = {.b = st->batch, .hq = hq, .dqk = d, .dv = d, .sq = s,

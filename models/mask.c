@@ -24,6 +24,8 @@ static int read_int(const struct yml_doc *d, yml_node n, int64_t min, int64_t ma
     const char *s = yml_scalar(d, n);
     char *end = NULL;
     long long v = s && *s ? strtoll(s, &end, 10) : 0;
+    if (s && yml_is_quoted(d, n)) /* as every other number of a model file */
+        return yml_fail(d, n, e, "%s must be a number, not a quoted string ('%s')", what, s);
     if (!s || !*s || *end || v < min || v > max)
         return yml_fail(d, n, e, "%s must be a whole number from %lld to %lld, got '%s'", what,
                         (long long)min, (long long)max, s ? s : "a list or mapping");
@@ -119,7 +121,8 @@ static int read_part(struct mask_prog *p, const struct yml_doc *d, yml_node n, i
         if (read_int(d, val, 1, big, "window", &nd.a, e)) return -1;
         break;
     case MASK_PREFIX:
-        if (read_int(d, val, 0, big, "prefix", &nd.a, e)) return -1;
+        /* prefix 0 keeps no key: a mistake, not a mask */
+        if (read_int(d, val, 1, big, "prefix", &nd.a, e)) return -1;
         break;
     case MASK_CHUNK:
         if (read_int(d, val, 1, big, "chunk", &nd.a, e)) return -1;
@@ -149,6 +152,8 @@ static int read_part(struct mask_prog *p, const struct yml_doc *d, yml_node n, i
         if (!offs && !glob) return yml_fail(d, val, e, "blocks needs offsets or global (or both)");
         if (offs && read_ints(p, d, offs, 0, "blocks offsets", &nd.first, &nd.n, e)) return -1;
         if (glob && read_ints(p, d, glob, 0, "blocks global", &nd.first2, &nd.n2, e)) return -1;
+        if (nd.n + nd.n2 == 0)
+            return yml_fail(d, val, e, "blocks with no offsets and no global blocks keeps no key");
         *bound = nd.n + nd.n2;
         break;
     }
@@ -163,6 +168,10 @@ static int read_part(struct mask_prog *p, const struct yml_doc *d, yml_node n, i
                         "this part can keep up to %d separate key ranges per query; at most %d "
                         "are supported",
                         *bound, MASK_MAX_INTERVALS);
+    /* checked again here: the children read above may have filled the table
+     * (an `any` of exactly 64 parts wrote one node past it; found by fuzz_model) */
+    if (p->n_nodes == MASK_MAX_NODES)
+        return yml_fail(d, n, e, "the mask has more than %d parts", MASK_MAX_NODES);
     p->nodes[p->n_nodes] = nd;
     *out = p->n_nodes++;
     return 0;

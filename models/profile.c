@@ -92,9 +92,9 @@ static void skip_ws(struct parser *ps)
 
 static int emit(struct parser *ps, char op, unsigned char sym, double v)
 {
-    if (ps->x->n == EXPR_MAX) {
+    if (ps->x->n == EXPR_MAX) { /* the whole expression is at fault: point at its start */
         ps->err = "expression too long";
-        ps->err_at = ps->p;
+        ps->err_at = ps->s;
         return -1;
     }
     ps->x->t[ps->x->n].op = op;
@@ -714,6 +714,7 @@ int profile_set_impl(struct profile *p, const char *spec, const char *what, stru
     if (strlen(spec) >= sizeof buf) return err_set(e, "", 0, 0, "%s: too long", what);
     snprintf(buf, sizeof buf, "%s", spec);
     int n = 0;
+    const char *keys[256]; /* a key given twice is a mistake, not "the last wins" */
     for (char *tok = buf; tok; n++) {
         char *comma = strchr(tok, ',');
         if (comma) *comma = 0;
@@ -722,6 +723,10 @@ int profile_set_impl(struct profile *p, const char *spec, const char *what, stru
             return err_set(e, "", 0, 0, "%s: '%s' is not KEY=IMPL (e.g. attention=cudnn)", what,
                            tok);
         *eq = 0;
+        for (int i = 0; i < n; i++)
+            if (strcmp(keys[i], tok) == 0)
+                return err_set(e, "", 0, 0, "%s: '%s' is given twice", what, tok);
+        keys[n] = tok;
         if (set_one(p, tok, eq + 1, what, e)) return -1;
         tok = comma ? comma + 1 : NULL;
     }

@@ -79,5 +79,13 @@ void meas_set_profile(struct meas_file *m, const struct profile *p);
  * README.md) into measurement CSV text (with the impl column). *csv is owned
  * by the caller (free). Returns 0, or -1 with e set (FILE:LINE:COL). */
 int meas_import_json(const char *path, char **csv, struct err *e);
+/* The same, and where each CSV line came from: origin[i] is the JSON line
+ * and column of the row (or, for the header, the document) that wrote CSV
+ * line i + 1 (*origin malloc'd, *n_origin lines). */
+struct meas_origin {
+    int line, col;
+};
+int meas_import_json_at(const char *path, char **csv, struct meas_origin **origin, int *n_origin,
+                        struct err *e);
 
 #endif

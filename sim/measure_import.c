@@ -17,17 +17,24 @@
  * Rows the backend refused (an `error` key) become comments.
  *
  * Entry point: meas_import_json (measure.h). */
+#define _POSIX_C_SOURCE 200809L /* strdup */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dtype.h"
 #include "core/yml.h"
 #include "measure.h"
 
 struct sbuf {
     char *s;
     size_t n, cap;
+    /* where in the JSON each CSV line came from (o[i]: line i + 1), so an
+     * error meas_load finds in the converted text points at the JSON */
+    struct meas_origin *o;
+    int no, capo;
+    struct meas_origin cur;
 };
 
 static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -46,7 +53,22 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(b->s + b->n, (size_t)need + 1, fmt, ap);
     va_end(ap);
+    for (const char *c = b->s + b->n; *c; c++) {
+        if (*c != '\n') continue;
+        if (b->no == b->capo) {
+            b->capo = b->capo ? 2 * b->capo : 256;
+            b->o = realloc(b->o, (size_t)b->capo * sizeof *b->o);
+            OB_ASSERT(b->o);
+        }
+        b->o[b->no++] = b->cur;
+    }
     b->n += (size_t)need;
+}
+
+/* The CSV lines written next come from node n. */
+static void sb_from(struct sbuf *b, const struct yml_doc *d, yml_node n)
+{
+    yml_mark(d, n, &b->cur.line, &b->cur.col);
 }
 
 /* A number at key of map: 0 or -1 with e set (missing, not a number, out of
@@ -65,12 +87,32 @@ static int num(const struct yml_doc *d, yml_node map, const char *key, double lo
     return 0;
 }
 
+/* A string that becomes a CSV field (or a comment line): no comma, quote,
+ * line break or other control character, which would split or end it. */
 static int str(const struct yml_doc *d, yml_node map, const char *key, const char **out,
                struct err *e)
 {
     yml_node n = yml_map_get(d, map, key);
     *out = n ? yml_scalar(d, n) : NULL;
     if (!*out) return yml_fail(d, n ? n : map, e, "'%s' must be a string", key);
+    if (strlen(*out) > 256) /* a measurement CSV line holds at most 4094 characters */
+        return yml_fail(d, n, e, "'%s' is longer than 256 characters", key);
+    for (const unsigned char *c = (const unsigned char *)*out; *c; c++)
+        if (*c == ',' || *c == '"' || *c < 0x20 || *c == 0x7f)
+            return yml_fail(d, n, e, "'%s' must not hold a comma, a quote or a control "
+                            "character (it becomes a field of the measurement CSV)", key);
+    return 0;
+}
+
+/* A dtype name the measurement CSV knows. */
+static int dtype_str(const struct yml_doc *d, yml_node map, const char *key, const char **out,
+                     struct err *e)
+{
+    if (str(d, map, key, out, e)) return -1;
+    enum dtype dt;
+    if (dtype_parse(*out, &dt))
+        return yml_fail(d, yml_map_get(d, map, key), e, "unknown dtype '%s' (fp32, bf16, fp16, "
+                        "fp8, int8, int4)", *out);
     return 0;
 }
 
@@ -136,9 +178,23 @@ static void row_pw(struct sbuf *b, const char *kind, const char *cls, const char
 
 int meas_import_json(const char *path, char **csv, struct err *e)
 {
+    struct meas_origin *o = NULL;
+    int n = 0;
+    const int rc = meas_import_json_at(path, csv, &o, &n, e);
+    free(o);
+    return rc;
+}
+
+int meas_import_json_at(const char *path, char **csv, struct meas_origin **origin, int *n_origin,
+                        struct err *e)
+{
+    *origin = NULL;
+    *n_origin = 0;
     struct yml_doc *d = NULL;
     if (yml_load(path, &d, e)) return -1;
-    struct sbuf b = {0};
+    struct sbuf b = {.cur = {1, 1}};
+    /* Python's json keeps the last of a repeated key; rather than guess, ask */
+    if (yml_check_duplicates(d, e)) goto fail;
     yml_node root = yml_root(d), props = yml_map_get(d, root, "props"),
              ceil = yml_map_get(d, root, "ceilings");
     const char *dev, *torch;
@@ -157,17 +213,25 @@ int meas_import_json(const char *path, char **csv, struct err *e)
         num(d, ceil, "copy_GBps", 1e-3, 1e7, &copy, e) ||
         num(d, ceil, "gemm8192_bf16_TFLOPs", 1e-3, 1e7, &gemm, e))
         goto fail;
+    /* the path goes into a comment line: a line break in it would end the
+     * comment, so control characters are written as '?' */
+    char *shown = strdup(path);
+    OB_ASSERT(shown);
+    for (char *c = shown; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
     sb_printf(&b, "# converted by `opbound measure import` from %s (kernels/measurements/"
               "README.md)\n# device: %s\n# torch %s\n# sm_count %.0f\n# l2_bytes %.0f\n"
               "# ceiling_copy_bytes_per_s %.6g\n# ceiling_gemm_bf16_flops_per_s %.6g\n%s\n",
-              path, dev, torch, sms, l2, copy * 1e9, gemm * 1e12, MEAS_HEADER_IMPL);
+              shown, dev, torch, sms, l2, copy * 1e9, gemm * 1e12, MEAS_HEADER_IMPL);
+    free(shown);
     yml_node s;
     if (!(s = section(d, "gemms", e))) goto fail;
     for (int i = 0; i < yml_seq_len(d, s); i++) {
         yml_node r = yml_seq_at(d, s, i);
+        sb_from(&b, d, r);
         const char *op, *dt;
         double M, N, K, med, mn, fl, by;
-        if (str(d, r, "op", &op, e) || str(d, r, "dtype", &dt, e) || dim(d, r, "M", &M, e) ||
+        if (str(d, r, "op", &op, e) || dtype_str(d, r, "dtype", &dt, e) || dim(d, r, "M", &M, e) ||
             dim(d, r, "N", &N, e) || dim(d, r, "K", &K, e) || times(d, r, &med, &mn, e) ||
             num(d, r, "flops", 0, 1e30, &fl, e) || num(d, r, "bytes", 0, 1e30, &by, e))
             goto fail;
@@ -182,6 +246,7 @@ int meas_import_json(const char *path, char **csv, struct err *e)
     if (!(s = section(d, "prefill", e))) goto fail;
     for (int i = 0; i < yml_seq_len(d, s); i++) {
         yml_node r = yml_seq_at(d, s, i);
+        sb_from(&b, d, r);
         double B, H, Hkv, D, S, med, mn;
         const char *impl, *causal;
         if (dim(d, r, "B", &B, e) || dim(d, r, "H", &H, e) || dim(d, r, "Hkv", &Hkv, e) ||
@@ -193,6 +258,11 @@ int meas_import_json(const char *path, char **csv, struct err *e)
                       impl, B, H, Hkv, D, S);
             continue;
         }
+        yml_node cn = yml_map_get(d, r, "causal");
+        if (yml_is_quoted(d, cn) || (strcmp(causal, "true") && strcmp(causal, "false"))) {
+            yml_fail(d, cn, e, "'causal' must be true or false, got '%s'", causal);
+            goto fail;
+        }
         if (times(d, r, &med, &mn, e)) goto fail;
         const int c = strcmp(causal, "true") == 0;
         sb_printf(&b, "attention,prefill.%s,b%g.h%g.kv%g.d%g.s%g%s,bf16,bf16,%g,%g,%g,%g,%g,%g,"
@@ -203,6 +273,7 @@ int meas_import_json(const char *path, char **csv, struct err *e)
     if (!(s = section(d, "decode", e))) goto fail;
     for (int i = 0; i < yml_seq_len(d, s); i++) {
         yml_node r = yml_seq_at(d, s, i);
+        sb_from(&b, d, r);
         double B, H, Hkv, D, L, med, mn;
         const char *impl;
         if (dim(d, r, "B", &B, e) || dim(d, r, "H", &H, e) || dim(d, r, "Hkv", &Hkv, e) ||
@@ -241,6 +312,7 @@ int meas_import_json(const char *path, char **csv, struct err *e)
     if (!(s = section(d, "mla_decode_bmm", e))) goto fail;
     for (int i = 0; i < yml_seq_len(d, s); i++) {
         yml_node r = yml_seq_at(d, s, i);
+        sb_from(&b, d, r);
         double B, L, H, R, P, med, mn;
         if (dim(d, r, "B", &B, e) || dim(d, r, "L", &L, e) || dim(d, r, "heads", &H, e) ||
             dim(d, r, "kv_lora_rank", &R, e) || dim(d, r, "rope_dim", &P, e) ||
@@ -260,9 +332,12 @@ int meas_import_json(const char *path, char **csv, struct err *e)
     }
     yml_free(d);
     *csv = b.s;
+    *origin = b.o;
+    *n_origin = b.no;
     return 0;
 fail:
     yml_free(d);
     free(b.s);
+    free(b.o);
     return -1;
 }

@@ -1420,6 +1420,8 @@ static int simulate(struct sim *x, struct err *e)
             x->rel = 0;
             continue;
         }
+        if (x->s->progress && fmod(x->iters.n + 1, 4096) == 0)
+            x->s->progress(x->s->progress_ctx, (double)x->done, (double)x->nreq);
         if (x->work > x->s->max_work) return work_fail(x, e);
         advance(x, t);
     }

@@ -152,6 +152,11 @@ struct serve_scenario {
     struct profile *profile; /* owned; implementation profile the iterations are lowered
                               * with (NULL: none; models/profile.h) */
     double max_work;      /* SERVE_MAX_WORK (tests lower it) */
+    /* Called every 4096 iterations with the requests done and their total
+     * (NULL: none; not read from the file): cmd_serve prints a progress line
+     * with it when standard error is a terminal. */
+    void (*progress)(void *ctx, double done, double total);
+    void *progress_ctx;
     bool no_cache;        /* evaluate every iteration, no cache (tests set it) */
     double series_window_s; /* time series window (--timeseries, --window); 0 = none */
     struct serve_fleet *fleet; /* owned; replicas and router (fleet:), or NULL */

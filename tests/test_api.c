@@ -128,12 +128,43 @@ static void test_api_scenario_checked(void **state)
     ob_model_free(m);
 }
 
+/* A model whose kind bounds the sequence (flex: 2^21 tokens,
+ * docs/variants/flex.md) is refused by ob_evaluate as by the CLI: the API
+ * skipped model_len_check, and a prefill of 2^40 tokens ran for minutes
+ * (found by the campaign of docs/reliability.md). */
+static void test_api_length_bound(void **state)
+{
+    (void)state;
+    ob_error e;
+    ob_model *m = NULL;
+    ob_device *d = NULL;
+    assert_int_equal(ob_model_load(OB_DATADIR "/examples/attn-flex.yaml", &m, &e), OB_OK);
+    assert_int_equal(ob_device_load("h100", &d, &e), OB_OK);
+    ob_result *r = NULL;
+    ob_scenario *sc = ob_scenario_new(OB_PREFILL);
+    ob_scenario_set_seq(sc, 1099511627776.0);
+    assert_int_equal(ob_evaluate(m, d, sc, &r, &e), OB_EINPUT);
+    assert_null(r);
+    assert_non_null(strstr(e.msg, "at most 2097152 tokens"));
+    ob_scenario_free(sc);
+    sc = ob_scenario_new(OB_DECODE); /* the step brings the context to 2^21 + 1 */
+    ob_scenario_set_context(sc, 2097152);
+    assert_int_equal(ob_evaluate(m, d, sc, &r, &e), OB_EINPUT);
+    ob_scenario_set_context(sc, 2097151);
+    assert_int_equal(ob_evaluate(m, d, sc, &r, &e), OB_OK);
+    ob_result_free(r);
+    ob_scenario_free(sc);
+    ob_device_free(d);
+    ob_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_api_llama_8b_counts_by_hand),
         cmocka_unit_test(test_api_errors_are_values_with_position),
         cmocka_unit_test(test_api_scenario_checked),
+        cmocka_unit_test(test_api_length_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

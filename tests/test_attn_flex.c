@@ -213,6 +213,53 @@ static void test_flex_errors(void **state)
                     "documents needs at least one length");
     au_expect_error(au_base(buf, sizeof buf, FX "[{window: 4, chunk: 2}]}"), 10, "{window",
                     "a mapping of one key");
+    /* found by the campaign of docs/reliability.md: masks that keep no key */
+    au_expect_error(au_base(buf, sizeof buf, FX "[{prefix: 0}]}"), 10, "0}]",
+                    "prefix must be a whole number from 1");
+    au_expect_error(au_base(buf, sizeof buf, FX "[{blocks: {size: 8, offsets: []}}]}"), 10,
+                    "{size", "keeps no key");
+    au_expect_error(au_base(buf, sizeof buf, FX "[causal, {window: \"4\"}]}"), 10, "\"4\"",
+                    "not a quoted string");
+    /* an `any` of exactly 64 parts: its children fill the node table, and the
+     * `any` itself was written one past it (UBSan: index 64 out of bounds;
+     * found by fuzz_model). It is the 65th part: refused at the `any`. */
+    char big[1500], mask[1400] = "[{any: [", bbuf[4096];
+    for (int i = 0; i < 64; i++)
+        snprintf(mask + strlen(mask), sizeof mask - strlen(mask), "%s{chunk: %d}", i ? ", " : "",
+                 i + 2);
+    strcat(mask, "]}]}");
+    snprintf(big, sizeof big, FX "%s", mask);
+    au_expect_error(au_base(bbuf, sizeof bbuf, big), 10, "{any", "more than 64 parts");
+}
+
+/* A step in which the mask keeps no key for any query (the prefix of 4
+ * and a window of 2 overlap only for queries 0..4; a decode step at
+ * position 20 keeps nothing) launched an attention op with 0 pairs and
+ * aborted on its assertion (exit 134). Now no attention kernel runs: the
+ * layer is qkv_proj, rope, kv_write and o_proj, and a decode step at
+ * position 2 (query 2 keeps keys 1..2: prefix 0..3 and window 1..2) still
+ * has one, with 2 useful pairs per head. */
+static void test_flex_empty_step(void **state)
+{
+    (void)state;
+    char buf[2048];
+    struct model *m = au_text(au_base(
+        buf, sizeof buf,
+        "{kind: flex, heads: 4, kv_heads: 2, head_dim: 16, tile_q: 8, tile_k: 8, "
+        "mask: [{prefix: 4}, {window: 2}]}"));
+    struct graph g;
+    au_lower(m, &g, PHASE_DECODE, 1, 20, DT_BF16, 1);
+    for (int i = 0; i < g.n; i++) assert_true(g.ops[i].kind != OP_ATTENTION);
+    assert_non_null(au_op(&g, 0, "o_proj"));
+    graph_free(&g);
+    au_lower(m, &g, PHASE_DECODE, 1, 2, DT_BF16, 1);
+    const struct op *at = au_op(&g, 0, "attention");
+    /* 2 useful pairs x 4 heads x 2 (D + Dv) = 2 x 4 x 2 x 32 = 512 useful FLOPs; the
+     * computed block holds the 3 keys present (0..2): 3 x 4 x 2 x 32 = 768 */
+    assert_exact(at->cost.flops_mm, 768);
+    assert_exact(at->cost.flops_wasted, 256);
+    graph_free(&g);
+    model_free(m);
 }
 
 /* A mask program is evaluated per query: the kind handles sequences up to
@@ -246,6 +293,7 @@ int main(void)
         cmocka_unit_test(test_flex_backends),
         cmocka_unit_test(test_flex_errors),
         cmocka_unit_test(test_flex_length_limit),
+        cmocka_unit_test(test_flex_empty_step),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,7 +11,9 @@
 
 #include "../reports/analysis_report.h"
 #include "../reports/fmt.h"
+#include "../hw/device.h"
 #include "../sim/core/outfile.h"
+#include "../sim/serve.h"
 #include "../sim/core/tiles.h"
 #include "../sim/core/yml.h"
 
@@ -307,6 +309,131 @@ static void test_interrupt_leaves_nothing(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+/* Runs opbound with args (NULL-terminated) in the background, sends it
+ * SIGINT as soon as an entry whose name starts with `watch` appears in
+ * folder `in` (plus a short pause), and returns true if the signal ended it
+ * (false: it finished first, so the interrupt was not exercised). */
+static bool interrupt_when(const char *const *args, const char *in, const char *watch)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr)) _exit(3);
+        execv(OB_BIN, (char *const *)args);
+        _exit(4);
+    }
+    bool seen = false;
+    for (int i = 0; i < 200000 && !seen; i++) { /* up to about 20 s */
+        DIR *dp = opendir(in);
+        for (struct dirent *de; dp && (de = readdir(dp));)
+            if (strncmp(de->d_name, watch, strlen(watch)) == 0) seen = true;
+        if (dp) closedir(dp);
+        if (!seen) usleep(100);
+    }
+    assert_true(seen);
+    usleep(5000);
+    kill(pid, SIGINT);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    if (!WIFSIGNALED(st)) {
+        print_message("%s finished before SIGINT; the interrupt was not exercised\n", args[1]);
+        return false;
+    }
+    assert_int_equal(WTERMSIG(st), SIGINT);
+    return true;
+}
+
+static void rm_rf(const char *path)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* `report` builds a hidden `.NAME.tmp-XXXXXX` folder and renames it whole;
+ * an interrupt left that folder behind (issue 18 "left to other changes").
+ * SIGINT comes as soon as the hidden folder appears (while it is being
+ * filled): the parent folder must then be empty. */
+static void test_report_interrupt_leaves_nothing(void **state)
+{
+    (void)state;
+    char dir[64], out[96];
+    snprintf(dir, sizeof dir, "/tmp/opbound-rsig-%d", (int)getpid());
+    assert_int_equal(mkdir(dir, 0777), 0);
+    snprintf(out, sizeof out, "%s/rep", dir);
+    const char *args[] = {OB_BIN, "report", OB_DATADIR "/examples/study-attention.yaml", "-o", out,
+                          NULL};
+    if (interrupt_when(args, dir, ".rep.tmp-")) assert_int_equal(count_entries(dir), 0);
+    else rm_rf(out);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+/* `sweep` writes sweep.csv, then each chart's data, script and images: an
+ * interrupt after the csv left a folder with some of them (found by the
+ * campaign of docs/reliability.md). Every file of the run is now removed: the
+ * folder it made is left empty. */
+static void test_sweep_interrupt_leaves_nothing(void **state)
+{
+    (void)state;
+    char dir[64];
+    snprintf(dir, sizeof dir, "/tmp/opbound-ssig-%d", (int)getpid());
+    const char *args[] = {OB_BIN, "sweep", "llama-3-8b", "mixtral", "qwen3-30b", "--hw", "h100",
+                          "--phase", "decode", "--vary", "context=1..1m", "--vary",
+                          "batch=1..1k", "-o", dir, NULL};
+    assert_int_equal(mkdir(dir, 0777), 0);
+    if (interrupt_when(args, dir, "sweep.csv")) assert_int_equal(count_entries(dir), 0);
+    else rm_rf(dir), assert_int_equal(mkdir(dir, 0777), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+/* serve's progress callback (serve.h): called every 4096 iterations with
+ * the requests done (rising, never above the total). 20,000 requests of
+ * 64 output tokens at max_batch 8 need at least 20,000 x 64 / 8 = 160,000
+ * decode iterations, so it is called at least 160,000 / 4096 = 39 times. */
+struct serve_pg {
+    int calls;
+    double last, total;
+    bool ok;
+};
+
+static void serve_pg_cb(void *ctx, double done, double total)
+{
+    struct serve_pg *p = ctx;
+    if (done < p->last || done > total || total != 20000) p->ok = false;
+    p->calls++;
+    p->last = done;
+    p->total = total;
+}
+
+static void test_serve_progress(void **state)
+{
+    (void)state;
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/opbound-spg-%d.yaml", (int)getpid());
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("name: pg\nmodel: llama-3-8b\nrequests: 20000\nlengths:\n"
+          "  - {input: 16, output: 64}\nmax_batch: 8\ntoken_budget: 1024\n", f);
+    fclose(f);
+    struct serve_scenario *s = NULL;
+    struct err e;
+    assert_int_equal(serve_load(path, &s, &e), 0);
+    unlink(path);
+    struct device *d = NULL;
+    assert_int_equal(device_load(OB_DATADIR "/hw/h100-sxm5-80gb.yaml", &d, &e), 0);
+    struct serve_pg pg = {.ok = true};
+    s->progress = serve_pg_cb;
+    s->progress_ctx = &pg;
+    const struct serve_hw hw = {.d = d};
+    struct serve_result r;
+    assert_int_equal(serve_run(s, &hw, 1, &r, &e), 0);
+    assert_true(pg.ok);
+    assert_true(pg.calls >= 39);
+    device_free(d);
+    serve_free(s);
+}
+
 static char out_buf[1 << 16], err_buf[1 << 14];
 
 /* Writes the bundled Mistral-7B config.json to path with one replacement. */
@@ -426,6 +553,87 @@ static void test_import_quoted_path(void **state)
 
 /* Issue 18 item 7: "tokens per second 0.00" for 0.0032. Below 0.1, three
  * significant digits; at and above it the existing two decimals stay. */
+/* `measure import` (sim/measure_import.c, found by the campaign of
+ * docs/reliability.md): a string holding a comma split its CSV line, and
+ * the error that followed pointed at the temporary CSV (out.csv.tmp-PID:9:110),
+ * a file the user never wrote; a duplicate key was taken silently; `causal:
+ * 1` was read as not causal. Each must now be an error at the JSON text that
+ * caused it, with nothing written. */
+static const char MEAS_JSON[] =
+    "{\"device\": \"D\", \"torch\": \"2\",\n"
+    " \"props\": {\"sms\": 132, \"l2_bytes\": 52428800},\n"
+    " \"ceilings\": {\"copy_GBps\": 3000, \"gemm8192_bf16_TFLOPs\": 800},\n"
+    " \"gemms\": [\n"
+    "  {\"op\": OPNAME, \"M\": 64, \"N\": 4096, \"K\": 4096, \"dtype\": \"bf16\", \"ms\": 0.02,"
+    " \"ms_min\": 0.02, \"flops\": FLOPS, \"bytes\": 34603008}],\n"
+    " \"prefill\": [{\"B\": 1, \"H\": 32, \"Hkv\": 8, \"D\": 128, \"S\": 4096, \"causal\": CAUSAL,"
+    " \"backend\": \"flash\", \"ms\": 0.5, \"ms_min\": 0.5}],\n"
+    " \"decode\": [], \"mla_decode_bmm\": []EXTRA}\n";
+
+static void meas_case(const char *dir, const char *op, const char *flops, const char *causal,
+                      const char *extra, const char *at, int nth, const char *want)
+{
+    char text[2048], path[128], args[512];
+    snprintf(text, sizeof text, "%s", MEAS_JSON);
+    const char *from[] = {"OPNAME", "FLOPS", "CAUSAL", "EXTRA"}, *to[] = {op, flops, causal, extra};
+    for (int i = 0; i < 4; i++) {
+        char *h = strstr(text, from[i]);
+        assert_non_null(h);
+        char rest[2048];
+        snprintf(rest, sizeof rest, "%s", h + strlen(from[i]));
+        snprintf(h, sizeof text - (size_t)(h - text), "%s%s", to[i], rest);
+    }
+    snprintf(path, sizeof path, "%s/in.json", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    snprintf(args, sizeof args, "measure import %s -o %s/out.csv", path, dir);
+    const int rc = tu_run(args, out_buf, sizeof out_buf, err_buf, sizeof err_buf);
+    if (!at) { /* the unchanged file converts */
+        assert_int_equal(rc, 0);
+        snprintf(path, sizeof path, "%s/out.csv", dir);
+        assert_int_equal(unlink(path), 0);
+    } else {
+        assert_int_equal(rc, 2);
+        /* line and column of the nth occurrence of `at`, counted here */
+        int line = 1, col = 1;
+        const char *h = text;
+        for (int k = 0; k < nth; k++) h = strstr(k ? h + 1 : h, at);
+        assert_non_null(h);
+        for (const char *c = text; c < h; c++) {
+            if (*c == '\n') line++, col = 1;
+            else col++;
+        }
+        char pos[192];
+        snprintf(pos, sizeof pos, "%s/in.json:%d:%d: ", dir, line, col);
+        assert_memory_equal(err_buf, pos, strlen(pos));
+        assert_non_null(strstr(err_buf, want));
+    }
+    snprintf(path, sizeof path, "%s/in.json", dir);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(count_entries(dir), 0);
+}
+
+static void test_measure_import_errors(void **state)
+{
+    (void)state;
+    char dir[64];
+    snprintf(dir, sizeof dir, "/tmp/opbound-mi-%d", (int)getpid());
+    assert_int_equal(mkdir(dir, 0777), 0);
+    /* 2 x 64 x 4096 x 4096 = 2147483648 FLOPs; bytes bf16 A 64 x 4096 x 2 = 524288,
+     * B 4096 x 4096 x 2 = 33554432, C 64 x 4096 x 2 = 524288: 34603008 */
+    meas_case(dir, "\"q\"", "2147483648", "true", "", NULL, 0, "");
+    meas_case(dir, "\"a,b\"", "2147483648", "true", "", "\"a,b\"", 1, "must not hold a comma");
+    /* a wrong count is found in the converted CSV: reported at the JSON row */
+    meas_case(dir, "\"q\"", "12345", "true", "", "{\"op\"", 1, "flops 12345 disagrees");
+    meas_case(dir, "\"q\"", "2147483648", "1", "", "1, \"backend\"", 1,
+              "'causal' must be true or false");
+    meas_case(dir, "\"q\"", "2147483648", "true", ", \"device\": \"E\"", "\"device\"", 2,
+              "duplicate key 'device'");
+    assert_int_equal(rmdir(dir), 0);
+}
+
 static void test_fmt_small_numbers(void **state)
 {
     (void)state;
@@ -451,6 +659,10 @@ int main(void)
         cmocka_unit_test(test_item_limit),
         cmocka_unit_test(test_outfile),
         cmocka_unit_test(test_interrupt_leaves_nothing),
+        cmocka_unit_test(test_report_interrupt_leaves_nothing),
+        cmocka_unit_test(test_sweep_interrupt_leaves_nothing),
+        cmocka_unit_test(test_serve_progress),
+        cmocka_unit_test(test_measure_import_errors),
         cmocka_unit_test(test_import_error_maps_back),
         cmocka_unit_test(test_import_duplicate_key),
         cmocka_unit_test(test_import_quoted_path),

@@ -218,8 +218,11 @@ ob_status ob_evaluate(const ob_model *m, const ob_device *d, const ob_scenario *
     *out = NULL;
     if (!m || !d || !sc) return fail_msg(err, OB_EINPUT, "model, device and scenario are needed");
     struct scenario s;
+    /* the length bound of the CLI too (the flex kind handles at most 2^21
+     * tokens): without it a long prefill ran for minutes */
     if (check(sc, &s, &e) || model_tp_check(m->m, s.tp, &e) ||
-        (s.ep > 1 && model_ep_check(m->m, s.ep, &e)))
+        (s.ep > 1 && model_ep_check(m->m, s.ep, &e)) ||
+        model_len_check(m->m, s.phase == PHASE_PREFILL ? s.seq : s.context + 1.0, &e))
         return fail(err, &e, OB_EINPUT);
     ob_result *r = calloc(1, sizeof *r);
     if (!r || analysis_init(&r->a, m->m)) {

@@ -13,6 +13,13 @@
 #include "../core/catalog.h"
 
 bool cli_verbose = false;
+const char *cli_command = NULL;
+
+static void print_err(const struct err *e)
+{
+    if (!e->file[0] && cli_command) fprintf(stderr, "opbound %s: %s\n", cli_command, e->msg);
+    else err_print(e, stderr);
+}
 static int cli_launch = LAUNCH_EAGER; /* set by cli_parse from --launch */
 
 /* Tells the user what an imported config.json left out: every field with
@@ -49,13 +56,13 @@ int cli_fail(const char *cmd, const char *fmt, ...)
 
 int cli_fail_err(const struct err *e)
 {
-    err_print(e, stderr);
+    print_err(e);
     return CLI_USAGE;
 }
 
 int cli_fail_out(const struct err *e)
 {
-    err_print(e, stderr);
+    print_err(e);
     return strcmp(e->msg, "out of memory") == 0 ? 1 : CLI_USAGE;
 }
 
@@ -158,9 +165,15 @@ int cli_parse(const struct cli_cmd *c, int argc, char **argv, struct cli_args *a
         const char **slot = NULL;
         for (size_t k = 0; k < sizeof FIELDS / sizeof FIELDS[0]; k++)
             if (strcmp(o->name, FIELDS[k].name) == 0) slot = (const char **)((char *)a + FIELDS[k].off);
+        /* an option given twice is a mistake to point at, not "the last wins" */
         if (slot) {
+            if (*slot) return cli_fail(cmd, "%s given twice ('%s' and '%s')", s, *slot, argv[i + 1]);
             *slot = argv[++i];
         } else {
+            for (int k = 0; k < a->nx && strcmp(o->name, "--vary") != 0; k++) /* --vary repeats */
+                if (strcmp(a->xname[k], o->name) == 0)
+                    return cli_fail(cmd, "%s given twice ('%s' and '%s')", s, a->xval[k],
+                                    argv[i + 1]);
             if (a->nx == CLI_MAX_ARGS) return cli_fail(cmd, "too many options");
             a->xname[a->nx] = o->name;
             a->xval[a->nx++] = argv[++i];
@@ -426,8 +439,14 @@ int cli_check_scenario(const struct model *m, const struct scenario *sc)
     if (model_tp_check(m, sc->tp, &e)) return cli_fail_err(&e);
     if (sc->ep > 1 && model_ep_check(m, sc->ep, &e)) return cli_fail_err(&e);
     const double len = sc->phase == PHASE_PREFILL ? sc->seq : sc->context + 1.0;
-    if (model_len_check(m, len, &e)) return cli_fail_err(&e);
+    if (model_len_check(m, len, &e)) return cli_fail_len(&e);
     return 0;
+}
+
+int cli_fail_len(struct err *e)
+{
+    e->file[0] = 0; /* a command-line length, not a place in the model file */
+    return cli_fail_err(e);
 }
 
 int cli_render(const char *cmd, const char *dir, const char *script, const char *const *vars,

@@ -121,6 +121,9 @@ int cli_count(const char *s, double min, double max, double *out);
 int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints an error record; returns CLI_USAGE. */
 int cli_fail_err(const struct err *e);
+/* A model_len_check refusal: about a command-line length (--seq, --context,
+ * --isl/--osl), so printed as `opbound CMD: message`. */
+int cli_fail_len(struct err *e);
 /* Prints an error from writing the files of -o; returns CLI_USAGE (a path that
  * cannot be created or written is bad input), or 1 when e says memory ran out. */
 int cli_fail_out(const struct err *e);
@@ -136,6 +139,11 @@ bool cli_is_help(const char *s);
 
 /* Set by --verbose (any command). */
 extern bool cli_verbose;
+/* The command being run (main sets it): errors that carry no file and
+ * position (an unknown model or profile name, a model that cannot be split
+ * over --tp) are printed as `opbound CMD: message` by cli_fail_err and
+ * cli_fail_out, as every other command-line mistake. */
+extern const char *cli_command;
 struct hf_notes;
 void cli_print_hf_notes(const char *path, const struct hf_notes *n);
 /* Runs gnuplot on dir/script (plot_render) and says on stderr what went

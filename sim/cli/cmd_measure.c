@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../core/outfile.h"
 #include "../measure.h"
 #include "cli.h"
 
@@ -45,36 +46,54 @@ int cmd_measure(int argc, char **argv)
     if (a.npos != 1) return cli_fail(C, "expected one JSON file");
     struct err e;
     char *csv = NULL;
-    if (meas_import_json(a.pos[0], &csv, &e)) return cli_fail_err(&e);
+    struct meas_origin *orig = NULL;
+    int n_orig = 0;
+    if (meas_import_json_at(a.pos[0], &csv, &orig, &n_orig, &e)) return cli_fail_err(&e);
+    /* The converted text is loaded back before it is shown or renamed into
+     * place, from a temporary file beside -o (or in TMPDIR for standard
+     * output): a file that would not load is never written, and an error in
+     * it is reported at the JSON row it came from. */
+    char *tmpname = NULL;
+    const char *dir = getenv("TMPDIR");
     if (!a.out) {
+        const size_t n = strlen(dir && *dir ? dir : "/tmp") + 32;
+        tmpname = malloc(n);
+        OB_ASSERT(tmpname);
+        snprintf(tmpname, n, "%s/opbound-measure.csv", dir && *dir ? dir : "/tmp");
+    }
+    struct outfile of;
+    if (outfile_open(&of, a.out ? a.out : tmpname, &e)) {
+        free(csv), free(orig), free(tmpname);
+        return cli_fail_out(&e);
+    }
+    const size_t len = strlen(csv);
+    if (fwrite(csv, 1, len, of.f) != len || fflush(of.f) != 0) {
+        outfile_discard(&of);
+        free(csv), free(orig), free(tmpname);
+        return cli_fail(C, "cannot write %s", a.out ? a.out : tmpname);
+    }
+    struct meas_file m;
+    if (meas_load(of.tmp, true, &m, &e)) {
+        if (e.line >= 1 && e.line <= n_orig) {
+            const struct meas_origin o = orig[e.line - 1];
+            char msg[sizeof e.msg];
+            snprintf(msg, sizeof msg, "%.700s (in the measurement row converted from here)", e.msg);
+            err_set(&e, a.pos[0], o.line, o.col, "%s", msg);
+        }
+        outfile_discard(&of);
+        free(csv), free(orig), free(tmpname);
+        return cli_fail_err(&e);
+    }
+    meas_free(&m);
+    free(orig);
+    if (!a.out) {
+        outfile_discard(&of);
+        free(tmpname);
         fputs(csv, stdout);
         free(csv);
         return 0;
     }
-    char tmp[4096];
-    const int n = snprintf(tmp, sizeof tmp, "%s.tmp-%ld", a.out, (long)getpid());
-    if (n < 0 || (size_t)n >= sizeof tmp) {
-        free(csv);
-        return cli_fail(C, "-o path too long (%zu characters)", strlen(a.out));
-    }
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        free(csv);
-        return cli_fail(C, "cannot write %s", a.out);
-    }
-    const size_t len = strlen(csv);
-    int ok = fwrite(csv, 1, len, f) == len;
-    ok = (fclose(f) == 0) && ok;
     free(csv);
-    struct meas_file m;
-    if (ok && meas_load(tmp, true, &m, &e)) {
-        remove(tmp);
-        return cli_fail_err(&e);
-    }
-    if (ok) meas_free(&m);
-    if (!ok || rename(tmp, a.out) != 0) {
-        remove(tmp);
-        return cli_fail(C, "cannot write %s", a.out);
-    }
+    if (outfile_commit(&of, &e)) return cli_fail_out(&e);
     return 0;
 }

@@ -127,7 +127,16 @@ static int plan_outputs(const char *C, const struct model *m, const struct devic
             snprintf(svg, sizeof svg, "%s.svg", base);
             bool warned = false;
             const char *vars[] = {"png_file", "svg_file"}, *files[] = {png, svg};
+            /* an interrupt while gnuplot draws removes the script and data
+             * written just before, so nothing of this run is left half-done */
+            char gp_path[2 * PLOT_PATH_MAX + 16], dat_path[2 * PLOT_PATH_MAX + 16];
+            snprintf(gp_path, sizeof gp_path, "%s/%s.gp", dir, base);
+            snprintf(dat_path, sizeof dat_path, "%s/%s.dat", dir, base);
+            outfile_guard(gp_path);
+            outfile_guard(dat_path);
             rc = cli_render(C, dir, gp, vars, files, 2, &warned);
+            outfile_unguard(gp_path);
+            outfile_unguard(dat_path);
             if (rc == 0) printf("\nwrote %s/%s.%s\n", dir, base, warned ? "{gp,dat}" : "{png,svg,gp,dat}");
         }
     }
@@ -292,7 +301,7 @@ int cmd_plan(int argc, char **argv)
     if (model_len_check(m, q.isl + q.osl, &e)) {
         model_free(m);
         device_free(d);
-        return cli_fail_err(&e);
+        return cli_fail_len(&e);
     }
     struct plan_result r;
     if (plan_run(m, d, &q, &r)) {

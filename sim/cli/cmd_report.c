@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include "../../reports/report_charts.h"
 #include "../../reports/report_doc.h"
 #include "../../reports/roofline_plot.h"
+#include "../core/outfile.h"
 #include "cli.h"
 #include "../study.h"
 
@@ -532,16 +534,30 @@ static int make_report(struct rp *r, const char *parent, const char *name)
                 strerror(errno));
         return CLI_USAGE;
     }
+    outfile_guard_dir(r->dir); /* an interrupt removes the folder being built */
     r->images = plot_gnuplot_find(&(const char *){NULL});
     r->progress = isatty(STDERR_FILENO);
     for (int bi = 0; bi < r->nb && rc == 0; bi++) rc = run_block(r, bi, &e);
     if (rc == 0) rc = write_docs(r, &e);
     if (r->progress) fprintf(stderr, "\r\033[K");
-    if (rc == 0) rc = install(r, parent, name, &e);
+    if (rc == 0) {
+        /* the renames of install run with the signals held, so an interrupt
+         * leaves either the earlier report or the new one, never neither */
+        sigset_t hold, prev;
+        sigemptyset(&hold);
+        sigaddset(&hold, SIGINT);
+        sigaddset(&hold, SIGTERM);
+        sigaddset(&hold, SIGHUP);
+        sigprocmask(SIG_BLOCK, &hold, &prev);
+        rc = install(r, parent, name, &e);
+        if (rc == 0) outfile_guard_dir(NULL);
+        sigprocmask(SIG_SETMASK, &prev, NULL);
+    }
     if (rc) {
         err_print(&e, stderr);
         fprintf(stderr, "opbound report: nothing was written to %s\n", r->final_dir);
-        rm_tree(r->dir);
+        if (r->dir[0]) rm_tree(r->dir);
+        outfile_guard_dir(NULL);
         return r->failed_inside || strcmp(e.msg, "out of memory") == 0 ? 1 : CLI_USAGE;
     }
     if (!r->images) {

@@ -1,9 +1,13 @@
 /* cmd_serve.c - `opbound serve SCENARIO.yaml --hw HW [--tp N] [--format F]`:
  * continuous-batching simulation of a request mix (sim/serve.h), reported as
  * a table, one csv row, or json. Rules and formulas: docs/serving.md. */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, isatty */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "../../reports/fmt.h"
 #include "cli.h"
@@ -497,6 +501,24 @@ static int seconds(const char *t, double *out)
     return 0;
 }
 
+/* Progress on standard error when it is a terminal, once the simulation has
+ * run for half a second: requests done of their total. */
+struct progress {
+    struct timespec t0;
+    bool shown;
+};
+
+static void on_progress(void *ctx, double done, double total)
+{
+    struct progress *p = ctx;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if ((double)(now.tv_sec - p->t0.tv_sec) + 1e-9 * (double)(now.tv_nsec - p->t0.tv_nsec) < 0.5)
+        return;
+    fprintf(stderr, "\rserve: %.0f/%.0f requests done", done, total);
+    p->shown = true;
+}
+
 int cmd_serve(int argc, char **argv)
 {
     const char *C = "serve";
@@ -642,7 +664,15 @@ int cmd_serve(int argc, char **argv)
     }
     const struct serve_hw hw = {.d = d, .attn = pa, .ffn = pf};
     struct serve_result r;
-    if (serve_run(s, &hw, tp, &r, &e)) {
+    struct progress pg = {.shown = false};
+    if (isatty(STDERR_FILENO)) {
+        clock_gettime(CLOCK_MONOTONIC, &pg.t0);
+        s->progress = on_progress;
+        s->progress_ctx = &pg;
+    }
+    const int sr = serve_run(s, &hw, tp, &r, &e);
+    if (pg.shown) fprintf(stderr, "\r\033[K");
+    if (sr) {
         rc = cli_fail_err(&e);
     } else {
         switch (fmt) {

@@ -27,6 +27,7 @@
 
 #include "../../reports/fmt.h"
 #include "../../reports/plot.h"
+#include "../core/outfile.h"
 #include "cli.h"
 
 #define SW_MAX_VALS 64
@@ -460,16 +461,33 @@ static void write_chart_gp(FILE *f, const struct sw *s, const struct chart *c)
                "rgb 'white'\nset output svg_file\nreplot\nset output\n");
 }
 
+/* The files this run has written so far: an interrupt before the last chart
+ * is drawn removes them all (outfile_guard), so an interrupted sweep leaves
+ * no folder holding some of its files and not others. */
+#define SW_MAX_FILES 16
+static char sw_written[SW_MAX_FILES][PLOT_PATH_MAX];
+static int sw_n_written;
+
+static void unguard_written(void)
+{
+    for (int i = 0; i < sw_n_written; i++) outfile_unguard(sw_written[i]);
+    sw_n_written = 0;
+}
+
 static int write_file(const char *dir, const char *name, void (*fn)(FILE *, const struct sw *,
                                                                     const struct chart *),
                       const struct sw *s, const struct chart *c, struct err *e)
 {
-    char path[PLOT_PATH_MAX];
+    OB_ASSERT(sw_n_written < SW_MAX_FILES);
+    char *path = sw_written[sw_n_written];
     struct plot_out o;
-    if (plot_path(path, sizeof path, dir, name)) return err_set(e, dir, 0, 0, "path too long");
+    if (plot_path(path, PLOT_PATH_MAX, dir, name)) return err_set(e, dir, 0, 0, "path too long");
     if (plot_out_open(&o, path, e)) return -1;
     fn(o.f, s, c);
-    return plot_out_commit(&o, e);
+    if (plot_out_commit(&o, e)) return -1;
+    outfile_guard(path);
+    sw_n_written++;
+    return 0;
 }
 
 static void csv_fn(FILE *f, const struct sw *s, const struct chart *c)
@@ -495,8 +513,10 @@ static int write_all(struct sw *s, const char *dir)
     };
     struct err e;
     /* -o that cannot be created or written is bad input (exit 2, docs/output.md) */
-    if (plot_mkdirs(dir, &e) || write_file(dir, "sweep.csv", csv_fn, s, NULL, &e))
+    if (plot_mkdirs(dir, &e) || write_file(dir, "sweep.csv", csv_fn, s, NULL, &e)) {
+        unguard_written();
         return cli_fail_out(&e);
+    }
     printf("wrote %s/sweep.csv (%d points)\n", dir, s->npts);
     bool warned = false;
     int rc = 0;
@@ -507,15 +527,23 @@ static int write_all(struct sw *s, const char *dir)
         snprintf(name[0], sizeof name[0], "%s.dat", c->name);
         snprintf(name[1], sizeof name[1], "%s.gp", c->name);
         if (write_file(dir, name[0], write_chart_dat, s, c, &e) ||
-            write_file(dir, name[1], write_chart_gp, s, c, &e))
+            write_file(dir, name[1], write_chart_gp, s, c, &e)) {
+            unguard_written();
             return cli_fail_out(&e);
+        }
         snprintf(name[0], sizeof name[0], "%s.png", c->name);
         snprintf(name[2], sizeof name[2], "%s.svg", c->name);
         const char *vars[] = {"png_file", "svg_file"}, *files[] = {name[0], name[2]};
         int r = cli_render(C, dir, name[1], vars, files, 2, &warned);
+        for (int k = 0; k < 2 && r == 0 && !warned; k++) { /* the images drawn */
+            OB_ASSERT(sw_n_written < SW_MAX_FILES);
+            if (plot_path(sw_written[sw_n_written], PLOT_PATH_MAX, dir, files[k]) == 0)
+                outfile_guard(sw_written[sw_n_written++]);
+        }
         if (r) rc = r;
         else printf("wrote %s/%s.%s\n", dir, c->name, warned ? "{gp,dat}" : "{png,svg,gp,dat}");
     }
+    unguard_written();
     return rc;
 }
 

@@ -81,6 +81,7 @@ int main(int argc, char **argv)
     outfile_cleanup_on_signals(); /* an interrupt leaves no temporary file */
     for (int i = 0; i < N_COMMANDS; i++)
         if (strcmp(argv[1], COMMANDS[i].spec->name) == 0) {
+            cli_command = COMMANDS[i].spec->name;
             int rc = COMMANDS[i].run(argc - 2, argv + 2);
             if (fflush(stdout) != 0 || ferror(stdout)) {
                 fprintf(stderr, "opbound: error writing output\n");

@@ -3,6 +3,8 @@
 #include "outfile.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,9 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/syscall.h>
+#endif
 
 /* Temporary names still open, for the signal handler (which may only call
  * async-signal-safe functions: it reads this table and calls unlink). */
@@ -30,8 +35,69 @@ static volatile pid_t guarded_child;
 
 void outfile_guard_child(pid_t pid) { guarded_child = pid; }
 
+/* A temporary folder being built (report), removed whole by the handlers. */
+static const char *volatile guarded_dir;
+
+#ifdef __linux__
+/* Removes everything inside the open folder dfd, async-signal-safely: the
+ * entries are read with the getdents64 system call (readdir is not
+ * async-signal-safe) and removed with unlinkat; sub-folders (at most 8
+ * levels, more than any report has) are emptied first. Entries removed
+ * while reading can make a pass skip others, so passes repeat until one
+ * finds nothing (at most 16). */
+struct ob_dirent64 {
+    unsigned long long ino;
+    long long off;
+    unsigned short reclen;
+    unsigned char type;
+    char name[];
+};
+
+static void empty_dir_at(int dfd, int depth)
+{
+    char buf[4096] __attribute__((aligned(8)));
+    for (int pass = 0; pass < 16; pass++) {
+        bool any = false;
+        if (lseek(dfd, 0, SEEK_SET) < 0) return;
+        long n;
+        while ((n = syscall(SYS_getdents64, dfd, buf, sizeof buf)) > 0) {
+            for (long off = 0; off < n;) {
+                const struct ob_dirent64 *de = (const struct ob_dirent64 *)(void *)(buf + off);
+                off += de->reclen;
+                const char *nm = de->name;
+                if (nm[0] == '.' && (nm[1] == 0 || (nm[1] == '.' && nm[2] == 0))) continue;
+                any = true;
+                if (unlinkat(dfd, nm, 0) == 0 || depth >= 8) continue;
+                const int sub = openat(dfd, nm, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+                if (sub >= 0) {
+                    empty_dir_at(sub, depth + 1);
+                    close(sub);
+                }
+                unlinkat(dfd, nm, AT_REMOVEDIR);
+            }
+        }
+        if (!any) return;
+    }
+}
+#endif
+
+static void remove_guarded_dir(void)
+{
+    const char *dir = guarded_dir;
+    if (!dir) return;
+#ifdef __linux__
+    const int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    if (fd >= 0) {
+        empty_dir_at(fd, 0);
+        close(fd);
+    }
+#endif
+    rmdir(dir);
+}
+
 static void on_signal(int sig)
 {
+    const int saved = errno;
     const pid_t child = guarded_child;
     if (child > 0) {
         kill(child, SIGKILL);
@@ -40,9 +106,13 @@ static void on_signal(int sig)
     }
     for (int i = 0; i < OUTFILE_MAX_OPEN; i++)
         if (open_tmp[i]) unlink(open_tmp[i]);
+    remove_guarded_dir();
     signal(sig, SIG_DFL);
     raise(sig);
+    errno = saved;
 }
+
+void outfile_guard_dir(const char *dir) { guarded_dir = dir; }
 
 void outfile_guard(const char *path) { track(path, NULL); }
 void outfile_unguard(const char *path) { track(NULL, path); }

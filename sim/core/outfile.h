@@ -45,6 +45,12 @@ void outfile_unguard(const char *path);
  * and wait for it before removing them. */
 void outfile_guard_child(pid_t pid);
 
+/* A temporary folder (report's hidden `.NAME.tmp-XXXXXX`) the handlers
+ * remove with everything in it (NULL: none). dir must stay valid until it
+ * is unguarded. On Linux the tree is emptied with async-signal-safe calls
+ * (getdents64, unlinkat); elsewhere only an empty folder is removed. */
+void outfile_guard_dir(const char *dir);
+
 /* Installs handlers for SIGINT, SIGTERM and SIGHUP that remove the temporary
  * files of every outfile still open, then re-raise the signal. */
 void outfile_cleanup_on_signals(void);

@@ -480,8 +480,8 @@ cli('seq-fraction', A + '--phase prefill --seq 1.5', P, '--seq')
 cli('unknown-flag', A + '--phase decode --context 8 --fast', P, "unknown option '--fast'")
 cli('missing-value', A + '--phase decode --context', P, '--context')
 cli('hw-missing', 'analyze llama-3-8b --phase decode --context 8', P, '--hw')
-cli('hw-unknown', 'analyze llama-3-8b --hw h999 --phase decode --context 8', '', "unknown device 'h999'")
-cli('model-unknown', 'analyze llama-99 --hw h100 --phase decode --context 8', '', "unknown model 'llama-99'")
+cli('hw-unknown', 'analyze llama-3-8b --hw h999 --phase decode --context 8', P, "unknown device 'h999'")
+cli('model-unknown', 'analyze llama-99 --hw h100 --phase decode --context 8', P, "unknown model 'llama-99'")
 cli('model-missing-file', 'analyze ./nope.yaml --hw h100 --phase decode --context 8', './nope.yaml: ', 'no such file')
 cli('model-is-dir', 'analyze . --hw h100 --phase decode --context 8', '.: ', 'directory')
 cli('format-bad', A + '--phase decode --context 8 --format xml', P, 'xml')
@@ -525,21 +525,21 @@ PLAN_ROWS = ('0,agg,1,1,1,1,1,bf16,bf16,0,0,0,0,bf16,0.028,0,0.028,0.0085,0.0087
              '224.6,224.6,3.3,16363041792,1,1,bf16,bf16\n')
 PLAN = PLAN_META + PLAN_HDR + PLAN_ROWS
 PM = 'plan --merge {}'
-P = lambda name, text, at, want: case('csv', 'plan-' + name, text, PM, at, want)
-P('format', variant(PLAN, 'opbound-plan-1', 'opbound-plan-9'), (1, 13), "format")
-P('shard-over', variant(PLAN, 'shard,1/1', 'shard,3/2'), ('3/2',), "shard")
-P('meta-unknown', variant(PLAN, 'meta,top,1', 'meta,tops,1'), (12, 6), "unknown meta field")
-P('gpus-word', variant(PLAN, 'meta,gpus,1', 'meta,gpus,one'), ('one',), "not a number")
-P('header-wrong', variant(PLAN, 'key,mode', 'key,mood'), ('key,mood',), "header")
-P('meta-missing', variant(PLAN, 'meta,model,llama-3-8b\n', ''), ('key,mode',), "missing meta")
-P('mode-unknown', variant(PLAN, '65536,agg', '65536,split'), ('split',), "agg or disagg")
-P('dtype-unknown', variant(PLAN, '1,2,bf16,bf16', '1,2,bf16,bf17'), ('bf17',), "bf17")
-P('number-bad', variant(PLAN, '0.00855', '0.0.0855'), ('0.0.0855',), "not a number")
-P('meets-two', variant(PLAN, '16363041792,1,1', '16363041792,2,1'), ('16363041792,2', 12), "0 or 1")
-P('fields-few', variant(PLAN, ',16363041792,1,1,bf16,bf16\n', ',16363041792,1,1,bf16\n'), ('65536',), "fields")
-P('gemm-dtype-unknown', variant(PLAN, '16363041792,1,1,bf16,bf16', '16363041792,1,1,bf16,fp9'), ('fp9',), "fp9")
-P('key-order', PLAN_META + PLAN_HDR + ''.join(reversed(PLAN_ROWS.splitlines(True))), ('0,agg',), "key order")
-P('no-header', PLAN_META, (18, 1), "no header")
+PLC = lambda name, text, at, want: case('csv', 'plan-' + name, text, PM, at, want)
+PLC('format', variant(PLAN, 'opbound-plan-1', 'opbound-plan-9'), (1, 13), "format")
+PLC('shard-over', variant(PLAN, 'shard,1/1', 'shard,3/2'), ('3/2',), "shard")
+PLC('meta-unknown', variant(PLAN, 'meta,top,1', 'meta,tops,1'), (12, 6), "unknown meta field")
+PLC('gpus-word', variant(PLAN, 'meta,gpus,1', 'meta,gpus,one'), ('one',), "not a number")
+PLC('header-wrong', variant(PLAN, 'key,mode', 'key,mood'), ('key,mood',), "header")
+PLC('meta-missing', variant(PLAN, 'meta,model,llama-3-8b\n', ''), ('key,mode',), "missing meta")
+PLC('mode-unknown', variant(PLAN, '65536,agg', '65536,split'), ('split',), "agg or disagg")
+PLC('dtype-unknown', variant(PLAN, '1,2,bf16,bf16', '1,2,bf16,bf17'), ('bf17',), "bf17")
+PLC('number-bad', variant(PLAN, '0.00855', '0.0.0855'), ('0.0.0855',), "not a number")
+PLC('meets-two', variant(PLAN, '16363041792,1,1', '16363041792,2,1'), ('16363041792,2', 12), "0 or 1")
+PLC('fields-few', variant(PLAN, ',16363041792,1,1,bf16,bf16\n', ',16363041792,1,1,bf16\n'), ('65536',), "fields")
+PLC('gemm-dtype-unknown', variant(PLAN, '16363041792,1,1,bf16,bf16', '16363041792,1,1,bf16,fp9'), ('fp9',), "fp9")
+PLC('key-order', PLAN_META + PLAN_HDR + ''.join(reversed(PLAN_ROWS.splitlines(True))), ('0,agg',), "key order")
+PLC('no-header', PLAN_META, (18, 1), "no header")
 # every shard once: a file saying it is shard 1 of 2, merged alone (the command's check)
 case('csv', 'plan-shard-half', variant(PLAN, 'shard,1/1', 'shard,1/2'), PM, (1, 1), '')
 CASES[-1] = (CASES[-1][0], PM, 'opbound plan: ', 'every shard is needed once')
@@ -547,6 +547,242 @@ cli('plan-shard-bad', 'plan llama-3-8b --hw h100 --gpus 8 --isl 1k --osl 64 --sh
 cli('plan-shard-no-csv', 'plan llama-3-8b --hw h100 --gpus 8 --isl 1k --osl 64 --shard 1/2', 'opbound plan: ', '--csv')
 cli('plan-merge-none', 'plan --merge', 'opbound plan: ', 'CSV')
 cli('plan-merge-with-hw', 'plan --merge x.csv --hw h100', 'opbound plan: ', '--hw')
+
+# ================================================================ the surfaces of the second campaign
+# (docs/reliability.md, "Second campaign"): implementation profiles, mask
+# programs, KV budgets and layer routing, `measure import`, plan, train,
+# speculative decoding, repeated options.
+
+# ---------------------------------------------------------------- profile YAML
+PROF = """# a profile for the malformed-input corpus
+name: t
+summary: test profile
+launch: eager
+impl: {gemm: cublas, attention: fa2}
+roles:
+  residual:
+    impl: eager
+    kernels:
+      - name: add
+        kind: elementwise
+        reads: [{elems: 2*rows*cols, dtype: act}]
+        writes: [{elems: rows*cols, dtype: act}]
+        flops: rows*cols
+  attention:
+    - {impl: fa2}
+    - {impl: cudnn}
+"""
+AP = 'analyze llama-3-8b --hw h100 --phase decode --context 8 --profile {}'
+F = lambda name, text, at, want: case('profile', name, text, AP, at, want)
+F('empty', '', (1, 1), 'empty document')
+F('comments-only', '# nothing here\n', (1, 1), 'empty document')
+F('a-list', '- name: t\n', (1, 1), 'must be a mapping')
+F('unknown-key', variant(PROF, 'launch: eager', 'lanch: eager'), ('lanch',), "unknown key 'lanch'")
+F('name-missing', variant(PROF, 'name: t\n', ''), ('summary',), "missing required key 'name'")
+F('name-empty', variant(PROF, 'name: t', 'name: ""'), ('""',), "'name' must not be empty")
+F('name-too-long', variant(PROF, 'name: t', 'name: ' + 'x' * 80), ('x' * 80,), 'too long')
+F('duplicate-key', variant(PROF, 'launch: eager', 'launch: eager\nlaunch: graph'), ('launch', 0, 2), "duplicate key 'launch'")
+F('launch-bad', variant(PROF, 'launch: eager', 'launch: warp'), ('warp',), "unknown value 'warp'")
+F('kind-impl-unknown-kind', variant(PROF, 'gemm: cublas', 'gemmm: cublas'), ('gemmm',), "unknown op kind 'gemmm'")
+F('kind-impl-bad', variant(PROF, 'gemm: cublas', 'gemm: turbo'), ('turbo',), "unknown implementation 'turbo'")
+F('role-unknown', variant(PROF, 'residual:', 'residuall:'), ('residuall',), "unknown role 'residuall'")
+F('role-duplicate', PROF + '  residual: {impl: fused}\n', ('residual', 0, 2), "duplicate role 'residual'")
+F('roles-list', variant(PROF, 'roles:\n', 'roles: []\nx:\n'), ('[]',), "'roles' must be a mapping")
+F('variant-impl-bad', variant(PROF, 'impl: eager', 'impl: turbo'), ('turbo',), "unknown implementation 'turbo'")
+F('variants-empty', variant(PROF, "  attention:\n    - {impl: fa2}\n    - {impl: cudnn}\n", "  attention: []\n"), ('[]',), '1 to 8 variants')
+F('variants-same-impl', variant(PROF, '{impl: cudnn}', '{impl: fa2}'), ('{impl: fa2}', 0, 2), 'two variants with impl fa2')
+F('eager-no-kernels', PROF + '  rope: {impl: eager}\n', ('{impl: eager}',), 'must list its kernels')
+F('kernel-kind-bad', variant(PROF, 'kind: elementwise', 'kind: fancy'), ('fancy',), "unknown value 'fancy'")
+F('kernel-no-writes', variant(PROF, '        writes: [{elems: rows*cols, dtype: act}]\n', ''), ('- name: add', 2), "missing 'writes'")
+F('gemm-no-mnk', variant(PROF, 'kind: elementwise', 'kind: gemm'), ('- name: add', 2), 'needs m, n and k')
+F('mnk-not-gemm', variant(PROF, 'flops: rows*cols', 'flops: rows*cols\n        m: rows'), ('m: rows', 3), 'm, n, k are for gemm')
+F('reads-scalar', variant(PROF, 'reads: [{elems: 2*rows*cols, dtype: act}]', 'reads: 5'), ('5\n',), "'reads' must be a list")
+F('dtype-unknown', variant(PROF, 'dtype: act}]\n        writes', 'dtype: fp7}]\n        writes'), ('fp7',), "unknown dtype 'fp7'")
+F('writes-weights', variant(PROF, '{elems: rows*cols, dtype: act}', '{elems: rows*cols, dtype: act, as: weights}'), ('weights}',), 'does not write weights')
+F('symbol-unknown', variant(PROF, 'flops: rows*cols', 'flops: rows*Q'), ('Q\n',), "unknown symbol 'Q'")
+F('symbol-not-for-role', variant(PROF, 'flops: rows*cols', 'flops: rows*H'), ('H\n',), "symbol 'H' is not defined for this role")
+F('expr-trailing', variant(PROF, 'flops: rows*cols', 'flops: rows*cols)'), ('cols)', 4), 'unexpected character')
+F('expr-open-paren', variant(PROF, 'flops: rows*cols', 'flops: (rows*cols'), ('(rows*cols\n', 10), "expected ')'")
+F('expr-empty', variant(PROF, 'flops: rows*cols', 'flops: ""'), ('""',), "'flops' must not be empty")
+F('expr-nan', variant(PROF, 'flops: rows*cols', 'flops: nan'), ('nan',), "unknown symbol 'nan'")
+F('expr-huge-number', variant(PROF, 'flops: rows*cols', 'flops: 1e400'), ('1e400',), 'bad number')
+F('expr-too-long', variant(PROF, 'flops: rows*cols', 'flops: ' + '+'.join(['rows'] * 30)), ('rows+',), 'too long')
+F('expr-min-one-arg', variant(PROF, 'flops: rows*cols', 'flops: min(rows)'), ('min(rows)', 8), "expected ','")
+F('expr-many-negations', variant(PROF, 'flops: rows*cols', 'flops: ' + '-' * 100 + 'rows'), ('-' * 100 + 'rows', 0), 'expression too long')
+F('too-many-tensors', variant(PROF, 'reads: [{elems: 2*rows*cols, dtype: act}]', 'reads: [' + ', '.join(['{elems: 1, dtype: act}'] * 7) + ']'), ('reads: [', 7), 'at most 6 tensors')
+F('bad-utf8', variant(PROF, 'summary: test profile', 'summary: te\xff').encode('latin-1'), ('summary: te', 11), 'UTF-8')
+F('control-char', variant(PROF, 'summary: test profile', 'summary: te\x01st'), ('\x01',), 'control characters')
+F('two-documents', PROF + '---\nname: u\n', ('name: u',), 'second YAML document')
+F('deep-nesting', variant(PROF, 'summary: test profile', 'summary: ' + '[' * 100), ('[' * 65, 64), 'nesting deeper than 64')
+F('tab-indent', variant(PROF, '  residual:', '\tresidual:'), ('\tresidual', 0), 'YAML')
+
+# ---------------------------------------------------------------- flex masks
+FLEX = """# a flex (mask program) model for the malformed-input corpus
+name: f
+hidden: 4096
+layers: 32
+vocab: 128256
+tied_embeddings: false
+norm: rmsnorm
+dtypes: {weight: bf16, activation: bf16, kv: bf16}
+groups:
+  - repeat: 32
+    attention: {kind: flex, heads: 32, kv_heads: 8, head_dim: 128,
+                mask: [causal, {window: 4096}]}
+    ffn: {kind: swiglu, intermediate: 14336}
+"""
+FM = lambda name, mask, at, want, cmd=AN: case('model', 'flex-' + name, variant(FLEX, '[causal, {window: 4096}]', mask), cmd, at, want)
+FM('mask-empty', '[]', ('[]',), 'non-empty list')
+FM('mask-scalar', 'causal', ('causal}',), "'mask' must be a list")
+FM('part-unknown', '[causul]', ('causul',), "unknown mask part 'causul'")
+FM('causal-value', '[{causal: 1}]', ('{causal',), 'causal takes no value')
+FM('window-zero', '[causal, {window: 0}]', ('0}',), 'window must be a whole number from 1')
+FM('window-negative', '[causal, {window: -5}]', ('-5',), 'window must be a whole number')
+FM('window-fraction', '[causal, {window: 1.5}]', ('1.5',), 'window must be a whole number')
+FM('window-huge', '[causal, {window: 1e308}]', ('1e308',), 'window must be a whole number')
+FM('window-nan', '[causal, {window: .nan}]', ('.nan',), 'window must be a whole number')
+FM('window-2p53', '[causal, {window: 9007199254740993}]', ('9007199254740993',), 'window must be a whole number')
+FM('window-quoted', '[causal, {window: "4096"}]', ('"4096"',), 'not a quoted string')
+FM('prefix-zero', '[{prefix: 0}]', ('0}',), 'prefix must be a whole number from 1')
+FM('chunk-zero', '[causal, {chunk: 0}]', ('0}',), 'chunk must be a whole number from 1')
+FM('two-keys', '[{window: 4, chunk: 2}]', ('{window',), 'a mapping of one key')
+FM('documents-empty', '[causal, {documents: []}]', ('[]}',), 'documents needs at least one length')
+FM('documents-zero', '[causal, {documents: [0, 5]}]', ('0, 5',), 'documents (token counts) must be')
+FM('documents-too-many', '[causal, {documents: [' + ', '.join(['1'] * 600) + ']}]', ('1, ', 3 * 512, 1), 'more than 512 list entries')
+FM('blocks-no-size', '[{blocks: {offsets: [0]}}]', ('{offsets',), 'blocks needs size')
+FM('blocks-unknown-key', '[{blocks: {size: 8, stride: 2}}]', ('stride',), "unknown key 'stride' in blocks")
+FM('blocks-keeps-nothing', '[{blocks: {size: 128, offsets: [], global: []}}]', ('{size',), 'keeps no key')
+FM('blocks-negative-offset', '[{blocks: {size: 128, offsets: [-1]}}]', ('-1',), 'blocks offsets must be')
+FM('blocks-too-many-ranges', '[{blocks: {size: 1, offsets: [' + ', '.join(str(i) for i in range(80)) + ']}}]', ('{blocks',), 'at most 64')
+FM('any-empty', '[{any: []}]', ('[]',), 'non-empty list of mask parts')
+FM('any-exactly-64', '[{any: [' + ', '.join('{chunk: %d}' % (i + 2) for i in range(64)) + ']}]', ('{any',), 'more than 64 parts')
+FM('any-too-wide', '[{any: [' + ', '.join('{chunk: %d}' % (i + 2) for i in range(70)) + ']}]', ('[{chunk',), 'more than 64 parts')
+cli('flex-prefill-too-long', 'analyze {R}/examples/attn-flex.yaml --hw h100 --phase prefill --seq 2097153', P, 'at most 2097152 tokens')
+cli('flex-train-too-long', 'train {R}/examples/attn-flex.yaml --hw h100 --gpus 8 --tp 8 --seq 4194304 --global-batch 4194304', 'opbound train: ', 'at most 2097152 tokens')
+cli('flex-plan-too-long', 'plan {R}/examples/attn-flex.yaml --hw h100 --gpus 8 --isl 2097152 --osl 8', 'opbound plan: ', 'at most 2097152 tokens')
+
+# ---------------------------------------------------------------- KV budgets, kv_share, layer routing
+KV = lambda name, old, new, at, want: case('model', name, variant(MODEL, old, new), AN, at, want)
+G = "    ffn: {kind: swiglu, intermediate: 14336}\n"
+KV('kvb-no-method', G, G + '    kv_budget: {tokens: 1024}\n', ('{tokens',), "missing required key 'method'")
+KV('kvb-method-bad', G, G + '    kv_budget: {method: lru, tokens: 1024}\n', ('lru',), "unknown value 'lru'")
+KV('kvb-tokens-zero', G, G + '    kv_budget: {method: snapkv, tokens: 0}\n', ('0}',), "'tokens' must be at least 1")
+KV('kvb-tokens-huge', G, G + '    kv_budget: {method: snapkv, tokens: 1e308}\n', ('1e308',), "'tokens' must be an integer")
+KV('kvb-tokens-2p53', G, G + '    kv_budget: {method: snapkv, tokens: 9007199254740993}\n', ('9007199254740993',), "'tokens' must be at most")
+KV('kvb-both', G, G + '    kv_budget: {method: snapkv, tokens: 10, ratio: 0.5}\n', ('{method',), 'exactly one of tokens and ratio')
+KV('kvb-ratio-zero', G, G + '    kv_budget: {method: h2o, ratio: 0}\n', ('0}',), "'ratio' must be at least")
+KV('kvb-ratio-inf', G, G + '    kv_budget: {method: h2o, ratio: .inf}\n', ('.inf',), "'ratio' must be a number")
+KV('kvb-streaming-tokens', G, G + '    kv_budget: {method: streaming, sinks: 4, recent: 10, tokens: 5}\n', ('{method',), 'streaming keeps sinks + recent')
+KV('kvb-window-not-snapkv', G, G + '    kv_budget: {method: h2o, tokens: 5, window: 3}\n', ('3}',), "SnapKV's observation window")
+KV('kvb-list', G, G + '    kv_budget: [snapkv]\n', ('[snapkv]',), "'kv_budget' must be a mapping")
+KV('kvb-duplicate', G, G + '    kv_budget: {method: snapkv, method: h2o, tokens: 3}\n', ('method', 0, 2), "duplicate key 'method'")
+KV('kv-share-zero', 'head_dim: 128}', 'head_dim: 128, kv_share: 0}', ('0}',), "'kv_share' must be at least 1")
+KV('kv-share-fraction', 'head_dim: 128}', 'head_dim: 128, kv_share: 1.5}', ('1.5',), "'kv_share' must be an integer")
+KV('kv-share-not-dividing', 'head_dim: 128}', 'head_dim: 128, kv_share: 5}', ('5}',), 'does not divide')
+KV('mod-capacity-zero', G, G + '    mod_capacity: 0\n', ('0\n', 0, 1), "'mod_capacity' must be at least")
+KV('mod-capacity-nan', G, G + '    mod_capacity: .nan\n', ('.nan',), "'mod_capacity' must be a number")
+KV('alt-without-fraction', G, G + '    alt_attention: {kind: swa, heads: 32, kv_heads: 8, head_dim: 128, window: 128}\n', ('{kind: swa',), 'alt_attention and alt_fraction go together')
+KV('alt-fraction-over-one', G, G + '    alt_attention: {kind: swa, heads: 32, kv_heads: 8, head_dim: 128, window: 128}\n    alt_fraction: 1.5\n', ('1.5',), "'alt_fraction' must be at most 1")
+KV('alt-ffn-kind', G, G + '    alt_attention: {kind: swiglu, intermediate: 5}\n    alt_fraction: 0.5\n', ('swiglu, intermediate: 5',), "unknown attention kind 'swiglu'")
+
+# ---------------------------------------------------------------- library benchmark JSON (measure import)
+BENCH = """{"device": "D", "torch": "2",
+ "props": {"sms": 132, "l2_bytes": 52428800},
+ "ceilings": {"copy_GBps": 3000, "gemm8192_bf16_TFLOPs": 800},
+ "gemms": [
+  {"op": "q", "M": 64, "N": 4096, "K": 4096, "dtype": "bf16", "ms": 0.02, "ms_min": 0.02,
+   "flops": 2147483648, "bytes": 34603008}],
+ "prefill": [{"B": 1, "H": 32, "Hkv": 8, "D": 128, "S": 4096, "causal": true,
+   "backend": "flash", "ms": 0.5, "ms_min": 0.5}],
+ "decode": [{"B": 1, "H": 32, "Hkv": 8, "D": 128, "L": 8192, "backend": "grouped_bmm",
+   "ms": 0.05, "ms_min": 0.05}],
+ "mla_decode_bmm": []}
+"""
+MI = 'measure import {} -o out.csv'
+J = lambda name, text, at, want: case('bench', name, text, MI, at, want, ext='json')
+J('empty', '', (1, 1), 'empty document')
+J('array', '[]\n', (1, 1), 'expected a JSON object')
+J('no-props', variant(BENCH, '"props"', '"prop"'), (1, 1), "missing 'props'")
+J('gemms-object', variant(BENCH, '"gemms": [', '"gemms": {"a": 1}, "x": ['), ('{"a"',), "'gemms' must be a list")
+J('decode-missing', variant(BENCH, '"decode"', '"decodes"'), (1, 1), "'decode' must be a list")
+J('m-zero', variant(BENCH, '"M": 64', '"M": 0'), ('0, "N"',), "'M' must be a number from 1")
+J('m-2p53', variant(BENCH, '"M": 64', '"M": 9007199254740993'), ('9007199254740993',), "'M' must be a number")
+J('m-fraction', variant(BENCH, '"M": 64', '"M": 64.5'), ('64.5',), "'M' must be a whole number")
+J('ms-huge', variant(BENCH, '"ms": 0.02', '"ms": 1e308'), ('1e308',), "'ms' must be a number")
+J('ms-string', variant(BENCH, '"ms": 0.02', '"ms": "fast"'), ('"fast"',), "'ms' must be a number")
+J('ms-min-above', variant(BENCH, '"ms_min": 0.02', '"ms_min": 1'), ('1,\n',), 'ms_min above ms')
+J('op-comma', variant(BENCH, '"op": "q"', '"op": "a,b"'), ('"a,b"',), 'must not hold a comma')
+J('device-newline', variant(BENCH, '"device": "D"', '"device": "D\\nE"'), ('"D\\n',), 'control character')
+J('torch-too-long', variant(BENCH, '"torch": "2"', '"torch": "' + 'x' * 300 + '"'), ('"xxx',), 'longer than 256')
+J('dtype-unknown', variant(BENCH, '"dtype": "bf16"', '"dtype": "fp7"'), ('"fp7"',), "unknown dtype 'fp7'")
+J('causal-number', variant(BENCH, '"causal": true', '"causal": 1'), ('1,\n',), "'causal' must be true or false")
+J('causal-quoted', variant(BENCH, '"causal": true', '"causal": "true"'), ('"true"',), "'causal' must be true or false")
+J('backend-unknown', variant(BENCH, '"backend": "flash"', '"backend": "triton"'), ('"triton"',), "unknown backend 'triton'")
+J('grouped-h-not-multiple', variant(BENCH, '"Hkv": 8, "D": 128, "L"', '"Hkv": 7, "D": 128, "L"'), ('7, "D": 128, "L"',), 'H must be a multiple of Hkv')
+J('flops-disagree', variant(BENCH, '"flops": 2147483648', '"flops": 12345'), ('{"op"',), 'flops 12345 disagrees')
+J('size-product-huge', variant(BENCH, '"Hkv": 8, "D": 128, "S"', '"Hkv": 2147483648, "D": 2147483648, "S"'), ('{"B": 1, "H": 32, "Hkv": 2147483648',), 'out of range')
+J('duplicate-key', variant(BENCH, '"torch": "2"', '"torch": "2", "device": "E"'), ('"device"', 0, 2), "duplicate key 'device'")
+J('two-values', BENCH + '{}\n', ('{}\n',), 'text after the end')
+J('bad-utf8', variant(BENCH, '"device": "D"', '"device": "D\xff"').encode('latin-1'), ('"D', 2), 'UTF-8')
+J('deep-nesting', variant(BENCH, '"mla_decode_bmm": []', '"mla_decode_bmm": ' + '[' * 100 + ']' * 100), ('[' * 65, 63), 'nesting deeper than 64')
+cli('measure-o-dir', 'measure import {R}/kernels/measurements/library/h100-library-2026-11-22.json -o .', '', '')
+cli('measure-o-missing-dir', 'measure import {R}/kernels/measurements/library/h100-library-2026-11-22.json -o no/such/out.csv', 'no/such/out.csv: ', '')
+cli('measure-input-dir', 'measure import {R}/kernels -o out.csv', '{R}/kernels: ', 'directory')
+cli('measure-no-sub', 'measure export x.json', 'opbound measure: ', "unknown subcommand 'export'")
+
+# ---------------------------------------------------------------- plan, train, speculative decoding, options
+PL = 'plan llama-3-8b --hw h100 '
+PP = 'opbound plan: '
+cli('plan-gpus-zero', PL + '--gpus 0 --isl 8 --osl 8', PP, '--gpus')
+cli('plan-gpus-huge', PL + '--gpus 1000000 --isl 8 --osl 8', PP, '--gpus')
+cli('plan-gpus-2p53', PL + '--gpus 9007199254740993 --isl 8 --osl 8', PP, '--gpus')
+cli('plan-isl-huge', PL + '--gpus 8 --isl 1000000000 --osl 8', PP, '--isl')
+cli('plan-isl-nan', PL + '--gpus 8 --isl nan --osl 8', PP, '--isl')
+cli('plan-osl-negative', PL + '--gpus 8 --isl 8 --osl -8', PP, '--osl')
+cli('plan-no-osl', PL + '--gpus 8 --isl 8', PP, '--osl')
+cli('plan-ttft-inf', PL + '--gpus 8 --isl 8 --osl 8 --ttft inf', PP, '--ttft')
+cli('plan-tpot-zero', PL + '--gpus 8 --isl 8 --osl 8 --tpot 0', PP, '--tpot')
+cli('plan-objective-bad', PL + '--gpus 8 --isl 8 --osl 8 --objective speed', PP, '--objective')
+cli('plan-top-huge', PL + '--gpus 8 --isl 8 --osl 8 --top 1e308', PP, '--top')
+cli('plan-o-dir', PL + '--gpus 8 --isl 8 --osl 8 -o .', PP, '-o')
+cli('plan-gpus-twice', PL + '--gpus 8 --gpus 16 --isl 8 --osl 8', PP, '--gpus given twice')
+TR = 'train llama-3-8b --hw h100 '
+TP = 'opbound train: '
+cli('train-seq-zero', TR + '--gpus 8 --seq 0 --global-batch 4096', TP, '--seq')
+cli('train-seq-huge', TR + '--gpus 8 --seq 99999999999 --global-batch 99999999999', TP, '--seq')
+cli('train-gpus-huge', TR + '--gpus 1099511627776 --seq 4096 --global-batch 4096', TP, '--gpus')
+cli('train-gb-not-multiple', TR + '--gpus 1 --seq 4096 --global-batch 4097', TP, '')
+cli('train-dp-split', TR + '--gpus 8 --seq 4096 --global-batch 4096', TP, 'do not split')
+cli('train-pp-over-layers', TR + '--gpus 1024 --pp 1024 --seq 4096 --global-batch 4194304', TP, 'larger than the model')
+cli('train-cp-not-dividing', TR + '--gpus 3 --cp 3 --seq 4096 --global-batch 4096', TP, '')
+cli('train-zero-bad', TR + '--gpus 1 --seq 4096 --global-batch 4096 --zero 4', TP, '--zero')
+cli('train-recompute-bad', TR + '--gpus 1 --seq 4096 --global-batch 4096 --recompute some', TP, '--recompute')
+cli('train-dtype-bad', TR + '--gpus 1 --seq 4096 --global-batch 4096 --dtype int3', TP, '--dtype')
+cli('train-format-bad', TR + '--gpus 1 --seq 4096 --global-batch 4096 --format xml', TP, '--format')
+cli('train-ep-with-tp', 'train mixtral-8x7b --hw h100 --gpus 16 --tp 2 --ep 8 --seq 4096 --global-batch 65536', TP, '--ep with --tp')
+cli('train-seq-twice', TR + '--gpus 1 --seq 4096 --seq 8192 --global-batch 8192', TP, '--seq given twice')
+cli('train-tp-not-dividing', 'train {R}/examples/attn-ccgqa.yaml --hw h100 --gpus 8 --tp 8 --seq 4096 --global-batch 32768', TP, 'cannot split')
+SP = A + '--phase decode --context 8 '
+cli('spec-no-draft', SP + '--spec-accept 0.5', P, 'need --draft')
+cli('spec-no-accept', SP + '--draft llama-3-8b', P, '--spec-accept')
+cli('spec-accept-nan', SP + '--draft llama-3-8b --spec-accept nan', P, '--spec-accept')
+cli('spec-accept-over-one', SP + '--draft llama-3-8b --spec-accept 1.5', P, '--spec-accept')
+cli('spec-k-zero', SP + '--draft llama-3-8b --spec-accept 0.5 --spec-k 0', P, '--spec-k')
+cli('spec-k-huge', SP + '--draft llama-3-8b --spec-accept 0.5 --spec-k 65', P, '--spec-k')
+cli('spec-prefill', A + '--phase prefill --seq 8 --draft llama-3-8b --spec-accept 0.5', P, 'decode')
+cli('spec-draft-unknown', SP + '--draft llama-99 --spec-accept 0.5', P, "unknown model 'llama-99'")
+cli('spec-draft-tp', A + '--phase decode --context 8 --tp 8 --draft {R}/examples/attn-ccgqa.yaml --spec-accept 0.5', '{R}/examples/attn-ccgqa.yaml: ', 'cannot split')
+cli('impl-no-equals', SP + '--impl attention', P, 'is not KEY=IMPL')
+cli('impl-unknown-key', SP + '--impl foo=fa2', P, "unknown key 'foo'")
+cli('impl-unknown-value', SP + '--impl attention=turbo', P, "unknown implementation 'turbo'")
+cli('impl-key-twice', SP + '--impl attention=fa2,attention=cudnn', P, "'attention' is given twice")
+cli('impl-empty-item', SP + '--impl attention=fa2,,gemm=cublas', P, 'is not KEY=IMPL')
+cli('impl-too-long', SP + '--impl ' + 'a' * 600 + '=fa2', P, 'too long')
+cli('profile-unknown', SP + '--profile nosuch', P, "unknown profile 'nosuch'")
+cli('profile-dir', SP + '--profile {R}/models', '{R}/models: ', 'directory')
+cli('profile-twice', SP + '--profile hf --profile engine', P, '--profile given twice')
+cli('hw-twice', 'analyze llama-3-8b --hw h100 --hw a100 --phase decode --context 8', P, '--hw given twice')
+cli('compare-impl-bad', 'compare llama-3-8b mistral-7b --hw h100 --phase decode --context 8 --impl attention=nope', 'opbound compare: ', "unknown implementation 'nope'")
 
 with open(os.path.join(HERE, 'cases.txt'), 'w') as f:
     f.write('# Generated by tests/malformed/gen.py (edit that, then run it): one case per line,\n'

@@ -23,7 +23,7 @@ while IFS= read -r line; do
   [ "$want" = "$rest" ] && want=""
   file="$root/tests/malformed/$rel"
   cmd=${cmd//\{\}/$file}; cmd=${cmd//\{R\}/$root}
-  prefix=${prefix//\{\}/$file}
+  prefix=${prefix//\{\}/$file}; prefix=${prefix//\{R\}/$root}
   n=$((n + 1))
   scratch="$work/case"
   rm -rf "$scratch"; mkdir "$scratch"
